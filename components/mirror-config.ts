@@ -1,0 +1,74 @@
+/**
+ * The mirror's config for the pipeline: the one file (`.mirror/config.yml`)
+ * through which deploy time tells pipeline time what to do. The pipeline
+ * reads nothing else of the fleet: the workflow passes its path to every
+ * command. Keep this type and `schema` in step with pipeline/ (it imports the
+ * type; a changed meaning needs a new schema number).
+ */
+import type { ResolvedMirror, Severity } from "./types";
+
+/** Paths of the generated files inside a mirror repository. */
+export const MIRROR_PATHS = {
+  workflow: ".github/workflows/mirror.yml",
+  bundle: ".mirror/pipeline.cjs",
+  config: ".mirror/config.yml",
+  override: "dockerfiles/Dockerfile.override",
+  trivyignore: ".trivyignore.yaml",
+  vex: ".mirror/waivers.openvex.json",
+  codeowners: ".github/CODEOWNERS",
+  readme: "README.md",
+  /** Written by the pipeline's `pin`, never by Pulumi. */
+  pin: "image-pin.yml",
+} as const;
+
+export interface MirrorConfig {
+  readonly schema: 1;
+  readonly name: string;
+  /** `owner/repo` of the mirror repository itself. */
+  readonly repository: string;
+  readonly upstream: {
+    readonly repo: string;
+    readonly url: string;
+    readonly license: string;
+    readonly tags: { readonly range: string; readonly prerelease: boolean; readonly prefix: string };
+  };
+  /** `ghcr.io/<namespace>/<name>`, no tag. */
+  readonly image: string;
+  readonly override: { readonly path: string; readonly source: string; readonly sha256: string; readonly basePins: readonly string[] } | null;
+  readonly build: {
+    readonly args: Readonly<Record<string, string>>;
+    readonly platforms: readonly string[];
+    readonly dockerfile: string;
+    readonly context: string;
+  };
+  /** Upstream paths whose change needs an override review (the drift gate). */
+  readonly watch: readonly string[];
+  readonly gate: {
+    readonly severities: readonly Severity[];
+    readonly fixedOnly: boolean;
+    /** Path of the waivers file (Trivy's YAML ignore format) in the mirror repo. */
+    readonly waivers: string;
+  };
+  readonly health: { readonly maxDaysSinceCommit: number; readonly maxDaysSinceRelease: number };
+  readonly attestations: boolean;
+  readonly reviewers: readonly string[];
+}
+
+export function mirrorConfig(m: ResolvedMirror): MirrorConfig {
+  return {
+    schema: 1,
+    name: m.name,
+    repository: `${m.owner}/${m.repo}`,
+    upstream: { repo: m.upstream.fullName, url: m.upstream.url, license: m.upstream.license, tags: m.upstream.tags },
+    image: m.image,
+    override: m.override
+      ? { path: MIRROR_PATHS.override, source: m.override.source, sha256: m.override.sha256, basePins: m.override.basePins }
+      : null,
+    build: m.build,
+    watch: m.watch,
+    gate: { severities: m.gate.severities, fixedOnly: m.gate.fixedOnly, waivers: MIRROR_PATHS.trivyignore },
+    health: m.health,
+    attestations: m.attestations,
+    reviewers: m.reviewers,
+  };
+}

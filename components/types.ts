@@ -1,0 +1,211 @@
+/**
+ * The data model of the fleet: what a mirror entry declares (MirrorSpec), what
+ * the fleet decides for everyone (FleetPolicy), and what the two become once
+ * validated and merged (ResolvedMirror). Everything downstream (renderers, the
+ * component, the inventory) reads only ResolvedMirror.
+ */
+
+/** Trivy's severities, most severe first. */
+export const SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** OpenVEX justifications for status not_affected (openvex spec v0.2.0). */
+export const VEX_JUSTIFICATIONS = [
+  "component_not_present",
+  "vulnerable_code_not_present",
+  "vulnerable_code_not_in_execute_path",
+  "vulnerable_code_cannot_be_controlled_by_adversary",
+  "inline_mitigations_already_exist",
+] as const;
+export type VexJustification = (typeof VEX_JUSTIFICATIONS)[number];
+
+export const NOTIFY_TARGETS = ["slack", "teams"] as const;
+export type NotifyTarget = (typeof NOTIFY_TARGETS)[number];
+
+/** A documented, expiring exception to the scan gate. */
+export interface Waiver {
+  /** Vulnerability id as Trivy reports it (CVE-…, GHSA-…). */
+  readonly id: string;
+  /** Why the finding is acceptable; becomes the `.trivyignore.yaml` statement and the VEX statement. */
+  readonly reason: string;
+  /** Last day (YYYY-MM-DD, UTC) the waiver applies; after it the gate blocks again. */
+  readonly expires: string;
+  /** Who accepted the risk (a GitHub login or a name); recorded in the VEX document. */
+  readonly approvedBy: string;
+  /** Limit the waiver to these package URLs. @default every package */
+  readonly purls?: readonly string[];
+  /** Limit the waiver to these file paths inside the image or source. @default every path */
+  readonly paths?: readonly string[];
+  /** OpenVEX status. @default "not_affected" */
+  readonly status?: "not_affected" | "affected";
+  /** OpenVEX justification, for status not_affected. @default "vulnerable_code_not_in_execute_path" */
+  readonly justification?: VexJustification;
+  /** OpenVEX action statement, required for status affected. */
+  readonly action?: string;
+}
+
+/** A waiver with its defaults applied. */
+export interface ResolvedWaiver extends Waiver {
+  readonly status: "not_affected" | "affected";
+}
+
+/** Which upstream tags may be built. */
+export interface TagPolicy {
+  /** A semver range the version must satisfy, e.g. ">=2.0.0 <3". @default "*" */
+  readonly range?: string;
+  /** Allow prerelease versions (1.2.0-rc.1). @default false */
+  readonly prerelease?: boolean;
+  /** A prefix stripped before parsing, for monorepo tags like `photos-v1.3.57`. @default none */
+  readonly prefix?: string;
+}
+
+/** Dockerfile text produced by an override preset, with the preset's name for the record. */
+export interface PresetDockerfile {
+  readonly preset: string;
+  readonly dockerfile: string;
+}
+
+/** One upstream mirror, as written in mirrors/<name>.ts: plain data. */
+export interface MirrorSpec {
+  /** Short name: lowercase letters, digits and `-`. Names the mirror repo (`<repoPrefix><name>`) and Pulumi resources. */
+  readonly name: string;
+  readonly upstream: {
+    /** GitHub `owner/repo` of the upstream project. */
+    readonly repo: string;
+    /** Which tags are built. @default every stable semver tag */
+    readonly tags?: TagPolicy;
+    /** SPDX id of the upstream license, shown in the mirror README. @default "see upstream LICENSE" */
+    readonly license?: string;
+  };
+  /** GHCR image: a name under the stack's registry namespace, or `ghcr.io/<namespace>/<name>`. @default name */
+  readonly image?: string;
+  /**
+   * The hardened Dockerfile: a file next to the entry (`{ file: "gokapi.Dockerfile" }`),
+   * Dockerfile text from a preset in components/presets.ts (`{ preset: goStaticDistroless({...}) }`),
+   * or `null` to build upstream's own Dockerfile unchanged.
+   */
+  readonly override: { readonly file: string } | { readonly preset: PresetDockerfile } | null;
+  readonly build?: {
+    /** Build args passed to the build (VERSION is always set to the tag). @default {} */
+    readonly args?: Readonly<Record<string, string>>;
+    /** Target platforms. @default ["linux/amd64"] */
+    readonly platforms?: readonly string[];
+    /** Upstream's Dockerfile, used when there is no override. @default "Dockerfile" */
+    readonly dockerfile?: string;
+    /** Build context inside the upstream checkout. @default "." */
+    readonly context?: string;
+  };
+  /** Upstream paths whose change since the last built tag needs an override review. @default [build.dockerfile] */
+  readonly watch?: readonly string[];
+  /** The scan gate; unset fields inherit the fleet policy. */
+  readonly gate?: {
+    readonly severities?: readonly Severity[];
+    readonly fixedOnly?: boolean;
+    readonly waivers?: readonly Waiver[];
+  };
+  /** GitHub users (`alice`) or teams (`org/team`) who own the mirror: CODEOWNERS and PR reviewers. @default policy.reviewers */
+  readonly reviewers?: readonly string[];
+  /** Nightly window in UTC; the exact minute is spread per mirror. @default policy.schedule */
+  readonly schedule?: { readonly startHour?: number; readonly hours?: number };
+  /** Webhooks to notify on pass and block. @default policy.notify */
+  readonly notify?: readonly NotifyTarget[];
+  /** Publish provenance and SBOM attestations. @default stack config `attestations` */
+  readonly attestations?: boolean;
+}
+
+/** Fleet-wide defaults: change one here and every mirror follows. */
+export interface FleetPolicy {
+  /** Mirror repository name prefix. */
+  readonly repoPrefix: string;
+  readonly gate: { readonly severities: readonly Severity[]; readonly fixedOnly: boolean };
+  readonly schedule: { readonly startHour: number; readonly hours: number };
+  readonly reviewers: readonly string[];
+  readonly notify: readonly NotifyTarget[];
+  readonly platforms: readonly string[];
+  /** An upstream is unhealthy when archived or past either threshold. */
+  readonly health: { readonly maxDaysSinceCommit: number; readonly maxDaysSinceRelease: number };
+  /** Waivers expiring within this many days are warned about at preview time. */
+  readonly waiverNoticeDays: number;
+  /** Audit bundle (artifact) retention in days. */
+  readonly artifactRetentionDays: number;
+  /** Trivy binary installed in the workflow, by version. */
+  readonly trivy: { readonly version: string };
+  /** Node.js version that runs the pipeline bundle in Actions. */
+  readonly nodeVersion: string;
+  readonly labels: readonly Label[];
+}
+
+export interface Label {
+  readonly name: string;
+  readonly color: string;
+  readonly description: string;
+}
+
+/** Stack-level settings (Pulumi config), resolved once. */
+export interface StackSettings {
+  /** GitHub owner of every mirror repository. */
+  readonly owner: string;
+  /** GHCR namespace, lowercase. */
+  readonly registryNamespace: string;
+  readonly visibility: "private" | "public";
+  readonly branchProtection: boolean;
+  readonly attestations: boolean;
+  /** Integration id allowed to bypass the ruleset (the deploying GitHub App). */
+  readonly deployBypassActorId?: number;
+}
+
+/** A mirror after validation and defaults: everything renderers need, nothing optional that has a default. */
+export interface ResolvedMirror {
+  readonly name: string;
+  /** Mirror repository name (without owner). */
+  readonly repo: string;
+  readonly owner: string;
+  readonly visibility: "private" | "public";
+  readonly upstream: {
+    readonly owner: string;
+    readonly repo: string;
+    /** `owner/repo` */
+    readonly fullName: string;
+    readonly url: string;
+    readonly license: string;
+    readonly tags: { readonly range: string; readonly prerelease: boolean; readonly prefix: string };
+  };
+  /** Full image repository, `ghcr.io/<namespace>/<name>`, no tag. */
+  readonly image: string;
+  readonly override: {
+    /** Where the text came from: a file in the fleet repo (`mirrors/gokapi.Dockerfile`) or `preset:<name>`. */
+    readonly source: string;
+    readonly content: string;
+    /** sha256 of content, hex. */
+    readonly sha256: string;
+    /** `image@sha256:…` references of every FROM line. */
+    readonly basePins: readonly string[];
+  } | null;
+  readonly build: {
+    readonly args: Readonly<Record<string, string>>;
+    readonly platforms: readonly string[];
+    readonly dockerfile: string;
+    readonly context: string;
+  };
+  readonly watch: readonly string[];
+  readonly gate: {
+    readonly severities: readonly Severity[];
+    readonly fixedOnly: boolean;
+    readonly waivers: readonly ResolvedWaiver[];
+  };
+  readonly reviewers: readonly string[];
+  /** Cron for the nightly build (`m h * * *`), spread over the window from the mirror's name. */
+  readonly cron: { readonly build: string; readonly rescan: string; readonly health: string };
+  readonly notify: readonly NotifyTarget[];
+  readonly attestations: boolean;
+  readonly branchProtection: boolean;
+  readonly health: FleetPolicy["health"];
+  readonly artifactRetentionDays: number;
+  readonly trivyVersion: string;
+  readonly nodeVersion: string;
+  /** The entry file this mirror came from, for messages. */
+  readonly sourceFile: string;
+}
+
+/** What the renderers produce for one mirror repo: path -> content, in commit order. */
+export type RenderedFiles = ReadonlyArray<{ readonly path: string; readonly content: string }>;

@@ -1,0 +1,34 @@
+import type { FleetPolicy } from "../components/types";
+
+/**
+ * The fleet policy: defaults every mirror inherits. A change here is one pull
+ * request in the fleet repo; `pulumi preview` then shows, per mirror, exactly
+ * the generated files that the change touches.
+ */
+export const policy: FleetPolicy = {
+  repoPrefix: "mirror-",
+  // Block on CRITICAL and HIGH findings that have a fix: an unfixable finding
+  // cannot be acted on by rebuilding, so it is reported but does not block.
+  gate: { severities: ["CRITICAL", "HIGH"], fixedOnly: true },
+  // 01:00-05:00 UTC; each mirror gets its own minute inside the window.
+  schedule: { startHour: 1, hours: 4 },
+  reviewers: [],
+  notify: [],
+  platforms: ["linux/amd64"],
+  // transfer.sh (last tag 2023-12-04) fails both; Gokapi passes both.
+  health: { maxDaysSinceCommit: 180, maxDaysSinceRelease: 365 },
+  waiverNoticeDays: 30,
+  artifactRetentionDays: 90,
+  // v0.69.4 was a malicious release (GHSA-69fq-xp46-6x23); never float this.
+  trivy: { version: "0.74.0" },
+  nodeVersion: "24",
+  labels: [
+    { name: "cve", color: "b60205", description: "Vulnerability found by the mirror's scan" },
+    { name: "blocked", color: "d93f0b", description: "A build was blocked; nothing was pushed" },
+    { name: "security", color: "e11d21", description: "Security relevant" },
+    { name: "rescan", color: "fbca04", description: "Found by the nightly rescan of the pinned digest" },
+    { name: "override-review", color: "5319e7", description: "Upstream changed a watched Dockerfile; review the override" },
+    { name: "mirror-build", color: "0e8a16", description: "Pull request pinning a newly built digest" },
+    { name: "upstream-health", color: "c5def5", description: "The upstream looks archived or stale" },
+  ],
+};
