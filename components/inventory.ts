@@ -1,0 +1,97 @@
+/**
+ * The inventory: what the fleet is, as data. It is the `inventory` stack
+ * output, `DIR/inventory.json` of `npm run render`, and the input of
+ * `npm run report`. Pure: computed from ResolvedMirrors and their rendered
+ * files, with the day passed in so that waiver "days left" are testable.
+ */
+import { sha256, daysUntil } from "./spec";
+import type { RenderedFiles, ResolvedMirror } from "./types";
+
+export interface InventoryWaiver {
+  readonly id: string;
+  readonly reason: string;
+  readonly expires: string;
+  readonly daysLeft: number;
+  readonly approvedBy: string;
+  readonly status: "not_affected" | "affected";
+}
+
+export interface InventoryEntry {
+  readonly name: string;
+  /** `owner/repo` of the mirror repository. */
+  readonly repository: string;
+  readonly repositoryUrl: string;
+  readonly visibility: "private" | "public";
+  readonly image: string;
+  readonly upstream: { readonly repo: string; readonly url: string; readonly license: string };
+  readonly tagPolicy: { readonly range: string; readonly prerelease: boolean; readonly prefix: string };
+  readonly schedule: { readonly build: string; readonly rescan: string; readonly health: string };
+  readonly gate: { readonly severities: readonly string[]; readonly fixedOnly: boolean };
+  readonly waivers: readonly InventoryWaiver[];
+  readonly override: { readonly source: string; readonly sha256: string; readonly basePins: readonly string[] } | null;
+  readonly attestations: boolean;
+  readonly branchProtection: boolean;
+  /** sha256 of every generated file, by path in the mirror repository. */
+  readonly files: Readonly<Record<string, string>>;
+  /** Upstream health as of the last deploy, when it was computed (see infra/). */
+  readonly health?: {
+    readonly checkedAt: string;
+    readonly archived: boolean;
+    readonly daysSinceCommit: number | null;
+    readonly daysSinceRelease: number | null;
+    readonly healthy: boolean;
+    readonly reasons: readonly string[];
+  };
+}
+
+export interface FleetSummary {
+  readonly count: number;
+  readonly waivers: number;
+  /** Waivers whose expiry date is within the notice period, with their mirror. */
+  readonly waiversExpiringSoon: ReadonlyArray<{ readonly mirror: string; readonly id: string; readonly expires: string; readonly daysLeft: number }>;
+  readonly noticeDays: number;
+}
+
+export interface Inventory {
+  readonly generatedFor: string;
+  readonly mirrors: readonly InventoryEntry[];
+  readonly summary: FleetSummary;
+}
+
+export function inventoryEntry(m: ResolvedMirror, files: RenderedFiles, today: Date): InventoryEntry {
+  return {
+    name: m.name,
+    repository: `${m.owner}/${m.repo}`,
+    repositoryUrl: `https://github.com/${m.owner}/${m.repo}`,
+    visibility: m.visibility,
+    image: m.image,
+    upstream: { repo: m.upstream.fullName, url: m.upstream.url, license: m.upstream.license },
+    tagPolicy: m.upstream.tags,
+    schedule: m.cron,
+    gate: { severities: m.gate.severities, fixedOnly: m.gate.fixedOnly },
+    waivers: m.gate.waivers.map((w) => ({
+      id: w.id,
+      reason: w.reason,
+      expires: w.expires,
+      daysLeft: daysUntil(w.expires, today),
+      approvedBy: w.approvedBy,
+      status: w.status,
+    })),
+    override: m.override ? { source: m.override.source, sha256: m.override.sha256, basePins: m.override.basePins } : null,
+    attestations: m.attestations,
+    branchProtection: m.branchProtection,
+    files: Object.fromEntries(files.map((f) => [f.path, sha256(f.content)])),
+  };
+}
+
+export function fleetSummary(entries: readonly InventoryEntry[], noticeDays: number): FleetSummary {
+  const expiring = entries.flatMap((e) =>
+    e.waivers.filter((w) => w.daysLeft <= noticeDays).map((w) => ({ mirror: e.name, id: w.id, expires: w.expires, daysLeft: w.daysLeft })),
+  );
+  return {
+    count: entries.length,
+    waivers: entries.reduce((n, e) => n + e.waivers.length, 0),
+    waiversExpiringSoon: expiring,
+    noticeDays,
+  };
+}
