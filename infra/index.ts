@@ -1,0 +1,39 @@
+/**
+ * The `prod` stack: the GitHub provider, the fleet policy, every mirror in
+ * mirrors/ as a MirroredImage, and the inventory as stack outputs.
+ * Run with `npm run preview` / `npm run up` (Automation API, infra/automation.ts)
+ * or the plain `pulumi preview` / `pulumi up`.
+ */
+import * as github from "@pulumi/github";
+import * as pulumi from "@pulumi/pulumi";
+import { loadMirrorEntries, readProjectFile } from "./mirrors";
+import { policy } from "./policy";
+import { fleetProgram } from "./program";
+import { readStackConfig } from "./settings";
+
+const stack = readStackConfig();
+
+// Explicit provider: default providers are disabled in Pulumi.yaml, so no
+// resource can silently pick up ambient credentials. Without a token in
+// config, the provider reads GITHUB_TOKEN, or GITHUB_APP_* for an App.
+const provider = new github.Provider("github", {
+  owner: stack.settings.owner,
+  ...(stack.githubToken ? { token: stack.githubToken } : {}),
+});
+
+const fleet = fleetProgram({
+  entries: loadMirrorEntries(),
+  policy,
+  settings: stack.settings,
+  readFile: readProjectFile,
+  webhooks: stack.webhooks,
+  provider,
+});
+
+for (const w of fleet.warnings) pulumi.log.warn(w);
+
+export const inventory = fleet.inventory.mirrors.map((entry, i) => ({
+  ...entry,
+  repositoryUrl: fleet.mirrors[i].repositoryUrl,
+}));
+export const summary = fleet.inventory.summary;
