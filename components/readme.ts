@@ -37,7 +37,9 @@ export function renderReadme(m: ResolvedMirror): string {
     "",
     "## The scan gate",
     "",
-    `- Blocks on ${m.gate.severities.join(", ")} findings${m.gate.fixedOnly ? " that have a fix available" : ""}. A missing or unreadable report, an unknown severity or an expired waiver also blocks.`,
+    // The severities are stated once, in the config: a fleet-wide policy
+    // change then rewrites one file per mirror, not two (DESIGN invariant 6).
+    `- Blocks on the findings selected by \`gate\` in \`${MIRROR_PATHS.config}\` (severities, and whether only findings with a fix count). A missing or unreadable report, an unknown severity or an expired waiver also blocks.`,
     `- A blocked build pushes nothing and opens (or updates) one issue labelled \`cve\`, \`blocked\`, \`security\`.`,
     `- A rescan of the pinned digest against the current vulnerability database runs ${cronText(m.cron.rescan)}; new findings open an issue labelled \`rescan\`, and it closes itself when a later scan is clean.`,
     `- Waivers: \`${MIRROR_PATHS.trivyignore}\` (Trivy's format, each with a statement and an expiry date) and the same decisions as an OpenVEX document, \`${MIRROR_PATHS.vex}\`.`,

@@ -342,14 +342,14 @@ function resolveEntry(
     }
   }
   const platforms = b ? list(p, "build.platforms", b.platforms, (v, at) => str(p, at, v, PLATFORM_PATTERN, "linux/amd64, linux/arm64, linux/arm/v7, …")) : undefined;
-  if (platforms && platforms.length === 0) p.push(`build.platforms: empty (allowed: at least one platform)`);
+  if (Array.isArray(b?.platforms) && b.platforms.length === 0) p.push(`build.platforms: empty (allowed: at least one platform)`);
   const dockerfile = b ? str(p, "build.dockerfile", b.dockerfile, REL_PATH_PATTERN, "a relative path inside the upstream checkout", true) : undefined;
   const context = b ? str(p, "build.context", b.context, REL_PATH_PATTERN, "a relative path inside the upstream checkout", true) : undefined;
   const watch = list(p, "watch", s.watch, (v, at) => str(p, at, v, REL_PATH_PATTERN, "a relative path inside the upstream checkout"));
 
   const g = obj(p, "gate", s.gate, ["severities", "fixedOnly", "waivers"], true);
   const severities = g ? list(p, "gate.severities", g.severities, (v, at) => str(p, at, v, new RegExp(`^(${SEVERITIES.join("|")})$`), SEVERITIES.join(", "))) : undefined;
-  if (severities && severities.length === 0) p.push(`gate.severities: empty (allowed: one or more of ${SEVERITIES.join(", ")})`);
+  if (Array.isArray(g?.severities) && g.severities.length === 0) p.push(`gate.severities: empty (allowed: one or more of ${SEVERITIES.join(", ")})`);
   const fixedOnly = g ? bool(p, "gate.fixedOnly", g.fixedOnly) : undefined;
   const waivers = (g ? list(p, "gate.waivers", g.waivers, (v, at) => waiver(p, at, v, today, policy.waiverNoticeDays, warnings, entry.file)) : undefined) ?? [];
   const ids = new Set<string>();

@@ -81,14 +81,16 @@ export interface AutomationDeps {
   readonly selectStack: (opts: AutomationOptions, cmd: PulumiCommand) => Promise<Pick<Stack, "preview" | "up" | "outputs">>;
 }
 
-export async function pinnedPulumi(root: string): Promise<PulumiCommand> {
+type CliLocator = Pick<typeof PulumiCommand, "get" | "install">;
+
+export async function pinnedPulumi(root: string, cli: CliLocator = PulumiCommand): Promise<PulumiCommand> {
   const version = new semver.SemVer(PULUMI_CLI_VERSION);
   try {
     // On PATH or already installed in root, at a compatible version.
-    return await PulumiCommand.get({ version, root: fs.existsSync(root) ? root : undefined });
+    return await cli.get({ version, root: fs.existsSync(root) ? root : undefined });
   } catch {
     try {
-      return await PulumiCommand.install({ version, root });
+      return await cli.install({ version, root });
     } catch (e) {
       throw new AutomationError(
         `the Pulumi CLI ${PULUMI_CLI_VERSION} is not on PATH and could not be installed into ${root}: ${(e as Error).message}\n` +
@@ -135,7 +137,7 @@ if (require.main === module) {
   (async () => {
     try {
       const opts = parseOptions(process.argv.slice(2), env);
-      process.exitCode = await run(opts, { env, out, pulumiCommand: pinnedPulumi, selectStack });
+      process.exitCode = await run(opts, { env, out, pulumiCommand: (r) => pinnedPulumi(r), selectStack });
     } catch (e) {
       process.stderr.write(`mirror-fleet: ${(e as Error).message}\n`);
       process.exitCode = 1;

@@ -16,5 +16,4 @@ export default defineMirror({
   },
   override: null,
   watch: ["Dockerfile", "Makefile"],
-  gate: { severities: ["CRITICAL", "HIGH"], fixedOnly: true },
 });

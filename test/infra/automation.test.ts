@@ -1,0 +1,117 @@
+/**
+ * The Automation API driver (npm run preview / up). The Pulumi CLI cannot be
+ * downloaded on this machine, so what is tested is what runs before and
+ * around it: options, backend selection, the pinned version, error paths.
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { describe, test } from "node:test";
+import { AutomationError, parseOptions, PULUMI_CLI_VERSION, run, type AutomationDeps, type AutomationOptions } from "../../infra/automation";
+
+const root = "/work/fleet";
+
+describe("parseOptions", () => {
+  test("GIVEN no backend in the environment WHEN parsed THEN the local file backend inside the project is used", () => {
+    assert.deepEqual(parseOptions(["preview"], {}, root), {
+      command: "preview",
+      stack: "prod",
+      refresh: false,
+      backendUrl: "file:///work/fleet/.pulumi-state",
+      cliRoot: `/work/fleet/.pulumi-cli/${PULUMI_CLI_VERSION}`,
+    });
+  });
+  test("GIVEN PULUMI_BACKEND_URL WHEN parsed THEN that backend is used", () => {
+    assert.equal(parseOptions(["up", "--stack", "staging", "--refresh"], { PULUMI_BACKEND_URL: "s3://acme-pulumi-state" }, root).backendUrl, "s3://acme-pulumi-state");
+  });
+  const bad: Array<[string[], RegExp]> = [
+    [[], /expected "preview" or "up", got ""/],
+    [["destroy"], /expected "preview" or "up", got "destroy"/],
+    [["up", "extra"], /expected "preview" or "up", got "up extra"/],
+    [["up", "--force"], /Unknown option '--force'/],
+    [["up", "--stack", "../x"], /--stack: "\.\.\/x" is not a stack name/],
+  ];
+  for (const [argv, message] of bad) {
+    test(`GIVEN ${JSON.stringify(argv)} WHEN parsed THEN a usage error says what is wrong`, () => {
+      assert.throws(() => parseOptions(argv, {}, root), (e: Error) => e instanceof AutomationError && message.test(e.message));
+    });
+  }
+});
+
+describe("run", () => {
+  const opts: AutomationOptions = parseOptions(["up"], {}, root);
+  function deps(over: Partial<AutomationDeps> = {}) {
+    const calls: string[] = [];
+    let out = "";
+    const d: AutomationDeps = {
+      env: { PULUMI_CONFIG_PASSPHRASE: "x" },
+      out: (t) => void (out += t),
+      pulumiCommand: async (r) => {
+        calls.push(`cli ${r}`);
+        return {} as never;
+      },
+      selectStack: async (o) => {
+        calls.push(`stack ${o.stack} ${o.backendUrl}`);
+        return {
+          preview: async (p: { onOutput?: (s: string) => void }) => (p.onOutput?.("previewing\n"), calls.push("preview"), {}) as never,
+          up: async (p: { onOutput?: (s: string) => void }) => (p.onOutput?.("updating\n"), calls.push("up"), {}) as never,
+          outputs: async () => ({ inventory: { value: [{ name: "gokapi" }], secret: false }, summary: { value: { count: 1 }, secret: false } }),
+        };
+      },
+      ...over,
+    };
+    return { d, calls, out: () => out };
+  }
+
+  test("GIVEN up WHEN run THEN the stack is updated, progress streamed and the inventory printed", async () => {
+    const { d, calls, out } = deps();
+    assert.equal(await run(opts, d), 0);
+    assert.deepEqual(calls, [`cli ${opts.cliRoot}`, "stack prod file:///work/fleet/.pulumi-state", "up"]);
+    assert.match(out(), /updating\n/);
+    assert.match(out(), /inventory:\n\[\n  \{\n    "name": "gokapi"/);
+  });
+
+  test("GIVEN no passphrase on the local backend WHEN run THEN it stops before touching the CLI, saying what to set", async () => {
+    const { d, calls } = deps({ env: {} });
+    await assert.rejects(run(opts, d), /PULUMI_CONFIG_PASSPHRASE is not set: the file backend encrypts this stack's secrets/);
+    assert.deepEqual(calls, []);
+  });
+
+  test("GIVEN Pulumi Cloud as backend WHEN run without a passphrase THEN it proceeds (the service holds the secrets key)", async () => {
+    const { d } = deps({ env: {} });
+    assert.equal(await run({ ...opts, backendUrl: "https://api.pulumi.com" }, d), 0);
+  });
+
+  test("GIVEN no CLI on PATH WHEN run THEN the pinned version is installed into the project", async () => {
+    const { pinnedPulumi } = await import("../../infra/automation");
+    const seen: string[] = [];
+    const cli = {
+      get: async (o: { version?: { version: string }; root?: string }) => {
+        seen.push(`get ${o.version?.version} ${o.root}`);
+        throw new Error("not found");
+      },
+      install: async (o: { version?: { version: string }; root?: string }) => {
+        seen.push(`install ${o.version?.version} ${o.root}`);
+        return { command: "pulumi" } as never;
+      },
+    };
+    await pinnedPulumi("/nonexistent/cli", cli as never);
+    assert.deepEqual(seen, [`get ${PULUMI_CLI_VERSION} undefined`, `install ${PULUMI_CLI_VERSION} /nonexistent/cli`]);
+  });
+
+  test("GIVEN the CLI cannot be found or installed WHEN run THEN the error names the version and the way out", async () => {
+    const { pinnedPulumi } = await import("../../infra/automation");
+    const cli = {
+      get: async () => { throw new Error("not found"); },
+      install: async () => { throw new Error("getaddrinfo ENOTFOUND get.pulumi.com"); },
+    };
+    await assert.rejects(pinnedPulumi("/nonexistent/cli", cli as never), (e: Error) =>
+      e instanceof AutomationError &&
+      e.message === `the Pulumi CLI ${PULUMI_CLI_VERSION} is not on PATH and could not be installed into /nonexistent/cli: getaddrinfo ENOTFOUND get.pulumi.com\nInstall it yourself (https://www.pulumi.com/docs/install/) and run again.`,
+    );
+  });
+
+  test("GIVEN the SDK in package-lock WHEN compared THEN the pinned CLI version is the SDK's (they move together)", () => {
+    const sdk = JSON.parse(fs.readFileSync(require.resolve("@pulumi/pulumi/package.json"), "utf8")).version;
+    assert.equal(PULUMI_CLI_VERSION, sdk);
+  });
+});

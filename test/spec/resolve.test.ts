@@ -1,0 +1,162 @@
+/**
+ * Validation and resolution of mirror entries: every bad entry fails before
+ * any resource exists, and one message lists every problem with its file and
+ * field (DESIGN invariant 8).
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { FleetConfigError, fromLines, resolveFleet, spreadSchedule, type MirrorEntry } from "../../components/spec";
+import type { StackSettings } from "../../components/types";
+import { loadMirrorEntries, readProjectFile } from "../../infra/mirrors";
+import { policy } from "../../infra/policy";
+
+const settings: StackSettings = { owner: "acme-corp", registryNamespace: "acme-corp", visibility: "private", branchProtection: true, attestations: false };
+const today = new Date("2026-11-23T12:00:00Z");
+const PINNED = "FROM golang:1.26.2-alpine@sha256:f85330846cde1e57ca9ec309382da3b8e6ae3ab943d2739500e08c86393a21b1 AS build\nARG VERSION\nFROM scratch\nCOPY --from=build /x /x\n";
+const files: Record<string, string> = { "mirrors/good.Dockerfile": PINNED, "mirrors/tagged.Dockerfile": "FROM alpine:3.19\nARG VERSION\n" };
+const readFile = (p: string) => {
+  if (!(p in files)) throw new Error("ENOENT");
+  return files[p];
+};
+const good = { name: "good", upstream: { repo: "Forceu/Gokapi" }, override: { file: "good.Dockerfile" } };
+
+function problemsOf(entries: MirrorEntry[]): readonly string[] {
+  try {
+    resolveFleet(entries, { policy, settings, readFile, today });
+  } catch (e) {
+    assert.ok(e instanceof FleetConfigError, String(e));
+    return e.problems;
+  }
+  assert.fail("expected a FleetConfigError");
+}
+
+describe("resolveFleet: bad entries", () => {
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    ["bad owner/repo", { ...good, upstream: { repo: "not a repo" } }, `upstream.repo: "not a repo" is not allowed (allowed: a GitHub 'owner/repo')`],
+    ["uppercase image", { ...good, image: "ghcr.io/acme-corp/Gokapi" }, `image: "ghcr.io/acme-corp/Gokapi" is not allowed (allowed: lowercase letters, digits and . _ - separators; GHCR rejects uppercase)`],
+    ["non-GHCR image", { ...good, image: "docker.io/acme/gokapi" }, `image: "docker.io/acme/gokapi" is not allowed (allowed: a GHCR repository, 'ghcr.io/<namespace>/<name>' or a bare '<name>')`],
+    ["image with tag", { ...good, image: "ghcr.io/acme-corp/gokapi:latest" }, `image: "ghcr.io/acme-corp/gokapi:latest" is not allowed (allowed: lowercase letters, digits and . _ - separators; GHCR rejects uppercase)`],
+    ["invalid semver range", { ...good, upstream: { repo: "a/b", tags: { range: ">=banana" } } }, `upstream.tags.range: ">=banana" is not allowed (allowed: a semver range such as '>=2.0.0 <3')`],
+    ["unknown severity", { ...good, gate: { severities: ["HIGH", "SEVERE"] } }, `gate.severities[1]: "SEVERE" is not allowed (allowed: CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN)`],
+    ["missing override file", { ...good, override: { file: "nope.Dockerfile" } }, `override.file: mirrors/nope.Dockerfile does not exist (allowed: a Dockerfile next to mirrors/x.ts)`],
+    ["override not pinned", { ...good, override: { file: "tagged.Dockerfile" } }, `override: mirrors/tagged.Dockerfile: FROM alpine:3.19 is not pinned (allowed: image:tag@sha256:<64 hex>; see infra/base-images.ts)`],
+    ["override missing", { name: "good", upstream: { repo: "a/b" } }, `override: missing (allowed: { file: "<name>.Dockerfile" } next to the entry, { preset: … } from components/presets.ts, or null to build upstream's Dockerfile)`],
+    ["waiver without reason", { ...good, gate: { waivers: [{ id: "CVE-2026-1", expires: "2027-01-01", approvedBy: "alice" }] } }, `gate.waivers[0].reason: undefined is not allowed (allowed: a written reason of at least 10 characters)`],
+    ["waiver expired", { ...good, gate: { waivers: [{ id: "CVE-2026-1", reason: "not reachable in our setup", expires: "2026-11-22", approvedBy: "alice" }] } }, `gate.waivers[0].expires: 2026-11-22 is in the past (allowed: today or later; renew the waiver with a new reason or remove it)`],
+    ["waiver date not a date", { ...good, gate: { waivers: [{ id: "CVE-2026-1", reason: "not reachable in our setup", expires: "2026-02-30", approvedBy: "alice" }] } }, `gate.waivers[0].expires: "2026-02-30" is not a calendar date (allowed: a date YYYY-MM-DD)`],
+    ["affected without action", { ...good, gate: { waivers: [{ id: "CVE-2026-1", reason: "we accept it for now", expires: "2027-01-01", approvedBy: "alice", status: "affected" }] } }, `gate.waivers[0].action: missing (allowed: an action statement; OpenVEX requires one for status affected)`],
+    ["unknown key", { ...good, upstream: { repo: "a/b", tag: "v1" } }, `upstream.tag: unknown key (allowed: repo, tags, license)`],
+    ["unknown top-level key", { ...good, imge: "x" }, `imge: unknown key (allowed: name, upstream, image, override, build, watch, gate, reviewers, schedule, notify, attestations)`],
+    ["bad name", { ...good, name: "Gokapi!" }, `name: "Gokapi!" is not allowed (allowed: lowercase letters, digits and '-', 1 to 39 characters, not starting or ending with '-')`],
+    ["reserved build arg", { ...good, build: { args: { VERSION: "1" } } }, `build.args.VERSION: reserved (allowed: any other name; VERSION is always the upstream tag)`],
+    ["bad platform", { ...good, build: { platforms: ["windows/amd64"] } }, `build.platforms[0]: "windows/amd64" is not allowed (allowed: linux/amd64, linux/arm64, linux/arm/v7, …)`],
+    ["path traversal in watch", { ...good, watch: ["../etc/passwd"] }, `watch[0]: "../etc/passwd" is not allowed (allowed: a relative path inside the upstream checkout)`],
+    ["unknown notify target", { ...good, notify: ["email"] }, `notify[0]: "email" is not allowed (allowed: slack, teams)`],
+  ];
+  for (const [what, spec, message] of cases) {
+    test(`GIVEN ${what} WHEN resolved THEN it fails naming file and field`, () => {
+      assert.deepEqual(problemsOf([{ file: "mirrors/x.ts", spec }]), [`mirrors/x.ts: ${message}`]);
+    });
+  }
+
+  test("GIVEN several bad entries WHEN resolved THEN one error lists every problem of every file", () => {
+    const problems = problemsOf([
+      { file: "mirrors/a.ts", spec: { ...good, name: "a", upstream: { repo: "x" }, image: "docker.io/a/a" } },
+      { file: "mirrors/b.ts", spec: { ...good, name: "b", gate: { severities: ["SEVERE"] } } },
+      { file: "mirrors/c.ts", spec: { ...good, name: "c" } },
+    ]);
+    assert.deepEqual(problems, [
+      `mirrors/a.ts: upstream.repo: "x" is not allowed (allowed: a GitHub 'owner/repo')`,
+      `mirrors/a.ts: image: "docker.io/a/a" is not allowed (allowed: a GHCR repository, 'ghcr.io/<namespace>/<name>' or a bare '<name>')`,
+      `mirrors/b.ts: gate.severities[0]: "SEVERE" is not allowed (allowed: CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN)`,
+    ]);
+    const err = (() => { try { resolveFleet([{ file: "mirrors/a.ts", spec: { ...good, upstream: { repo: "x" } } }], { policy, settings, readFile, today }); } catch (e) { return e as Error; } return undefined; })();
+    assert.match(err!.message, /^1 problem in mirrors\/; nothing was created:\n  - mirrors\/a.ts: upstream.repo/);
+  });
+
+  test("GIVEN two entries with one name WHEN resolved THEN the duplicate names both files", () => {
+    assert.deepEqual(problemsOf([
+      { file: "mirrors/a.ts", spec: good },
+      { file: "mirrors/b.ts", spec: { ...good, image: "other" } },
+    ]), [
+      `mirrors/b.ts: name: "good" is already used by mirrors/a.ts (allowed: a value unique in the fleet)`,
+      `mirrors/b.ts: name (repository): "mirror-good" is already used by mirrors/a.ts (allowed: a value unique in the fleet)`,
+    ]);
+  });
+
+  test("GIVEN two entries pushing one image WHEN resolved THEN the duplicate image is reported", () => {
+    assert.deepEqual(problemsOf([
+      { file: "mirrors/a.ts", spec: good },
+      { file: "mirrors/b.ts", spec: { ...good, name: "other", image: "good" } },
+    ]), [`mirrors/b.ts: image: "ghcr.io/acme-corp/good" is already used by mirrors/a.ts (allowed: a value unique in the fleet)`]);
+  });
+
+  test("GIVEN a file whose default export is not an object WHEN resolved THEN it says so", () => {
+    assert.deepEqual(problemsOf([{ file: "mirrors/x.ts", spec: "gokapi" }]), [`mirrors/x.ts: default export: expected an object, got "gokapi"`]);
+  });
+});
+
+describe("resolveFleet: the real fleet", () => {
+  const fleet = resolveFleet(loadMirrorEntries(), { policy, settings, readFile: readProjectFile, today });
+  const gokapi = fleet.mirrors.find((m) => m.name === "gokapi")!;
+  const plik = fleet.mirrors.find((m) => m.name === "plik")!;
+
+  test("GIVEN mirrors/ WHEN resolved THEN gokapi and plik resolve with the policy's defaults", () => {
+    assert.deepEqual(fleet.mirrors.map((m) => m.name), ["gokapi", "plik"]);
+    assert.equal(gokapi.repo, "mirror-gokapi");
+    assert.equal(gokapi.image, "ghcr.io/acme-corp/gokapi");
+    assert.deepEqual(gokapi.gate.severities, ["CRITICAL", "HIGH"]);
+    assert.equal(gokapi.gate.fixedOnly, true);
+    assert.deepEqual(gokapi.upstream.tags, { range: ">=2.0.0", prerelease: false, prefix: "" });
+    assert.equal(plik.override, null);
+    assert.deepEqual(plik.build.platforms, ["linux/amd64"]);
+  });
+
+  test("GIVEN the Gokapi override WHEN resolved THEN both FROM lines are digest-pinned from the base image table", async () => {
+    const { BASE_IMAGES } = await import("../../infra/base-images");
+    assert.deepEqual(gokapi.override!.basePins, [BASE_IMAGES.goBuilder, BASE_IMAGES.distrolessStaticNonroot]);
+    assert.equal(gokapi.override!.source, "mirrors/gokapi.Dockerfile");
+    assert.match(gokapi.override!.content, /go mod edit -module github\.com\/forceu\/gokapi\/v2/);
+    assert.match(gokapi.override!.content, /EXPOSE 53842/);
+    assert.match(gokapi.override!.content, /VOLUME \["\/app\/data", "\/app\/config"\]/);
+  });
+
+  test("GIVEN a waiver within the notice period WHEN resolved THEN a warning names it, and no error", () => {
+    const soon = new Date("2027-02-10T00:00:00Z");
+    const r = resolveFleet(loadMirrorEntries(), { policy, settings, readFile: readProjectFile, today: soon });
+    assert.deepEqual(r.warnings, ["mirrors/gokapi.ts: gate.waivers[0] (CVE-2026-34986) expires in 18 days, on 2027-02-28"]);
+  });
+
+  test("GIVEN the same fleet WHEN resolved twice THEN the result is identical (deterministic schedule)", () => {
+    const again = resolveFleet(loadMirrorEntries(), { policy, settings, readFile: readProjectFile, today });
+    assert.deepEqual(again.mirrors, fleet.mirrors);
+    for (const m of fleet.mirrors) assert.match(m.cron.build, /^\d{1,2} [1-4] \* \* \*$/);
+  });
+});
+
+describe("fromLines", () => {
+  test("GIVEN stages, scratch and a platform flag WHEN read THEN only registry images need pins", () => {
+    const df = "FROM --platform=$BUILDPLATFORM golang:1@sha256:" + "a".repeat(64) + " AS build\nFROM build AS test\nFROM scratch\nFROM alpine:3\n";
+    assert.deepEqual(fromLines(df), { pins: ["golang:1@sha256:" + "a".repeat(64)], unpinned: ["alpine:3"] });
+  });
+});
+
+describe("spreadSchedule", () => {
+  test("GIVEN 500 mirrors and a 4-hour window WHEN spread THEN no two share a minute", () => {
+    const names = Array.from({ length: 500 }, (_, i) => `mirror-${i}`);
+    const { minutes, crowded } = spreadSchedule(names, 240 * 3);
+    assert.equal(crowded, false);
+    assert.equal(new Set(minutes.values()).size, 500);
+  });
+  test("GIVEN more mirrors than minutes WHEN spread THEN it says the window is crowded", () => {
+    const names = Array.from({ length: 300 }, (_, i) => `m${i}`);
+    assert.equal(spreadSchedule(names, 240).crowded, true);
+  });
+  test("GIVEN a fleet WHEN a mirror is added THEN existing mirrors outside its run keep their minute", () => {
+    const names = Array.from({ length: 50 }, (_, i) => `m${i}`);
+    const before = spreadSchedule(names, 240).minutes;
+    const after = spreadSchedule([...names, "newcomer"], 240).minutes;
+    const moved = names.filter((n) => before.get(n) !== after.get(n));
+    assert.ok(moved.length <= 1, `moved: ${moved.join(", ")}`);
+  });
+});
