@@ -19,7 +19,10 @@ export function renderConfig(m: ResolvedMirror): string {
 
 export function renderOverride(m: ResolvedMirror): string | undefined {
   if (!m.override) return undefined;
-  return header("#", m.override.source) + m.override.content;
+  const where = m.override.source.startsWith("preset:")
+    ? `${m.sourceFile} (override ${m.override.source.slice("preset:".length)}, components/presets.ts)`
+    : m.override.source;
+  return header("#", where) + m.override.content;
 }
 
 export function renderCodeowners(m: ResolvedMirror): string {

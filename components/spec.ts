@@ -30,6 +30,8 @@ export interface MirrorEntry {
   /** Path relative to the project root, e.g. `mirrors/gokapi.ts`. */
   readonly file: string;
   readonly spec: unknown;
+  /** Why the file could not be loaded (a syntax error, a preset that threw). */
+  readonly loadError?: string;
 }
 
 /** All problems of all entries, one per line: `<file>: <field>: <what is wrong> (<what is allowed>)`. */
@@ -257,6 +259,10 @@ function resolveEntry(
   warnings: string[],
 ): (Omit<ResolvedMirror, "cron"> & { cronStartHour: number }) | undefined {
   const { policy, settings } = opts;
+  if (entry.loadError !== undefined) {
+    p.push(`could not be loaded: ${entry.loadError}`);
+    return undefined;
+  }
   const s = obj(p, "", entry.spec, SPEC_KEYS);
   if (!s) return undefined;
 

@@ -1,8 +1,167 @@
-// PLACEHOLDER owned by issue 6 (waivers as VEX with expiry): replaced by the real renderers.
-import type { ResolvedMirror } from "./types";
-export function renderTrivyignore(m: ResolvedMirror): string {
-  return `# placeholder ${m.name}\n`;
+/**
+ * A mirror's waivers, declared once in its entry (gate.waivers), become two
+ * committed files:
+ *
+ * - `.trivyignore.yaml`, which the gate hands to Trivy (`--ignorefile`): the
+ *   machine half. Each entry carries `expired_at`, so an expired waiver stops
+ *   suppressing the finding by itself, and a `statement` with the reason and
+ *   who accepted the risk.
+ * - an OpenVEX v0.2.0 document: the same decisions in the exchange format an
+ *   auditor or a consumer of the image can read and feed to their own
+ *   scanner, attached to the pull request's evidence.
+ *
+ * Pure and deterministic: no clock, no randomness. The same waivers give the
+ * same bytes, so a `pulumi up` that changes no waiver re-commits neither file
+ * (DESIGN invariant 6).
+ */
+import { header, headerLines } from "./header";
+import { MIRROR_PATHS } from "./mirror-config";
+import { parseDay, sha256 } from "./spec";
+import type { ResolvedMirror, ResolvedWaiver } from "./types";
+import { toYaml } from "./yaml";
+
+export const OPENVEX_CONTEXT = "https://openvex.dev/ns/v0.2.0";
+
+/**
+ * The OpenVEX `timestamp` of every document. A mirror entry records no day on
+ * which a waiver was approved, and a wall-clock time would change the file on
+ * every deploy. The epoch is an honest "not recorded here": the commit (and
+ * the reviewed pull request) that added the waiver to the fleet repo is the
+ * record of when it was accepted. Side effect, on the safe side: any later
+ * VEX statement from another source about the same image outranks ours.
+ */
+export const VEX_TIMESTAMP = "1970-01-01T00:00:00Z";
+
+/** Where the waivers are changed: named by both files' headers. */
+function source(m: ResolvedMirror): string {
+  return `${m.sourceFile} (gate.waivers)`;
 }
+
+/**
+ * Trivy drops an entry once `expired_at` (midnight UTC) is in the past, while
+ * a waiver's `expires` is the last day it still applies. So `expired_at` is
+ * the day after: the gate and Trivy agree on the day a finding blocks again.
+ */
+export function trivyExpiredAt(expires: string): string {
+  const d = parseDay(expires);
+  if (!d) throw new Error(`waiver expires: ${JSON.stringify(expires)} is not a date (allowed: YYYY-MM-DD)`);
+  return new Date(d.getTime() + 86_400_000).toISOString().slice(0, 10);
+}
+
+/** Free text from an entry as a sentence, so that composed statements read as prose. */
+function sentence(text: string): string {
+  const t = text.trim();
+  return /[.!?]$/.test(t) ? t : `${t}.`;
+}
+
+/** The `statement` of a .trivyignore.yaml entry: the reason, who accepted it, until when. */
+export function trivyStatement(w: ResolvedWaiver): string {
+  const vex = w.status === "affected" ? `VEX: affected. Action: ${sentence(w.action ?? "")}` : `VEX: not_affected (${w.justification}).`;
+  return `${sentence(w.reason)} Approved by ${w.approvedBy}; applies through ${w.expires}. ${vex}`;
+}
+
+/** `.trivyignore.yaml`: Trivy's YAML ignore format, one entry per waiver, in the entry's order. */
+export function renderTrivyignore(m: ResolvedMirror): string {
+  const vulnerabilities = m.gate.waivers.map((w) => ({
+    id: w.id,
+    ...(w.paths?.length ? { paths: [...w.paths] } : {}),
+    ...(w.purls?.length ? { purls: [...w.purls] } : {}),
+    expired_at: trivyExpiredAt(w.expires),
+    statement: trivyStatement(w),
+  }));
+  const note = vulnerabilities.length
+    ? "# Trivy stops applying an entry once expired_at has begun (UTC): the day after the waiver's last day.\n"
+    : "# No waivers: every finding the gate's severities select blocks the build.\n";
+  return header("#", source(m)) + note + toYaml({ vulnerabilities });
+}
+
+/** The image as a package URL (purl-spec, type oci): the last path element is the name. */
+export function imagePurl(m: ResolvedMirror): string {
+  const name = m.image.slice(m.image.lastIndexOf("/") + 1);
+  return `pkg:oci/${name}?repository_url=${m.image}`;
+}
+
+/** OpenVEX document v0.2.0, the fields this project writes. */
+export interface OpenVexDocument {
+  readonly tooling: string;
+  readonly "@context": string;
+  readonly "@id": string;
+  readonly author: string;
+  readonly role: string;
+  readonly timestamp: string;
+  readonly version: number;
+  readonly statements: readonly OpenVexStatement[];
+}
+
+export interface OpenVexStatement {
+  readonly vulnerability: { readonly name: string };
+  readonly products: ReadonlyArray<{ readonly "@id": string; readonly subcomponents?: ReadonlyArray<{ readonly "@id": string }> }>;
+  readonly status: "not_affected" | "affected";
+  readonly justification?: string;
+  readonly impact_statement?: string;
+  readonly action_statement?: string;
+  readonly status_notes: string;
+}
+
+function statement(m: ResolvedMirror, w: ResolvedWaiver): OpenVexStatement {
+  // A purl scope names the vulnerable component inside the image: that is an
+  // OpenVEX subcomponent, and what Trivy matches a statement against.
+  const product = { "@id": imagePurl(m), ...(w.purls?.length ? { subcomponents: w.purls.map((p) => ({ "@id": p })) } : {}) };
+  // OpenVEX has no file paths: a path-scoped waiver is stated for the whole
+  // image, and the notes say how narrow the gate's waiver really is.
+  const scope = w.paths?.length ? ` The scan gate applies it only to the paths ${w.paths.join(", ")}.` : "";
+  const notes = `Waiver in ${m.sourceFile}, approved by ${w.approvedBy}, applies through ${w.expires}; after that day the mirror's scan gate blocks this finding again.${scope}`;
+  if (w.status === "affected") {
+    return {
+      vulnerability: { name: w.id },
+      products: [product],
+      status: "affected",
+      action_statement: w.action ?? "",
+      status_notes: `${sentence(w.reason)} ${notes}`,
+    };
+  }
+  // Both the machine-readable justification and the human reason: OpenVEX
+  // asks for the label and recommends enriching it with the impact statement.
+  return {
+    vulnerability: { name: w.id },
+    products: [product],
+    status: "not_affected",
+    justification: w.justification ?? "vulnerable_code_not_in_execute_path",
+    impact_statement: w.reason,
+    status_notes: notes,
+  };
+}
+
+/**
+ * The OpenVEX document as data. `@id` is content-addressed: the mirror
+ * repository's copy of the file plus the sha256 of what it states, so a
+ * changed waiver is a new document and an unchanged one keeps its id.
+ *
+ * JSON has no comments and the OpenVEX schema forbids unknown top-level keys,
+ * so the generated-file header (DESIGN invariant 7) goes into `tooling`
+ * ("how the VEX document was generated"), written as the first key.
+ */
+export function openVexDocument(m: ResolvedMirror): OpenVexDocument {
+  const statements = m.gate.waivers.map((w) => statement(m, w));
+  const author = `${m.owner} (mirror-fleet waivers)`;
+  const digest = sha256(JSON.stringify({ author, statements }));
+  return {
+    tooling: headerLines(source(m)).join(" "),
+    "@context": OPENVEX_CONTEXT,
+    "@id": `https://github.com/${m.owner}/${m.repo}/blob/HEAD/${MIRROR_PATHS.vex}#sha256-${digest}`,
+    author,
+    role: "risk acceptance by the mirror's owners",
+    timestamp: VEX_TIMESTAMP,
+    version: 1,
+    statements,
+  };
+}
+
+/**
+ * `.mirror/waivers.openvex.json`. A mirror with no waivers gets a document
+ * with no statements: it says "we claim nothing", which tools read fine,
+ * although the OpenVEX JSON schema asks for at least one statement.
+ */
 export function renderOpenVex(m: ResolvedMirror): string {
-  return `{"placeholder":"${m.name}"}\n`;
+  return JSON.stringify(openVexDocument(m), null, 2) + "\n";
 }

@@ -15,15 +15,15 @@ export function loadMirrorEntries(dir = path.join(PROJECT_ROOT, "mirrors")): Mir
     .sort()
     .map((f) => {
       const file = path.relative(PROJECT_ROOT, path.join(dir, f)).split(path.sep).join("/");
-      let spec: unknown;
       try {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const mod = require(path.join(dir, f));
-        spec = mod && typeof mod === "object" && "default" in mod ? mod.default : mod;
+        return { file, spec: mod && typeof mod === "object" && "default" in mod ? mod.default : mod };
       } catch (e) {
-        spec = { __loadError: (e as Error).message };
+        // A preset that rejects its fields throws at import: keep its message,
+        // and report it with every other problem instead of stopping here.
+        return { file, spec: undefined, loadError: (e as Error).message };
       }
-      return { file, spec };
     });
 }
 

@@ -91,6 +91,16 @@ describe("resolveFleet: bad entries", () => {
     ]), [`mirrors/b.ts: image: "ghcr.io/acme-corp/good" is already used by mirrors/a.ts (allowed: a value unique in the fleet)`]);
   });
 
+  test("GIVEN a file that throws when loaded WHEN resolved THEN its message is reported with the others", () => {
+    assert.deepEqual(problemsOf([
+      { file: "mirrors/x.ts", spec: undefined, loadError: "goStaticDistroless: module: missing" },
+      { file: "mirrors/y.ts", spec: { ...good, name: "y", upstream: { repo: "x" } } },
+    ]), [
+      `mirrors/x.ts: could not be loaded: goStaticDistroless: module: missing`,
+      `mirrors/y.ts: upstream.repo: "x" is not allowed (allowed: a GitHub 'owner/repo')`,
+    ]);
+  });
+
   test("GIVEN a file whose default export is not an object WHEN resolved THEN it says so", () => {
     assert.deepEqual(problemsOf([{ file: "mirrors/x.ts", spec: "gokapi" }]), [`mirrors/x.ts: default export: expected an object, got "gokapi"`]);
   });
