@@ -33,9 +33,19 @@ export const ACTIONS = {
   login: { uses: "docker/login-action", sha: "4907a6ddec9925e35a0a9e82d7399ccc52663121", version: "v4.1.0" },
   // renovate: action=sigstore/cosign-installer
   cosignInstaller: { uses: "sigstore/cosign-installer", sha: "6f9f17788090df1f26f669e9d70d6ae9567deba6", version: "v4.1.2" },
+  // The fleet repository's own workflow only (FLEET_ONLY below).
+  // renovate: action=actions/github-script
+  githubScript: { uses: "actions/github-script", sha: "ed597411d8f924073f98dfc5c65a23a2325f34cd", version: "v8.0.0" },
 } as const;
 
 export type ActionKey = keyof typeof ACTIONS;
+
+/**
+ * Used by the fleet repository's own workflow (.github/workflows/fleet.yml:
+ * github-script posts the preview on a pull request), never by a mirror: kept
+ * off the mirror repositories' Actions allow-list.
+ */
+export const FLEET_ONLY: ReadonlySet<ActionKey> = new Set<ActionKey>(["githubScript"]);
 
 /** `owner/action@<sha>`: the value of a `uses:` key. The `# vX.Y.Z` comment is added by the YAML writer. */
 export function uses(key: ActionKey): string {
@@ -45,5 +55,12 @@ export function uses(key: ActionKey): string {
 
 /** Every `owner/action` (without `@`) a generated workflow may use: the repository's Actions allow-list. */
 export function allowedActionPatterns(): string[] {
-  return [...new Set(Object.values(ACTIONS).map((a) => `${a.uses.split("/").slice(0, 2).join("/")}@${a.sha}`))].sort();
+  return [
+    ...new Set(
+      (Object.keys(ACTIONS) as ActionKey[])
+        .filter((k) => !FLEET_ONLY.has(k))
+        .map((k) => ACTIONS[k])
+        .map((a) => `${a.uses.split("/").slice(0, 2).join("/")}@${a.sha}`),
+    ),
+  ].sort();
 }

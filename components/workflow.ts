@@ -1,5 +1,935 @@
-// PLACEHOLDER owned by issue 4 ("The generated mirror workflow"): replaced by the typed workflow model.
+/**
+ * The workflow committed into every mirror repository
+ * (`.github/workflows/mirror.yml`): the working half of the product. It stays
+ * thin — each step calls the pipeline bundle (`node .mirror/pipeline.cjs
+ * <command>`, contract in the fleet repo) — and decides only order,
+ * permissions and how data passes between jobs. docs/workflow.md explains
+ * each job to a human.
+ *
+ * Shape of one build run:
+ *   resolve -> review -> [override-review] -> build -> report, block, publish -> pin -> [notify]
+ * and of the scheduled runs that never build:
+ *   rescan -> rescan-report        health
+ *
+ * Why the jobs are cut where they are:
+ * - Jobs that run a third-party scanner (Trivy) or touch the upstream tree
+ *   hold no write token: `build` and `rescan` are read-only. What needs a
+ *   write scope (issues, SARIF, packages, the pin PR) happens in small jobs
+ *   that only read our own JSON and Markdown from artifacts. In March 2026
+ *   the scanner action's tags were force-pushed to credential stealers; a
+ *   scanner that runs next to a write token hands it over.
+ * - The drift gate needs an answer from an issue (a human closed the
+ *   override-review issue = approval) before anything is built, and asking
+ *   files the issue, which needs `issues: write`; so the diff review runs in
+ *   its own read-only job and a tiny job holding `issues: write` asks.
+ * - Build once: the OCI archive made in `build` is the one scanned and the
+ *   one `publish` pushes (by digest, verified against the registry).
+ */
+import { header } from "./header";
+import { isRuntimeStageOverride } from "./presets";
+import { MIRROR_PATHS } from "./mirror-config";
 import type { ResolvedMirror } from "./types";
+import {
+  and,
+  expr,
+  githubToken,
+  lit,
+  needsOutput,
+  or,
+  secret,
+  stepOutput,
+  toGithub,
+  type Expr,
+  type Job,
+  type Permissions,
+  type Step,
+  type Workflow,
+} from "./workflow/model";
+import { trivySteps } from "./workflow/trivy";
+import { toYaml } from "./yaml";
+
+export { checkJobChains, checkWorkflowSecurity, workflowCounts, type SecurityFinding, type WorkflowCounts } from "./workflow/analyze";
+
+/** The strict tag pattern of the pipeline contract; checked again in `resolve` before any job uses a tag. */
+export const TAG_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._+/-]{0,127}$";
+const COMMIT_PATTERN = "^[0-9a-f]{40}([0-9a-f]{24})?$";
+const DIGEST_PATTERN = "^sha256:[0-9a-f]{64}$";
+
+/** SARIF categories: one per kind of scan, so one upload never replaces another's alerts. */
+export const SARIF_CATEGORIES = { image: "mirror-image", filesystem: "mirror-filesystem", rescan: "mirror-rescan" } as const;
+
+/** Artifact names inside one run. */
+export const ARTIFACTS = { review: "diff-review", audit: "audit", image: "image", rescan: "rescan" } as const;
+
+/** The scanned image archive lives only until `publish` has pushed it (a week leaves room to re-run a failed publish). */
+const IMAGE_RETENTION_DAYS = 7;
+
+const PIPELINE = `node ${MIRROR_PATHS.bundle}`;
+const CONFIG = MIRROR_PATHS.config;
+const RUN_URL = "run_url=\"$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID\"";
+
+/** Lines of a bash script; ends with a newline so YAML writes a clean `|` block. */
+function sh(...lines: string[]): string {
+  return lines.join("\n") + "\n";
+}
+
+const checkout: Step = { name: "Check out the mirror repository", uses: "checkout", with: { "persist-credentials": false } };
+
+function setupNode(m: ResolvedMirror): Step {
+  return { name: "Set up Node.js for the pipeline bundle", uses: "setupNode", with: { "node-version": m.nodeVersion } };
+}
+
+function download(name: string, path: string, guard?: Expr): Step {
+  return { name: `Download the ${name} artifact`, ...(guard ? { if: guard } : {}), uses: "downloadArtifact", with: { name, path } };
+}
+
+/**
+ * A job that runs only when these jobs succeeded. Spelled out with
+ * `!cancelled()` instead of GitHub's implicit `success()`, which also looks
+ * at ancestors further up: once the optional override-review job is
+ * skipped, an implicit `success()` would skip publish and pin even though
+ * build, their direct need, succeeded (actions/runner#2205).
+ */
+function succeeded(jobs: readonly string[], ...more: string[]): Expr {
+  return and("!cancelled()", ...jobs.map((j) => `needs.${j}.result == 'success'`), ...more);
+}
+
+function isSchedule(cron: string): string {
+  return `github.event_name == 'schedule' && github.event.schedule == ${lit(cron)}`;
+}
+
+/** Events that run the build chain: the nightly build cron, or a dispatch/push on the default branch. */
+function buildEvent(m: ResolvedMirror): Expr {
+  return or(
+    isSchedule(m.cron.build),
+    and(
+      "github.event_name == 'workflow_dispatch' || github.event_name == 'push'",
+      "github.ref_name == github.event.repository.default_branch",
+    ),
+  );
+}
+
+/** Fails unless the upstream tag still names the commit `resolve` recorded: what was reviewed is what is built. */
+const VERIFY_TAG_COMMIT = [
+  "actual=\"$(git -C upstream rev-parse --verify --quiet \"refs/tags/$TAG^{commit}\" || true)\"",
+  "if [ \"$actual\" != \"$COMMIT\" ]; then",
+  "  echo \"::error::the upstream tag no longer points to the resolved commit $COMMIT; nothing is built\"",
+  "  exit 1",
+  "fi",
+  "git -C upstream -c advice.detachedHead=false checkout --quiet --detach \"$COMMIT\"",
+];
+
+function resolveJob(m: ResolvedMirror): Job {
+  return {
+    name: "Resolve the upstream tag",
+    if: buildEvent(m),
+    permissions: { contents: "read" },
+    timeoutMinutes: 10,
+    outputs: {
+      build: stepOutput("checked", "build"),
+      tag: stepOutput("checked", "tag"),
+      commit: stepOutput("checked", "commit"),
+      last_tag: stepOutput("checked", "last_tag"),
+      reason: stepOutput("resolve", "reason"),
+    },
+    steps: [
+      checkout,
+      setupNode(m),
+      {
+        name: "Newest allowed upstream tag vs image-pin.yml",
+        id: "resolve",
+        env: {
+          UPSTREAM_URL: m.upstream.url,
+          TAG_INPUT: expr("inputs.tag"),
+          // A push changed the config, override or waivers: rebuild even the pinned tag.
+          FORCE: expr("github.event_name == 'push' || inputs.force"),
+        },
+        run: sh(
+          `args=(--config ${CONFIG} --pin ${MIRROR_PATHS.pin} --remote "$UPSTREAM_URL")`,
+          "if [ -n \"$TAG_INPUT\" ]; then args+=(--tag \"$TAG_INPUT\"); fi",
+          "if [ \"$FORCE\" = \"true\" ]; then args+=(--force); fi",
+          `${PIPELINE} resolve "\${args[@]}"`,
+        ),
+      },
+      {
+        // Defence in depth: whatever resolve printed, no later job sees a tag
+        // outside the strict pattern (git allows ; $ ( | in tag names).
+        name: "Check the tag and commit before any job uses them",
+        id: "checked",
+        env: {
+          BUILD: stepOutput("resolve", "build"),
+          TAG: stepOutput("resolve", "tag"),
+          COMMIT: stepOutput("resolve", "commit"),
+          LAST_TAG: stepOutput("resolve", "last_tag"),
+        },
+        run: sh(
+          `tag_pattern='${TAG_PATTERN}'`,
+          "if [ \"$BUILD\" != \"true\" ]; then",
+          "  echo \"build=false\" >> \"$GITHUB_OUTPUT\"",
+          "  exit 0",
+          "fi",
+          "if ! [[ \"$TAG\" =~ $tag_pattern ]]; then",
+          "  echo \"::error::resolve: the tag does not match $tag_pattern; nothing is built\"",
+          "  exit 1",
+          "fi",
+          "if [ -n \"$LAST_TAG\" ] && ! [[ \"$LAST_TAG\" =~ $tag_pattern ]]; then",
+          "  echo \"::error::image-pin.yml: the pinned tag does not match $tag_pattern\"",
+          "  exit 1",
+          "fi",
+          `if ! [[ "$COMMIT" =~ ${COMMIT_PATTERN} ]]; then`,
+          "  echo \"::error::resolve: the commit is not a full SHA\"",
+          "  exit 1",
+          "fi",
+          "{",
+          "  echo \"build=true\"",
+          "  echo \"tag=$TAG\"",
+          "  echo \"commit=$COMMIT\"",
+          "  echo \"last_tag=$LAST_TAG\"",
+          "} >> \"$GITHUB_OUTPUT\"",
+        ),
+      },
+    ],
+  };
+}
+
+const TAG = needsOutput("resolve", "tag");
+const COMMIT = needsOutput("resolve", "commit");
+const LAST_TAG = needsOutput("resolve", "last_tag");
+
+function reviewJob(m: ResolvedMirror): Job {
+  return {
+    name: "Diff review against the last built tag",
+    needs: ["resolve"],
+    if: succeeded(["resolve"], "needs.resolve.outputs.build == 'true'"),
+    permissions: { contents: "read" },
+    timeoutMinutes: 20,
+    outputs: { drift: stepOutput("review", "drift"), drift_files: stepOutput("review", "drift_files") },
+    steps: [
+      checkout,
+      setupNode(m),
+      {
+        name: "Clone upstream (full history, for the commit log and patch)",
+        env: { UPSTREAM_URL: m.upstream.url, TAG, COMMIT },
+        run: sh("git clone --quiet --no-checkout -- \"$UPSTREAM_URL\" upstream", ...VERIFY_TAG_COMMIT),
+      },
+      {
+        name: "Commit log, changed files and patch; Dockerfile drift",
+        id: "review",
+        env: { TAG, LAST_TAG, WATCH: m.watch.join(",") },
+        run: sh(
+          "code=0",
+          `${PIPELINE} review --src upstream --from "$LAST_TAG" --to "$TAG" --watch "$WATCH" --out review || code=$?`,
+          "# Drift is reported in the step outputs; exit 1 only says drift was found.",
+          "if [ \"$code\" -gt 1 ]; then exit \"$code\"; fi",
+        ),
+      },
+      {
+        name: "Upload the diff review",
+        uses: "uploadArtifact",
+        with: {
+          name: ARTIFACTS.review,
+          path: "review/",
+          "retention-days": m.artifactRetentionDays,
+          "if-no-files-found": "error",
+          overwrite: true,
+        },
+      },
+    ],
+  };
+}
+
+/** Only for mirrors with an override: upstream changed a watched path, so a human must look before we build. */
+function overrideReviewJob(m: ResolvedMirror): Job {
+  return {
+    name: "Drift gate: override review",
+    needs: ["resolve", "review"],
+    if: succeeded(["resolve", "review"], "needs.review.outputs.drift == 'changed'"),
+    // Runs no scanner and never sees the upstream tree: only our diff-review.md.
+    permissions: { contents: "read", issues: "write" },
+    timeoutMinutes: 10,
+    outputs: {
+      approved: stepOutput("ask", "approved"),
+      number: stepOutput("ask", "number"),
+      action: stepOutput("ask", "action"),
+    },
+    steps: [
+      checkout,
+      setupNode(m),
+      download(ARTIFACTS.review, "review"),
+      {
+        name: "File or find the override-review issue (closed by a human = approved)",
+        id: "ask",
+        env: { TAG, GITHUB_TOKEN: githubToken() },
+        run: sh(
+          RUN_URL,
+          `${PIPELINE} issue --kind override-review --state open --tag "$TAG" --body-file review/diff-review.md --run-url "$run_url"`,
+        ),
+      },
+    ],
+  };
+}
+
+function buildArgLines(m: ResolvedMirror): string {
+  return Object.entries(m.build.args)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join("\n");
+}
+
+function upstreamPath(rel: string): string {
+  return rel === "." ? "upstream" : `upstream/${rel.replace(/^\.\//, "").replace(/\/$/, "")}`;
+}
+
+/** The Dockerfile the build uses, and how it comes to be; `audit/Dockerfile` records its exact text. */
+interface DockerfilePlan {
+  readonly describe: string;
+  /** Path the build reads (relative to the workspace). */
+  readonly path: string;
+  readonly source: "override" | "upstream";
+  readonly origin: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly script: readonly string[];
+}
+
+function dockerfilePlan(m: ResolvedMirror): DockerfilePlan {
+  const upstreamDockerfile = upstreamPath(m.build.dockerfile);
+  if (!m.override) {
+    return {
+      describe: `none, upstream's ${m.build.dockerfile}`,
+      path: upstreamDockerfile,
+      source: "upstream",
+      origin: m.build.dockerfile,
+      env: { DOCKERFILE: upstreamDockerfile },
+      script: [],
+    };
+  }
+  if (isRuntimeStageOverride(m.override.content)) {
+    // Upstream's build stages stay, the runtime stage is ours: the pipeline
+    // appends it and fails closed when a stage it copies from is gone.
+    return {
+      describe: `runtime stage appended to upstream's ${m.build.dockerfile}`,
+      path: "build.Dockerfile",
+      source: "override",
+      origin: m.override.source,
+      env: { DOCKERFILE: "build.Dockerfile", UPSTREAM_DOCKERFILE: upstreamDockerfile },
+      script: [`${PIPELINE} dockerfile --upstream "$UPSTREAM_DOCKERFILE" --override ${MIRROR_PATHS.override} --out "$DOCKERFILE"`],
+    };
+  }
+  return {
+    describe: `${MIRROR_PATHS.override} replaces upstream's ${m.build.dockerfile}`,
+    path: MIRROR_PATHS.override,
+    source: "override",
+    origin: m.override.source,
+    env: { DOCKERFILE: MIRROR_PATHS.override },
+    script: [],
+  };
+}
+
+function buildJob(m: ResolvedMirror): Job {
+  const needs = m.override ? ["resolve", "review", "override-review"] : ["resolve", "review"];
+  // With an override, drift blocks until the override-review issue is closed (approved).
+  const condition = m.override
+    ? succeeded(["resolve", "review"], "needs.review.outputs.drift != 'changed' || needs.override-review.outputs.approved == 'true'")
+    : succeeded(["resolve", "review"]);
+  const buildArgs = buildArgLines(m);
+  const multiArch = m.build.platforms.some((p) => p !== "linux/amd64");
+  const dockerfile = dockerfilePlan(m);
+
+  const steps: Step[] = [
+    checkout,
+    setupNode(m),
+    {
+      name: "Fetch upstream at the tag and check it is the resolved commit",
+      env: { UPSTREAM_URL: m.upstream.url, TAG, COMMIT },
+      run: sh(
+        "git init --quiet upstream",
+        "git -C upstream fetch --quiet --depth 1 --no-tags -- \"$UPSTREAM_URL\" \"+refs/tags/$TAG:refs/tags/$TAG\"",
+        ...VERIFY_TAG_COMMIT,
+      ),
+    },
+    download(ARTIFACTS.review, "audit"),
+    {
+      name: `Dockerfile to build: ${dockerfile.describe}`,
+      env: dockerfile.env,
+      run: sh(...dockerfile.script, "cp \"$DOCKERFILE\" audit/Dockerfile"),
+    },
+    {
+      name: "Record the upstream commit and the Dockerfile used",
+      env: {
+        UPSTREAM_REPO: m.upstream.fullName,
+        UPSTREAM_URL: m.upstream.url,
+        TAG,
+        COMMIT,
+        DOCKERFILE_SOURCE: dockerfile.source,
+        DOCKERFILE_ORIGIN: dockerfile.origin,
+        OVERRIDE_SHA256: m.override?.sha256 ?? "",
+      },
+      run: sh(
+        "jq -n --arg repo \"$UPSTREAM_REPO\" --arg url \"$UPSTREAM_URL\" --arg tag \"$TAG\" --arg commit \"$COMMIT\" \\",
+        "  --arg source \"$DOCKERFILE_SOURCE\" --arg origin \"$DOCKERFILE_ORIGIN\" --arg override \"$OVERRIDE_SHA256\" \\",
+        "  --arg built \"$(sha256sum audit/Dockerfile | cut -d' ' -f1)\" \\",
+        "  --arg run \"$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID\" \\",
+        "  '{upstream: {repo: $repo, url: $url, tag: $tag, commit: $commit}, dockerfile: {source: $source, origin: $origin, override_sha256: $override, built_sha256: $built}, run: $run}' \\",
+        "  > audit/upstream.json",
+      ),
+    },
+    { name: "Set up Buildx", uses: "setupBuildx" },
+  ];
+  if (multiArch) {
+    steps.push({
+      // Cross-platform RUN steps need binfmt emulation; Ubuntu's signed package
+      // registers it, no unpinned helper image needed.
+      name: "Set up QEMU for the other platforms",
+      run: sh(
+        "sudo apt-get update --quiet",
+        "sudo apt-get install --yes --quiet --no-install-recommends qemu-user-static",
+      ),
+    });
+  }
+  const buildEnv: Record<string, string | Expr> = {
+    TAG,
+    COMMIT,
+    PLATFORMS: m.build.platforms.join(","),
+    DOCKERFILE: dockerfile.path,
+    CONTEXT: upstreamPath(m.build.context),
+  };
+  if (buildArgs) buildEnv.BUILD_ARGS = buildArgs;
+  steps.push(
+    {
+      // The only build of the run. Provenance and SBOM come from GitHub
+      // attestations and Trivy, so buildx adds no attestation manifests
+      // to the index (they would be scanned and pushed as "platforms").
+      name: "Build once, to an OCI archive",
+      env: buildEnv,
+      run: sh(
+        "args=(",
+        "  --platform \"$PLATFORMS\"",
+        "  --file \"$DOCKERFILE\"",
+        "  --build-arg \"VERSION=$TAG\"",
+        "  --label \"org.opencontainers.image.source=$GITHUB_SERVER_URL/$GITHUB_REPOSITORY\"",
+        "  --label \"org.opencontainers.image.revision=$COMMIT\"",
+        "  --label \"org.opencontainers.image.version=$TAG\"",
+        "  --provenance=false",
+        "  --sbom=false",
+        "  --output \"type=oci,dest=image.tar\"",
+        ")",
+        ...(buildArgs
+          ? [
+              "# Fleet build args, one KEY=VALUE a line (validated in the fleet repo).",
+              "while IFS= read -r arg; do",
+              "  args+=(--build-arg \"$arg\")",
+              "done <<< \"$BUILD_ARGS\"",
+            ]
+          : []),
+        "docker buildx build \"${args[@]}\" \"$CONTEXT\"",
+      ),
+    },
+    { name: "Digest of the archive (what is scanned is what is pushed)", id: "digest", run: sh(`${PIPELINE} publish --archive image.tar --print-digest`) },
+    {
+      name: "Check the digest",
+      id: "image",
+      env: { DIGEST: stepOutput("digest", "digest") },
+      run: sh(
+        `if ! [[ "$DIGEST" =~ ${DIGEST_PATTERN} ]]; then`,
+        "  echo \"::error::publish --print-digest gave no sha256 digest\"",
+        "  exit 1",
+        "fi",
+        "echo \"$DIGEST\" > audit/digest.txt",
+        "echo \"digest=$DIGEST\" >> \"$GITHUB_OUTPUT\"",
+      ),
+    },
+    ...trivySteps(m.trivyVersion),
+    {
+      name: "Scan the upstream source (Trivy filesystem, once)",
+      env: { TRIVY_NO_PROGRESS: "true" },
+      run: sh("trivy fs --scanners vuln --list-all-pkgs --timeout 20m --format json --output audit/trivy-fs.json upstream"),
+    },
+    {
+      // For a multi-platform index Trivy reads the first manifest: the
+      // first entry of build.platforms (see docs/workflow.md).
+      name: "Scan the image archive (Trivy image, once)",
+      env: { TRIVY_NO_PROGRESS: "true" },
+      run: sh("trivy image --scanners vuln --list-all-pkgs --timeout 20m --format json --output audit/trivy-image.json --input image.tar"),
+    },
+    {
+      name: "SARIF and CycloneDX from the JSON reports (trivy convert, no rescan)",
+      run: sh(
+        "for kind in image fs; do",
+        "  trivy convert --format sarif --output \"audit/trivy-$kind.sarif\" \"audit/trivy-$kind.json\"",
+        "  trivy convert --format cyclonedx --output \"audit/sbom-$kind.cdx.json\" \"audit/trivy-$kind.json\"",
+        "done",
+        "trivy version --format json > audit/trivy-version.json",
+      ),
+    },
+    {
+      // The image report gates: it is what ships. The source report informs
+      // (Security tab, audit bundle) but does not block: dev-only lockfile
+      // entries never reach the image.
+      name: "Gate: findings and waivers -> pass or block",
+      id: "gate",
+      run: sh(
+        "code=0",
+        `${PIPELINE} gate --config ${CONFIG} --report audit/trivy-image.json --summary-out audit/gate-summary.md > audit/gate.json || code=$?`,
+        "# Fail closed: only exit 0 passes; 1 (findings) and 2 (unusable input) block.",
+        "if [ \"$code\" -eq 0 ]; then verdict=pass; else verdict=block; fi",
+        "{",
+        "  echo \"verdict=$verdict\"",
+        "  echo \"gate_exit=$code\"",
+        "  echo \"scanned=true\"",
+        "} >> \"$GITHUB_OUTPUT\"",
+        "if [ -f audit/gate-summary.md ]; then cat audit/gate-summary.md >> \"$GITHUB_STEP_SUMMARY\"; fi",
+        "echo \"gate: $verdict (exit $code)\"",
+      ),
+    },
+    {
+      name: "Upload the audit bundle",
+      if: expr("!cancelled()"),
+      uses: "uploadArtifact",
+      with: {
+        name: ARTIFACTS.audit,
+        path: "audit/",
+        "retention-days": m.artifactRetentionDays,
+        "if-no-files-found": "error",
+        overwrite: true,
+      },
+    },
+    {
+      name: "Upload the scanned image archive for publish",
+      if: expr("steps.gate.outputs.verdict == 'pass'"),
+      uses: "uploadArtifact",
+      with: {
+        name: ARTIFACTS.image,
+        path: "image.tar",
+        "retention-days": IMAGE_RETENTION_DAYS,
+        "compression-level": 0,
+        "if-no-files-found": "error",
+        overwrite: true,
+      },
+    },
+  );
+  return {
+    name: "Build once, scan, gate",
+    needs,
+    if: condition,
+    // Read-only: this job runs upstream's Dockerfile and a third-party scanner.
+    permissions: { contents: "read" },
+    timeoutMinutes: multiArch ? 120 : 60,
+    outputs: {
+      digest: stepOutput("image", "digest"),
+      decision: stepOutput("gate", "verdict"),
+      blocking_count: stepOutput("gate", "blocking_count"),
+      scanned: stepOutput("gate", "scanned"),
+    },
+    steps,
+  };
+}
+
+/** Code scanning on a private repository needs GitHub Code Security; without it the upload fails and must not stop the run. */
+function sarifUpload(m: ResolvedMirror, file: string, category: string): Step {
+  return {
+    name: `Upload SARIF (${category})`,
+    uses: "uploadSarif",
+    with: { sarif_file: file, category },
+    ...(m.visibility === "private" ? { continueOnError: true } : {}),
+  };
+}
+
+function sarifPermissions(m: ResolvedMirror): Permissions {
+  // upload-sarif reads the run's status through the Actions API on private repositories.
+  return m.visibility === "private" ? { actions: "read", contents: "read", "security-events": "write" } : { contents: "read", "security-events": "write" };
+}
+
+function reportJob(m: ResolvedMirror): Job {
+  return {
+    name: "Security tab: SARIF upload",
+    needs: ["build"],
+    if: expr("!cancelled() && needs.build.outputs.scanned == 'true'"),
+    permissions: sarifPermissions(m),
+    timeoutMinutes: 10,
+    steps: [
+      download(ARTIFACTS.audit, "audit"),
+      sarifUpload(m, "audit/trivy-image.sarif", SARIF_CATEGORIES.image),
+      sarifUpload(m, "audit/trivy-fs.sarif", SARIF_CATEGORIES.filesystem),
+    ],
+  };
+}
+
+function blockJob(m: ResolvedMirror): Job {
+  return {
+    name: "Blocked-build issue",
+    needs: ["resolve", "build"],
+    // Also runs on a pass: a later build of the same tag that passes (a new
+    // waiver, a fixed base) closes the tag's issue.
+    if: expr("!cancelled() && needs.build.outputs.decision != ''"),
+    permissions: { contents: "read", issues: "write" },
+    timeoutMinutes: 10,
+    outputs: { number: stepOutput("cve", "number"), action: stepOutput("cve", "action") },
+    steps: [
+      checkout,
+      setupNode(m),
+      download(ARTIFACTS.audit, "audit"),
+      {
+        name: "File or update the blocked-build issue (nothing was pushed)",
+        id: "cve",
+        if: expr("needs.build.outputs.decision == 'block'"),
+        env: { TAG, GITHUB_TOKEN: githubToken() },
+        run: sh(
+          RUN_URL,
+          "args=(--kind cve --state open --tag \"$TAG\" --run-url \"$run_url\")",
+          "if [ -f audit/gate-summary.md ]; then args+=(--summary-file audit/gate-summary.md); fi",
+          `${PIPELINE} issue "\${args[@]}"`,
+        ),
+      },
+      {
+        name: "Close this tag's blocked-build issue",
+        if: expr("needs.build.outputs.decision == 'pass'"),
+        env: { TAG, GITHUB_TOKEN: githubToken() },
+        run: sh(`${PIPELINE} issue --kind cve --state resolved --tag "$TAG"`),
+      },
+    ],
+  };
+}
+
+function publishJob(m: ResolvedMirror): Job {
+  const permissions: Permissions = m.attestations
+    ? { attestations: "write", contents: "read", "id-token": "write", packages: "write" }
+    : { contents: "read", packages: "write" };
+  const DIGEST = needsOutput("build", "digest");
+  const steps: Step[] = [
+    checkout,
+    setupNode(m),
+    download(ARTIFACTS.image, "."),
+    {
+      name: "Push the scanned archive by digest; fail unless the registry digest is the scanned one",
+      id: "publish",
+      env: { IMAGE: m.image, TAG, DIGEST, REGISTRY_USER: expr("github.actor"), REGISTRY_PASSWORD: githubToken() },
+      run: sh(`${PIPELINE} publish --archive image.tar --image "$IMAGE" --tag "$TAG" --digest "$DIGEST"`),
+    },
+  ];
+  if (m.attestations) {
+    steps.push(
+      download(ARTIFACTS.audit, "audit"),
+      {
+        // The attestation actions push to the registry with the Docker credential store.
+        name: "Log in to GHCR for the attestations",
+        uses: "login",
+        with: { registry: "ghcr.io", username: expr("github.actor"), password: githubToken() },
+      },
+      {
+        name: "Attest build provenance",
+        id: "provenance",
+        uses: "attestBuildProvenance",
+        with: { "subject-name": m.image, "subject-digest": stepOutput("publish", "digest"), "push-to-registry": true },
+      },
+      {
+        name: "Attest the SBOM",
+        id: "sbom",
+        uses: "attestSbom",
+        with: {
+          "subject-name": m.image,
+          "subject-digest": stepOutput("publish", "digest"),
+          "sbom-path": "audit/sbom-image.cdx.json",
+          "push-to-registry": true,
+        },
+      },
+    );
+  }
+  return {
+    name: "Publish to GHCR",
+    needs: ["resolve", "build"],
+    if: succeeded(["resolve", "build"], "needs.build.outputs.decision == 'pass'"),
+    permissions,
+    timeoutMinutes: 30,
+    outputs: {
+      digest: stepOutput("publish", "digest"),
+      ref: stepOutput("publish", "ref"),
+      ...(m.attestations
+        ? { provenance_url: stepOutput("provenance", "attestation-url"), sbom_url: stepOutput("sbom", "attestation-url") }
+        : {}),
+    },
+    steps,
+  };
+}
+
+function pinJob(m: ResolvedMirror): Job {
+  const env: Record<string, string | Expr> = {
+    IMAGE: m.image,
+    DIGEST: needsOutput("publish", "digest"),
+    TAG,
+    COMMIT,
+    GITHUB_TOKEN: githubToken(),
+  };
+  if (m.attestations) {
+    env.PROVENANCE_URL = needsOutput("publish", "provenance_url");
+    env.SBOM_URL = needsOutput("publish", "sbom_url");
+  }
+  return {
+    name: "Pin the digest: pull request",
+    needs: ["resolve", "build", "publish"],
+    if: succeeded(["resolve", "build", "publish"]),
+    permissions: { contents: "write", "pull-requests": "write" },
+    timeoutMinutes: 10,
+    outputs: { pr_url: stepOutput("pin", "pr_url"), pr_number: stepOutput("pin", "pr_number") },
+    steps: [
+      checkout,
+      setupNode(m),
+      download(ARTIFACTS.audit, "audit"),
+      {
+        name: `Branch mirror-build/<tag>, ${MIRROR_PATHS.pin}, pull request`,
+        id: "pin",
+        env,
+        run: sh(
+          RUN_URL,
+          "args=(",
+          `  --config ${CONFIG}`,
+          "  --image \"$IMAGE\" --digest \"$DIGEST\" --tag \"$TAG\" --commit \"$COMMIT\"",
+          "  --gate-json audit/gate.json --review-file audit/diff-review.md --run-url \"$run_url\"",
+          ")",
+          ...(m.attestations
+            ? [
+                "for url in \"$PROVENANCE_URL\" \"$SBOM_URL\"; do",
+                "  if [ -n \"$url\" ]; then args+=(--attestation \"$url\"); fi",
+                "done",
+              ]
+            : []),
+          `${PIPELINE} pin "\${args[@]}"`,
+        ),
+      },
+    ],
+  };
+}
+
+const WEBHOOK_SECRETS = { slack: "MIRROR_SLACK_WEBHOOK", teams: "MIRROR_TEAMS_WEBHOOK" } as const;
+
+function notifyJob(m: ResolvedMirror): Job {
+  const needs = ["resolve", "build", "block", "pin", ...(m.override ? ["override-review"] : [])];
+  const passed = "needs.pin.result == 'success'";
+  const gateBlocked = "needs.block.outputs.number != '' && needs.block.outputs.action != 'unchanged'";
+  const driftBlocked =
+    "needs.override-review.outputs.approved != 'true' && needs.override-review.outputs.number != '' && needs.override-review.outputs.action != 'unchanged'";
+  const env: Record<string, Expr> = {};
+  for (const t of [...m.notify].sort()) env[WEBHOOK_SECRETS[t]] = secret(WEBHOOK_SECRETS[t]);
+  const blockedStep = (name: string, when: string, number: Expr): Step => ({
+    name,
+    if: expr(when),
+    env: { MIRROR: m.name, TAG, NUMBER: number },
+    run: sh(
+      "link=\"$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/issues/$NUMBER\"",
+      `${PIPELINE} notify --status blocked --link "$link" --mirror "$MIRROR" --tag "$TAG"`,
+    ),
+  });
+  return {
+    name: "Notify webhooks",
+    needs,
+    if: and("!cancelled()", or(passed, gateBlocked, ...(m.override ? [driftBlocked] : []))),
+    // Webhook URLs are secrets; the job needs nothing but the bundle.
+    permissions: { contents: "read" },
+    timeoutMinutes: 5,
+    env,
+    steps: [
+      checkout,
+      setupNode(m),
+      {
+        name: "Build passed: link the pull request",
+        if: expr(passed),
+        env: { MIRROR: m.name, TAG, PR_URL: needsOutput("pin", "pr_url") },
+        run: sh(`${PIPELINE} notify --status passed --link "$PR_URL" --mirror "$MIRROR" --tag "$TAG"`),
+      },
+      blockedStep("Build blocked by the gate: link the issue", gateBlocked, needsOutput("block", "number")),
+      ...(m.override ? [blockedStep("Build blocked by the drift gate: link the issue", driftBlocked, needsOutput("override-review", "number"))] : []),
+    ],
+  };
+}
+
+function rescanJob(m: ResolvedMirror): Job {
+  const pinned = expr("steps.pin.outputs.pinned == 'true'");
+  return {
+    name: "Rescan the pinned digest against today's DB",
+    if: expr(isSchedule(m.cron.rescan)),
+    // Read-only: Trivy runs here. Issues and SARIF are written by rescan-report.
+    permissions: { contents: "read", packages: "read" },
+    timeoutMinutes: 30,
+    outputs: {
+      tag: stepOutput("pin", "tag"),
+      decision: stepOutput("gate", "verdict"),
+      scanned: stepOutput("gate", "scanned"),
+    },
+    steps: [
+      checkout,
+      {
+        name: `Read the pinned digest from ${MIRROR_PATHS.pin}`,
+        id: "pin",
+        run: sh(
+          `if [ ! -f ${MIRROR_PATHS.pin} ]; then`,
+          `  echo "Nothing pinned yet (${MIRROR_PATHS.pin} is missing): nothing to rescan."`,
+          "  echo \"pinned=false\" >> \"$GITHUB_OUTPUT\"",
+          "  exit 0",
+          "fi",
+          `tag_pattern='${TAG_PATTERN}'`,
+          `pin="$(tr -d "\\"'" < ${MIRROR_PATHS.pin})"`,
+          "digest=\"$(printf '%s\\n' \"$pin\" | sed -nE 's/^digest:[[:space:]]*(sha256:[0-9a-f]{64})[[:space:]]*$/\\1/p')\"",
+          "tag=\"$(printf '%s\\n' \"$pin\" | sed -nE 's/^tag:[[:space:]]*([^[:space:]]+)[[:space:]]*$/\\1/p')\"",
+          `if ! [[ "$digest" =~ ${DIGEST_PATTERN} ]]; then`,
+          `  echo "::error::${MIRROR_PATHS.pin}: no digest: sha256:<64 hex>"`,
+          "  exit 1",
+          "fi",
+          "if ! [[ \"$tag\" =~ $tag_pattern ]]; then",
+          `  echo "::error::${MIRROR_PATHS.pin}: the tag does not match $tag_pattern"`,
+          "  exit 1",
+          "fi",
+          "{",
+          "  echo \"pinned=true\"",
+          "  echo \"digest=$digest\"",
+          "  echo \"tag=$tag\"",
+          "} >> \"$GITHUB_OUTPUT\"",
+        ),
+      },
+      { name: "Set up Node.js for the pipeline bundle", if: pinned, uses: "setupNode", with: { "node-version": m.nodeVersion } },
+      ...trivySteps(m.trivyVersion, pinned),
+      {
+        // Scans the same platform the build scanned: the first of build.platforms.
+        name: "Scan the pinned digest (Trivy image, once; never rebuilds or pushes)",
+        if: pinned,
+        env: {
+          IMAGE: m.image,
+          DIGEST: stepOutput("pin", "digest"),
+          TRIVY_NO_PROGRESS: "true",
+          TRIVY_PLATFORM: m.build.platforms[0],
+          TRIVY_USERNAME: expr("github.actor"),
+          TRIVY_PASSWORD: githubToken(),
+        },
+        run: sh(
+          "mkdir -p rescan",
+          "trivy image --scanners vuln --list-all-pkgs --timeout 20m --format json --output rescan/trivy-rescan.json \"$IMAGE@$DIGEST\"",
+          "trivy convert --format sarif --output rescan/trivy-rescan.sarif rescan/trivy-rescan.json",
+          "trivy version --format json > rescan/trivy-version.json",
+        ),
+      },
+      {
+        name: "Gate the rescan",
+        id: "gate",
+        if: pinned,
+        run: sh(
+          "code=0",
+          `${PIPELINE} gate --config ${CONFIG} --report rescan/trivy-rescan.json --summary-out rescan/gate-summary.md > rescan/gate.json || code=$?`,
+          "if [ \"$code\" -eq 0 ]; then verdict=pass; else verdict=block; fi",
+          "{",
+          "  echo \"verdict=$verdict\"",
+          "  echo \"scanned=true\"",
+          "} >> \"$GITHUB_OUTPUT\"",
+          "if [ -f rescan/gate-summary.md ]; then cat rescan/gate-summary.md >> \"$GITHUB_STEP_SUMMARY\"; fi",
+        ),
+      },
+      {
+        name: "Upload the rescan reports",
+        if: and("!cancelled()", pinned),
+        uses: "uploadArtifact",
+        with: {
+          name: ARTIFACTS.rescan,
+          path: "rescan/",
+          "retention-days": m.artifactRetentionDays,
+          "if-no-files-found": "error",
+          overwrite: true,
+        },
+      },
+    ],
+  };
+}
+
+function rescanReportJob(m: ResolvedMirror): Job {
+  const tag = needsOutput("rescan", "tag");
+  return {
+    name: "Rescan issue and SARIF",
+    needs: ["rescan"],
+    if: expr("!cancelled() && needs.rescan.outputs.scanned == 'true'"),
+    permissions: { ...sarifPermissions(m), issues: "write" },
+    timeoutMinutes: 10,
+    steps: [
+      checkout,
+      setupNode(m),
+      download(ARTIFACTS.rescan, "rescan"),
+      {
+        name: "New findings: file or update the rescan issue",
+        if: expr("needs.rescan.outputs.decision == 'block'"),
+        env: { TAG: tag, GITHUB_TOKEN: githubToken() },
+        run: sh(
+          RUN_URL,
+          `${PIPELINE} issue --kind rescan --state open --tag "$TAG" --summary-file rescan/gate-summary.md --run-url "$run_url"`,
+        ),
+      },
+      {
+        name: "Clean: close the rescan issue",
+        if: expr("needs.rescan.outputs.decision == 'pass'"),
+        env: { TAG: tag, GITHUB_TOKEN: githubToken() },
+        run: sh(`${PIPELINE} issue --kind rescan --state resolved --tag "$TAG"`),
+      },
+      sarifUpload(m, "rescan/trivy-rescan.sarif", SARIF_CATEGORIES.rescan),
+    ],
+  };
+}
+
+function healthJob(m: ResolvedMirror): Job {
+  return {
+    name: "Upstream health",
+    if: expr(isSchedule(m.cron.health)),
+    permissions: { contents: "read", issues: "write" },
+    timeoutMinutes: 10,
+    steps: [
+      checkout,
+      setupNode(m),
+      {
+        name: "Archived or stale upstream -> upstream-health issue",
+        env: { GITHUB_TOKEN: githubToken() },
+        run: sh(`${PIPELINE} health --config ${CONFIG} --issue`),
+      },
+    ],
+  };
+}
+
+/** Files whose change on the default branch rebuilds the current tag (never image-pin.yml). */
+export function pushPaths(m: ResolvedMirror): string[] {
+  return [MIRROR_PATHS.config, ...(m.override ? [MIRROR_PATHS.override] : []), MIRROR_PATHS.trivyignore];
+}
+
+/** The workflow of one mirror, as a model. */
+export function mirrorWorkflow(m: ResolvedMirror): Workflow {
+  const kind =
+    `${lit(m.cron.rescan)} == github.event.schedule && 'rescan'` +
+    ` || ${lit(m.cron.health)} == github.event.schedule && 'health' || 'build'`;
+  const jobs: Record<string, Job> = {
+    resolve: resolveJob(m),
+    review: reviewJob(m),
+    ...(m.override ? { "override-review": overrideReviewJob(m) } : {}),
+    build: buildJob(m),
+    report: reportJob(m),
+    block: blockJob(m),
+    publish: publishJob(m),
+    pin: pinJob(m),
+    ...(m.notify.length > 0 ? { notify: notifyJob(m) } : {}),
+    rescan: rescanJob(m),
+    "rescan-report": rescanReportJob(m),
+    health: healthJob(m),
+  };
+  return {
+    name: `mirror ${m.name}`,
+    on: {
+      schedule: [{ cron: m.cron.build }, { cron: m.cron.rescan }, { cron: m.cron.health }],
+      workflowDispatch: {
+        inputs: {
+          tag: { description: "Upstream tag to build (empty: the newest allowed tag)", type: "string", required: false, default: "" },
+          force: { description: "Build even if the tag is already pinned", type: "boolean", required: false, default: false },
+        },
+      },
+      push: { paths: pushPaths(m) },
+    },
+    // One group per mirror and kind of run: two build runs never race on a
+    // tag (the second waits), while the rescan and health runs queue apart.
+    concurrency: { group: `mirror-${m.name}-${expr(kind)}`, cancelInProgress: false },
+    runsOn: "ubuntu-latest",
+    jobs,
+  };
+}
+
 export function renderWorkflow(m: ResolvedMirror): string {
-  return `# placeholder workflow for ${m.name}\n`;
+  return header("#", `${m.sourceFile}, infra/policy.ts and components/workflow.ts`) + toYaml(toGithub(mirrorWorkflow(m)));
 }

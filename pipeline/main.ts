@@ -8,12 +8,13 @@ import { UsageError, type Command, type Io } from "./cli";
 import { command as gate } from "./commands/gate";
 import { command as health } from "./commands/health";
 import { command as issue } from "./commands/issue";
+import { command as notify } from "./commands/notify";
 import { command as pin } from "./commands/pin";
 import { command as publish } from "./commands/publish";
 import { command as resolve } from "./commands/resolve";
 import { command as review } from "./commands/review";
 
-export const COMMANDS: readonly Command[] = [resolve, review, gate, issue, publish, pin, health];
+export const COMMANDS: readonly Command[] = [resolve, review, gate, issue, publish, pin, health, notify];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,11 +1,150 @@
-// PLACEHOLDER: the `pin` command is not written yet (see the issue that owns it).
-import type { Command } from "../cli";
+/**
+ * `pin`: writes image-pin.yml on branch mirror-build/<tag> and opens or
+ * updates its pull request (pipeline/lib/pin.ts).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseFlags, setOutputs, UsageError, type Command, type Io } from "../cli";
+import { github, splitRepo } from "../github";
+import { loadConfigOption } from "../lib/config";
+import { readGateJson } from "../lib/issues";
+import { DIGEST_PATTERN } from "../lib/oci";
+import { prTitle, renderPinFile, renderPrBody, scanFromGate, syncPin, type PinRecord } from "../lib/pin";
+import { checkImage } from "../lib/publish";
+import { checkTagName } from "../lib/tags";
+
+const USAGE = `usage: mirror-pipeline pin --digest sha256:… --tag TAG --commit SHA --gate-json FILE [flags]
+
+Writes image-pin.yml (image@digest, tag, upstream commit, Dockerfile source and
+override hash, built_at, scan summary, waivers applied, attestations, run) on
+branch mirror-build/TAG with the contents API and opens or updates the pull
+request (label mirror-build). Open pull requests of older mirror-build/*
+branches are closed as superseded. Re-running with the same inputs changes
+nothing: no commit, no second branch or pull request.
+
+  --image IMAGE        ghcr.io/<namespace>/<name> (default: config image)
+  --digest DIGEST      the scanned and pushed digest, sha256:<64 hex>
+  --tag TAG            the upstream tag that was built
+  --commit SHA         the upstream commit of the tag
+  --gate-json FILE     the gate's JSON result (must be a pass): the scan summary and waivers
+  --review-file FILE   the diff review (diff-review.md), folded into the pull request
+  --run-url URL        the workflow run
+  --sarif-url URL      where the SARIF report is (code scanning or artifact)
+  --sbom-url URL       where the CycloneDX SBOM is
+  --attestation URL    an attestation of the digest (repeatable)
+  --built-at TIME      when the image was built, ISO 8601 UTC (default: env MIRROR_BUILT_AT, else now)
+  --config FILE        mirror config (default .mirror/config.yml; required: upstream and override)
+  --repo OWNER/NAME    the mirror repository (default: env GITHUB_REPOSITORY, else config repository)
+  --base BRANCH        base branch (default: the repository's default branch)
+
+Prints {action, number, url, branch, superseded}; action is created, updated or
+unchanged. Outputs: pr_url, pr_number. Env: GITHUB_TOKEN, GITHUB_API_URL.
+`;
+
+const URL_PATTERN = /^https?:\/\/[^\s()<>\[\]]+$/;
+const COMMIT = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
+
+function readFile(io: Io, flag: string, file: string): string {
+  try {
+    return fs.readFileSync(path.resolve(io.cwd, file), "utf8");
+  } catch (e) {
+    throw new Error(`${flag} ${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+function url(flag: string, v: string | undefined): string | undefined {
+  if (v !== undefined && !URL_PATTERN.test(v)) throw new UsageError(`${flag}: ${JSON.stringify(v)} is not allowed (allowed: an http(s) URL)`);
+  return v;
+}
+
+/** drift.json becomes a list of files; Markdown is shown as it is. */
+function reviewText(text: string): string {
+  if (!text.trimStart().startsWith("{")) return text;
+  try {
+    const d = JSON.parse(text) as { status?: unknown; files?: unknown };
+    const files = Array.isArray(d.files) ? d.files.filter((x): x is string => typeof x === "string") : [];
+    return `Watched files: ${String(d.status)}${files.length ? `\n\n${files.map((x) => `- \`${x.replace(/`/g, "'")}\``).join("\n")}` : ""}`;
+  } catch {
+    return text;
+  }
+}
+
 export const command: Command = {
   name: "pin",
-  summary: "not implemented yet",
-  usage: "mirror-pipeline pin (not implemented yet)\n",
-  async run(_argv, io) {
-    io.stderr("pin: not implemented yet\n");
-    return 2;
+  summary: "write image-pin.yml on mirror-build/<tag> and open or update its pull request",
+  usage: USAGE,
+  async run(argv, io) {
+    const f = parseFlags(argv, {
+      image: { type: "string" },
+      digest: { type: "string" },
+      tag: { type: "string" },
+      commit: { type: "string" },
+      "gate-json": { type: "string" },
+      "review-file": { type: "string" },
+      "run-url": { type: "string" },
+      "sarif-url": { type: "string" },
+      "sbom-url": { type: "string" },
+      attestation: { type: "string", multiple: true },
+      "built-at": { type: "string" },
+      config: { type: "string" },
+      repo: { type: "string" },
+      base: { type: "string" },
+    });
+    for (const k of ["digest", "tag", "commit", "gate-json"] as const) if (!f[k]) throw new UsageError(`--${k} is required`);
+    const config = loadConfigOption(io.cwd, f.config);
+    if (!config) throw new UsageError("the mirror config is required (--config FILE, or .mirror/config.yml): the pin records the upstream and the Dockerfile override from it");
+    const image = checkImage(f.image ?? config.image);
+    if (!DIGEST_PATTERN.test(f.digest!)) throw new UsageError(`--digest: ${JSON.stringify(f.digest)} is not allowed (allowed: sha256:<64 lowercase hex>)`);
+    const tag = checkTagName(f.tag!, "--tag");
+    if (!COMMIT.test(f.commit!)) throw new UsageError(`--commit: ${JSON.stringify(f.commit)} is not allowed (allowed: a full commit id, 40 lowercase hex)`);
+    const builtAt = f["built-at"] ?? io.env.MIRROR_BUILT_AT ?? new Date().toISOString();
+    if (!ISO_UTC.test(builtAt) || Number.isNaN(Date.parse(builtAt))) {
+      throw new UsageError(`--built-at (or MIRROR_BUILT_AT): ${JSON.stringify(builtAt)} is not allowed (allowed: ISO 8601 UTC, e.g. 2026-03-11T02:14:00Z)`);
+    }
+    const runUrl = url("--run-url", f["run-url"]);
+    const sarif = url("--sarif-url", f["sarif-url"]);
+    const sbom = url("--sbom-url", f["sbom-url"]);
+    const attestations = (f.attestation ?? []).map((a) => url("--attestation", a)!);
+    const full = f.repo ?? io.env.GITHUB_REPOSITORY ?? config.repository;
+    const repo = splitRepo(full);
+    const { scan, waivers } = scanFromGate(readGateJson(readFile(io, "--gate-json", f["gate-json"]!), f["gate-json"]!), f["gate-json"]!);
+    const review = f["review-file"] !== undefined ? reviewText(readFile(io, "--review-file", f["review-file"])) : null;
+
+    const record: PinRecord = {
+      image,
+      digest: f.digest!,
+      tag,
+      upstream: { repo: config.upstream.repo, commit: f.commit! },
+      override: config.override ? { source: config.override.source, sha256: config.override.sha256 } : null,
+      builtAt,
+      scan,
+      waiversApplied: waivers,
+      attestations,
+      runUrl: runUrl ?? null,
+    };
+    const result = await syncPin(github(io), repo, {
+      tag,
+      content: renderPinFile(record),
+      title: prTitle(record),
+      body: (previous) =>
+        renderPrBody(record, {
+          previous,
+          upstreamUrl: config.upstream.url,
+          review,
+          links: { ...(sarif ? { sarif } : {}), ...(sbom ? { sbom } : {}) },
+        }),
+      commitMessage: `Pin ${tag} at ${f.digest}`,
+      ...(f.base ? { base: f.base } : {}),
+      prefix: config.upstream.tags.prefix,
+    });
+    io.stderr(
+      `pin ${tag}: ${result.action}${result.number !== null ? ` #${result.number}` : ""} on ${result.branch}` +
+        (result.superseded.length ? `; superseded ${result.superseded.map((n) => `#${n}`).join(", ")}` : "") +
+        "\n",
+    );
+    io.stdout(JSON.stringify({ action: result.action, number: result.number, url: result.url, branch: result.branch, superseded: result.superseded }) + "\n");
+    setOutputs(io, { pr_url: result.url ?? "", pr_number: result.number === null ? "" : String(result.number) });
+    return 0;
   },
 };

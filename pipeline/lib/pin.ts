@@ -1,0 +1,374 @@
+/**
+ * The pin: `image-pin.yml` on branch `mirror-build/<tag>` and the pull request
+ * that merges it. Merging is the rollout (Flux or Argo CD deploy what the
+ * default branch pins), so the pull request body is the audit record: which
+ * digest, which upstream commits, what the scan found, which waivers applied.
+ *
+ * Idempotent: the file is compared before it is committed (no empty commits),
+ * the branch is created once, and the open pull request of the branch is
+ * updated rather than opened again. A pull request a human closed stays closed
+ * while the pin it proposes is the same.
+ */
+import { SEVERITIES } from "../../components/types";
+import type { GitHub } from "../github";
+import { cell, code, type GateJson } from "./issues";
+import { DIGEST_PATTERN } from "./oci";
+import { TAG_PATTERN, versionOf } from "./tags";
+import { parseYaml, resolvePlain } from "./yaml";
+
+export const PIN_PATH = "image-pin.yml";
+export const PIN_LABEL = "mirror-build";
+export const BRANCH_PREFIX = "mirror-build/";
+
+export interface ScanSummary {
+  readonly critical: number;
+  readonly high: number;
+  readonly medium: number;
+  readonly low: number;
+  readonly unknown: number;
+  /** Always 0: a blocked build is never pinned. */
+  readonly blocking: number;
+}
+
+export interface AppliedWaiver {
+  readonly id: string;
+  readonly reason: string | null;
+  readonly expires: string | null;
+}
+
+export interface PinRecord {
+  readonly image: string;
+  readonly digest: string;
+  readonly tag: string;
+  readonly upstream: { readonly repo: string; readonly commit: string };
+  readonly override: { readonly source: string; readonly sha256: string } | null;
+  /** ISO 8601, from the build (never the clock of this step, so a re-run writes the same file). */
+  readonly builtAt: string;
+  readonly scan: ScanSummary | null;
+  readonly waiversApplied: readonly AppliedWaiver[];
+  readonly attestations: readonly string[];
+  readonly runUrl: string | null;
+}
+
+/** The scan summary and waivers of a passing gate result; a blocking one is refused. */
+export function scanFromGate(gate: GateJson, shown: string): { scan: ScanSummary; waivers: AppliedWaiver[] } {
+  if (gate.decision !== "pass" || gate.blocking.length > 0 || gate.unusable.length > 0) {
+    throw new Error(`${shown}: the gate decision is "${gate.decision}" with ${gate.blocking.length} blocking finding(s): a blocked build is never pinned`);
+  }
+  const by = gate.counts.bySeverity as Record<string, unknown> | undefined;
+  const count = (sev: string): number => {
+    const n = by?.[sev];
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
+      throw new Error(`${shown}: counts.bySeverity.${sev}: ${JSON.stringify(n ?? null)} is not allowed (allowed: a count, 0 or more)`);
+    }
+    return n;
+  };
+  const [critical, high, medium, low, unknown] = SEVERITIES.map(count);
+  const waivers = new Map<string, AppliedWaiver>();
+  for (const f of gate.waived) {
+    if (!waivers.has(f.id)) waivers.set(f.id, { id: f.id, reason: f.statement ?? null, expires: f.expiredAt ?? null });
+  }
+  return {
+    scan: { critical, high, medium, low, unknown, blocking: 0 },
+    waivers: [...waivers.values()].sort((a, b) => a.id.localeCompare(b.id)),
+  };
+}
+
+/** A YAML scalar that every YAML reader (1.1 or 1.2) reads back as the same string. */
+function scalar(v: string | number | null): string {
+  if (v === null) return "null";
+  if (typeof v === "number") return String(v);
+  const plain =
+    /^[A-Za-z_./@+-][A-Za-z0-9_./@:+-]*$/.test(v) &&
+    resolvePlain(v) === v &&
+    // YAML 1.1 booleans (Flux's and Argo CD's Go readers) and a trailing colon.
+    !/^(y|n|yes|no|on|off)$/i.test(v) &&
+    // Hashes always quoted: one that happens to start with a digit must not look different.
+    !/^[0-9a-f]+$/i.test(v) &&
+    !v.endsWith(":");
+  return plain ? v : JSON.stringify(v);
+}
+
+export const PIN_HEADER = [
+  "# WRITTEN by the mirror pipeline (`pin` step of the mirror workflow), never by Pulumi: `pulumi up` does not touch this file.",
+  "# It records the image that was built once, scanned and pushed for one upstream tag: `ref` is exactly the scanned digest.",
+  "# A pull request from branch mirror-build/<tag> changes it; merging that pull request is the rollout (Flux or Argo CD deploy `ref`).",
+  "# Do not edit by hand: the next passing build replaces it.",
+].join("\n");
+
+export function renderPinFile(p: PinRecord): string {
+  const lines = [
+    PIN_HEADER,
+    "schema: 1",
+    `image: ${scalar(p.image)}`,
+    `digest: ${scalar(p.digest)}`,
+    `ref: ${scalar(`${p.image}@${p.digest}`)}`,
+    `tag: ${scalar(p.tag)}`,
+    "upstream:",
+    `  repo: ${scalar(p.upstream.repo)}`,
+    `  commit: ${scalar(p.upstream.commit)}`,
+    `dockerfile_source: ${p.override ? "override" : "upstream"}`,
+    `override_sha256: ${scalar(p.override?.sha256 ?? null)}`,
+    `override_source: ${scalar(p.override?.source ?? null)}`,
+    `built_at: ${scalar(p.builtAt)}`,
+  ];
+  if (p.scan) {
+    lines.push("scan:", ...(["critical", "high", "medium", "low", "unknown", "blocking"] as const).map((k) => `  ${k}: ${p.scan![k]}`));
+  } else {
+    lines.push("scan: null");
+  }
+  if (p.waiversApplied.length) {
+    lines.push("waivers_applied:");
+    for (const w of p.waiversApplied) lines.push(`  - id: ${scalar(w.id)}`, `    reason: ${scalar(w.reason)}`, `    expires: ${scalar(w.expires)}`);
+  } else {
+    lines.push("waivers_applied: []");
+  }
+  if (p.attestations.length) lines.push("attestations:", ...p.attestations.map((a) => `  - ${scalar(a)}`));
+  else lines.push("attestations: []");
+  lines.push(`run_url: ${scalar(p.runUrl)}`);
+  return lines.join("\n") + "\n";
+}
+
+/** What the pull request body says about the pin it replaces. */
+export interface PreviousPin {
+  readonly tag: string | null;
+  readonly commit: string | null;
+  readonly digest: string | null;
+}
+
+/** The earlier pin, read leniently: it only feeds the "since" of the audit record. */
+export function readPreviousPin(text: string): PreviousPin | null {
+  try {
+    const doc = parseYaml(text, PIN_PATH) as Record<string, unknown> | null;
+    if (!doc || typeof doc !== "object") return null;
+    // The base branch can be edited by hand: only well-formed values reach the body and its links.
+    const str = (v: unknown, re: RegExp) => (typeof v === "string" && re.test(v) ? v : null);
+    const up = doc.upstream as Record<string, unknown> | undefined;
+    return { tag: str(doc.tag, TAG_PATTERN), commit: str(up?.commit, /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/), digest: str(doc.digest, DIGEST_PATTERN) };
+  } catch {
+    return null;
+  }
+}
+
+export interface PrContext {
+  readonly previous: PreviousPin | null;
+  /** https URL of the upstream repository, for the compare link. */
+  readonly upstreamUrl: string | null;
+  /** The diff review (Markdown) shown folded. */
+  readonly review: string | null;
+  readonly links: { readonly sarif?: string; readonly sbom?: string };
+}
+
+const MAX_BODY = 65_000;
+
+export function prTitle(p: PinRecord): string {
+  return `Pin ${p.tag} (${p.digest.slice(0, 19)}…)`;
+}
+
+function shortCell(sha: string): string {
+  return cell(sha.slice(0, 12));
+}
+
+export function renderPrBody(p: PinRecord, ctx: PrContext): string {
+  const out: string[] = [];
+  out.push(`<!-- mirror-fleet:pin tag=${p.tag} -->`);
+  out.push(`### ${code(p.image)} ${code(p.tag)}`, "");
+  out.push("Merging this pull request rolls the image out: the deployment reads `ref` from `image-pin.yml`.", "");
+  out.push("| | |", "|---|---|");
+  out.push(`| Image | ${cell(`${p.image}@${p.digest}`)} |`);
+  const prev = ctx.previous;
+  let range: string;
+  if (prev?.commit && prev.tag) {
+    const compare = ctx.upstreamUrl ? ` ([compare](${ctx.upstreamUrl}/compare/${prev.commit}...${p.upstream.commit}))` : "";
+    range = `${cell(prev.tag)} ${shortCell(prev.commit)} → ${cell(p.tag)} ${shortCell(p.upstream.commit)}${compare}`;
+  } else {
+    range = `${cell(p.tag)} ${shortCell(p.upstream.commit)} (first pinned build)`;
+  }
+  out.push(`| Upstream | ${cell(p.upstream.repo)}: ${range} |`);
+  out.push(`| Dockerfile | ${p.override ? `override ${cell(p.override.source)}, sha256 ${cell(p.override.sha256)}` : "upstream's own"} |`);
+  out.push(`| Built | ${cell(p.builtAt)} |`);
+  if (prev?.digest) out.push(`| Replaces | ${cell(prev.digest)} |`);
+  out.push("");
+  if (p.scan) {
+    out.push("#### Scan", "", "| CRITICAL | HIGH | MEDIUM | LOW | UNKNOWN | blocking |", "|---|---|---|---|---|---|");
+    out.push(`| ${p.scan.critical} | ${p.scan.high} | ${p.scan.medium} | ${p.scan.low} | ${p.scan.unknown} | ${p.scan.blocking} |`, "");
+  }
+  out.push(`#### Waivers applied (${p.waiversApplied.length})`, "");
+  if (p.waiversApplied.length) {
+    for (const w of p.waiversApplied) {
+      out.push(`- ${code(w.id)}: ${w.reason ? code(w.reason) : "no reason recorded"}${w.expires ? ` (until ${code(w.expires)})` : ""}`);
+    }
+  } else {
+    out.push("None.");
+  }
+  const links: string[] = [];
+  if (p.runUrl) links.push(`- [Workflow run](${p.runUrl})`);
+  if (ctx.links.sarif) links.push(`- [SARIF](${ctx.links.sarif})`);
+  if (ctx.links.sbom) links.push(`- [SBOM (CycloneDX)](${ctx.links.sbom})`);
+  p.attestations.forEach((a, i) => links.push(`- [Attestation ${i + 1}](${a})`));
+  if (links.length) out.push("", "#### Links", "", ...links);
+  let body = out.join("\n") + "\n";
+  if (ctx.review) {
+    const room = MAX_BODY - body.length - 200;
+    const review = ctx.review.length > room ? `${ctx.review.slice(0, room)}\n\n… (cut: the full review is in the workflow run's artifacts)` : ctx.review;
+    body += `\n<details><summary>Upstream diff review</summary>\n\n${review.trim()}\n\n</details>\n`;
+  }
+  return body;
+}
+
+// ---------------------------------------------------------------------------
+// GitHub.
+
+export interface Repo {
+  readonly owner: string;
+  readonly repo: string;
+}
+
+export interface PinRequest {
+  readonly tag: string;
+  readonly content: string;
+  readonly title: string;
+  readonly body: (previous: PreviousPin | null) => string;
+  readonly commitMessage: string;
+  /** Base branch; default: the repository's default branch. */
+  readonly base?: string;
+  /** Tag prefix of the policy, for ordering tags of other pin branches. */
+  readonly prefix?: string;
+}
+
+export type PinAction = "created" | "updated" | "unchanged";
+
+export interface PinResult {
+  readonly action: PinAction;
+  readonly number: number | null;
+  readonly url: string | null;
+  readonly branch: string;
+  /** Pull requests of older tags closed as superseded. */
+  readonly superseded: readonly number[];
+}
+
+function status(e: unknown): number | undefined {
+  return (e as { status?: number }).status;
+}
+
+async function getFile(gh: GitHub, repo: Repo, ref: string): Promise<{ sha: string; content: string } | null> {
+  try {
+    const { data } = await gh.request("GET /repos/{owner}/{repo}/contents/{path}", { ...repo, path: PIN_PATH, ref });
+    if (Array.isArray(data) || data.type !== "file" || !("content" in data)) throw new Error(`${PIN_PATH} on ${ref} is not a file`);
+    return { sha: data.sha, content: Buffer.from(data.content, "base64").toString("utf8") };
+  } catch (e) {
+    if (status(e) === 404) return null;
+    throw e;
+  }
+}
+
+async function getRef(gh: GitHub, repo: Repo, branch: string): Promise<string | null> {
+  try {
+    const { data } = await gh.request("GET /repos/{owner}/{repo}/git/ref/{ref}", { ...repo, ref: `heads/${branch}` });
+    return data.object.sha;
+  } catch (e) {
+    if (status(e) === 404) return null;
+    throw e;
+  }
+}
+
+/** Whether the pin branch of `other` is older than `tag`: by version when both are versions, else yes (the newest build wins). */
+export function isOlderTag(other: string, tag: string, prefix = ""): boolean {
+  const a = versionOf(other, prefix);
+  const b = versionOf(tag, prefix);
+  return a && b ? a.version.compare(b.version) < 0 : true;
+}
+
+export async function syncPin(gh: GitHub, repo: Repo, req: PinRequest): Promise<PinResult> {
+  const branch = `${BRANCH_PREFIX}${req.tag}`;
+  const base = req.base ?? (await gh.request("GET /repos/{owner}/{repo}", { ...repo })).data.default_branch;
+  const baseSha = await getRef(gh, repo, base);
+  if (!baseSha) throw new Error(`base branch ${JSON.stringify(base)} does not exist in ${repo.owner}/${repo.repo}`);
+  const baseFile = await getFile(gh, repo, base);
+  const previous = baseFile ? readPreviousPin(baseFile.content) : null;
+  const body = req.body(previous);
+  const pulls = await gh.paginate("GET /repos/{owner}/{repo}/pulls", {
+    ...repo,
+    state: "all",
+    head: `${repo.owner}:${branch}`,
+    sort: "created",
+    direction: "desc",
+    per_page: 100,
+  });
+  const open = pulls.find((p) => p.state === "open");
+
+  let action: PinAction = "unchanged";
+  let pr: { number: number; url: string } | null = open ? { number: open.number, url: open.html_url } : null;
+  if (!open && baseFile?.content === req.content) {
+    // Already pinned on the base branch (merged earlier): nothing to propose.
+    pr = pulls[0] ? { number: pulls[0].number, url: pulls[0].html_url } : null;
+  } else if (open) {
+    const file = await getFile(gh, repo, branch);
+    if (file?.content !== req.content) {
+      await gh.request("PUT /repos/{owner}/{repo}/contents/{path}", {
+        ...repo,
+        path: PIN_PATH,
+        message: req.commitMessage,
+        content: Buffer.from(req.content, "utf8").toString("base64"),
+        branch,
+        ...(file ? { sha: file.sha } : {}),
+      });
+      action = "updated";
+    }
+    if (open.title !== req.title || (open.body ?? "") !== body) {
+      await gh.request("PATCH /repos/{owner}/{repo}/pulls/{pull_number}", { ...repo, pull_number: open.number, title: req.title, body });
+      action = "updated";
+    }
+  } else {
+    const branchSha = await getRef(gh, repo, branch);
+    const latest = pulls[0];
+    const onBranch = branchSha ? await getFile(gh, repo, branch) : null;
+    if (latest && !latest.merged_at && onBranch?.content === req.content) {
+      // A human closed the pull request proposing exactly this pin: respect it until the pin changes.
+      pr = { number: latest.number, url: latest.html_url };
+    } else {
+      // A fresh branch from the base, so the new pull request has exactly one change.
+      if (!branchSha) {
+        await gh.request("POST /repos/{owner}/{repo}/git/refs", { ...repo, ref: `refs/heads/${branch}`, sha: baseSha });
+      } else if (branchSha !== baseSha) {
+        await gh.request("PATCH /repos/{owner}/{repo}/git/refs/{ref}", { ...repo, ref: `heads/${branch}`, sha: baseSha, force: true });
+      }
+      await gh.request("PUT /repos/{owner}/{repo}/contents/{path}", {
+        ...repo,
+        path: PIN_PATH,
+        message: req.commitMessage,
+        content: Buffer.from(req.content, "utf8").toString("base64"),
+        branch,
+        ...(baseFile ? { sha: baseFile.sha } : {}),
+      });
+      const { data } = await gh.request("POST /repos/{owner}/{repo}/pulls", { ...repo, title: req.title, head: branch, base, body });
+      await gh.request("POST /repos/{owner}/{repo}/issues/{issue_number}/labels", { ...repo, issue_number: data.number, labels: [PIN_LABEL] });
+      pr = { number: data.number, url: data.html_url };
+      action = "created";
+    }
+  }
+
+  const superseded = await supersede(gh, repo, { base, branch, tag: req.tag, prefix: req.prefix ?? "", by: pr?.number ?? null });
+  return { action, number: pr?.number ?? null, url: pr?.url ?? null, branch, superseded };
+}
+
+/** Closes the open pull requests of older pin branches, each with a comment naming its successor. */
+async function supersede(gh: GitHub, repo: Repo, s: { base: string; branch: string; tag: string; prefix: string; by: number | null }): Promise<number[]> {
+  const open = await gh.paginate("GET /repos/{owner}/{repo}/pulls", { ...repo, state: "open", base: s.base, per_page: 100 });
+  const closed: number[] = [];
+  for (const p of open) {
+    const ref = p.head.ref;
+    if (!ref.startsWith(BRANCH_PREFIX) || ref === s.branch) continue;
+    if (p.head.repo?.full_name?.toLowerCase() !== `${repo.owner}/${repo.repo}`.toLowerCase()) continue;
+    if (!isOlderTag(ref.slice(BRANCH_PREFIX.length), s.tag, s.prefix)) continue;
+    const by = s.by !== null ? `#${s.by} (${code(s.tag)})` : code(s.tag);
+    await gh.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", {
+      ...repo,
+      issue_number: p.number,
+      body: `Superseded by ${by}: a newer upstream tag was built. Closed by the mirror pipeline.`,
+    });
+    await gh.request("PATCH /repos/{owner}/{repo}/pulls/{pull_number}", { ...repo, pull_number: p.number, state: "closed" });
+    closed.push(p.number);
+  }
+  return closed;
+}

@@ -1,0 +1,222 @@
+/**
+ * The fleet report, without a browser: which state each mirror is in and
+ * why, the sort orders, the Markdown, and the CLI against a GitHub stand-in.
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { parsePinFile, renderReportHtml, renderReportMarkdown, reportRows, SORTS, type LiveMirror } from "../../components/report";
+import type { Io } from "../../pipeline/cli";
+import { main } from "../../infra/report";
+import { renderPinFile } from "../../pipeline/lib/pin";
+import { fixtureInventory, ISSUES, PIN_FILES, startGitHubStandIn, TODAY, TOKEN, type StandIn } from "./fixture";
+
+const D = (c: string) => `sha256:${c.repeat(64)}`;
+
+/** What GitHub says, built straight from the fixture (the CLI test reads it over HTTP instead). */
+function fixtureLive(): Record<string, LiveMirror> {
+  const live: Record<string, LiveMirror> = {};
+  for (const e of fixtureInventory().mirrors) {
+    const repo = e.repository.split("/")[1];
+    const issues = ISSUES[repo];
+    if (!issues) {
+      live[e.name] = { pin: null, issues: [], error: "repository not found (not created yet, or the token cannot see it)" };
+      continue;
+    }
+    live[e.name] = {
+      pin: PIN_FILES[repo] ? parsePinFile(PIN_FILES[repo]) : null,
+      issues: issues
+        .filter((i) => !i.pull_request && i.labels.some((l) => l !== "question"))
+        .map((i) => ({ number: i.number, title: i.title, url: `https://github.com/${e.repository}/issues/${i.number}`, labels: i.labels })),
+    };
+  }
+  return live;
+}
+
+describe("parsePinFile", () => {
+  const ok: Array<[string, string, { tag: string; digest: string; builtAt?: string }]> = [
+    ["flat keys", `tag: v1.2.3\ndigest: ${D("a")}\nbuiltAt: "2026-11-20T02:13:00Z"\n`, { tag: "v1.2.3", digest: D("a"), builtAt: "2026-11-20T02:13:00Z" }],
+    ["digest from an image reference", `image: ghcr.io/acme/x@${D("b")}\nversion: 1.0.0\n`, { tag: "1.0.0", digest: D("b") }],
+    ["nested image block, unquoted timestamp", `image:\n  tag: v2\n  digest: ${D("c")}\n  created: 2026-11-01T00:00:00Z\n`, { tag: "v2", digest: D("c"), builtAt: "2026-11-01T00:00:00Z" }],
+    ["snake_case time", `tag: v3\ndigest: ${D("d")}\nbuilt_at: "2026-10-10"\n`, { tag: "v3", digest: D("d"), builtAt: "2026-10-10" }],
+  ];
+  for (const [what, text, want] of ok) {
+    test(`GIVEN ${what} WHEN parsed THEN tag, digest and build time are read`, () => {
+      assert.deepEqual(parsePinFile(text), want);
+    });
+  }
+  test("GIVEN the file the pipeline's pin step writes WHEN parsed THEN tag, digest, build time and scan are read", () => {
+    const text = renderPinFile({
+      image: "ghcr.io/acme-corp/gokapi",
+      digest: D("e"),
+      tag: "v2.2.4",
+      upstream: { repo: "Forceu/Gokapi", commit: "f".repeat(40) },
+      override: null,
+      builtAt: "2026-03-11T02:14:00Z",
+      scan: { critical: 0, high: 1, medium: 3, low: 7, unknown: 0, blocking: 0 },
+      waiversApplied: [],
+      attestations: [],
+      runUrl: null,
+    });
+    assert.deepEqual(parsePinFile(text), { tag: "v2.2.4", digest: D("e"), builtAt: "2026-03-11T02:14:00Z", scan: { critical: 0, high: 1, medium: 3, low: 7 } });
+  });
+  const bad: Array<[string, string, string]> = [
+    ["no tag", `digest: ${D("a")}\n`, "image-pin.yml: tag: missing (allowed: the upstream tag that was built)"],
+    ["short digest", "tag: v1\ndigest: sha256:abc\n", `image-pin.yml: digest: "sha256:abc" is not allowed (allowed: sha256:<64 hex>)`],
+    ["no digest", "tag: v1\n", "image-pin.yml: digest: null is not allowed (allowed: sha256:<64 hex>)"],
+    ["a list", "- a\n- b\n", "image-pin.yml: expected a mapping"],
+  ];
+  for (const [what, text, message] of bad) {
+    test(`GIVEN ${what} WHEN parsed THEN it fails naming the field`, () => {
+      assert.throws(() => parsePinFile(text), { message });
+    });
+  }
+});
+
+describe("reportRows", () => {
+  test("GIVEN the fixture fleet and live data WHEN reported THEN each mirror's status, reasons, age and health are right", () => {
+    const rows = reportRows({ inventory: fixtureInventory(), live: fixtureLive(), now: TODAY });
+    const got = Object.fromEntries(rows.map((r) => [r.name, { status: r.status, reasons: r.reasons, ageDays: r.ageDays, tag: r.tag, health: r.health }]));
+    assert.deepEqual(got, {
+      gokapi: { status: "attention", reasons: ["waiver CVE-2026-34986 expires in 17 days"], ageDays: 2, tag: "v2.2.4", health: "healthy" },
+      "transfer-sh": { status: "blocked", reasons: ["blocked: #7 Blocked: 4 CRITICAL, 16 HIGH in v1.6.1"], ageDays: 52, tag: "v1.6.1", health: "unhealthy" },
+      plik: { status: "ok", reasons: [], ageDays: 0, tag: "1.3.8", health: "healthy" },
+      "uptime-kuma": { status: "attention", reasons: ["no image built yet (no image-pin.yml)"], ageDays: null, tag: null, health: "healthy" },
+      wikijs: { status: "attention", reasons: ["rescan: #3 Rescan: CVE-2026-1111 (HIGH) in the pinned digest"], ageDays: 82, tag: "v2.5.300", health: "healthy" },
+      ghost: { status: "unknown", reasons: ["could not read the repository: repository not found (not created yet, or the token cannot see it)"], ageDays: null, tag: null, health: "unknown" },
+    });
+    assert.deepEqual(rows.find((r) => r.name === "transfer-sh")!.healthReasons, ["#9 Upstream looks stale: last release 2023-12-04"]);
+  });
+
+  test("GIVEN no live data WHEN reported THEN every mirror is unknown and waivers still count down", () => {
+    const rows = reportRows({ inventory: fixtureInventory(), now: new Date("2026-12-12T00:00:00Z") });
+    assert.deepEqual(
+      rows.map((r) => [r.name, r.status, r.reasons[0]]),
+      [
+        ["gokapi", "attention", "waiver CVE-2026-34986 expired on 2026-12-10: the next build blocks on it"],
+        ["transfer-sh", "unknown", "no live data (run the report with GITHUB_TOKEN)"],
+        ["plik", "unknown", "no live data (run the report with GITHUB_TOKEN)"],
+        ["uptime-kuma", "unknown", "no live data (run the report with GITHUB_TOKEN)"],
+        ["wikijs", "unknown", "no live data (run the report with GITHUB_TOKEN)"],
+        ["ghost", "unknown", "no live data (run the report with GITHUB_TOKEN)"],
+      ],
+    );
+    assert.deepEqual(rows[0].waivers, [{ id: "CVE-2026-34986", expires: "2026-12-10", daysLeft: -2 }]);
+  });
+
+  const orders: Array<[string, string[]]> = [
+    ["by-status", ["transfer-sh", "gokapi", "uptime-kuma", "wikijs", "ghost", "plik"]],
+    ["by-name", ["ghost", "gokapi", "plik", "transfer-sh", "uptime-kuma", "wikijs"]],
+    ["by-age", ["uptime-kuma", "wikijs", "transfer-sh", "gokapi", "plik", "ghost"]],
+    ["by-waivers", ["gokapi", "wikijs", "ghost", "plik", "transfer-sh", "uptime-kuma"]],
+    ["by-health", ["transfer-sh", "ghost", "gokapi", "plik", "uptime-kuma", "wikijs"]],
+  ];
+  for (const [id, want] of orders) {
+    test(`GIVEN the fixture WHEN sorted ${id} THEN rows come in that order`, () => {
+      const rows = reportRows({ inventory: fixtureInventory(), live: fixtureLive(), now: TODAY });
+      const sort = SORTS.find((s) => s.id === id)!;
+      assert.deepEqual([...rows].sort(sort.compare).map((r) => r.name), want);
+    });
+  }
+});
+
+describe("renderReportHtml", () => {
+  const html = renderReportHtml({ inventory: fixtureInventory(), live: fixtureLive(), now: TODAY });
+
+  test("GIVEN the page WHEN inspected THEN it loads nothing from outside and runs no script", () => {
+    assert.doesNotMatch(html, /<script|<link|<img|<iframe|\ssrc=|@import|url\(/i);
+    assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'/);
+  });
+
+  test("GIVEN the page WHEN inspected THEN every sort order is one table with one row per mirror, default last", () => {
+    const sections = [...html.matchAll(/<section class="view( default)?" id="([a-z-]+)"/g)].map((m) => m[2] + (m[1] ? "*" : ""));
+    assert.deepEqual(sections, ["by-name", "by-upstream", "by-tag", "by-age", "by-waivers", "by-health", "by-status*"]);
+    assert.equal((html.match(/<tr data-name=/g) ?? []).length, 6 * SORTS.length);
+  });
+
+  test("GIVEN hostile text in an issue title WHEN rendered THEN it is escaped", () => {
+    const live = fixtureLive();
+    live.plik = { pin: null, issues: [{ number: 1, title: `<img src=x onerror=alert(1)> | "q"`, url: "u", labels: ["blocked"] }] };
+    const page = renderReportHtml({ inventory: fixtureInventory(), live, now: TODAY });
+    assert.doesNotMatch(page, /<img/);
+    assert.match(page, /blocked: #1 &lt;img src=x onerror=alert\(1\)&gt; \| &quot;q&quot;/);
+    assert.match(renderReportMarkdown({ inventory: fixtureInventory(), live, now: TODAY }), /blocked: #1 <img src=x onerror=alert\(1\)> \\\| "q"/);
+  });
+
+  test("GIVEN the same inputs WHEN rendered twice THEN the bytes are the same", () => {
+    assert.equal(renderReportHtml({ inventory: fixtureInventory(), live: fixtureLive(), now: TODAY }), html);
+  });
+});
+
+describe("renderReportMarkdown", () => {
+  test("GIVEN the fixture WHEN rendered THEN the summary and the worst-first table are there", () => {
+    const text = renderReportMarkdown({ inventory: fixtureInventory(), live: fixtureLive(), now: TODAY });
+    const lines = text.split("\n");
+    assert.equal(lines[0], "# mirror-fleet report: acme-corp");
+    assert.ok(lines.includes("| 6 | 1 | 3 | 1 | 1 | 1 | 1 | 2 |"), text);
+    const rows = lines.filter((l) => l.startsWith("| ["));
+    assert.deepEqual(
+      rows.map((l) => /^\| \[([a-z-]+)\]/.exec(l)![1]),
+      ["transfer-sh", "gokapi", "uptime-kuma", "wikijs", "ghost", "plik"],
+    );
+    assert.equal(
+      rows[0],
+      "| [transfer-sh](https://github.com/acme-corp/mirror-transfer-sh) | [dutchcoders/transfer.sh](https://github.com/dutchcoders/transfer.sh) | `v1.6.1` | `sha256:bbbbbbbbbbbb` | 52 days ago | **blocked**: blocked: #7 Blocked: 4 CRITICAL, 16 HIGH in v1.6.1 | — | unhealthy: #9 Upstream looks stale: last release 2023-12-04 |",
+    );
+  });
+});
+
+describe("npm run report", () => {
+  let gh: StandIn;
+  let out: string;
+  before(async () => {
+    gh = await startGitHubStandIn();
+    out = fs.mkdtempSync(path.join(os.tmpdir(), "report-cli-"));
+    fs.writeFileSync(path.join(out, "inventory.json"), JSON.stringify(fixtureInventory()));
+  });
+  after(async () => {
+    await gh.close();
+    fs.rmSync(out, { recursive: true, force: true });
+  });
+
+  function io(env: Record<string, string>) {
+    const o = { stdout: "", stderr: "" };
+    const x: Io = { env, cwd: out, stdout: (t) => void (o.stdout += t), stderr: (t) => void (o.stderr += t) };
+    return { io: x, o };
+  }
+
+  test("GIVEN a token WHEN run THEN it reads each mirror over the API and writes the page and the Markdown", async () => {
+    const { io: x, o } = io({ GITHUB_TOKEN: TOKEN, GITHUB_API_URL: gh.url });
+    const code = await main(["--out", "site", "--inventory", "inventory.json", "--now", "2026-11-23", "--concurrency", "2"], x);
+    assert.equal(code, 0, o.stderr);
+    assert.equal(o.stdout, `report: 6 mirrors (1 blocked, 3 need attention, 1 ok, 1 unknown) -> ${path.join(out, "site", "index.html")}, ${path.join(out, "site", "report.md")}\n`);
+    const md = fs.readFileSync(path.join(out, "site", "report.md"), "utf8");
+    assert.equal(md, renderReportMarkdown({ inventory: fixtureInventory(), live: fixtureLive(), now: TODAY }));
+    // Two requests per mirror, one for the repository that does not exist; a 404 is not retried.
+    assert.equal(gh.requests.length, 11, gh.requests.join("\n"));
+    assert.ok(gh.requests.includes("GET /repos/acme-corp/mirror-plik/issues?state=open&per_page=100"), gh.requests.join("\n"));
+  });
+
+  test("GIVEN no token WHEN run THEN it writes an inventory-only report and says so", async () => {
+    const { io: x, o } = io({});
+    const code = await main(["--out", "plain", "--inventory", "inventory.json", "--now", "2026-11-23"], x);
+    assert.equal(code, 0, o.stderr);
+    assert.match(o.stdout, /^report: 6 mirrors \(0 blocked, 1 need attention, 0 ok, 5 unknown\); no GITHUB_TOKEN, inventory only -> /);
+    assert.match(fs.readFileSync(path.join(out, "plain", "index.html"), "utf8"), /Inventory only: tags, digests, build ages and issues need live data/);
+  });
+
+  const usage: Array<[string, string[], string]> = [
+    ["no --out", [], "report: --out is required\n"],
+    ["a bad day", ["--out", "x", "--now", "2026-02-30"], `report: --now: "2026-02-30" is not allowed (allowed: a date YYYY-MM-DD)\n`],
+    ["a bad concurrency", ["--out", "x", "--concurrency", "0"], `report: --concurrency: "0" is not allowed (allowed: a whole number from 1 to 32)\n`],
+  ];
+  for (const [what, argv, message] of usage) {
+    test(`GIVEN ${what} WHEN run THEN it exits 2 with the message`, async () => {
+      const { io: x, o } = io({});
+      assert.equal(await main(argv, x), 2);
+      assert.ok(o.stderr.startsWith(message), o.stderr);
+    });
+  }
+});

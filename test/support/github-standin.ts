@@ -1,0 +1,1467 @@
+/**
+ * A GitHub REST API stand-in for tests: an HTTP server on 127.0.0.1 that keeps
+ * repositories, git refs, commits, file contents, issues, labels, comments,
+ * pull requests, tags and releases in memory.
+ *
+ * Every request is first checked against GitHub's own OpenAPI description
+ * (`@octokit/openapi`, api.github.com): method and path template, path and
+ * query parameters (unknown ones included) and the JSON body. A request the
+ * description does not allow is answered 400/422 and recorded in `rejected`,
+ * so a test can assert that the code under test made none: a stand-in that
+ * accepted anything would let a typo in a route or a field pass here and fail
+ * against GitHub.
+ *
+ * The answers are shaped like GitHub's (the fields the pipeline reads and the
+ * usual neighbours), not validated against the response schemas.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import * as path from "node:path";
+import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
+import addFormats from "ajv-formats";
+
+// ---------------------------------------------------------------------------
+// The OpenAPI description: operations, parameter and body validators.
+
+type Obj = Record<string, unknown>;
+
+interface Param {
+  readonly name: string;
+  readonly in: "path" | "query" | "header" | "cookie";
+  readonly required: boolean;
+  readonly schema: Obj;
+}
+
+interface Operation {
+  readonly method: string;
+  readonly template: string;
+  readonly operationId: string;
+  readonly regex: RegExp;
+  readonly names: readonly string[];
+  /** Literal path segments: a more literal template wins (`/issues/comments` over `/issues/{issue_number}`). */
+  readonly literals: number;
+  readonly params: readonly Param[];
+  readonly body: { readonly required: boolean; readonly schema: Obj; readonly json: boolean } | null;
+  validateParams?: ValidateFunction;
+  validateBody?: ValidateFunction;
+}
+
+interface Spec {
+  readonly doc: Obj;
+  readonly ops: readonly Operation[];
+  readonly bodies: Ajv;
+  readonly params: Ajv;
+}
+
+let SPEC: Spec | undefined;
+
+/** The api.github.com description, loaded once per process (13 MB; not the 400 MB of every variant in index.js). */
+function spec(): Spec {
+  if (SPEC) return SPEC;
+  const file = path.join(path.dirname(require.resolve("@octokit/openapi")), "generated", "api.github.com.json");
+  const doc = JSON.parse(fs.readFileSync(file, "utf8")) as Obj;
+  const ops: Operation[] = [];
+  for (const [template, item] of Object.entries(doc.paths as Record<string, Obj>)) {
+    const shared = ((item.parameters as Obj[] | undefined) ?? []).map((p) => resolveRef(doc, p));
+    for (const method of ["get", "post", "put", "patch", "delete"]) {
+      const op = item[method] as Obj | undefined;
+      if (!op) continue;
+      const params = [...shared, ...((op.parameters as Obj[] | undefined) ?? []).map((p) => resolveRef(doc, p))].map(
+        (p): Param => ({ name: String(p.name), in: p.in as Param["in"], required: p.required === true, schema: (p.schema as Obj) ?? {} }),
+      );
+      const multi = new Set(
+        [...shared, ...((op.parameters as Obj[] | undefined) ?? []).map((p) => resolveRef(doc, p))]
+          .filter((p) => p["x-multi-segment"] === true)
+          .map((p) => String(p.name)),
+      );
+      const names: string[] = [];
+      let literals = 0;
+      const source = template
+        .split("/")
+        .map((segment) => {
+          if (!segment.includes("{")) {
+            if (segment) literals++;
+            return escapeRegex(segment);
+          }
+          return segment
+            .split(/(\{[^}]+\})/)
+            .map((part) => {
+              const m = /^\{([^}]+)\}$/.exec(part);
+              if (!m) return escapeRegex(part);
+              names.push(m[1]);
+              return multi.has(m[1]) ? "(.+)" : "([^/]+)";
+            })
+            .join("");
+        })
+        .join("/");
+      const rb = op.requestBody ? resolveRef(doc, op.requestBody as Obj) : undefined;
+      const content = rb?.content as Record<string, Obj> | undefined;
+      const media = content?.["application/json"] ?? (content ? Object.values(content)[0] : undefined);
+      ops.push({
+        method: method.toUpperCase(),
+        template,
+        operationId: String(op.operationId),
+        regex: new RegExp(`^${source}$`),
+        names,
+        literals,
+        params,
+        body: media ? { required: rb?.required === true, schema: (media.schema as Obj) ?? {}, json: Boolean(content?.["application/json"]) } : null,
+      });
+    }
+  }
+  ops.sort((a, b) => b.literals - a.literals);
+  const bodies = new Ajv({ strict: false, allErrors: true, logger: false });
+  const params = new Ajv({ strict: false, allErrors: true, logger: false, coerceTypes: "array", useDefaults: false });
+  for (const ajv of [bodies, params]) {
+    addFormats(ajv);
+    // GitHub's own formats: documented, not checkable beyond their type.
+    ajv.addFormat("repo.nwo", /^[^/\s]+\/[^/\s]+$/);
+    ajv.addFormat("timestamp", true);
+  }
+  SPEC = { doc, ops, bodies, params };
+  return SPEC;
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function pointer(doc: Obj, ref: string): Obj {
+  if (!ref.startsWith("#/")) throw new Error(`stand-in: external $ref ${ref} is not supported`);
+  let node: unknown = doc;
+  for (const raw of ref.slice(2).split("/")) {
+    const key = raw.replace(/~1/g, "/").replace(/~0/g, "~");
+    node = (node as Obj)[key];
+    if (node === undefined) throw new Error(`stand-in: $ref ${ref} does not resolve`);
+  }
+  return node as Obj;
+}
+
+function resolveRef(doc: Obj, node: Obj): Obj {
+  let n = node;
+  for (let i = 0; i < 10 && typeof n.$ref === "string"; i++) n = pointer(doc, n.$ref);
+  return n;
+}
+
+/**
+ * A schema ajv can compile on its own: every `$ref` it reaches (transitively)
+ * is copied into `definitions`, and OpenAPI 3.0's `nullable` becomes
+ * JSON Schema (`anyOf: [schema, {type: null}]`).
+ */
+function selfContained(doc: Obj, schema: Obj): Obj {
+  const definitions: Record<string, unknown> = {};
+  return { ...(inline(doc, schema, definitions) as Obj), definitions };
+}
+
+/** `schema` with its `$ref`s pointing into `definitions` (filled as they are met), for a root that carries them. */
+function inline(doc: Obj, schema: unknown, definitions: Record<string, unknown>): unknown {
+  const visit = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(visit);
+    if (!node || typeof node !== "object") return node;
+    const o = node as Obj;
+    if (typeof o.$ref === "string") {
+      const key = o.$ref.replace(/^#\/components\//, "").replace(/[^A-Za-z0-9_-]/g, "_");
+      if (!(key in definitions)) {
+        definitions[key] = true; // placeholder against cycles
+        definitions[key] = visit(pointer(doc, o.$ref));
+      }
+      return { $ref: `#/definitions/${key}` };
+    }
+    const out: Obj = {};
+    for (const [k, v] of Object.entries(o)) {
+      if (k === "nullable" || k === "example" || k === "examples" || k === "description" || k.startsWith("x-")) continue;
+      // `properties`/`patternProperties` map names to schemas: keep the names, visit the schemas.
+      out[k] = ["properties", "patternProperties"].includes(k) && v && typeof v === "object" ? mapValues(v as Obj, visit) : visit(v);
+    }
+    return o.nullable === true ? { anyOf: [out, { type: "null" }] } : out;
+  };
+  return visit(schema);
+}
+
+function mapValues(o: Obj, f: (v: unknown) => unknown): Obj {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]));
+}
+
+function ajvMessage(errors: ErrorObject[] | null | undefined): string {
+  return (errors ?? [])
+    .slice(0, 5)
+    .map((e) => `${e.instancePath || "(root)"} ${e.message}${e.params && "allowedValues" in e.params ? ` ${JSON.stringify(e.params.allowedValues)}` : ""}`)
+    .join("; ");
+}
+
+// ---------------------------------------------------------------------------
+// The in-memory state.
+
+export interface CommitState {
+  readonly sha: string;
+  readonly parents: readonly string[];
+  /** path -> file content */
+  readonly tree: ReadonlyMap<string, string>;
+  readonly message: string;
+  /** ISO 8601 committer date */
+  readonly date: string;
+}
+
+export interface IssueState {
+  readonly number: number;
+  readonly id: number;
+  title: string;
+  body: string | null;
+  state: "open" | "closed";
+  stateReason: "completed" | "not_planned" | "reopened" | "duplicate" | null;
+  labels: string[];
+  readonly user: string;
+  readonly createdAt: string;
+  updatedAt: string;
+  closedAt: string | null;
+  closedBy: string | null;
+  /** Pull requests are issues too (shared numbering, labels and comments). */
+  readonly isPull: boolean;
+}
+
+export interface CommentState {
+  readonly id: number;
+  readonly issue: number;
+  body: string;
+  readonly user: string;
+  readonly createdAt: string;
+  updatedAt: string;
+}
+
+export interface PullState {
+  readonly number: number;
+  readonly head: string;
+  base: string;
+  /** Head commit, kept when the branch is deleted. */
+  headSha: string;
+  merged: boolean;
+  mergedAt: string | null;
+  mergeCommitSha: string | null;
+  draft: boolean;
+}
+
+export interface ReleaseState {
+  readonly id: number;
+  readonly tag: string;
+  readonly name: string;
+  readonly draft: boolean;
+  readonly prerelease: boolean;
+  readonly createdAt: string;
+  readonly publishedAt: string | null;
+}
+
+export interface LabelState {
+  readonly id: number;
+  name: string;
+  color: string;
+  description: string | null;
+}
+
+export interface RepoState {
+  readonly id: number;
+  readonly owner: string;
+  readonly name: string;
+  readonly fullName: string;
+  defaultBranch: string;
+  archived: boolean;
+  private: boolean;
+  /** "refs/heads/main" -> commit sha; also refs/tags/*. */
+  readonly refs: Map<string, string>;
+  readonly commits: Map<string, CommitState>;
+  readonly labels: Map<string, LabelState>;
+  readonly issues: Map<number, IssueState>;
+  readonly comments: CommentState[];
+  readonly pulls: Map<number, PullState>;
+  readonly releases: ReleaseState[];
+}
+
+export interface RecordedRequest {
+  readonly method: string;
+  /** Path and query as received. */
+  readonly url: string;
+  /** The OpenAPI operation it matched, e.g. `issues/create`; null when none matched. */
+  readonly operationId: string | null;
+  readonly status: number;
+  /** Parsed JSON body of a write, for assertions. */
+  readonly body?: unknown;
+}
+
+export interface RejectedRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly status: number;
+  /** Why the stand-in refused it (undocumented route, parameter or body; unauthenticated). */
+  readonly reason: string;
+}
+
+export interface StandInOptions {
+  /** The token the client must send. @default a random `ghs_standin_…` */
+  readonly token?: string;
+  /** Login of the token's identity (author of what the pipeline creates). @default "github-actions[bot]" */
+  readonly botLogin?: string;
+  /** Start of the stand-in's clock for created_at/updated_at; each write advances it one minute. @default 2026-01-01T00:00:00Z */
+  readonly clockStart?: string;
+}
+
+export interface RepoOptions {
+  /** @default "main" */
+  readonly defaultBranch?: string;
+  readonly archived?: boolean;
+  /** @default true */
+  readonly private?: boolean;
+  /** Files of the initial commit (autoInit). @default { "README.md": "# <name>\n" } */
+  readonly files?: Readonly<Record<string, string>>;
+  /** Date of the initial commit. @default the stand-in's clock */
+  readonly date?: string;
+}
+
+const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+export class GitHubStandIn {
+  /** Base URL for GITHUB_API_URL, e.g. `http://127.0.0.1:41234`. */
+  readonly url: string;
+  readonly token: string;
+  readonly botLogin: string;
+  /** Every request, in order. */
+  readonly requests: RecordedRequest[] = [];
+  /** Requests the OpenAPI description does not allow (or unauthenticated ones). Tests assert this stays empty. */
+  readonly rejected: RejectedRequest[] = [];
+  /** Documented requests the stand-in has no handler for (answered 400 too, so nothing passes silently). */
+  readonly unimplemented: RejectedRequest[] = [];
+
+  private readonly server: http.Server;
+  private readonly repos = new Map<string, RepoState>();
+  private nextId = 1000;
+  private clock: number;
+
+  private constructor(server: http.Server, url: string, opts: StandInOptions) {
+    this.server = server;
+    this.url = url;
+    this.token = opts.token ?? `ghs_standin_${randomBytes(12).toString("hex")}`;
+    this.botLogin = opts.botLogin ?? "github-actions[bot]";
+    this.clock = Date.parse(opts.clockStart ?? "2026-01-01T00:00:00Z");
+  }
+
+  /** Starts a stand-in on 127.0.0.1 on a free port. Call `stop()` when done. */
+  static async start(opts: StandInOptions = {}): Promise<GitHubStandIn> {
+    spec(); // load before listening, so the first request is not slowed by parsing 13 MB
+    let self: GitHubStandIn | undefined;
+    const server = http.createServer((req, res) => {
+      void self!.handle(req, res);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    self = new GitHubStandIn(server, `http://127.0.0.1:${port}`, opts);
+    return self;
+  }
+
+  /** Closes the listener and every open connection (keep-alive sockets included). */
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  /**
+   * Environment for the pipeline: GITHUB_API_URL, GITHUB_TOKEN, GITHUB_REPOSITORY (when given),
+   * and MIRROR_GITHUB_THROTTLE=off (Octokit's write pacing of 1-3 s per request only slows tests).
+   */
+  env(repository?: string): Record<string, string> {
+    return {
+      GITHUB_API_URL: this.url,
+      GITHUB_TOKEN: this.token,
+      MIRROR_GITHUB_THROTTLE: "off",
+      ...(repository ? { GITHUB_REPOSITORY: repository } : {}),
+    };
+  }
+
+  /** Requests that changed state (POST/PUT/PATCH/DELETE), optionally of one operation. */
+  writes(operationId?: string): RecordedRequest[] {
+    return this.requests.filter((r) => WRITE_METHODS.has(r.method) && (!operationId || r.operationId === operationId));
+  }
+
+  // -------------------------------------------------------------------------
+  // Seeding.
+
+  /** Creates a repository with one initial commit on its default branch (like `autoInit`). */
+  addRepo(fullName: string, opts: RepoOptions = {}): RepoState {
+    const [owner, name] = fullName.split("/");
+    if (!owner || !name) throw new Error(`stand-in: not owner/name: ${fullName}`);
+    const key = fullName.toLowerCase();
+    if (this.repos.has(key)) throw new Error(`stand-in: repository ${fullName} exists`);
+    const repo: RepoState = {
+      id: this.id(),
+      owner,
+      name,
+      fullName,
+      defaultBranch: opts.defaultBranch ?? "main",
+      archived: opts.archived ?? false,
+      private: opts.private ?? true,
+      refs: new Map(),
+      commits: new Map(),
+      labels: new Map(),
+      issues: new Map(),
+      comments: [],
+      pulls: new Map(),
+      releases: [],
+    };
+    this.repos.set(key, repo);
+    const files = opts.files ?? { "README.md": `# ${name}\n` };
+    this.addCommit(fullName, { files, message: "Initial commit", date: opts.date });
+    return repo;
+  }
+
+  repo(fullName: string): RepoState {
+    const r = this.repos.get(fullName.toLowerCase());
+    if (!r) throw new Error(`stand-in: no repository ${fullName}`);
+    return r;
+  }
+
+  /** Adds a commit on a branch (default: the default branch; created when missing). Returns its sha. */
+  addCommit(
+    fullName: string,
+    c: { branch?: string; files?: Readonly<Record<string, string | null>>; message?: string; date?: string } = {},
+  ): string {
+    const repo = this.repo(fullName);
+    const branch = c.branch ?? repo.defaultBranch;
+    const parent = repo.refs.get(`refs/heads/${branch}`);
+    const tree = new Map(parent ? repo.commits.get(parent)!.tree : []);
+    for (const [p, content] of Object.entries(c.files ?? {})) {
+      if (content === null) tree.delete(p);
+      else tree.set(p, content);
+    }
+    const sha = this.commit(repo, { parents: parent ? [parent] : [], tree, message: c.message ?? "commit", date: c.date });
+    repo.refs.set(`refs/heads/${branch}`, sha);
+    return sha;
+  }
+
+  /** Tags a commit (default: the default branch's head). Returns the commit sha. */
+  addTag(fullName: string, tag: string, sha?: string): string {
+    const repo = this.repo(fullName);
+    const target = sha ?? repo.refs.get(`refs/heads/${repo.defaultBranch}`)!;
+    if (!repo.commits.has(target)) throw new Error(`stand-in: no commit ${target} in ${fullName}`);
+    repo.refs.set(`refs/tags/${tag}`, target);
+    return target;
+  }
+
+  addRelease(fullName: string, r: { tag: string; date: string; name?: string; draft?: boolean; prerelease?: boolean }): ReleaseState {
+    const repo = this.repo(fullName);
+    const release: ReleaseState = {
+      id: this.id(),
+      tag: r.tag,
+      name: r.name ?? r.tag,
+      draft: r.draft ?? false,
+      prerelease: r.prerelease ?? false,
+      createdAt: iso(r.date),
+      publishedAt: r.draft ? null : iso(r.date),
+    };
+    repo.releases.push(release);
+    return release;
+  }
+
+  /**
+   * Seeds an upstream from a tag list (`<tag> <date>` per line, oldest first, the
+   * format of shared/testdata/upstream-tags): one commit per tag on the default
+   * branch, dated like the tag, and the tag on it. Returns tag -> commit sha.
+   */
+  seedTagLines(fullName: string, text: string, opts: { releases?: boolean } = {}): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const line of text.split("\n")) {
+      const m = /^(\S+)\s+(.+?)\s*$/.exec(line.trim());
+      if (!m) continue;
+      const date = iso(m[2]);
+      const sha = this.addCommit(fullName, { message: `release ${m[1]}`, date, files: { VERSION: `${m[1]}\n` } });
+      this.addTag(fullName, m[1], sha);
+      if (opts.releases) this.addRelease(fullName, { tag: m[1], date });
+      out.set(m[1], sha);
+    }
+    return out;
+  }
+
+  /** Writes a file on a branch as one commit (like a human pushing). Returns the commit sha. */
+  putFile(fullName: string, branch: string, filePath: string, content: string, message = `update ${filePath}`): string {
+    return this.addCommit(fullName, { branch, files: { [filePath]: content }, message });
+  }
+
+  addLabel(fullName: string, name: string, color = "ededed", description: string | null = null): LabelState {
+    const repo = this.repo(fullName);
+    const label: LabelState = { id: this.id(), name, color, description };
+    repo.labels.set(name.toLowerCase(), label);
+    return label;
+  }
+
+  // -------------------------------------------------------------------------
+  // Acting as a human.
+
+  /** Closes an issue (or PR) as a human; `reason` "completed" is an approval for override-review issues. */
+  closeIssue(fullName: string, number: number, opts: { reason?: "completed" | "not_planned"; by?: string } = {}): IssueState {
+    const issue = this.issueOf(fullName, number);
+    issue.state = "closed";
+    issue.stateReason = opts.reason ?? "completed";
+    issue.closedAt = this.tick();
+    issue.closedBy = opts.by ?? "alice";
+    issue.updatedAt = issue.closedAt;
+    return issue;
+  }
+
+  reopenIssue(fullName: string, number: number): IssueState {
+    const issue = this.issueOf(fullName, number);
+    issue.state = "open";
+    issue.stateReason = "reopened";
+    issue.closedAt = null;
+    issue.updatedAt = this.tick();
+    return issue;
+  }
+
+  /** A comment by someone other than the pipeline. */
+  commentAs(fullName: string, number: number, body: string, login = "alice"): CommentState {
+    this.issueOf(fullName, number);
+    return this.addComment(this.repo(fullName), number, body, login);
+  }
+
+  /** Merges a pull request the way the merge button does (merge commit on the base branch). */
+  mergePull(fullName: string, number: number, by = "alice"): PullState {
+    const repo = this.repo(fullName);
+    const pull = repo.pulls.get(number);
+    if (!pull) throw new Error(`stand-in: no pull request #${number} in ${fullName}`);
+    const r = this.merge(repo, pull, by);
+    if (typeof r === "string") throw new Error(`stand-in: cannot merge #${number}: ${r}`);
+    return pull;
+  }
+
+  // -------------------------------------------------------------------------
+  // Inspection.
+
+  issues(fullName: string, opts: { pulls?: boolean } = {}): IssueState[] {
+    return [...this.repo(fullName).issues.values()].filter((i) => opts.pulls || !i.isPull);
+  }
+
+  issue(fullName: string, number: number): IssueState {
+    return this.issueOf(fullName, number);
+  }
+
+  comments(fullName: string, number: number): CommentState[] {
+    return this.repo(fullName).comments.filter((c) => c.issue === number);
+  }
+
+  pulls(fullName: string): Array<PullState & { readonly issue: IssueState }> {
+    const repo = this.repo(fullName);
+    return [...repo.pulls.values()].map((p) => ({ ...p, issue: repo.issues.get(p.number)! }));
+  }
+
+  branches(fullName: string): string[] {
+    return [...this.repo(fullName).refs.keys()].filter((r) => r.startsWith("refs/heads/")).map((r) => r.slice("refs/heads/".length));
+  }
+
+  /** Head commit of a branch, or undefined. */
+  head(fullName: string, branch: string): CommitState | undefined {
+    const repo = this.repo(fullName);
+    const sha = repo.refs.get(`refs/heads/${branch}`);
+    return sha ? repo.commits.get(sha) : undefined;
+  }
+
+  /** A file's content at a branch head, or undefined. */
+  readFile(fullName: string, branch: string, filePath: string): string | undefined {
+    return this.head(fullName, branch)?.tree.get(filePath);
+  }
+
+  /** Commits reachable from a branch by first parent, newest first. */
+  history(fullName: string, branch: string): CommitState[] {
+    const repo = this.repo(fullName);
+    const out: CommitState[] = [];
+    let sha = repo.refs.get(`refs/heads/${branch}`);
+    while (sha) {
+      const c = repo.commits.get(sha)!;
+      out.push(c);
+      sha = c.parents[0];
+    }
+    return out;
+  }
+
+  // -------------------------------------------------------------------------
+  // HTTP.
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const method = (req.method ?? "GET").toUpperCase();
+    const rawUrl = req.url ?? "/";
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    let answer: Answer;
+    let operationId: string | null = null;
+    let parsedBody: unknown;
+    try {
+      const routed = this.route(method, rawUrl, req.headers, text);
+      if ("reject" in routed) {
+        answer = { status: routed.status, body: { message: routed.reject, documentation_url: "https://docs.github.com/rest" } };
+        this.rejected.push({ method, url: rawUrl, status: routed.status, reason: routed.reject });
+      } else {
+        operationId = routed.op.operationId;
+        parsedBody = routed.body;
+        const handler = HANDLERS[operationId];
+        if (!handler) {
+          const reason = `stand-in: ${method} ${routed.op.template} (${operationId}) is documented but not implemented by the stand-in`;
+          answer = { status: 400, body: { message: reason } };
+          this.unimplemented.push({ method, url: rawUrl, status: 400, reason });
+        } else {
+          answer = handler.call(this, { params: routed.params, body: routed.body, url: rawUrl, base: this.url });
+        }
+      }
+    } catch (e) {
+      answer = { status: 400, body: { message: `stand-in error: ${(e as Error).message}` } };
+      this.unimplemented.push({ method, url: rawUrl, status: 400, reason: (e as Error).message });
+    }
+    this.requests.push({ method, url: rawUrl, operationId, status: answer.status, ...(WRITE_METHODS.has(method) ? { body: parsedBody } : {}) });
+    const headers: Record<string, string> = { "x-github-api-version-selected": "2022-11-28", ...(answer.headers ?? {}) };
+    if (answer.body === undefined) {
+      res.writeHead(answer.status, headers).end();
+    } else {
+      res.writeHead(answer.status, { "content-type": "application/json; charset=utf-8", ...headers }).end(JSON.stringify(answer.body));
+    }
+  }
+
+  /** Finds the documented operation and validates the request against it. */
+  private route(
+    method: string,
+    rawUrl: string,
+    headers: http.IncomingHttpHeaders,
+    text: string,
+  ): { op: Operation; params: Obj; body: unknown } | { reject: string; status: number } {
+    const auth = headers.authorization ?? "";
+    const m = /^(?:token|bearer)\s+(\S+)$/i.exec(auth);
+    if (!m || m[1] !== this.token) return { reject: "Bad credentials", status: 401 };
+
+    const url = new URL(rawUrl, "http://stand-in");
+    const s = spec();
+    const candidates = s.ops.filter((o) => o.regex.test(url.pathname));
+    const op = candidates.find((o) => o.method === method);
+    if (!op) {
+      const what = candidates.length
+        ? `${method} is not a documented method for ${candidates[0].template} (documented: ${[...new Set(candidates.map((c) => c.method))].join(", ")})`
+        : `${method} ${url.pathname} matches no path in GitHub's OpenAPI description`;
+      return { reject: `stand-in: ${what}`, status: 400 };
+    }
+
+    // Path and query parameters, with unknown query parameters refused.
+    const values: Record<string, string | string[]> = {};
+    const match = op.regex.exec(url.pathname)!;
+    op.names.forEach((name, i) => {
+      values[name] = decodeURIComponent(match[i + 1]);
+    });
+    const known = new Set(op.params.filter((p) => p.in === "query").map((p) => p.name));
+    for (const key of new Set(url.searchParams.keys())) {
+      if (!known.has(key)) return { reject: `stand-in: query parameter ${JSON.stringify(key)} is not documented for ${op.operationId}`, status: 400 };
+      const all = url.searchParams.getAll(key);
+      values[key] = all.length > 1 ? all : all[0];
+    }
+    op.validateParams ??= s.params.compile(
+      selfContained(s.doc, {
+        type: "object",
+        properties: Object.fromEntries(op.params.filter((p) => p.in === "path" || p.in === "query").map((p) => [p.name, p.schema])),
+        required: op.params.filter((p) => (p.in === "path" || p.in === "query") && p.required).map((p) => p.name),
+      }),
+    );
+    const params: Obj = { ...values };
+    if (!op.validateParams(params)) {
+      return { reject: `stand-in: parameters of ${op.operationId}: ${ajvMessage(op.validateParams.errors)}`, status: 422 };
+    }
+
+    // Body.
+    if (!text) {
+      if (op.body?.required) return { reject: `stand-in: ${op.operationId} requires a request body`, status: 422 };
+      return { op, params, body: undefined };
+    }
+    if (!op.body) {
+      if (method === "GET" || method === "DELETE") return { reject: `stand-in: ${op.operationId} takes no request body`, status: 400 };
+      return { reject: `stand-in: ${op.operationId} documents no request body`, status: 400 };
+    }
+    if (!op.body.json) return { op, params, body: text };
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return { reject: "Problems parsing JSON", status: 400 };
+    }
+    const raw = resolveRef(s.doc, op.body.schema);
+    // JSON Schema allows unknown properties unless told otherwise; GitHub ignores
+    // them, which hides typos. Refuse unknown top-level fields of object bodies.
+    if (body && typeof body === "object" && !Array.isArray(body) && raw.properties && typeof raw.properties === "object") {
+      const allowed = new Set(Object.keys(raw.properties as Obj));
+      const unknown = Object.keys(body as Obj).filter((k) => !allowed.has(k));
+      if (unknown.length) {
+        return { reject: `stand-in: body field(s) ${unknown.map((k) => JSON.stringify(k)).join(", ")} not documented for ${op.operationId}`, status: 422 };
+      }
+    }
+    op.validateBody ??= s.bodies.compile(selfContained(s.doc, op.body.schema));
+    if (!op.validateBody(body)) {
+      return { reject: `stand-in: body of ${op.operationId}: ${ajvMessage(op.validateBody.errors)}`, status: 422 };
+    }
+    return { op, params, body };
+  }
+
+  // -------------------------------------------------------------------------
+  // Internals used by the handlers.
+
+  id(): number {
+    return this.nextId++;
+  }
+
+  /** The stand-in's clock: one minute per call, so created/updated order is strict and deterministic. */
+  tick(): string {
+    this.clock += 60_000;
+    return new Date(this.clock).toISOString().replace(/\.000Z$/, "Z");
+  }
+
+  commit(repo: RepoState, c: { parents: string[]; tree: Map<string, string>; message: string; date?: string }): string {
+    const date = c.date ? iso(c.date) : this.tick();
+    const treeText = [...c.tree.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, v]) => `${p}\0${blobSha(v)}`).join("\n");
+    const sha = createHash("sha1").update(`${c.parents.join(",")}\n${treeText}\n${c.message}\n${date}\n${repo.commits.size}`).digest("hex");
+    repo.commits.set(sha, { sha, parents: c.parents, tree: c.tree, message: c.message, date });
+    return sha;
+  }
+
+  issueOf(fullName: string, number: number): IssueState {
+    const issue = this.repo(fullName).issues.get(number);
+    if (!issue) throw new Error(`stand-in: no issue #${number} in ${fullName}`);
+    return issue;
+  }
+
+  addComment(repo: RepoState, issue: number, body: string, user: string): CommentState {
+    const now = this.tick();
+    const c: CommentState = { id: this.id(), issue, body, user, createdAt: now, updatedAt: now };
+    repo.comments.push(c);
+    repo.issues.get(issue)!.updatedAt = now;
+    return c;
+  }
+
+  ensureLabel(repo: RepoState, name: string): LabelState {
+    const existing = repo.labels.get(name.toLowerCase());
+    if (existing) return existing;
+    const label: LabelState = { id: this.id(), name, color: "ededed", description: null };
+    repo.labels.set(name.toLowerCase(), label);
+    return label;
+  }
+
+  /** Merge: a merge commit on base whose tree takes the head's changes since the merge base. */
+  merge(repo: RepoState, pull: PullState, by: string): string | { sha: string } {
+    const issue = repo.issues.get(pull.number)!;
+    if (pull.merged) return "Pull Request is already merged";
+    if (issue.state !== "open") return "Pull Request is not open";
+    const baseSha = repo.refs.get(`refs/heads/${pull.base}`);
+    const headSha = repo.refs.get(`refs/heads/${pull.head}`) ?? pull.headSha;
+    if (!baseSha) return `base branch ${pull.base} does not exist`;
+    const ancestors = new Set(this.ancestors(repo, baseSha));
+    const mergeBase = this.ancestors(repo, headSha).find((s) => ancestors.has(s));
+    const baseTree = repo.commits.get(baseSha)!.tree;
+    const headTree = repo.commits.get(headSha)!.tree;
+    const fromTree = mergeBase ? repo.commits.get(mergeBase)!.tree : new Map<string, string>();
+    const tree = new Map(baseTree);
+    for (const p of new Set([...headTree.keys(), ...fromTree.keys()])) {
+      if (headTree.get(p) === fromTree.get(p)) continue;
+      const v = headTree.get(p);
+      if (v === undefined) tree.delete(p);
+      else tree.set(p, v);
+    }
+    const sha = this.commit(repo, { parents: [baseSha, headSha], tree, message: `Merge pull request #${pull.number} from ${repo.owner}/${pull.head}` });
+    repo.refs.set(`refs/heads/${pull.base}`, sha);
+    const now = this.tick();
+    pull.merged = true;
+    pull.mergedAt = now;
+    pull.mergeCommitSha = sha;
+    pull.headSha = headSha;
+    issue.state = "closed";
+    issue.stateReason = null;
+    issue.closedAt = now;
+    issue.closedBy = by;
+    issue.updatedAt = now;
+    return { sha };
+  }
+
+  ancestors(repo: RepoState, sha: string): string[] {
+    const out: string[] = [];
+    const seen = new Set<string>();
+    const queue = [sha];
+    while (queue.length) {
+      const s = queue.shift()!;
+      if (seen.has(s)) continue;
+      seen.add(s);
+      out.push(s);
+      queue.push(...(repo.commits.get(s)?.parents ?? []));
+    }
+    return out;
+  }
+
+  /** `owner/repo` from path params, or a 404 answer. */
+  repoOf(params: Obj): RepoState | Answer {
+    const r = this.repos.get(`${params.owner}/${params.repo}`.toLowerCase());
+    return r ?? notFound();
+  }
+}
+
+/** Starts a stand-in on 127.0.0.1 (free port). */
+export function startGitHubStandIn(opts: StandInOptions = {}): Promise<GitHubStandIn> {
+  return GitHubStandIn.start(opts);
+}
+
+// ---------------------------------------------------------------------------
+// Handlers, by operationId.
+
+interface Answer {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+interface Ctx {
+  readonly params: Obj;
+  readonly body: unknown;
+  readonly url: string;
+  /** The stand-in's base URL, for absolute Link headers. */
+  readonly base: string;
+}
+
+type Handler = (this: GitHubStandIn, ctx: Ctx) => Answer;
+
+function notFound(message = "Not Found"): Answer {
+  return { status: 404, body: { message, documentation_url: "https://docs.github.com/rest", status: "404" } };
+}
+
+function unprocessable(message: string): Answer {
+  return { status: 422, body: { message, documentation_url: "https://docs.github.com/rest", status: "422" } };
+}
+
+function isAnswer(x: RepoState | Answer): x is Answer {
+  return !("fullName" in x);
+}
+
+function iso(date: string): string {
+  const d = new Date(date.replace(/^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) ([+-]\d{2})(\d{2})$/, "$1T$2$3:$4"));
+  if (Number.isNaN(d.getTime())) throw new Error(`stand-in: not a date: ${date}`);
+  return d.toISOString().replace(/\.000Z$/, "Z");
+}
+
+/** Git's blob id, so `sha` in the contents API means what it means on GitHub. */
+function blobSha(content: string): string {
+  const buf = Buffer.from(content, "utf8");
+  return createHash("sha1").update(`blob ${buf.length}\0`).update(buf).digest("hex");
+}
+
+function base64Lines(content: string): string {
+  // GitHub wraps base64 content at 60 characters; clients must cope.
+  return (Buffer.from(content, "utf8").toString("base64").match(/.{1,60}/g) ?? []).join("\n") + "\n";
+}
+
+/** Pagination like GitHub: per_page (default 30, max 100), page, and a Link header. */
+function page<T>(items: readonly T[], { params, url, base }: Ctx): Answer & { body: T[] } {
+  const perPage = Math.min(Math.max(Number(params.per_page ?? 30), 1), 100);
+  const pageNo = Math.max(Number(params.page ?? 1), 1);
+  const body = items.slice((pageNo - 1) * perPage, pageNo * perPage);
+  const last = Math.max(Math.ceil(items.length / perPage), 1);
+  const link = (n: number, rel: string) => {
+    const u = new URL(url, "http://stand-in");
+    u.searchParams.set("page", String(n));
+    return `<${base}${u.pathname}${u.search}>; rel="${rel}"`;
+  };
+  const links: string[] = [];
+  if (pageNo < last) links.push(link(pageNo + 1, "next"), link(last, "last"));
+  if (pageNo > 1) links.push(link(1, "first"), link(pageNo - 1, "prev"));
+  return { status: 200, body, headers: links.length ? { link: links.join(", ") } : {} };
+}
+
+function user(login: string): Obj {
+  const bot = login.endsWith("[bot]");
+  return { login, id: Math.abs(hashInt(login)), type: bot ? "Bot" : "User", site_admin: false, html_url: `https://github.com/${login}` };
+}
+
+function hashInt(s: string): number {
+  return createHash("sha1").update(s).digest().readInt32BE(0);
+}
+
+function labelJson(repo: RepoState, l: LabelState): Obj {
+  return {
+    id: l.id,
+    node_id: `LA_${l.id}`,
+    url: `https://api.github.com/repos/${repo.fullName}/labels/${encodeURIComponent(l.name)}`,
+    name: l.name,
+    color: l.color,
+    description: l.description,
+    default: false,
+  };
+}
+
+function repoJson(repo: RepoState): Obj {
+  const head = repo.refs.get(`refs/heads/${repo.defaultBranch}`);
+  return {
+    id: repo.id,
+    node_id: `R_${repo.id}`,
+    name: repo.name,
+    full_name: repo.fullName,
+    owner: user(repo.owner),
+    private: repo.private,
+    visibility: repo.private ? "private" : "public",
+    archived: repo.archived,
+    disabled: false,
+    fork: false,
+    default_branch: repo.defaultBranch,
+    html_url: `https://github.com/${repo.fullName}`,
+    url: `https://api.github.com/repos/${repo.fullName}`,
+    pushed_at: head ? repo.commits.get(head)!.date : null,
+    has_issues: true,
+  };
+}
+
+function issueJson(self: GitHubStandIn, repo: RepoState, i: IssueState): Obj {
+  const pull = i.isPull ? repo.pulls.get(i.number) : undefined;
+  return {
+    id: i.id,
+    node_id: `I_${i.id}`,
+    number: i.number,
+    title: i.title,
+    body: i.body,
+    state: i.state,
+    state_reason: i.stateReason,
+    locked: false,
+    labels: i.labels.map((n) => labelJson(repo, self.ensureLabel(repo, n))),
+    user: user(i.user),
+    author_association: i.user === self.botLogin ? "NONE" : "OWNER",
+    comments: repo.comments.filter((c) => c.issue === i.number).length,
+    created_at: i.createdAt,
+    updated_at: i.updatedAt,
+    closed_at: i.closedAt,
+    closed_by: i.closedBy ? user(i.closedBy) : null,
+    html_url: `https://github.com/${repo.fullName}/${i.isPull ? "pull" : "issues"}/${i.number}`,
+    url: `https://api.github.com/repos/${repo.fullName}/issues/${i.number}`,
+    repository_url: `https://api.github.com/repos/${repo.fullName}`,
+    ...(pull
+      ? {
+          pull_request: {
+            url: `https://api.github.com/repos/${repo.fullName}/pulls/${i.number}`,
+            html_url: `https://github.com/${repo.fullName}/pull/${i.number}`,
+            merged_at: pull.mergedAt,
+          },
+        }
+      : {}),
+  };
+}
+
+function commentJson(repo: RepoState, c: CommentState): Obj {
+  return {
+    id: c.id,
+    node_id: `IC_${c.id}`,
+    body: c.body,
+    user: user(c.user),
+    created_at: c.createdAt,
+    updated_at: c.updatedAt,
+    html_url: `https://github.com/${repo.fullName}/issues/${c.issue}#issuecomment-${c.id}`,
+    issue_url: `https://api.github.com/repos/${repo.fullName}/issues/${c.issue}`,
+    url: `https://api.github.com/repos/${repo.fullName}/issues/comments/${c.id}`,
+  };
+}
+
+function pullJson(self: GitHubStandIn, repo: RepoState, p: PullState): Obj {
+  const i = repo.issues.get(p.number)!;
+  const headSha = repo.refs.get(`refs/heads/${p.head}`) ?? p.headSha;
+  const side = (ref: string, sha: string | undefined) => ({
+    label: `${repo.owner}:${ref}`,
+    ref,
+    sha: sha ?? null,
+    user: user(repo.owner),
+    repo: repoJson(repo),
+  });
+  return {
+    id: i.id,
+    node_id: `PR_${i.id}`,
+    number: p.number,
+    state: i.state,
+    locked: false,
+    title: i.title,
+    body: i.body,
+    user: user(i.user),
+    labels: i.labels.map((n) => labelJson(repo, self.ensureLabel(repo, n))),
+    draft: p.draft,
+    head: side(p.head, headSha),
+    base: side(p.base, repo.refs.get(`refs/heads/${p.base}`)),
+    merged: p.merged,
+    merged_at: p.mergedAt,
+    merge_commit_sha: p.mergeCommitSha,
+    created_at: i.createdAt,
+    updated_at: i.updatedAt,
+    closed_at: i.closedAt,
+    html_url: `https://github.com/${repo.fullName}/pull/${p.number}`,
+    url: `https://api.github.com/repos/${repo.fullName}/pulls/${p.number}`,
+    issue_url: `https://api.github.com/repos/${repo.fullName}/issues/${p.number}`,
+  };
+}
+
+function refJson(repo: RepoState, ref: string, sha: string): Obj {
+  return {
+    ref,
+    node_id: `REF_${hashInt(ref) >>> 0}`,
+    url: `https://api.github.com/repos/${repo.fullName}/git/${ref}`,
+    object: { sha, type: "commit", url: `https://api.github.com/repos/${repo.fullName}/git/commits/${sha}` },
+  };
+}
+
+function commitJson(repo: RepoState, c: CommitState): Obj {
+  const who = { name: "stand-in", email: "stand-in@example.invalid", date: c.date };
+  return {
+    sha: c.sha,
+    node_id: `C_${c.sha}`,
+    commit: { message: c.message, author: who, committer: who, tree: { sha: c.sha }, url: `https://api.github.com/repos/${repo.fullName}/git/commits/${c.sha}` },
+    parents: c.parents.map((p) => ({ sha: p, url: `https://api.github.com/repos/${repo.fullName}/commits/${p}` })),
+    html_url: `https://github.com/${repo.fullName}/commit/${c.sha}`,
+    url: `https://api.github.com/repos/${repo.fullName}/commits/${c.sha}`,
+  };
+}
+
+function releaseJson(repo: RepoState, r: ReleaseState): Obj {
+  return {
+    id: r.id,
+    node_id: `RE_${r.id}`,
+    tag_name: r.tag,
+    name: r.name,
+    draft: r.draft,
+    prerelease: r.prerelease,
+    created_at: r.createdAt,
+    published_at: r.publishedAt,
+    html_url: `https://github.com/${repo.fullName}/releases/tag/${encodeURIComponent(r.tag)}`,
+    url: `https://api.github.com/repos/${repo.fullName}/releases/${r.id}`,
+  };
+}
+
+function contentJson(repo: RepoState, filePath: string, content: string, ref: string): Obj {
+  const sha = blobSha(content);
+  return {
+    type: "file",
+    encoding: "base64",
+    size: Buffer.byteLength(content, "utf8"),
+    name: filePath.split("/").pop(),
+    path: filePath,
+    content: base64Lines(content),
+    sha,
+    url: `https://api.github.com/repos/${repo.fullName}/contents/${filePath}?ref=${encodeURIComponent(ref)}`,
+    html_url: `https://github.com/${repo.fullName}/blob/${ref}/${filePath}`,
+    git_url: `https://api.github.com/repos/${repo.fullName}/git/blobs/${sha}`,
+    download_url: null,
+  };
+}
+
+/** Resolves a ref the way the commits and contents APIs do: sha, branch, tag, `heads/x`, `tags/x`. */
+function resolveCommitish(repo: RepoState, ref: string): string | undefined {
+  if (repo.commits.has(ref)) return ref;
+  for (const candidate of [`refs/heads/${ref}`, `refs/tags/${ref}`, `refs/${ref}`]) {
+    const sha = repo.refs.get(candidate);
+    if (sha) return sha;
+  }
+  if (/^[0-9a-f]{7,39}$/.test(ref)) return [...repo.commits.keys()].find((s) => s.startsWith(ref));
+  return undefined;
+}
+
+function labelNames(value: unknown): string[] {
+  const list = Array.isArray(value) ? value : value && typeof value === "object" ? (value as Obj).labels : [];
+  return (Array.isArray(list) ? list : []).map((l) => (typeof l === "string" ? l : String((l as Obj).name)));
+}
+
+function withRepo(f: (this: GitHubStandIn, repo: RepoState, ctx: Ctx) => Answer): Handler {
+  return function (this: GitHubStandIn, ctx: Ctx): Answer {
+    const repo = this.repoOf(ctx.params);
+    if (isAnswer(repo)) return repo;
+    return f.call(this, repo, ctx);
+  };
+}
+
+function withIssue(f: (this: GitHubStandIn, repo: RepoState, issue: IssueState, ctx: Ctx) => Answer): Handler {
+  return withRepo(function (repo, ctx) {
+    const issue = repo.issues.get(Number(ctx.params.issue_number));
+    if (!issue) return notFound();
+    return f.call(this, repo, issue, ctx);
+  });
+}
+
+function withPull(f: (this: GitHubStandIn, repo: RepoState, pull: PullState, ctx: Ctx) => Answer): Handler {
+  return withRepo(function (repo, ctx) {
+    const pull = repo.pulls.get(Number(ctx.params.pull_number));
+    if (!pull) return notFound();
+    return f.call(this, repo, pull, ctx);
+  });
+}
+
+function sortByDate<T>(items: T[], key: (t: T) => string, direction: unknown): T[] {
+  const sorted = [...items].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  return direction === "asc" ? sorted : sorted.reverse();
+}
+
+function applyIssuePatch(self: GitHubStandIn, repo: RepoState, issue: IssueState, b: Obj): void {
+  const now = self.tick();
+  if (typeof b.title === "string" || typeof b.title === "number") issue.title = String(b.title);
+  if (b.body !== undefined) issue.body = (b.body as string | null) ?? null;
+  if (b.labels !== undefined) {
+    issue.labels = labelNames(b.labels);
+    issue.labels.forEach((n) => self.ensureLabel(repo, n));
+  }
+  if (b.state === "closed" && issue.state !== "closed") {
+    issue.state = "closed";
+    issue.stateReason = (b.state_reason as IssueState["stateReason"]) ?? "completed";
+    issue.closedAt = now;
+    issue.closedBy = self.botLogin;
+  } else if (b.state === "open" && issue.state !== "open") {
+    issue.state = "open";
+    issue.stateReason = "reopened";
+    issue.closedAt = null;
+    issue.closedBy = null;
+  }
+  issue.updatedAt = now;
+}
+
+const HANDLERS: Record<string, Handler> = {
+  "repos/get": withRepo(function (repo) {
+    return { status: 200, body: repoJson(repo) };
+  }),
+
+  // --- issues, labels, comments
+  "issues/list-for-repo": withRepo(function (repo, ctx) {
+    const { params } = ctx;
+    const state = (params.state as string) ?? "open";
+    const wanted = typeof params.labels === "string" && params.labels ? params.labels.split(",").map((l) => l.trim().toLowerCase()) : [];
+    let items = [...repo.issues.values()].filter(
+      (i) =>
+        (state === "all" || i.state === state) &&
+        wanted.every((w) => i.labels.some((l) => l.toLowerCase() === w)) &&
+        (params.creator === undefined || i.user === params.creator),
+    );
+    const key = params.sort === "updated" ? (i: IssueState) => i.updatedAt : (i: IssueState) => `${i.createdAt}#${String(i.number).padStart(9, "0")}`;
+    items = sortByDate(items, key, params.direction ?? "desc");
+    const answer = page(items, ctx);
+    return { ...answer, body: answer.body.map((i) => issueJson(this, repo, i)) };
+  }),
+  "issues/create": withRepo(function (repo, { body }) {
+    const b = body as Obj;
+    const number = repo.issues.size + 1;
+    const now = this.tick();
+    const labels = labelNames(b.labels);
+    labels.forEach((n) => this.ensureLabel(repo, n));
+    const issue: IssueState = {
+      number,
+      id: this.id(),
+      title: String(b.title),
+      body: (b.body as string | undefined) ?? null,
+      state: "open",
+      stateReason: null,
+      labels,
+      user: this.botLogin,
+      createdAt: now,
+      updatedAt: now,
+      closedAt: null,
+      closedBy: null,
+      isPull: false,
+    };
+    repo.issues.set(number, issue);
+    return { status: 201, body: issueJson(this, repo, issue) };
+  }),
+  "issues/get": withIssue(function (repo, issue) {
+    return { status: 200, body: issueJson(this, repo, issue) };
+  }),
+  "issues/update": withIssue(function (repo, issue, { body }) {
+    applyIssuePatch(this, repo, issue, (body as Obj) ?? {});
+    return { status: 200, body: issueJson(this, repo, issue) };
+  }),
+  "issues/list-comments": withIssue(function (repo, issue, ctx) {
+    const items = repo.comments.filter((c) => c.issue === issue.number);
+    const answer = page(items, ctx);
+    return { ...answer, body: answer.body.map((c) => commentJson(repo, c)) };
+  }),
+  "issues/create-comment": withIssue(function (repo, issue, { body }) {
+    const c = this.addComment(repo, issue.number, String((body as Obj).body), this.botLogin);
+    return { status: 201, body: commentJson(repo, c) };
+  }),
+  "issues/update-comment": withRepo(function (repo, { params, body }) {
+    const c = repo.comments.find((x) => x.id === Number(params.comment_id));
+    if (!c) return notFound();
+    c.body = String((body as Obj).body);
+    c.updatedAt = this.tick();
+    return { status: 200, body: commentJson(repo, c) };
+  }),
+  "issues/add-labels": withIssue(function (repo, issue, { body }) {
+    for (const n of labelNames(body)) {
+      this.ensureLabel(repo, n);
+      if (!issue.labels.some((l) => l.toLowerCase() === n.toLowerCase())) issue.labels.push(n);
+    }
+    issue.updatedAt = this.tick();
+    return { status: 200, body: issue.labels.map((n) => labelJson(repo, this.ensureLabel(repo, n))) };
+  }),
+  "issues/remove-label": withIssue(function (repo, issue, { params }) {
+    const name = String(params.name).toLowerCase();
+    if (!issue.labels.some((l) => l.toLowerCase() === name)) return notFound("Label does not exist");
+    issue.labels = issue.labels.filter((l) => l.toLowerCase() !== name);
+    return { status: 200, body: issue.labels.map((n) => labelJson(repo, this.ensureLabel(repo, n))) };
+  }),
+  "issues/list-labels-for-repo": withRepo(function (repo, ctx) {
+    const answer = page([...repo.labels.values()], ctx);
+    return { ...answer, body: answer.body.map((l) => labelJson(repo, l)) };
+  }),
+  "issues/get-label": withRepo(function (repo, { params }) {
+    const l = repo.labels.get(String(params.name).toLowerCase());
+    return l ? { status: 200, body: labelJson(repo, l) } : notFound();
+  }),
+  "issues/create-label": withRepo(function (repo, { body }) {
+    const b = body as Obj;
+    if (repo.labels.has(String(b.name).toLowerCase())) return unprocessable("Validation Failed: already_exists");
+    const l = this.addLabel(repo.fullName, String(b.name), (b.color as string) ?? "ededed", (b.description as string) ?? null);
+    return { status: 201, body: labelJson(repo, l) };
+  }),
+
+  // --- git refs, branches, commits, contents
+  "git/get-ref": withRepo(function (repo, { params }) {
+    const ref = `refs/${params.ref}`;
+    const sha = repo.refs.get(ref);
+    return sha ? { status: 200, body: refJson(repo, ref, sha) } : notFound();
+  }),
+  "git/list-matching-refs": withRepo(function (repo, { params }) {
+    const prefix = `refs/${params.ref}`;
+    const items = [...repo.refs.entries()].filter(([r]) => r.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : 1));
+    return { status: 200, body: items.map(([r, s]) => refJson(repo, r, s)) };
+  }),
+  "git/create-ref": withRepo(function (repo, { body }) {
+    const { ref, sha } = body as { ref: string; sha: string };
+    if (!/^refs\/[^/]+\/.+/.test(ref)) return unprocessable("Reference name must start with 'refs/' and have at least two slashes.");
+    if (!/^(?!\/)(?!.*(?:\.\.|\/\/|@\{|\\|[\s~^:?*[]))(?!.*\/$)(?!.*\.lock$).+$/.test(ref)) return unprocessable(`${ref} is not a valid ref name.`);
+    if (repo.refs.has(ref)) return unprocessable("Reference already exists");
+    if (!repo.commits.has(sha)) return unprocessable("Object does not exist");
+    repo.refs.set(ref, sha);
+    return { status: 201, body: refJson(repo, ref, sha) };
+  }),
+  "git/update-ref": withRepo(function (repo, { params, body }) {
+    const ref = `refs/${params.ref}`;
+    const current = repo.refs.get(ref);
+    const { sha, force } = body as { sha: string; force?: boolean };
+    if (!current) return unprocessable("Reference does not exist");
+    if (!repo.commits.has(sha)) return unprocessable("Object does not exist");
+    if (!force && !this.ancestors(repo, sha).includes(current)) return unprocessable("Update is not a fast forward");
+    repo.refs.set(ref, sha);
+    return { status: 200, body: refJson(repo, ref, sha) };
+  }),
+  "git/delete-ref": withRepo(function (repo, { params }) {
+    const ref = `refs/${params.ref}`;
+    if (!repo.refs.delete(ref)) return unprocessable("Reference does not exist");
+    return { status: 204 };
+  }),
+  "repos/list-branches": withRepo(function (repo, ctx) {
+    const items = [...repo.refs.entries()].filter(([r]) => r.startsWith("refs/heads/")).sort(([a], [b]) => (a < b ? -1 : 1));
+    const answer = page(items, ctx);
+    return {
+      ...answer,
+      body: answer.body.map(([r, sha]) => ({ name: r.slice("refs/heads/".length), commit: { sha, url: `https://api.github.com/repos/${repo.fullName}/commits/${sha}` }, protected: false })),
+    };
+  }),
+  "repos/get-branch": withRepo(function (repo, { params }) {
+    const sha = repo.refs.get(`refs/heads/${params.branch}`);
+    if (!sha) return notFound("Branch not found");
+    return { status: 200, body: { name: params.branch, commit: commitJson(repo, repo.commits.get(sha)!), protected: false } };
+  }),
+  "repos/list-commits": withRepo(function (repo, ctx) {
+    const { params } = ctx;
+    const start = resolveCommitish(repo, (params.sha as string) ?? repo.defaultBranch);
+    if (!start) return notFound("No commit found for SHA");
+    let items = this.ancestors(repo, start).map((s) => repo.commits.get(s)!);
+    if (typeof params.path === "string") items = items.filter((c) => c.tree.has(params.path as string));
+    if (typeof params.since === "string") items = items.filter((c) => c.date >= iso(params.since as string));
+    if (typeof params.until === "string") items = items.filter((c) => c.date <= iso(params.until as string));
+    items = sortByDate(items, (c) => c.date, "desc");
+    const answer = page(items, ctx);
+    return { ...answer, body: answer.body.map((c) => commitJson(repo, c)) };
+  }),
+  "repos/get-commit": withRepo(function (repo, { params }) {
+    const sha = resolveCommitish(repo, String(params.ref));
+    if (!sha) return unprocessable(`No commit found for SHA: ${params.ref}`);
+    return { status: 200, body: commitJson(repo, repo.commits.get(sha)!) };
+  }),
+  "repos/get-content": withRepo(function (repo, { params }) {
+    const ref = (params.ref as string) ?? repo.defaultBranch;
+    const sha = resolveCommitish(repo, ref);
+    if (!sha) return notFound(`No commit found for the ref ${ref}`);
+    const filePath = String(params.path).replace(/^\/+|\/+$/g, "");
+    const tree = repo.commits.get(sha)!.tree;
+    const content = tree.get(filePath);
+    if (content !== undefined) return { status: 200, body: contentJson(repo, filePath, content, ref) };
+    const prefix = filePath ? `${filePath}/` : "";
+    const entries = new Map<string, "file" | "dir">();
+    for (const p of tree.keys()) {
+      if (!p.startsWith(prefix)) continue;
+      const rest = p.slice(prefix.length).split("/");
+      entries.set(rest[0], rest.length > 1 ? "dir" : "file");
+    }
+    if (!entries.size) return notFound();
+    return {
+      status: 200,
+      body: [...entries].map(([name, type]) => ({ type, name, path: `${prefix}${name}`, sha: type === "file" ? blobSha(tree.get(`${prefix}${name}`)!) : null })),
+    };
+  }),
+  "repos/create-or-update-file-contents": withRepo(function (repo, { params, body }) {
+    const b = body as { message: string; content: string; sha?: string; branch?: string };
+    const branch = b.branch ?? repo.defaultBranch;
+    const head = repo.refs.get(`refs/heads/${branch}`);
+    if (!head) return notFound(`Branch ${branch} not found`);
+    const filePath = String(params.path);
+    const tree = new Map(repo.commits.get(head)!.tree);
+    const existing = tree.get(filePath);
+    if (existing !== undefined && !b.sha) return unprocessable('Invalid request.\n\n"sha" wasn\'t supplied.');
+    if (existing !== undefined && b.sha !== blobSha(existing)) return { status: 409, body: { message: `${filePath} does not match ${b.sha}` } };
+    if (!/^[A-Za-z0-9+/=\s]*$/.test(b.content)) return unprocessable("content is not valid Base64");
+    const content = Buffer.from(b.content, "base64").toString("utf8");
+    tree.set(filePath, content);
+    const sha = this.commit(repo, { parents: [head], tree, message: b.message });
+    repo.refs.set(`refs/heads/${branch}`, sha);
+    return {
+      status: existing === undefined ? 201 : 200,
+      body: { content: contentJson(repo, filePath, content, branch), commit: commitJson(repo, repo.commits.get(sha)!) },
+    };
+  }),
+
+  // --- tags and releases
+  "repos/list-tags": withRepo(function (repo, ctx) {
+    // GitHub lists tags by name, descending; not by date.
+    const items = [...repo.refs.entries()]
+      .filter(([r]) => r.startsWith("refs/tags/"))
+      .map(([r, sha]) => ({ name: r.slice("refs/tags/".length), sha }))
+      .sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+    const answer = page(items, ctx);
+    return {
+      ...answer,
+      body: answer.body.map((t) => ({
+        name: t.name,
+        commit: { sha: t.sha, url: `https://api.github.com/repos/${repo.fullName}/commits/${t.sha}` },
+        zipball_url: `https://api.github.com/repos/${repo.fullName}/zipball/refs/tags/${t.name}`,
+        tarball_url: `https://api.github.com/repos/${repo.fullName}/tarball/refs/tags/${t.name}`,
+        node_id: `TAG_${t.sha}`,
+      })),
+    };
+  }),
+  "repos/list-releases": withRepo(function (repo, ctx) {
+    const items = sortByDate(repo.releases, (r) => r.createdAt, "desc");
+    const answer = page(items, ctx);
+    return { ...answer, body: answer.body.map((r) => releaseJson(repo, r)) };
+  }),
+  "repos/get-latest-release": withRepo(function (repo) {
+    const latest = sortByDate(
+      repo.releases.filter((r) => !r.draft && !r.prerelease),
+      (r) => r.createdAt,
+      "desc",
+    )[0];
+    return latest ? { status: 200, body: releaseJson(repo, latest) } : notFound();
+  }),
+  "repos/get-release-by-tag": withRepo(function (repo, { params }) {
+    const r = repo.releases.find((x) => x.tag === params.tag);
+    return r ? { status: 200, body: releaseJson(repo, r) } : notFound();
+  }),
+
+  // --- pull requests
+  "pulls/list": withRepo(function (repo, ctx) {
+    const { params } = ctx;
+    const state = (params.state as string) ?? "open";
+    let items = [...repo.pulls.values()].filter((p) => state === "all" || repo.issues.get(p.number)!.state === state);
+    if (typeof params.head === "string") {
+      const [owner, ...rest] = params.head.split(":");
+      const branch = rest.join(":");
+      items = rest.length ? items.filter((p) => owner.toLowerCase() === repo.owner.toLowerCase() && p.head === branch) : [];
+    }
+    if (typeof params.base === "string") items = items.filter((p) => p.base === params.base);
+    items = sortByDate(items, (p) => `${repo.issues.get(p.number)!.createdAt}#${String(p.number).padStart(9, "0")}`, params.direction ?? "desc");
+    const answer = page(items, ctx);
+    return { ...answer, body: answer.body.map((p) => pullJson(this, repo, p)) };
+  }),
+  "pulls/create": withRepo(function (repo, { body }) {
+    const b = body as { title?: string; head: string; base: string; body?: string; draft?: boolean; issue?: number };
+    if (b.issue !== undefined) return unprocessable("stand-in: converting an issue into a pull request is not supported");
+    const head = b.head.includes(":") ? b.head.split(":").slice(1).join(":") : b.head;
+    if (b.head.includes(":") && b.head.split(":")[0].toLowerCase() !== repo.owner.toLowerCase()) return unprocessable("Validation Failed: head (cross-repository)");
+    const headSha = repo.refs.get(`refs/heads/${head}`);
+    const baseSha = repo.refs.get(`refs/heads/${b.base}`);
+    if (!headSha) return unprocessable(`Validation Failed: head ${head} is invalid`);
+    if (!baseSha) return unprocessable(`Validation Failed: base ${b.base} is invalid`);
+    if (!b.title) return unprocessable("Validation Failed: title is missing");
+    const open = [...repo.pulls.values()].find((p) => p.head === head && p.base === b.base && repo.issues.get(p.number)!.state === "open");
+    if (open) return unprocessable(`Validation Failed: A pull request already exists for ${repo.owner}:${head}.`);
+    if (this.ancestors(repo, baseSha).includes(headSha)) return unprocessable(`Validation Failed: No commits between ${b.base} and ${head}`);
+    const number = repo.issues.size + 1;
+    const now = this.tick();
+    repo.issues.set(number, {
+      number,
+      id: this.id(),
+      title: b.title,
+      body: b.body ?? null,
+      state: "open",
+      stateReason: null,
+      labels: [],
+      user: this.botLogin,
+      createdAt: now,
+      updatedAt: now,
+      closedAt: null,
+      closedBy: null,
+      isPull: true,
+    });
+    const pull: PullState = { number, head, base: b.base, headSha, merged: false, mergedAt: null, mergeCommitSha: null, draft: b.draft ?? false };
+    repo.pulls.set(number, pull);
+    return { status: 201, body: pullJson(this, repo, pull) };
+  }),
+  "pulls/get": withPull(function (repo, pull) {
+    return { status: 200, body: pullJson(this, repo, pull) };
+  }),
+  "pulls/update": withPull(function (repo, pull, { body }) {
+    const b = (body as Obj) ?? {};
+    const issue = repo.issues.get(pull.number)!;
+    if (b.state === "open" && pull.merged) return unprocessable("Validation Failed: state cannot be changed. The pull request is merged.");
+    if (typeof b.base === "string") pull.base = b.base;
+    applyIssuePatch(this, repo, issue, { title: b.title, body: b.body, state: b.state });
+    if (b.state === "closed") issue.stateReason = null;
+    return { status: 200, body: pullJson(this, repo, pull) };
+  }),
+  "pulls/check-if-merged": withPull(function (_repo, pull) {
+    return pull.merged ? { status: 204 } : notFound();
+  }),
+  "pulls/merge": withPull(function (repo, pull) {
+    const r = this.merge(repo, pull, this.botLogin);
+    if (typeof r === "string") return { status: 405, body: { message: r } };
+    return { status: 200, body: { sha: r.sha, merged: true, message: "Pull Request successfully merged" } };
+  }),
+};
+
+// ---------------------------------------------------------------------------
+// Running pipeline commands in-process against a stand-in.
+
+export interface CapturedIo {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Everything written so far. */
+  readonly out: string[];
+  readonly err: string[];
+}
+
+/** An Io (pipeline/cli.ts) that records stdout and stderr. */
+export function captureIo(env: Readonly<Record<string, string | undefined>>, cwd: string): CapturedIo {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { env, cwd, out, err, stdout: (t) => void out.push(t), stderr: (t) => void err.push(t) };
+}
+
+/** The step outputs written to a GITHUB_OUTPUT file (`name<<DELIM` blocks); the last value of a name wins. */
+export function readStepOutputs(file: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!fs.existsSync(file)) return out;
+  const lines = fs.readFileSync(file, "utf8").split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^([A-Za-z0-9_-]+)<<(.+)$/.exec(lines[i]);
+    if (!m) continue;
+    const value: string[] = [];
+    for (i++; i < lines.length && lines[i] !== m[2]; i++) value.push(lines[i]);
+    out[m[1]] = value.join("\n");
+  }
+  return out;
+}

