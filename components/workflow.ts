@@ -262,7 +262,7 @@ function overrideReviewJob(m: ResolvedMirror): Job {
         env: { TAG, GITHUB_TOKEN: githubToken() },
         run: sh(
           RUN_URL,
-          `${PIPELINE} issue --kind override-review --state open --tag "$TAG" --body-file review/diff-review.md --run-url "$run_url"`,
+          `${PIPELINE} issue --kind override-review --state open --tag "$TAG" --drift-json review/drift.json --body-file review/diff-review.md --run-url "$run_url"`,
         ),
       },
     ],
@@ -575,7 +575,7 @@ function blockJob(m: ResolvedMirror): Job {
         env: { TAG, GITHUB_TOKEN: githubToken() },
         run: sh(
           RUN_URL,
-          "args=(--kind cve --state open --tag \"$TAG\" --run-url \"$run_url\")",
+          "args=(--kind cve --state open --tag \"$TAG\" --gate-json audit/gate.json --run-url \"$run_url\")",
           "if [ -f audit/gate-summary.md ]; then args+=(--summary-file audit/gate-summary.md); fi",
           `${PIPELINE} issue "\${args[@]}"`,
         ),
@@ -854,7 +854,7 @@ function rescanReportJob(m: ResolvedMirror): Job {
         env: { TAG: tag, GITHUB_TOKEN: githubToken() },
         run: sh(
           RUN_URL,
-          `${PIPELINE} issue --kind rescan --state open --tag "$TAG" --summary-file rescan/gate-summary.md --run-url "$run_url"`,
+          `${PIPELINE} issue --kind rescan --state open --tag "$TAG" --gate-json rescan/gate.json --summary-file rescan/gate-summary.md --run-url "$run_url"`,
         ),
       },
       {
