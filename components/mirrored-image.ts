@@ -8,8 +8,13 @@
  * repository, its labels, the generated files (committed one after another),
  * default-branch protection, the Actions allow-list and webhook secrets.
  */
+import * as command from "@pulumi/command";
+import * as dockerbuild from "@pulumi/docker-build";
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
+import { MIRROR_PATHS } from "./mirror-config";
+import { commandLine } from "./shell";
+import { sha256 } from "./spec";
 import { allowedActionPatterns } from "./pins";
 import { renderMirrorFiles } from "./render";
 import { inventoryEntry, type InventoryEntry } from "./inventory";
@@ -41,6 +46,11 @@ export interface MirroredImageArgs {
   readonly deployBypassActorId?: number;
   /** The day waiver "days left" are computed for, in the inventory. @default now */
   readonly today?: Date;
+  /**
+   * Start the workflow once after the repository is created or the workflow
+   * changes, with this token (else GITHUB_TOKEN where pulumi runs). @default off
+   */
+  readonly dispatch?: { readonly token?: pulumi.Input<string> };
 }
 
 export class MirroredImage extends pulumi.ComponentResource {
@@ -52,6 +62,8 @@ export class MirroredImage extends pulumi.ComponentResource {
   public readonly files: RenderedFiles;
   /** This mirror's inventory entry (plain data, known at preview). */
   public readonly inventory: InventoryEntry;
+  /** The preflight build, when `preflight` is on for this mirror. */
+  public readonly preflight?: dockerbuild.Image;
 
   constructor(name: string, args: MirroredImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mirror-fleet:index:MirroredImage", name, {}, opts);
@@ -200,6 +212,67 @@ export class MirroredImage extends pulumi.ComponentResource {
           },
         },
         { parent: this, dependsOn: previous },
+      );
+    }
+
+    // A new mirror builds now instead of at night, and a changed workflow is
+    // exercised right away. Runs on create and whenever a trigger changes
+    // (a new repository, new workflow bytes); never on an unchanged up.
+    if (args.dispatch) {
+      const workflow = this.files.find((f) => f.path === MIRROR_PATHS.workflow)!;
+      new command.local.Command(
+        `${name}-dispatch`,
+        {
+          create: "node --import tsx infra/dispatch.ts",
+          environment: {
+            REPO: `${m.owner}/${m.repo}`,
+            WORKFLOW: MIRROR_PATHS.workflow.split("/").pop()!,
+            REF: DEFAULT_BRANCH,
+            ...(args.dispatch.token !== undefined ? { GITHUB_TOKEN: pulumi.secret(args.dispatch.token) } : {}),
+          },
+          triggers: [this.repository.nodeId, sha256(workflow.content)],
+        },
+        { parent: this, dependsOn: previous },
+      );
+    }
+
+    // Preflight: build the override against upstream's newest allowed tag
+    // during `pulumi preview`, with no push and a cache-only export, so a
+    // broken override fails the fleet repo's pull request instead of a
+    // nightly run. The tag is resolved by the pipeline's own `resolve`.
+    if (m.preflight && m.override) {
+      const tags = m.upstream.tags;
+      const resolve = command.local.runOutput(
+        {
+          command: commandLine([
+            "node", "--import", "tsx", "pipeline/main.ts", "resolve",
+            "--upstream", m.upstream.fullName, "--range", tags.range,
+            ...(tags.prefix ? ["--prefix", tags.prefix] : []),
+            ...(tags.prerelease ? ["--prerelease"] : []),
+            "--pin", ".no-pin-at-deploy-time/image-pin.yml",
+          ]),
+        },
+        { parent: this },
+      );
+      const tag = resolve.apply((r) => {
+        const t = (JSON.parse(r.stdout ?? "{}") as { tag?: string }).tag;
+        if (!t) throw new Error(`${m.sourceFile}: preflight: resolve found no tag for ${m.upstream.fullName}`);
+        return t;
+      });
+      this.preflight = new dockerbuild.Image(
+        `${name}-preflight`,
+        {
+          context: { location: pulumi.interpolate`${m.upstream.url}.git#${tag}` },
+          dockerfile: { inline: m.override.content },
+          buildArgs: pulumi.output(tag).apply((t) => ({ ...m.build.args, VERSION: t })),
+          // The host platform only: the preflight proves the override builds;
+          // the nightly build does every platform.
+          platforms: ["linux/amd64"],
+          push: false,
+          exports: [{ cacheonly: {} }],
+          buildOnPreview: true,
+        },
+        { parent: this },
       );
     }
 

@@ -9,6 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import * as semver from "semver";
+import { isRuntimeStageOverride } from "./presets";
 import {
   NOTIFY_TARGETS,
   SEVERITIES,
@@ -180,7 +181,7 @@ export function spreadSchedule(names: readonly string[], windowMinutes: number):
   return { minutes, crowded };
 }
 
-const SPEC_KEYS = ["name", "upstream", "image", "override", "build", "watch", "gate", "reviewers", "schedule", "notify", "attestations"] as const;
+const SPEC_KEYS = ["name", "upstream", "image", "override", "build", "watch", "gate", "reviewers", "schedule", "notify", "attestations", "preflight"] as const;
 
 export interface ResolveOptions {
   readonly policy: FleetPolicy;
@@ -374,6 +375,11 @@ function resolveEntry(
   }
   const notify = list(p, "notify", s.notify, (v, at) => str(p, at, v, new RegExp(`^(${NOTIFY_TARGETS.join("|")})$`), NOTIFY_TARGETS.join(", ")) as (typeof NOTIFY_TARGETS)[number] | undefined);
   const attestations = bool(p, "attestations", s.attestations);
+  const preflight = bool(p, "preflight", s.preflight) ?? policy.deploy.preflight;
+  if (preflight && s.override === null) p.push(`preflight: true needs an override (allowed: false, or set override)`);
+  if (preflight && override && isRuntimeStageOverride(override.content)) {
+    p.push(`preflight: a runtime-stage override is composed with upstream's Dockerfile at build time and cannot be built at preview (allowed: false)`);
+  }
 
   if (p.length > 0 || !name || !upRepo || !image || override === undefined) return undefined;
   const [upOwner, upName] = upRepo.split("/");
@@ -404,6 +410,7 @@ function resolveEntry(
     cronStartHour: startHour ?? policy.schedule.startHour,
     notify: notify ?? policy.notify,
     attestations: attestations ?? settings.attestations,
+    preflight,
     branchProtection: settings.branchProtection,
     health: policy.health,
     artifactRetentionDays: policy.artifactRetentionDays,

@@ -111,6 +111,8 @@ export interface MirrorSpec {
   readonly notify?: readonly NotifyTarget[];
   /** Publish provenance and SBOM attestations. @default stack config `attestations` */
   readonly attestations?: boolean;
+  /** Build the override at `pulumi preview` (docker-build, no push), so a broken override fails in the fleet repo's PR. @default policy.deploy.preflight */
+  readonly preflight?: boolean;
 }
 
 /** Fleet-wide defaults: change one here and every mirror follows. */
@@ -133,6 +135,15 @@ export interface FleetPolicy {
   /** Node.js version that runs the pipeline bundle in Actions. */
   readonly nodeVersion: string;
   readonly labels: readonly Label[];
+  /** Checks that run at preview/up time; each needs network and credentials there. */
+  readonly deploy: {
+    /** Read every upstream's health from the GitHub API into the inventory (one run per preview/up). */
+    readonly healthCheck: boolean;
+    /** Start a mirror's workflow once when the mirror is created or its workflow changes. */
+    readonly dispatchOnChange: boolean;
+    /** Build each override against upstream's newest allowed tag at preview (needs a Docker engine). @see MirrorSpec.preflight */
+    readonly preflight: boolean;
+  };
 }
 
 export interface Label {
@@ -198,6 +209,7 @@ export interface ResolvedMirror {
   readonly cron: { readonly build: string; readonly rescan: string; readonly health: string };
   readonly notify: readonly NotifyTarget[];
   readonly attestations: boolean;
+  readonly preflight: boolean;
   readonly branchProtection: boolean;
   readonly health: FleetPolicy["health"];
   readonly artifactRetentionDays: number;

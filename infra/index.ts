@@ -4,6 +4,8 @@
  * Run with `npm run preview` / `npm run up` (Automation API, infra/automation.ts)
  * or the plain `pulumi preview` / `pulumi up`.
  */
+import * as command from "@pulumi/command";
+import * as dockerbuild from "@pulumi/docker-build";
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import { loadMirrorEntries, readProjectFile } from "./mirrors";
@@ -27,7 +29,13 @@ const fleet = fleetProgram({
   settings: stack.settings,
   readFile: readProjectFile,
   webhooks: stack.webhooks,
-  provider,
+  providers: {
+    github: provider,
+    // Runs the deploy-time checks on the machine that runs pulumi.
+    command: new command.Provider("command", {}),
+    dockerBuild: new dockerbuild.Provider("docker-build", {}),
+  },
+  dispatchToken: stack.githubToken,
 });
 
 for (const w of fleet.warnings) pulumi.log.warn(w);
@@ -35,5 +43,6 @@ for (const w of fleet.warnings) pulumi.log.warn(w);
 export const inventory = fleet.inventory.mirrors.map((entry, i) => ({
   ...entry,
   repositoryUrl: fleet.mirrors[i].repositoryUrl,
+  health: fleet.health?.apply((h) => h[entry.upstream.repo]) ?? "off (policy.deploy.healthCheck)",
 }));
 export const summary = fleet.inventory.summary;

@@ -16,12 +16,18 @@ export const policy: FleetPolicy = {
   notify: [],
   platforms: ["linux/amd64"],
   // transfer.sh (last tag 2023-12-04) fails both; Gokapi passes both.
-  health: { maxDaysSinceCommit: 180, maxDaysSinceRelease: 365 },
+  health: { maxDaysSinceCommit: 365, maxDaysSinceRelease: 365 },
   waiverNoticeDays: 30,
   artifactRetentionDays: 90,
   // v0.69.4 was a malicious release (GHSA-69fq-xp46-6x23); never float this.
   trivy: { version: "0.74.0" },
   nodeVersion: "24",
+  deploy: {
+    healthCheck: true,
+    dispatchOnChange: true,
+    // Off: it needs a Docker engine wherever `pulumi preview` runs.
+    preflight: false,
+  },
   labels: [
     { name: "cve", color: "b60205", description: "Vulnerability found by the mirror's scan" },
     { name: "blocked", color: "d93f0b", description: "A build was blocked; nothing was pushed" },

@@ -3,8 +3,12 @@
  * inventory. Validation of the whole fleet runs first, so that a bad entry
  * stops the program before any resource is declared (DESIGN invariant 8).
  */
+import * as command from "@pulumi/command";
+import type * as dockerbuild from "@pulumi/docker-build";
 import type * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
+import { commandLine } from "../components/shell";
+import type { HealthByRepo } from "./upstream-health";
 import { fleetSummary, type Inventory } from "../components/inventory";
 import { MirroredImage } from "../components/mirrored-image";
 import { resolveFleet, type MirrorEntry } from "../components/spec";
@@ -17,14 +21,18 @@ export interface FleetInputs {
   readonly readFile: (path: string) => string;
   readonly today?: Date;
   readonly webhooks?: Partial<Record<NotifyTarget, pulumi.Input<string>>>;
-  /** The explicit GitHub provider; default providers are disabled in Pulumi.yaml. */
-  readonly provider?: github.Provider;
+  /** Explicit providers; default providers are disabled in Pulumi.yaml. */
+  readonly providers?: { readonly github?: github.Provider; readonly command?: command.Provider; readonly dockerBuild?: dockerbuild.Provider };
+  /** Token for the post-deploy workflow dispatch; unset: GITHUB_TOKEN where pulumi runs. */
+  readonly dispatchToken?: pulumi.Input<string>;
 }
 
 export interface Fleet {
   readonly mirrors: readonly MirroredImage[];
   readonly inventory: Inventory;
   readonly warnings: readonly string[];
+  /** Upstream health by `owner/repo`, read at this preview/up (policy.deploy.healthCheck). */
+  readonly health?: pulumi.Output<HealthByRepo>;
 }
 
 export function fleetProgram(inputs: FleetInputs): Fleet {
@@ -42,7 +50,9 @@ export function fleetProgram(inputs: FleetInputs): Fleet {
   );
   if (missing.length) throw new Error(`${missing.length} problem(s); nothing was created:\n  - ${missing.join("\n  - ")}`);
 
-  const opts: pulumi.ComponentResourceOptions = inputs.provider ? { providers: { github: inputs.provider } } : {};
+  const p = inputs.providers ?? {};
+  const providers = [p.github, p.command, p.dockerBuild].filter((x): x is NonNullable<typeof x> => x !== undefined);
+  const opts: pulumi.ComponentResourceOptions = providers.length ? { providers } : {};
   const mirrors = resolved.map(
     (m) =>
       new MirroredImage(
@@ -53,14 +63,33 @@ export function fleetProgram(inputs: FleetInputs): Fleet {
           webhooks: inputs.webhooks,
           deployBypassActorId: inputs.settings.deployBypassActorId,
           today,
+          ...(inputs.policy.deploy.dispatchOnChange ? { dispatch: { token: inputs.dispatchToken } } : {}),
         },
         opts,
       ),
   );
   const entries = mirrors.map((m) => m.inventory);
+  // One run for the whole fleet, as an invoke: it reads, creates nothing and
+  // shows no diff; the inventory says "unavailable" rather than failing.
+  const health = inputs.policy.deploy.healthCheck
+    ? command.local
+        .runOutput(
+          {
+            command: commandLine([
+              "node", "--import", "tsx", "infra/upstream-health.ts",
+              "--max-days-since-commit", String(inputs.policy.health.maxDaysSinceCommit),
+              "--max-days-since-release", String(inputs.policy.health.maxDaysSinceRelease),
+              ...[...new Set(resolved.map((m) => m.upstream.fullName))],
+            ]),
+          },
+          p.command ? { provider: p.command } : {},
+        )
+        .apply((r) => JSON.parse(r.stdout ?? "{}") as HealthByRepo)
+    : undefined;
   return {
     mirrors,
     warnings,
+    health,
     inventory: {
       generatedFor: inputs.settings.owner,
       mirrors: entries,

@@ -5,6 +5,7 @@
  * from the bundle `.mirror/pipeline.cjs` (`node .mirror/pipeline.cjs <command>`).
  */
 import { UsageError, type Command, type Io } from "./cli";
+import { command as dockerfile } from "./commands/dockerfile";
 import { command as gate } from "./commands/gate";
 import { command as health } from "./commands/health";
 import { command as issue } from "./commands/issue";
@@ -14,7 +15,7 @@ import { command as publish } from "./commands/publish";
 import { command as resolve } from "./commands/resolve";
 import { command as review } from "./commands/review";
 
-export const COMMANDS: readonly Command[] = [resolve, review, gate, issue, publish, pin, health, notify];
+export const COMMANDS: readonly Command[] = [resolve, review, dockerfile, gate, issue, publish, pin, health, notify];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

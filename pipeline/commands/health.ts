@@ -7,7 +7,7 @@ import { github, splitRepo } from "../github";
 import { loadConfigOption } from "../lib/config";
 import { assessHealth, fetchUpstreamFacts, healthDetails, healthItems, type HealthPolicy } from "../lib/health";
 import { syncIssue } from "../lib/issues";
-import { parseDay } from "../../components/spec";
+import { isDay } from "../lib/trivy";
 
 const USAGE = `usage: mirror-pipeline health [flags]
 
@@ -62,9 +62,9 @@ export const command: Command = {
     const { owner, repo } = splitRepo(upstream);
     let today = new Date();
     if (f.today !== undefined) {
-      const d = parseDay(f.today);
-      if (!d) throw new UsageError(`--today: ${JSON.stringify(f.today)} is not allowed (allowed: a date YYYY-MM-DD)`);
-      today = d;
+      // Not components/spec's parseDay: that would bundle spec.ts and all of semver.
+      if (!isDay(f.today)) throw new UsageError(`--today: ${JSON.stringify(f.today)} is not allowed (allowed: a date YYYY-MM-DD)`);
+      today = new Date(`${f.today}T00:00:00Z`);
     }
     const policy: HealthPolicy = {
       maxDaysSinceCommit: days("--max-days-since-commit", f["max-days-since-commit"], config?.health.maxDaysSinceCommit),

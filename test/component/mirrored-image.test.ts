@@ -4,6 +4,7 @@
  * render == component.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -37,6 +38,16 @@ const third: MirrorEntry = {
   spec: { name: "photos", upstream: { repo: "acme-oss/monorepo", tags: { prefix: "photos-v", range: "^1" } }, override: null, notify: ["slack"] },
 };
 
+/** Every invoke the program may make: the fleet's upstream-health run. Anything else throws. */
+const invokes: string[] = [];
+function call(args: { token: string; inputs: any }) {
+  invokes.push(`${args.token} ${args.inputs.command}`);
+  if (args.token === "command:local:run" && String(args.inputs.command).startsWith("node --import tsx infra/upstream-health.ts ")) {
+    return { stdout: JSON.stringify({ "Forceu/Gokapi": { healthy: true, checkedAt: "2026-11-23" } }), stderr: "" };
+  }
+  return undefined;
+}
+
 async function fleet(over: { policy?: FleetPolicy; settings?: StackSettings; entries?: MirrorEntry[] } = {}) {
   return runUnderMocks(() =>
     program.fleetProgram({
@@ -47,6 +58,7 @@ async function fleet(over: { policy?: FleetPolicy; settings?: StackSettings; ent
       today,
       webhooks: { slack: "https://hooks.slack.example/T000/B000/XXXX" },
     }),
+    { call },
   );
 }
 
@@ -130,6 +142,23 @@ describe("MirroredImage under mocks", () => {
     assert.equal(secrets[0].inputs.plaintextValue, "https://hooks.slack.example/T000/B000/XXXX");
   });
 
+  test("GIVEN the default policy WHEN run THEN each mirror's workflow is dispatched once, after its files, re-run only on a new workflow", () => {
+    const d = child(resources, "command:local:Command", "gokapi-dispatch");
+    assert.equal(d.inputs.create, "node --import tsx infra/dispatch.ts");
+    assert.deepEqual(d.inputs.environment, { REPO: "acme-corp/mirror-gokapi", WORKFLOW: "mirror.yml", REF: "main" });
+    const workflow = child(resources, T.file, "gokapi-file-github-workflows-mirror-yml");
+    assert.ok(d.dependencies.includes(workflow.urn), "dispatch waits for the workflow commit");
+    assert.equal(d.inputs.triggers[1], createHash("sha256").update(workflow.inputs.content).digest("hex"));
+    assert.equal(d.inputs.delete, undefined, "no delete command: removing a mirror dispatches nothing");
+  });
+
+  test("GIVEN the default policy WHEN run THEN upstream health is read once for the whole fleet, and preflight is off", () => {
+    const health = invokes.filter((i) => i.includes("upstream-health"));
+    assert.ok(health.length >= 1);
+    assert.match(health[0], / --max-days-since-commit 365 --max-days-since-release 365 Forceu\/Gokapi root-gg\/plik acme-oss\/monorepo$/);
+    assert.deepEqual(ofType(resources, "docker-build:index:Image"), []);
+  });
+
   test("GIVEN no override on plik WHEN run THEN no override file is committed", () => {
     const files = ofType(resources, T.file).filter((r) => r.name.startsWith("plik-")).map((f) => f.inputs.file);
     assert.ok(!files.includes("dockerfiles/Dockerfile.override"));
@@ -156,7 +185,7 @@ describe("switches and bad input", () => {
       } catch (e) {
         err = e as Error;
       }
-    });
+    }, { call });
     assert.deepEqual(run.resources, []);
     assert.match(err!.message, /mirrors\/bad\.ts: name: "Bad" is not allowed/);
     assert.match(err!.message, /mirrors\/bad\.ts: upstream\.repo: "x" is not allowed/);
@@ -173,6 +202,33 @@ describe("switches and bad input", () => {
     });
     assert.deepEqual(run.resources, []);
     assert.match(err!.message, /mirrors\/photos\.ts: notify: slack needs the stack secret mirror-fleet:slackWebhookUrl/);
+  });
+});
+
+describe("preflight", () => {
+  test("GIVEN preflight on for gokapi WHEN previewed THEN its override is built at the newest allowed tag, cache only, no push", async () => {
+    const withPreflight = entries.map((e) => (e.file === "mirrors/gokapi.ts" ? { ...e, spec: { ...(e.spec as object), preflight: true } } : e));
+    const seen: string[] = [];
+    const { resources } = await runUnderMocks(
+      () => program.fleetProgram({ entries: withPreflight, policy, settings, readFile, today }),
+      {
+        call: (args) => {
+          const cmd = String(args.inputs.command);
+          seen.push(cmd);
+          if (cmd.startsWith("node --import tsx pipeline/main.ts resolve ")) return { stdout: JSON.stringify({ tag: "v2.2.4", build: true }), stderr: "" };
+          return call(args);
+        },
+      },
+    );
+    assert.ok(seen.includes("node --import tsx pipeline/main.ts resolve --upstream Forceu/Gokapi --range '>=2.0.0' --pin .no-pin-at-deploy-time/image-pin.yml"), seen.join("\n"));
+    const image = child(resources, "docker-build:index:Image", "gokapi-preflight");
+    assert.deepEqual(image.inputs.context, { location: "https://github.com/Forceu/Gokapi.git#v2.2.4" });
+    assert.equal(image.inputs.push, false);
+    assert.equal(image.inputs.buildOnPreview, true);
+    assert.deepEqual(image.inputs.exports, [{ cacheonly: {} }]);
+    assert.deepEqual(image.inputs.buildArgs, { VERSION: "v2.2.4" });
+    assert.equal(image.inputs.dockerfile.inline, readFile("mirrors/gokapi.Dockerfile"));
+    assert.deepEqual(ofType(resources, "docker-build:index:Image").map((r) => r.name), ["gokapi-preflight"]);
   });
 });
 

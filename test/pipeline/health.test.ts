@@ -12,7 +12,7 @@ import { assessHealth } from "../../pipeline/lib/health";
 import { main } from "../../pipeline/main";
 import { captureIo, readStepOutputs, startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
 
-const TAGS = "/work/shared/testdata/upstream-tags";
+const TAGS = path.resolve(__dirname, "../../../shared/testdata/upstream-tags");
 const MIRROR = "acme/mirror-transfersh";
 // Day of the run: 83 days after Gokapi's v2.2.4, 910 after transfer.sh's v1.6.1.
 const TODAY = "2026-06-01";
@@ -210,5 +210,16 @@ test("GIVEN a mirror config WHEN `health --issue` runs without flags THEN the up
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+test("GIVEN the fleet policy's thresholds and the day of writing (2026-11-23) WHEN `health` runs THEN transfer.sh is flagged and Gokapi is not", async () => {
+  const { policy } = await import("../../infra/policy");
+  const thresholds = ["--max-days-since-commit", String(policy.health.maxDaysSinceCommit), "--max-days-since-release", String(policy.health.maxDaysSinceRelease)];
+  await withStandIn(async (s) => {
+    const transfer = await run(s, ["--repo", "dutchcoders/transfer.sh", "--today", "2026-11-23", ...thresholds]);
+    const gokapi = await run(s, ["--repo", "Forceu/Gokapi", "--today", "2026-11-23", ...thresholds]);
+    assert.equal(transfer.json.healthy, false);
+    assert.equal(gokapi.json.healthy, true, JSON.stringify(gokapi.json));
   });
 });

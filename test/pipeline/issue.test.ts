@@ -13,7 +13,7 @@ import { fingerprint, planIssue, renderBody, type IssueInput } from "../../pipel
 import { captureIo, readStepOutputs, startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
 
 const REPO = "acme/mirror-gokapi";
-const TRIVY = "/work/shared/testdata/trivy";
+const TRIVY = path.resolve(__dirname, "../../../shared/testdata/trivy");
 
 interface Vuln {
   VulnerabilityID: string;

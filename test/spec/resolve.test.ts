@@ -46,11 +46,12 @@ describe("resolveFleet: bad entries", () => {
     ["waiver date not a date", { ...good, gate: { waivers: [{ id: "CVE-2026-1", reason: "not reachable in our setup", expires: "2026-02-30", approvedBy: "alice" }] } }, `gate.waivers[0].expires: "2026-02-30" is not a calendar date (allowed: a date YYYY-MM-DD)`],
     ["affected without action", { ...good, gate: { waivers: [{ id: "CVE-2026-1", reason: "we accept it for now", expires: "2027-01-01", approvedBy: "alice", status: "affected" }] } }, `gate.waivers[0].action: missing (allowed: an action statement; OpenVEX requires one for status affected)`],
     ["unknown key", { ...good, upstream: { repo: "a/b", tag: "v1" } }, `upstream.tag: unknown key (allowed: repo, tags, license)`],
-    ["unknown top-level key", { ...good, imge: "x" }, `imge: unknown key (allowed: name, upstream, image, override, build, watch, gate, reviewers, schedule, notify, attestations)`],
+    ["unknown top-level key", { ...good, imge: "x" }, `imge: unknown key (allowed: name, upstream, image, override, build, watch, gate, reviewers, schedule, notify, attestations, preflight)`],
     ["bad name", { ...good, name: "Gokapi!" }, `name: "Gokapi!" is not allowed (allowed: lowercase letters, digits and '-', 1 to 39 characters, not starting or ending with '-')`],
     ["reserved build arg", { ...good, build: { args: { VERSION: "1" } } }, `build.args.VERSION: reserved (allowed: any other name; VERSION is always the upstream tag)`],
     ["bad platform", { ...good, build: { platforms: ["windows/amd64"] } }, `build.platforms[0]: "windows/amd64" is not allowed (allowed: linux/amd64, linux/arm64, linux/arm/v7, …)`],
     ["path traversal in watch", { ...good, watch: ["../etc/passwd"] }, `watch[0]: "../etc/passwd" is not allowed (allowed: a relative path inside the upstream checkout)`],
+    ["preflight without override", { ...good, override: null, preflight: true }, `preflight: true needs an override (allowed: false, or set override)`],
     ["unknown notify target", { ...good, notify: ["email"] }, `notify[0]: "email" is not allowed (allowed: slack, teams)`],
   ];
   for (const [what, spec, message] of cases) {
