@@ -172,7 +172,7 @@ describe("dockerfile: refused (exit 2, nothing written, no outputs)", () => {
       label: "GIVEN an unknown flag",
       files: {},
       args: [...ARGS, "--force"],
-      stderr: `dockerfile: Unknown option '--force'. To specify a positional argument starting with a '-', place it at the end of the command after '--', like '-- "--force"'\n\n${command.usage}`,
+      stderr: `dockerfile: Unknown option '--force'\n\n${command.usage}`,
     },
   ];
   for (const c of cases) {
