@@ -40,7 +40,16 @@ export const CALLS: Readonly<Record<string, CallCost>> = {
   "github:index/repositoryFile:RepositoryFile": { create: 6, createWrites: 1, update: 5, updateWrites: 1, read: 3 },
   // POST rulesets; read: GET ruleset.
   "github:index/repositoryRuleset:RepositoryRuleset": { create: 2, createWrites: 1, update: 2, updateWrites: 1, read: 1 },
+  // The post-deploy workflow dispatch (infra/dispatch.ts): one POST when its triggers change; a local command, never read.
+  "command:local:Command": { create: 1, createWrites: 1, update: 1, updateWrites: 1, read: 0 },
 };
+
+/**
+ * The fleet's upstream-health check (policy.deploy.healthCheck, infra/upstream-health.ts) runs at
+ * every preview and up, per distinct upstream: the repository, its newest commit, its tags (one
+ * page or more) and up to three tag commits (pipeline/lib/health.ts).
+ */
+export const HEALTH_CHECK_PER_UPSTREAM = 6;
 
 export const LIMITS = {
   tokenPerHour: 5_000,

