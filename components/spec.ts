@@ -375,11 +375,15 @@ function resolveEntry(
   }
   const notify = list(p, "notify", s.notify, (v, at) => str(p, at, v, new RegExp(`^(${NOTIFY_TARGETS.join("|")})$`), NOTIFY_TARGETS.join(", ")) as (typeof NOTIFY_TARGETS)[number] | undefined);
   const attestations = bool(p, "attestations", s.attestations);
-  const preflight = bool(p, "preflight", s.preflight) ?? policy.deploy.preflight;
-  if (preflight && s.override === null) p.push(`preflight: true needs an override (allowed: false, or set override)`);
-  if (preflight && override && isRuntimeStageOverride(override.content)) {
+  // Explicitly asked for, preflight must be possible; switched on fleet-wide
+  // (policy.deploy.preflight), it applies to the mirrors where it is.
+  const askedPreflight = bool(p, "preflight", s.preflight);
+  const runtimeStage = override ? isRuntimeStageOverride(override.content) : false;
+  if (askedPreflight && s.override === null) p.push(`preflight: true needs an override (allowed: false, or set override)`);
+  if (askedPreflight && runtimeStage) {
     p.push(`preflight: a runtime-stage override is composed with upstream's Dockerfile at build time and cannot be built at preview (allowed: false)`);
   }
+  const preflight = (askedPreflight ?? policy.deploy.preflight) && !!override && !runtimeStage;
 
   if (p.length > 0 || !name || !upRepo || !image || override === undefined) return undefined;
   const [upOwner, upName] = upRepo.split("/");

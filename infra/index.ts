@@ -16,11 +16,17 @@ import { readStackConfig } from "./settings";
 const stack = readStackConfig();
 
 // Explicit provider: default providers are disabled in Pulumi.yaml, so no
-// resource can silently pick up ambient credentials. Without a token in
-// config, the provider reads GITHUB_TOKEN, or GITHUB_APP_* for an App.
+// resource can silently pick up ambient credentials. Credentials: the
+// githubToken config secret, else a GitHub App from GITHUB_APP_ID,
+// GITHUB_APP_INSTALLATION_ID and GITHUB_APP_PEM_FILE, else GITHUB_TOKEN.
+const app = process.env;
 const provider = new github.Provider("github", {
   owner: stack.settings.owner,
   ...(stack.githubToken ? { token: stack.githubToken } : {}),
+  // The provider reads a GitHub App's credentials only through appAuth.
+  ...(!stack.githubToken && app.GITHUB_APP_ID && app.GITHUB_APP_INSTALLATION_ID && app.GITHUB_APP_PEM_FILE
+    ? { appAuth: { id: app.GITHUB_APP_ID, installationId: app.GITHUB_APP_INSTALLATION_ID, pemFile: pulumi.secret(app.GITHUB_APP_PEM_FILE) } }
+    : {}),
 });
 
 const fleet = fleetProgram({

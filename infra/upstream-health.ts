@@ -15,17 +15,25 @@ import { parseArgs } from "node:util";
 import type { Io } from "../pipeline/cli";
 import { github } from "../pipeline/github";
 import { assessHealth, fetchUpstreamFacts, type HealthReport } from "../pipeline/lib/health";
+import { deployToken } from "./github-token";
 
 export type HealthByRepo = Record<string, (HealthReport & { checkedAt: string }) | { unavailable: string; checkedAt: string }>;
 
 export async function checkUpstreams(repos: readonly string[], policy: { maxDaysSinceCommit: number; maxDaysSinceRelease: number }, io: Io, today = new Date()): Promise<HealthByRepo> {
   const checkedAt = today.toISOString().slice(0, 10);
   const out: HealthByRepo = {};
-  if (!io.env.GITHUB_TOKEN) {
-    for (const r of repos) out[r] = { unavailable: "GITHUB_TOKEN is not set where pulumi runs", checkedAt };
+  let token: string | undefined;
+  try {
+    token = await deployToken(io.env);
+  } catch (e) {
+    for (const r of repos) out[r] = { unavailable: (e as Error).message, checkedAt };
     return out;
   }
-  const gh = github(io);
+  if (!token) {
+    for (const r of repos) out[r] = { unavailable: "no GITHUB_TOKEN or GitHub App credentials where pulumi runs", checkedAt };
+    return out;
+  }
+  const gh = github({ ...io, env: { ...io.env, GITHUB_TOKEN: token } });
   for (const repo of repos) {
     try {
       out[repo] = { ...assessHealth(await fetchUpstreamFacts(gh, repo), policy, today), checkedAt };

@@ -138,6 +138,12 @@ describe("resolveFleet: the real fleet", () => {
     assert.deepEqual(r.warnings, ["mirrors/gokapi.ts: gate.waivers[0] (CVE-2026-34986) expires in 18 days, on 2027-02-28"]);
   });
 
+  test("GIVEN preflight switched on fleet-wide WHEN resolved THEN it applies where there is an override to build, and is no error elsewhere", () => {
+    const on = { ...policy, deploy: { ...policy.deploy, preflight: true } };
+    const r = resolveFleet(loadMirrorEntries(), { policy: on, settings, readFile: readProjectFile, today });
+    assert.deepEqual(r.mirrors.map((m) => [m.name, m.preflight]), [["gokapi", true], ["plik", false]]);
+  });
+
   test("GIVEN the same fleet WHEN resolved twice THEN the result is identical (deterministic schedule)", () => {
     const again = resolveFleet(loadMirrorEntries(), { policy, settings, readFile: readProjectFile, today });
     assert.deepEqual(again.mirrors, fleet.mirrors);

@@ -14,7 +14,7 @@
  * The answers are shaped like GitHub's (the fields the pipeline reads and the
  * usual neighbours), not validated against the response schemas.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, createVerify, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -330,6 +330,10 @@ export class GitHubStandIn {
   readonly rejected: RejectedRequest[] = [];
   /** Documented requests the stand-in has no handler for (answered 400 too, so nothing passes silently). */
   readonly unimplemented: RejectedRequest[] = [];
+  /** Workflow dispatches received: `owner/repo`, workflow id or file name, ref. */
+  readonly dispatches: Array<{ repo: string; workflow: string; ref: string }> = [];
+  /** Installation tokens handed out to GitHub Apps, by installation id. */
+  readonly installationTokens: Array<{ installation: number; authorization: string }> = [];
 
   private readonly server: http.Server;
   private readonly repos = new Map<string, RepoState>();
@@ -626,6 +630,26 @@ export class GitHubStandIn {
     }
   }
 
+  private readonly apps = new Map<string, string>();
+
+  /** Registers a GitHub App: its id and the public key that verifies its JWTs. */
+  addApp(appId: string, publicKeyPem: string): void {
+    this.apps.set(appId, publicKeyPem);
+  }
+
+  private validAppJwt(jwt: string): boolean {
+    const [h, p, sig] = jwt.split(".");
+    if (!h || !p || !sig) return false;
+    try {
+      const claims = JSON.parse(Buffer.from(p, "base64url").toString()) as { iss?: string; iat?: number; exp?: number };
+      const key = this.apps.get(String(claims.iss));
+      if (!key || typeof claims.exp !== "number" || typeof claims.iat !== "number" || claims.exp - claims.iat > 600) return false;
+      return createVerify("RSA-SHA256").update(`${h}.${p}`).verify(key, Buffer.from(sig, "base64url"));
+    } catch {
+      return false;
+    }
+  }
+
   /** Finds the documented operation and validates the request against it. */
   private route(
     method: string,
@@ -635,7 +659,9 @@ export class GitHubStandIn {
   ): { op: Operation; params: Obj; body: unknown } | { reject: string; status: number } {
     const auth = headers.authorization ?? "";
     const m = /^(?:token|bearer)\s+(\S+)$/i.exec(auth);
-    if (!m || m[1] !== this.token) return { reject: "Bad credentials", status: 401 };
+    // /app/… endpoints authenticate as a GitHub App: a JWT signed with a key registered by addApp().
+    const asApp = new URL(rawUrl, "http://stand-in").pathname.startsWith("/app/");
+    if (!m || (asApp ? !this.validAppJwt(m[1]) : m[1] !== this.token)) return { reject: "Bad credentials", status: 401 };
 
     const url = new URL(rawUrl, "http://stand-in");
     const s = spec();
@@ -1424,6 +1450,17 @@ const HANDLERS: Record<string, Handler> = {
   "pulls/check-if-merged": withPull(function (_repo, pull) {
     return pull.merged ? { status: 204 } : notFound();
   }),
+  "actions/create-workflow-dispatch": withRepo(function (repo, { params, body }) {
+    this.dispatches.push({ repo: repo.fullName, workflow: String(params.workflow_id), ref: String((body as { ref: string }).ref) });
+    return { status: 204 };
+  }),
+
+  "apps/create-installation-access-token": function (this: GitHubStandIn, { params }) {
+    const installation = Number(params.installation_id);
+    this.installationTokens.push({ installation, authorization: "(seen)" });
+    return { status: 201, body: { token: `ghs_standin_installation_${installation}`, expires_at: "2099-01-01T00:00:00Z" } };
+  },
+
   "pulls/merge": withPull(function (repo, pull) {
     const r = this.merge(repo, pull, this.botLogin);
     if (typeof r === "string") return { status: 405, body: { message: r } };
