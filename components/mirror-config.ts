@@ -35,12 +35,7 @@ export interface MirrorConfig {
   /** `ghcr.io/<namespace>/<name>`, no tag. */
   readonly image: string;
   readonly override: { readonly path: string; readonly source: string; readonly sha256: string; readonly basePins: readonly string[] } | null;
-  readonly build: {
-    readonly args: Readonly<Record<string, string>>;
-    readonly platforms: readonly string[];
-    readonly dockerfile: string;
-    readonly context: string;
-  };
+  readonly build: ResolvedMirror["build"];
   /** Upstream paths whose change needs an override review (the drift gate). */
   readonly watch: readonly string[];
   readonly gate: {
@@ -49,7 +44,7 @@ export interface MirrorConfig {
     /** Path of the waivers file (Trivy's YAML ignore format) in the mirror repo. */
     readonly waivers: string;
   };
-  readonly health: { readonly maxDaysSinceCommit: number; readonly maxDaysSinceRelease: number };
+  readonly health: ResolvedMirror["health"];
   readonly attestations: boolean;
   readonly reviewers: readonly string[];
 }

@@ -251,6 +251,18 @@ function status(e: unknown): number | undefined {
   return (e as { status?: number }).status;
 }
 
+/** Commits image-pin.yml on `branch`; `sha` is the blob it replaces, if any. */
+async function putPinFile(gh: GitHub, repo: Repo, branch: string, req: PinRequest, sha: string | undefined): Promise<void> {
+  await gh.request("PUT /repos/{owner}/{repo}/contents/{path}", {
+    ...repo,
+    path: PIN_PATH,
+    message: req.commitMessage,
+    content: Buffer.from(req.content, "utf8").toString("base64"),
+    branch,
+    ...(sha ? { sha } : {}),
+  });
+}
+
 async function getFile(gh: GitHub, repo: Repo, ref: string): Promise<{ sha: string; content: string } | null> {
   try {
     const { data } = await gh.request("GET /repos/{owner}/{repo}/contents/{path}", { ...repo, path: PIN_PATH, ref });
@@ -305,14 +317,7 @@ export async function syncPin(gh: GitHub, repo: Repo, req: PinRequest): Promise<
   } else if (open) {
     const file = await getFile(gh, repo, branch);
     if (file?.content !== req.content) {
-      await gh.request("PUT /repos/{owner}/{repo}/contents/{path}", {
-        ...repo,
-        path: PIN_PATH,
-        message: req.commitMessage,
-        content: Buffer.from(req.content, "utf8").toString("base64"),
-        branch,
-        ...(file ? { sha: file.sha } : {}),
-      });
+      await putPinFile(gh, repo, branch, req, file?.sha);
       action = "updated";
     }
     if (open.title !== req.title || (open.body ?? "") !== body) {
@@ -333,14 +338,7 @@ export async function syncPin(gh: GitHub, repo: Repo, req: PinRequest): Promise<
       } else if (branchSha !== baseSha) {
         await gh.request("PATCH /repos/{owner}/{repo}/git/refs/{ref}", { ...repo, ref: `heads/${branch}`, sha: baseSha, force: true });
       }
-      await gh.request("PUT /repos/{owner}/{repo}/contents/{path}", {
-        ...repo,
-        path: PIN_PATH,
-        message: req.commitMessage,
-        content: Buffer.from(req.content, "utf8").toString("base64"),
-        branch,
-        ...(baseFile ? { sha: baseFile.sha } : {}),
-      });
+      await putPinFile(gh, repo, branch, req, baseFile?.sha);
       const { data } = await gh.request("POST /repos/{owner}/{repo}/pulls", { ...repo, title: req.title, head: branch, base, body });
       await gh.request("POST /repos/{owner}/{repo}/issues/{issue_number}/labels", { ...repo, issue_number: data.number, labels: [PIN_LABEL] });
       pr = { number: data.number, url: data.html_url };
