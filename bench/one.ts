@@ -105,7 +105,7 @@ export const POLICY_CHANGES: ReadonlyArray<{ field: string; change: string; appl
   { field: "reviewers", change: `[] -> ["security-team"]`, apply: (p) => ({ ...p, reviewers: ["security-team"] }) },
   { field: "notify", change: `[] -> ["slack"]`, apply: (p) => ({ ...p, notify: ["slack"] }) },
   { field: "platforms", change: "+ linux/arm64", apply: (p) => ({ ...p, platforms: [...p.platforms, "linux/arm64"] }) },
-  { field: "health.maxDaysSinceCommit", change: "180 -> 365", apply: (p) => ({ ...p, health: { ...p.health, maxDaysSinceCommit: 365 } }) },
+  { field: "health.maxDaysSinceCommit", change: "365 -> 180", apply: (p) => ({ ...p, health: { ...p.health, maxDaysSinceCommit: 180 } }) },
   { field: "health.maxDaysSinceRelease", change: "365 -> 730", apply: (p) => ({ ...p, health: { ...p.health, maxDaysSinceRelease: 730 } }) },
   { field: "waiverNoticeDays", change: "30 -> 14", apply: (p) => ({ ...p, waiverNoticeDays: 14 }) },
   { field: "artifactRetentionDays", change: "90 -> 30", apply: (p) => ({ ...p, artifactRetentionDays: 30 }) },
