@@ -9,19 +9,14 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { fleetSummary, inventoryEntry, type Inventory } from "../components/inventory";
 import { renderMirrorFiles } from "../components/render";
-import { FleetConfigError, resolveFleet, type MirrorEntry } from "../components/spec";
-import type { FleetPolicy, StackSettings } from "../components/types";
+import { FleetConfigError, resolveFleet } from "../components/spec";
 import { loadMirrorEntries, PROJECT_ROOT, readProjectFile } from "./mirrors";
 import { policy as fleetPolicy } from "./policy";
+import type { FleetInputs } from "./program";
 import { settingsFromStackFile } from "./settings";
 
-export interface RenderInputs {
-  readonly entries: readonly MirrorEntry[];
-  readonly policy: FleetPolicy;
-  readonly settings: StackSettings;
-  readonly readFile: (p: string) => string;
-  readonly today?: Date;
-}
+/** What rendering needs of the program's inputs: no providers, no secrets. */
+export type RenderInputs = Pick<FleetInputs, "entries" | "policy" | "settings" | "readFile" | "today">;
 
 /** Renders the fleet into `out`; returns the inventory and the warnings. */
 export function renderFleet(out: string, inputs: RenderInputs): { inventory: Inventory; warnings: readonly string[]; files: number } {

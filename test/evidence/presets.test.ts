@@ -21,6 +21,7 @@ import {
   type RebaseRuntimeOptions,
 } from "../../components/presets";
 import { header } from "../../components/header";
+import { PLIK } from "../fixtures/plik-rebase";
 import { fromLines, resolveFleet } from "../../components/spec";
 import type { StackSettings } from "../../components/types";
 import { BASE_IMAGES } from "../../infra/base-images";
@@ -46,18 +47,6 @@ const GOKAPI: GoStaticDistrolessOptions = {
   license: "AGPL-3.0-only",
 };
 
-/** root-gg/plik's build stages, shipped on distroless. */
-const PLIK: RebaseRuntimeOptions = {
-  stage: "builder-go",
-  copy: [
-    { from: "/go/src/github.com/root-gg/plik/server/plikd", to: "/app/plikd" },
-    { from: "/webapp/dist", to: "/app/webapp/dist", stage: "builder-frontend" },
-  ],
-  entrypoint: ["/app/plikd"],
-  port: 8080,
-  volumes: ["/app/files"],
-  license: "MIT",
-};
 
 /** Dockerfile instructions: comments and blank lines dropped, continuation lines kept as written. */
 function instructions(dockerfile: string): string[] {

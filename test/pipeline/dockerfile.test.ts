@@ -12,7 +12,8 @@ import * as path from "node:path";
 import { before, describe, test } from "node:test";
 import { header } from "../../components/header";
 import { MIRROR_PATHS } from "../../components/mirror-config";
-import { goStaticDistroless, rebaseRuntime, type RebaseRuntimeOptions } from "../../components/presets";
+import { goStaticDistroless, rebaseRuntime } from "../../components/presets";
+import { PLIK } from "../fixtures/plik-rebase";
 import { renderOverride } from "../../components/render";
 import { renderWorkflow } from "../../components/workflow";
 import { pipelineBundle } from "../../pipeline/bundle";
@@ -24,18 +25,6 @@ import { parseWorkflow, runStep, step } from "../workflow/steps";
 const PLIK_UPSTREAM = fs.readFileSync(path.join(__dirname, "..", "fixtures", "upstream-dockerfiles", "plik.Dockerfile"), "utf8");
 const GOKAPI_DOCKERFILE = fs.readFileSync(path.join(__dirname, "..", "..", "mirrors", "gokapi.Dockerfile"));
 
-/** root-gg/plik's build stages on distroless, as in test/evidence/presets.test.ts. */
-const PLIK: RebaseRuntimeOptions = {
-  stage: "builder-go",
-  copy: [
-    { from: "/go/src/github.com/root-gg/plik/server/plikd", to: "/app/plikd" },
-    { from: "/webapp/dist", to: "/app/webapp/dist", stage: "builder-frontend" },
-  ],
-  entrypoint: ["/app/plikd"],
-  port: 8080,
-  volumes: ["/app/files"],
-  license: "MIT",
-};
 /** The runtime stage as components/render.ts commits it: the generated header first. */
 const STAGE = header("#", "mirrors/plik.ts (override rebaseRuntime, components/presets.ts)") + rebaseRuntime(PLIK).dockerfile;
 

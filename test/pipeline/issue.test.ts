@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { test } from "node:test";
 import { main } from "../../pipeline/main";
 import { fingerprint, planIssue, renderBody, type IssueInput } from "../../pipeline/lib/issues";
-import { captureIo, readStepOutputs, startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
+import { captureIo, readStepOutputs, withCheckedStandIn, type GitHubStandIn } from "../support/github-standin";
 
 const REPO = "acme/mirror-gokapi";
 const TRIVY = path.resolve(__dirname, "../../../shared/testdata/trivy");
@@ -99,17 +99,14 @@ class World {
 }
 
 async function withWorld(f: (w: World) => Promise<void>): Promise<void> {
-  const s = await startGitHubStandIn();
-  const w = new World(s);
-  try {
-    s.addRepo(REPO);
-    await f(w);
-    assert.deepEqual(s.rejected, [], "no request outside GitHub's OpenAPI description");
-    assert.deepEqual(s.unimplemented, []);
-  } finally {
-    await s.stop();
-    fs.rmSync(w.dir, { recursive: true, force: true });
-  }
+  await withCheckedStandIn(REPO, async (s) => {
+    const w = new World(s);
+    try {
+      await f(w);
+    } finally {
+      fs.rmSync(w.dir, { recursive: true, force: true });
+    }
+  });
 }
 
 test("GIVEN a blocked build WHEN `issue --kind cve` runs through every transition THEN one issue follows the findings, and each re-run writes nothing", async () => {

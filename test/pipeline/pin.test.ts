@@ -15,7 +15,7 @@ import { toYaml } from "../../components/yaml";
 import { main } from "../../pipeline/main";
 import { readPinnedTag } from "../../pipeline/lib/tags";
 import { parseYaml } from "../../pipeline/lib/yaml";
-import { captureIo, readStepOutputs, startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
+import { captureIo, readStepOutputs, withCheckedStandIn, type GitHubStandIn } from "../support/github-standin";
 
 const REPO = "acme/mirror-gokapi";
 const digest = (s: string) => `sha256:${createHash("sha256").update(s).digest("hex")}`;
@@ -116,17 +116,14 @@ class World {
 }
 
 async function withWorld(f: (w: World) => Promise<void>): Promise<void> {
-  const s = await startGitHubStandIn();
-  const w = new World(s);
-  try {
-    s.addRepo(REPO);
-    await f(w);
-    assert.deepEqual(s.rejected, [], "no request outside GitHub's OpenAPI description");
-    assert.deepEqual(s.unimplemented, []);
-  } finally {
-    await s.stop();
-    fs.rmSync(w.dir, { recursive: true, force: true });
-  }
+  await withCheckedStandIn(REPO, async (s) => {
+    const w = new World(s);
+    try {
+      await f(w);
+    } finally {
+      fs.rmSync(w.dir, { recursive: true, force: true });
+    }
+  });
 }
 
 const EXPECTED_PIN = `# WRITTEN by the mirror pipeline (\`pin\` step of the mirror workflow), never by Pulumi: \`pulumi up\` does not touch this file.

@@ -1502,3 +1502,20 @@ export function readStepOutputs(file: string): Record<string, string> {
   }
   return out;
 }
+
+/**
+ * Runs `f` against a fresh stand-in holding `repo`, then asserts that no
+ * request fell outside GitHub's OpenAPI description or the stand-in's
+ * handlers, and stops it.
+ */
+export async function withCheckedStandIn(repo: string, f: (s: GitHubStandIn) => Promise<void>): Promise<void> {
+  const s = await startGitHubStandIn();
+  try {
+    s.addRepo(repo);
+    await f(s);
+    if (s.rejected.length) throw new Error(`requests outside GitHub's OpenAPI description: ${JSON.stringify(s.rejected)}`);
+    if (s.unimplemented.length) throw new Error(`requests the stand-in does not implement: ${JSON.stringify(s.unimplemented)}`);
+  } finally {
+    await s.stop();
+  }
+}
