@@ -93,6 +93,9 @@ const checkBackend = {
   ].join("\n"),
 };
 
+/** What both Pulumi jobs (preview and up) run before Pulumi itself. */
+const pulumiSetup = [checkout, setupNode, npmCi, pulumiCache, checkBackend];
+
 /** Environment of the Pulumi steps: state backend, passphrase, and one GitHub App's credentials. */
 function pulumiEnv(app: "preview" | "deploy"): Record<string, string> {
   const id = app === "preview" ? S.secrets.previewAppId : S.secrets.deployAppId;
@@ -208,11 +211,7 @@ export function fleetWorkflow(): Record<string, unknown> {
         permissions: { contents: "read" },
         env: pulumiEnv("preview"),
         steps: [
-          checkout,
-          setupNode,
-          npmCi,
-          pulumiCache,
-          checkBackend,
+          ...pulumiSetup,
           {
             name: "Preview every mirror",
             id: "preview",
@@ -286,11 +285,7 @@ export function fleetWorkflow(): Record<string, unknown> {
         permissions: { contents: "read" },
         env: pulumiEnv("deploy"),
         steps: [
-          checkout,
-          setupNode,
-          npmCi,
-          pulumiCache,
-          checkBackend,
+          ...pulumiSetup,
           {
             name: "Roll the fleet out",
             env: { REFRESH: e("inputs.refresh") },

@@ -18,17 +18,8 @@ export interface GatePolicy {
   readonly today: string;
 }
 
-export interface Finding {
-  readonly id: string;
-  readonly severity: Severity;
-  readonly package: string;
-  readonly installed: string;
-  readonly fixed: string | null;
-  /** Where it was first seen: the report's Target. */
-  readonly target: string;
-  readonly purl: string | null;
-  readonly fixable: boolean;
-  readonly title: string | null;
+/** One vulnerability of one package, however many places reported it; `target` is where it was first seen. */
+export interface Finding extends Pick<Occurrence, "id" | "severity" | "package" | "installed" | "fixed" | "target" | "purl" | "fixable" | "title"> {
   /** Every place it was seen (PkgPath when known, else Target), sorted. */
   readonly locations: readonly string[];
 }

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { test } from "node:test";
 import { main } from "../../pipeline/main";
 import { fingerprint, planIssue, renderBody, type IssueInput } from "../../pipeline/lib/issues";
-import { captureIo, readStepOutputs, withCheckedStandIn, type GitHubStandIn } from "../support/github-standin";
+import { captureIo, runPipelineCommand, withCheckedStandIn, type GitHubStandIn } from "../support/github-standin";
 
 const REPO = "acme/mirror-gokapi";
 const TRIVY = path.resolve(__dirname, "../../../shared/testdata/trivy");
@@ -67,19 +67,9 @@ class World {
     return p;
   }
 
-  async run(args: string[]): Promise<{ code: number; json: Record<string, unknown>; err: string; outputs: Record<string, string>; writes: number }> {
-    const out = this.file("github-output", "");
-    const io = captureIo({ ...this.s.env(REPO), GITHUB_OUTPUT: out }, this.dir);
-    const before = this.s.writes().length;
-    const code = await main(["issue", ...args], io);
-    const text = io.out.join("");
-    return {
-      code,
-      json: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-      err: io.err.join(""),
-      outputs: readStepOutputs(out),
-      writes: this.s.writes().length - before,
-    };
+  async run(args: string[]) {
+    const r = await runPipelineCommand(this.s, REPO, this.dir, ["issue", ...args]);
+    return { ...r, writes: r.writes.length };
   }
 
   /** Runs twice; the second run must report `unchanged` (or the same `none`) and write nothing. */

@@ -15,7 +15,7 @@ import { toYaml } from "../../components/yaml";
 import { main } from "../../pipeline/main";
 import { readPinnedTag } from "../../pipeline/lib/tags";
 import { parseYaml } from "../../pipeline/lib/yaml";
-import { captureIo, readStepOutputs, withCheckedStandIn, type GitHubStandIn } from "../support/github-standin";
+import { captureIo, runPipelineCommand, withCheckedStandIn, type GitHubStandIn } from "../support/github-standin";
 
 const REPO = "acme/mirror-gokapi";
 const digest = (s: string) => `sha256:${createHash("sha256").update(s).digest("hex")}`;
@@ -79,18 +79,7 @@ class World {
   }
 
   async run(args: string[]) {
-    const out = this.file("github-output", "");
-    const io = captureIo({ ...this.s.env(REPO), GITHUB_OUTPUT: out, MIRROR_BUILT_AT: "2026-03-11T02:14:00Z" }, this.dir);
-    const before = this.s.writes().length;
-    const code = await main(["pin", ...args], io);
-    const text = io.out.join("");
-    return {
-      code,
-      json: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-      err: io.err.join(""),
-      outputs: readStepOutputs(out),
-      writes: this.s.writes().slice(before).map((r) => r.operationId),
-    };
+    return runPipelineCommand(this.s, REPO, this.dir, ["pin", ...args], { MIRROR_BUILT_AT: "2026-03-11T02:14:00Z" });
   }
 
   /** Runs twice: the second run must say unchanged and write nothing. */

@@ -1519,3 +1519,35 @@ export async function withCheckedStandIn(repo: string, f: (s: GitHubStandIn) => 
     await s.stop();
   }
 }
+
+/** What one in-process run of a pipeline command did. */
+export interface CommandRun {
+  readonly code: number;
+  readonly json: Record<string, unknown>;
+  readonly err: string;
+  readonly outputs: Record<string, string>;
+  /** Operation ids of the writes the run sent to the stand-in, in order. */
+  readonly writes: readonly (string | null)[];
+}
+
+/**
+ * Runs `mirror-pipeline <args>` in-process against the stand-in, in `dir`, with
+ * the stand-in's env for `repo` plus `env`, and reports what it printed, the
+ * step outputs it set, and the writes it sent.
+ */
+export async function runPipelineCommand(s: GitHubStandIn, repo: string, dir: string, args: readonly string[], env: Record<string, string> = {}): Promise<CommandRun> {
+  const { main } = await import("../../pipeline/main");
+  const out = fs.mkdtempSync(path.join(dir, "outputs-"));
+  const outputFile = path.join(out, "github-output");
+  const io = captureIo({ ...s.env(repo), GITHUB_OUTPUT: outputFile, ...env }, dir);
+  const before = s.writes().length;
+  const code = await main(args, io);
+  const text = io.out.join("");
+  return {
+    code,
+    json: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+    err: io.err.join(""),
+    outputs: readStepOutputs(outputFile),
+    writes: s.writes().slice(before).map((r) => r.operationId),
+  };
+}
