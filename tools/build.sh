@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# npm run engine:build [-- TOOL...]: builds the real tools the tests put in the
+# loop, from their published modules (Go module proxy, PyPI), into a cache
+# outside the repository, keyed by version. Idempotent: a tool whose versioned
+# folder holds its binary is not built again. Prints one line per tool.
+#
+#   MIRROR_FLEET_TOOLS  the cache (default: ${XDG_CACHE_HOME:-~/.cache}/mirror-fleet/tools)
+#
+# Layout: $MIRROR_FLEET_TOOLS/<tool>-<version>/bin/<binary>, and
+# $MIRROR_FLEET_TOOLS/bin/<binary> linking to the current version of each, the
+# one folder to put on PATH (tools/env.sh prints it).
+#
+# Nothing third-party is committed: tools/go/<tool>/ holds our own wrapper
+# modules (go.mod, go.sum and, where a tool needs one, a small main).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tools/versions.sh
+. "$here/versions.sh"
+TOOLS=${MIRROR_FLEET_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/mirror-fleet/tools}
+mkdir -p "$TOOLS/bin"
+export CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
+
+usage() {
+  cat <<EOF
+usage: npm run engine:build [-- TOOL...]
+
+Builds the real tools into \$MIRROR_FLEET_TOOLS (now: $TOOLS), keyed by version.
+Tools: ${ALL_TOOLS[*]} (default: all)
+EOF
+}
+
+# done_or_build NAME VERSION BINARY...: returns 0 (skip) when every binary is there.
+have() {
+  local dir=$1; shift
+  for b in "$@"; do [ -x "$dir/bin/$b" ] || return 1; done
+}
+
+link() {
+  local dir=$1; shift
+  for b in "$@"; do ln -sfn "$dir/bin/$b" "$TOOLS/bin/$b"; done
+}
+
+# go_wrapper TOOL PACKAGE BINARY LDFLAGS: go build PACKAGE inside tools/go/TOOL.
+go_wrapper() {
+  local tool=$1 pkg=$2 bin=$3 ldflags=$4 version=$5 extra_env=${6:-}
+  local dir="$TOOLS/$tool-$version"
+  if have "$dir" "$bin"; then link "$dir" "$bin"; echo "$tool $version: cached ($dir/bin/$bin)"; return; fi
+  local t0=$SECONDS
+  mkdir -p "$dir/bin"
+  (cd "$here/go/$tool" && env $extra_env go build -trimpath -o "$dir/bin/$bin.tmp" -ldflags "$ldflags" "$pkg")
+  mv "$dir/bin/$bin.tmp" "$dir/bin/$bin"
+  link "$dir" "$bin"
+  echo "$tool $version: built in $((SECONDS - t0)) s ($dir/bin/$bin)"
+}
+
+build_pulumi() {
+  go_wrapper pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi pulumi \
+    "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" "$PULUMI_VERSION"
+}
+
+build_trivy() {
+  # Trivy's release build sets GOEXPERIMENT=jsonv2 (goreleaser.yml); without it
+  # encoding/json/v2 has no files.
+  go_wrapper trivy github.com/aquasecurity/trivy/cmd/trivy trivy \
+    "-X github.com/aquasecurity/trivy/pkg/version/app.ver=$TRIVY_VERSION" "$TRIVY_VERSION" GOEXPERIMENT=jsonv2
+}
+
+main() {
+  local want=()
+  for a in "$@"; do
+    case "$a" in
+      -h|--help) usage; exit 0 ;;
+      -*) echo "unknown option: $a" >&2; usage >&2; exit 2 ;;
+      *) want+=("$a") ;;
+    esac
+  done
+  [ "${#want[@]}" -gt 0 ] || want=("${ALL_TOOLS[@]}")
+  for t in "${want[@]}"; do
+    if ! declare -F "build_$t" >/dev/null; then echo "unknown tool: $t (known: ${ALL_TOOLS[*]})" >&2; exit 2; fi
+  done
+  for t in "${want[@]}"; do "build_$t"; done
+}
+
+main "$@"
