@@ -13,8 +13,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, PulumiCommand, type OpMap, type Stack } from "@pulumi/pulumi/automation";
 import * as semver from "semver";
+import { builtToolRoot, toolsBinDir } from "../tools/paths";
 import { PROJECT_ROOT } from "./mirrors";
 
 /** The CLI version this program is tested against; moves with the @pulumi/pulumi SDK (a test keeps them equal). */
@@ -29,7 +30,7 @@ export interface AutomationOptions {
   readonly cliRoot: string;
 }
 
-export const USAGE = `usage: npm run preview|up [-- --stack NAME] [-- --refresh]
+export const USAGE = `usage: npm run preview|up -- [--stack NAME] [--refresh]
 
   preview   show what \`pulumi up\` would change (with --refresh: also drift in the mirror repos)
   up        create or update every mirror repository
@@ -43,6 +44,14 @@ environment:
 `;
 
 export class AutomationError extends Error {}
+/** Bad flags or arguments: the usage follows the message and the exit code is 2. */
+export class UsageError extends AutomationError {}
+
+/** `--help` or `-h` anywhere before a bare `--`. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === "--help" || a === "-h");
+}
 
 /** Parses argv and the environment; pure. */
 export function parseOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, root = PROJECT_ROOT): AutomationOptions {
@@ -55,11 +64,11 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
       options: { stack: { type: "string", default: "prod" }, refresh: { type: "boolean", default: false } },
     });
   } catch (e) {
-    throw new AutomationError(`${(e as Error).message}\n\n${USAGE}`);
+    throw new UsageError(`${(e as Error).message}\n\n${USAGE}`);
   }
   const [command, ...extra] = parsed.positionals;
   if ((command !== "preview" && command !== "up") || extra.length > 0) {
-    throw new AutomationError(`expected "preview" or "up", got ${JSON.stringify(parsed.positionals.join(" "))}\n\n${USAGE}`);
+    throw new UsageError(`expected "preview" or "up", got ${JSON.stringify(parsed.positionals.join(" "))}\n\n${USAGE}`);
   }
   const stack = parsed.values.stack!;
   if (!/^[A-Za-z0-9_.-]{1,100}$/.test(stack)) throw new AutomationError(`--stack: ${JSON.stringify(stack)} is not a stack name`);
@@ -78,13 +87,25 @@ export interface AutomationDeps {
   readonly out: (text: string) => void;
   /** The pinned CLI: found on PATH or in cliRoot, else installed there. */
   readonly pulumiCommand: (root: string) => Promise<PulumiCommand>;
-  readonly selectStack: (opts: AutomationOptions, cmd: PulumiCommand) => Promise<Pick<Stack, "preview" | "up" | "outputs">>;
+  readonly selectStack: (opts: AutomationOptions, cmd: PulumiCommand, env: Readonly<Record<string, string | undefined>>) => Promise<Pick<Stack, "preview" | "up" | "outputs">>;
 }
 
 type CliLocator = Pick<typeof PulumiCommand, "get" | "install">;
 
-export async function pinnedPulumi(root: string, cli: CliLocator = PulumiCommand): Promise<PulumiCommand> {
+/**
+ * The pinned CLI: the one `npm run engine:build` built (its versioned folder in
+ * the tools cache), else the one on PATH or already installed in root, else
+ * installed into root.
+ */
+export async function pinnedPulumi(root: string, cli: CliLocator = PulumiCommand, built = builtToolRoot("pulumi", PULUMI_CLI_VERSION, process.env)): Promise<PulumiCommand> {
   const version = new semver.SemVer(PULUMI_CLI_VERSION);
+  if (fs.existsSync(path.join(built, "bin", "pulumi"))) {
+    try {
+      return await cli.get({ version, root: built });
+    } catch {
+      // A broken build falls through to PATH or an install.
+    }
+  }
   try {
     // On PATH or already installed in root, at a compatible version.
     return await cli.get({ version, root: fs.existsSync(root) ? root : undefined });
@@ -100,12 +121,38 @@ export async function pinnedPulumi(root: string, cli: CliLocator = PulumiCommand
   }
 }
 
-async function selectStack(opts: AutomationOptions, cmd: PulumiCommand): Promise<Stack> {
+/**
+ * The environment of the CLI and the providers it starts: the backend, no
+ * update check, and the tools cache first on PATH so that the engine finds the
+ * provider plugins `npm run engine:build` made (`pulumi-resource-<name>` on
+ * PATH is how the engine finds a plugin that is not in its plugin cache).
+ */
+export function engineEnv(opts: AutomationOptions, env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return {
+    PULUMI_BACKEND_URL: opts.backendUrl,
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PATH: [toolsBinDir(env), env.PATH ?? ""].filter(Boolean).join(path.delimiter),
+  };
+}
+
+/**
+ * The program runs inline, in this process: the SDK serves the language
+ * runtime itself and the CLI connects to it (`--client`). The project,
+ * Pulumi.yaml's config rules and the stack settings are the same as for
+ * `pulumi up` in this folder; no separate Node language host is needed.
+ */
+async function selectStack(opts: AutomationOptions, cmd: PulumiCommand, env: Readonly<Record<string, string | undefined>>): Promise<Stack> {
   if (opts.backendUrl.startsWith("file://")) fs.mkdirSync(opts.backendUrl.slice("file://".length), { recursive: true });
   return LocalWorkspace.createOrSelectStack(
-    { stackName: opts.stack, workDir: PROJECT_ROOT },
-    { pulumiCommand: cmd, envVars: { PULUMI_BACKEND_URL: opts.backendUrl } },
+    { stackName: opts.stack, projectName: "mirror-fleet", program: async () => ({ ...(await import("./index")) }) },
+    { workDir: PROJECT_ROOT, pulumiCommand: cmd, envVars: engineEnv(opts, env) },
   );
+}
+
+/** The last line of every run: one JSON object a script can read. */
+export function summaryLine(command: "preview" | "up", stack: string, changes: OpMap | Record<string, number> | undefined, outputs?: readonly string[]): string {
+  const counts = Object.fromEntries(Object.entries(changes ?? {}).sort(([a], [b]) => a.localeCompare(b)));
+  return `${JSON.stringify({ command, stack, changes: counts, ...(outputs ? { outputs: [...outputs].sort() } : {}) })}\n`;
 }
 
 export async function run(opts: AutomationOptions, deps: AutomationDeps): Promise<number> {
@@ -118,16 +165,18 @@ export async function run(opts: AutomationOptions, deps: AutomationDeps): Promis
   }
   deps.out(`mirror-fleet: ${opts.command} stack ${opts.stack} on ${opts.backendUrl}\n`);
   const cmd = await deps.pulumiCommand(opts.cliRoot);
-  const stack = await deps.selectStack(opts, cmd);
+  const stack = await deps.selectStack(opts, cmd, deps.env);
   const onOutput = (t: string) => deps.out(t);
   if (opts.command === "preview") {
-    await stack.preview({ onOutput, diff: true, refresh: opts.refresh });
+    const result = await stack.preview({ onOutput, diff: true, refresh: opts.refresh });
+    deps.out(summaryLine("preview", opts.stack, result.changeSummary));
     return 0;
   }
-  await stack.up({ onOutput, refresh: opts.refresh });
+  const result = await stack.up({ onOutput, refresh: opts.refresh });
   const outputs = await stack.outputs();
   deps.out(`\ninventory:\n${JSON.stringify(outputs.inventory?.value ?? [], null, 2)}\n`);
   deps.out(`summary:\n${JSON.stringify(outputs.summary?.value ?? {}, null, 2)}\n`);
+  deps.out(summaryLine("up", opts.stack, result.summary.resourceChanges, Object.keys(outputs)));
   return 0;
 }
 
@@ -136,11 +185,15 @@ if (require.main === module) {
   const out = (t: string) => void process.stdout.write(t);
   (async () => {
     try {
+      if (wantsHelp(process.argv.slice(2))) {
+        out(USAGE);
+        return;
+      }
       const opts = parseOptions(process.argv.slice(2), env);
       process.exitCode = await run(opts, { env, out, pulumiCommand: (r) => pinnedPulumi(r), selectStack });
     } catch (e) {
       process.stderr.write(`mirror-fleet: ${(e as Error).message}\n`);
-      process.exitCode = 1;
+      process.exitCode = e instanceof UsageError ? 2 : 1;
     }
   })();
 }

@@ -8,6 +8,7 @@ import * as command from "@pulumi/command";
 import * as dockerbuild from "@pulumi/docker-build";
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
+import { githubApi } from "./github-api";
 import { loadMirrorEntries, readProjectFile } from "./mirrors";
 import { policy } from "./policy";
 import { fleetProgram } from "./program";
@@ -20,8 +21,11 @@ const stack = readStackConfig();
 // githubToken config secret, else a GitHub App from GITHUB_APP_ID,
 // GITHUB_APP_INSTALLATION_ID and GITHUB_APP_PEM_FILE, else GITHUB_TOKEN.
 const app = process.env;
+const api = githubApi(app);
 const provider = new github.Provider("github", {
   owner: stack.settings.owner,
+  ...(api.providerBaseUrl ? { baseUrl: api.providerBaseUrl } : {}),
+  ...(api.writeDelayMs !== undefined ? { writeDelayMs: api.writeDelayMs } : {}),
   ...(stack.githubToken ? { token: stack.githubToken } : {}),
   // The provider reads a GitHub App's credentials only through appAuth.
   ...(!stack.githubToken && app.GITHUB_APP_ID && app.GITHUB_APP_INSTALLATION_ID && app.GITHUB_APP_PEM_FILE

@@ -52,8 +52,10 @@ describe("run", () => {
       selectStack: async (o) => {
         calls.push(`stack ${o.stack} ${o.backendUrl}`);
         return {
-          preview: async (p: { onOutput?: (s: string) => void }) => (p.onOutput?.("previewing\n"), calls.push("preview"), {}) as never,
-          up: async (p: { onOutput?: (s: string) => void }) => (p.onOutput?.("updating\n"), calls.push("up"), {}) as never,
+          preview: async (p: { onOutput?: (s: string) => void }) =>
+            (p.onOutput?.("previewing\n"), calls.push("preview"), { changeSummary: { same: 3, update: 1 } }) as never,
+          up: async (p: { onOutput?: (s: string) => void }) =>
+            (p.onOutput?.("updating\n"), calls.push("up"), { summary: { resourceChanges: { create: 2 } } }) as never,
           outputs: async () => ({ inventory: { value: [{ name: "gokapi" }], secret: false }, summary: { value: { count: 1 }, secret: false } }),
         };
       },
@@ -68,6 +70,22 @@ describe("run", () => {
     assert.deepEqual(calls, [`cli ${opts.cliRoot}`, "stack prod file:///work/fleet/.pulumi-state", "up"]);
     assert.match(out(), /updating\n/);
     assert.match(out(), /inventory:\n\[\n  \{\n    "name": "gokapi"/);
+    assert.equal(out().split("\n").at(-2), '{"command":"up","stack":"prod","changes":{"create":2},"outputs":["inventory","summary"]}');
+  });
+
+  test("GIVEN preview WHEN run THEN the last line is the engine's change summary as JSON", async () => {
+    const { d, out } = deps();
+    assert.equal(await run({ ...opts, command: "preview" }, d), 0);
+    assert.equal(out().split("\n").at(-2), '{"command":"preview","stack":"prod","changes":{"same":3,"update":1}}');
+  });
+
+  test("GIVEN a tools cache WHEN the engine environment is made THEN its bin/ comes first on PATH and the update check is off", () => {
+    const { engineEnv } = require("../../infra/automation") as typeof import("../../infra/automation");
+    assert.deepEqual(engineEnv(opts, { MIRROR_FLEET_TOOLS: "/t", PATH: "/usr/bin" }), {
+      PULUMI_BACKEND_URL: "file:///work/fleet/.pulumi-state",
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PATH: "/t/bin:/usr/bin",
+    });
   });
 
   test("GIVEN no passphrase on the local backend WHEN run THEN it stops before touching the CLI, saying what to set", async () => {
@@ -94,7 +112,7 @@ describe("run", () => {
         return { command: "pulumi" } as never;
       },
     };
-    await pinnedPulumi("/nonexistent/cli", cli as never);
+    await pinnedPulumi("/nonexistent/cli", cli as never, "/nonexistent/tools/pulumi");
     assert.deepEqual(seen, [`get ${PULUMI_CLI_VERSION} undefined`, `install ${PULUMI_CLI_VERSION} /nonexistent/cli`]);
   });
 
@@ -104,7 +122,7 @@ describe("run", () => {
       get: async () => { throw new Error("not found"); },
       install: async () => { throw new Error("getaddrinfo ENOTFOUND get.pulumi.com"); },
     };
-    await assert.rejects(pinnedPulumi("/nonexistent/cli", cli as never), (e: Error) =>
+    await assert.rejects(pinnedPulumi("/nonexistent/cli", cli as never, "/nonexistent/tools/pulumi"), (e: Error) =>
       e instanceof AutomationError &&
       e.message === `the Pulumi CLI ${PULUMI_CLI_VERSION} is not on PATH and could not be installed into /nonexistent/cli: getaddrinfo ENOTFOUND get.pulumi.com\nInstall it yourself (https://www.pulumi.com/docs/install/) and run again.`,
     );

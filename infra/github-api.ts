@@ -1,0 +1,38 @@
+/**
+ * Where GitHub is, for every deploy-time caller: the provider and the
+ * program's own reads. MIRROR_FLEET_GITHUB_API points the whole deploy at
+ * another GitHub: a GitHub Enterprise Server (https://ghe.example.com/) or the
+ * stand-in a rehearsal starts on 127.0.0.1. The provider then sends its
+ * requests to <base>/api/v3/… (its Enterprise Server convention), and so do we.
+ */
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface GitHubApi {
+  /** The provider's `baseUrl`, or undefined for github.com (the provider's default). */
+  readonly providerBaseUrl: string | undefined;
+  /** The REST root for our own calls, without a trailing slash. */
+  readonly restUrl: string;
+  /** The provider's pause after each write: 1000 ms unless MIRROR_FLEET_WRITE_DELAY_MS says otherwise. */
+  readonly writeDelayMs: number | undefined;
+}
+
+export function githubApi(env: Env = process.env): GitHubApi {
+  const raw = env.MIRROR_FLEET_GITHUB_API;
+  const delay = env.MIRROR_FLEET_WRITE_DELAY_MS;
+  if (delay !== undefined && !/^\d{1,6}$/.test(delay)) {
+    throw new Error(`MIRROR_FLEET_WRITE_DELAY_MS: ${JSON.stringify(delay)} is not allowed (allowed: milliseconds, 0 to 999999)`);
+  }
+  const writeDelayMs = delay === undefined ? undefined : Number(delay);
+  if (!raw) return { providerBaseUrl: undefined, restUrl: "https://api.github.com", writeDelayMs };
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`MIRROR_FLEET_GITHUB_API: ${JSON.stringify(raw)} is not allowed (allowed: an http(s) URL such as https://ghe.example.com/)`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new Error(`MIRROR_FLEET_GITHUB_API: ${JSON.stringify(raw)} is not allowed (allowed: an http(s) URL such as https://ghe.example.com/)`);
+  }
+  const base = url.href.endsWith("/") ? url.href : `${url.href}/`;
+  return { providerBaseUrl: base, restUrl: `${base}api/v3`, writeDelayMs };
+}
