@@ -19,7 +19,7 @@ import { builtToolRoot, toolsBinDir } from "../tools/paths";
 import { PROJECT_ROOT } from "./mirrors";
 
 /** The CLI version this program is tested against; moves with the @pulumi/pulumi SDK (a test keeps them equal). */
-export const PULUMI_CLI_VERSION = "3.270.0";
+export const PULUMI_CLI_VERSION = "3.276.0";
 
 export interface AutomationOptions {
   readonly command: "preview" | "up";
