@@ -65,6 +65,32 @@ build_trivy() {
     "-X github.com/aquasecurity/trivy/pkg/version/app.ver=$TRIVY_VERSION" "$TRIVY_VERSION" GOEXPERIMENT=jsonv2
 }
 
+build_actionlint() {
+  go_wrapper actionlint github.com/rhysd/actionlint/cmd/actionlint actionlint \
+    "-X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" "$ACTIONLINT_VERSION"
+}
+
+# zizmor ships on PyPI as a binary wheel (no compiler needed): a venv per
+# version, pinned with --only-binary so pip never falls back to a Rust build.
+build_zizmor() {
+  local dir="$TOOLS/zizmor-$ZIZMOR_VERSION"
+  if have "$dir" zizmor; then link "$dir" zizmor; echo "zizmor $ZIZMOR_VERSION: cached ($dir/bin/zizmor)"; return; fi
+  local t0=$SECONDS
+  rm -rf "$dir"
+  python3 -m venv "$dir" || { echo "zizmor: python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; return 1; }
+  "$dir/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: "zizmor==$ZIZMOR_VERSION"
+  link "$dir" zizmor
+  echo "zizmor $ZIZMOR_VERSION: installed in $((SECONDS - t0)) s ($dir/bin/zizmor)"
+}
+
+build_trivy_db() {
+  # Our own program (tools/go/trivy-db): keyed by Trivy's version and a hash of
+  # its source, so that a change to it is built again.
+  local src
+  src=$(cat "$here/go/trivy-db/main.go" "$here/go/trivy-db/go.mod" | sha256sum | cut -c1-12)
+  go_wrapper trivy-db . trivy-db "" "$TRIVY_VERSION-$src"
+}
+
 main() {
   local want=()
   for a in "$@"; do
