@@ -18,7 +18,7 @@ export const NONROOT = "65532:65532";
 
 /** Thrown for bad preset fields; the message lists every problem. */
 export class PresetError extends Error {
-  constructor(preset: string, readonly problems: readonly string[]) {
+  constructor(readonly preset: string, readonly problems: readonly string[]) {
     super(`${preset}: ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${problems.map((p) => `  - ${preset}: ${p}`).join("\n")}`);
     this.name = "PresetError";
   }

@@ -33,13 +33,16 @@ export interface MirrorEntry {
   readonly spec: unknown;
   /** Why the file could not be loaded (a syntax error, a preset that threw). */
   readonly loadError?: string;
+  /** What loading the file found wrong, one `<field>: <what is wrong>` line each (infra/mirrors.ts). */
+  readonly problems?: readonly string[];
 }
 
 /** All problems of all entries, one per line: `<file>: <field>: <what is wrong> (<what is allowed>)`. */
 export class FleetConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
+    // One bullet per problem, so that the count in the first line is the number of bullets.
     super(`${problems.length} problem${problems.length === 1 ? "" : "s"} in mirrors/; nothing was created:\n` +
-      problems.map((p) => `  - ${p}`).join("\n"));
+      problems.map((p) => `  - ${p.replace(/\n/g, "\n    ")}`).join("\n"));
     this.name = "FleetConfigError";
   }
 }
@@ -53,6 +56,7 @@ const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 const VULN_ID_PATTERN = /^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9._:-]+$/;
 const PLATFORM_PATTERN = /^linux\/(amd64|arm64|arm\/v7|arm\/v6|386|ppc64le|s390x|riscv64)$/;
 const REVIEWER_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\/[A-Za-z0-9._-]+)?$/;
+const TEAM_SLUG = /^[a-z0-9][a-z0-9_-]{0,99}$/;
 const PREFIX_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/;
 const BUILD_ARG_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Relative path inside the upstream checkout: no `..`, no absolute path, no shell metacharacters. */
@@ -208,6 +212,10 @@ export function resolveFleet(entries: readonly MirrorEntry[], opts: ResolveOptio
   const seenNames = new Map<string, string>();
   const seenRepos = new Map<string, string>();
   const seenImages = new Map<string, string>();
+  const clashes = new Set<string>();
+  if (policy.reviewTeam !== undefined && !TEAM_SLUG.test(policy.reviewTeam)) {
+    problems.push(`infra/policy.ts: reviewTeam: ${show(policy.reviewTeam)} is not allowed (allowed: the slug of a team in ${settings.owner}, e.g. 'mirror-reviewers')`);
+  }
 
   for (const entry of entries) {
     const p: Problems = [];
@@ -220,8 +228,11 @@ export function resolveFleet(entries: readonly MirrorEntry[], opts: ResolveOptio
       [seenImages, r.image, "image"],
     ] as const) {
       const other = seen.get(key);
-      if (other) problems.push(`${entry.file}: ${field}: ${show(key)} is already used by ${other} (allowed: a value unique in the fleet)`);
-      else seen.set(key, entry.file);
+      // One line per pair of files: the same name also makes the same repository and image.
+      if (other && !clashes.has(`${other}|${entry.file}`)) {
+        clashes.add(`${other}|${entry.file}`);
+        problems.push(`${other} and ${entry.file}: ${field}: ${show(key)} is used by both (allowed: a value unique in the fleet)`);
+      } else if (!other) seen.set(key, entry.file);
     }
     partial.push(r);
   }
@@ -260,6 +271,10 @@ function resolveEntry(
   warnings: string[],
 ): (Omit<ResolvedMirror, "cron"> & { cronStartHour: number }) | undefined {
   const { policy, settings } = opts;
+  if (entry.problems?.length) {
+    p.push(...entry.problems);
+    return undefined;
+  }
   if (entry.loadError !== undefined) {
     p.push(`could not be loaded: ${entry.loadError}`);
     return undefined;
@@ -292,6 +307,11 @@ function resolveEntry(
       p.push(`image: ${show(rawImage)} is not allowed (allowed: lowercase letters, digits and . _ - separators; GHCR rejects uppercase)`);
     } else if (full.includes("@") || full.includes(":")) {
       p.push(`image: ${show(rawImage)} is not allowed (allowed: a repository without tag or digest)`);
+    } else if (segs[1] !== settings.registryNamespace) {
+      p.push(
+        `image: ${show(rawImage)} is not allowed (allowed: an image under ghcr.io/${settings.registryNamespace}/, or a bare '<name>'; ` +
+          `the workflow pushes with the mirror repository's own GITHUB_TOKEN, which can only write packages in the fleet's namespace ${settings.registryNamespace})`,
+      );
     } else image = full;
   } else if (name !== undefined) {
     p.push(`image: ${show(s.image)} is not allowed (allowed: a GHCR repository name)`);
@@ -386,6 +406,13 @@ function resolveEntry(
   const preflight = (askedPreflight ?? policy.deploy.preflight) && !!override && !runtimeStage;
 
   if (p.length > 0 || !name || !upRepo || !image || override === undefined) return undefined;
+  const resolvedReviewers = reviewers ?? [...policy.reviewers, ...(policy.reviewTeam ? [`${settings.owner}/${policy.reviewTeam}`] : [])];
+  if (resolvedReviewers.length === 0) {
+    warnings.push(
+      `${entry.file}: reviewers: none (in the entry or infra/policy.ts), so CODEOWNERS names nobody and a pull request that pins a new digest ` +
+        `needs no code-owner review; set reviewers in the entry, or policy.reviewTeam for the whole fleet`,
+    );
+  }
   const [upOwner, upName] = upRepo.split("/");
   const df = dockerfile ?? "Dockerfile";
   return {
@@ -410,7 +437,7 @@ function resolveEntry(
       fixedOnly: fixedOnly ?? policy.gate.fixedOnly,
       waivers,
     },
-    reviewers: reviewers ?? policy.reviewers,
+    reviewers: resolvedReviewers,
     cronStartHour: startHour ?? policy.schedule.startHour,
     notify: notify ?? policy.notify,
     attestations: attestations ?? settings.attestations,

@@ -121,7 +121,15 @@ export interface FleetPolicy {
   readonly repoPrefix: string;
   readonly gate: { readonly severities: readonly Severity[]; readonly fixedOnly: boolean };
   readonly schedule: { readonly startHour: number; readonly hours: number };
+  /** Users (`alice`) or teams (`org/team`) who review every mirror whose entry sets no reviewers. */
   readonly reviewers: readonly string[];
+  /**
+   * Slug of a team in the stack's organisation that reviews every mirror whose
+   * entry sets no reviewers, with policy.reviewers: it is the mirror's CODEOWNERS,
+   * and the default-branch ruleset then requires a code owner's approval. The
+   * team needs write access to the mirror repositories to count as a code owner.
+   */
+  readonly reviewTeam?: string;
   readonly notify: readonly NotifyTarget[];
   readonly platforms: readonly string[];
   /** An upstream is unhealthy when archived or past either threshold. */

@@ -13,6 +13,10 @@ export const policy: FleetPolicy = {
   // 01:00-05:00 UTC; each mirror gets its own minute inside the window.
   schedule: { startHour: 1, hours: 4 },
   reviewers: [],
+  // Every mirror without reviewers of its own is owned by this team of the
+  // stack's organisation (CODEOWNERS, code-owner review on the pin PR). Create
+  // it and give it write access to the mirrors; unset, preview warns per mirror.
+  reviewTeam: "mirror-reviewers",
   notify: [],
   platforms: ["linux/amd64"],
   // transfer.sh (last tag 2023-12-04) fails both; Gokapi passes both.

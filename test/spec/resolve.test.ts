@@ -79,17 +79,14 @@ describe("resolveFleet: bad entries", () => {
     assert.deepEqual(problemsOf([
       { file: "mirrors/a.ts", spec: good },
       { file: "mirrors/b.ts", spec: { ...good, image: "other" } },
-    ]), [
-      `mirrors/b.ts: name: "good" is already used by mirrors/a.ts (allowed: a value unique in the fleet)`,
-      `mirrors/b.ts: name (repository): "mirror-good" is already used by mirrors/a.ts (allowed: a value unique in the fleet)`,
-    ]);
+    ]), [`mirrors/a.ts and mirrors/b.ts: name: "good" is used by both (allowed: a value unique in the fleet)`]);
   });
 
   test("GIVEN two entries pushing one image WHEN resolved THEN the duplicate image is reported", () => {
     assert.deepEqual(problemsOf([
       { file: "mirrors/a.ts", spec: good },
       { file: "mirrors/b.ts", spec: { ...good, name: "other", image: "good" } },
-    ]), [`mirrors/b.ts: image: "ghcr.io/acme-corp/good" is already used by mirrors/a.ts (allowed: a value unique in the fleet)`]);
+    ]), [`mirrors/a.ts and mirrors/b.ts: image: "ghcr.io/acme-corp/good" is used by both (allowed: a value unique in the fleet)`]);
   });
 
   test("GIVEN a file that throws when loaded WHEN resolved THEN its message is reported with the others", () => {
