@@ -126,16 +126,40 @@ export function budgetTable(perMirror: Record<string, number>, sizes: readonly n
   return lines.join("\n");
 }
 
+export const USAGE = `usage: npm run bench -- [--sizes 10,100,1000] [--churn-size 100] [--out FILE]
+
+Measures the program under Pulumi mocks per fleet size and prints Markdown;
+exits 1 when CPU time per mirror grows more than ${MAX_GROWTH}x between the two largest sizes.
+  --sizes N,N,…     fleet sizes to measure (default 10,100,1000)
+  --churn-size N    fleet size for the policy churn table (default 100)
+  --out FILE        also write the Markdown to FILE
+`;
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
-    strict: true,
-    options: { sizes: { type: "string", default: "10,100,1000" }, "churn-size": { type: "string", default: "100" }, out: { type: "string" } },
-  });
+  let values;
+  try {
+    values = parseArgs({
+      args: process.argv.slice(2),
+      strict: true,
+      options: {
+        sizes: { type: "string", default: "10,100,1000" },
+        "churn-size": { type: "string", default: "100" },
+        out: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (e) {
+    process.stderr.write(`bench: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   const sizes = values.sizes!.split(",").map(Number);
   const churnN = Number(values["churn-size"]);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !Number.isInteger(churnN) || churnN < 1) {
-    process.stderr.write("usage: npm run bench -- [--sizes 10,100,1000] [--churn-size 100] [--out FILE]\n");
+    process.stderr.write(`bench: --sizes and --churn-size take whole numbers from 1\n\n${USAGE}`);
     return 2;
   }
   const log = (t: string) => process.stderr.write(t);

@@ -28,9 +28,13 @@ export function usage(): string {
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === "--help" || name === "-h" || name === "help") {
+  if (!name) {
+    io.stderr(usage());
+    return 2;
+  }
+  if (name === "--help" || name === "-h" || name === "help") {
     io.stdout(usage());
-    return name ? 0 : 2;
+    return 0;
   }
   const cmd = COMMANDS.find((c) => c.name === name);
   if (!cmd) {

@@ -565,12 +565,31 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e) => {
-    process.stderr.write(`${(e as Error).stack ?? e}\n`);
-    process.exitCode = 1;
-  },
-);
+export const USAGE = `usage: npm run e2e
+
+One mirror through the pipeline with real tools (git, buildah, skopeo,
+docker-registry, a static busybox; Trivy when on PATH), against a GitHub
+stand-in and a registry on 127.0.0.1. Takes no options. Exits 0 when it
+passes, 1 when a step fails (the step and its reason are printed).
+  E2E_BUSYBOX  path of a static busybox (default /bin/busybox)
+`;
+
+const argv = process.argv.slice(2);
+if (require.main !== module) {
+  // Imported (for USAGE): run nothing.
+} else if (argv.includes("--help") || argv.includes("-h")) {
+  process.stdout.write(USAGE);
+} else if (argv.length > 0) {
+  process.stderr.write(`e2e: unknown option ${JSON.stringify(argv[0])}\n\n${USAGE}`);
+  process.exitCode = 2;
+} else {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`${(e as Error).stack ?? e}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,66 @@
+/**
+ * Every command of the project answers `--help` with its usage on stdout and
+ * exit 0, and an unknown option with the usage on stderr and exit 2. Each is
+ * run as npm runs it (a fresh Node process with tsx), so the test sees the
+ * real exit code and streams.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { describe, test } from "node:test";
+import { USAGE as BENCH } from "../../bench/fleet";
+import { USAGE as AUTOMATION } from "../../infra/automation";
+import { USAGE as RENDER } from "../../infra/render";
+import { USAGE as REPORT } from "../../infra/report";
+import { COMMANDS, usage as pipelineUsage } from "../../pipeline/main";
+import { USAGE as E2E } from "../e2e/run";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+function run(file: string, args: string[]) {
+  const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, file), ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const commands: Array<[string, string, string[], string]> = [
+  ["npm run preview", "infra/automation.ts", ["preview"], AUTOMATION],
+  ["npm run up", "infra/automation.ts", ["up"], AUTOMATION],
+  ["npm run render", "infra/render.ts", [], RENDER],
+  ["npm run report", "infra/report.ts", [], REPORT],
+  ["npm run bench", "bench/fleet.ts", [], BENCH],
+  ["npm run e2e", "test/e2e/run.ts", [], E2E],
+  ...COMMANDS.map((c): [string, string, string[], string] => [`npm run pipeline -- ${c.name}`, "pipeline/main.ts", [c.name], c.usage]),
+];
+
+describe("every command: --help and unknown options", () => {
+  test("GIVEN the preview/up usage WHEN read THEN flags go after one `--`", () => {
+    assert.match(AUTOMATION, /^usage: npm run preview\|up -- \[--stack NAME\] \[--refresh\]\n/);
+  });
+
+  for (const [name, file, pre, usage] of commands) {
+    test(`GIVEN ${name} --help WHEN run THEN the usage on stdout and exit 0`, () => {
+      const r = run(file, [...pre, "--help"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, usage);
+    });
+    test(`GIVEN ${name} --no-such-flag WHEN run THEN the usage on stderr and exit 2`, () => {
+      const r = run(file, [...pre, "--no-such-flag"]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /--no-such-flag/);
+      assert.ok(r.stderr.trimEnd().endsWith(usage.trimEnd()), r.stderr);
+      assert.equal(r.stdout.includes("usage:"), false);
+    });
+  }
+
+  test("GIVEN npm run pipeline with no command WHEN run THEN the command list on stderr and exit 2; with --help on stdout and exit 0", () => {
+    const none = run("pipeline/main.ts", []);
+    assert.deepEqual([none.code, none.stdout, none.stderr], [2, "", pipelineUsage()]);
+    const help = run("pipeline/main.ts", ["--help"]);
+    assert.deepEqual([help.code, help.stdout], [0, pipelineUsage()]);
+  });
+});
