@@ -69,6 +69,9 @@ export const ARTIFACTS = { review: "diff-review", audit: "audit", image: "image"
  */
 export const RUNNER = "ubuntu-24.04";
 
+/** Where publish downloads the image artifact: a folder of its own that no committed file lives in. */
+export const IMAGE_DIR = "image-artifact";
+
 /** The scanned image archive lives only until `publish` has pushed it (a week leaves room to re-run a failed publish). */
 const IMAGE_RETENTION_DAYS = 7;
 
@@ -443,7 +446,12 @@ function buildJob(m: ResolvedMirror): Job {
         "  exit 1",
         "fi",
         "echo \"$DIGEST\" > audit/digest.txt",
-        "echo \"digest=$DIGEST\" >> \"$GITHUB_OUTPUT\"",
+        "# The archive's own hash: publish checks it before any step there holds a token.",
+        "archive_sha256=\"$(sha256sum image.tar | cut -d' ' -f1)\"",
+        "{",
+        "  echo \"digest=$DIGEST\"",
+        "  echo \"archive_sha256=$archive_sha256\"",
+        "} >> \"$GITHUB_OUTPUT\"",
       ),
     },
     ...trivySteps(m.trivyVersion),
@@ -524,6 +532,7 @@ function buildJob(m: ResolvedMirror): Job {
     timeoutMinutes: multiArch ? 120 : 60,
     outputs: {
       digest: stepOutput("image", "digest"),
+      archive_sha256: stepOutput("image", "archive_sha256"),
       decision: stepOutput("gate", "verdict"),
       blocking_count: stepOutput("gate", "blocking_count"),
       scanned: stepOutput("gate", "scanned"),
@@ -606,12 +615,30 @@ function publishJob(m: ResolvedMirror): Job {
   const steps: Step[] = [
     checkout,
     setupNode(m),
-    download(ARTIFACTS.image, "."),
+    // Its own folder, never the workspace root: an artifact that held
+    // .mirror/pipeline.cjs would otherwise replace the code run below with
+    // packages: write. Checked with coreutils before any step holds a token.
+    download(ARTIFACTS.image, IMAGE_DIR),
+    {
+      name: "Check the archive is the one the build job hashed (no token yet)",
+      env: { ARCHIVE_SHA256: needsOutput("build", "archive_sha256") },
+      run: sh(
+        "if ! [[ \"$ARCHIVE_SHA256\" =~ ^[0-9a-f]{64}$ ]]; then",
+        "  echo \"::error::the build job gave no archive sha256; nothing is pushed\"",
+        "  exit 1",
+        "fi",
+        `if [ "$(find ${IMAGE_DIR} -mindepth 1 -printf '%P\\n')" != "image.tar" ]; then`,
+        `  echo "::error::the ${ARTIFACTS.image} artifact holds more than image.tar; nothing is pushed"`,
+        "  exit 1",
+        "fi",
+        `echo "$ARCHIVE_SHA256  ${IMAGE_DIR}/image.tar" | sha256sum --check --strict`,
+      ),
+    },
     {
       name: "Push the scanned archive by digest; fail unless the registry digest is the scanned one",
       id: "publish",
       env: { IMAGE: m.image, TAG, DIGEST, REGISTRY_USER: expr("github.actor"), REGISTRY_PASSWORD: githubToken() },
-      run: sh(`${PIPELINE} publish --archive image.tar --image "$IMAGE" --tag "$TAG" --digest "$DIGEST"`),
+      run: sh(`${PIPELINE} publish --archive ${IMAGE_DIR}/image.tar --image "$IMAGE" --tag "$TAG" --digest "$DIGEST"`),
     },
   ];
   if (m.attestations) {

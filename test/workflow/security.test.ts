@@ -363,10 +363,10 @@ describe("what is scanned is what is pushed", () => {
 
   test("GIVEN the publish job WHEN read THEN it pushes that artifact with the scanned digest, and pin pins what the registry confirmed", () => {
     const dl = step(doc, "publish", "Download the image");
-    assert.deepEqual(dl.with, { name: "image", path: "." });
+    assert.deepEqual(dl.with, { name: "image", path: "image-artifact" });
     const pub = step(doc, "publish", "publish");
     assert.equal((pub.env as Obj).DIGEST, "${{ needs.build.outputs.digest }}");
-    assert.match(String(pub.run), /publish --archive image\.tar --image "\$IMAGE" --tag "\$TAG" --digest "\$DIGEST"/);
+    assert.match(String(pub.run), /publish --archive image-artifact\/image\.tar --image "\$IMAGE" --tag "\$TAG" --digest "\$DIGEST"/);
     assert.equal((step(doc, "pin", "pin").env as Obj).DIGEST, "${{ needs.publish.outputs.digest }}");
   });
 
