@@ -46,6 +46,43 @@ export interface ReportInput {
   readonly live?: Readonly<Record<string, LiveMirror>>;
   /** The moment the report describes: ages and waiver days are counted to it. */
   readonly now: Date;
+  /** Where the live data was read from (the GitHub API's URL), for the header. */
+  readonly source?: { readonly url: string };
+}
+
+/** The mirrors GitHub could not tell about, grouped by reason (in inventory order). */
+export function unreadMirrors(
+  inventory: Inventory,
+  live: ReportInput["live"],
+): { count: number; groups: ReadonlyArray<{ reason: string; mirrors: readonly string[] }> } {
+  if (!live) return { count: 0, groups: [] };
+  const groups = new Map<string, string[]>();
+  for (const e of inventory.mirrors) {
+    const reason = live[e.name] ? live[e.name].error : "not read";
+    if (reason !== undefined) groups.set(reason, [...(groups.get(reason) ?? []), e.name]);
+  }
+  return { count: [...groups.values()].reduce((n, m) => n + m.length, 0), groups: [...groups].map(([reason, mirrors]) => ({ reason, mirrors })) };
+}
+
+/**
+ * The header's account of where the data came from: read from GitHub only
+ * when it was, and first of all what could not be read and why.
+ */
+function provenance(input: ReportInput): { read: string; unread: string[] } {
+  const where = input.source ? `GitHub (${input.source.url})` : "GitHub";
+  if (!input.live) return { read: "", unread: [] };
+  const total = input.inventory.mirrors.length;
+  const { count, groups } = unreadMirrors(input.inventory, input.live);
+  const unread = groups.map((g) =>
+    g.mirrors.length === total
+      ? `Nothing could be read from ${where}: ${g.reason}. The table shows the inventory only.`
+      : `Could not read ${g.mirrors.length} of ${total} mirrors from ${where}: ${g.reason} (${g.mirrors.join(", ")}).`,
+  );
+  if (count === total && total > 0) return { read: "", unread };
+  const read = count === 0
+    ? `Tags, digests, build ages and issues were read from ${where} (image-pin.yml and open labelled issues of each mirror).`
+    : `Tags, digests, build ages and issues of the other ${total - count} mirrors were read from ${where}.`;
+  return { read, unread };
 }
 
 export type Status = "blocked" | "attention" | "unknown" | "ok";
@@ -298,6 +335,7 @@ const CSS = `
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); margin: 1.5rem; }
 h1 { font-size: 1.5rem; margin: 0 0 .25rem; }
 p.meta { color: var(--muted); margin: 0 0 1rem; }
+p.unread { border: 1px solid var(--blocked); border-radius: 6px; padding: .5rem .9rem; color: var(--blocked); font-weight: 600; margin: 0 0 .75rem; }
 ul.tiles { display: flex; flex-wrap: wrap; gap: .75rem; list-style: none; padding: 0; margin: 0 0 1rem; }
 ul.tiles li { border: 1px solid var(--line); border-radius: 6px; padding: .5rem .9rem; min-width: 9rem; }
 ul.tiles b { display: block; font-size: 1.6rem; line-height: 1.1; }
@@ -377,6 +415,7 @@ export function renderReportHtml(input: ReportInput): string {
   const noticeDays = input.inventory.summary.noticeDays;
   const c = fleetCounts(rows, noticeDays);
   const owner = input.inventory.generatedFor;
+  const prov = provenance(input);
   const tiles: Array<[string, number, string]> = [
     ["", c.mirrors, "mirrors"],
     ["blocked", c.blocked, "blocked"],
@@ -402,10 +441,10 @@ export function renderReportHtml(input: ReportInput): string {
 </head>
 <body>
 <h1>mirror-fleet report: ${esc(owner)}</h1>
-<p class="meta">State on ${day(input.now)} (UTC). ${
-    input.live
-      ? "Tags, digests, build ages and issues were read from GitHub (image-pin.yml and open labelled issues of each mirror)."
-      : "Inventory only: tags, digests, build ages and issues need live data (run <code>npm run report</code> with GITHUB_TOKEN)."
+${prov.unread.map((u) => `<p class="unread" role="alert">${esc(u)}</p>\n`).join("")}<p class="meta">State on ${day(input.now)} (UTC). ${
+    !input.live
+      ? "Inventory only: tags, digests, build ages and issues need live data (run <code>npm run report</code> with GITHUB_TOKEN)."
+      : esc(prov.read)
   }</p>
 <ul class="tiles">
 ${tiles.map(([cls, n, label]) => `<li${cls && n > 0 ? ` class="${cls}"` : ""}><b>${n}</b>${esc(label)}</li>`).join("\n")}
@@ -426,12 +465,14 @@ export function renderReportMarkdown(input: ReportInput): string {
   const rows = sorted(reportRows(input), "by-status");
   const noticeDays = input.inventory.summary.noticeDays;
   const c = fleetCounts(rows, noticeDays);
+  const prov = provenance(input);
   const lines = [
     `# mirror-fleet report: ${md(input.inventory.generatedFor)}`,
     "",
+    ...prov.unread.flatMap((u) => [`> **${md(u)}**`, ""]),
     `State on ${day(input.now)} (UTC). ${
-      input.live ? "Tags, digests, build ages and issues read from GitHub." : "Inventory only: run `npm run report` with GITHUB_TOKEN for tags, digests, build ages and issues."
-    }`,
+      input.live ? prov.read : "Inventory only: run `npm run report` with GITHUB_TOKEN for tags, digests, build ages and issues."
+    }`.trimEnd(),
     "",
     `| Mirrors | Blocked | Need attention | OK | Unhealthy upstreams | Never built | Waivers expiring ≤ ${noticeDays} days | Waivers |`,
     "|---:|---:|---:|---:|---:|---:|---:|---:|",

@@ -4,12 +4,13 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parsePinFile, renderReportHtml, renderReportMarkdown, reportRows, SORTS, type LiveMirror } from "../../components/report";
 import type { Io } from "../../pipeline/cli";
-import { main } from "../../infra/report";
+import { describeFailure, main } from "../../infra/report";
 import { renderPinFile } from "../../pipeline/lib/pin";
 import { fixtureInventory, ISSUES, PIN_FILES, startGitHubStandIn, TODAY, TOKEN, type StandIn } from "./fixture";
 
@@ -193,7 +194,9 @@ describe("npm run report", () => {
     assert.equal(code, 0, o.stderr);
     assert.equal(o.stdout, `report: 6 mirrors (1 blocked, 3 need attention, 1 ok, 1 unknown) -> ${path.join(out, "site", "index.html")}, ${path.join(out, "site", "report.md")}\n`);
     const md = fs.readFileSync(path.join(out, "site", "report.md"), "utf8");
-    assert.equal(md, renderReportMarkdown({ inventory: fixtureInventory(), live: fixtureLive(), now: TODAY }));
+    assert.equal(md, renderReportMarkdown({ inventory: fixtureInventory(), live: fixtureLive(), now: TODAY, source: { url: gh.url } }));
+    assert.match(md, new RegExp(`^# mirror-fleet report: acme-corp\n\n> \\*\\*Could not read 1 of 6 mirrors from GitHub \\(${gh.url.replace(/\./g, "\\.")}\\): repository not found \\(not created yet, or the token cannot see it\\) \\(ghost\\)\\.\\*\\*\n`));
+    assert.equal(o.stderr, `report: could not read 1 of 6 mirrors from ${gh.url}: repository not found (not created yet, or the token cannot see it) (ghost)\n`);
     // Two requests per mirror, one for the repository that does not exist; a 404 is not retried.
     assert.equal(gh.requests.length, 11, gh.requests.join("\n"));
     assert.ok(gh.requests.includes("GET /repos/acme-corp/mirror-plik/issues?state=open&per_page=100"), gh.requests.join("\n"));
@@ -217,6 +220,83 @@ describe("npm run report", () => {
       const { io: x, o } = io({});
       assert.equal(await main(argv, x), 2);
       assert.ok(o.stderr.startsWith(message), o.stderr);
+    });
+  }
+});
+
+describe("npm run report when GitHub cannot be reached", () => {
+  let out: string;
+  const servers: net.Server[] = [];
+  before(() => {
+    out = fs.mkdtempSync(path.join(os.tmpdir(), "report-unreachable-"));
+    fs.writeFileSync(path.join(out, "inventory.json"), JSON.stringify(fixtureInventory()));
+  });
+  after(() => {
+    for (const s of servers) s.close();
+    fs.rmSync(out, { recursive: true, force: true });
+  });
+  const listen = async (onConnection: (s: net.Socket) => void): Promise<number> => {
+    const server = net.createServer(onConnection);
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    return (server.address() as net.AddressInfo).port;
+  };
+  async function report(apiUrl: string, extra: string[] = []) {
+    const o = { stdout: "", stderr: "" };
+    const io: Io = { env: { GITHUB_TOKEN: TOKEN, GITHUB_API_URL: apiUrl, MIRROR_GITHUB_THROTTLE: "off" }, cwd: out, stdout: (t) => void (o.stdout += t), stderr: (t) => void (o.stderr += t) };
+    const t0 = Date.now();
+    const code = await main(["--out", "site", "--inventory", "inventory.json", "--now", "2026-11-23", ...extra], io);
+    return { code, ...o, seconds: (Date.now() - t0) / 1000, html: fs.readFileSync(path.join(out, "site", "index.html"), "utf8"), md: fs.readFileSync(path.join(out, "site", "report.md"), "utf8") };
+  }
+
+  test("GIVEN a port nothing listens on WHEN run THEN it says the connection was refused, at the top, and exits 1", async () => {
+    const port = await listen(() => {});
+    servers.pop()!.close();
+    await new Promise((r) => setTimeout(r, 50));
+    const r = await report(`http://127.0.0.1:${port}`);
+    const why = `127.0.0.1:${port} refused the connection (ECONNREFUSED)`;
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr,
+      `report: could not read 6 of 6 mirrors from http://127.0.0.1:${port}: ${why} (gokapi, transfer-sh, plik, uptime-kuma, wikijs, ghost)\n` +
+        `report: nothing could be read from http://127.0.0.1:${port}; the report shows the inventory only\n`,
+    );
+    assert.ok(r.md.startsWith(`# mirror-fleet report: acme-corp\n\n> **Nothing could be read from GitHub (http://127.0.0.1:${port}): ${why}. The table shows the inventory only.**\n\nState on 2026-11-23 (UTC).\n`), r.md);
+    assert.match(r.html, new RegExp(`<h1>[^\n]*</h1>\n<p class="unread" role="alert">Nothing could be read from GitHub \\(http://127\\.0\\.0\\.1:${port}\\): ${why.replace(/[().]/g, "\\$&")}\\.`));
+    assert.doesNotMatch(r.html + r.md, /read from GitHub \(image-pin|HTTP 500|were read from/);
+    assert.ok(r.seconds < 5, `took ${r.seconds} s`);
+  });
+
+  test("GIVEN a host that accepts and never answers WHEN run with --timeout 1 THEN it gives up within seconds and says it timed out", async () => {
+    const port = await listen(() => {});
+    const r = await report(`http://127.0.0.1:${port}`, ["--timeout", "1"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^report: could not read 6 of 6 mirrors from http://127\\.0\\.0\\.1:${port}: no answer from 127\\.0\\.0\\.1:${port} within 1 s \\(timeout\\) \\(gokapi, `));
+    assert.ok(r.seconds < 8, `took ${r.seconds} s`);
+  });
+
+  test("GIVEN a name that does not resolve WHEN run THEN it says DNS, not HTTP 500", async () => {
+    const r = await report("http://mirror-fleet-test.invalid");
+    assert.equal(r.code, 1);
+    assert.match(r.md, /^# mirror-fleet report: acme-corp\n\n> \*\*Nothing could be read from GitHub \(http:\/\/mirror-fleet-test\.invalid\): DNS: mirror-fleet-test\.invalid could not be resolved \((ENOTFOUND|EAI_AGAIN)\)\./);
+  });
+});
+
+describe("describeFailure", () => {
+  const api = "https://api.github.com";
+  // The shape @octokit/request throws for a failed fetch: status 500, the fetch TypeError as cause, the socket error under it.
+  const network = (code: string) => Object.assign(new Error("connect failed"), { status: 500, cause: Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error(code), { code }) }) });
+  const cases: Array<[string, unknown, { message: string; unreachable: boolean }]> = [
+    ["no route to the host", network("EHOSTUNREACH"), { message: "no route to host api.github.com (EHOSTUNREACH)", unreachable: true }],
+    ["an unreachable network", network("ENETUNREACH"), { message: "no route to host api.github.com (network unreachable) (ENETUNREACH)", unreachable: true }],
+    ["a DNS failure", network("ENOTFOUND"), { message: "DNS: api.github.com could not be resolved (ENOTFOUND)", unreachable: true }],
+    ["a real HTTP 500", Object.assign(new Error("Internal Server Error"), { status: 500 }), { message: "HTTP 500: Internal Server Error", unreachable: false }],
+    ["a 401", Object.assign(new Error("Bad credentials"), { status: 401 }), { message: "HTTP 401: GitHub rejected the token (expired, revoked or mistyped)", unreachable: false }],
+    ["a 404", Object.assign(new Error("Not Found"), { status: 404 }), { message: "repository not found (not created yet, or the token cannot see it)", unreachable: false }],
+  ];
+  for (const [what, e, want] of cases) {
+    test(`GIVEN ${what} WHEN described THEN ${JSON.stringify(want.message)}`, () => {
+      assert.deepEqual(describeFailure(e, api, 10_000), want);
     });
   }
 });
