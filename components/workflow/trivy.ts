@@ -10,10 +10,14 @@
  * docs/getting-started/signature-verification.md in aquasecurity/trivy), and
  * only then is the tarball checked against it.
  *
- * The vulnerability DB is cached per day (actions/cache), so a fleet of
- * mirrors does not download it once per job.
+ * The vulnerability DB is never shared through the Actions cache: each job
+ * that scans lets Trivy download it (mirror.gcr.io, Trivy's default). On a
+ * schedule or push run every job holds a read-write cache token, so any
+ * process in the build job (upstream's build, a compromised scanner) can save
+ * any key, today's or tomorrow's; a scan that restores a cache would read
+ * what the last attacker saved (docs/workflow.md, "Security").
  */
-import { expr, type Expr, type Step } from "./model";
+import type { Expr, Step } from "./model";
 
 /** Cosign that verifies the Trivy release: cosign-installer's default, written down so a bump is a visible diff. */
 export const COSIGN_RELEASE = "v3.0.6";
@@ -60,7 +64,7 @@ const INSTALL_SCRIPT = [
   "echo \"$dir\" >> \"$GITHUB_PATH\"",
 ].join("\n") + "\n";
 
-/** cosign, Trivy (verified), and the day's DB cache. `when` guards every step (e.g. "something is pinned"). */
+/** cosign and Trivy (verified). `when` guards every step (e.g. "something is pinned"). */
 export function trivySteps(version: string, when?: Expr): Step[] {
   checkTrivyVersion(version);
   const guard = when ? { if: when } : {};
@@ -75,17 +79,6 @@ export function trivySteps(version: string, when?: Expr): Step[] {
         TRIVY_CERT_IDENTITY: trivyCertificateIdentity(version),
       },
       run: INSTALL_SCRIPT,
-    },
-    { name: "Date for the Trivy DB cache", id: "today", ...guard, run: "echo \"day=$(date -u +%Y-%m-%d)\" >> \"$GITHUB_OUTPUT\"\n" },
-    {
-      name: "Cache the Trivy DB (one download per day)",
-      ...guard,
-      uses: "cache",
-      with: {
-        path: "~/.cache/trivy/db\n~/.cache/trivy/java-db\n",
-        key: `trivy-db-${expr("steps.today.outputs.day")}`,
-        "restore-keys": "trivy-db-\n",
-      },
     },
   ];
 }
