@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { parseFlags, setOutputs, UsageError, type Command } from "../cli";
 import { github, splitRepo } from "../github";
 import { loadConfigOption } from "../lib/config";
-import { listGitHubTags, listRemoteTags, parseTagsFile, policyRange, readPinnedTag, resolveTag, type TagPolicy, type UpstreamTag } from "../lib/tags";
+import { listGitHubTags, listRemoteTags, parseTagsFile, policyRange, readPinnedTag, resolveTag, skippedTagLines, TAG_PATTERN, type TagPolicy, type UpstreamTag } from "../lib/tags";
 
 const usage = `usage: mirror-pipeline resolve [flags]
 
@@ -68,8 +68,17 @@ export const command: Command = {
     } else if (f["tags-file"] !== undefined) {
       const file = path.resolve(io.cwd, f["tags-file"]);
       if (!fs.existsSync(file)) throw new Error(`--tags-file ${f["tags-file"]} does not exist`);
-      tags = parseTagsFile(fs.readFileSync(file, "utf8"));
+      const text = fs.readFileSync(file, "utf8");
+      tags = parseTagsFile(text);
       source = f["tags-file"];
+      const skipped = skippedTagLines(text);
+      if (skipped.length) {
+        // JSON-quoted: the line is untrusted text and stays inert in the log.
+        io.stderr(
+          `resolve: skipped ${skipped.length} of ${tags.length} lines of ${source} whose tag name is not allowed (allowed: ${TAG_PATTERN.source}): ` +
+            `${skipped.map((s) => `line ${s.line} ${JSON.stringify(s.text)}`).join(", ")}\n`,
+        );
+      }
     } else {
       const repo = f.upstream ?? config?.upstream.repo;
       if (!repo) throw new UsageError("no tag source: give --remote, --tags-file, or --upstream / a config with upstream.repo");
@@ -81,6 +90,9 @@ export const command: Command = {
     const pinFile = f.pin ?? "image-pin.yml";
     const lastTag = readPinnedTag(path.resolve(io.cwd, pinFile), pinFile);
     const r = resolveTag(tags, policy, { lastTag, requested: f.tag, force: f.force ?? false });
+    if (lastTag === null) {
+      io.stderr(`resolve: ${pinFile} does not exist in ${io.cwd}: nothing is pinned yet (right for a mirror's first build; otherwise check --pin)\n`);
+    }
     io.stderr(`resolve: ${tags.length} tags from ${source}; ${r.reason}\n`);
     io.stdout(JSON.stringify(r, null, 2) + "\n");
     setOutputs(io, { tag: r.tag, commit: r.commit ?? "", last_tag: r.lastTag ?? "", build: String(r.build), reason: r.reason });

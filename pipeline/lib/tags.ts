@@ -170,7 +170,11 @@ export function resolveTag(tags: readonly UpstreamTag[], policy: TagPolicy, opts
   if (!newest) {
     // Names from the list are not checked yet: quote any that fails the pattern.
     const sample = tags.slice(-5).map((t) => (TAG_PATTERN.test(t.name) ? t.name : JSON.stringify(t.name))).join(", ");
-    throw new Error(`no upstream tag matches the tag policy (${describePolicy(policy)}); ${tags.length} tags seen${sample ? `, the last listed: ${sample}` : ""}`);
+    const shared = policy.prefix ? [] : sharedPrefixes(tags);
+    const hint = shared.length
+      ? `; the tags carry a prefix: set upstream.tags.prefix (or --prefix) to ${shared.map((p) => `${JSON.stringify(p.prefix)} (${p.count} tag${p.count === 1 ? "" : "s"})`).join(" or ")}`
+      : "";
+    throw new Error(`no upstream tag matches the tag policy (${describePolicy(policy)}); ${tags.length} tags seen${sample ? `, the last listed: ${sample}` : ""}${hint}`);
   }
   const name = newest.tag.name;
   if (lastTag === null) return pick(newest, true, `nothing is pinned yet: building the newest allowed tag ${name}`);
@@ -185,6 +189,39 @@ export function resolveTag(tags: readonly UpstreamTag[], policy: TagPolicy, opts
     false,
     cmp === 0 ? `${name} is the same version as the pinned ${lastTag}; nothing to build` : `pinned tag ${lastTag} is newer than the newest allowed tag ${name}; nothing to build`,
   );
+}
+
+/**
+ * The prefixes a monorepo's tags put before their versions (`photos-v1.2.0`
+ * -> `photos-v`), most used first, at most three: a hint for a policy without
+ * a prefix that matched nothing. Tags that are versions without one count for none.
+ */
+export function sharedPrefixes(tags: readonly UpstreamTag[]): Array<{ prefix: string; count: number }> {
+  const counts = new Map<string, number>();
+  for (const { name } of tags) {
+    if (!TAG_PATTERN.test(name) || versionOf(name, "")) continue;
+    // The longest prefix ending right before a number that starts a version.
+    let found: string | undefined;
+    for (let i = 1; i < name.length; i++) {
+      if (/[0-9]/.test(name[i]) && !/[0-9.]/.test(name[i - 1]) && versionOf(name, name.slice(0, i))) found = name.slice(0, i);
+    }
+    if (found) counts.set(found, (counts.get(found) ?? 0) + 1);
+  }
+  return [...counts]
+    .map(([prefix, count]) => ({ prefix, count }))
+    .sort((a, b) => b.count - a.count || (a.prefix < b.prefix ? -1 : 1))
+    .slice(0, 3);
+}
+
+/** Lines of a tags file whose tag fails TAG_PATTERN, with their 1-based line numbers: they are skipped, and resolve says so. */
+export function skippedTagLines(text: string): Array<{ line: number; text: string }> {
+  const out: Array<{ line: number; text: string }> = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    const t = line.trim();
+    if (t === "" || t.startsWith("#")) return;
+    if (!TAG_PATTERN.test(/^\S+/.exec(t)![0])) out.push({ line: i + 1, text: t });
+  });
+  return out;
 }
 
 /** Lines `<tag> [date…]`; blank lines and `#` comments are skipped. */
