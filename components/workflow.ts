@@ -43,6 +43,7 @@ import {
   type Job,
   type Permissions,
   type Step,
+  type Value,
   type Workflow,
 } from "./workflow/model";
 import { trivySteps } from "./workflow/trivy";
@@ -742,17 +743,19 @@ function notifyJob(m: ResolvedMirror): Job {
   const gateBlocked = "needs.block.outputs.number != '' && needs.block.outputs.action != 'unchanged'";
   const driftBlocked =
     "needs.override-review.outputs.approved != 'true' && needs.override-review.outputs.number != '' && needs.override-review.outputs.action != 'unchanged'";
-  const env: Record<string, Expr> = {};
+  // The webhook URLs are secrets: only the step that posts sees them, never
+  // the checkout or setup actions that run before it in the same job.
+  const env: Record<string, Value> = {
+    MIRROR: m.name,
+    TAG,
+    PASSED: expr(passed),
+    PR_URL: needsOutput("pin", "pr_url"),
+    GATE_BLOCKED: expr(gateBlocked),
+    GATE_ISSUE: needsOutput("block", "number"),
+    ...(m.override ? { DRIFT_BLOCKED: expr(driftBlocked), DRIFT_ISSUE: needsOutput("override-review", "number") } : {}),
+  };
   for (const t of [...m.notify].sort()) env[WEBHOOK_SECRETS[t]] = secret(WEBHOOK_SECRETS[t]);
-  const blockedStep = (name: string, when: string, number: Expr): Step => ({
-    name,
-    if: expr(when),
-    env: { MIRROR: m.name, TAG, NUMBER: number },
-    run: sh(
-      "link=\"$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/issues/$NUMBER\"",
-      `${PIPELINE} notify --status blocked --link "$link" --mirror "$MIRROR" --tag "$TAG"`,
-    ),
-  });
+  const issues = "\"$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/issues";
   return {
     name: "Notify webhooks",
     needs,
@@ -760,18 +763,25 @@ function notifyJob(m: ResolvedMirror): Job {
     // Webhook URLs are secrets; the job needs nothing but the bundle.
     permissions: { contents: "read" },
     timeoutMinutes: 5,
-    env,
     steps: [
       checkout,
       setupNode(m),
       {
-        name: "Build passed: link the pull request",
-        if: expr(passed),
-        env: { MIRROR: m.name, TAG, PR_URL: needsOutput("pin", "pr_url") },
-        run: sh(`${PIPELINE} notify --status passed --link "$PR_URL" --mirror "$MIRROR" --tag "$TAG"`),
+        name: "Post the pass (pull request link) or the block (issue link)",
+        env,
+        run: sh(
+          "if [ \"$PASSED\" = \"true\" ]; then",
+          "  args=(--status passed --link \"$PR_URL\")",
+          "elif [ \"$GATE_BLOCKED\" = \"true\" ]; then",
+          `  args=(--status blocked --link ${issues}/$GATE_ISSUE")`,
+          ...(m.override ? ["elif [ \"$DRIFT_BLOCKED\" = \"true\" ]; then", `  args=(--status blocked --link ${issues}/$DRIFT_ISSUE")`] : []),
+          "else",
+          "  echo \"nothing to notify\"",
+          "  exit 0",
+          "fi",
+          `${PIPELINE} notify "\${args[@]}" --mirror "$MIRROR" --tag "$TAG"`,
+        ),
       },
-      blockedStep("Build blocked by the gate: link the issue", gateBlocked, needsOutput("block", "number")),
-      ...(m.override ? [blockedStep("Build blocked by the drift gate: link the issue", driftBlocked, needsOutput("override-review", "number"))] : []),
     ],
   };
 }
