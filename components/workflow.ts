@@ -670,6 +670,13 @@ function publishJob(m: ResolvedMirror): Job {
       },
     );
   }
+  steps.push({
+    // publish writes the registry credentials under $RUNNER_TEMP/mirror-credentials
+    // and removes them itself; this covers a kill (timeout, cancel) that skips that.
+    name: "Remove the registry credentials file, also after a kill",
+    if: expr("always()"),
+    run: sh("rm -rf \"$RUNNER_TEMP/mirror-credentials\""),
+  });
   return {
     name: "Publish to GHCR",
     needs: ["resolve", "build"],

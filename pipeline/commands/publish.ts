@@ -54,6 +54,20 @@ function runSkopeo(io: Io): Skopeo {
     });
 }
 
+/**
+ * A private folder for files that hold credentials, under
+ * `$RUNNER_TEMP/mirror-credentials`: the publish job removes that folder in
+ * an always() step and GitHub empties RUNNER_TEMP after every job, so a
+ * SIGKILL (timeout, cancel) that skips our own cleanup leaves no password
+ * behind, as it did in $TMPDIR. Outside Actions: the OS temp folder.
+ */
+export const CREDENTIALS_DIR = "mirror-credentials";
+export function credentialsTemp(io: Io, prefix: string): string {
+  const base = path.join(io.env.RUNNER_TEMP || os.tmpdir(), CREDENTIALS_DIR);
+  fs.mkdirSync(base, { recursive: true, mode: 0o700 });
+  return fs.mkdtempSync(path.join(base, prefix));
+}
+
 /** `{"auths":{host:{auth}}}` in a private file, or nothing when no credentials are set. */
 function writeAuthFile(io: Io, dir: string, image: string): string | undefined {
   const user = io.env.REGISTRY_USER;
@@ -112,7 +126,7 @@ export const command: Command = {
       throw new UsageError((e as Error).message);
     }
 
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mirror-publish-"));
+    const tmp = credentialsTemp(io, "publish-");
     try {
       const info = ociArchiveInfo(archive);
       const authFile = writeAuthFile(io, tmp, image);
