@@ -8,17 +8,13 @@
  * repository, its labels, the generated files (committed one after another),
  * default-branch protection, the Actions allow-list and webhook secrets.
  */
-import * as command from "@pulumi/command";
 import * as dockerbuild from "@pulumi/docker-build";
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import { MIRROR_PATHS } from "./mirror-config";
-import { commandLine } from "./shell";
-import { sha256 } from "./spec";
 import { allowedActionPatterns } from "./pins";
 import { renderMirrorFiles } from "./render";
 import { inventoryEntry, type InventoryEntry } from "./inventory";
-import type { FleetPolicy, NotifyTarget, RenderedFiles, ResolvedMirror } from "./types";
+import type { FleetPolicy, GithubPlan, NotifyTarget, RenderedFiles, ResolvedMirror } from "./types";
 
 /** The branch every mirror works on; the repository is created with it. */
 export const DEFAULT_BRANCH = "main";
@@ -46,11 +42,13 @@ export interface MirroredImageArgs {
   readonly deployBypassActorId?: number;
   /** The day waiver "days left" are computed for, in the inventory. @default now */
   readonly today?: Date;
+  /** The owner's GitHub plan: private repositories below Enterprise get no allow-list by pattern. @default "team" */
+  readonly githubPlan?: GithubPlan;
   /**
-   * Start the workflow once after the repository is created or the workflow
-   * changes, with this token (else GITHUB_TOKEN where pulumi runs). @default off
+   * The upstream tag the preflight builds, read by the program at preview
+   * (infra/upstream-health.ts). Needed when the mirror's preflight is on.
    */
-  readonly dispatch?: { readonly token?: pulumi.Input<string> };
+  readonly preflightTag?: pulumi.Input<string>;
 }
 
 export class MirroredImage extends pulumi.ComponentResource {
@@ -70,6 +68,7 @@ export class MirroredImage extends pulumi.ComponentResource {
     const m = args.mirror;
     const webhooks = args.webhooks ?? {};
     const today = args.today ?? new Date();
+    const plan = args.githubPlan ?? "team";
     for (const target of m.notify) {
       if (webhooks[target] === undefined) {
         throw new Error(`${m.sourceFile}: notify: ${target} needs the stack secret mirror-fleet:${target}WebhookUrl (set it with pulumi config set --secret)`);
@@ -81,9 +80,12 @@ export class MirroredImage extends pulumi.ComponentResource {
 
     // autoInit: the repository starts with a commit on its default branch,
     // which the file commits and the branch ruleset both need to exist.
-    // protect + retainOnDelete: the repository holds the audit trail (issues,
-    // pin PRs, Security tab); removing a mirror from mirrors/ must never
-    // delete it. archiveOnDestroy covers a deliberate `pulumi destroy`.
+    // retainOnDelete: the repository holds the audit trail (issues, pin PRs,
+    // Security tab); removing a mirror from mirrors/ drops it from the stack
+    // and leaves it on GitHub (README: archive it by hand). Not `protect`:
+    // the engine refuses to drop a protected resource, so removing a mirror
+    // would fail every later `up`. Not archiveOnDestroy: under retainOnDelete
+    // the provider's delete never runs.
     this.repository = new github.Repository(
       `${name}-repo`,
       {
@@ -102,11 +104,9 @@ export class MirroredImage extends pulumi.ComponentResource {
         allowSquashMerge: false,
         allowRebaseMerge: false,
         allowAutoMerge: false,
-        vulnerabilityAlerts: true,
-        archiveOnDestroy: true,
         topics: ["mirror-fleet", "container-image"],
       },
-      { parent: this, protect: true, retainOnDelete: true },
+      { parent: this, retainOnDelete: true },
     );
     this.repositoryUrl = this.repository.htmlUrl;
     const repo = this.repository.name;
@@ -128,21 +128,21 @@ export class MirroredImage extends pulumi.ComponentResource {
       );
     }
 
-    // Only the pinned actions may run, and only by full commit SHA.
+    // Dependabot alerts cover the pinned actions of the workflow (GitHub's
+    // advisory database has Actions advisories); the image itself is Trivy's.
+    // A resource of its own: Repository.vulnerabilityAlerts is deprecated.
+    new github.RepositoryVulnerabilityAlerts(`${name}-vulnerability-alerts`, { repository: repo, enabled: true }, { parent: this });
+
+    // Every action must be pinned by full commit SHA, on every plan.
     const actions = new github.ActionsRepositoryPermissions(
       `${name}-actions`,
-      {
-        repository: repo,
-        enabled: true,
-        allowedActions: "selected",
-        allowedActionsConfig: { githubOwnedAllowed: false, verifiedAllowed: false, patternsAlloweds: allowedActionPatterns() },
-        shaPinningRequired: true,
-      },
+      { repository: repo, enabled: true, allowedActions: "selected", allowedActionsConfig: allowedActions(m, plan), shaPinningRequired: true },
       { parent: this },
     );
     // The job token is read-only unless a job asks for more; the pin job opens
-    // its pull request with that token, which this setting allows. Approval
-    // still needs a human: the ruleset requires a code owner's review.
+    // its pull request with that token, which this setting allows (and which
+    // the organisation must allow first: infra/settings.ts checks the stack
+    // says so). Approval still needs a human: the ruleset requires a review.
     new github.WorkflowRepositoryPermissions(
       `${name}-workflow-permissions`,
       { repository: repo, defaultWorkflowPermissions: "read", canApprovePullRequestReviews: true },
@@ -152,16 +152,18 @@ export class MirroredImage extends pulumi.ComponentResource {
     for (const target of m.notify) {
       new github.ActionsSecret(
         `${name}-secret-${target}`,
-        { repository: repo, secretName: WEBHOOK_SECRETS[target], plaintextValue: pulumi.secret(webhooks[target]!) },
+        { repository: repo, secretName: WEBHOOK_SECRETS[target], value: pulumi.secret(webhooks[target]!) },
         { parent: this },
       );
     }
 
     // The provider makes one commit per file, and parallel writes to one
-    // branch fail with 409: each file waits for the one before it. The
+    // branch fail with 409: each file waits for the one before it, and every
+    // file for the rename to `main` (else a commit can race the rename). The
     // workflow is committed last (render order), once the bundle and config
-    // it runs are in place.
-    let previous: pulumi.Resource[] = [branch, actions];
+    // it runs are in place; its own push starts the first run (its `on.push`
+    // paths name it), so a new mirror builds without waiting for the night.
+    let previous: pulumi.Resource[] = [actions];
     for (const f of this.files) {
       const file = new github.RepositoryFile(
         `${name}-file-${fileSlug(f.path)}`,
@@ -175,7 +177,7 @@ export class MirroredImage extends pulumi.ComponentResource {
           commitEmail: COMMIT_AUTHOR.email,
           overwriteOnCreate: true,
         },
-        { parent: this, dependsOn: previous },
+        { parent: this, dependsOn: [branch, ...previous] },
       );
       previous = [file];
     }
@@ -196,8 +198,10 @@ export class MirroredImage extends pulumi.ComponentResource {
           bypassActors: [
             args.deployBypassActorId !== undefined
               ? { actorId: args.deployBypassActorId, actorType: "Integration", bypassMode: "always" }
-              : // Organization admins (actor id 1 by GitHub's convention), for a deploy with an admin's token.
-                { actorId: 1, actorType: "OrganizationAdmin", bypassMode: "always" },
+              : // Organisation admins, for a deploy with an admin's token. No actorId:
+                // GitHub ignores it for this type and reads it back as 0, so any
+                // value set here would show as a diff on every preview.
+                { actorType: "OrganizationAdmin", bypassMode: "always" },
           ],
           rules: {
             deletion: true,
@@ -215,56 +219,20 @@ export class MirroredImage extends pulumi.ComponentResource {
       );
     }
 
-    // A new mirror builds now instead of at night, and a changed workflow is
-    // exercised right away. Runs on create and whenever a trigger changes
-    // (a new repository, new workflow bytes); never on an unchanged up.
-    if (args.dispatch) {
-      const workflow = this.files.find((f) => f.path === MIRROR_PATHS.workflow)!;
-      new command.local.Command(
-        `${name}-dispatch`,
-        {
-          create: "node --import tsx infra/dispatch.ts",
-          environment: {
-            REPO: `${m.owner}/${m.repo}`,
-            WORKFLOW: MIRROR_PATHS.workflow.split("/").pop()!,
-            REF: DEFAULT_BRANCH,
-            ...(args.dispatch.token !== undefined ? { GITHUB_TOKEN: pulumi.secret(args.dispatch.token) } : {}),
-          },
-          triggers: [this.repository.nodeId, sha256(workflow.content)],
-        },
-        { parent: this, dependsOn: previous },
-      );
-    }
-
     // Preflight: build the override against upstream's newest allowed tag
     // during `pulumi preview`, with no push and a cache-only export, so a
     // broken override fails the fleet repo's pull request instead of a
-    // nightly run. The tag is resolved by the pipeline's own `resolve`.
+    // nightly run. The program reads the tag (the pipeline's own tag policy)
+    // and gives this component the docker-build provider only then.
     if (m.preflight && m.override) {
-      const tags = m.upstream.tags;
-      const resolve = command.local.runOutput(
-        {
-          command: commandLine([
-            "node", "--import", "tsx", "pipeline/main.ts", "resolve",
-            "--upstream", m.upstream.fullName, "--range", tags.range,
-            ...(tags.prefix ? ["--prefix", tags.prefix] : []),
-            ...(tags.prerelease ? ["--prerelease"] : []),
-            "--pin", ".no-pin-at-deploy-time/image-pin.yml",
-          ]),
-        },
-        { parent: this },
-      );
-      const tag = resolve.apply((r) => {
-        const t = (JSON.parse(r.stdout ?? "{}") as { tag?: string }).tag;
-        if (!t) throw new Error(`${m.sourceFile}: preflight: resolve found no tag for ${m.upstream.fullName}`);
-        return t;
-      });
+      if (args.preflightTag === undefined) throw new Error(`${m.sourceFile}: preflight: no upstream tag was given to build`);
+      const tag = pulumi.output(args.preflightTag);
       this.preflight = new dockerbuild.Image(
         `${name}-preflight`,
         {
           context: { location: pulumi.interpolate`${m.upstream.url}.git#${tag}` },
           dockerfile: { inline: m.override.content },
-          buildArgs: pulumi.output(tag).apply((t) => ({ ...m.build.args, VERSION: t })),
+          buildArgs: tag.apply((t) => ({ ...m.build.args, VERSION: t })),
           // The host platform only: the preflight proves the override builds;
           // the nightly build does every platform.
           platforms: ["linux/amd64"],
@@ -278,6 +246,21 @@ export class MirroredImage extends pulumi.ComponentResource {
 
     this.registerOutputs({ repositoryUrl: this.repositoryUrl, inventory: this.inventory });
   }
+}
+
+/**
+ * The Actions allow-list a repository can have. The allow-list by pattern
+ * (`patterns_allowed`) applies to public repositories, and to private ones
+ * only on Enterprise; elsewhere the strongest choice that still runs the
+ * workflow is GitHub's own actions plus verified Marketplace creators (docker,
+ * sigstore: every third-party owner in components/pins.ts), with SHA pinning
+ * required either way.
+ */
+export function allowedActions(m: Pick<ResolvedMirror, "visibility" | "attestations">, plan: GithubPlan): github.types.input.ActionsRepositoryPermissionsAllowedActionsConfig {
+  if (m.visibility === "public" || plan === "enterprise") {
+    return { githubOwnedAllowed: false, verifiedAllowed: false, patternsAlloweds: allowedActionPatterns({ attestations: m.attestations }) };
+  }
+  return { githubOwnedAllowed: true, verifiedAllowed: true };
 }
 
 /** `.github/workflows/mirror.yml` -> `github-workflows-mirror-yml`: stable, URN-safe child names. */

@@ -53,14 +53,27 @@ export function uses(key: ActionKey): string {
   return `${a.uses}@${a.sha}`;
 }
 
-/** Every `owner/action` (without `@`) a generated workflow may use: the repository's Actions allow-list. */
-export function allowedActionPatterns(): string[] {
-  return [
-    ...new Set(
-      (Object.keys(ACTIONS) as ActionKey[])
-        .filter((k) => !FLEET_ONLY.has(k))
-        .map((k) => ACTIONS[k])
-        .map((a) => `${a.uses.split("/").slice(0, 2).join("/")}@${a.sha}`),
-    ),
-  ].sort();
+/**
+ * Actions that a pinned composite action calls in turn, at the SHA its own
+ * action.yml names (fixed by the parent's SHA). GitHub checks every action a
+ * job runs against the allow-list, nested ones included.
+ */
+export const NESTED_ACTIONS: Readonly<Record<string, { readonly uses: string; readonly sha: string; readonly version: string; readonly calledBy: readonly ActionKey[] }>> = {
+  // attest-sbom v4.1.0's action.yml: `uses: actions/attest@59d8… # v4.1.0`;
+  // attest-build-provenance v4 is the same thin wrapper of the same release.
+  attest: { uses: "actions/attest", sha: "59d89421af93a897026c735860bf21b6eb4f7b26", version: "v4.1.0", calledBy: ["attestBuildProvenance", "attestSbom"] },
+};
+
+/** Actions only a mirror with attestations on runs. */
+const ATTESTATION_ONLY: ReadonlySet<ActionKey> = new Set<ActionKey>(["attestBuildProvenance", "attestSbom"]);
+
+/**
+ * Every `owner/action@<sha>` a mirror's workflow may run, nested actions
+ * included: the repository's Actions allow-list. Without attestations the
+ * attestation actions are left out. @default attestations: true (the superset)
+ */
+export function allowedActionPatterns(opts: { readonly attestations?: boolean } = {}): string[] {
+  const keys = (Object.keys(ACTIONS) as ActionKey[]).filter((k) => !FLEET_ONLY.has(k) && (opts.attestations !== false || !ATTESTATION_ONLY.has(k)));
+  const nested = Object.values(NESTED_ACTIONS).filter((n) => n.calledBy.some((k) => keys.includes(k)));
+  return [...new Set([...keys.map((k) => ACTIONS[k]), ...nested].map((a) => `${a.uses.split("/").slice(0, 2).join("/")}@${a.sha}`))].sort();
 }

@@ -452,7 +452,7 @@ function resolveEntry(
 }
 
 function waiver(p: Problems, at: string, v: unknown, today: Date, noticeDays: number, warnings: string[], file: string): ResolvedWaiver | undefined {
-  const w = obj(p, at, v, ["id", "reason", "expires", "approvedBy", "purls", "paths", "status", "justification", "action"]);
+  const w = obj(p, at, v, ["id", "reason", "expires", "approvedBy", "approvedOn", "purls", "paths", "status", "justification", "action"]);
   if (!w) return undefined;
   const before = p.length;
   const id = str(p, `${at}.id`, w.id, VULN_ID_PATTERN, "a vulnerability id such as CVE-2026-34986 or GHSA-xxxx-xxxx-xxxx");
@@ -472,6 +472,9 @@ function waiver(p: Problems, at: string, v: unknown, today: Date, noticeDays: nu
   const justification = str(p, `${at}.justification`, w.justification, new RegExp(`^(${VEX_JUSTIFICATIONS.join("|")})$`), VEX_JUSTIFICATIONS.join(", "), true);
   const action = str(p, `${at}.action`, w.action, /\S/, "an action statement", true);
   if (status === "affected" && !action) p.push(`${at}.action: missing (allowed: an action statement; OpenVEX requires one for status affected)`);
+  const approvedOn = str(p, `${at}.approvedOn`, w.approvedOn, DATE_PATTERN, "the day the risk was accepted, YYYY-MM-DD", true);
+  if (approvedOn !== undefined && !parseDay(approvedOn)) p.push(`${at}.approvedOn: ${show(approvedOn)} is not a calendar date (allowed: a date YYYY-MM-DD)`);
+  else if (approvedOn !== undefined && daysUntil(approvedOn, today) > 0) p.push(`${at}.approvedOn: ${approvedOn} is in the future (allowed: the day the risk was accepted, today or earlier)`);
   if (status === "affected" && justification) p.push(`${at}.justification: only for status not_affected (allowed: remove it, or set status not_affected)`);
   if (p.length > before || !id || !reason || !approvedBy || !expires || !status) return undefined;
   return {
@@ -485,4 +488,5 @@ function waiver(p: Problems, at: string, v: unknown, today: Date, noticeDays: nu
     ...(status === "not_affected" ? { justification: (justification ?? "vulnerable_code_not_in_execute_path") as ResolvedWaiver["justification"] } : {}),
     ...(action ? { action } : {}),
   };
+    ...(approvedOn ? { approvedOn } : {}),
 }

@@ -32,6 +32,8 @@ export interface Waiver {
   readonly expires: string;
   /** Who accepted the risk (a GitHub login or a name); recorded in the VEX document. */
   readonly approvedBy: string;
+  /** Day (YYYY-MM-DD) the risk was accepted: the VEX statement's timestamp; the newest is the VEX document's. */
+  readonly approvedOn?: string;
   /** Limit the waiver to these package URLs. @default every package */
   readonly purls?: readonly string[];
   /** Limit the waiver to these file paths inside the image or source. @default every path */
@@ -147,8 +149,6 @@ export interface FleetPolicy {
   readonly deploy: {
     /** Read every upstream's health from the GitHub API into the inventory (one run per preview/up). */
     readonly healthCheck: boolean;
-    /** Start a mirror's workflow once when the mirror is created or its workflow changes. */
-    readonly dispatchOnChange: boolean;
     /** Build each override against upstream's newest allowed tag at preview (needs a Docker engine). @see MirrorSpec.preflight */
     readonly preflight: boolean;
   };
@@ -171,7 +171,13 @@ export interface StackSettings {
   readonly attestations: boolean;
   /** Integration id allowed to bypass the ruleset (the deploying GitHub App). */
   readonly deployBypassActorId?: number;
+  /** The owner's GitHub plan: decides the Actions allow-list private repositories can have. @default "team" */
+  readonly githubPlan?: GithubPlan;
 }
+
+/** GitHub plans, as far as the settings a mirror needs differ (Pro counts as Team). */
+export const GITHUB_PLANS = ["free", "team", "enterprise"] as const;
+export type GithubPlan = (typeof GITHUB_PLANS)[number];
 
 /** A mirror after validation and defaults: everything renderers need, nothing optional that has a default. */
 export interface ResolvedMirror {

@@ -14,7 +14,7 @@
  * same bytes, so a `pulumi up` that changes no waiver re-commits neither file
  * (DESIGN invariant 6).
  */
-import { header, headerLines } from "./header";
+import { header } from "./header";
 import { MIRROR_PATHS } from "./mirror-config";
 import { parseDay, sha256 } from "./spec";
 import type { ResolvedMirror, ResolvedWaiver } from "./types";
@@ -23,14 +23,34 @@ import { toYaml } from "./yaml";
 export const OPENVEX_CONTEXT = "https://openvex.dev/ns/v0.2.0";
 
 /**
- * The OpenVEX `timestamp` of every document. A mirror entry records no day on
- * which a waiver was approved, and a wall-clock time would change the file on
- * every deploy. The epoch is an honest "not recorded here": the commit (and
- * the reviewed pull request) that added the waiver to the fleet repo is the
- * record of when it was accepted. Side effect, on the safe side: any later
- * VEX statement from another source about the same image outranks ours.
+ * The OpenVEX `timestamp` (when the document was issued) is the newest
+ * `approvedOn` of its waivers, at midnight UTC: a real day, recorded in the
+ * entry, that moves only when a decision does, so an unchanged waiver list
+ * gives the same bytes on every deploy. A wall-clock time would re-commit the
+ * file on every `pulumi up`.
+ *
+ * VEX_UNDATED is used only when no waiver says when it was approved (or there
+ * is no waiver, so the document states nothing): the epoch is an honest "not
+ * recorded", and on the safe side, since any later VEX statement from another
+ * source about the same image outranks ours.
  */
-export const VEX_TIMESTAMP = "1970-01-01T00:00:00Z";
+export const VEX_UNDATED = "1970-01-01T00:00:00Z";
+
+/** The document's timestamp: the newest approval day of its waivers, else VEX_UNDATED. */
+export function vexTimestamp(waivers: readonly ResolvedWaiver[]): string {
+  const days = waivers.map((w) => w.approvedOn).filter((d): d is string => d !== undefined).sort();
+  return days.length ? `${days[days.length - 1]}T00:00:00Z` : VEX_UNDATED;
+}
+
+/**
+ * `tooling` says how the document was made, as OpenVEX intends the field: the
+ * generator and its input, not a "do not edit" banner that a VEX reader would
+ * show as data. (JSON has no comments and the schema allows no other key; the
+ * mirror README's "Files" section says which files are generated.)
+ */
+export function vexTooling(m: ResolvedMirror): string {
+  return `mirror-fleet (components/waivers.ts), from ${source(m)} in the fleet repository`;
+}
 
 /** Where the waivers are changed: named by both files' headers. */
 function source(m: ResolvedMirror): string {
@@ -83,13 +103,13 @@ export function imagePurl(m: ResolvedMirror): string {
 
 /** OpenVEX document v0.2.0, the fields this project writes. */
 export interface OpenVexDocument {
-  readonly tooling: string;
   readonly "@context": string;
   readonly "@id": string;
   readonly author: string;
   readonly role: string;
   readonly timestamp: string;
   readonly version: number;
+  readonly tooling: string;
   readonly statements: readonly OpenVexStatement[];
 }
 
@@ -101,6 +121,8 @@ export interface OpenVexStatement {
   readonly impact_statement?: string;
   readonly action_statement?: string;
   readonly status_notes: string;
+  /** When the waiver was approved, when its entry says. */
+  readonly timestamp?: string;
 }
 
 function statement(m: ResolvedMirror, w: ResolvedWaiver): OpenVexStatement {
@@ -111,8 +133,10 @@ function statement(m: ResolvedMirror, w: ResolvedWaiver): OpenVexStatement {
   // image, and the notes say how narrow the gate's waiver really is.
   const scope = w.paths?.length ? ` The scan gate applies it only to the paths ${w.paths.join(", ")}.` : "";
   const notes = `Waiver in ${m.sourceFile}, approved by ${w.approvedBy}, applies through ${w.expires}; after that day the mirror's scan gate blocks this finding again.${scope}`;
+  const when = w.approvedOn ? { timestamp: `${w.approvedOn}T00:00:00Z` } : {};
   if (w.status === "affected") {
     return {
+      ...when,
       vulnerability: { name: w.id },
       products: [product],
       status: "affected",
@@ -123,6 +147,7 @@ function statement(m: ResolvedMirror, w: ResolvedWaiver): OpenVexStatement {
   // Both the machine-readable justification and the human reason: OpenVEX
   // asks for the label and recommends enriching it with the impact statement.
   return {
+    ...when,
     vulnerability: { name: w.id },
     products: [product],
     status: "not_affected",
@@ -136,23 +161,19 @@ function statement(m: ResolvedMirror, w: ResolvedWaiver): OpenVexStatement {
  * The OpenVEX document as data. `@id` is content-addressed: the mirror
  * repository's copy of the file plus the sha256 of what it states, so a
  * changed waiver is a new document and an unchanged one keeps its id.
- *
- * JSON has no comments and the OpenVEX schema forbids unknown top-level keys,
- * so the generated-file header (DESIGN invariant 7) goes into `tooling`
- * ("how the VEX document was generated"), written as the first key.
  */
 export function openVexDocument(m: ResolvedMirror): OpenVexDocument {
   const statements = m.gate.waivers.map((w) => statement(m, w));
   const author = `${m.owner} (mirror-fleet waivers)`;
   const digest = sha256(JSON.stringify({ author, statements }));
   return {
-    tooling: headerLines(source(m)).join(" "),
     "@context": OPENVEX_CONTEXT,
     "@id": `https://github.com/${m.owner}/${m.repo}/blob/HEAD/${MIRROR_PATHS.vex}#sha256-${digest}`,
     author,
     role: "risk acceptance by the mirror's owners",
-    timestamp: VEX_TIMESTAMP,
+    timestamp: vexTimestamp(m.gate.waivers),
     version: 1,
+    tooling: vexTooling(m),
     statements,
   };
 }

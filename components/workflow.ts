@@ -938,9 +938,14 @@ function healthJob(m: ResolvedMirror): Job {
   };
 }
 
-/** Files whose change on the default branch rebuilds the current tag (never image-pin.yml). */
+/**
+ * Files whose change on the default branch rebuilds the current tag (never
+ * image-pin.yml). The workflow itself too: `pulumi up` commits it last, so a
+ * new mirror or a changed workflow starts one run (pushes made with a job's
+ * GITHUB_TOKEN start none).
+ */
 export function pushPaths(m: ResolvedMirror): string[] {
-  return [MIRROR_PATHS.config, ...(m.override ? [MIRROR_PATHS.override] : []), MIRROR_PATHS.trivyignore];
+  return [MIRROR_PATHS.config, ...(m.override ? [MIRROR_PATHS.override] : []), MIRROR_PATHS.trivyignore, MIRROR_PATHS.workflow];
 }
 
 /** The workflow of one mirror, as a model. */

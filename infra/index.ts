@@ -4,8 +4,6 @@
  * Run with `npm run preview` / `npm run up` (Automation API, infra/automation.ts)
  * or the plain `pulumi preview` / `pulumi up`.
  */
-import * as command from "@pulumi/command";
-import * as dockerbuild from "@pulumi/docker-build";
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import { githubApi } from "./github-api";
@@ -39,13 +37,9 @@ const fleet = fleetProgram({
   settings: stack.settings,
   readFile: readProjectFile,
   webhooks: stack.webhooks,
-  providers: {
-    github: provider,
-    // Runs the deploy-time checks on the machine that runs pulumi.
-    command: new command.Provider("command", {}),
-    dockerBuild: new dockerbuild.Provider("docker-build", {}),
-  },
-  dispatchToken: stack.githubToken,
+  providers: { github: provider },
+  // The program's own reads (upstream health, preflight tags) go where the provider goes, as the same identity.
+  github: { apiUrl: api.restUrl, token: stack.githubToken },
 });
 
 for (const w of fleet.warnings) pulumi.log.warn(w);

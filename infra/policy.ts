@@ -28,7 +28,6 @@ export const policy: FleetPolicy = {
   nodeVersion: "24",
   deploy: {
     healthCheck: true,
-    dispatchOnChange: true,
     // Off: it needs a Docker engine wherever `pulumi preview` runs.
     preflight: false,
   },

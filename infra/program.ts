@@ -3,12 +3,10 @@
  * inventory. Validation of the whole fleet runs first, so that a bad entry
  * stops the program before any resource is declared (DESIGN invariant 8).
  */
-import * as command from "@pulumi/command";
-import type * as dockerbuild from "@pulumi/docker-build";
+import * as dockerbuild from "@pulumi/docker-build";
 import type * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import { commandLine } from "../components/shell";
-import type { HealthByRepo } from "./upstream-health";
+import { checkUpstreams, newestAllowedTag, type GitHubReader, type HealthByRepo } from "./upstream-health";
 import { fleetSummary, type Inventory } from "../components/inventory";
 import { MirroredImage } from "../components/mirrored-image";
 import { resolveFleet, type MirrorEntry } from "../components/spec";
@@ -21,10 +19,17 @@ export interface FleetInputs {
   readonly readFile: (path: string) => string;
   readonly today?: Date;
   readonly webhooks?: Partial<Record<NotifyTarget, pulumi.Input<string>>>;
-  /** Explicit providers; default providers are disabled in Pulumi.yaml. */
-  readonly providers?: { readonly github?: github.Provider; readonly command?: command.Provider; readonly dockerBuild?: dockerbuild.Provider };
-  /** Token for the post-deploy workflow dispatch; unset: GITHUB_TOKEN where pulumi runs. */
-  readonly dispatchToken?: pulumi.Input<string>;
+  /**
+   * The GitHub provider; default providers are disabled in Pulumi.yaml. The
+   * docker-build provider is made here, and only when some mirror has
+   * preflight on: a default run needs no docker-build plugin.
+   */
+  readonly providers?: { readonly github?: github.Provider };
+  /**
+   * Where the program itself reads GitHub (upstream health, preflight tags):
+   * REST root and token. @default github.com, GITHUB_TOKEN or a GitHub App from the environment
+   */
+  readonly github?: { readonly apiUrl: string; readonly token?: pulumi.Input<string> };
 }
 
 export interface Fleet {
@@ -50,8 +55,17 @@ export function fleetProgram(inputs: FleetInputs): Fleet {
   );
   if (missing.length) throw new Error(`${missing.length} problem(s); nothing was created:\n  - ${missing.join("\n  - ")}`);
 
-  const p = inputs.providers ?? {};
-  const providers = [p.github, p.command, p.dockerBuild].filter((x): x is NonNullable<typeof x> => x !== undefined);
+  // The program's reads of GitHub, with its token once known. unsecret: the
+  // results hold no secret, only the token that fetched them is one.
+  const gh = inputs.github ?? { apiUrl: "https://api.github.com" };
+  const read = <T>(f: (reader: GitHubReader) => Promise<T>): pulumi.Output<T> =>
+    pulumi.unsecret(pulumi.output(gh.token).apply((token) => f({ apiUrl: gh.apiUrl, token, env: process.env })));
+
+  const preflight = resolved.filter((m) => m.preflight && m.override);
+  const providers = [
+    ...(inputs.providers?.github ? [inputs.providers.github] : []),
+    ...(preflight.length ? [new dockerbuild.Provider("docker-build", {})] : []),
+  ];
   const opts: pulumi.ComponentResourceOptions = providers.length ? { providers } : {};
   const mirrors = resolved.map(
     (m) =>
@@ -62,30 +76,17 @@ export function fleetProgram(inputs: FleetInputs): Fleet {
           labels: inputs.policy.labels,
           webhooks: inputs.webhooks,
           deployBypassActorId: inputs.settings.deployBypassActorId,
+          githubPlan: inputs.settings.githubPlan,
           today,
-          ...(inputs.policy.deploy.dispatchOnChange ? { dispatch: { token: inputs.dispatchToken } } : {}),
+          ...(preflight.includes(m) ? { preflightTag: read((r) => newestAllowedTag(m.upstream.fullName, m.upstream.tags, r)) } : {}),
         },
         opts,
       ),
   );
   const entries = mirrors.map((m) => m.inventory);
-  // One run for the whole fleet, as an invoke: it reads, creates nothing and
-  // shows no diff; the inventory says "unavailable" rather than failing.
-  const health = inputs.policy.deploy.healthCheck
-    ? command.local
-        .runOutput(
-          {
-            command: commandLine([
-              "node", "--import", "tsx", "infra/upstream-health.ts",
-              "--max-days-since-commit", String(inputs.policy.health.maxDaysSinceCommit),
-              "--max-days-since-release", String(inputs.policy.health.maxDaysSinceRelease),
-              ...[...new Set(resolved.map((m) => m.upstream.fullName))],
-            ]),
-          },
-          p.command ? { provider: p.command } : {},
-        )
-        .apply((r) => JSON.parse(r.stdout ?? "{}") as HealthByRepo)
-    : undefined;
+  // One read for the whole fleet; the inventory says "unavailable" rather than failing.
+  const upstreams = [...new Set(resolved.map((m) => m.upstream.fullName))];
+  const health = inputs.policy.deploy.healthCheck ? read((r) => checkUpstreams(upstreams, inputs.policy.health, r, today)) : undefined;
   return {
     mirrors,
     warnings,

@@ -7,9 +7,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import type { NotifyTarget, StackSettings } from "../components/types";
+import { GITHUB_PLANS, type GithubPlan, type NotifyTarget, type StackSettings } from "../components/types";
 
 const NS = "mirror-fleet";
+
+/** The organisation setting the pin job needs, as GitHub's settings page names it. */
+export const ORG_PR_SETTING = "Allow GitHub Actions to create and approve pull requests";
 
 /** Builds StackSettings from plain config values (`key` without the `mirror-fleet:` namespace). */
 export function settingsFrom(get: (key: string) => unknown, where: string): StackSettings {
@@ -44,8 +47,27 @@ export function settingsFrom(get: (key: string) => unknown, where: string): Stac
   if (bypass !== undefined && (!Number.isInteger(bypass) || bypass <= 0)) {
     problems.push(`${NS}:deployBypassActorId: ${JSON.stringify(rawBypass)} is not allowed (allowed: the numeric id of the deploying GitHub App)`);
   }
-  const branchProtection = bool("branchProtection") ?? true;
-  const attestations = bool("attestations") ?? visibility === "public";
+  const plan = str("githubPlan") ?? "team";
+  if (!(GITHUB_PLANS as readonly string[]).includes(plan)) problems.push(`${NS}:githubPlan: ${JSON.stringify(plan)} is not allowed (allowed: ${GITHUB_PLANS.join(", ")}; Pro counts as team)`);
+  // What the plan allows private repositories decides the defaults; an
+  // explicit setting wins where GitHub can do it, and is an error where not.
+  const isPrivate = visibility === "private";
+  const branchProtection = bool("branchProtection") ?? !(isPrivate && plan === "free");
+  if (branchProtection && isPrivate && plan === "free") {
+    problems.push(`${NS}:branchProtection: true is not allowed with ${NS}:githubPlan free and private repositories (allowed: false; GitHub Free cannot protect branches of private repositories)`);
+  }
+  const attestations = bool("attestations") ?? (!isPrivate || plan === "enterprise");
+  if (attestations && isPrivate && plan !== "enterprise") {
+    problems.push(`${NS}:attestations: true is not allowed with ${NS}:githubPlan ${plan} and private repositories (allowed: false, or githubPlan enterprise; artifact attestations of private repositories need GitHub Enterprise Cloud)`);
+  }
+  // Organisations forbid this by default, and the repository setting then
+  // answers 409 in the middle of an up: say so before anything is created.
+  const canCreatePRs = bool("actionsCanCreatePullRequests") ?? false;
+  if (!canCreatePRs) {
+    problems.push(
+      `${NS}:actionsCanCreatePullRequests: ${canCreatePRs} is not allowed (allowed: true, once an owner of ${owner ?? "the organisation"} has turned on "${ORG_PR_SETTING}" in the organisation's Settings > Actions > General; the pin job opens its pull request with the job token)`,
+    );
+  }
   if (problems.length) throw new Error(`${where}:\n  - ${problems.join("\n  - ")}`);
   return {
     owner: owner!,
@@ -53,6 +75,7 @@ export function settingsFrom(get: (key: string) => unknown, where: string): Stac
     visibility: visibility as StackSettings["visibility"],
     branchProtection,
     attestations,
+    githubPlan: plan as GithubPlan,
     ...(bypass !== undefined ? { deployBypassActorId: bypass } : {}),
   };
 }

@@ -1,40 +1,63 @@
 /**
- * Upstream health for the inventory, read from the GitHub API at every
- * preview and up: one run for the whole fleet, through @pulumi/command's
- * `local.run` invoke (infra/program.ts), so it shows no diff and creates no
- * resource. Same logic as the mirrors' weekly `health` job
- * (pipeline/lib/health.ts).
+ * What the program reads from GitHub at every preview and up, as plain async
+ * code in the program (no command plugin): each upstream's health for the
+ * inventory (policy.deploy.healthCheck; same logic as the mirrors' weekly
+ * `health` job, pipeline/lib/health.ts) and, for a mirror with preflight on,
+ * the upstream tag its override is built against. Reads only: it creates
+ * nothing and shows no diff.
  *
- *   node --import tsx infra/upstream-health.ts --max-days-since-commit N --max-days-since-release M owner/repo…
- *
- * Prints `{ "<owner/repo>": HealthReport | { unavailable: "<why>" } }` and
- * always exits 0: a missing token or an unreachable API is reported in the
- * inventory, not turned into a failed deploy.
+ * Where: the REST root of MIRROR_FLEET_GITHUB_API (infra/github-api.ts), with
+ * the program's token (the githubToken stack secret), else GITHUB_TOKEN or a
+ * GitHub App's installation token (infra/github-token.ts).
  */
-import { parseArgs } from "node:util";
 import type { Io } from "../pipeline/cli";
-import { github } from "../pipeline/github";
-import { assessHealth, fetchUpstreamFacts, type HealthReport } from "../pipeline/lib/health";
+import { github, splitRepo, type GitHub } from "../pipeline/github";
+import { assessHealth, fetchUpstreamFacts, type HealthPolicy, type HealthReport } from "../pipeline/lib/health";
+import { listGitHubTags, resolveTag, type TagPolicy } from "../pipeline/lib/tags";
 import { deployToken } from "./github-token";
+
+type Env = Readonly<Record<string, string | undefined>>;
 
 export type HealthByRepo = Record<string, (HealthReport & { checkedAt: string }) | { unavailable: string; checkedAt: string }>;
 
-export async function checkUpstreams(repos: readonly string[], policy: { maxDaysSinceCommit: number; maxDaysSinceRelease: number }, io: Io, today = new Date()): Promise<HealthByRepo> {
+/** Where and as whom the program reads GitHub. */
+export interface GitHubReader {
+  /** REST root, e.g. https://api.github.com or http://127.0.0.1:P/api/v3. */
+  readonly apiUrl: string;
+  /** The program's token; unset: GITHUB_TOKEN or a GitHub App from `env`. */
+  readonly token?: string;
+  readonly env: Env;
+}
+
+/** A client for `reader`, or why there is none (no credentials). */
+async function client(reader: GitHubReader): Promise<GitHub | string> {
+  const env = { ...reader.env, GITHUB_API_URL: reader.apiUrl };
+  const token = reader.token || (await deployToken(env));
+  if (!token) return "no githubToken, GITHUB_TOKEN or GitHub App credentials where pulumi runs";
+  const io: Io = { env: { ...env, GITHUB_TOKEN: token }, cwd: process.cwd(), stdout: () => undefined, stderr: (t) => void process.stderr.write(t) };
+  // One retry: an unreachable API must not hold a preview for minutes.
+  return github(io, { retries: 1 });
+}
+
+/**
+ * Health of each upstream (`owner/repo`). Never throws: a missing token or an
+ * unreachable API is reported per upstream as `unavailable`, not turned into
+ * a failed deploy.
+ */
+export async function checkUpstreams(repos: readonly string[], policy: HealthPolicy, reader: GitHubReader, today = new Date()): Promise<HealthByRepo> {
   const checkedAt = today.toISOString().slice(0, 10);
   const out: HealthByRepo = {};
-  let token: string | undefined;
+  let gh: GitHub | string;
   try {
-    token = await deployToken(io.env);
+    gh = await client(reader);
   } catch (e) {
-    for (const r of repos) out[r] = { unavailable: (e as Error).message, checkedAt };
-    return out;
+    gh = (e as Error).message;
   }
-  if (!token) {
-    for (const r of repos) out[r] = { unavailable: "no GITHUB_TOKEN or GitHub App credentials where pulumi runs", checkedAt };
-    return out;
-  }
-  const gh = github({ ...io, env: { ...io.env, GITHUB_TOKEN: token } });
   for (const repo of repos) {
+    if (typeof gh === "string") {
+      out[repo] = { unavailable: gh, checkedAt };
+      continue;
+    }
     try {
       out[repo] = { ...assessHealth(await fetchUpstreamFacts(gh, repo), policy, today), checkedAt };
     } catch (e) {
@@ -44,17 +67,10 @@ export async function checkUpstreams(repos: readonly string[], policy: { maxDays
   return out;
 }
 
-if (require.main === module) {
-  const { values, positionals } = parseArgs({
-    args: process.argv.slice(2),
-    allowPositionals: true,
-    options: { "max-days-since-commit": { type: "string" }, "max-days-since-release": { type: "string" } },
-  });
-  const io: Io = { env: process.env, cwd: process.cwd(), stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
-  checkUpstreams(positionals, { maxDaysSinceCommit: Number(values["max-days-since-commit"]), maxDaysSinceRelease: Number(values["max-days-since-release"]) }, io).then(
-    (r) => process.stdout.write(JSON.stringify(r) + "\n"),
-    (e) => {
-      process.stdout.write(JSON.stringify(Object.fromEntries(positionals.map((p) => [p, { unavailable: String((e as Error).message), checkedAt: new Date().toISOString().slice(0, 10) }]))) + "\n");
-    },
-  );
+/** The newest upstream tag the tag policy allows (the pipeline's `resolve`, with nothing pinned). Throws when there is none. */
+export async function newestAllowedTag(upstream: string, policy: TagPolicy, reader: GitHubReader): Promise<string> {
+  const gh = await client(reader);
+  if (typeof gh === "string") throw new Error(`preflight: cannot list the tags of ${upstream}: ${gh}`);
+  const { owner, repo } = splitRepo(upstream);
+  return resolveTag(await listGitHubTags(gh, owner, repo), policy, { lastTag: null, force: false }).tag;
 }

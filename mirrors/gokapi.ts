@@ -22,6 +22,7 @@ export default defineMirror({
           "go-jose/v4 DoS via crafted JWE input; Gokapi only parses tokens from its configured OIDC provider, which our deployment does not enable. Fixed in v4.1.4; drop this waiver when upstream bumps it.",
         expires: "2027-02-28",
         approvedBy: "security-team",
+        approvedOn: "2026-11-23",
         purls: ["pkg:golang/github.com/go-jose/go-jose/v4@v4.1.3"],
         justification: "vulnerable_code_not_in_execute_path",
       },

@@ -1,15 +1,19 @@
 /**
  * The fleet program under Pulumi mocks: what every mirror declares, what it
  * must not declare, the order of commits, the policy-change property, and
- * render == component.
+ * render == component. The program's own reads of GitHub (upstream health,
+ * preflight tags) go to the GitHub stand-in; there is no invoke at all.
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { before, describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
 import { runUnderMocks, child, ofType, type RecordedResource } from "../support/pulumi-mocks";
+import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
+import { ACTIONS, NESTED_ACTIONS } from "../../components/pins";
 import type { FleetPolicy, StackSettings } from "../../components/types";
 import type { MirrorEntry } from "../../components/spec";
 
@@ -20,7 +24,7 @@ let entries: MirrorEntry[];
 let readFile: (p: string) => string;
 let policy: FleetPolicy;
 
-const settings: StackSettings = { owner: "acme-corp", registryNamespace: "acme-corp", visibility: "private", branchProtection: true, attestations: false };
+const settings: StackSettings = { owner: "acme-corp", registryNamespace: "acme-corp", visibility: "private", branchProtection: true, attestations: false, githubPlan: "team" };
 const today = new Date("2026-11-23T00:00:00Z");
 const T = {
   repo: "github:index/repository:Repository",
@@ -29,6 +33,8 @@ const T = {
   ruleset: "github:index/repositoryRuleset:RepositoryRuleset",
   actions: "github:index/actionsRepositoryPermissions:ActionsRepositoryPermissions",
   secret: "github:index/actionsSecret:ActionsSecret",
+  branch: "github:index/branchDefault:BranchDefault",
+  alerts: "github:index/repositoryVulnerabilityAlerts:RepositoryVulnerabilityAlerts",
   component: "mirror-fleet:index:MirroredImage",
 };
 
@@ -38,14 +44,13 @@ const third: MirrorEntry = {
   spec: { name: "photos", upstream: { repo: "acme-oss/monorepo", tags: { prefix: "photos-v", range: "^1" } }, override: null, notify: ["slack"] },
 };
 
-/** Every invoke the program may make: the fleet's upstream-health run. Anything else throws. */
-const invokes: string[] = [];
-function call(args: { token: string; inputs: any }) {
-  invokes.push(`${args.token} ${args.inputs.command}`);
-  if (args.token === "command:local:run" && String(args.inputs.command).startsWith("node --import tsx infra/upstream-health.ts ")) {
-    return { stdout: JSON.stringify({ "Forceu/Gokapi": { healthy: true, checkedAt: "2026-11-23" } }), stderr: "" };
-  }
-  return undefined;
+const TAGS = path.resolve(__dirname, "../../../shared/testdata/upstream-tags");
+/** GitHub as the program reads it: the three upstreams with their real tag lists. */
+let gh: GitHubStandIn;
+
+/** The value of an Output, once the program's reads have settled. */
+function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => o.apply((v) => void resolve(v)));
 }
 
 async function fleet(over: { policy?: FleetPolicy; settings?: StackSettings; entries?: MirrorEntry[] } = {}) {
@@ -57,12 +62,18 @@ async function fleet(over: { policy?: FleetPolicy; settings?: StackSettings; ent
       readFile,
       today,
       webhooks: { slack: "https://hooks.slack.example/T000/B000/XXXX" },
+      github: { apiUrl: gh.url, token: pulumi.secret(gh.token) },
     }),
-    { call },
   );
 }
 
 before(async () => {
+  gh = await startGitHubStandIn();
+  for (const [repo, file] of [["Forceu/Gokapi", "Gokapi-tags.txt"], ["root-gg/plik", "plik-tags.txt"]]) {
+    gh.addRepo(repo, { private: false, date: "2021-03-01T00:00:00Z" });
+    gh.seedTagLines(repo, fs.readFileSync(path.join(TAGS, file), "utf8"));
+  }
+  gh.addRepo("acme-oss/monorepo", { private: false, date: "2026-11-01T00:00:00Z" });
   program = await import("../../infra/program");
   const mirrors = await import("../../infra/mirrors");
   entries = mirrors.loadMirrorEntries();
@@ -70,10 +81,17 @@ before(async () => {
   policy = (await import("../../infra/policy")).policy;
 });
 
+after(async () => {
+  assert.deepEqual(gh.rejected, [], "no request outside GitHub's OpenAPI description");
+  await gh.stop();
+});
+
 describe("MirroredImage under mocks", () => {
   let resources: readonly RecordedResource[];
+  let run: Awaited<ReturnType<typeof fleet>>;
   before(async () => {
-    resources = (await fleet()).resources;
+    run = await fleet();
+    resources = run.resources;
   });
 
   test("GIVEN a fleet of three WHEN run THEN every URN is unique and each mirror is one component", () => {
@@ -81,15 +99,24 @@ describe("MirroredImage under mocks", () => {
     assert.deepEqual(ofType(resources, T.component).map((r) => r.name).sort(), ["gokapi", "photos", "plik"]);
   });
 
-  test("GIVEN gokapi WHEN run THEN its repository is private, protected, kept on delete, auto-initialised", () => {
+  test("GIVEN gokapi WHEN run THEN its repository is private, kept on GitHub when dropped from the stack, never protected, auto-initialised", () => {
     const repo = child(resources, T.repo, "gokapi-repo");
-    assert.equal(repo.protect, true);
+    // protect would make every `up` after removing a mirror from mirrors/ fail.
+    assert.equal(repo.protect, false);
     assert.equal(repo.retainOnDelete, true);
     assert.match(repo.parent, /MirroredImage::gokapi$/);
     assert.deepEqual(
-      { name: repo.inputs.name, visibility: repo.inputs.visibility, autoInit: repo.inputs.autoInit, hasIssues: repo.inputs.hasIssues, deleteBranchOnMerge: repo.inputs.deleteBranchOnMerge, vulnerabilityAlerts: repo.inputs.vulnerabilityAlerts, archiveOnDestroy: repo.inputs.archiveOnDestroy },
-      { name: "mirror-gokapi", visibility: "private", autoInit: true, hasIssues: true, deleteBranchOnMerge: true, vulnerabilityAlerts: true, archiveOnDestroy: true },
+      { name: repo.inputs.name, visibility: repo.inputs.visibility, autoInit: repo.inputs.autoInit, hasIssues: repo.inputs.hasIssues, deleteBranchOnMerge: repo.inputs.deleteBranchOnMerge },
+      { name: "mirror-gokapi", visibility: "private", autoInit: true, hasIssues: true, deleteBranchOnMerge: true },
     );
+    // Deprecated (vulnerabilityAlerts) or never run under retainOnDelete (archiveOnDestroy).
+    for (const key of ["vulnerabilityAlerts", "archiveOnDestroy"]) assert.equal(key in repo.inputs, false, key);
+    for (const r of resources.filter((r) => r.type.startsWith("github:"))) assert.equal(r.protect, false, r.name);
+  });
+
+  test("GIVEN gokapi WHEN run THEN Dependabot alerts are on through their own resource", () => {
+    const alerts = child(resources, T.alerts, "gokapi-vulnerability-alerts");
+    assert.deepEqual(alerts.inputs, { repository: "mirror-gokapi", enabled: true });
   });
 
   test("GIVEN gokapi WHEN run THEN the seven labels exist and survive deletion", () => {
@@ -114,48 +141,54 @@ describe("MirroredImage under mocks", () => {
       order.push(next[0]);
     }
     assert.equal(order[order.length - 1].inputs.file, ".github/workflows/mirror.yml");
+    // Every commit waits for the rename to `main`, not only the first.
+    const branch = child(resources, T.branch, "gokapi-default-branch");
+    for (const f of files) assert.ok(f.dependencies.includes(branch.urn), `${f.inputs.file} waits for the default branch`);
     for (const f of files) {
       assert.equal(f.inputs.branch, "main");
       assert.equal(f.inputs.overwriteOnCreate, true);
     }
   });
 
-  test("GIVEN the pinned action table WHEN run THEN Actions are limited to it with SHA pinning required", () => {
+  test("GIVEN private mirrors on the team plan WHEN run THEN Actions allow GitHub's own and verified creators' actions (no patterns there), SHA pinning required", () => {
     const a = child(resources, T.actions, "gokapi-actions");
-    assert.equal(a.inputs.allowedActions, "selected");
-    assert.equal(a.inputs.shaPinningRequired, true);
-    assert.equal(a.inputs.allowedActionsConfig.githubOwnedAllowed, false);
-    for (const p of a.inputs.allowedActionsConfig.patternsAlloweds) assert.match(p, /^[a-z0-9-]+\/[a-z0-9-]+@[0-9a-f]{40}$/);
+    assert.deepEqual(
+      { allowedActions: a.inputs.allowedActions, shaPinningRequired: a.inputs.shaPinningRequired, config: a.inputs.allowedActionsConfig },
+      { allowedActions: "selected", shaPinningRequired: true, config: { githubOwnedAllowed: true, verifiedAllowed: true } },
+    );
   });
 
   test("GIVEN protection on WHEN run THEN the default branch needs a reviewed pull request, with a bypass for the deployer", () => {
     const r = child(resources, T.ruleset, "gokapi-ruleset");
     assert.deepEqual(r.inputs.conditions.refName.includes, ["~DEFAULT_BRANCH"]);
     assert.equal(r.inputs.rules.pullRequest.requiredApprovingReviewCount, 1);
-    assert.deepEqual(r.inputs.bypassActors, [{ actorId: 1, actorType: "OrganizationAdmin", bypassMode: "always" }]);
+    // No actorId: GitHub reads it back as 0 for organisation admins, so 1 would diff on every preview.
+    assert.deepEqual(r.inputs.bypassActors, [{ actorType: "OrganizationAdmin", bypassMode: "always" }]);
   });
 
   test("GIVEN notify slack only on photos WHEN run THEN only photos gets the webhook secret, from the stack secret", () => {
     const secrets = ofType(resources, T.secret);
     assert.deepEqual(secrets.map((s) => s.name), ["photos-secret-slack"]);
     assert.equal(secrets[0].inputs.secretName, "MIRROR_SLACK_WEBHOOK");
-    assert.equal(secrets[0].inputs.plaintextValue, "https://hooks.slack.example/T000/B000/XXXX");
+    assert.equal(secrets[0].inputs.value, "https://hooks.slack.example/T000/B000/XXXX");
+    assert.equal("plaintextValue" in secrets[0].inputs, false, "plaintextValue is deprecated");
   });
 
-  test("GIVEN the default policy WHEN run THEN each mirror's workflow is dispatched once, after its files, re-run only on a new workflow", () => {
-    const d = child(resources, "command:local:Command", "gokapi-dispatch");
-    assert.equal(d.inputs.create, "node --import tsx infra/dispatch.ts");
-    assert.deepEqual(d.inputs.environment, { REPO: "acme-corp/mirror-gokapi", WORKFLOW: "mirror.yml", REF: "main" });
+  test("GIVEN the default policy WHEN run THEN the first build needs no plugin: the committed workflow starts on its own push", () => {
+    // Only the GitHub provider's resources, and no provider but GitHub's (none is passed here).
+    assert.deepEqual([...new Set(resources.map((r) => r.type.split(":")[0]))].sort(), ["github", "mirror-fleet"]);
     const workflow = child(resources, T.file, "gokapi-file-github-workflows-mirror-yml");
-    assert.ok(d.dependencies.includes(workflow.urn), "dispatch waits for the workflow commit");
-    assert.equal(d.inputs.triggers[1], createHash("sha256").update(workflow.inputs.content).digest("hex"));
-    assert.equal(d.inputs.delete, undefined, "no delete command: removing a mirror dispatches nothing");
+    const on = (parse(workflow.inputs.content) as { on: { push: { paths: string[] } } }).on;
+    assert.ok(on.push.paths.includes(".github/workflows/mirror.yml"), on.push.paths.join(", "));
   });
 
-  test("GIVEN the default policy WHEN run THEN upstream health is read once for the whole fleet, and preflight is off", () => {
-    const health = invokes.filter((i) => i.includes("upstream-health"));
-    assert.ok(health.length >= 1);
-    assert.match(health[0], / --max-days-since-commit 365 --max-days-since-release 365 Forceu\/Gokapi root-gg\/plik acme-oss\/monorepo$/);
+  test("GIVEN the default policy WHEN run THEN the program reads each upstream's health once, from GitHub, for the inventory; preflight is off", async () => {
+    const health = await valueOf(run.result.health!);
+    const reads = gh.requests.filter((r) => r.method === "GET" && /^\/repos\/[^/]+\/[^/]+$/.test(new URL(r.url, gh.url).pathname)).map((r) => new URL(r.url, gh.url).pathname);
+    for (const upstream of ["Forceu/Gokapi", "root-gg/plik", "acme-oss/monorepo"]) assert.equal(reads.filter((r) => r === `/repos/${upstream}`).length, 1, `read ${upstream} once`);
+    assert.deepEqual(Object.keys(health).sort(), ["Forceu/Gokapi", "acme-oss/monorepo", "root-gg/plik"]);
+    assert.equal((health["Forceu/Gokapi"] as { healthy: boolean }).healthy, true);
+    assert.equal(health["Forceu/Gokapi"].checkedAt, "2026-11-23");
     assert.deepEqual(ofType(resources, "docker-build:index:Image"), []);
   });
 
@@ -185,7 +218,7 @@ describe("switches and bad input", () => {
       } catch (e) {
         err = e as Error;
       }
-    }, { call });
+    });
     assert.deepEqual(run.resources, []);
     assert.match(err!.message, /mirrors\/bad\.ts: name: "Bad" is not allowed/);
     assert.match(err!.message, /mirrors\/bad\.ts: upstream\.repo: "x" is not allowed/);
@@ -205,22 +238,43 @@ describe("switches and bad input", () => {
   });
 });
 
+describe("the owner's plan and the Actions allow-list", () => {
+  const patternsOf = (r: RecordedResource) => r.inputs.allowedActionsConfig.patternsAlloweds as string[];
+  const cases: Array<[string, Partial<StackSettings>, boolean]> = [
+    ["public repositories on free", { visibility: "public", githubPlan: "free", branchProtection: true }, false],
+    ["private repositories on enterprise", { githubPlan: "enterprise" }, false],
+    ["public repositories with attestations", { visibility: "public", attestations: true }, true],
+  ];
+  for (const [what, over, attestations] of cases) {
+    test(`GIVEN ${what} WHEN run THEN only the pinned actions run, by SHA, nested ones included exactly when attestations are on`, async () => {
+      const { resources } = await fleet({ settings: { ...settings, ...over }, entries });
+      const a = child(resources, T.actions, "gokapi-actions");
+      assert.equal(a.inputs.allowedActions, "selected");
+      assert.equal(a.inputs.shaPinningRequired, true);
+      assert.deepEqual([a.inputs.allowedActionsConfig.githubOwnedAllowed, a.inputs.allowedActionsConfig.verifiedAllowed], [false, false]);
+      for (const p of patternsOf(a)) assert.match(p, /^[a-z0-9-]+\/[a-z0-9-]+@[0-9a-f]{40}$/);
+      const attest = `actions/attest@${NESTED_ACTIONS.attest.sha}`;
+      const provenance = `actions/attest-build-provenance@${ACTIONS.attestBuildProvenance.sha}`;
+      assert.equal(patternsOf(a).includes(attest), attestations);
+      assert.equal(patternsOf(a).includes(provenance), attestations);
+      assert.ok(patternsOf(a).includes(`docker/build-push-action@${ACTIONS.buildPush.sha}`));
+      // Every action the committed workflow names is allowed.
+      const workflow = child(resources, T.file, "gokapi-file-github-workflows-mirror-yml").inputs.content as string;
+      for (const [, action, sha] of workflow.matchAll(/uses: ([a-z0-9-]+\/[a-z0-9-]+)(?:\/[a-z0-9-]+)?@([0-9a-f]{40})/g)) assert.ok(patternsOf(a).includes(`${action}@${sha}`), `${action}@${sha}`);
+    });
+  }
+});
+
 describe("preflight", () => {
-  test("GIVEN preflight on for gokapi WHEN previewed THEN its override is built at the newest allowed tag, cache only, no push", async () => {
+  test("GIVEN preflight on for gokapi WHEN previewed THEN its override is built at the newest allowed tag read from GitHub, cache only, no push, by the only docker-build provider", async () => {
     const withPreflight = entries.map((e) => (e.file === "mirrors/gokapi.ts" ? { ...e, spec: { ...(e.spec as object), preflight: true } } : e));
-    const seen: string[] = [];
+    const before = gh.requests.length;
     const { resources } = await runUnderMocks(
-      () => program.fleetProgram({ entries: withPreflight, policy, settings, readFile, today }),
-      {
-        call: (args) => {
-          const cmd = String(args.inputs.command);
-          seen.push(cmd);
-          if (cmd.startsWith("node --import tsx pipeline/main.ts resolve ")) return { stdout: JSON.stringify({ tag: "v2.2.4", build: true }), stderr: "" };
-          return call(args);
-        },
-      },
+      () => program.fleetProgram({ entries: withPreflight, policy, settings, readFile, today, github: { apiUrl: gh.url, token: gh.token } }),
+      { preview: true },
     );
-    assert.ok(seen.includes("node --import tsx pipeline/main.ts resolve --upstream Forceu/Gokapi --range '>=2.0.0' --pin .no-pin-at-deploy-time/image-pin.yml"), seen.join("\n"));
+    const paths = gh.requests.slice(before).map((r) => new URL(r.url, gh.url).pathname);
+    assert.ok(paths.includes("/repos/Forceu/Gokapi/tags"), paths.join("\n"));
     const image = child(resources, "docker-build:index:Image", "gokapi-preflight");
     assert.deepEqual(image.inputs.context, { location: "https://github.com/Forceu/Gokapi.git#v2.2.4" });
     assert.equal(image.inputs.push, false);
@@ -229,6 +283,13 @@ describe("preflight", () => {
     assert.deepEqual(image.inputs.buildArgs, { VERSION: "v2.2.4" });
     assert.equal(image.inputs.dockerfile.inline, readFile("mirrors/gokapi.Dockerfile"));
     assert.deepEqual(ofType(resources, "docker-build:index:Image").map((r) => r.name), ["gokapi-preflight"]);
+    const provider = child(resources, "pulumi:providers:docker-build", "docker-build");
+    assert.ok(image.provider.startsWith(`${provider.urn}::`), image.provider);
+  });
+
+  test("GIVEN preflight off everywhere WHEN run THEN no docker-build provider exists (a default run needs no docker-build plugin)", async () => {
+    const { resources } = await fleet({ entries });
+    assert.deepEqual(resources.filter((r) => r.type.startsWith("pulumi:providers:")).map((r) => r.type), []);
   });
 });
 

@@ -1,13 +1,14 @@
 /**
- * The deploy-time helpers that run under @pulumi/command: the workflow
- * dispatch and the token they use, against the GitHub API stand-in (which
- * rejects any request GitHub's OpenAPI description does not allow).
+ * What the program reads from GitHub at preview and up (upstream health,
+ * preflight tags) and the token it reads with, against the GitHub API
+ * stand-in (which rejects any request GitHub's OpenAPI description does not
+ * allow).
  */
 import assert from "node:assert/strict";
 import { createVerify, generateKeyPairSync } from "node:crypto";
 import { test } from "node:test";
-import { dispatchWorkflow } from "../../infra/dispatch";
 import { appJwt, deployToken } from "../../infra/github-token";
+import { checkUpstreams, newestAllowedTag } from "../../infra/upstream-health";
 import { startGitHubStandIn } from "../support/github-standin";
 
 const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -43,23 +44,56 @@ test("GIVEN only App credentials WHEN a deploy token is asked for THEN an instal
   }
 });
 
-test("GIVEN a new mirror WHEN dispatched THEN one documented workflow_dispatch request starts mirror.yml on main", async () => {
+const POLICY = { maxDaysSinceCommit: 365, maxDaysSinceRelease: 365 };
+const TODAY = new Date("2026-11-23T00:00:00Z");
+
+test("GIVEN no credentials where pulumi runs WHEN upstream health is read THEN every upstream says why, and no request is made", async () => {
   const s = await startGitHubStandIn();
   try {
-    s.addRepo("acme-corp/mirror-gokapi");
-    await dispatchWorkflow({ apiUrl: s.url, token: s.token, repo: "acme-corp/mirror-gokapi", workflow: "mirror.yml", ref: "main" });
-    assert.deepEqual(s.dispatches, [{ repo: "acme-corp/mirror-gokapi", workflow: "mirror.yml", ref: "main" }]);
-    assert.deepEqual(s.rejected, []);
-    assert.deepEqual(s.unimplemented, []);
+    const health = await checkUpstreams(["a/b", "c/d"], POLICY, { apiUrl: s.url, env: {} }, TODAY);
+    const why = "no githubToken, GITHUB_TOKEN or GitHub App credentials where pulumi runs";
+    assert.deepEqual(health, { "a/b": { unavailable: why, checkedAt: "2026-11-23" }, "c/d": { unavailable: why, checkedAt: "2026-11-23" } });
+    assert.deepEqual(s.requests, []);
   } finally {
     await s.stop();
   }
 });
 
-test("GIVEN bad inputs or an API error WHEN dispatched THEN the error says which", async () => {
-  const base = { apiUrl: "http://127.0.0.1:9", token: "t", repo: "a/b", workflow: "mirror.yml", ref: "main" };
-  await assert.rejects(dispatchWorkflow({ ...base, repo: "a b" }), /REPO: "a b" is not an owner\/name/);
-  await assert.rejects(dispatchWorkflow({ ...base, workflow: "../x" }), /WORKFLOW: "\.\.\/x" is not a workflow file name/);
-  const fake = (async () => new Response("nope", { status: 403 })) as typeof fetch;
-  await assert.rejects(dispatchWorkflow(base, fake), /dispatching mirror\.yml in a\/b failed: HTTP 403 nope/);
+test("GIVEN the program's token or GITHUB_TOKEN WHEN upstream health is read THEN the program's token wins, and a missing upstream is reported, not thrown", async () => {
+  const s = await startGitHubStandIn();
+  try {
+    s.addRepo("acme-oss/tool", { private: false, date: "2026-10-01T00:00:00Z" });
+    s.addTag("acme-oss/tool", "v1.0.0");
+    const repos = ["acme-oss/tool", "acme-oss/gone"];
+    for (const reader of [{ apiUrl: s.url, env: { GITHUB_TOKEN: s.token } }, { apiUrl: s.url, token: s.token, env: { GITHUB_TOKEN: "not-the-token" } }]) {
+      const health = await checkUpstreams(repos, POLICY, reader, TODAY);
+      assert.equal((health["acme-oss/tool"] as { healthy: boolean }).healthy, true, JSON.stringify(health));
+      assert.match((health["acme-oss/gone"] as { unavailable: string }).unavailable, /Not Found/);
+    }
+    assert.deepEqual(s.rejected, []);
+  } finally {
+    await s.stop();
+  }
+});
+
+test("GIVEN an unreachable API WHEN upstream health is read THEN each upstream is unavailable, and the read never throws", async () => {
+  const health = await checkUpstreams(["a/b"], POLICY, { apiUrl: "http://127.0.0.1:9", token: "t", env: {} }, TODAY);
+  assert.ok("unavailable" in health["a/b"], JSON.stringify(health));
+});
+
+test("GIVEN an upstream's tags WHEN the preflight asks THEN it gets the newest tag the policy allows, or an error naming the policy", async () => {
+  const s = await startGitHubStandIn();
+  try {
+    s.addRepo("acme-oss/tool", { private: false });
+    for (const t of ["v1.9.0", "v2.0.0", "v2.1.0-rc.1", "v3.0.0"]) s.addTag("acme-oss/tool", t);
+    const reader = { apiUrl: s.url, token: s.token, env: {} };
+    assert.equal(await newestAllowedTag("acme-oss/tool", { range: "<3", prerelease: false, prefix: "" }, reader), "v2.0.0");
+    await assert.rejects(newestAllowedTag("acme-oss/tool", { range: ">=4", prerelease: false, prefix: "" }, reader), /no upstream tag matches the tag policy/);
+    await assert.rejects(newestAllowedTag("acme-oss/tool", { range: "*", prerelease: false, prefix: "" }, { apiUrl: s.url, env: {} }), {
+      message: "preflight: cannot list the tags of acme-oss/tool: no githubToken, GITHUB_TOKEN or GitHub App credentials where pulumi runs",
+    });
+    assert.deepEqual(s.rejected, []);
+  } finally {
+    await s.stop();
+  }
 });

@@ -1,20 +1,21 @@
 /**
- * Pulumi.yaml and Pulumi.prod.yaml agree with the program: the entry point
- * exists, every config key the program reads is declared with a type and a
- * description, every key the example stack sets is declared, and no secret
- * is committed in clear.
+ * Pulumi.yaml and the stack files agree with the program and with the engine:
+ * the entry point exists, no declared key of ours can be missing from a stack
+ * (the engine's config check, which mocks never run), every key the program
+ * reads is declared or documented as optional, no secret is committed in
+ * clear, and the plan-dependent settings resolve as GitHub allows.
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { test } from "node:test";
+import { describe, test } from "node:test";
 import { parse } from "yaml";
 import { PROJECT_ROOT } from "../../infra/mirrors";
-import { settingsFromStackFile } from "../../infra/settings";
+import { ORG_PR_SETTING, settingsFrom, settingsFromStackFile } from "../../infra/settings";
 
 const project = parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8"));
 const stack = parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.prod.yaml"), "utf8"));
-const declared = project.config as Record<string, { type?: string; description?: string; secret?: boolean }>;
+const declared = project.config as Record<string, { type?: string; description?: string; secret?: boolean; default?: unknown }>;
 
 test("GIVEN Pulumi.yaml WHEN read THEN it runs infra/ with TypeScript and disables every default provider", () => {
   assert.equal(project.name, "mirror-fleet");
@@ -24,28 +25,58 @@ test("GIVEN Pulumi.yaml WHEN read THEN it runs infra/ with TypeScript and disabl
   assert.deepEqual(declared["pulumi:disable-default-providers"], ["*"]);
 });
 
-test("GIVEN the program's config reads WHEN compared THEN each key is declared with a type and a description", () => {
-  const sources = ["infra/settings.ts", "infra/index.ts"].map((f) => fs.readFileSync(path.join(PROJECT_ROOT, f), "utf8")).join("\n");
-  const read = new Set([...sources.matchAll(/(?:get|require|getSecret|getBoolean|getNumber)\("([A-Za-z]+)"\)/g)].map((m) => m[1]));
-  const settingsKeys = [...fs.readFileSync(path.join(PROJECT_ROOT, "infra/settings.ts"), "utf8").matchAll(/(?:str|bool|get)\("([A-Za-z]+)"\)/g)].map((m) => m[1]);
-  for (const k of settingsKeys) read.add(k);
-  assert.ok(read.size >= 8, [...read].join(", "));
-  for (const key of read) {
-    const d = declared[`mirror-fleet:${key}`];
-    assert.ok(d, `mirror-fleet:${key} is read by the program but not declared in Pulumi.yaml`);
-    assert.ok(d.type && d.description, `mirror-fleet:${key} needs a type and a description`);
+/** Every Pulumi.<stack>.yaml next to Pulumi.yaml: name -> parsed file. */
+const stacks = Object.fromEntries(
+  fs
+    .readdirSync(PROJECT_ROOT)
+    .filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f))
+    .map((f) => [f, parse(fs.readFileSync(path.join(PROJECT_ROOT, f), "utf8")) as { config?: Record<string, unknown> }]),
+);
+const settingsSource = fs.readFileSync(path.join(PROJECT_ROOT, "infra/settings.ts"), "utf8");
+/** Keys the program reads, from its source: config.get/getSecret(...) and settingsFrom's str/bool/get. */
+const readKeys = new Set([...`${settingsSource}\n${fs.readFileSync(path.join(PROJECT_ROOT, "infra/index.ts"), "utf8")}`.matchAll(/(?:get|require|getSecret|getBoolean|getNumber|str|bool)\("([A-Za-z]+)"\)/g)].map((m) => m[1]));
+const secretKeys = new Set([...settingsSource.matchAll(/getSecret\("([A-Za-z]+)"\)/g)].map((m) => m[1]));
+
+test("GIVEN Pulumi.yaml and every stack file WHEN the engine merges them THEN no declared key of ours is missing a value", () => {
+  // The engine stops a preview with "Stack '<name>' is missing configuration
+  // values" for a declared key of the project's namespace with no default and
+  // no value in the stack file; mocks never see it.
+  assert.ok(Object.keys(stacks).length >= 1);
+  for (const [file, doc] of Object.entries(stacks)) {
+    for (const [key, d] of Object.entries(declared)) {
+      if (!key.startsWith("mirror-fleet:")) continue;
+      assert.ok((d as { default?: unknown }).default !== undefined || (doc.config ?? {})[key] !== undefined, `${key} is declared in Pulumi.yaml with no default and has no value in ${file}`);
+    }
   }
 });
 
-test("GIVEN Pulumi.prod.yaml WHEN read THEN every key is declared, secrets are not in clear, and the settings resolve", () => {
-  for (const [key, value] of Object.entries(stack.config as Record<string, unknown>)) {
-    assert.ok(declared[key], `${key} is set in Pulumi.prod.yaml but not declared in Pulumi.yaml`);
-    if (declared[key].secret) assert.ok(typeof value === "object" && value !== null && "secure" in value, `${key} is a secret and must be set with --secret`);
+test("GIVEN the program's config reads WHEN compared THEN each key is declared with a type and a description, or documented as optional in Pulumi.prod.yaml", () => {
+  assert.ok(readKeys.size >= 11, [...readKeys].join(", "));
+  assert.deepEqual([...secretKeys].sort(), ["githubToken", "slackWebhookUrl", "teamsWebhookUrl"]);
+  const prodText = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.prod.yaml"), "utf8");
+  for (const key of readKeys) {
+    const d = declared[`mirror-fleet:${key}`];
+    if (d) assert.ok(d.type && d.description, `mirror-fleet:${key} needs a type and a description`);
+    else assert.match(prodText, new RegExp(`# Optional[^\\n]*(?:\\n  #[^\\n]*)*\\n  #? ?mirror-fleet:${key}:`), `mirror-fleet:${key} is read by the program but neither declared in Pulumi.yaml nor documented as optional in Pulumi.prod.yaml`);
+    // A declared secret would make every stack without it fail (no default is possible for a secret).
+    if (secretKeys.has(key)) assert.equal(d, undefined, `mirror-fleet:${key} is a secret: leave it out of Pulumi.yaml`);
+  }
+});
+
+test("GIVEN every stack file WHEN read THEN every key is one the program reads, secrets are not in clear, and the settings resolve", () => {
+  for (const [file, doc] of Object.entries(stacks)) {
+    for (const [key, value] of Object.entries(doc.config ?? {})) {
+      if (!key.startsWith("mirror-fleet:")) continue;
+      const k = key.slice("mirror-fleet:".length);
+      assert.ok(readKeys.has(k), `${key} is set in ${file} but the program never reads it`);
+      if (secretKeys.has(k)) assert.ok(typeof value === "object" && value !== null && "secure" in value, `${key} is a secret and must be set with --secret`);
+    }
   }
   assert.deepEqual(settingsFromStackFile(path.join(PROJECT_ROOT, "Pulumi.prod.yaml")), {
     owner: "acme-corp",
     registryNamespace: "acme-corp",
     visibility: "private",
+    githubPlan: "team",
     branchProtection: true,
     attestations: false,
   });
@@ -55,11 +86,50 @@ test("GIVEN a stack file with a bad value WHEN read THEN the error names the fil
   const dir = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "stack-"));
   try {
     const f = path.join(dir, "Pulumi.bad.yaml");
-    fs.writeFileSync(f, "config:\n  mirror-fleet:githubOwner: acme\n  mirror-fleet:visibility: internal\n  mirror-fleet:branchProtection: maybe\n");
+    fs.writeFileSync(f, "config:\n  mirror-fleet:githubOwner: acme\n  mirror-fleet:visibility: internal\n  mirror-fleet:branchProtection: maybe\n  mirror-fleet:actionsCanCreatePullRequests: true\n");
     assert.throws(() => settingsFromStackFile(f), {
       message: 'Pulumi.bad.yaml:\n  - mirror-fleet:visibility: "internal" is not allowed (allowed: private, public)\n  - mirror-fleet:branchProtection: "maybe" is not allowed (allowed: true, false)',
     });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe("the owner's plan and the organisation's Actions setting", () => {
+  const base = { githubOwner: "acme", actionsCanCreatePullRequests: "true" };
+  const resolve = (over: Record<string, unknown>) => settingsFrom((k) => ({ ...base, ...over } as Record<string, unknown>)[k], "Pulumi.x.yaml");
+  const pick = (over: Record<string, unknown>) => {
+    const s = resolve(over);
+    return { githubPlan: s.githubPlan, branchProtection: s.branchProtection, attestations: s.attestations };
+  };
+
+  test("GIVEN a plan and a visibility WHEN nothing else is set THEN the defaults are what GitHub allows there", () => {
+    const cases: Array<[Record<string, unknown>, ReturnType<typeof pick>]> = [
+      [{}, { githubPlan: "team", branchProtection: true, attestations: false }],
+      [{ githubPlan: "free" }, { githubPlan: "free", branchProtection: false, attestations: false }],
+      [{ githubPlan: "free", visibility: "public" }, { githubPlan: "free", branchProtection: true, attestations: true }],
+      [{ githubPlan: "enterprise" }, { githubPlan: "enterprise", branchProtection: true, attestations: true }],
+      // An explicit setting wins where GitHub can do it.
+      [{ githubPlan: "enterprise", attestations: "false", branchProtection: "false" }, { githubPlan: "enterprise", branchProtection: false, attestations: false }],
+    ];
+    for (const [over, want] of cases) assert.deepEqual(pick(over), want, JSON.stringify(over));
+  });
+
+  test("GIVEN a setting the plan cannot have WHEN read THEN the error names the setting and what is allowed", () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ githubPlan: "pro" }, 'mirror-fleet:githubPlan: "pro" is not allowed (allowed: free, team, enterprise; Pro counts as team)'],
+      [{ githubPlan: "free", branchProtection: "true" }, "mirror-fleet:branchProtection: true is not allowed with mirror-fleet:githubPlan free and private repositories (allowed: false; GitHub Free cannot protect branches of private repositories)"],
+      [{ attestations: "true" }, "mirror-fleet:attestations: true is not allowed with mirror-fleet:githubPlan team and private repositories (allowed: false, or githubPlan enterprise; artifact attestations of private repositories need GitHub Enterprise Cloud)"],
+    ];
+    for (const [over, message] of cases) assert.throws(() => resolve(over), { message: `Pulumi.x.yaml:\n  - ${message}` }, JSON.stringify(over));
+  });
+
+  test("GIVEN the organisation's default (Actions may not open pull requests) WHEN read THEN preview stops naming both settings, before any request", () => {
+    const message =
+      `Pulumi.x.yaml:\n  - mirror-fleet:actionsCanCreatePullRequests: false is not allowed (allowed: true, once an owner of acme has turned on "${ORG_PR_SETTING}" in the organisation's Settings > Actions > General; the pin job opens its pull request with the job token)`;
+    assert.throws(() => resolve({ actionsCanCreatePullRequests: undefined }), { message });
+    assert.throws(() => resolve({ actionsCanCreatePullRequests: "false" }), { message });
+    assert.equal(ORG_PR_SETTING, "Allow GitHub Actions to create and approve pull requests");
+    assert.equal(declared["mirror-fleet:actionsCanCreatePullRequests"].default, false);
+  });
 });

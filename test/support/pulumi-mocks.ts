@@ -80,6 +80,9 @@ export async function runUnderMocks<T>(program: () => T, opts: { call?: CallHand
     });
   };
   const result = program();
+  // Registrations wait for their inputs, some of which the program reads
+  // from GitHub first: wait for every pending RPC, then for the count to settle.
+  await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
   // Registrations are asynchronous: wait until the count has been stable for a while (bounded).
   let last = -1;
   let stable = 0;

@@ -164,20 +164,21 @@ describe("job chains", () => {
 });
 
 describe("triggers and concurrency", () => {
-  test("GIVEN a mirror WHEN rendered THEN it runs on its spread crons, on dispatch (tag, force) and on pushes of its config, override and waivers only", () => {
+  test("GIVEN a mirror WHEN rendered THEN it runs on its spread crons, on dispatch (tag, force) and on pushes of its config, override, waivers and itself only", () => {
     const m = realMirror("gokapi");
     const on = parseWorkflow(renderWorkflow(m)).on as Obj;
     assert.deepEqual(on.schedule, [{ cron: m.cron.build }, { cron: m.cron.rescan }, { cron: m.cron.health }]);
     const inputs = (on.workflow_dispatch as Obj).inputs as Obj;
     assert.deepEqual(Object.keys(inputs), ["tag", "force"]);
     assert.deepEqual([(inputs.tag as Obj).type, (inputs.force as Obj).type], ["string", "boolean"]);
-    assert.deepEqual((on.push as Obj).paths, [MIRROR_PATHS.config, MIRROR_PATHS.override, MIRROR_PATHS.trivyignore]);
+    // Itself: `pulumi up` commits the workflow last, so a new mirror or a changed workflow runs once.
+    assert.deepEqual((on.push as Obj).paths, [MIRROR_PATHS.config, MIRROR_PATHS.override, MIRROR_PATHS.trivyignore, MIRROR_PATHS.workflow]);
     assert.equal(((on.push as Obj).paths as string[]).includes(MIRROR_PATHS.pin), false);
   });
 
   test("GIVEN a mirror without override WHEN rendered THEN the push paths leave the override out and there is no override-review job", () => {
     const m = realMirror("plik");
-    assert.deepEqual(pushPaths(m), [MIRROR_PATHS.config, MIRROR_PATHS.trivyignore]);
+    assert.deepEqual(pushPaths(m), [MIRROR_PATHS.config, MIRROR_PATHS.trivyignore, MIRROR_PATHS.workflow]);
     assert.equal("override-review" in jobs(parseWorkflow(renderWorkflow(m))), false);
   });
 
