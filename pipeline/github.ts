@@ -13,13 +13,38 @@ import type { Io } from "./cli";
 const PipelineOctokit = Octokit.plugin(paginateRest, retry, throttling);
 export type GitHub = InstanceType<typeof PipelineOctokit>;
 
+/** How long one request may take before it is abandoned (and, for a create, looked for before it is sent again). */
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+/**
+ * The login of the identity the workflow writes as: what the pipeline trusts
+ * its own markers from. The mirror workflow passes `github.token`, whose
+ * writes are authored by `github-actions[bot]`; a deployment that swaps in a
+ * GitHub App's token sets MIRROR_BOT_LOGIN to `<app-slug>[bot]`. Not
+ * GITHUB_ACTOR (the person who triggered the run), and not `GET /user`, which
+ * an installation token may not call.
+ */
+export function botLogin(env: Io["env"]): string {
+  const login = env.MIRROR_BOT_LOGIN || "github-actions[bot]";
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/.test(login)) {
+    throw new Error(`MIRROR_BOT_LOGIN: ${JSON.stringify(login)} is not allowed (allowed: a GitHub login, e.g. my-app[bot])`);
+  }
+  return login;
+}
+
+/** Requests that may be sent twice without making a second thing: adding labels to an issue sets them. */
+const IDEMPOTENT_POST = /\/issues\/\{issue_number\}\/labels$/;
+
 export function github(io: Io, opts: { retries?: number } = {}): GitHub {
   const token = io.env.GITHUB_TOKEN;
   if (!token) throw new Error("GITHUB_TOKEN is not set (the workflow passes the job's token in env)");
-  return new PipelineOctokit({
+  const timeoutMs = Number(io.env.MIRROR_GITHUB_TIMEOUT_MS) > 0 ? Number(io.env.MIRROR_GITHUB_TIMEOUT_MS) : DEFAULT_TIMEOUT_MS;
+  const gh = new PipelineOctokit({
     auth: token,
     baseUrl: io.env.GITHUB_API_URL || "https://api.github.com",
     userAgent: "mirror-fleet-pipeline",
+    // A timeout per HTTP call (a retry gets a fresh one); it surfaces as a 500 that may have been applied.
+    request: { fetch: (url: string, init: RequestInit) => fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(timeoutMs) }) },
     // `retry.retries`, not `request.retries`: the latter makes plugin-retry repeat every
     // failed request, 404 and 422 included (a POST answered 422 was sent four times).
     retry: { retries: opts.retries ?? 3 },
@@ -37,6 +62,42 @@ export function github(io: Io, opts: { retries?: number } = {}): GitHub {
       },
     },
   });
+  gh.hook.before("request", (options) => {
+    // A POST creates something: after a 5xx or a timeout GitHub may already have made it, so the
+    // retry plugin never re-sends one; the create paths (createOnce) look for it first.
+    if (options.method === "POST" && !IDEMPOTENT_POST.test(String(options.url))) options.request = { ...options.request, retries: 0 };
+  });
+  return gh;
+}
+
+/** Whether a failed request may have been applied by GitHub all the same: a 5xx, a timeout or a lost connection. */
+export function mayHaveApplied(e: unknown): boolean {
+  const status = (e as { status?: number }).status;
+  return status === undefined || status >= 500;
+}
+
+/**
+ * Sends a create at most a few times; after a failure that GitHub may have
+ * applied, `find` looks for what the create would have made (by its marker)
+ * and adopts it instead of making a second one. Other failures are thrown.
+ */
+export async function createOnce<T>(create: () => Promise<T>, find: () => Promise<T | undefined>, attempts = 3): Promise<{ value: T; adopted: boolean }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { value: await create(), adopted: false };
+    } catch (e) {
+      if (!mayHaveApplied(e) || attempt >= attempts) throw e;
+      const found = await find();
+      if (found !== undefined) return { value: found, adopted: true };
+      await new Promise((r) => setTimeout(r, attempt * attempt * RETRY_BASE_MS));
+    }
+  }
+}
+
+/** Back-off between attempts of a create; tests against the stand-in shorten it. */
+let RETRY_BASE_MS = 1000;
+export function setCreateRetryDelay(ms: number): void {
+  RETRY_BASE_MS = ms;
 }
 
 /** `owner/name` -> { owner, repo }, strictly. */

@@ -3,7 +3,7 @@
  * --issue, files or closes the upstream-health issue of the mirror.
  */
 import { parseFlags, setOutputs, UsageError, type Command } from "../cli";
-import { github, splitRepo } from "../github";
+import { botLogin, github, splitRepo } from "../github";
 import { loadConfigOption } from "../lib/config";
 import { assessHealth, fetchUpstreamFacts, healthDetails, healthItems, type HealthPolicy } from "../lib/health";
 import { syncIssue } from "../lib/issues";
@@ -64,7 +64,8 @@ export const command: Command = {
     if (f.today !== undefined) {
       // Not components/spec's parseDay: that would bundle spec.ts and all of semver.
       if (!isDay(f.today)) throw new UsageError(`--today: ${JSON.stringify(f.today)} is not allowed (allowed: a date YYYY-MM-DD)`);
-      today = new Date(`${f.today}T00:00:00Z`);
+      // The end of that day: a commit made during it is not "in the future".
+      today = new Date(`${f.today}T23:59:59Z`);
     }
     const policy: HealthPolicy = {
       maxDaysSinceCommit: days("--max-days-since-commit", f["max-days-since-commit"], config?.health.maxDaysSinceCommit),
@@ -89,16 +90,17 @@ export const command: Command = {
         items: healthItems(report),
         details: healthDetails(report),
         ...(f["run-url"] !== undefined ? { runUrl: f["run-url"] } : {}),
-      });
+      }, botLogin(io.env));
       issue = { action: r.action, number: r.number };
     }
-    const { policy: _policy, ...shown } = report;
+    const { policy: _policy, futureDated, ...shown } = report;
+    if (futureDated.length) io.stderr(`health ${report.repo}: dated in the future, not counted as activity: ${futureDated.join(", ")}\n`);
     io.stderr(
       `health ${report.repo}: ${report.healthy ? "healthy" : `unhealthy: ${report.reasons.join("; ")}`}` +
         (issue ? `; issue ${issue.action}${issue.number !== null ? ` #${issue.number}` : ""}` : "") +
         "\n",
     );
-    io.stdout(JSON.stringify({ ...shown, ...(issue ? { issue } : {}) }) + "\n");
+    io.stdout(JSON.stringify({ ...shown, ...(futureDated.length ? { futureDated } : {}), ...(issue ? { issue } : {}) }) + "\n");
     setOutputs(io, { healthy: String(report.healthy) });
     return 0;
   },

@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseFlags, setOutputs, UsageError, type Command, type Io } from "../cli";
-import { github, splitRepo } from "../github";
+import { botLogin, github, splitRepo } from "../github";
 import { healthItems } from "../lib/health";
 import {
   gateDetails,
@@ -19,6 +19,7 @@ import {
   type IssueState,
   type Item,
 } from "../lib/issues";
+import { withdrawPins } from "../lib/pin";
 import { checkTagName } from "../lib/tags";
 
 const USAGE = `usage: mirror-pipeline issue --kind KIND --state open|resolved --tag TAG [flags]
@@ -41,11 +42,17 @@ is blocked only comments on the build's cve issue.
   --run-url URL        link to the workflow run
   --repo OWNER/NAME    the mirror repository (default: env GITHUB_REPOSITORY)
 
-Prints {action, number, state, approved}; action is created, updated, reopened,
-unchanged, closed or none. approved is true only for an override-review issue
-that a human closed as completed while its findings are unchanged: the approval
-that lets the drift gate pass.
-Outputs: action, number, approved. Env: GITHUB_TOKEN, GITHUB_API_URL.
+A blocked build (--kind cve --state open) also withdraws the open pin pull
+request of TAG, which pins an earlier digest: closed, with a comment naming the issue.
+
+Prints {action, number, state, approved, approvedBy, withdrawn?}; action is created,
+updated, reopened, unchanged, closed or none. approved is true only for an
+override-review issue that a human closed as completed while its findings (the
+changed watched files, the upstream commit and the drift patch's hash) are
+unchanged: the approval that lets the drift gate pass; approvedBy is who closed it.
+Only issues and comments written by the workflow's identity are read as the
+pipeline's (MIRROR_BOT_LOGIN, default github-actions[bot]).
+Outputs: action, number, approved, approved_by. Env: GITHUB_TOKEN, GITHUB_API_URL.
 `;
 
 const RUN_URL = /^https?:\/\/[^\s()<>\[\]]+$/;
@@ -141,7 +148,9 @@ export const command: Command = {
       throw new UsageError(`--state open needs the findings: ${want} FILE`);
     }
 
-    const result = await syncIssue(github(io), repo, {
+    const gh = github(io);
+    const bot = botLogin(io.env);
+    const result = await syncIssue(gh, repo, {
       kind,
       state,
       tag,
@@ -149,12 +158,32 @@ export const command: Command = {
       items,
       details: details.join("\n\n"),
       ...(f["run-url"] !== undefined ? { runUrl: f["run-url"] } : {}),
-    });
+    }, bot);
+    const withdrawn = kind === "cve" && state === "open" && result.number !== null ? await withdrawPins(gh, repo, tag, result.number, bot) : [];
     io.stderr(
-      `issue ${kind} ${tag}: ${result.action}${result.number !== null ? ` #${result.number}` : ""}${result.approved ? " (closed by a human: approved)" : ""}\n`,
+      `issue ${kind} ${tag}: ${result.action}${result.number !== null ? ` #${result.number}` : ""}` +
+        (result.approved ? ` (closed as completed by ${result.approvedBy ?? "someone"}: approved)` : "") +
+        (result.adopted ? " (its create had been applied though the answer was lost: adopted)" : "") +
+        (result.duplicatesClosed?.length ? `; closed ${result.duplicatesClosed.map((n) => `#${n}`).join(", ")} as duplicates` : "") +
+        (withdrawn.length ? `; withdrew pin pull request ${withdrawn.map((n) => `#${n}`).join(", ")}` : "") +
+        "\n",
     );
-    io.stdout(JSON.stringify({ action: result.action, number: result.number, state: result.state, approved: result.approved }) + "\n");
-    setOutputs(io, { action: result.action, number: result.number === null ? "" : String(result.number), approved: String(result.approved) });
+    io.stdout(
+      JSON.stringify({
+        action: result.action,
+        number: result.number,
+        state: result.state,
+        approved: result.approved,
+        approvedBy: result.approvedBy,
+        ...(withdrawn.length ? { withdrawn } : {}),
+      }) + "\n",
+    );
+    setOutputs(io, {
+      action: result.action,
+      number: result.number === null ? "" : String(result.number),
+      approved: String(result.approved),
+      approved_by: result.approvedBy ?? "",
+    });
     return 0;
   },
 };

@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseFlags, setOutputs, UsageError, type Command, type Io } from "../cli";
-import { github, splitRepo } from "../github";
+import { botLogin, github, splitRepo } from "../github";
 import { loadConfigOption } from "../lib/config";
 import { readGateJson } from "../lib/issues";
 import { DIGEST_PATTERN } from "../lib/oci";
@@ -32,13 +32,18 @@ nothing: no commit, no second branch or pull request.
   --sarif-url URL      where the SARIF report is (code scanning or artifact)
   --sbom-url URL       where the CycloneDX SBOM is
   --attestation URL    an attestation of the digest (repeatable)
-  --built-at TIME      when the image was built, ISO 8601 UTC (default: env MIRROR_BUILT_AT, else now)
+  --built-at TIME      when the image was built, ISO 8601 UTC: the build job's output, so that
+                       a re-run writes the same file (default: env MIRROR_BUILT_AT; required)
+  --approval-issue N   the override-review issue whose close let this build through the drift gate
+  --approved-by LOGIN  who closed it as completed (both shown in the pull request's audit record)
   --config FILE        mirror config (default .mirror/config.yml; required: upstream and override)
   --repo OWNER/NAME    the mirror repository (default: env GITHUB_REPOSITORY, else config repository)
   --base BRANCH        base branch (default: the repository's default branch)
 
-Prints {action, number, url, branch, superseded}; action is created, updated or
-unchanged. Outputs: pr_url, pr_number. Env: GITHUB_TOKEN, GITHUB_API_URL.
+Prints {action, number, url, branch, superseded}; action is created, updated,
+unchanged, or declined: a person closed the pull request for this digest
+without merging, and it stays closed. Outputs: pr_url, pr_number, action.
+Env: GITHUB_TOKEN, GITHUB_API_URL, MIRROR_BOT_LOGIN (default github-actions[bot]).
 `;
 
 const URL_PATTERN = /^https?:\/\/[^\s()<>\[\]]+$/;
@@ -87,6 +92,8 @@ export const command: Command = {
       "sbom-url": { type: "string" },
       attestation: { type: "string", multiple: true },
       "built-at": { type: "string" },
+      "approval-issue": { type: "string" },
+      "approved-by": { type: "string" },
       config: { type: "string" },
       repo: { type: "string" },
       base: { type: "string" },
@@ -98,9 +105,21 @@ export const command: Command = {
     if (!DIGEST_PATTERN.test(f.digest!)) throw new UsageError(`--digest: ${JSON.stringify(f.digest)} is not allowed (allowed: sha256:<64 lowercase hex>)`);
     const tag = checkTagName(f.tag!, "--tag");
     if (!COMMIT.test(f.commit!)) throw new UsageError(`--commit: ${JSON.stringify(f.commit)} is not allowed (allowed: a full commit id, 40 lowercase hex)`);
-    const builtAt = f["built-at"] ?? io.env.MIRROR_BUILT_AT ?? new Date().toISOString();
+    // Never this step's clock: a re-run would write another file, commit again and reopen what a person closed.
+    const builtAt = f["built-at"] ?? io.env.MIRROR_BUILT_AT;
+    if (!builtAt) throw new UsageError("--built-at is required (or env MIRROR_BUILT_AT): the build job's time, so that a re-run writes the same image-pin.yml");
     if (!ISO_UTC.test(builtAt) || Number.isNaN(Date.parse(builtAt))) {
       throw new UsageError(`--built-at (or MIRROR_BUILT_AT): ${JSON.stringify(builtAt)} is not allowed (allowed: ISO 8601 UTC, e.g. 2026-03-11T02:14:00Z)`);
+    }
+    let approval: PinRecord["approval"] = null;
+    if (f["approval-issue"] || f["approved-by"]) {
+      if (!f["approval-issue"] || !/^[1-9][0-9]{0,9}$/.test(f["approval-issue"])) {
+        throw new UsageError(`--approval-issue: ${JSON.stringify(f["approval-issue"] ?? null)} is not allowed (allowed: an issue number, with --approved-by)`);
+      }
+      if (!f["approved-by"] || !/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/.test(f["approved-by"])) {
+        throw new UsageError(`--approved-by: ${JSON.stringify(f["approved-by"] ?? null)} is not allowed (allowed: the GitHub login that closed the override-review issue, with --approval-issue)`);
+      }
+      approval = { issue: Number(f["approval-issue"]), by: f["approved-by"] };
     }
     const runUrl = url("--run-url", f["run-url"]);
     const sarif = url("--sarif-url", f["sarif-url"]);
@@ -122,6 +141,7 @@ export const command: Command = {
       waiversApplied: waivers,
       attestations,
       runUrl: runUrl ?? null,
+      approval,
     };
     const result = await syncPin(github(io), repo, {
       tag,
@@ -137,14 +157,31 @@ export const command: Command = {
       commitMessage: `Pin ${tag} at ${f.digest}`,
       ...(f.base ? { base: f.base } : {}),
       prefix: config.upstream.tags.prefix,
+      digest: f.digest!,
+      bot: botLogin(io.env),
     });
+    if (result.action === "declined") {
+      io.stderr(
+        `pin ${tag}: pull request #${result.number} for ${f.digest} was closed without merging by ${result.closedBy ?? "someone"}; ` +
+          "it stays closed and nothing was written (a new digest opens a new pull request)\n",
+      );
+    }
     io.stderr(
       `pin ${tag}: ${result.action}${result.number !== null ? ` #${result.number}` : ""} on ${result.branch}` +
         (result.superseded.length ? `; superseded ${result.superseded.map((n) => `#${n}`).join(", ")}` : "") +
         "\n",
     );
-    io.stdout(JSON.stringify({ action: result.action, number: result.number, url: result.url, branch: result.branch, superseded: result.superseded }) + "\n");
-    setOutputs(io, { pr_url: result.url ?? "", pr_number: result.number === null ? "" : String(result.number) });
+    io.stdout(
+      JSON.stringify({
+        action: result.action,
+        number: result.number,
+        url: result.url,
+        branch: result.branch,
+        superseded: result.superseded,
+        ...(result.action === "declined" ? { closedBy: result.closedBy ?? null } : {}),
+      }) + "\n",
+    );
+    setOutputs(io, { pr_url: result.url ?? "", pr_number: result.number === null ? "" : String(result.number), action: result.action });
     return 0;
   },
 };

@@ -22,6 +22,10 @@ export interface UpstreamFacts {
   readonly lastCommit: string | null;
   /** The newest release or tag. */
   readonly lastRelease: { readonly name: string; readonly date: string } | null;
+  /** Dates of the newest commits of the default branch (lastCommit among them): the head's date alone can be forged. */
+  readonly commitDates?: readonly string[];
+  /** Every dated release or tag looked at (lastRelease among them). */
+  readonly releases?: ReadonlyArray<{ readonly name: string; readonly date: string }>;
 }
 
 export interface HealthReport {
@@ -35,6 +39,8 @@ export interface HealthReport {
   readonly lastReleaseName: string | null;
   readonly daysSinceRelease: number | null;
   readonly healthy: boolean;
+  /** Dates beyond today (and a small clock skew) that were not counted as activity. */
+  readonly futureDated: readonly string[];
   /** Why it is unhealthy. Stable from day to day (dates and limits, no day counts), so the issue only changes when the facts do. */
   readonly reasons: readonly string[];
   readonly policy: HealthPolicy;
@@ -53,28 +59,49 @@ function daysSince(iso: string, today: Date): number {
   return Math.floor((to - from) / DAY);
 }
 
-export function assessHealth(facts: UpstreamFacts, policy: HealthPolicy, today: Date): HealthReport {
+/** Commit dates are the committer's clock: allow this much ahead of ours, no more. */
+export const CLOCK_SKEW_MS = 60 * 60_000;
+
+/**
+ * `now` is the moment judged from (the health command passes the end of
+ * --today). A date after it, beyond CLOCK_SKEW_MS, is not evidence of life:
+ * anyone who can push can date a commit in 2099, so it is left out and the
+ * reason says so.
+ */
+export function assessHealth(facts: UpstreamFacts, policy: HealthPolicy, now: Date): HealthReport {
+  const future = (iso: string) => Date.parse(iso) > now.getTime() + CLOCK_SKEW_MS;
+  const newest = <T>(xs: readonly T[], date: (x: T) => string) => xs.reduce<T | null>((a, b) => (!a || Date.parse(date(b)) > Date.parse(date(a)) ? b : a), null);
+  const commits = [...new Set([...(facts.lastCommit ? [facts.lastCommit] : []), ...(facts.commitDates ?? [])])];
+  const releases = [...(facts.lastRelease ? [facts.lastRelease] : []), ...(facts.releases ?? [])];
+  const lastCommit = newest(commits.filter((d) => !future(d)), (d) => d);
+  const lastRelease = newest(releases.filter((r) => !future(r.date)), (r) => r.date);
+  const futureCommits = [...new Set(commits.filter(future).map(day))].sort();
+  const futureReleases = [...new Map(releases.filter((r) => future(r.date)).map((r) => [r.name, `${r.name} ${day(r.date)}`])).values()].sort();
+  const notCounted = (what: string, dates: readonly string[]) =>
+    dates.length ? `; ${what} dated in the future (${dates.join(", ")}) ${dates.length === 1 ? "is" : "are"} not counted` : "";
+
   const reasons: string[] = [];
   if (facts.archived) reasons.push("the repository is archived");
-  const daysSinceCommit = facts.lastCommit ? daysSince(facts.lastCommit, today) : null;
-  if (facts.lastCommit === null) reasons.push("no commit on the default branch");
+  const daysSinceCommit = lastCommit ? daysSince(lastCommit, now) : null;
+  if (lastCommit === null) reasons.push(`no commit on the default branch${notCounted("commits", futureCommits)}`);
   else if (daysSinceCommit! > policy.maxDaysSinceCommit) {
-    reasons.push(`no commit since ${day(facts.lastCommit)} (limit: ${policy.maxDaysSinceCommit} days)`);
+    reasons.push(`no commit since ${day(lastCommit)} (limit: ${policy.maxDaysSinceCommit} days${notCounted("commits", futureCommits)})`);
   }
-  const daysSinceRelease = facts.lastRelease ? daysSince(facts.lastRelease.date, today) : null;
-  if (facts.lastRelease === null) reasons.push("no release or tag");
+  const daysSinceRelease = lastRelease ? daysSince(lastRelease.date, now) : null;
+  if (lastRelease === null) reasons.push(`no release or tag${notCounted("tags", futureReleases)}`);
   else if (daysSinceRelease! > policy.maxDaysSinceRelease) {
-    reasons.push(`no release or tag since ${day(facts.lastRelease.date)} (${facts.lastRelease.name}; limit: ${policy.maxDaysSinceRelease} days)`);
+    reasons.push(`no release or tag since ${day(lastRelease.date)} (${lastRelease.name}; limit: ${policy.maxDaysSinceRelease} days${notCounted("tags", futureReleases)})`);
   }
   return {
     repo: facts.repo,
     archived: facts.archived,
-    lastCommit: facts.lastCommit ? day(facts.lastCommit) : null,
+    lastCommit: lastCommit ? day(lastCommit) : null,
     daysSinceCommit,
-    lastRelease: facts.lastRelease ? day(facts.lastRelease.date) : null,
-    lastReleaseName: facts.lastRelease?.name ?? null,
+    lastRelease: lastRelease ? day(lastRelease.date) : null,
+    lastReleaseName: lastRelease?.name ?? null,
     daysSinceRelease,
     healthy: reasons.length === 0,
+    futureDated: [...futureCommits.map((d) => `commit ${d}`), ...futureReleases.map((r) => `tag ${r}`)],
     reasons,
     policy,
   };
@@ -99,10 +126,16 @@ export function healthDetails(report: HealthReport): string {
       "Last release or tag",
       report.lastRelease ? `${code(report.lastReleaseName ?? "")} ${report.lastRelease} (limit: ${report.policy.maxDaysSinceRelease} days)` : "none",
     ),
+    ...(report.futureDated.length
+      ? [row("Dated in the future, not counted", report.futureDated.map((d) => code(d)).join(", "))]
+      : []),
     "",
     report.reasons.length ? `**Why it is flagged**\n\n${report.reasons.map((r) => `- ${r}`).join("\n")}` : "Nothing is flagged.",
   ].join("\n");
 }
+
+/** Commits of the default branch read for their dates (one request). */
+const COMMIT_PAGE = 30;
 
 /** How many of the highest versions get their commit date looked up: tags are listed by name, not date. */
 const TAG_DATE_LOOKUPS = 3;
@@ -116,9 +149,12 @@ export async function fetchUpstreamFacts(gh: GitHub, fullName: string, opts: { p
   const [owner, repo] = fullName.split("/");
   const { data: r } = await gh.request("GET /repos/{owner}/{repo}", { owner, repo });
   let lastCommit: string | null = null;
+  let commitDates: string[] = [];
   try {
-    const { data: commits } = await gh.request("GET /repos/{owner}/{repo}/commits", { owner, repo, sha: r.default_branch, per_page: 1 });
-    lastCommit = commits[0] ? (commits[0].commit.committer?.date ?? commits[0].commit.author?.date ?? null) : null;
+    // A page of commits, not just the head: a head dated in the future is not counted, the ones under it are.
+    const { data: commits } = await gh.request("GET /repos/{owner}/{repo}/commits", { owner, repo, sha: r.default_branch, per_page: COMMIT_PAGE });
+    commitDates = commits.map((c) => c.commit.committer?.date ?? c.commit.author?.date ?? null).filter((d): d is string => Boolean(d));
+    lastCommit = commitDates[0] ?? null;
   } catch (e) {
     // 409: the repository is empty.
     if ((e as { status?: number }).status !== 409) throw e;
@@ -138,5 +174,5 @@ export async function fetchUpstreamFacts(gh: GitHub, fullName: string, opts: { p
     if (date) dated.push({ name: t.name, date });
   }
   const lastRelease = dated.reduce<{ name: string; date: string } | null>((a, b) => (!a || Date.parse(b.date) > Date.parse(a.date) ? b : a), null);
-  return { repo: r.full_name, archived: r.archived, lastCommit, lastRelease };
+  return { repo: r.full_name, archived: r.archived, lastCommit, lastRelease, commitDates, releases: dated };
 }

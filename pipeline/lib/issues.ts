@@ -15,8 +15,8 @@
  * whose build is blocked only comments on the build's issue: the build's
  * results own that body.
  */
-import { createHash } from "node:crypto";
-import type { GitHub } from "../github";
+import { createHash, randomUUID } from "node:crypto";
+import { createOnce, type GitHub } from "../github";
 
 export const ISSUE_KINDS = ["cve", "override-review", "rescan", "upstream-health"] as const;
 export type IssueKind = (typeof ISSUE_KINDS)[number];
@@ -67,12 +67,20 @@ export interface IssueResult {
   readonly state: "open" | "closed" | null;
   /** True only for an override-review issue a human closed as completed while its findings are unchanged. */
   readonly approved: boolean;
+  /** Who closed the issue that approves (GitHub's `closed_by`), when approved. */
+  readonly approvedBy: string | null;
   readonly url: string | null;
+  /** A create that GitHub had applied before its answer was lost, found by its marker and adopted. */
+  readonly adopted?: boolean;
+  /** Younger issues of the same (kind, tag), made by runs at the same time, closed as duplicates of this one. */
+  readonly duplicatesClosed?: readonly number[];
 }
 
 /** What the pipeline reads back from an existing issue. */
 export interface ExistingIssue {
   readonly number: number;
+  /** GitHub's id (not the number): what `duplicate_issue_id` takes. */
+  readonly id?: number;
   readonly state: "open" | "closed";
   readonly stateReason: string | null;
   readonly title: string;
@@ -99,8 +107,8 @@ export interface Plan {
   readonly state: "open" | "closed" | null;
 }
 
-// GitHub refuses bodies over 65536 characters; leave room for the record and footer.
-const MAX_BODY = 65_000;
+// GitHub refuses bodies and comments over 65,536 characters; leave some room.
+export const MAX_BODY = 65_000;
 const MAX_KEYS_JSON = 20_000;
 
 export function issueMarker(kind: IssueKind, tag: string): string {
@@ -179,7 +187,8 @@ function intro(kind: IssueKind, state: IssueState, tag: string): string {
       return (
         `Upstream changed files that the Dockerfile override relies on, between the last built tag and ${t}. ` +
         "The build is **blocked** until someone reviews the change below and, if needed, updates the override in the fleet repository.\n\n" +
-        "**Close this issue as completed to approve**: the next run builds the tag. Closing it as not planned keeps the build blocked."
+        "**Close this issue as completed to approve**: the next run builds the tag. Closing it as not planned or as a duplicate keeps the build blocked. " +
+        "The approval holds for the upstream commit and the diff shown here only: if the tag moves or the diff changes, this issue reopens with the new diff."
       );
     case "rescan":
       return (
@@ -205,10 +214,104 @@ export function cell(text: string): string {
   return code(text).replace(/\|/g, "\\|");
 }
 
+/** Where the full list is, per kind of issue: the artifact of the workflow run that holds it. */
+const FULL_LIST: Readonly<Record<IssueKind, string>> = {
+  cve: "the audit bundle (artifact `audit` of the workflow run)",
+  "override-review": "the diff review (artifact `diff-review` of the workflow run: `diff-review.md` and `diff.patch`)",
+  rescan: "the rescan bundle (artifact `rescan` of the workflow run)",
+  "upstream-health": "the health step's log of the workflow run",
+};
+
+const ENTRY = /^\s{0,3}(?:[-*+]|\d{1,9}[.)])\s|^\s{0,3}\|/;
+const TABLE_RULE = /^\s{0,3}\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$/;
+const FENCE = /^\s{0,3}(`{3,}|~{3,})/;
+
+interface MdState {
+  /** The opening fence (its character and length) while inside a fenced block. */
+  fence: string | null;
+  comment: boolean;
+  details: number;
+}
+
+function step(st: MdState, line: string): void {
+  if (st.fence) {
+    const m = FENCE.exec(line);
+    if (m && m[1][0] === st.fence[0] && m[1].length >= st.fence.length && line.trim() === m[1]) st.fence = null;
+    return;
+  }
+  if (st.comment) {
+    if (line.includes("-->")) st.comment = false;
+    return;
+  }
+  const m = FENCE.exec(line);
+  if (m && !(m[1][0] === "`" && line.slice(line.indexOf(m[1]) + m[1].length).includes("`"))) {
+    st.fence = m[1];
+    return;
+  }
+  st.details += (line.match(/<details[\s>]/gi) ?? []).length - (line.match(/<\/details\s*>/gi) ?? []).length;
+  if (st.details < 0) st.details = 0;
+  const open = line.lastIndexOf("<!--");
+  if (open >= 0 && !line.slice(open + 4).includes("-->")) st.comment = true;
+}
+
+function closing(st: MdState): string {
+  return (st.fence ? `\n${st.fence}` : "") + (st.comment ? "\n-->" : "") + "\n\n</details>".repeat(st.details);
+}
+
+/** Whether a block may end after `line` (cutting before `next`): never inside a paragraph, where a code span may continue. */
+function blockEnds(line: string, next: string | undefined): boolean {
+  return next === undefined || line.trim() === "" || next.trim() === "" || ENTRY.test(next) || /^\s{0,3}(?:#|<|>)/.test(next) || ENTRY.test(line) || /^\s{0,3}#/.test(line);
+}
+
+/**
+ * Markdown cut to at most `max` characters where it stays inert: only at the end
+ * of a block (between findings, files or commits: list items, table rows, lines
+ * of a fence), never inside a paragraph; whatever is open there (a fence, an HTML
+ * comment, `<details>`) is closed, and a last line says how many entries were
+ * left out and where the full list is. Text that fits is returned with anything
+ * left open closed.
+ */
+export function cutMarkdown(text: string, max: number, fullList: string): string {
+  const lines = text.split("\n");
+  const st: MdState = { fence: null, comment: false, details: 0 };
+  const note = (n: number) => `\n\n… cut here: ${n} more ${n === 1 ? "entry" : "entries"} (findings, files or commits) not shown. The full list is in ${fullList}.`;
+  const whole = (() => {
+    const s: MdState = { fence: null, comment: false, details: 0 };
+    for (const l of lines) step(s, l);
+    return text + closing(s);
+  })();
+  if (whole.length <= max) return whole;
+  // Entries after each line, counted from the end: list items, table body rows, lines inside fences.
+  const entries = new Array<number>(lines.length + 1).fill(0);
+  {
+    const s: MdState = { fence: null, comment: false, details: 0 };
+    const isEntry = lines.map((l, i) => {
+      const inFence = s.fence !== null;
+      step(s, l);
+      if (inFence) return s.fence !== null; // the closing fence line is not an entry
+      return ENTRY.test(l) && !TABLE_RULE.test(l) && !TABLE_RULE.test(lines[i + 1] ?? "");
+    });
+    for (let i = lines.length - 1; i >= 0; i--) entries[i] = entries[i + 1] + (isEntry[i] ? 1 : 0);
+  }
+  let best = { lines: 0, close: "" };
+  let length = 0;
+  for (let i = 0; i < lines.length; i++) {
+    length += lines[i].length + 1;
+    step(st, lines[i]);
+    if (st.fence === null && !st.comment && !blockEnds(lines[i], lines[i + 1])) continue;
+    const close = closing(st);
+    if (length - 1 + close.length + note(entries[i + 1]).length > max) break;
+    best = { lines: i + 1, close };
+  }
+  return `${lines.slice(0, best.lines).join("\n")}${best.close}${note(entries[best.lines])}`;
+}
+
 /** A key as a comment line when only the key is left (cleared findings). */
 function keyLine(key: string): string {
   const [kind, ...rest] = key.split("|");
   if (kind === "file" && rest.length) return code(rest.join("|"));
+  if (kind === "commit" && rest.length) return `upstream commit ${code(rest.join("|"))}`;
+  if (kind === "drift-patch" && rest.length) return `drift patch sha256 ${code(rest.join("|"))}`;
   if (kind === "expired-waiver" && rest.length) return `waiver for ${code(rest.join("|"))} has expired`;
   if (kind === "unusable" && rest.length) return `the gate could not use its input: ${code(rest.join("|"))}`;
   // The pipeline's own sentences (health reasons): no untrusted text in them.
@@ -226,13 +329,12 @@ export function renderBody(input: IssueInput): string {
     "reopens it when they come back and closes it when a later run is clean. Edits to this body are overwritten." +
     (input.runUrl ? ` Last change: [workflow run](${input.runUrl}).` : "") +
     "</sub>\n";
-  let details = input.details.trim();
   const room = MAX_BODY - head.length - footer.length - 2_000;
-  if (details.length > room) details = `${details.slice(0, room)}\n\n… (cut: the full text is in the workflow run's artifacts)`;
+  const details = input.details.trim() ? cutMarkdown(input.details.trim(), room, FULL_LIST[input.kind]) : "";
   return `${head}${intro(input.kind, input.state, input.tag)}${details ? `\n\n${details}` : ""}${footer}`;
 }
 
-function changeComment(kind: "changed" | "reopened" | "resolved", before: FindingsRecord, items: readonly Item[], runUrl?: string): string {
+function changeComment(kind: "changed" | "reopened" | "resolved", before: FindingsRecord, items: readonly Item[], runUrl: string | undefined, issueKind: IssueKind): string {
   const now = new Map(items.map((i) => [i.key, i.line]));
   const where = runUrl ? ` in [this run](${runUrl})` : "";
   const lines: string[] = [];
@@ -248,7 +350,7 @@ function changeComment(kind: "changed" | "reopened" | "resolved", before: Findin
   } else {
     lines.push("", `Now ${now.size} finding(s); the earlier list was too long to compare item by item.`);
   }
-  return lines.join("\n") + "\n";
+  return cutMarkdown(lines.join("\n"), MAX_BODY, FULL_LIST[issueKind]) + "\n";
 }
 
 /** Decides what one run does to the (kind, tag) issue. Pure: the tests drive every transition through it. */
@@ -269,7 +371,7 @@ export function planIssue(input: IssueInput, existing: ExistingIssue | undefined
       return {
         action: "closed",
         update: { body: renderBody(input), state: "closed", state_reason: "completed" },
-        comment: changeComment("resolved", before, [], input.runUrl),
+        comment: changeComment("resolved", before, [], input.runUrl, input.kind),
         approved: false,
         state: "closed",
       };
@@ -278,7 +380,7 @@ export function planIssue(input: IssueInput, existing: ExistingIssue | undefined
     return {
       action: "updated",
       update: { body: renderBody(input), ...(existing.title !== title ? { title } : {}) },
-      comment: changeComment("changed", before, items, input.runUrl),
+      comment: changeComment("changed", before, items, input.runUrl, input.kind),
       approved: false,
       state: "open",
     };
@@ -287,15 +389,15 @@ export function planIssue(input: IssueInput, existing: ExistingIssue | undefined
   // Closed.
   if (input.state === "resolved") return { action: "unchanged", approved: false, state: "closed" };
   if (same) {
-    // Closed by a human with these findings: for an override review that is the approval,
-    // unless it was closed as not planned (a rejection).
-    const approved = input.kind === "override-review" && before.state === "open" && existing.stateReason !== "not_planned";
+    // Closed by a human with these findings (for an override review: this upstream commit and this
+    // drift patch) as completed: the approval. Not planned, duplicate or no reason approve nothing.
+    const approved = input.kind === "override-review" && before.state === "open" && existing.stateReason === "completed";
     return { action: "unchanged", approved, state: "closed" };
   }
   return {
     action: "reopened",
     update: { body: renderBody(input), state: "open", state_reason: "reopened", ...(existing.title !== title ? { title } : {}) },
-    comment: changeComment("reopened", before, items, input.runUrl),
+    comment: changeComment("reopened", before, items, input.runUrl, input.kind),
     approved: false,
     state: "open",
   };
@@ -306,8 +408,8 @@ export interface Repo {
   readonly repo: string;
 }
 
-/** Every issue of a kind and tag (oldest first), by the primary label and the marker. */
-async function findIssues(gh: GitHub, repo: Repo, kind: IssueKind, tag: string, state: "open" | "all"): Promise<ExistingIssue[]> {
+/** Every issue of a kind and tag (oldest first), by the primary label, the marker and the pipeline's own authorship. */
+async function findIssues(gh: GitHub, repo: Repo, kind: IssueKind, tag: string, state: "open" | "all", bot: string): Promise<ExistingIssue[]> {
   const all = await gh.paginate("GET /repos/{owner}/{repo}/issues", {
     ...repo,
     state,
@@ -317,9 +419,12 @@ async function findIssues(gh: GitHub, repo: Repo, kind: IssueKind, tag: string, 
     per_page: 100,
   });
   return all
-    .filter((i) => !i.pull_request && isMarked(i.body, kind, tag))
+    // Only what the workflow's identity wrote carries a trusted marker and record: anyone who can
+    // label (triage) could open an issue with the same first two lines.
+    .filter((i) => !i.pull_request && i.user?.login === bot && isMarked(i.body, kind, tag))
     .map((i) => ({
       number: i.number,
+      id: Number(i.id),
       state: i.state === "closed" ? ("closed" as const) : ("open" as const),
       stateReason: i.state_reason ?? null,
       title: i.title,
@@ -328,57 +433,130 @@ async function findIssues(gh: GitHub, repo: Repo, kind: IssueKind, tag: string, 
     }));
 }
 
-/** Applies the lifecycle for one (kind, tag) to GitHub. */
-export async function syncIssue(gh: GitHub, repo: Repo, input: IssueInput): Promise<IssueResult> {
+/** The login of who closed an issue: the single-issue answer carries `closed_by` (the list does not promise it). */
+async function closedBy(gh: GitHub, repo: Repo, number: number): Promise<string | null> {
+  const { data } = await gh.request("GET /repos/{owner}/{repo}/issues/{issue_number}", { ...repo, issue_number: number });
+  return data.closed_by?.login ?? null;
+}
+
+/** The login the pipeline writes as, when the caller does not say (the mirror workflow's `github.token`). */
+const DEFAULT_BOT = "github-actions[bot]";
+
+/** A hidden id at the end of a comment the pipeline posts, so a create whose answer was lost can be found. */
+function withWriteId(body: string): { body: string; id: string } {
+  const id = randomUUID();
+  return { body: `${body.replace(/\n*$/, "\n")}\n<!-- mirror-fleet:write ${id} -->\n`, id };
+}
+
+/** Posts a comment once: after a lost answer, a comment of ours carrying its write id is adopted. */
+export async function postComment(gh: GitHub, repo: Repo, number: number, text: string, bot: string): Promise<void> {
+  const { body, id } = withWriteId(text);
+  await createOnce(
+    async () => {
+      await gh.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", { ...repo, issue_number: number, body });
+      return true;
+    },
+    async () => {
+      const comments = await gh.paginate("GET /repos/{owner}/{repo}/issues/{issue_number}/comments", { ...repo, issue_number: number, per_page: 100 });
+      return comments.some((c) => c.user?.login === bot && (c.body ?? "").includes(`<!-- mirror-fleet:write ${id} -->`)) ? true : undefined;
+    },
+  );
+}
+
+/** Applies the lifecycle for one (kind, tag) to GitHub. `bot` is the login the workflow writes as. */
+export async function syncIssue(gh: GitHub, repo: Repo, input: IssueInput, bot: string = DEFAULT_BOT): Promise<IssueResult> {
   if (input.kind === "rescan") {
     // While a build of this tag is blocked, the build's issue holds the findings; a rescan only comments there.
-    const [build] = await findIssues(gh, repo, "cve", input.tag, "open");
-    if (build) return commentOnBuildIssue(gh, repo, build, input);
+    const [build] = await findIssues(gh, repo, "cve", input.tag, "open", bot);
+    if (build) return commentOnBuildIssue(gh, repo, build, input, bot);
   }
-  const [existing] = await findIssues(gh, repo, input.kind, input.tag, "all");
+  const [existing] = await findIssues(gh, repo, input.kind, input.tag, "all", bot);
   const plan = planIssue(input, existing);
   let number = existing?.number ?? null;
   let url = existing?.url ?? null;
+  let adopted = false;
+  let duplicatesClosed: number[] = [];
   if (plan.create) {
-    const { data } = await gh.request("POST /repos/{owner}/{repo}/issues", {
-      ...repo,
-      title: plan.create.title,
-      body: plan.create.body,
-      labels: [...plan.create.labels],
-    });
-    number = data.number;
-    url = data.html_url;
+    const create = plan.create;
+    const made = await createOnce(
+      async () => {
+        const { data } = await gh.request("POST /repos/{owner}/{repo}/issues", { ...repo, title: create.title, body: create.body, labels: [...create.labels] });
+        return { number: data.number, url: data.html_url as string | null };
+      },
+      async () => (await findIssues(gh, repo, input.kind, input.tag, "all", bot))[0],
+    );
+    adopted = made.adopted;
+    number = made.value.number;
+    url = made.value.url;
+    // Two runs at once can both find nothing and both create: the oldest issue (lowest number) stays,
+    // the younger ones are closed as its duplicates, whichever run gets here first.
+    const all = await findIssues(gh, repo, input.kind, input.tag, "all", bot);
+    const keep = all.reduce<ExistingIssue | undefined>((a, b) => (!a || b.number < a.number ? b : a), undefined);
+    if (keep && keep.number !== number) {
+      number = keep.number;
+      url = keep.url;
+    }
+    if (keep) duplicatesClosed = await closeDuplicates(gh, repo, keep, all, bot);
   } else if (number !== null) {
     // The body first, then the comment: if the run dies in between, the next run sees the new
     // findings and stays silent (a lost comment) rather than commenting twice.
     if (plan.update) await gh.request("PATCH /repos/{owner}/{repo}/issues/{issue_number}", { ...repo, issue_number: number, ...plan.update });
-    if (plan.comment) await gh.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", { ...repo, issue_number: number, body: plan.comment });
+    if (plan.comment) await postComment(gh, repo, number, plan.comment, bot);
   }
-  return { action: plan.action, number, state: plan.state, approved: plan.approved, url };
+  const approvedBy = plan.approved && number !== null ? await closedBy(gh, repo, number) : null;
+  return {
+    action: plan.action,
+    number,
+    state: plan.state,
+    approved: plan.approved,
+    approvedBy,
+    url,
+    ...(adopted ? { adopted } : {}),
+    ...(duplicatesClosed.length ? { duplicatesClosed } : {}),
+  };
+}
+
+async function closeDuplicates(gh: GitHub, repo: Repo, keep: ExistingIssue, all: readonly ExistingIssue[], bot: string): Promise<number[]> {
+  const closed: number[] = [];
+  for (const d of all) {
+    if (d.number === keep.number || d.state !== "open") continue;
+    await postComment(gh, repo, d.number, `Duplicate of #${keep.number}: two runs filed this issue at the same time. Closed by the mirror pipeline.`, bot);
+    await gh.request("PATCH /repos/{owner}/{repo}/issues/{issue_number}", {
+      ...repo,
+      issue_number: d.number,
+      state: "closed",
+      state_reason: "duplicate",
+      ...(keep.id !== undefined ? { duplicate_issue_id: keep.id } : {}),
+    });
+    closed.push(d.number);
+  }
+  return closed;
 }
 
 const RESCAN_COMMENT = /^<!-- mirror-fleet:rescan fingerprint=([0-9a-f]{64}) -->/;
 
-async function commentOnBuildIssue(gh: GitHub, repo: Repo, build: ExistingIssue, input: IssueInput): Promise<IssueResult> {
+async function commentOnBuildIssue(gh: GitHub, repo: Repo, build: ExistingIssue, input: IssueInput, bot: string): Promise<IssueResult> {
   const items = input.state === "resolved" ? [] : input.items;
   const fp = fingerprint(items.map((i) => i.key));
   const comments = await gh.paginate("GET /repos/{owner}/{repo}/issues/{issue_number}/comments", { ...repo, issue_number: build.number, per_page: 100 });
   const last = comments
+    // Anyone who can comment could post the marker with a fingerprint: only the workflow's own count.
+    .filter((c) => c.user?.login === bot)
     .map((c) => RESCAN_COMMENT.exec(c.body ?? "")?.[1])
     .filter((x): x is string => Boolean(x))
     .pop();
+  const result = { number: build.number, state: "open" as const, approved: false, approvedBy: null, url: build.url };
   // No rescan comment yet means the rescan has reported nothing so far.
-  if ((last ?? fingerprint([])) === fp) return { action: "unchanged", number: build.number, state: "open", approved: false, url: build.url };
+  if ((last ?? fingerprint([])) === fp) return { action: "unchanged", ...result };
   const where = input.runUrl ? ` ([run](${input.runUrl}))` : "";
   const body =
     `<!-- mirror-fleet:rescan fingerprint=${fp} -->\n` +
     (items.length
       ? `The nightly rescan of ${code(input.tag)}${where} finds ${items.length} finding(s). The build's results stay the body of this issue.\n\n` +
-        items.map((i) => `- ${i.line}`).join("\n") +
-        "\n"
-      : `The nightly rescan of ${code(input.tag)}${where} is clean.\n`);
-  await gh.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", { ...repo, issue_number: build.number, body });
-  return { action: "updated", number: build.number, state: "open", approved: false, url: build.url };
+        items.map((i) => `- ${i.line}`).join("\n")
+      : `The nightly rescan of ${code(input.tag)}${where} is clean.`);
+  await postComment(gh, repo, build.number, cutMarkdown(body, MAX_BODY, FULL_LIST.rescan), bot);
+  return { action: "updated", ...result };
 }
 
 // ---------------------------------------------------------------------------
@@ -516,7 +694,11 @@ export function gateDetails(gate: GateJson): string {
   return out.join("\n");
 }
 
-/** review's drift.json: the watched files that changed, one item each. */
+/**
+ * review's drift.json: the watched files that changed, one item each, and what
+ * an approval binds to: the upstream commit and a hash of the drift patch. A
+ * moved tag or a changed diff is another finding, so a closed review reopens.
+ */
 export function readDriftItems(text: string, shown: string): Item[] {
   let doc: unknown;
   try {
@@ -524,7 +706,20 @@ export function readDriftItems(text: string, shown: string): Item[] {
   } catch (e) {
     throw new Error(`${shown}: not JSON (${(e as Error).message}); expected review's drift.json`);
   }
-  const files = (doc as { files?: unknown } | null)?.files;
+  const d = (doc ?? {}) as { files?: unknown; commit?: unknown; patchSha256?: unknown; status?: unknown };
+  const files = d.files;
   if (!Array.isArray(files) || !files.every((f) => typeof f === "string")) throw new Error(`${shown}: files: expected a list of paths`);
-  return [...new Set(files as string[])].map((f) => ({ key: `file|${f}`, line: code(f) }));
+  const items = [...new Set(files as string[])].map((f) => ({ key: `file|${f}`, line: code(f) }));
+  if (d.status === "initial" || d.status === "none") return items;
+  if (typeof d.commit !== "string" || !/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(d.commit)) {
+    throw new Error(`${shown}: commit: ${JSON.stringify(d.commit ?? null)} is not allowed (allowed: the full upstream commit id the drift was reviewed at)`);
+  }
+  if (typeof d.patchSha256 !== "string" || !/^[0-9a-f]{64}$/.test(d.patchSha256)) {
+    throw new Error(`${shown}: patchSha256: ${JSON.stringify(d.patchSha256 ?? null)} is not allowed (allowed: the sha256 of the drift patch, 64 hex)`);
+  }
+  return [
+    ...items,
+    { key: `commit|${d.commit}`, line: `upstream commit ${code(d.commit)}` },
+    { key: `drift-patch|${d.patchSha256}`, line: `drift patch sha256 ${code(d.patchSha256)}` },
+  ];
 }

@@ -10,8 +10,8 @@
  * while the pin it proposes is the same.
  */
 import { SEVERITIES } from "../../components/types";
-import type { GitHub } from "../github";
-import { cell, code, type GateJson } from "./issues";
+import { createOnce, type GitHub } from "../github";
+import { cell, code, cutMarkdown, postComment, type GateJson } from "./issues";
 import { DIGEST_PATTERN } from "./oci";
 import { TAG_PATTERN, versionOf } from "./tags";
 import { parseYaml, resolvePlain } from "./yaml";
@@ -48,6 +48,8 @@ export interface PinRecord {
   readonly waiversApplied: readonly AppliedWaiver[];
   readonly attestations: readonly string[];
   readonly runUrl: string | null;
+  /** The override review that let this build through the drift gate: its issue and who closed it as completed. */
+  readonly approval?: { readonly issue: number; readonly by: string } | null;
 }
 
 /** The scan summary and waivers of a passing gate result; a blocking one is refused. */
@@ -169,9 +171,14 @@ function shortCell(sha: string): string {
   return cell(sha.slice(0, 12));
 }
 
+/** The first line of a pin pull request's body: which tag and digest it proposes (what a human's close refers to). */
+export function pinMarker(tag: string, digest: string): string {
+  return `<!-- mirror-fleet:pin tag=${tag} digest=${digest} -->`;
+}
+
 export function renderPrBody(p: PinRecord, ctx: PrContext): string {
   const out: string[] = [];
-  out.push(`<!-- mirror-fleet:pin tag=${p.tag} -->`);
+  out.push(pinMarker(p.tag, p.digest));
   out.push(`### ${code(p.image)} ${code(p.tag)}`, "");
   out.push("Merging this pull request rolls the image out: the deployment reads `ref` from `image-pin.yml`.", "");
   out.push("| | |", "|---|---|");
@@ -187,6 +194,7 @@ export function renderPrBody(p: PinRecord, ctx: PrContext): string {
   out.push(`| Upstream | ${cell(p.upstream.repo)}: ${range} |`);
   out.push(`| Dockerfile | ${p.override ? `override ${cell(p.override.source)}, sha256 ${cell(p.override.sha256)}` : "upstream's own"} |`);
   out.push(`| Built | ${cell(p.builtAt)} |`);
+  if (p.approval) out.push(`| Override review | upstream drift approved in #${p.approval.issue}, closed as completed by ${cell(p.approval.by)} |`);
   if (prev?.digest) out.push(`| Replaces | ${cell(prev.digest)} |`);
   out.push("");
   if (p.scan) {
@@ -210,8 +218,9 @@ export function renderPrBody(p: PinRecord, ctx: PrContext): string {
   let body = out.join("\n") + "\n";
   if (ctx.review) {
     const room = MAX_BODY - body.length - 200;
-    const review = ctx.review.length > room ? `${ctx.review.slice(0, room)}\n\n… (cut: the full review is in the workflow run's artifacts)` : ctx.review;
-    body += `\n<details><summary>Upstream diff review</summary>\n\n${review.trim()}\n\n</details>\n`;
+    // Cut between files or commits, with whatever the cut leaves open closed, so nothing after it renders live.
+    const review = cutMarkdown(ctx.review.trim(), room, "the audit bundle (artifact `audit` of the workflow run: `diff-review.md` and `diff.patch`)");
+    body += `\n<details><summary>Upstream diff review</summary>\n\n${review}\n\n</details>\n`;
   }
   return body;
 }
@@ -234,9 +243,14 @@ export interface PinRequest {
   readonly base?: string;
   /** Tag prefix of the policy, for ordering tags of other pin branches. */
   readonly prefix?: string;
+  /** The digest the pin proposes: a pull request a human closed for it stays closed. */
+  readonly digest: string;
+  /** The login the workflow writes as (its own pull requests and closes are not a human's decision). */
+  readonly bot?: string;
 }
 
-export type PinAction = "created" | "updated" | "unchanged";
+/** `declined`: a person closed the pull request for this digest without merging; it stays closed. */
+export type PinAction = "created" | "updated" | "unchanged" | "declined";
 
 export interface PinResult {
   readonly action: PinAction;
@@ -245,22 +259,32 @@ export interface PinResult {
   readonly branch: string;
   /** Pull requests of older tags closed as superseded. */
   readonly superseded: readonly number[];
+  /** For `declined`: who closed the pull request. */
+  readonly closedBy?: string | null;
+  /** The create of the pull request was applied though its answer was lost: found and adopted. */
+  readonly adopted?: boolean;
 }
 
 function status(e: unknown): number | undefined {
   return (e as { status?: number }).status;
 }
 
-/** Commits image-pin.yml on `branch`; `sha` is the blob it replaces, if any. */
+/** Commits image-pin.yml on `branch`; `sha` is the blob it replaces, if any. A retried write that already landed is taken as done. */
 async function putPinFile(gh: GitHub, repo: Repo, branch: string, req: PinRequest, sha: string | undefined): Promise<void> {
-  await gh.request("PUT /repos/{owner}/{repo}/contents/{path}", {
-    ...repo,
-    path: PIN_PATH,
-    message: req.commitMessage,
-    content: Buffer.from(req.content, "utf8").toString("base64"),
-    branch,
-    ...(sha ? { sha } : {}),
-  });
+  try {
+    await gh.request("PUT /repos/{owner}/{repo}/contents/{path}", {
+      ...repo,
+      path: PIN_PATH,
+      message: req.commitMessage,
+      content: Buffer.from(req.content, "utf8").toString("base64"),
+      branch,
+      ...(sha ? { sha } : {}),
+    });
+  } catch (e) {
+    // A 5xx or timeout after GitHub committed (or the retry of it, answered 409 for the old sha).
+    if ((await getFile(gh, repo, branch))?.content === req.content) return;
+    throw e;
+  }
 }
 
 async function getFile(gh: GitHub, repo: Repo, ref: string): Promise<{ sha: string; content: string } | null> {
@@ -307,9 +331,11 @@ export async function syncPin(gh: GitHub, repo: Repo, req: PinRequest): Promise<
     direction: "desc",
     per_page: 100,
   });
+  const bot = req.bot ?? "github-actions[bot]";
   const open = pulls.find((p) => p.state === "open");
 
   let action: PinAction = "unchanged";
+  let adopted = false;
   let pr: { number: number; url: string } | null = open ? { number: open.number, url: open.html_url } : null;
   if (!open && baseFile?.content === req.content) {
     // Already pinned on the base branch (merged earlier): nothing to propose.
@@ -325,33 +351,108 @@ export async function syncPin(gh: GitHub, repo: Repo, req: PinRequest): Promise<
       action = "updated";
     }
   } else {
-    const branchSha = await getRef(gh, repo, branch);
-    const latest = pulls[0];
-    const onBranch = branchSha ? await getFile(gh, repo, branch) : null;
-    if (latest && !latest.merged_at && onBranch?.content === req.content) {
-      // A human closed the pull request proposing exactly this pin: respect it until the pin changes.
-      pr = { number: latest.number, url: latest.html_url };
-    } else {
-      // A fresh branch from the base, so the new pull request has exactly one change.
-      if (!branchSha) {
-        await gh.request("POST /repos/{owner}/{repo}/git/refs", { ...repo, ref: `refs/heads/${branch}`, sha: baseSha });
-      } else if (branchSha !== baseSha) {
-        await gh.request("PATCH /repos/{owner}/{repo}/git/refs/{ref}", { ...repo, ref: `heads/${branch}`, sha: baseSha, force: true });
-      }
-      await putPinFile(gh, repo, branch, req, baseFile?.sha);
-      const { data } = await gh.request("POST /repos/{owner}/{repo}/pulls", { ...repo, title: req.title, head: branch, base, body });
-      await gh.request("POST /repos/{owner}/{repo}/issues/{issue_number}/labels", { ...repo, issue_number: data.number, labels: [PIN_LABEL] });
-      pr = { number: data.number, url: data.html_url };
-      action = "created";
+    const declined = await closedByHuman(gh, repo, pulls, req, bot);
+    if (declined) {
+      // A person closed the pull request proposing this digest: respect it until the digest changes.
+      pr = { number: declined.number, url: declined.html_url };
+      action = "declined";
+      const superseded = await supersede(gh, repo, { base, branch, tag: req.tag, prefix: req.prefix ?? "", by: null, bot });
+      return { action, number: pr.number, url: pr.url, branch, superseded, closedBy: declined.closedBy };
     }
+    // A fresh branch from the base, so the new pull request has exactly one change.
+    const branchSha = await getRef(gh, repo, branch);
+    if (!branchSha) {
+      try {
+        await gh.request("POST /repos/{owner}/{repo}/git/refs", { ...repo, ref: `refs/heads/${branch}`, sha: baseSha });
+      } catch (e) {
+        // Made by a create whose answer was lost, or by a run at the same time: move it to the base.
+        const now = await getRef(gh, repo, branch);
+        if (now === null) throw e;
+        if (now !== baseSha) await gh.request("PATCH /repos/{owner}/{repo}/git/refs/{ref}", { ...repo, ref: `heads/${branch}`, sha: baseSha, force: true });
+      }
+    } else if (branchSha !== baseSha) {
+      await gh.request("PATCH /repos/{owner}/{repo}/git/refs/{ref}", { ...repo, ref: `heads/${branch}`, sha: baseSha, force: true });
+    }
+    await putPinFile(gh, repo, branch, req, baseFile?.sha);
+    const findOpen = async () => {
+      const [p] = await gh.paginate("GET /repos/{owner}/{repo}/pulls", { ...repo, state: "open", head: `${repo.owner}:${branch}`, per_page: 100 });
+      return p ? { number: p.number, url: p.html_url } : undefined;
+    };
+    let made: { value: { number: number; url: string }; adopted: boolean };
+    try {
+      made = await createOnce(
+        async () => {
+          const { data } = await gh.request("POST /repos/{owner}/{repo}/pulls", { ...repo, title: req.title, head: branch, base, body });
+          return { number: data.number, url: data.html_url };
+        },
+        findOpen,
+      );
+    } catch (e) {
+      // 422 "A pull request already exists": a run at the same time (or a lost answer) made it.
+      const found = (e as { status?: number }).status === 422 ? await findOpen() : undefined;
+      if (!found) throw e;
+      made = { value: found, adopted: true };
+    }
+    pr = made.value;
+    adopted = made.adopted;
+    action = "created";
+  }
+  // Also for an adopted pull request, whose labelling the lost answer skipped.
+  if (pr && (action === "created" || open !== undefined) && !(await hasLabel(gh, repo, pr.number))) {
+    await gh.request("POST /repos/{owner}/{repo}/issues/{issue_number}/labels", { ...repo, issue_number: pr.number, labels: [PIN_LABEL] });
   }
 
-  const superseded = await supersede(gh, repo, { base, branch, tag: req.tag, prefix: req.prefix ?? "", by: pr?.number ?? null });
-  return { action, number: pr?.number ?? null, url: pr?.url ?? null, branch, superseded };
+  const superseded = await supersede(gh, repo, { base, branch, tag: req.tag, prefix: req.prefix ?? "", by: pr?.number ?? null, bot });
+  return { action, number: pr?.number ?? null, url: pr?.url ?? null, branch, superseded, ...(adopted ? { adopted } : {}) };
+}
+
+async function hasLabel(gh: GitHub, repo: Repo, number: number): Promise<boolean> {
+  const { data } = await gh.request("GET /repos/{owner}/{repo}/issues/{issue_number}", { ...repo, issue_number: number });
+  return data.labels.some((l) => (typeof l === "string" ? l : l.name) === PIN_LABEL);
+}
+
+/**
+ * The newest pull request of the branch that proposed this digest and that a
+ * person closed without merging (not the pipeline superseding or withdrawing
+ * it): the answer for that digest was no.
+ */
+async function closedByHuman(
+  gh: GitHub,
+  repo: Repo,
+  pulls: ReadonlyArray<{ number: number; state: string; merged_at: string | null; body: string | null; html_url: string; user: { login: string } | null }>,
+  req: PinRequest,
+  bot: string,
+): Promise<{ number: number; html_url: string; closedBy: string | null } | null> {
+  const marker = pinMarker(req.tag, req.digest);
+  for (const p of pulls) {
+    if (p.state !== "closed" || p.merged_at || p.user?.login !== bot) continue;
+    if ((p.body ?? "").split(/\r?\n/, 1)[0].trim() !== marker) continue;
+    const { data } = await gh.request("GET /repos/{owner}/{repo}/issues/{issue_number}", { ...repo, issue_number: p.number });
+    const by = data.closed_by?.login ?? null;
+    if (by !== bot) return { number: p.number, html_url: p.html_url, closedBy: by };
+  }
+  return null;
+}
+
+/**
+ * A blocked build of `tag` withdraws the open pin pull request of that tag (an
+ * earlier digest): closed, with a comment naming the issue that blocks it.
+ */
+export async function withdrawPins(gh: GitHub, repo: Repo, tag: string, issue: number, bot = "github-actions[bot]"): Promise<number[]> {
+  const branch = `${BRANCH_PREFIX}${tag}`;
+  const open = await gh.paginate("GET /repos/{owner}/{repo}/pulls", { ...repo, state: "open", head: `${repo.owner}:${branch}`, per_page: 100 });
+  const closed: number[] = [];
+  for (const p of open) {
+    if (p.head.ref !== branch || p.user?.login !== bot) continue;
+    await postComment(gh, repo, p.number, `Withdrawn: a later build of ${code(tag)} was blocked by the scan gate (#${issue}). This pull request pins an earlier digest of that tag; closed by the mirror pipeline.`, bot);
+    await gh.request("PATCH /repos/{owner}/{repo}/pulls/{pull_number}", { ...repo, pull_number: p.number, state: "closed" });
+    closed.push(p.number);
+  }
+  return closed;
 }
 
 /** Closes the open pull requests of older pin branches, each with a comment naming its successor. */
-async function supersede(gh: GitHub, repo: Repo, s: { base: string; branch: string; tag: string; prefix: string; by: number | null }): Promise<number[]> {
+async function supersede(gh: GitHub, repo: Repo, s: { base: string; branch: string; tag: string; prefix: string; by: number | null; bot: string }): Promise<number[]> {
   const open = await gh.paginate("GET /repos/{owner}/{repo}/pulls", { ...repo, state: "open", base: s.base, per_page: 100 });
   const closed: number[] = [];
   for (const p of open) {
@@ -360,11 +461,7 @@ async function supersede(gh: GitHub, repo: Repo, s: { base: string; branch: stri
     if (p.head.repo?.full_name?.toLowerCase() !== `${repo.owner}/${repo.repo}`.toLowerCase()) continue;
     if (!isOlderTag(ref.slice(BRANCH_PREFIX.length), s.tag, s.prefix)) continue;
     const by = s.by !== null ? `#${s.by} (${code(s.tag)})` : code(s.tag);
-    await gh.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", {
-      ...repo,
-      issue_number: p.number,
-      body: `Superseded by ${by}: a newer upstream tag was built. Closed by the mirror pipeline.`,
-    });
+    await postComment(gh, repo, p.number, `Superseded by ${by}: a newer upstream tag was built. Closed by the mirror pipeline.`, s.bot);
     await gh.request("PATCH /repos/{owner}/{repo}/pulls/{pull_number}", { ...repo, pull_number: p.number, state: "closed" });
     closed.push(p.number);
   }

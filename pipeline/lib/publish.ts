@@ -6,6 +6,7 @@
  * copied registry-side from that verified digest. A mismatch anywhere stops
  * before the tag is touched, so nothing downstream can pin it.
  */
+import { createHash } from "node:crypto";
 import { DIGEST_PATTERN, sha256Digest, type OciArchiveInfo } from "./oci";
 
 /** Runs `skopeo` with these arguments and returns its stdout bytes; rejects with stderr in the message. */
@@ -35,15 +36,25 @@ export function checkImage(image: string): string {
   return image;
 }
 
+/** The form of a registry tag that carries a hash of its git name. */
+const HASHED_TAG = /_[0-9a-f]{16}$/;
+
 /**
- * The registry tag for an upstream tag. Git tags may hold `+` and `/`
- * (`v1.2.3+build`, `photos/v1.3.57`), registry tags may not: those become `-`.
+ * The registry tag for an upstream tag: one registry tag per git tag. Git tags
+ * may hold `+` and `/` (`v1.2.3+build`, `photos/v1.3.57`), registry tags may
+ * not; they become `-`, and since `v2.2.5+evil` and `v2.2.5-evil` would then
+ * share a tag, such a name also gets `_` and 16 hex of the sha256 of the git
+ * name (as does a name that already ends like that). Other names stay as they are.
  */
 export function registryTag(upstreamTag: string): string {
   if (!TAG_PATTERN.test(upstreamTag)) {
     throw new Error(`--tag ${JSON.stringify(upstreamTag)} is not allowed (allowed: ${TAG_PATTERN.source})`);
   }
-  const tag = upstreamTag.replace(/[^A-Za-z0-9_.-]/g, "-");
+  const readable = upstreamTag.replace(/[^A-Za-z0-9_.-]/g, "-");
+  const tag =
+    readable === upstreamTag && !HASHED_TAG.test(upstreamTag)
+      ? upstreamTag
+      : `${readable.slice(0, 111)}_${createHash("sha256").update(upstreamTag).digest("hex").slice(0, 16)}`;
   if (!REGISTRY_TAG_PATTERN.test(tag)) throw new Error(`--tag ${JSON.stringify(upstreamTag)} cannot be a registry tag (${REGISTRY_TAG_PATTERN.source})`);
   return tag;
 }

@@ -8,6 +8,7 @@
  * strict pattern first and only resolved commit ids reach later commands.
  */
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { checkTagName } from "./tags";
 
@@ -15,8 +16,11 @@ export type DriftStatus = "initial" | "none" | "changed";
 
 export interface Drift {
   readonly status: DriftStatus;
-  /** Changed files under a watched path, sorted. */
+  /** Changed files under a watched path (or a symbolic link's target inside the tree), sorted. */
   readonly files: readonly string[];
+  /** When changed: what an approval binds to, the upstream commit and the sha256 of the drift patch. */
+  readonly commit?: string;
+  readonly patchSha256?: string;
 }
 
 export interface ChangedFile {
@@ -103,8 +107,118 @@ export function isWatched(file: string, watch: readonly string[]): boolean {
   });
 }
 
+/** Thrown when a watched path is a symbolic link that leaves the upstream tree: the review fails closed. */
+export class LinkEscapeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LinkEscapeError";
+  }
+}
+
+/** The symbolic links of a tree (path -> target as stored), from git's objects: nothing on disk is followed. */
+export function treeLinks(src: string, commit: string): Map<string, string> {
+  const links = new Map<string, string>();
+  const shas: Array<[string, string]> = [];
+  for (const rec of git(src, ["ls-tree", "-r", "-z", "--full-tree", commit]).split("\0")) {
+    const m = /^120000 blob ([0-9a-f]{40,64})\t(.*)$/s.exec(rec);
+    if (m) shas.push([m[2], m[1]]);
+  }
+  if (!shas.length) return links;
+  const r = spawnSync("git", [...GIT_FLAGS, "-C", src, "cat-file", "--batch"], {
+    input: shas.map(([, sha]) => sha).join("\n") + "\n",
+    maxBuffer: 64 * 1024 * 1024,
+    env: gitEnv(),
+  });
+  if (r.status !== 0) throw new Error(`git cat-file --batch in ${src} failed: ${String(r.stderr).trim()}`);
+  const out = r.stdout as Buffer;
+  let at = 0;
+  for (const [p] of shas) {
+    const nl = out.indexOf(10, at);
+    const size = Number(/ blob (\d+)$/.exec(out.subarray(at, nl).toString("utf8"))?.[1]);
+    links.set(p, out.subarray(nl + 1, nl + 1 + size).toString("utf8"));
+    at = nl + 1 + size + 1;
+  }
+  return links;
+}
+
+/**
+ * Where `file` leads inside the tree, following symbolic links (also in its
+ * directories) the way a checkout would, but never outside: an absolute
+ * target or one that climbs above the root is a LinkEscapeError. Returns the
+ * path relative to the root ("" for the root itself).
+ */
+export function resolveInTree(file: string, links: ReadonlyMap<string, string>, what: string): string {
+  let rest = file.split("/").filter((x) => x !== "" && x !== ".");
+  const done: string[] = [];
+  for (let hops = 0; rest.length; ) {
+    const part = rest.shift()!;
+    if (part === "..") {
+      if (!done.length) throw new LinkEscapeError(`${what}: ${JSON.stringify(file)} leads outside the upstream tree`);
+      done.pop();
+      continue;
+    }
+    const here = [...done, part].join("/");
+    const target = links.get(here);
+    if (target === undefined) {
+      done.push(part);
+      continue;
+    }
+    if (++hops > 40) throw new LinkEscapeError(`${what}: ${JSON.stringify(file)}: too many levels of symbolic links`);
+    if (target.startsWith("/")) {
+      throw new LinkEscapeError(`${what}: ${JSON.stringify(here)} is a symbolic link to ${JSON.stringify(target)}, outside the upstream tree; nothing is reviewed or built`);
+    }
+    const up = target.split("/").filter((x) => x !== "" && x !== ".");
+    // Climbing above the root from the link's directory leaves the tree.
+    let depth = done.length;
+    for (const x of up) {
+      depth += x === ".." ? -1 : 1;
+      if (depth < 0) {
+        throw new LinkEscapeError(`${what}: ${JSON.stringify(here)} is a symbolic link to ${JSON.stringify(target)}, outside the upstream tree; nothing is reviewed or built`);
+      }
+    }
+    rest = [...up, ...rest];
+  }
+  return done.join("/");
+}
+
+/**
+ * The paths whose change is drift: each watched path, where it leads through
+ * symbolic links, and the targets of links inside watched directories, until
+ * nothing new is added. In the tree being built a link that leaves it throws;
+ * in the earlier tree such a link is only skipped (it was built before).
+ */
+export function effectiveWatch(watch: readonly string[], links: ReadonlyMap<string, string>, strict: boolean): string[] {
+  const out = new Set(watch.map((w) => w.replace(/\/+$/, "") || "."));
+  const add = (p: string, what: string) => {
+    try {
+      const r = resolveInTree(p, links, what);
+      out.add(r === "" ? "." : r);
+    } catch (e) {
+      if (strict || !(e instanceof LinkEscapeError)) throw e;
+    }
+  };
+  for (const w of watch) add(w, `watched path ${JSON.stringify(w)}`);
+  for (let size = -1; size !== out.size; ) {
+    size = out.size;
+    for (const l of links.keys()) if (isWatched(l, [...out])) add(l, `watched path ${JSON.stringify(l)}`);
+  }
+  return [...out].sort();
+}
+
+/** sha256 of the patch of the drift paths between two commits: what an override-review approval binds to. */
+export function driftPatchSha256(src: string, from: string, to: string, paths: readonly string[]): string {
+  const spec = paths.map((p) => (p === "." ? ":(top)" : `:(top,literal)${p}`));
+  const r = spawnSync("git", [...GIT_FLAGS, "-C", src, "diff", "--no-ext-diff", "--no-textconv", "--binary", "--full-index", "-M", from, to, "--", ...spec], {
+    maxBuffer: 512 * 1024 * 1024,
+    env: gitEnv(),
+  });
+  if (r.status !== 0) throw new Error(`git diff in ${src} failed: ${String(r.stderr ?? r.error?.message ?? "").trim()}`);
+  return createHash("sha256").update(r.stdout as Buffer).digest("hex");
+}
+
 export function collectReview(src: string, fromTag: string | null, toTag: string, watch: readonly string[]): ReviewData {
   const to = { tag: toTag, commit: tagCommit(src, toTag, "--to") };
+  const toWatch = effectiveWatch(watch, treeLinks(src, to.commit), true);
   if (fromTag === null) {
     const tree = git(src, ["ls-tree", "-r", "--name-only", "-z", to.commit]).split("\0").filter((x) => x !== "");
     return {
@@ -115,7 +229,7 @@ export function collectReview(src: string, fromTag: string | null, toTag: string
       commitCount: 0,
       files: [],
       treeFiles: tree.length,
-      watchedPresent: tree.filter((f) => isWatched(f, watch)).sort(),
+      watchedPresent: tree.filter((f) => isWatched(f, toWatch)).sort(),
       drift: { status: "initial", files: [] },
     };
   }
@@ -130,8 +244,10 @@ export function collectReview(src: string, fromTag: string | null, toTag: string
       return { sha, date, author, subject: subject ?? "" };
     });
   const files = changedFiles(src, from.commit, to.commit);
+  // A watched path that is a link drifts when its target's content does: watch both trees' targets.
+  const drifting = [...new Set([...toWatch, ...effectiveWatch(watch, treeLinks(src, from.commit), false)])].sort();
   const touched = new Set<string>();
-  for (const f of files) for (const p of [f.path, f.from]) if (p !== undefined && isWatched(p, watch)) touched.add(p);
+  for (const f of files) for (const p of [f.path, f.from]) if (p !== undefined && isWatched(p, drifting)) touched.add(p);
   const driftFiles = [...touched].sort();
   return {
     from,
@@ -140,7 +256,9 @@ export function collectReview(src: string, fromTag: string | null, toTag: string
     commits,
     commitCount,
     files,
-    drift: { status: driftFiles.length > 0 ? "changed" : "none", files: driftFiles },
+    drift: driftFiles.length
+      ? { status: "changed", files: driftFiles, commit: to.commit, patchSha256: driftPatchSha256(src, from.commit, to.commit, drifting) }
+      : { status: "none", files: [] },
   };
 }
 
@@ -232,7 +350,8 @@ export function renderReview(d: ReviewData, upstream?: string): string {
     out.push("| Status | File | + | − |", "|---|---|---:|---:|");
     for (const f of d.files.slice(0, MAX_FILES)) {
       const file = f.from !== undefined ? `${code(f.from)} → ${code(f.path)}` : code(f.path);
-      const mark = isWatched(f.path, d.watch) || (f.from !== undefined && isWatched(f.from, d.watch)) ? " (watched)" : "";
+      const drifted = new Set(d.drift.files);
+      const mark = isWatched(f.path, d.watch) || (f.from !== undefined && isWatched(f.from, d.watch)) || drifted.has(f.path) || (f.from !== undefined && drifted.has(f.from)) ? " (watched)" : "";
       out.push(`| ${f.status} | ${file}${mark} | ${f.added ?? "bin"} | ${f.deleted ?? "bin"} |`);
     }
     if (d.files.length > MAX_FILES) out.push("", `… and ${d.files.length - MAX_FILES} more files (see diff.patch).`);

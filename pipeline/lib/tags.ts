@@ -99,8 +99,11 @@ function isPrerelease(c: Candidate): boolean {
 /**
  * Every tag the policy allows, newest first. A coerced (loose) version is
  * dropped when a tag with the same strict version exists: `1.2` is 1.2.0
- * only when there is no `1.2.0`. Ties (`v1.2.3` and `1.2.3`) go to the
- * strict tag, then the later date, then the name, so the choice is stable.
+ * only when there is no `1.2.0`. When upstream has strict versions, a loose
+ * one counts only inside a major version that strict tags use (plik's `1.3`
+ * next to `1.3.1`): `V99`, `2024` or `20240101` (99.0.0, 2024.0.0,
+ * 20240101.0.0) never outrank the releases. Ties (`v1.2.3` and `1.2.3`) go to
+ * the strict tag, then the later date, then the name, so the choice is stable.
  */
 export function allowedTags(tags: readonly UpstreamTag[], policy: TagPolicy): Candidate[] {
   const range = policyRange(policy);
@@ -112,9 +115,11 @@ export function allowedTags(tags: readonly UpstreamTag[], policy: TagPolicy): Ca
     const v = versionOf(tag.name, policy.prefix);
     if (v) parsed.push({ tag, ...v });
   }
-  const strictVersions = new Set(parsed.filter((c) => c.strict).map((c) => c.version.version));
+  const strict = parsed.filter((c) => c.strict);
+  const strictVersions = new Set(strict.map((c) => c.version.version));
+  const strictMajors = new Set(strict.map((c) => c.version.major));
   return parsed
-    .filter((c) => c.strict || !strictVersions.has(c.version.version))
+    .filter((c) => c.strict || (!strictVersions.has(c.version.version) && (strict.length === 0 || strictMajors.has(c.version.major))))
     .filter((c) => (policy.prerelease || !isPrerelease(c)) && range.test(c.version))
     .sort(compareCandidates);
 }
@@ -166,6 +171,20 @@ export function resolveTag(tags: readonly UpstreamTag[], policy: TagPolicy, opts
     return pick(c, true, want === lastTag ? `forced rebuild of the requested tag ${want}` : `requested tag ${want}`);
   }
 
+  if (opts.force && lastTag !== null) {
+    // A forced rebuild rebuilds the pinned tag itself, never another name of the same version
+    // (`2.2.5` for `v2.2.5`), which can point to another commit.
+    const last = versionOf(lastTag, policy.prefix);
+    const pinned = allowed.find((c) => c.tag.name === lastTag);
+    if (last && pinned && !allowed.some((c) => c.version.compare(last.version) > 0)) return pick(pinned, true, `forced rebuild of ${lastTag}`);
+    const alike = last && !pinned ? allowed.filter((c) => c.version.compare(last.version) === 0).map((c) => c.tag.name) : [];
+    if (alike.length && !allowed.some((c) => c.version.compare(last!.version) > 0)) {
+      throw new Error(
+        `forced rebuild: the pinned tag ${lastTag} is not an allowed upstream tag anymore; ${alike.join(", ")} ${alike.length === 1 ? "has" : "have"} its version ` +
+          "but another name, possibly on another commit: not rebuilt in its place (--tag NAME builds one on purpose)",
+      );
+    }
+  }
   const newest = allowed[0];
   if (!newest) {
     // Names from the list are not checked yet: quote any that fails the pattern.

@@ -113,7 +113,7 @@ test("GIVEN a stale upstream WHEN `health --issue` runs THEN the upstream-health
     s.repo("dutchcoders/transfer.sh").archived = true;
     const archived = await run(s, args);
     assert.deepEqual(archived.json.issue, { action: "updated", number: 1 });
-    assert.equal(s.comments(MIRROR, 1).at(-1)!.body, "The findings changed.\n\n**Added** (1)\n- the repository is archived\n");
+    assert.equal(s.comments(MIRROR, 1).at(-1)!.body.replace(/\n<!-- mirror-fleet:write [0-9a-f-]{36} -->\n$/, ""), "The findings changed.\n\n**Added** (1)\n- the repository is archived\n");
 
     s.repo("dutchcoders/transfer.sh").archived = false;
     const sha = s.addCommit("dutchcoders/transfer.sh", { date: "2026-05-20T10:00:00Z", message: "release v1.7.0" });

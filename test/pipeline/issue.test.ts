@@ -53,6 +53,12 @@ function gateJson(blocking: readonly Finding[]) {
   };
 }
 
+/** A comment as a reader sees it: without the hidden id that lets a lost create be found. */
+const withoutWriteId = (body: string) => body.replace(/\n<!-- mirror-fleet:write [0-9a-f-]{36} -->\n$/, "");
+
+const UPSTREAM_COMMIT = "c".repeat(40);
+const PATCH_SHA = "d".repeat(64);
+
 const ALPINE = findingsOf("alpine-310.json"); // CVE-2019-1549 and CVE-2019-1551 in libcrypto1.1 and libssl1.1
 const [CRYPTO_1549, CRYPTO_1551, SSL_1549, SSL_1551] = ALPINE;
 
@@ -104,8 +110,8 @@ test("GIVEN a blocked build WHEN `issue --kind cve` runs through every transitio
     const { s } = w;
     // create
     const created = await w.twice(w.cve("v2.2.4", [CRYPTO_1549, SSL_1549]));
-    assert.deepEqual(created.json, { action: "created", number: 1, state: "open", approved: false });
-    assert.deepEqual(created.outputs, { action: "created", number: "1", approved: "false" });
+    assert.deepEqual(created.json, { action: "created", number: 1, state: "open", approved: false, approvedBy: null });
+    assert.deepEqual(created.outputs, { action: "created", number: "1", approved: "false", approved_by: "" });
     let issue = s.issue(REPO, 1);
     assert.deepEqual(issue.labels, ["cve", "blocked", "security"]);
     assert.equal(issue.title, "Scan gate blocked the build of v2.2.4");
@@ -119,10 +125,10 @@ test("GIVEN a blocked build WHEN `issue --kind cve` runs through every transitio
 
     // changed: body updated, one comment with what was added and cleared
     const updated = await w.twice(w.cve("v2.2.4", [CRYPTO_1549, CRYPTO_1551]));
-    assert.deepEqual(updated.json, { action: "updated", number: 1, state: "open", approved: false });
+    assert.deepEqual(updated.json, { action: "updated", number: 1, state: "open", approved: false, approvedBy: null });
     assert.equal(updated.writes, 2, "one body update, one comment");
     assert.deepEqual(
-      s.comments(REPO, 1).map((c) => c.body),
+      s.comments(REPO, 1).map((c) => withoutWriteId(c.body)),
       [
         "The findings changed in [this run](https://github.com/acme/mirror-gokapi/actions/runs/7).\n\n" +
           "**Added** (1)\n- **MEDIUM** `CVE-2019-1551` in `libcrypto1.1` `1.1.1c-r0` (fixed in `1.1.1d-r2`)\n\n" +
@@ -134,17 +140,17 @@ test("GIVEN a blocked build WHEN `issue --kind cve` runs through every transitio
     // closed by a human with the same findings: stays closed
     s.closeIssue(REPO, 1);
     const stays = await w.twice(w.cve("v2.2.4", [CRYPTO_1551, CRYPTO_1549]));
-    assert.deepEqual(stays.json, { action: "unchanged", number: 1, state: "closed", approved: false });
+    assert.deepEqual(stays.json, { action: "unchanged", number: 1, state: "closed", approved: false, approvedBy: null });
     assert.equal(stays.writes, 0);
     assert.equal(s.issue(REPO, 1).state, "closed");
 
     // closed, different findings: reopened with the comment
     const reopened = await w.twice(w.cve("v2.2.4", [CRYPTO_1551, SSL_1551]));
-    assert.deepEqual(reopened.json, { action: "reopened", number: 1, state: "open", approved: false });
+    assert.deepEqual(reopened.json, { action: "reopened", number: 1, state: "open", approved: false, approvedBy: null });
     issue = s.issue(REPO, 1);
     assert.equal(issue.state, "open");
     assert.equal(
-      s.comments(REPO, 1).at(-1)!.body,
+      withoutWriteId(s.comments(REPO, 1).at(-1)!.body),
       "Reopened in [this run](https://github.com/acme/mirror-gokapi/actions/runs/7): the findings changed since this issue was closed.\n\n" +
         "**Added** (1)\n- **MEDIUM** `CVE-2019-1551` in `libssl1.1` `1.1.1c-r0` (fixed in `1.1.1d-r2`)\n\n" +
         "**Cleared** (1)\n- `CVE-2019-1549` in `libcrypto1.1` `1.1.1c-r0`\n",
@@ -152,13 +158,13 @@ test("GIVEN a blocked build WHEN `issue --kind cve` runs through every transitio
 
     // resolved: updated and closed
     const resolved = await w.twice(w.cve("v2.2.4", [], "resolved"));
-    assert.deepEqual(resolved.json, { action: "closed", number: 1, state: "closed", approved: false });
+    assert.deepEqual(resolved.json, { action: "closed", number: 1, state: "closed", approved: false, approvedBy: null });
     issue = s.issue(REPO, 1);
     assert.equal(issue.state, "closed");
     assert.equal(issue.stateReason, "completed");
     assert.match(issue.body!, /^<!-- mirror-fleet:issue kind=cve tag=v2\.2\.4 -->\n<!-- mirror-fleet:findings state=resolved /);
     assert.match(issue.body!, /A later build of `v2\.2\.4` passed the scan gate/);
-    assert.match(s.comments(REPO, 1).at(-1)!.body, /^Resolved in \[this run\]\(.*\): nothing is left\.\n\n\*\*Cleared\*\* \(2\)\n/);
+    assert.match(withoutWriteId(s.comments(REPO, 1).at(-1)!.body), /^Resolved in \[this run\]\(.*\): nothing is left\.\n\n\*\*Cleared\*\* \(2\)\n/);
 
     // a later scan finds them again: reopened (the pipeline, not a human, had closed it)
     const back = await w.twice(w.cve("v2.2.4", [CRYPTO_1551, SSL_1551]));
@@ -166,7 +172,7 @@ test("GIVEN a blocked build WHEN `issue --kind cve` runs through every transitio
 
     // one issue all along, and another tag gets its own
     const other = await w.twice(w.cve("v2.2.5", [CRYPTO_1549]));
-    assert.deepEqual(other.json, { action: "created", number: 2, state: "open", approved: false });
+    assert.deepEqual(other.json, { action: "created", number: 2, state: "open", approved: false, approvedBy: null });
     assert.equal(s.issues(REPO).length, 2);
   });
 });
@@ -174,8 +180,8 @@ test("GIVEN a blocked build WHEN `issue --kind cve` runs through every transitio
 test("GIVEN no issue WHEN `issue --state resolved` runs THEN nothing is created (action none)", async () => {
   await withWorld(async (w) => {
     const r = await w.twice(w.cve("v2.2.4", [], "resolved"));
-    assert.deepEqual(r.json, { action: "none", number: null, state: null, approved: false });
-    assert.deepEqual(r.outputs, { action: "none", number: "", approved: "false" });
+    assert.deepEqual(r.json, { action: "none", number: null, state: null, approved: false, approvedBy: null });
+    assert.deepEqual(r.outputs, { action: "none", number: "", approved: "false", approved_by: "" });
     assert.equal(w.s.writes().length, 0);
   });
 });
@@ -186,10 +192,10 @@ test("GIVEN upstream drift WHEN a human closes the override-review issue THEN `i
     const review = w.file("diff-review.md", "### Dockerfile\n\n```diff\n-FROM golang:1.22\n+FROM golang:1.23\n```\n");
     const drift = (files: string[]) => [
       "--kind", "override-review", "--state", "open", "--tag", "v2.2.4",
-      "--drift-json", w.file("drift.json", { status: "changed", files }), "--body-file", review,
+      "--drift-json", w.file("drift.json", { status: "changed", files, commit: UPSTREAM_COMMIT, patchSha256: PATCH_SHA }), "--body-file", review,
     ];
     const created = await w.twice(drift(["Dockerfile"]));
-    assert.deepEqual(created.json, { action: "created", number: 1, state: "open", approved: false });
+    assert.deepEqual(created.json, { action: "created", number: 1, state: "open", approved: false, approvedBy: null });
     assert.deepEqual(s.issue(REPO, 1).labels, ["override-review", "blocked"]);
     assert.match(s.issue(REPO, 1).body!, /\*\*Close this issue as completed to approve\*\*/);
     assert.match(s.issue(REPO, 1).body!, /\+FROM golang:1\.23/);
@@ -197,18 +203,18 @@ test("GIVEN upstream drift WHEN a human closes the override-review issue THEN `i
     // approval: a human closes it as completed
     s.closeIssue(REPO, 1, { reason: "completed" });
     const approved = await w.twice(drift(["Dockerfile"]));
-    assert.deepEqual(approved.json, { action: "unchanged", number: 1, state: "closed", approved: true });
+    assert.deepEqual(approved.json, { action: "unchanged", number: 1, state: "closed", approved: true, approvedBy: "alice" });
     assert.equal(approved.outputs.approved, "true");
 
     // the drift changes: the approval no longer holds
     const reopened = await w.twice(drift(["Dockerfile", "go.mod"]));
-    assert.deepEqual(reopened.json, { action: "reopened", number: 1, state: "open", approved: false });
-    assert.match(s.comments(REPO, 1).at(-1)!.body, /\*\*Added\*\* \(1\)\n- `go\.mod`\n$/);
+    assert.deepEqual(reopened.json, { action: "reopened", number: 1, state: "open", approved: false, approvedBy: null });
+    assert.match(withoutWriteId(s.comments(REPO, 1).at(-1)!.body), /\*\*Added\*\* \(1\)\n- `go\.mod`\n$/);
 
     // closed as not planned: a rejection, the build stays blocked
     s.closeIssue(REPO, 1, { reason: "not_planned" });
     const rejected = await w.twice(drift(["go.mod", "Dockerfile"]));
-    assert.deepEqual(rejected.json, { action: "unchanged", number: 1, state: "closed", approved: false });
+    assert.deepEqual(rejected.json, { action: "unchanged", number: 1, state: "closed", approved: false, approvedBy: null });
     assert.equal(rejected.outputs.approved, "false");
   });
 });
@@ -223,19 +229,19 @@ test("GIVEN a blocked build of the pinned tag WHEN the rescan runs THEN it only 
     ];
 
     const commented = await w.twice(rescan([CRYPTO_1549, SSL_1551]));
-    assert.deepEqual(commented.json, { action: "updated", number: 1, state: "open", approved: false });
+    assert.deepEqual(commented.json, { action: "updated", number: 1, state: "open", approved: false, approvedBy: null });
     assert.equal(s.issue(REPO, 1).body, bodyBefore, "the build's results own the body");
     assert.equal(s.issues(REPO).length, 1, "no rescan issue while the build is blocked");
     assert.match(s.comments(REPO, 1)[0].body, /^<!-- mirror-fleet:rescan fingerprint=[0-9a-f]{64} -->\nThe nightly rescan of `v2\.2\.4` finds 2 finding\(s\)/);
 
     const clean = await w.twice(rescan([], "resolved"));
     assert.equal(clean.json.action, "updated");
-    assert.match(s.comments(REPO, 1)[1].body, /The nightly rescan of `v2\.2\.4` is clean\.\n$/);
+    assert.match(withoutWriteId(s.comments(REPO, 1)[1].body), /The nightly rescan of `v2\.2\.4` is clean\.\n$/);
 
     // the build passes: its issue closes; the rescan now owns its own issue
     await w.twice(w.cve("v2.2.4", [], "resolved"));
     const own = await w.twice(rescan([SSL_1551]));
-    assert.deepEqual(own.json, { action: "created", number: 2, state: "open", approved: false });
+    assert.deepEqual(own.json, { action: "created", number: 2, state: "open", approved: false, approvedBy: null });
     assert.deepEqual(s.issue(REPO, 2).labels, ["cve", "rescan", "security"]);
     assert.equal(s.issue(REPO, 2).title, "Rescan found vulnerabilities in the pinned image v2.2.4");
     const closed = await w.twice(rescan([], "resolved"));
@@ -253,8 +259,8 @@ test("GIVEN an issue an outsider opened with the marker but without the label WH
     });
     assert.equal(gh.status, 201);
     s.closeIssue(REPO, 1, { by: "mallory" });
-    const r = await w.run(["--kind", "override-review", "--state", "open", "--tag", "v2.2.4", "--drift-json", w.file("d.json", { status: "changed", files: ["Dockerfile"] })]);
-    assert.deepEqual(r.json, { action: "created", number: 2, state: "open", approved: false });
+    const r = await w.run(["--kind", "override-review", "--state", "open", "--tag", "v2.2.4", "--drift-json", w.file("d.json", { status: "changed", files: ["Dockerfile"], commit: UPSTREAM_COMMIT, patchSha256: PATCH_SHA })]);
+    assert.deepEqual(r.json, { action: "created", number: 2, state: "open", approved: false, approvedBy: null });
   });
 });
 

@@ -165,7 +165,7 @@ test("GIVEN a passing build WHEN `pin` runs THEN image-pin.yml is committed on m
       branch: "mirror-build/v2.2.4",
       superseded: [],
     });
-    assert.deepEqual(r.outputs, { pr_url: "https://github.com/acme/mirror-gokapi/pull/1", pr_number: "1" });
+    assert.deepEqual(r.outputs, { pr_url: "https://github.com/acme/mirror-gokapi/pull/1", pr_number: "1", action: "created" });
     assert.deepEqual(r.writes, ["git/create-ref", "repos/create-or-update-file-contents", "pulls/create", "issues/add-labels"]);
     assert.deepEqual(s.branches(REPO).sort(), ["main", "mirror-build/v2.2.4"]);
 
@@ -242,7 +242,9 @@ test("GIVEN a merged pin WHEN newer tags are pinned THEN the body shows the upst
       [2, "mirror-build/v2.2.5", "closed", false],
       [3, "mirror-build/v2.2.6", "open", false],
     ]);
-    assert.deepEqual(s.comments(REPO, 2).map((c) => c.body), ["Superseded by #3 (`v2.2.6`): a newer upstream tag was built. Closed by the mirror pipeline."]);
+    assert.deepEqual(s.comments(REPO, 2).map((c) => c.body.replace(/\n\n<!-- mirror-fleet:write [0-9a-f-]{36} -->\n$/, "")), [
+      "Superseded by #3 (`v2.2.6`): a newer upstream tag was built. Closed by the mirror pipeline.",
+    ]);
 
     // A manual build of an older tag does not close the newer pull request.
     const older = await w.run(w.pin("v2.2.3", "build-3"));
@@ -257,9 +259,12 @@ test("GIVEN a pin pull request a human closed WHEN the same pin is proposed THEN
     const { s } = w;
     await w.twice(w.pin("v2.2.4", "build-1"));
     s.closeIssue(REPO, 1);
-    const same = await w.twice(w.pin("v2.2.4", "build-1"));
-    assert.deepEqual(same.json, { action: "unchanged", number: 1, url: "https://github.com/acme/mirror-gokapi/pull/1", branch: "mirror-build/v2.2.4", superseded: [] });
-    assert.deepEqual(same.writes, []);
+    for (let i = 0; i < 2; i++) {
+      const same = await w.run(w.pin("v2.2.4", "build-1"));
+      assert.deepEqual(same.json, { action: "declined", number: 1, url: "https://github.com/acme/mirror-gokapi/pull/1", branch: "mirror-build/v2.2.4", superseded: [], closedBy: "alice" });
+      assert.deepEqual(same.writes, []);
+      assert.match(same.err, /pull request #1 for sha256:[0-9a-f]{64} was closed without merging by alice; it stays closed/);
+    }
 
     const fresh = await w.twice(w.pin("v2.2.4", "build-2"));
     assert.equal(fresh.json.action, "created");

@@ -151,8 +151,8 @@ describe("ociArchiveInfo", () => {
 describe("registryTag and checkImage", () => {
   const tags: Array<[string, string]> = [
     ["v1.1.0", "v1.1.0"],
-    ["v1.2.3+build.7", "v1.2.3-build.7"],
-    ["photos/v1.3.57", "photos-v1.3.57"],
+    ["v1.2.3+build.7", "v1.2.3-build.7_777818d28a303a6b"],
+    ["photos/v1.3.57", "photos-v1.3.57_32df5f6ab905b4f7"],
     ["1.0-RC1", "1.0-RC1"],
   ];
   for (const [upstream, tag] of tags) {
@@ -247,7 +247,7 @@ describe("publish command", () => {
     fs.writeFileSync(manifestFile, manifest);
     const t = io({ PATH: `${f.bin}:${process.env.PATH}`, FAKE_LOG: f.log, FAKE_DIGEST: digest, FAKE_MANIFEST: manifestFile, FAKE_AUTH_SEEN: f.authSeen, REGISTRY_USER: "bot", REGISTRY_PASSWORD: "s3cret" });
     assert.equal(await main(["publish", "--archive", archive, "--image", "ghcr.io/acme/demo", "--tag", "photos/v2", "--digest", digest], t.io), 0, t.err());
-    assert.deepEqual(JSON.parse(t.out()).tag, "photos-v2");
+    assert.deepEqual(JSON.parse(t.out()).tag, "photos-v2_999393f7a2f155cc");
     const calls = fs.readFileSync(f.log, "utf8").trim().split("\n");
     assert.ok(calls[0].startsWith("copy --quiet --retry-times 3 --preserve-digests --all --dest-tls-verify=true --dest-authfile "), calls[0]);
     assert.ok(calls[2].includes(" --all --src-tls-verify=true --dest-tls-verify=true --src-authfile "), calls[2]);

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
@@ -44,6 +46,9 @@ describe("review: diff review and drift gate over a real git repository", () => 
   });
 
   const read = (out: string, f: string) => fs.readFileSync(path.join(out, f), "utf8");
+  /** sha256 of `git diff --binary --full-index` of the watched paths: what an approval binds to. */
+  const driftSha = (paths: string[], from: string, to: string) =>
+    createHash("sha256").update(execFileSync("git", ["-C", repo.dir, "diff", "--binary", "--full-index", "-M", from, to, "--", ...paths])).digest("hex");
 
   it("GIVEN no previous tag WHEN review THEN an initial-build review, an empty patch, drift initial, exit 0", async () => {
     const out = path.join(tmpDir(), "review");
@@ -102,7 +107,7 @@ describe("review: diff review and drift gate over a real git repository", () => 
     const out = path.join(tmpDir(), "review");
     const r = await run(["review", "--src", repo.dir, "--from", "v1.1.0", "--to", "v1.2.0", "--watch", "Dockerfile,go.mod", "--out", out]);
     assert.equal(r.code, 1, r.stderr);
-    assert.deepEqual(JSON.parse(read(out, "drift.json")), { status: "changed", files: ["Dockerfile"] });
+    assert.deepEqual(JSON.parse(read(out, "drift.json")), { status: "changed", files: ["Dockerfile"], commit: sha.v120, patchSha256: driftSha(["Dockerfile", "go.mod"], sha.v110, sha.v120) });
     assert.deepEqual(r.outputs, { drift: "changed", drift_files: "Dockerfile" });
     assert.equal(r.json.drift, "changed");
     const md = read(out, "diff-review.md");
@@ -117,7 +122,7 @@ describe("review: diff review and drift gate over a real git repository", () => 
     const out = path.join(tmpDir(), "review");
     const r = await run(["review", "--src", repo.dir, "--from", "v1.2.0", "--to", "v1.3.0", "--watch", "build/", "--out", out]);
     assert.equal(r.code, 1, r.stderr);
-    assert.deepEqual(JSON.parse(read(out, "drift.json")), { status: "changed", files: ["build/entry.sh"] });
+    assert.deepEqual(JSON.parse(read(out, "drift.json")), { status: "changed", files: ["build/entry.sh"], commit: sha.v130, patchSha256: driftSha(["build"], sha.v120, sha.v130) });
   });
 
   it("GIVEN the watch list of a config WHEN review without --watch THEN the config's paths are used", async () => {
@@ -127,7 +132,7 @@ describe("review: diff review and drift gate over a real git repository", () => 
     fs.writeFileSync(path.join(cwd, ".mirror/config.yml"), configYaml({ range: "*", prerelease: false, prefix: "" }));
     const r = await run(["review", "--src", repo.dir, "--from", "v1.1.0", "--to", "v1.2.0", "--out", "out"], { cwd });
     assert.equal(r.code, 1, r.stderr);
-    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(cwd, "out/drift.json"), "utf8")), { status: "changed", files: ["Dockerfile"] });
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(cwd, "out/drift.json"), "utf8")).files, ["Dockerfile"]);
     assert.match(fs.readFileSync(path.join(cwd, "out/diff-review.md"), "utf8"), /^# Diff review: Forceu\/Gokapi v1\.1\.0 → v1\.2\.0\n/);
   });
 
