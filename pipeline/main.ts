@@ -5,6 +5,7 @@
  * from the bundle `.mirror/pipeline.cjs` (`node .mirror/pipeline.cjs <command>`).
  */
 import { UsageError, type Command, type Io } from "./cli";
+import { describeError, isApiError } from "./errors";
 import { command as dockerfile } from "./commands/dockerfile";
 import { command as gate } from "./commands/gate";
 import { command as health } from "./commands/health";
@@ -52,7 +53,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       io.stderr(`${cmd.name}: ${e.message}\n\n${cmd.usage}`);
       return 2;
     }
-    io.stderr(`${cmd.name}: ${(e as Error).message}\n`);
+    io.stderr(`${cmd.name}: ${describeError(e)}\n`);
     return 2;
   }
 }
@@ -69,7 +70,7 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (e) => {
-      process.stderr.write(`${(e as Error).stack ?? e}\n`);
+      process.stderr.write(`${isApiError(e) ? describeError(e) : ((e as Error).stack ?? e)}\n`);
       process.exitCode = 2;
     },
   );
