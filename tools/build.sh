@@ -58,6 +58,26 @@ build_pulumi() {
     "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" "$PULUMI_VERSION"
 }
 
+# The @pulumi/github provider plugin. The pulumi-github module is not served,
+# so tools/go/github maps the upstream Terraform provider itself; its schema
+# is generated from that mapping (tfgen's `schema` command) and embedded with
+# `go build -overlay`, so nothing generated lands in the repository.
+build_github() {
+  local v=$GITHUB_PROVIDER_VERSION bin=pulumi-resource-github
+  local dir="$TOOLS/github-$v"
+  if have "$dir" "$bin"; then link "$dir" "$bin"; echo "github $v: cached ($dir/bin/$bin)"; return; fi
+  local t0=$SECONDS src="$here/go/github"
+  mkdir -p "$dir/bin" "$dir/schema"
+  (cd "$src" && go build -trimpath -o "$dir/schemagen" -ldflags "-X main.version=$v" ./schemagen)
+  "$dir/schemagen" schema --out "$dir/schema" --skip-docs --skip-examples >"$dir/schemagen.log" 2>&1 \
+    || { cat "$dir/schemagen.log" >&2; echo "github $v: schema generation failed" >&2; return 1; }
+  printf '{"Replace":{"%s":"%s"}}\n' "$src/schema.json" "$dir/schema/schema.json" >"$dir/overlay.json"
+  (cd "$src" && go build -trimpath -overlay "$dir/overlay.json" -o "$dir/bin/$bin.tmp" -ldflags "-X main.version=$v" .)
+  mv "$dir/bin/$bin.tmp" "$dir/bin/$bin"
+  link "$dir" "$bin"
+  echo "github $v: built in $((SECONDS - t0)) s ($dir/bin/$bin)"
+}
+
 build_trivy() {
   # Trivy's release build sets GOEXPERIMENT=jsonv2 (goreleaser.yml); without it
   # encoding/json/v2 has no files.

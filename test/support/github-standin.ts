@@ -1,7 +1,10 @@
 /**
  * A GitHub REST API stand-in for tests: an HTTP server on 127.0.0.1 that keeps
  * repositories, git refs, commits, file contents, issues, labels, comments,
- * pull requests, tags and releases in memory.
+ * pull requests, tags and releases, and the repository settings the GitHub
+ * provider manages (topics, security settings, rulesets, Actions permissions,
+ * Actions secrets), in memory or, with `stateDir`, in a folder that a later
+ * process reads back.
  *
  * Every request is first checked against GitHub's own OpenAPI description
  * (`@octokit/openapi`, api.github.com): method and path template, path and
@@ -10,6 +13,19 @@
  * so a test can assert that the code under test made none: a stand-in that
  * accepted anything would let a typo in a route or a field pass here and fail
  * against GitHub.
+ *
+ * Two ways in, one state:
+ * - `/…` (the pipeline, Octokit with GITHUB_API_URL): api.github.com's
+ *   description; unknown top-level body fields are refused (they are typos in
+ *   our own code).
+ * - `/api/v3/…` (the Pulumi GitHub provider with `baseUrl: <url>/`: any host
+ *   that is not github.com is GitHub Enterprise Server to it): the path is
+ *   looked up in the GHES 3.19 description, whose server URL is
+ *   `{host}/api/v3`, so that is what such a request means; the operation must
+ *   also exist on api.github.com, the GitHub the fleet deploys to, and the
+ *   parameters and body must pass both descriptions. Unknown top-level body
+ *   fields are ignored as GitHub ignores them, and recorded: the provider's
+ *   go-github structs send `auto_init` or `topics` on every repository PATCH.
  *
  * The answers are shaped like GitHub's (the fields the pipeline reads and the
  * usual neighbours), not validated against the response schemas.
@@ -55,12 +71,16 @@ interface Spec {
   readonly params: Ajv;
 }
 
-let SPEC: Spec | undefined;
+/** The description `/api/v3/…` requests are checked against first (then api.github.com's). */
+export const GHES_DESCRIPTION = "ghes-3.19";
+const DOTCOM = "api.github.com";
+const SPECS = new Map<string, Spec>();
 
-/** The api.github.com description, loaded once per process (13 MB; not the 400 MB of every variant in index.js). */
-function spec(): Spec {
-  if (SPEC) return SPEC;
-  const file = path.join(path.dirname(require.resolve("@octokit/openapi")), "generated", "api.github.com.json");
+/** One description of @octokit/openapi, loaded once per process (13 MB each; not the 400 MB of every variant in index.js). */
+function spec(variant = DOTCOM): Spec {
+  const cached = SPECS.get(variant);
+  if (cached) return cached;
+  const file = path.join(path.dirname(require.resolve("@octokit/openapi")), "generated", `${variant}.json`);
   const doc = JSON.parse(fs.readFileSync(file, "utf8")) as Obj;
   const ops: Operation[] = [];
   for (const [template, item] of Object.entries(doc.paths as Record<string, Obj>)) {
@@ -120,8 +140,9 @@ function spec(): Spec {
     ajv.addFormat("repo.nwo", /^[^/\s]+\/[^/\s]+$/);
     ajv.addFormat("timestamp", true);
   }
-  SPEC = { doc, ops, bodies, params };
-  return SPEC;
+  const loaded = { doc, ops, bodies, params };
+  SPECS.set(variant, loaded);
+  return loaded;
 }
 
 function escapeRegex(s: string): string {
@@ -191,6 +212,82 @@ function ajvMessage(errors: ErrorObject[] | null | undefined): string {
     .join("; ");
 }
 
+interface Routed {
+  readonly op: Operation;
+  readonly params: Obj;
+  readonly body: unknown;
+  /** Top-level body fields the description does not know (only accepted on /api/v3). */
+  readonly ignored: readonly string[];
+}
+
+/** Path and query parameters (unknown query parameters refused) and the body of `op`, as `sp` describes them. */
+function validateRequest(
+  sp: Spec,
+  op: Operation,
+  method: string,
+  url: URL,
+  pathname: string,
+  text: string,
+  strictFields: boolean,
+): Routed | { reject: string; status: number } {
+  const values: Record<string, string | string[]> = {};
+  const match = op.regex.exec(pathname)!;
+  op.names.forEach((name, i) => {
+    values[name] = decodeURIComponent(match[i + 1]);
+  });
+  const known = new Set(op.params.filter((p) => p.in === "query").map((p) => p.name));
+  for (const key of new Set(url.searchParams.keys())) {
+    if (!known.has(key)) return { reject: `stand-in: query parameter ${JSON.stringify(key)} is not documented for ${op.operationId}`, status: 400 };
+    const all = url.searchParams.getAll(key);
+    values[key] = all.length > 1 ? all : all[0];
+  }
+  op.validateParams ??= sp.params.compile(
+    selfContained(sp.doc, {
+      type: "object",
+      properties: Object.fromEntries(op.params.filter((p) => p.in === "path" || p.in === "query").map((p) => [p.name, p.schema])),
+      required: op.params.filter((p) => (p.in === "path" || p.in === "query") && p.required).map((p) => p.name),
+    }),
+  );
+  const params: Obj = { ...values };
+  if (!op.validateParams(params)) {
+    return { reject: `stand-in: parameters of ${op.operationId}: ${ajvMessage(op.validateParams.errors)}`, status: 422 };
+  }
+
+  if (!text) {
+    if (op.body?.required) return { reject: `stand-in: ${op.operationId} requires a request body`, status: 422 };
+    return { op, params, body: undefined, ignored: [] };
+  }
+  if (!op.body) {
+    if (method === "GET" || method === "DELETE") return { reject: `stand-in: ${op.operationId} takes no request body`, status: 400 };
+    return { reject: `stand-in: ${op.operationId} documents no request body`, status: 400 };
+  }
+  if (!op.body.json) return { op, params, body: text, ignored: [] };
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { reject: "Problems parsing JSON", status: 400 };
+  }
+  const raw = resolveRef(sp.doc, op.body.schema);
+  let ignored: string[] = [];
+  // JSON Schema allows unknown properties unless told otherwise; GitHub ignores
+  // them, which hides typos. Refuse unknown top-level fields of object bodies
+  // (our own code); record them for the provider's (see the header).
+  if (body && typeof body === "object" && !Array.isArray(body) && raw.properties && typeof raw.properties === "object") {
+    const allowed = new Set(Object.keys(raw.properties as Obj));
+    ignored = Object.keys(body as Obj).filter((k) => !allowed.has(k));
+    if (ignored.length && strictFields) {
+      return { reject: `stand-in: body field(s) ${ignored.map((k) => JSON.stringify(k)).join(", ")} not documented for ${op.operationId}`, status: 422 };
+    }
+    if (ignored.length) body = Object.fromEntries(Object.entries(body as Obj).filter(([k]) => allowed.has(k)));
+  }
+  op.validateBody ??= sp.bodies.compile(selfContained(sp.doc, op.body.schema));
+  if (!op.validateBody(body)) {
+    return { reject: `stand-in: body of ${op.operationId}: ${ajvMessage(op.validateBody.errors)}`, status: 422 };
+  }
+  return { op, params, body, ignored };
+}
+
 // ---------------------------------------------------------------------------
 // The in-memory state.
 
@@ -202,6 +299,23 @@ export interface CommitState {
   readonly message: string;
   /** ISO 8601 committer date */
   readonly date: string;
+  /** Absent: the stand-in's own identity. A commit made in the web UI is committed by "GitHub". */
+  readonly author?: GitIdentity;
+  readonly committer?: GitIdentity;
+}
+
+export interface GitIdentity {
+  readonly name: string;
+  readonly email: string;
+}
+
+/** An Actions secret: GitHub never returns the value; the stand-in keeps the sealed box to show it arrived. */
+export interface SecretState {
+  readonly name: string;
+  readonly createdAt: string;
+  updatedAt: string;
+  encryptedValue: string;
+  keyId: string;
 }
 
 export interface IssueState {
@@ -275,6 +389,21 @@ export interface RepoState {
   readonly comments: CommentState[];
   readonly pulls: Map<number, PullState>;
   readonly releases: ReleaseState[];
+  /**
+   * The settings `PATCH /repos/{owner}/{repo}` and `POST …/repos` take, by
+   * GitHub's field name (description, homepage, has_issues, allow_merge_commit,
+   * security_and_analysis, …), as GET returns them.
+   */
+  readonly settings: Obj;
+  topics: string[];
+  vulnerabilityAlerts: boolean;
+  /** Rulesets by id, as GET /repos/{owner}/{repo}/rulesets/{id} returns them. */
+  readonly rulesets: Map<number, Obj>;
+  /** GET …/actions/permissions, …/selected-actions and …/permissions/workflow. */
+  readonly actions: { permissions: Obj; selectedActions: Obj; workflow: Obj };
+  readonly secrets: Map<string, SecretState>;
+  /** The repository's Actions public key (base64 of 32 bytes) and its id. */
+  readonly publicKey: { readonly keyId: string; readonly key: string };
 }
 
 export interface RecordedRequest {
@@ -286,6 +415,8 @@ export interface RecordedRequest {
   readonly status: number;
   /** Parsed JSON body of a write, for assertions. */
   readonly body?: unknown;
+  /** Body fields GitHub ignores (sent by the provider on /api/v3; see the header). */
+  readonly ignoredFields?: readonly string[];
 }
 
 export interface RejectedRequest {
@@ -303,6 +434,12 @@ export interface StandInOptions {
   readonly botLogin?: string;
   /** Start of the stand-in's clock for created_at/updated_at; each write advances it one minute. @default 2026-01-01T00:00:00Z */
   readonly clockStart?: string;
+  /** Appends one JSON line per request to this file: method, path, status, write, operationId. */
+  readonly logFile?: string;
+  /** Keeps the state in `<stateDir>/state.json`: read at start when present, written after every write request. */
+  readonly stateDir?: string;
+  /** Port on 127.0.0.1. @default a free one */
+  readonly port?: number;
 }
 
 export interface RepoOptions {
@@ -337,8 +474,12 @@ export class GitHubStandIn {
 
   private readonly server: http.Server;
   private readonly repos = new Map<string, RepoState>();
+  /** Organisations by lower-case login; an owner that is not one is a user to the provider (GET /orgs/{org} 404). */
+  private readonly orgs = new Map<string, { readonly id: number; readonly login: string }>();
   private nextId = 1000;
   private clock: number;
+  private readonly logFile?: string;
+  private readonly stateDir?: string;
 
   private constructor(server: http.Server, url: string, opts: StandInOptions) {
     this.server = server;
@@ -346,18 +487,23 @@ export class GitHubStandIn {
     this.token = opts.token ?? `ghs_standin_${randomBytes(12).toString("hex")}`;
     this.botLogin = opts.botLogin ?? "github-actions[bot]";
     this.clock = Date.parse(opts.clockStart ?? "2026-01-01T00:00:00Z");
+    this.logFile = opts.logFile;
+    this.stateDir = opts.stateDir;
+    if (this.stateDir) this.load();
   }
 
   /** Starts a stand-in on 127.0.0.1 on a free port. Call `stop()` when done. */
   static async start(opts: StandInOptions = {}): Promise<GitHubStandIn> {
-    spec(); // load before listening, so the first request is not slowed by parsing 13 MB
+    // Load before listening, so the first request is not slowed by parsing 13 MB.
+    spec();
+    spec(GHES_DESCRIPTION);
     let self: GitHubStandIn | undefined;
     const server = http.createServer((req, res) => {
       void self!.handle(req, res);
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => resolve());
+      server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
     });
     const { port } = server.address() as AddressInfo;
     self = new GitHubStandIn(server, `http://127.0.0.1:${port}`, opts);
@@ -395,6 +541,19 @@ export class GitHubStandIn {
 
   /** Creates a repository with one initial commit on its default branch (like `autoInit`). */
   addRepo(fullName: string, opts: RepoOptions = {}): RepoState {
+    const repo = this.newRepo(fullName, { defaultBranch: opts.defaultBranch, archived: opts.archived, private: opts.private });
+    const files = opts.files ?? { "README.md": `# ${repo.name}\n` };
+    this.addCommit(fullName, { files, message: "Initial commit", date: opts.date });
+    return repo;
+  }
+
+  /** Registers an organisation: GET /orgs/{org} answers, and POST /orgs/{org}/repos creates in it. */
+  addOrg(login: string): void {
+    if (!this.orgs.has(login.toLowerCase())) this.orgs.set(login.toLowerCase(), { id: this.id(), login });
+  }
+
+  /** An empty repository (no commit, no branch), as GitHub creates one without auto_init. */
+  newRepo(fullName: string, opts: { defaultBranch?: string; archived?: boolean; private?: boolean; settings?: Obj } = {}): RepoState {
     const [owner, name] = fullName.split("/");
     if (!owner || !name) throw new Error(`stand-in: not owner/name: ${fullName}`);
     const key = fullName.toLowerCase();
@@ -414,11 +573,42 @@ export class GitHubStandIn {
       comments: [],
       pulls: new Map(),
       releases: [],
+      settings: { ...defaultSettings(opts.private ?? true), ...(opts.settings ?? {}) },
+      topics: [],
+      vulnerabilityAlerts: false,
+      rulesets: new Map(),
+      actions: {
+        permissions: { enabled: true, allowed_actions: "all", sha_pinning_required: false },
+        selectedActions: { github_owned_allowed: true, verified_allowed: false, patterns_allowed: [] },
+        workflow: { default_workflow_permissions: "read", can_approve_pull_request_reviews: false },
+      },
+      secrets: new Map(),
+      publicKey: { keyId: String(hashInt(`${fullName}#key`) >>> 0), key: createHash("sha256").update(`${fullName}#actions-public-key`).digest("base64") },
     };
     this.repos.set(key, repo);
-    const files = opts.files ?? { "README.md": `# ${name}\n` };
-    this.addCommit(fullName, { files, message: "Initial commit", date: opts.date });
     return repo;
+  }
+
+  /** Every repository's `owner/name`, sorted: what a run left behind. */
+  repoNames(): string[] {
+    return [...this.repos.values()].map((r) => r.fullName).sort();
+  }
+
+  /** The settings the GitHub provider manages on a repository, by what a person sees in Settings. */
+  settingsOf(fullName: string): Record<string, unknown> {
+    const r = this.repo(fullName);
+    return {
+      visibility: r.private ? "private" : "public",
+      archived: r.archived,
+      defaultBranch: r.defaultBranch,
+      topics: r.topics,
+      vulnerabilityAlerts: r.vulnerabilityAlerts,
+      merge: { mergeCommit: r.settings.allow_merge_commit, squash: r.settings.allow_squash_merge, rebase: r.settings.allow_rebase_merge, deleteBranchOnMerge: r.settings.delete_branch_on_merge },
+      actions: { ...r.actions.permissions, ...(r.actions.permissions.allowed_actions === "selected" ? { selected: r.actions.selectedActions } : {}) },
+      workflowPermissions: r.actions.workflow,
+      rulesets: [...r.rulesets.values()].map((x) => ({ name: x.name, enforcement: x.enforcement, rules: (x.rules as Obj[]).map((y) => y.type) })),
+      secrets: [...r.secrets.keys()].sort(),
+    };
   }
 
   repo(fullName: string): RepoState {
@@ -430,7 +620,7 @@ export class GitHubStandIn {
   /** Adds a commit on a branch (default: the default branch; created when missing). Returns its sha. */
   addCommit(
     fullName: string,
-    c: { branch?: string; files?: Readonly<Record<string, string | null>>; message?: string; date?: string } = {},
+    c: { branch?: string; files?: Readonly<Record<string, string | null>>; message?: string; date?: string; author?: GitIdentity; committer?: GitIdentity } = {},
   ): string {
     const repo = this.repo(fullName);
     const branch = c.branch ?? repo.defaultBranch;
@@ -440,7 +630,7 @@ export class GitHubStandIn {
       if (content === null) tree.delete(p);
       else tree.set(p, content);
     }
-    const sha = this.commit(repo, { parents: parent ? [parent] : [], tree, message: c.message ?? "commit", date: c.date });
+    const sha = this.commit(repo, { parents: parent ? [parent] : [], tree, message: c.message ?? "commit", date: c.date, author: c.author, committer: c.committer });
     repo.refs.set(`refs/heads/${branch}`, sha);
     return sha;
   }
@@ -488,9 +678,9 @@ export class GitHubStandIn {
     return out;
   }
 
-  /** Writes a file on a branch as one commit (like a human pushing). Returns the commit sha. */
+  /** Writes a file on a branch as one commit, as a person does in the web UI (committer "GitHub"). Returns the commit sha. */
   putFile(fullName: string, branch: string, filePath: string, content: string, message = `update ${filePath}`): string {
-    return this.addCommit(fullName, { branch, files: { [filePath]: content }, message });
+    return this.addCommit(fullName, { branch, files: { [filePath]: content }, message, author: { name: "alice", email: "alice@example.com" }, committer: WEB_UI });
   }
 
   addLabel(fullName: string, name: string, color = "ededed", description: string | null = null): LabelState {
@@ -600,6 +790,7 @@ export class GitHubStandIn {
     let answer: Answer;
     let operationId: string | null = null;
     let parsedBody: unknown;
+    let ignored: readonly string[] = [];
     try {
       const routed = this.route(method, rawUrl, req.headers, text);
       if ("reject" in routed) {
@@ -608,6 +799,7 @@ export class GitHubStandIn {
       } else {
         operationId = routed.op.operationId;
         parsedBody = routed.body;
+        ignored = routed.ignored;
         const handler = HANDLERS[operationId];
         if (!handler) {
           const reason = `stand-in: ${method} ${routed.op.template} (${operationId}) is documented but not implemented by the stand-in`;
@@ -621,7 +813,20 @@ export class GitHubStandIn {
       answer = { status: 400, body: { message: `stand-in error: ${(e as Error).message}` } };
       this.unimplemented.push({ method, url: rawUrl, status: 400, reason: (e as Error).message });
     }
-    this.requests.push({ method, url: rawUrl, operationId, status: answer.status, ...(WRITE_METHODS.has(method) ? { body: parsedBody } : {}) });
+    const write = WRITE_METHODS.has(method);
+    this.requests.push({
+      method,
+      url: rawUrl,
+      operationId,
+      status: answer.status,
+      ...(write ? { body: parsedBody } : {}),
+      ...(ignored.length ? { ignoredFields: ignored } : {}),
+    });
+    if (this.logFile) {
+      const line = { method, path: rawUrl, status: answer.status, write, operationId, ...(ignored.length ? { ignoredFields: ignored } : {}) };
+      fs.appendFileSync(this.logFile, `${JSON.stringify(line)}\n`);
+    }
+    if (write && this.stateDir) this.save();
     const headers: Record<string, string> = { "x-github-api-version-selected": "2022-11-28", ...(answer.headers ?? {}) };
     if (answer.body === undefined) {
       res.writeHead(answer.status, headers).end();
@@ -650,85 +855,46 @@ export class GitHubStandIn {
     }
   }
 
-  /** Finds the documented operation and validates the request against it. */
+  /** Finds the documented operation and validates the request against it (see the header: `/…` and `/api/v3/…`). */
   private route(
     method: string,
     rawUrl: string,
     headers: http.IncomingHttpHeaders,
     text: string,
-  ): { op: Operation; params: Obj; body: unknown } | { reject: string; status: number } {
+  ): Routed | { reject: string; status: number } {
+    const url = new URL(rawUrl, "http://stand-in");
+    const ghes = url.pathname === "/api/v3" || url.pathname.startsWith("/api/v3/");
+    const pathname = ghes ? url.pathname.slice("/api/v3".length) || "/" : url.pathname;
     const auth = headers.authorization ?? "";
     const m = /^(?:token|bearer)\s+(\S+)$/i.exec(auth);
     // /app/… endpoints authenticate as a GitHub App: a JWT signed with a key registered by addApp().
-    const asApp = new URL(rawUrl, "http://stand-in").pathname.startsWith("/app/");
+    const asApp = pathname.startsWith("/app/");
     if (!m || (asApp ? !this.validAppJwt(m[1]) : m[1] !== this.token)) return { reject: "Bad credentials", status: 401 };
 
-    const url = new URL(rawUrl, "http://stand-in");
-    const s = spec();
-    const candidates = s.ops.filter((o) => o.regex.test(url.pathname));
+    const s = spec(ghes ? GHES_DESCRIPTION : DOTCOM);
+    const candidates = s.ops.filter((o) => o.regex.test(pathname));
     const op = candidates.find((o) => o.method === method);
     if (!op) {
       const what = candidates.length
         ? `${method} is not a documented method for ${candidates[0].template} (documented: ${[...new Set(candidates.map((c) => c.method))].join(", ")})`
-        : `${method} ${url.pathname} matches no path in GitHub's OpenAPI description`;
+        : `${method} ${pathname} matches no path in GitHub's OpenAPI description (${ghes ? GHES_DESCRIPTION : DOTCOM})`;
       return { reject: `stand-in: ${what}`, status: 400 };
     }
-
-    // Path and query parameters, with unknown query parameters refused.
-    const values: Record<string, string | string[]> = {};
-    const match = op.regex.exec(url.pathname)!;
-    op.names.forEach((name, i) => {
-      values[name] = decodeURIComponent(match[i + 1]);
-    });
-    const known = new Set(op.params.filter((p) => p.in === "query").map((p) => p.name));
-    for (const key of new Set(url.searchParams.keys())) {
-      if (!known.has(key)) return { reject: `stand-in: query parameter ${JSON.stringify(key)} is not documented for ${op.operationId}`, status: 400 };
-      const all = url.searchParams.getAll(key);
-      values[key] = all.length > 1 ? all : all[0];
+    const checks: Array<[Spec, Operation]> = [[s, op]];
+    if (ghes) {
+      const d = spec(DOTCOM);
+      const twin = d.ops.find((o) => o.method === method && o.template === op.template);
+      if (!twin) return { reject: `stand-in: ${method} ${op.template} (${op.operationId}) is in ${GHES_DESCRIPTION}'s description but not in api.github.com's`, status: 400 };
+      checks.push([d, twin]);
     }
-    op.validateParams ??= s.params.compile(
-      selfContained(s.doc, {
-        type: "object",
-        properties: Object.fromEntries(op.params.filter((p) => p.in === "path" || p.in === "query").map((p) => [p.name, p.schema])),
-        required: op.params.filter((p) => (p.in === "path" || p.in === "query") && p.required).map((p) => p.name),
-      }),
-    );
-    const params: Obj = { ...values };
-    if (!op.validateParams(params)) {
-      return { reject: `stand-in: parameters of ${op.operationId}: ${ajvMessage(op.validateParams.errors)}`, status: 422 };
+    let routed: Routed | undefined;
+    for (const [sp, o] of checks) {
+      const r = validateRequest(sp, o, method, url, pathname, text, !ghes);
+      if ("reject" in r) return r;
+      // The handler sees api.github.com's reading (the last check) and every field either description ignores.
+      routed = { ...r, ignored: [...new Set([...(routed?.ignored ?? []), ...r.ignored])] };
     }
-
-    // Body.
-    if (!text) {
-      if (op.body?.required) return { reject: `stand-in: ${op.operationId} requires a request body`, status: 422 };
-      return { op, params, body: undefined };
-    }
-    if (!op.body) {
-      if (method === "GET" || method === "DELETE") return { reject: `stand-in: ${op.operationId} takes no request body`, status: 400 };
-      return { reject: `stand-in: ${op.operationId} documents no request body`, status: 400 };
-    }
-    if (!op.body.json) return { op, params, body: text };
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      return { reject: "Problems parsing JSON", status: 400 };
-    }
-    const raw = resolveRef(s.doc, op.body.schema);
-    // JSON Schema allows unknown properties unless told otherwise; GitHub ignores
-    // them, which hides typos. Refuse unknown top-level fields of object bodies.
-    if (body && typeof body === "object" && !Array.isArray(body) && raw.properties && typeof raw.properties === "object") {
-      const allowed = new Set(Object.keys(raw.properties as Obj));
-      const unknown = Object.keys(body as Obj).filter((k) => !allowed.has(k));
-      if (unknown.length) {
-        return { reject: `stand-in: body field(s) ${unknown.map((k) => JSON.stringify(k)).join(", ")} not documented for ${op.operationId}`, status: 422 };
-      }
-    }
-    op.validateBody ??= s.bodies.compile(selfContained(s.doc, op.body.schema));
-    if (!op.validateBody(body)) {
-      return { reject: `stand-in: body of ${op.operationId}: ${ajvMessage(op.validateBody.errors)}`, status: 422 };
-    }
-    return { op, params, body };
+    return routed!;
   }
 
   // -------------------------------------------------------------------------
@@ -744,12 +910,52 @@ export class GitHubStandIn {
     return new Date(this.clock).toISOString().replace(/\.000Z$/, "Z");
   }
 
-  commit(repo: RepoState, c: { parents: string[]; tree: Map<string, string>; message: string; date?: string }): string {
+  commit(
+    repo: RepoState,
+    c: { parents: string[]; tree: Map<string, string>; message: string; date?: string; author?: GitIdentity; committer?: GitIdentity },
+  ): string {
     const date = c.date ? iso(c.date) : this.tick();
     const treeText = [...c.tree.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, v]) => `${p}\0${blobSha(v)}`).join("\n");
     const sha = createHash("sha1").update(`${c.parents.join(",")}\n${treeText}\n${c.message}\n${date}\n${repo.commits.size}`).digest("hex");
-    repo.commits.set(sha, { sha, parents: c.parents, tree: c.tree, message: c.message, date });
+    repo.commits.set(sha, {
+      sha,
+      parents: c.parents,
+      tree: c.tree,
+      message: c.message,
+      date,
+      ...(c.author ? { author: c.author } : {}),
+      ...(c.committer ? { committer: c.committer } : {}),
+    });
     return sha;
+  }
+
+  // -------------------------------------------------------------------------
+  // Persistence (stateDir): one JSON file, Maps kept as tagged entry lists.
+
+  private stateFile(): string {
+    return path.join(this.stateDir!, "state.json");
+  }
+
+  private save(): void {
+    const data = { version: 1, nextId: this.nextId, clock: this.clock, orgs: [...this.orgs.values()], repos: [...this.repos.values()], apps: [...this.apps] };
+    const text = JSON.stringify(data, (_k, v: unknown) => (v instanceof Map ? { $map: [...v.entries()] } : v));
+    fs.mkdirSync(this.stateDir!, { recursive: true });
+    const tmp = `${this.stateFile()}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, this.stateFile());
+  }
+
+  private load(): void {
+    if (!fs.existsSync(this.stateFile())) return;
+    const data = JSON.parse(fs.readFileSync(this.stateFile(), "utf8"), (_k, v: unknown) =>
+      v && typeof v === "object" && "$map" in v ? new Map((v as { $map: Array<[unknown, unknown]> }).$map) : v,
+    ) as { version: number; nextId: number; clock: number; orgs: Array<{ id: number; login: string }>; repos: RepoState[]; apps: Array<[string, string]> };
+    if (data.version !== 1) throw new Error(`stand-in: ${this.stateFile()}: state version ${data.version} is not 1`);
+    this.nextId = data.nextId;
+    this.clock = data.clock;
+    for (const o of data.orgs) this.orgs.set(o.login.toLowerCase(), o);
+    for (const r of data.repos) this.repos.set(r.fullName.toLowerCase(), r);
+    for (const [id, key] of data.apps) this.apps.set(id, key);
   }
 
   issueOf(fullName: string, number: number): IssueState {
@@ -823,6 +1029,45 @@ export class GitHubStandIn {
     return out;
   }
 
+  org(login: string): { readonly id: number; readonly login: string } | undefined {
+    return this.orgs.get(login.toLowerCase());
+  }
+
+  hasRepo(fullName: string): boolean {
+    return this.repos.has(fullName.toLowerCase());
+  }
+
+  renameRepo(repo: RepoState, name: string): void {
+    this.repos.delete(repo.fullName.toLowerCase());
+    const renamed = Object.assign(repo, { name, fullName: `${repo.owner}/${name}` });
+    this.repos.set(renamed.fullName.toLowerCase(), renamed);
+  }
+
+  deleteRepo(fullName: string): void {
+    this.repos.delete(fullName.toLowerCase());
+  }
+
+  /** POST /orgs/{org}/repos and POST /user/repos: settings from the body; auto_init makes the first commit. */
+  createRepo(owner: string, b: Obj): Answer {
+    const fullName = `${owner}/${String(b.name)}`;
+    if (this.hasRepo(fullName)) {
+      return {
+        status: 422,
+        body: {
+          message: "Repository creation failed.",
+          errors: [{ resource: "Repository", code: "custom", field: "name", message: "name already exists on this account" }],
+          documentation_url: "https://docs.github.com/rest/repos/repos#create-an-organization-repository",
+          status: "422",
+        },
+      };
+    }
+    const isPrivate = typeof b.visibility === "string" ? b.visibility !== "public" : b.private === true;
+    const repo = this.newRepo(fullName, { private: isPrivate });
+    applySettings(repo, b);
+    if (b.auto_init === true) this.addCommit(fullName, { files: { "README.md": `# ${repo.name}\n` }, message: "Initial commit", committer: WEB_UI, author: { name: this.botLogin, email: "bot@example.invalid" } });
+    return { status: 201, body: repoJson(repo) };
+  }
+
   /** `owner/repo` from path params, or a 404 answer. */
   repoOf(params: Obj): RepoState | Answer {
     const r = this.repos.get(`${params.owner}/${params.repo}`.toLowerCase());
@@ -860,6 +1105,52 @@ function notFound(message = "Not Found"): Answer {
 
 function unprocessable(message: string): Answer {
   return { status: 422, body: { message, documentation_url: "https://docs.github.com/rest", status: "422" } };
+}
+
+/** GitHub's answer to a label name taken (names compare case-insensitively). */
+function labelExists(): Answer {
+  return {
+    status: 422,
+    body: {
+      message: "Validation Failed",
+      errors: [{ resource: "Label", code: "already_exists", field: "name" }],
+      documentation_url: "https://docs.github.com/rest/issues/labels#create-a-label",
+      status: "422",
+    },
+  };
+}
+
+function secretJson(s: SecretState): Obj {
+  return { name: s.name, created_at: s.createdAt, updated_at: s.updatedAt };
+}
+
+/**
+ * A ruleset as GitHub answers it. GitHub ignores the actor id of an
+ * OrganizationAdmin bypass and answers null (the provider reads 0), as the
+ * real service does: a program that sends 1 sees a diff on every refresh.
+ */
+function rulesetJson(repo: RepoState, id: number, b: Obj, createdAt: string, updatedAt: string): Obj {
+  const actors = ((b.bypass_actors as Obj[] | undefined) ?? []).map((a) => ({
+    actor_id: a.actor_type === "OrganizationAdmin" ? null : (a.actor_id ?? null),
+    actor_type: a.actor_type,
+    bypass_mode: a.bypass_mode ?? "always",
+  }));
+  return {
+    id,
+    name: b.name,
+    target: b.target ?? "branch",
+    source_type: "Repository",
+    source: repo.fullName,
+    enforcement: b.enforcement,
+    bypass_actors: actors,
+    current_user_can_bypass: "always",
+    conditions: b.conditions ?? null,
+    rules: b.rules ?? [],
+    node_id: `RRS_${id}`,
+    _links: { self: { href: `https://api.github.com/repos/${repo.fullName}/rulesets/${id}` }, html: { href: `https://github.com/${repo.fullName}/rules/${id}` } },
+    created_at: createdAt,
+    updated_at: updatedAt,
+  };
 }
 
 function isAnswer(x: RepoState | Answer): x is Answer {
@@ -921,9 +1212,71 @@ function labelJson(repo: RepoState, l: LabelState): Obj {
   };
 }
 
+/** What GitHub's web UI commits carry (the provider ignores such committer data on refresh). */
+const WEB_UI: GitIdentity = { name: "GitHub", email: "noreply@github.com" };
+
+/** A new repository's settings on GitHub (repos/create-in-org's documented defaults). */
+function defaultSettings(isPrivate: boolean): Obj {
+  return {
+    description: null,
+    homepage: null,
+    has_issues: true,
+    has_projects: true,
+    has_wiki: true,
+    has_downloads: true,
+    has_discussions: false,
+    has_pages: false,
+    is_template: false,
+    allow_squash_merge: true,
+    allow_merge_commit: true,
+    allow_rebase_merge: true,
+    allow_auto_merge: false,
+    allow_update_branch: false,
+    delete_branch_on_merge: false,
+    use_squash_pr_title_as_default: false,
+    squash_merge_commit_title: "COMMIT_OR_PR_TITLE",
+    squash_merge_commit_message: "COMMIT_MESSAGES",
+    merge_commit_title: "MERGE_MESSAGE",
+    merge_commit_message: "PR_TITLE",
+    allow_forking: !isPrivate,
+    web_commit_signoff_required: false,
+    security_and_analysis: {
+      secret_scanning: { status: "disabled" },
+      secret_scanning_push_protection: { status: "disabled" },
+      dependabot_security_updates: { status: "disabled" },
+    },
+  };
+}
+
+/** Settings fields a create or an update may set (the rest of a body is handled by the handler or ignored). */
+const SETTING_FIELDS = new Set(Object.keys(defaultSettings(true)).filter((k) => k !== "has_pages"));
+
+function applySettings(repo: RepoState, b: Obj): void {
+  for (const [k, v] of Object.entries(b)) {
+    if (!SETTING_FIELDS.has(k) || v === undefined) continue;
+    if (k === "security_and_analysis" && v && typeof v === "object") {
+      const current = (repo.settings.security_and_analysis as Obj) ?? {};
+      repo.settings.security_and_analysis = { ...current, ...(v as Obj) };
+    } else {
+      repo.settings[k] = v === "" && (k === "description" || k === "homepage") ? null : v;
+    }
+  }
+  if (typeof b.visibility === "string") repo.private = b.visibility !== "public";
+  else if (typeof b.private === "boolean") repo.private = b.private;
+}
+
 function repoJson(repo: RepoState): Obj {
   const head = repo.refs.get(`refs/heads/${repo.defaultBranch}`);
   return {
+    ...repo.settings,
+    topics: repo.topics,
+    ssh_url: `git@github.com:${repo.fullName}.git`,
+    clone_url: `https://github.com/${repo.fullName}.git`,
+    git_url: `git://github.com/${repo.fullName}.git`,
+    svn_url: `https://github.com/${repo.fullName}`,
+    language: null,
+    template_repository: null,
+    permissions: { admin: true, maintain: true, push: true, triage: true, pull: true },
     id: repo.id,
     node_id: `R_${repo.id}`,
     name: repo.name,
@@ -938,7 +1291,6 @@ function repoJson(repo: RepoState): Obj {
     html_url: `https://github.com/${repo.fullName}`,
     url: `https://api.github.com/repos/${repo.fullName}`,
     pushed_at: head ? repo.commits.get(head)!.date : null,
-    has_issues: true,
   };
 }
 
@@ -1036,10 +1388,12 @@ function refJson(repo: RepoState, ref: string, sha: string): Obj {
 
 function commitJson(repo: RepoState, c: CommitState): Obj {
   const who = { name: "stand-in", email: "stand-in@example.invalid", date: c.date };
+  const author = c.author ? { ...c.author, date: c.date } : who;
+  const committer = c.committer ? { ...c.committer, date: c.date } : who;
   return {
     sha: c.sha,
     node_id: `C_${c.sha}`,
-    commit: { message: c.message, author: who, committer: who, tree: { sha: c.sha }, url: `https://api.github.com/repos/${repo.fullName}/git/commits/${c.sha}` },
+    commit: { message: c.message, author, committer, tree: { sha: c.sha }, url: `https://api.github.com/repos/${repo.fullName}/git/commits/${c.sha}` },
     parents: c.parents.map((p) => ({ sha: p, url: `https://api.github.com/repos/${repo.fullName}/commits/${p}` })),
     html_url: `https://github.com/${repo.fullName}/commit/${c.sha}`,
     url: `https://api.github.com/repos/${repo.fullName}/commits/${c.sha}`,
@@ -1150,6 +1504,208 @@ const HANDLERS: Record<string, Handler> = {
     return { status: 200, body: repoJson(repo) };
   }),
 
+  // --- what the Pulumi GitHub provider manages (through /api/v3)
+  "orgs/get": function (this: GitHubStandIn, { params }) {
+    const org = this.org(String(params.org));
+    if (!org) return notFound();
+    return { status: 200, body: { login: org.login, id: org.id, node_id: `O_${org.id}`, url: `https://api.github.com/orgs/${org.login}`, type: "Organization" } };
+  },
+  "users/get-authenticated": function (this: GitHubStandIn) {
+    return { status: 200, body: user(this.botLogin) };
+  },
+  "repos/create-in-org": function (this: GitHubStandIn, { params, body }) {
+    const org = this.org(String(params.org));
+    if (!org) return notFound();
+    return this.createRepo(org.login, body as Obj);
+  },
+  "repos/create-for-authenticated-user": function (this: GitHubStandIn, { body }) {
+    return this.createRepo(this.botLogin, body as Obj);
+  },
+  "repos/update": withRepo(function (repo, { body }) {
+    const b = (body as Obj) ?? {};
+    if (repo.archived && b.archived !== false) return { status: 403, body: { message: "Repository was archived so is read-only.", documentation_url: "https://docs.github.com/rest", status: "403" } };
+    if (typeof b.default_branch === "string" && b.default_branch !== repo.defaultBranch) {
+      if (!repo.refs.has(`refs/heads/${b.default_branch}`)) return unprocessable(`Validation Failed: default_branch ${b.default_branch} does not exist`);
+      repo.defaultBranch = b.default_branch;
+    }
+    applySettings(repo, b);
+    if (typeof b.archived === "boolean") repo.archived = b.archived;
+    if (typeof b.name === "string" && b.name !== repo.name) {
+      const fullName = `${repo.owner}/${b.name}`;
+      if (this.hasRepo(fullName)) return unprocessable("Validation Failed: name already exists on this account");
+      this.renameRepo(repo, b.name);
+    }
+    return { status: 200, body: repoJson(this.repo(`${repo.owner}/${(b.name as string) ?? repo.name}`)) };
+  }),
+  "repos/delete": withRepo(function (repo) {
+    this.deleteRepo(repo.fullName);
+    return { status: 204 };
+  }),
+  "repos/get-all-topics": withRepo(function (repo) {
+    return { status: 200, body: { names: repo.topics } };
+  }),
+  "repos/replace-all-topics": withRepo(function (repo, { body }) {
+    const names = (body as { names: string[] }).names.map((n) => n.toLowerCase());
+    const bad = names.find((n) => !/^[a-z0-9][a-z0-9-]{0,49}$/.test(n));
+    if (bad !== undefined) return unprocessable(`Validation Failed: ${JSON.stringify(bad)} is not a valid topic`);
+    repo.topics = [...new Set(names)];
+    return { status: 200, body: { names: repo.topics } };
+  }),
+  "repos/check-vulnerability-alerts": withRepo(function (repo) {
+    return repo.vulnerabilityAlerts ? { status: 204 } : notFound("Vulnerability alerts are disabled.");
+  }),
+  "repos/enable-vulnerability-alerts": withRepo(function (repo) {
+    repo.vulnerabilityAlerts = true;
+    return { status: 204 };
+  }),
+  "repos/disable-vulnerability-alerts": withRepo(function (repo) {
+    repo.vulnerabilityAlerts = false;
+    return { status: 204 };
+  }),
+  "repos/rename-branch": withRepo(function (repo, { params, body }) {
+    const from = String(params.branch);
+    const to = String((body as { new_name: string }).new_name);
+    const sha = repo.refs.get(`refs/heads/${from}`);
+    if (!sha) return notFound("Branch not found");
+    if (from === to) return { status: 201, body: { name: to, commit: commitJson(repo, repo.commits.get(sha)!), protected: false } };
+    if (repo.refs.has(`refs/heads/${to}`)) return unprocessable(`Validation Failed: branch ${to} already exists`);
+    repo.refs.delete(`refs/heads/${from}`);
+    repo.refs.set(`refs/heads/${to}`, sha);
+    if (repo.defaultBranch === from) repo.defaultBranch = to;
+    return { status: 201, body: { name: to, commit: commitJson(repo, repo.commits.get(sha)!), protected: false } };
+  }),
+  "issues/update-label": withRepo(function (repo, { params, body }) {
+    const l = repo.labels.get(String(params.name).toLowerCase());
+    if (!l) return notFound();
+    const b = (body as Obj) ?? {};
+    if (typeof b.new_name === "string" && b.new_name.toLowerCase() !== l.name.toLowerCase()) {
+      if (repo.labels.has(b.new_name.toLowerCase())) return labelExists();
+      repo.labels.delete(l.name.toLowerCase());
+      l.name = b.new_name;
+      repo.labels.set(l.name.toLowerCase(), l);
+    } else if (typeof b.new_name === "string") {
+      l.name = b.new_name;
+    }
+    if (typeof b.color === "string") l.color = b.color.replace(/^#/, "");
+    if (b.description !== undefined) l.description = (b.description as string | null) ?? null;
+    return { status: 200, body: labelJson(repo, l) };
+  }),
+  "issues/delete-label": withRepo(function (repo, { params }) {
+    const key = String(params.name).toLowerCase();
+    if (!repo.labels.delete(key)) return notFound();
+    for (const issue of repo.issues.values()) issue.labels = issue.labels.filter((n) => n.toLowerCase() !== key);
+    return { status: 204 };
+  }),
+  "repos/delete-file": withRepo(function (repo, { params, body }) {
+    const b = body as { message: string; sha: string; branch?: string; committer?: GitIdentity; author?: GitIdentity };
+    const branch = b.branch ?? repo.defaultBranch;
+    const head = repo.refs.get(`refs/heads/${branch}`);
+    if (!head) return notFound(`Branch ${branch} not found`);
+    const filePath = String(params.path);
+    const tree = new Map(repo.commits.get(head)!.tree);
+    const existing = tree.get(filePath);
+    if (existing === undefined) return notFound();
+    if (b.sha !== blobSha(existing)) return { status: 409, body: { message: `${filePath} does not match ${b.sha}` } };
+    tree.delete(filePath);
+    const committer = b.committer ? { name: b.committer.name, email: b.committer.email } : undefined;
+    const sha = this.commit(repo, { parents: [head], tree, message: b.message, author: b.author ? { name: b.author.name, email: b.author.email } : committer, committer });
+    repo.refs.set(`refs/heads/${branch}`, sha);
+    return { status: 200, body: { content: null, commit: commitJson(repo, repo.commits.get(sha)!) } };
+  }),
+
+  // --- rulesets
+  "repos/get-repo-rulesets": withRepo(function (repo, ctx) {
+    const answer = page([...repo.rulesets.values()], ctx);
+    return { ...answer, body: answer.body.map((r) => ({ id: r.id, name: r.name, target: r.target, source_type: r.source_type, source: r.source, enforcement: r.enforcement, node_id: r.node_id, _links: r._links, created_at: r.created_at, updated_at: r.updated_at })) };
+  }),
+  "repos/get-repo-ruleset": withRepo(function (repo, { params }) {
+    const r = repo.rulesets.get(Number(params.ruleset_id));
+    return r ? { status: 200, body: r } : notFound();
+  }),
+  "repos/create-repo-ruleset": withRepo(function (repo, { body }) {
+    const b = body as Obj;
+    if ([...repo.rulesets.values()].some((r) => r.name === b.name)) return unprocessable("Validation Failed: Name must be unique");
+    const id = this.id();
+    const now = this.tick();
+    const r = rulesetJson(repo, id, b, now, now);
+    repo.rulesets.set(id, r);
+    return { status: 201, body: r };
+  }),
+  "repos/update-repo-ruleset": withRepo(function (repo, { params, body }) {
+    const current = repo.rulesets.get(Number(params.ruleset_id));
+    if (!current) return notFound();
+    const r = rulesetJson(repo, current.id as number, { ...current, ...(body as Obj) }, current.created_at as string, this.tick());
+    repo.rulesets.set(r.id as number, r);
+    return { status: 200, body: r };
+  }),
+  "repos/delete-repo-ruleset": withRepo(function (repo, { params }) {
+    return repo.rulesets.delete(Number(params.ruleset_id)) ? { status: 204 } : notFound();
+  }),
+
+  // --- Actions settings and secrets
+  "actions/get-github-actions-permissions-repository": withRepo(function (repo) {
+    const p = repo.actions.permissions;
+    return {
+      status: 200,
+      body: { ...p, ...(p.enabled && p.allowed_actions === "selected" ? { selected_actions_url: `https://api.github.com/repos/${repo.fullName}/actions/permissions/selected-actions` } : {}) },
+    };
+  }),
+  "actions/set-github-actions-permissions-repository": withRepo(function (repo, { body }) {
+    const b = body as Obj;
+    repo.actions.permissions = { ...repo.actions.permissions, ...b };
+    if (!b.enabled) delete repo.actions.permissions.allowed_actions;
+    else repo.actions.permissions.allowed_actions ??= "all";
+    return { status: 204 };
+  }),
+  "actions/get-allowed-actions-repository": withRepo(function (repo) {
+    if (repo.actions.permissions.allowed_actions !== "selected") return { status: 409, body: { message: "Selected actions are not enabled for this repository." } };
+    return { status: 200, body: repo.actions.selectedActions };
+  }),
+  "actions/set-allowed-actions-repository": withRepo(function (repo, { body }) {
+    if (repo.actions.permissions.allowed_actions !== "selected") return { status: 409, body: { message: "Selected actions are not enabled for this repository." } };
+    repo.actions.selectedActions = { ...repo.actions.selectedActions, ...(body as Obj) };
+    return { status: 204 };
+  }),
+  "actions/get-github-actions-default-workflow-permissions-repository": withRepo(function (repo) {
+    return { status: 200, body: repo.actions.workflow };
+  }),
+  "actions/set-github-actions-default-workflow-permissions-repository": withRepo(function (repo, { body }) {
+    repo.actions.workflow = { ...repo.actions.workflow, ...(body as Obj) };
+    return { status: 204 };
+  }),
+  "actions/get-repo-public-key": withRepo(function (repo) {
+    return { status: 200, body: { key_id: repo.publicKey.keyId, key: repo.publicKey.key } };
+  }),
+  "actions/list-repo-secrets": withRepo(function (repo, ctx) {
+    const answer = page([...repo.secrets.values()], ctx);
+    return { ...answer, body: { total_count: repo.secrets.size, secrets: answer.body.map(secretJson) } };
+  }),
+  "actions/get-repo-secret": withRepo(function (repo, { params }) {
+    const secret = repo.secrets.get(String(params.secret_name).toUpperCase());
+    return secret ? { status: 200, body: secretJson(secret) } : notFound();
+  }),
+  "actions/create-or-update-repo-secret": withRepo(function (repo, { params, body }) {
+    const b = body as { encrypted_value?: string; key_id?: string };
+    const name = String(params.secret_name).toUpperCase();
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(name) || name.startsWith("GITHUB_")) return unprocessable(`Validation Failed: ${name} is not a valid secret name`);
+    if (b.key_id !== repo.publicKey.keyId) return unprocessable("Bad request: key_id does not match the repository's public key");
+    // A sealed box is the 48-byte overhead (ephemeral key + MAC) plus the value.
+    if (typeof b.encrypted_value !== "string" || Buffer.from(b.encrypted_value, "base64").length < 48) return unprocessable("Bad request: encrypted_value is not a sealed box");
+    const existing = repo.secrets.get(name);
+    const now = this.tick();
+    if (existing) {
+      existing.encryptedValue = b.encrypted_value;
+      existing.keyId = b.key_id;
+      existing.updatedAt = now;
+      return { status: 204 };
+    }
+    repo.secrets.set(name, { name, createdAt: now, updatedAt: now, encryptedValue: b.encrypted_value, keyId: b.key_id });
+    return { status: 201, body: {} };
+  }),
+  "actions/delete-repo-secret": withRepo(function (repo, { params }) {
+    return repo.secrets.delete(String(params.secret_name).toUpperCase()) ? { status: 204 } : notFound();
+  }),
+
   // --- issues, labels, comments
   "issues/list-for-repo": withRepo(function (repo, ctx) {
     const { params } = ctx;
@@ -1237,7 +1793,7 @@ const HANDLERS: Record<string, Handler> = {
   }),
   "issues/create-label": withRepo(function (repo, { body }) {
     const b = body as Obj;
-    if (repo.labels.has(String(b.name).toLowerCase())) return unprocessable("Validation Failed: already_exists");
+    if (repo.labels.has(String(b.name).toLowerCase())) return labelExists();
     const l = this.addLabel(repo.fullName, String(b.name), (b.color as string) ?? "ededed", (b.description as string) ?? null);
     return { status: 201, body: labelJson(repo, l) };
   }),
@@ -1329,7 +1885,7 @@ const HANDLERS: Record<string, Handler> = {
     };
   }),
   "repos/create-or-update-file-contents": withRepo(function (repo, { params, body }) {
-    const b = body as { message: string; content: string; sha?: string; branch?: string };
+    const b = body as { message: string; content: string; sha?: string; branch?: string; committer?: GitIdentity; author?: GitIdentity };
     const branch = b.branch ?? repo.defaultBranch;
     const head = repo.refs.get(`refs/heads/${branch}`);
     if (!head) return notFound(`Branch ${branch} not found`);
@@ -1341,7 +1897,9 @@ const HANDLERS: Record<string, Handler> = {
     if (!/^[A-Za-z0-9+/=\s]*$/.test(b.content)) return unprocessable("content is not valid Base64");
     const content = Buffer.from(b.content, "base64").toString("utf8");
     tree.set(filePath, content);
-    const sha = this.commit(repo, { parents: [head], tree, message: b.message });
+    const committer = b.committer ? { name: b.committer.name, email: b.committer.email } : undefined;
+    const author = b.author ? { name: b.author.name, email: b.author.email } : committer;
+    const sha = this.commit(repo, { parents: [head], tree, message: b.message, author, committer });
     repo.refs.set(`refs/heads/${branch}`, sha);
     return {
       status: existing === undefined ? 201 : 200,
