@@ -556,12 +556,46 @@ function sarifPermissions(m: ResolvedMirror): Permissions {
   // upload-sarif reads the run's status through the Actions API on private repositories.
   return m.visibility === "private" ? { actions: "read", contents: "read", "security-events": "write" } : { contents: "read", "security-events": "write" };
 }
+    id: `sarif-${category}`,
 
 function reportJob(m: ResolvedMirror): Job {
   return {
     name: "Security tab: SARIF upload",
     needs: ["build"],
     if: expr("!cancelled() && needs.build.outputs.scanned == 'true'"),
+/**
+ * The job summary says where each SARIF went: to the Security tab, or only
+ * into the run's artifact. continue-on-error hides a failed upload on a
+ * private repository (no GitHub Code Security), so the step's outcome is read,
+ * not its conclusion.
+ */
+function sarifSummary(m: ResolvedMirror, artifact: string, uploads: ReadonlyArray<{ file: string; category: string }>): Step {
+  const why = m.visibility === "private"
+    ? "code scanning on a private repository needs GitHub Code Security (Team or Enterprise plan)"
+    : "see the upload step's log";
+  return {
+    name: "Job summary: where the SARIF went",
+    if: expr("always()"),
+    env: {
+      ...Object.fromEntries(uploads.map((u, i) => [`OUTCOME_${i}`, expr(`steps.sarif-${u.category}.outcome`)])),
+      WHY: why,
+      ARTIFACT: artifact,
+    },
+    run: sh(
+      "where() {",
+      "  if [ \"$1\" = success ]; then",
+      "    echo \"- \\`$3\\`: uploaded to the Security tab, code scanning category \\`$2\\`: $GITHUB_SERVER_URL/$GITHUB_REPOSITORY/security/code-scanning\" >> \"$GITHUB_STEP_SUMMARY\"",
+      "  else",
+      "    echo \"- \\`$3\\`: **not in the Security tab** (upload: ${1:-not run}; $WHY). It is in this run's \\`$ARTIFACT\\` artifact.\" >> \"$GITHUB_STEP_SUMMARY\"",
+      "    echo \"::warning::$3 was not uploaded to the Security tab (upload: ${1:-not run}; $WHY); it is in the $ARTIFACT artifact\"",
+      "  fi",
+      "}",
+      "echo '### Where the SARIF went' >> \"$GITHUB_STEP_SUMMARY\"",
+      ...uploads.map((u, i) => `where "$OUTCOME_${i}" ${u.category} ${u.file}`),
+    ),
+  };
+}
+
     permissions: sarifPermissions(m),
     timeoutMinutes: 10,
     steps: [
@@ -578,6 +612,10 @@ function blockJob(m: ResolvedMirror): Job {
     needs: ["resolve", "build"],
     // Also runs on a pass: a later build of the same tag that passes (a new
     // waiver, a fixed base) closes the tag's issue.
+      sarifSummary(m, ARTIFACTS.audit, [
+        { file: "audit/trivy-image.sarif", category: SARIF_CATEGORIES.image },
+        { file: "audit/trivy-fs.sarif", category: SARIF_CATEGORIES.filesystem },
+      ]),
     if: expr("!cancelled() && needs.build.outputs.decision != ''"),
     permissions: { contents: "read", issues: "write" },
     timeoutMinutes: 10,
@@ -934,6 +972,7 @@ function healthJob(m: ResolvedMirror): Job {
         env: { GITHUB_TOKEN: githubToken() },
         run: sh(`${PIPELINE} health --config ${CONFIG} --issue`),
       },
+      sarifSummary(m, ARTIFACTS.rescan, [{ file: "rescan/trivy-rescan.sarif", category: SARIF_CATEGORIES.rescan }]),
     ],
   };
 }
