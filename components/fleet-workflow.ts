@@ -48,7 +48,8 @@ export const FLEET_CI_SETTINGS = {
   },
 } as const;
 
-const NODE_VERSION = "20";
+/** The minimum Node.js of package.json `engines` (test/infra/project-files.test.ts keeps them equal). */
+export const NODE_VERSION = "22";
 // A pinned runner image, not ubuntu-latest: GitHub moves that label on its own schedule.
 const RUNNER = "ubuntu-24.04";
 const STACK = "prod";

@@ -133,3 +133,20 @@ describe("the owner's plan and the organisation's Actions setting", () => {
     assert.equal(declared["mirror-fleet:actionsCanCreatePullRequests"].default, false);
   });
 });
+
+test("GIVEN the Node.js minimum WHEN package.json, the SDK, README, the fleet workflow, tools/versions.sh and CI are read THEN they agree on one", async () => {
+  const { NODE_VERSION } = await import("../../components/fleet-workflow");
+  const semver = await import("semver");
+  const read = (f: string) => fs.readFileSync(path.join(PROJECT_ROOT, f), "utf8");
+  const pkg = JSON.parse(read("package.json"));
+  assert.equal(pkg.engines.node, `>=${NODE_VERSION}`);
+  // The SDK's own requirement is met by that minimum (3.27x declares >=22).
+  const sdkEngines = JSON.parse(read("node_modules/@pulumi/pulumi/package.json")).engines.node as string;
+  assert.ok(semver.subset(pkg.engines.node, sdkEngines), `engines ${pkg.engines.node} is not within @pulumi/pulumi's ${sdkEngines}`);
+  assert.match(read("README.md"), new RegExp(`## Set up\\n\\nTwo commands on a fresh machine \\(Node\\.js ${NODE_VERSION} or newer`));
+  const fleet = read(".github/workflows/fleet.yml");
+  assert.deepEqual([...new Set([...fleet.matchAll(/node-version: "([^"]+)"/g)].map((m) => m[1]))], [NODE_VERSION]);
+  const ciNode = /^NODE_VERSION=(\d+)\.\d+\.\d+$/m.exec(read("tools/versions.sh"));
+  assert.equal(ciNode?.[1], NODE_VERSION, "tools/versions.sh NODE_VERSION has the engines' major");
+  assert.match(read(".ci/run"), /^PATH="\$\(bash tools\/node\.sh\):\$PATH"$/m, ".ci/run runs everything on tools/node.sh's Node");
+});
