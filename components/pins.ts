@@ -17,6 +17,7 @@ export const ACTIONS = {
   uploadArtifact: { uses: "actions/upload-artifact", sha: "bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", version: "v7.0.0" },
   // renovate: action=actions/download-artifact
   downloadArtifact: { uses: "actions/download-artifact", sha: "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", version: "v8.0.1" },
+  // The fleet repository's own workflow only (FLEET_ONLY below): no mirror job shares a cache.
   // renovate: action=actions/cache
   cache: { uses: "actions/cache", sha: "27d5ce7f107fe9357f9df03efb73ab90386fccae", version: "v5.0.5" },
   // renovate: action=actions/attest-build-provenance
@@ -42,10 +43,11 @@ export type ActionKey = keyof typeof ACTIONS;
 
 /**
  * Used by the fleet repository's own workflow (.github/workflows/fleet.yml:
- * github-script posts the preview on a pull request), never by a mirror: kept
- * off the mirror repositories' Actions allow-list.
+ * github-script posts the preview on a pull request, cache keeps the Pulumi
+ * CLI), never by a mirror: kept off the mirror repositories' Actions
+ * allow-list. A mirror's jobs share no cache (test/adversarial/workflow-cache.test.ts).
  */
-export const FLEET_ONLY: ReadonlySet<ActionKey> = new Set<ActionKey>(["githubScript"]);
+export const FLEET_ONLY: ReadonlySet<ActionKey> = new Set<ActionKey>(["cache", "githubScript"]);
 
 /** `owner/action@<sha>`: the value of a `uses:` key. The `# vX.Y.Z` comment is added by the YAML writer. */
 export function uses(key: ActionKey): string {

@@ -77,8 +77,8 @@ describe("fleet workflow: least privilege and order", () => {
   });
 
   test("GIVEN the pin table WHEN the mirrors' allow-list is built THEN the fleet-only actions are not on it", () => {
-    assert.deepEqual([...FLEET_ONLY], ["githubScript"]);
-    assert.ok(!allowedActionPatterns().some((p) => p.startsWith("actions/github-script@")));
+    assert.deepEqual([...FLEET_ONLY], ["cache", "githubScript"]);
+    assert.ok(!allowedActionPatterns().some((p) => p.startsWith("actions/github-script@") || p.startsWith("actions/cache@")));
     assert.ok(allowedActionPatterns().includes(`actions/checkout@${ACTIONS.checkout.sha}`));
   });
 

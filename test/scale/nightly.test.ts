@@ -197,15 +197,11 @@ describe("a night of one mirror, over its parsed workflow", () => {
       assert.ok(ran.includes("rescan"), ran.join(", "));
     });
 
-    test(`GIVEN ${m.name} WHEN its workflow caches the Trivy DB THEN build and rescan share one cache per repository and day`, () => {
-      const caches = Object.entries(wf.jobs as Record<string, { steps: Array<{ uses?: string; with?: Record<string, string> }> }>).flatMap(([job, j]) =>
-        j.steps.filter((s) => s.uses?.startsWith("actions/cache@") && String(s.with?.path).includes(".cache/trivy")).map((s) => ({ job, key: s.with!.key, restore: s.with!["restore-keys"] })),
+    test(`GIVEN ${m.name} WHEN its workflow scans THEN no job takes the Trivy DB from the Actions cache (each scan downloads it: test/adversarial/workflow-cache.test.ts)`, () => {
+      const cached = Object.entries(wf.jobs as Record<string, { steps: Array<{ uses?: string }> }>).flatMap(([job, j]) =>
+        j.steps.filter((s) => s.uses?.startsWith("actions/cache")).map(() => job),
       );
-      assert.deepEqual(caches.map((c) => c.job).sort(), ["build", "rescan"]);
-      assert.equal(new Set(caches.map((c) => c.key)).size, 1, JSON.stringify(caches));
-      // Nothing run-, job- or commit-specific in the key: every run of the day hits the same entry.
-      assert.doesNotMatch(caches[0].key, /run_id|run_number|run_attempt|github\.job|github\.sha|matrix\./);
-      assert.match(caches[0].key, /^trivy-db-\$\{\{ steps\.today\.outputs\.day \}\}$/);
+      assert.deepEqual(cached, []);
     });
   }
 
