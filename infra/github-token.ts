@@ -1,5 +1,6 @@
 /**
- * A token for the deploy-time helpers (workflow dispatch, upstream health),
+ * A token for the program's own reads at preview and up (upstream health,
+ * preflight tags: infra/upstream-health.ts),
  * from the same credentials the GitHub provider uses: GITHUB_TOKEN, or a
  * GitHub App (GITHUB_APP_ID, GITHUB_APP_INSTALLATION_ID, GITHUB_APP_PEM_FILE
  * holding the private key) exchanged for a one-hour installation token.
