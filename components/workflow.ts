@@ -261,6 +261,7 @@ function overrideReviewJob(m: ResolvedMirror): Job {
     timeoutMinutes: 10,
     outputs: {
       approved: stepOutput("ask", "approved"),
+      approved_by: stepOutput("ask", "approved_by"),
       number: stepOutput("ask", "number"),
       action: stepOutput("ask", "action"),
     },
@@ -306,13 +307,15 @@ interface DockerfilePlan {
 function dockerfilePlan(m: ResolvedMirror): DockerfilePlan {
   const upstreamDockerfile = upstreamPath(m.build.dockerfile);
   if (!m.override) {
+    // Copied out of the checkout by the pipeline, which refuses a symbolic link that leaves it:
+    // `cp` or the build would follow one to any file of the runner.
     return {
       describe: `none, upstream's ${m.build.dockerfile}`,
-      path: upstreamDockerfile,
+      path: "build.Dockerfile",
       source: "upstream",
       origin: m.build.dockerfile,
-      env: { DOCKERFILE: upstreamDockerfile },
-      script: [],
+      env: { DOCKERFILE: "build.Dockerfile", UPSTREAM_DOCKERFILE: upstreamDockerfile },
+      script: [`${PIPELINE} dockerfile --root upstream --upstream "$UPSTREAM_DOCKERFILE" --out "$DOCKERFILE"`],
     };
   }
   if (isRuntimeStageOverride(m.override.content)) {
@@ -324,7 +327,7 @@ function dockerfilePlan(m: ResolvedMirror): DockerfilePlan {
       source: "override",
       origin: m.override.source,
       env: { DOCKERFILE: "build.Dockerfile", UPSTREAM_DOCKERFILE: upstreamDockerfile },
-      script: [`${PIPELINE} dockerfile --upstream "$UPSTREAM_DOCKERFILE" --override ${MIRROR_PATHS.override} --out "$DOCKERFILE"`],
+      script: [`${PIPELINE} dockerfile --root upstream --upstream "$UPSTREAM_DOCKERFILE" --override ${MIRROR_PATHS.override} --out "$DOCKERFILE"`],
     };
   }
   return {
@@ -436,6 +439,12 @@ function buildJob(m: ResolvedMirror): Job {
         "docker buildx build \"${args[@]}\" \"$CONTEXT\"",
       ),
     },
+    {
+      // The pin records this time: it travels with the build, so a re-run of pin writes the same file.
+      name: "Build time, for the pin",
+      id: "built",
+      run: sh("echo \"at=$(date -u +%Y-%m-%dT%H:%M:%SZ)\" >> \"$GITHUB_OUTPUT\""),
+    },
     { name: "Digest of the archive (what is scanned is what is pushed)", id: "digest", run: sh(`${PIPELINE} publish --archive image.tar --print-digest`) },
     {
       name: "Check the digest",
@@ -533,6 +542,7 @@ function buildJob(m: ResolvedMirror): Job {
     timeoutMinutes: multiArch ? 120 : 60,
     outputs: {
       digest: stepOutput("image", "digest"),
+      built_at: stepOutput("built", "at"),
       archive_sha256: stepOutput("image", "archive_sha256"),
       decision: stepOutput("gate", "verdict"),
       blocking_count: stepOutput("gate", "blocking_count"),
@@ -546,23 +556,13 @@ function buildJob(m: ResolvedMirror): Job {
 function sarifUpload(m: ResolvedMirror, file: string, category: string): Step {
   return {
     name: `Upload SARIF (${category})`,
+    id: `sarif-${category}`,
     uses: "uploadSarif",
     with: { sarif_file: file, category },
     ...(m.visibility === "private" ? { continueOnError: true } : {}),
   };
 }
 
-function sarifPermissions(m: ResolvedMirror): Permissions {
-  // upload-sarif reads the run's status through the Actions API on private repositories.
-  return m.visibility === "private" ? { actions: "read", contents: "read", "security-events": "write" } : { contents: "read", "security-events": "write" };
-}
-    id: `sarif-${category}`,
-
-function reportJob(m: ResolvedMirror): Job {
-  return {
-    name: "Security tab: SARIF upload",
-    needs: ["build"],
-    if: expr("!cancelled() && needs.build.outputs.scanned == 'true'"),
 /**
  * The job summary says where each SARIF went: to the Security tab, or only
  * into the run's artifact. continue-on-error hides a failed upload on a
@@ -596,12 +596,26 @@ function sarifSummary(m: ResolvedMirror, artifact: string, uploads: ReadonlyArra
   };
 }
 
+function sarifPermissions(m: ResolvedMirror): Permissions {
+  // upload-sarif reads the run's status through the Actions API on private repositories.
+  return m.visibility === "private" ? { actions: "read", contents: "read", "security-events": "write" } : { contents: "read", "security-events": "write" };
+}
+
+function reportJob(m: ResolvedMirror): Job {
+  return {
+    name: "Security tab: SARIF upload",
+    needs: ["build"],
+    if: expr("!cancelled() && needs.build.outputs.scanned == 'true'"),
     permissions: sarifPermissions(m),
     timeoutMinutes: 10,
     steps: [
       download(ARTIFACTS.audit, "audit"),
       sarifUpload(m, "audit/trivy-image.sarif", SARIF_CATEGORIES.image),
       sarifUpload(m, "audit/trivy-fs.sarif", SARIF_CATEGORIES.filesystem),
+      sarifSummary(m, ARTIFACTS.audit, [
+        { file: "audit/trivy-image.sarif", category: SARIF_CATEGORIES.image },
+        { file: "audit/trivy-fs.sarif", category: SARIF_CATEGORIES.filesystem },
+      ]),
     ],
   };
 }
@@ -612,12 +626,9 @@ function blockJob(m: ResolvedMirror): Job {
     needs: ["resolve", "build"],
     // Also runs on a pass: a later build of the same tag that passes (a new
     // waiver, a fixed base) closes the tag's issue.
-      sarifSummary(m, ARTIFACTS.audit, [
-        { file: "audit/trivy-image.sarif", category: SARIF_CATEGORIES.image },
-        { file: "audit/trivy-fs.sarif", category: SARIF_CATEGORIES.filesystem },
-      ]),
     if: expr("!cancelled() && needs.build.outputs.decision != ''"),
-    permissions: { contents: "read", issues: "write" },
+    // pull-requests: a block withdraws the open pin pull request of the tag (an earlier digest).
+    permissions: { contents: "read", issues: "write", "pull-requests": "write" },
     timeoutMinutes: 10,
     outputs: { number: stepOutput("cve", "number"), action: stepOutput("cve", "action") },
     steps: [
@@ -738,15 +749,21 @@ function pinJob(m: ResolvedMirror): Job {
     DIGEST: needsOutput("publish", "digest"),
     TAG,
     COMMIT,
+    BUILT_AT: needsOutput("build", "built_at"),
     GITHUB_TOKEN: githubToken(),
   };
+  if (m.override) {
+    // The override review that let this build through the drift gate, for the pull request's audit record.
+    env.APPROVAL_ISSUE = needsOutput("override-review", "number");
+    env.APPROVED_BY = needsOutput("override-review", "approved_by");
+  }
   if (m.attestations) {
     env.PROVENANCE_URL = needsOutput("publish", "provenance_url");
     env.SBOM_URL = needsOutput("publish", "sbom_url");
   }
   return {
     name: "Pin the digest: pull request",
-    needs: ["resolve", "build", "publish"],
+    needs: ["resolve", "build", "publish", ...(m.override ? ["override-review"] : [])],
     if: succeeded(["resolve", "build", "publish"]),
     permissions: { contents: "write", "pull-requests": "write" },
     timeoutMinutes: 10,
@@ -764,8 +781,9 @@ function pinJob(m: ResolvedMirror): Job {
           "args=(",
           `  --config ${CONFIG}`,
           "  --image \"$IMAGE\" --digest \"$DIGEST\" --tag \"$TAG\" --commit \"$COMMIT\"",
-          "  --gate-json audit/gate.json --review-file audit/diff-review.md --run-url \"$run_url\"",
+          "  --gate-json audit/gate.json --review-file audit/diff-review.md --run-url \"$run_url\" --built-at \"$BUILT_AT\"",
           ")",
+          ...(m.override ? ["if [ -n \"$APPROVED_BY\" ]; then args+=(--approval-issue \"$APPROVAL_ISSUE\" --approved-by \"$APPROVED_BY\"); fi"] : []),
           ...(m.attestations
             ? [
                 "for url in \"$PROVENANCE_URL\" \"$SBOM_URL\"; do",
@@ -954,6 +972,7 @@ function rescanReportJob(m: ResolvedMirror): Job {
         run: sh(`${PIPELINE} issue --kind rescan --state resolved --tag "$TAG"`),
       },
       sarifUpload(m, "rescan/trivy-rescan.sarif", SARIF_CATEGORIES.rescan),
+      sarifSummary(m, ARTIFACTS.rescan, [{ file: "rescan/trivy-rescan.sarif", category: SARIF_CATEGORIES.rescan }]),
     ],
   };
 }
@@ -972,7 +991,6 @@ function healthJob(m: ResolvedMirror): Job {
         env: { GITHUB_TOKEN: githubToken() },
         run: sh(`${PIPELINE} health --config ${CONFIG} --issue`),
       },
-      sarifSummary(m, ARTIFACTS.rescan, [{ file: "rescan/trivy-rescan.sarif", category: SARIF_CATEGORIES.rescan }]),
     ],
   };
 }

@@ -11,14 +11,18 @@ import * as path from "node:path";
 import { parseFlags, setOutputs, UsageError, type Command } from "../cli";
 import { appendRuntimeStage, isRuntimeStageOverride } from "../../components/presets";
 
-const USAGE = `usage: mirror-pipeline dockerfile --override FILE --out FILE [--upstream FILE] [--upstream-path PATH]
+const USAGE = `usage: mirror-pipeline dockerfile [--override FILE] --out FILE [--upstream FILE] [--root DIR] [--upstream-path PATH]
 
-Writes the Dockerfile to build from the mirror's override.
+Writes the Dockerfile to build: from the mirror's override, or upstream's own.
 
-  --override FILE       the override as committed (.mirror/Dockerfile)
+  --override FILE       the override as committed (.mirror/Dockerfile); without
+                        it, upstream's Dockerfile is copied: mode "upstream"
   --out FILE            where to write the Dockerfile to build
   --upstream FILE       upstream's Dockerfile in the checkout of the tag
-                        (required when the override is a runtime stage)
+                        (required when the override is a runtime stage, or without one)
+  --root DIR            the upstream checkout (default: the working directory):
+                        --upstream must lead inside it, symbolic links followed;
+                        a link that leaves it fails closed (upstream controls links)
   --upstream-path PATH  upstream's Dockerfile as named in messages
                         (default: the --upstream value)
 
@@ -28,8 +32,9 @@ missing upstream or a stage name collides. Any other override is a whole
 Dockerfile and is copied unchanged: mode "replace".
 
 Prints {mode, out, sha256} (sha256 of the written file, hex). Outputs: mode,
-sha256. Exit 0 when written, 2 on a missing or unreadable file or an override
-that does not fit upstream's Dockerfile (nothing is written then).
+sha256. Exit 0 when written, 2 on a missing or unreadable file, an upstream
+Dockerfile that leads outside the checkout, or an override that does not fit
+upstream's Dockerfile (nothing is written then).
 `;
 
 function read(flag: string, file: string, cwd: string, what: string): Buffer {
@@ -39,6 +44,31 @@ function read(flag: string, file: string, cwd: string, what: string): Buffer {
     const code = (e as NodeJS.ErrnoException).code;
     throw new Error(code === "ENOENT" ? `${flag} ${file}: ${what} does not exist` : `${flag} ${file}: ${what} cannot be read (${code ?? (e as Error).message})`);
   }
+}
+
+/**
+ * Upstream's Dockerfile, read only where it leads inside the checkout: a
+ * symbolic link to a file of the runner (credentials, the token's config)
+ * would otherwise be copied into the Dockerfile built and the audit bundle.
+ */
+function readInside(file: string, rootFlag: string, cwd: string): Buffer {
+  const root = path.resolve(cwd, rootFlag);
+  let real: string;
+  let realRoot: string;
+  try {
+    realRoot = fs.realpathSync(root);
+  } catch (e) {
+    throw new Error(`--root ${rootFlag}: the upstream checkout cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    real = fs.realpathSync(path.resolve(cwd, file));
+  } catch (e) {
+    return read("--upstream", file, cwd, "upstream Dockerfile"); // its own message: missing, a dangling link, unreadable
+  }
+  if (real !== realRoot && !real.startsWith(realRoot + path.sep)) {
+    throw new Error(`--upstream ${file}: upstream Dockerfile leads outside the upstream checkout ${rootFlag} (a symbolic link); nothing is built`);
+  }
+  return read("--upstream", real, cwd, "upstream Dockerfile");
 }
 
 export const command: Command = {
@@ -51,15 +81,21 @@ export const command: Command = {
       override: { type: "string" },
       out: { type: "string" },
       "upstream-path": { type: "string" },
+      root: { type: "string" },
     });
-    for (const k of ["override", "out"] as const) if (!f[k]) throw new UsageError(`--${k} is required`);
+    if (!f.out) throw new UsageError("--out is required");
+    if (!f.override && !f.upstream) throw new UsageError("--override or --upstream is required");
+    const root = f.root ?? ".";
 
-    const override = read("--override", f.override!, io.cwd, "override");
-    let mode: "rebase" | "replace";
+    const override = f.override ? read("--override", f.override, io.cwd, "override") : null;
+    let mode: "rebase" | "replace" | "upstream";
     let built: Buffer;
-    if (isRuntimeStageOverride(override.toString("utf8"))) {
+    if (override === null) {
+      built = readInside(f.upstream!, root, io.cwd);
+      mode = "upstream";
+    } else if (isRuntimeStageOverride(override.toString("utf8"))) {
       if (!f.upstream) throw new UsageError(`--upstream is required: ${f.override} is a runtime stage to append to upstream's Dockerfile`);
-      const upstream = read("--upstream", f.upstream, io.cwd, "upstream Dockerfile").toString("utf8");
+      const upstream = readInside(f.upstream, root, io.cwd).toString("utf8");
       // appendRuntimeStage's messages name the upstream file and the stage that is missing or collides.
       built = Buffer.from(appendRuntimeStage(upstream, override.toString("utf8"), f["upstream-path"] ?? f.upstream), "utf8");
       mode = "rebase";
@@ -72,7 +108,8 @@ export const command: Command = {
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, built);
     const sha256 = createHash("sha256").update(built).digest("hex");
-    io.stderr(`dockerfile: ${mode === "rebase" ? `${f.override} appended to ${f.upstream}` : `${f.override} copied unchanged`} -> ${f.out}\n`);
+    const how = mode === "rebase" ? `${f.override} appended to ${f.upstream}` : mode === "upstream" ? `${f.upstream} (inside ${root}) copied` : `${f.override} copied unchanged`;
+    io.stderr(`dockerfile: ${how} -> ${f.out}\n`);
     io.stdout(JSON.stringify({ mode, out: f.out, sha256 }) + "\n");
     setOutputs(io, { mode, sha256 });
     return 0;
