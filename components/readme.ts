@@ -14,6 +14,53 @@ function cronText(cron: string): string {
   return dow === "*" ? `daily at ${hhmm}` : `every ${days[Number(dow)]} at ${hhmm}`;
 }
 
+/**
+ * What the mirror is, said plainly: only an override earns "hardened". A
+ * mirror built from upstream's own Dockerfile is a rebuild: scanned and
+ * digest-pinned, but on whatever base upstream chose.
+ */
+function kind(m: ResolvedMirror): string {
+  return m.override ? "A hardened mirror" : "A scanned rebuild, on upstream's own Dockerfile and base images,";
+}
+
+/** Which plan shows the scan in the Security tab: code scanning on a private repository needs GitHub Code Security. */
+function securityTab(m: ResolvedMirror): string {
+  return m.visibility === "public"
+    ? "uploaded to this repository's Security tab (code scanning), which every plan shows for a public repository."
+    : "this repository is private, so the Security tab (code scanning) shows them only when GitHub Code Security is enabled for it (sold for the Team and Enterprise plans; not available on Free). Without it the upload fails without failing the run, and the SARIF files are in the run's `audit` artifact.";
+}
+
+/**
+ * Verifying an image is checking that three digests agree: the one pinned
+ * (what a cluster deploys), the one the run scanned (its audit bundle), and
+ * the one the registry serves, hashed from the manifest itself.
+ */
+function verifySection(m: ResolvedMirror): string[] {
+  return [
+    "## Verify an image",
+    "",
+    `Deploy by digest, never by tag. An image is verified when three digests are the same: the one in \`${MIRROR_PATHS.pin}\` on the default branch (what is deployed), the one in the audit bundle of the run that built it (what was scanned and gated), and the one the registry serves.`,
+    "",
+    "```sh",
+    `# 1. What is pinned, and the run that built it (from ${MIRROR_PATHS.pin} on the default branch)`,
+    `digest=$(grep '^digest:' ${MIRROR_PATHS.pin} | grep -oE 'sha256:[0-9a-f]{64}')`,
+    `run_url=$(grep '^run_url:' ${MIRROR_PATHS.pin} | grep -o 'https://[^"]*')`,
+    "",
+    `# 2. What that run scanned: its audit bundle (kept ${m.artifactRetentionDays} days)`,
+    `gh run download "\${run_url##*/}" --repo ${m.owner}/${m.repo} --name audit --dir audit`,
+    `if [ "$(cat audit/digest.txt)" = "$digest" ]; then echo "pinned digest = scanned digest"; else echo "MISMATCH: the run scanned $(cat audit/digest.txt)"; fi`,
+    "",
+    "# 3. What the registry serves: the manifest's own sha256 must be the digest (any one of these)",
+    `skopeo inspect --raw "docker://${m.image}@$digest" | sha256sum    # prints the digest without its sha256: prefix`,
+    `crane digest "${m.image}@$digest"`,
+    `docker buildx imagetools inspect "${m.image}@$digest" --format '{{json .Manifest.Digest}}'`,
+    "```",
+    "",
+    `${m.visibility === "private" ? `The image is private: log in first (\`gh auth token | docker login ghcr.io -u <you> --password-stdin\`; skopeo and crane read the same credentials). ` : ""}A digest that is missing from the registry, or differs in any of the three places, is not an image this mirror built: do not deploy it.`,
+    "",
+  ];
+}
+
 export function renderReadme(m: ResolvedMirror): string {
   const tags = m.upstream.tags;
   const policy = [
@@ -24,13 +71,13 @@ export function renderReadme(m: ResolvedMirror): string {
   const lines: string[] = [
     `# ${m.repo}`,
     "",
-    `A hardened mirror of [${m.upstream.fullName}](${m.upstream.url}). Every night a workflow looks for a new upstream release tag (${policy}), rebuilds it from source, scans the image with Trivy and, when the scan passes, pushes it to \`${m.image}\` and opens a pull request that pins its digest in \`${MIRROR_PATHS.pin}\`. Nothing reaches a cluster until a human merges that pull request.`,
+    `${kind(m)} of [${m.upstream.fullName}](${m.upstream.url}). Every night a workflow looks for a new upstream release tag (${policy}), rebuilds it from source, scans the image with Trivy and, when the scan passes, pushes it to \`${m.image}\` and opens a pull request that pins its digest in \`${MIRROR_PATHS.pin}\`. Nothing reaches a cluster until a human merges that pull request.`,
     "",
     "## Where the image comes from",
     "",
     m.override
       ? `- Built from upstream's source at the release tag, with the hardened Dockerfile \`${MIRROR_PATHS.override}\` (from \`${m.override.source}\` in the fleet repository) instead of upstream's own. Its base images are pinned by digest:\n${m.override.basePins.map((p) => `  - \`${p}\``).join("\n")}`
-      : `- Built from upstream's source at the release tag with upstream's own Dockerfile (\`${m.build.dockerfile}\`), unchanged.`,
+      : `- Built from upstream's source at the release tag with upstream's own Dockerfile (\`${m.build.dockerfile}\`), unchanged: its base images are upstream's choice, neither pinned by digest here nor minimal. Each build records the digest every \`FROM\` resolved to in the audit bundle (\`audit/base-images.json\`) and in the pin pull request, so the base of every pinned image is on record.`,
     `- Platforms: ${m.build.platforms.map((p) => `\`${p}\``).join(", ")}.`,
     `- The image is built once; the archive that was scanned is the one pushed, and the push is checked: the registry's digest must equal the scanned digest.`,
     `- A change to ${m.watch.map((w) => `\`${w}\``).join(", ")} upstream since the last built tag blocks the build until a human closes the \`override-review\` issue.`,
@@ -43,6 +90,7 @@ export function renderReadme(m: ResolvedMirror): string {
     `- A blocked build pushes nothing and opens (or updates) one issue labelled \`cve\`, \`blocked\`, \`security\`.`,
     `- A rescan of the pinned digest against the current vulnerability database runs ${cronText(m.cron.rescan)}; new findings open an issue labelled \`rescan\`, and it closes itself when a later scan is clean.`,
     `- Waivers: \`${MIRROR_PATHS.trivyignore}\` (Trivy's format, each with a statement and an expiry date) and the same decisions as an OpenVEX document, \`${MIRROR_PATHS.vex}\`.`,
+    `- Findings as SARIF: ${securityTab(m)} Each run's job summary says where its SARIF went.`,
     "",
   ];
   if (m.gate.waivers.length) {
@@ -50,17 +98,7 @@ export function renderReadme(m: ResolvedMirror): string {
     for (const w of m.gate.waivers) lines.push(`| ${w.id} | ${w.expires} | ${w.approvedBy} | ${w.reason.replace(/\|/g, "\\|")} |`);
     lines.push("");
   }
-  lines.push(
-    "## Verify an image",
-    "",
-    "Deploy by digest, never by tag. The digest to deploy is the one in `image-pin.yml` on the default branch:",
-    "",
-    "```sh",
-    `digest=$(grep '^digest:' ${MIRROR_PATHS.pin} | awk '{print $2}')`,
-    `docker buildx imagetools inspect ${m.image}@$digest`,
-    "```",
-    "",
-  );
+  lines.push(...verifySection(m));
   if (m.attestations) {
     lines.push(
       "Every published digest carries a build provenance and an SBOM attestation, signed by this repository's workflow:",
