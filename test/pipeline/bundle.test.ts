@@ -6,7 +6,7 @@ import { builtinModules } from "node:module";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import { header } from "../../components/header";
-import { buildPipelineBundle, pipelineBundle } from "../../pipeline/bundle";
+import { buildPipelineBundle, bundledPackages, pipelineBundle } from "../../pipeline/bundle";
 import { COMMANDS } from "../../pipeline/main";
 import { TESTDATA, tmpDir } from "../fixtures/pipeline/harness";
 
@@ -40,9 +40,11 @@ describe("bundle: .mirror/pipeline.cjs", () => {
     assert.ok(bundle.startsWith(head));
     const version = JSON.parse(fs.readFileSync(path.resolve(__dirname, "../../package.json"), "utf8")).version;
     assert.match(lines[2], new RegExp(`^// mirror-fleet pipeline ${version.replace(/\./g, "\\.")}; sources sha256:[0-9a-f]{64} \\(\\d+ files\\)$`));
-    const m = /^\/\/ bundle body sha256:([0-9a-f]{64}) \(everything after this line\)$/.exec(lines[3]);
-    assert.ok(m, lines[3]);
-    const body = lines.slice(4).join("\n");
+    const at = lines.findIndex((l) => l.startsWith("// bundle body sha256:"));
+    const m = /^\/\/ bundle body sha256:([0-9a-f]{64}) \(everything after this line\)$/.exec(lines[at]);
+    assert.ok(m, lines[at]);
+    assert.ok(lines.slice(0, at).every((l) => l.startsWith("//")), "the header is comments only");
+    const body = lines.slice(at + 1).join("\n");
     assert.equal(createHash("sha256").update(body).digest("hex"), m[1]);
   });
 
@@ -99,5 +101,41 @@ describe("bundle: .mirror/pipeline.cjs", () => {
     const r = node(["gate", "--report", "fs.json", "--today", "2026-11-23"]);
     assert.equal(r.status, 2);
     assert.deepEqual(JSON.parse(r.stdout).unusable, ["fs.json: report does not exist (the scan did not write it)"]);
+  });
+});
+
+describe("bundle: the packages it carries, with version and licence", () => {
+  const ROOT = path.resolve(__dirname, "../..");
+  const lock = JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, { version: string; license?: string }> };
+
+  it("GIVEN the bundle WHEN its header is read THEN it lists every package esbuild put in, each with the lock file's version and licence", () => {
+    const bundle = pipelineBundle();
+    const listed = [...bundle.matchAll(/^\/\/ {3}(\S+) (\S+) +(\S+)$/gm)].map((m) => ({ name: m[1], version: m[2], license: m[3] }));
+    // What went into the bundle: the metafile's inputs, which bundledPackages groups by package.
+    const { metafile } = require("esbuild").buildSync({ absWorkingDir: ROOT, entryPoints: ["pipeline/main.ts"], bundle: true, platform: "node", format: "cjs", metafile: true, write: false, logLevel: "silent" });
+    const packages = bundledPackages(Object.keys(metafile.inputs));
+    assert.deepEqual(listed, packages.map(({ name, version, license }) => ({ name, version, license })));
+    for (const p of packages) {
+      assert.equal(lock.packages[p.dir]?.version, p.version, `${p.dir}: the version in package-lock.json`);
+      if (lock.packages[p.dir].license) assert.equal(lock.packages[p.dir].license, p.license, `${p.dir}: the licence in package-lock.json`);
+    }
+    assert.ok(listed.some((p) => p.name === "@octokit/core") && listed.some((p) => p.name === "semver"), JSON.stringify(listed));
+    assert.match(bundle, new RegExp(`^// Licence: mirror-fleet's own code Apache-2\\.0\\. Bundled packages \\(${listed.length}\\), name version licence;$`, "m"));
+  });
+
+  it("GIVEN package.json licence forms WHEN read THEN SPDX, { type } and licenses[] all give a licence", () => {
+    const dir = tmpDir();
+    const write = (name: string, pkg: object) => {
+      fs.mkdirSync(path.join(dir, "node_modules", name), { recursive: true });
+      fs.writeFileSync(path.join(dir, "node_modules", name, "package.json"), JSON.stringify({ name, version: "1.0.0", ...pkg }));
+    };
+    write("a", { license: "MIT" });
+    write("b", { license: { type: "BSD-3-Clause" } });
+    write("c", { licenses: [{ type: "MIT" }, { type: "Apache-2.0" }] });
+    write("d", {});
+    assert.deepEqual(
+      bundledPackages(["node_modules/a/x.js", "node_modules/b/y.js", "node_modules/c/z.js", "node_modules/d/i.js", "pipeline/main.ts"], dir).map((p) => p.license),
+      ["MIT", "BSD-3-Clause", "(MIT OR Apache-2.0)", "UNKNOWN"],
+    );
   });
 });
