@@ -110,6 +110,9 @@ const OWNER = "acme-smoke";
 const REPO = "smoke";
 const FILES = [".mirror/config.yml", ".github/workflows/mirror.yml"];
 
+/** What a test may change in the program between runs. */
+const knobs = { canApprovePullRequestReviews: false };
+
 function program(s: GitHubStandIn): () => Promise<Record<string, unknown>> {
   return async () => {
     const provider = new github.Provider("github", { owner: OWNER, token: s.token, baseUrl: `${s.url}/`, writeDelayMs: 0 });
@@ -153,7 +156,7 @@ function program(s: GitHubStandIn): () => Promise<Record<string, unknown>> {
       },
       opts,
     );
-    new github.WorkflowRepositoryPermissions("workflow", { repository: repo.name, defaultWorkflowPermissions: "read", canApprovePullRequestReviews: false }, opts);
+    new github.WorkflowRepositoryPermissions("workflow", { repository: repo.name, defaultWorkflowPermissions: "read", canApprovePullRequestReviews: knobs.canApprovePullRequestReviews }, opts);
     new github.ActionsSecret("secret", { repository: repo.name, secretName: "SLACK_WEBHOOK_URL", value: pulumi.secret("https://hooks.example.invalid/T0/B0/x") }, opts);
     let previous: pulumi.Resource[] = [branch, actions];
     for (const [i, file] of FILES.entries()) {
@@ -330,6 +333,20 @@ describe("the GitHub provider built here, under the real engine, against the sta
     assert.deepEqual(changes(up.summary.resourceChanges), { update: 1 });
     assert.equal(s.readFile(full, "main", FILES[0]), `# ${FILES[0]}\nversion: 1\n`);
     noRejections("drift");
+  });
+
+  test("GIVEN an organisation that keeps Actions from approving pull requests (GitHub's default) WHEN the program turns it on THEN up fails with GitHub's 409", async () => {
+    knobs.canApprovePullRequestReviews = true;
+    try {
+      await assert.rejects(stack.up(), (e: Error) => {
+        assert.match(e.message, /PUT http:\/\/127\.0\.0\.1:\d+\/api\/v3\/repos\/acme-smoke\/smoke\/actions\/permissions\/workflow: 409 acme-smoke does not allow GitHub Actions to create or approve pull requests/);
+        return true;
+      });
+      assert.equal(s.repo(`${OWNER}/${REPO}`).actions.workflow.can_approve_pull_request_reviews, false);
+    } finally {
+      knobs.canApprovePullRequestReviews = false;
+    }
+    noRejections("409");
   });
 
   test("GIVEN the stack WHEN destroyed THEN every resource is deleted from the stand-in", async () => {

@@ -304,6 +304,13 @@ export interface CommitState {
   readonly committer?: GitIdentity;
 }
 
+export interface OrgState {
+  readonly id: number;
+  readonly login: string;
+  /** GET /orgs/{org}/actions/permissions/workflow */
+  readonly workflow: { default_workflow_permissions: string; can_approve_pull_request_reviews: boolean };
+}
+
 export interface GitIdentity {
   readonly name: string;
   readonly email: string;
@@ -427,6 +434,24 @@ export interface RejectedRequest {
   readonly reason: string;
 }
 
+/**
+ * A fault the stand-in injects into the next `times` requests of an operation
+ * (retry tests). `before`: answered without running the handler (nothing is
+ * applied, e.g. a secondary rate limit). `after`: the handler runs (GitHub
+ * applied the write) and the answer is replaced (a 502 whose create landed).
+ * `delayMs` holds the answer that long (a client timeout).
+ */
+export interface Fault {
+  readonly operationId: string;
+  readonly status: number;
+  readonly when: "before" | "after";
+  /** @default 1 */
+  readonly times?: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: unknown;
+  readonly delayMs?: number;
+}
+
 export interface StandInOptions {
   /** The token the client must send. @default a random `ghs_standin_…` */
   readonly token?: string;
@@ -471,11 +496,24 @@ export class GitHubStandIn {
   readonly dispatches: Array<{ repo: string; workflow: string; ref: string }> = [];
   /** Installation tokens handed out to GitHub Apps, by installation id. */
   readonly installationTokens: Array<{ installation: number; authorization: string }> = [];
+  /** Faults still to inject (see injectFault). */
+  private readonly faults: Array<Fault & { left: number }> = [];
+
+  /** Answers the next `times` requests of `f.operationId` with `f.status`, before or after applying them. */
+  injectFault(f: Fault): void {
+    this.faults.push({ ...f, left: f.times ?? 1 });
+  }
+
+  private takeFault(operationId: string): Fault | undefined {
+    const f = this.faults.find((x) => x.operationId === operationId && x.left > 0);
+    if (f) f.left--;
+    return f;
+  }
 
   private readonly server: http.Server;
   private readonly repos = new Map<string, RepoState>();
   /** Organisations by lower-case login; an owner that is not one is a user to the provider (GET /orgs/{org} 404). */
-  private readonly orgs = new Map<string, { readonly id: number; readonly login: string }>();
+  private readonly orgs = new Map<string, OrgState>();
   private nextId = 1000;
   private clock: number;
   private readonly logFile?: string;
@@ -547,9 +585,15 @@ export class GitHubStandIn {
     return repo;
   }
 
-  /** Registers an organisation: GET /orgs/{org} answers, and POST /orgs/{org}/repos creates in it. */
-  addOrg(login: string): void {
-    if (!this.orgs.has(login.toLowerCase())) this.orgs.set(login.toLowerCase(), { id: this.id(), login });
+  /**
+   * Registers an organisation: GET /orgs/{org} answers, and POST /orgs/{org}/repos creates in it.
+   * `canApprovePullRequestReviews` is its "Allow GitHub Actions to create and approve pull requests"
+   * policy, off by default as on GitHub: a repository of it then cannot turn it on (409).
+   */
+  addOrg(login: string, opts: { canApprovePullRequestReviews?: boolean } = {}): void {
+    const org = this.orgs.get(login.toLowerCase()) ?? { id: this.id(), login, workflow: { default_workflow_permissions: "read", can_approve_pull_request_reviews: false } };
+    if (opts.canApprovePullRequestReviews !== undefined) org.workflow.can_approve_pull_request_reviews = opts.canApprovePullRequestReviews;
+    this.orgs.set(login.toLowerCase(), org);
   }
 
   /** An empty repository (no commit, no branch), as GitHub creates one without auto_init. */
@@ -806,7 +850,12 @@ export class GitHubStandIn {
           answer = { status: 400, body: { message: reason } };
           this.unimplemented.push({ method, url: rawUrl, status: 400, reason });
         } else {
-          answer = handler.call(this, { params: routed.params, body: routed.body, url: rawUrl, base: this.url });
+          const fault = this.takeFault(operationId);
+          answer = fault?.when === "before" ? { status: fault.status } : handler.call(this, { params: routed.params, body: routed.body, url: rawUrl, base: this.url });
+          if (fault) {
+            answer = { status: fault.status, body: fault.body ?? { message: `stand-in: injected ${fault.status}`, status: String(fault.status) }, headers: { ...fault.headers } };
+            if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+          }
         }
       }
     } catch (e) {
@@ -949,7 +998,7 @@ export class GitHubStandIn {
     if (!fs.existsSync(this.stateFile())) return;
     const data = JSON.parse(fs.readFileSync(this.stateFile(), "utf8"), (_k, v: unknown) =>
       v && typeof v === "object" && "$map" in v ? new Map((v as { $map: Array<[unknown, unknown]> }).$map) : v,
-    ) as { version: number; nextId: number; clock: number; orgs: Array<{ id: number; login: string }>; repos: RepoState[]; apps: Array<[string, string]> };
+    ) as { version: number; nextId: number; clock: number; orgs: OrgState[]; repos: RepoState[]; apps: Array<[string, string]> };
     if (data.version !== 1) throw new Error(`stand-in: ${this.stateFile()}: state version ${data.version} is not 1`);
     this.nextId = data.nextId;
     this.clock = data.clock;
@@ -1029,7 +1078,7 @@ export class GitHubStandIn {
     return out;
   }
 
-  org(login: string): { readonly id: number; readonly login: string } | undefined {
+  org(login: string): OrgState | undefined {
     return this.orgs.get(login.toLowerCase());
   }
 
@@ -1670,9 +1719,31 @@ const HANDLERS: Record<string, Handler> = {
     return { status: 200, body: repo.actions.workflow };
   }),
   "actions/set-github-actions-default-workflow-permissions-repository": withRepo(function (repo, { body }) {
-    repo.actions.workflow = { ...repo.actions.workflow, ...(body as Obj) };
+    const b = body as Obj;
+    const org = this.org(repo.owner);
+    if (org && b.can_approve_pull_request_reviews === true && !org.workflow.can_approve_pull_request_reviews) {
+      return {
+        status: 409,
+        body: {
+          message: `${org.login} does not allow GitHub Actions to create or approve pull requests (organization Settings > Actions > General > Workflow permissions)`,
+          documentation_url: "https://docs.github.com/rest/actions/permissions#set-default-workflow-permissions-for-a-repository",
+          status: "409",
+        },
+      };
+    }
+    repo.actions.workflow = { ...repo.actions.workflow, ...b };
     return { status: 204 };
   }),
+  "actions/get-github-actions-default-workflow-permissions-organization": function (this: GitHubStandIn, { params }) {
+    const org = this.org(String(params.org));
+    return org ? { status: 200, body: org.workflow } : notFound();
+  },
+  "actions/set-github-actions-default-workflow-permissions-organization": function (this: GitHubStandIn, { params, body }) {
+    const org = this.org(String(params.org));
+    if (!org) return notFound();
+    Object.assign(org.workflow, body as Obj);
+    return { status: 204 };
+  },
   "actions/get-repo-public-key": withRepo(function (repo) {
     return { status: 200, body: { key_id: repo.publicKey.keyId, key: repo.publicKey.key } };
   }),

@@ -1,0 +1,109 @@
+/**
+ * `npm run standin`: the stand-in as a server process whose state outlives it
+ * (a second process on the same folder sees the same repositories), with
+ * GitHub's answers on the provider's /api/v3 paths and a JSON line per request.
+ */
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { test } from "node:test";
+
+const MAIN = path.join(__dirname, "standin-main.ts");
+
+function run(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ["--import", "tsx", MAIN, ...args], { encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts the server and waits for its JSON line. */
+async function serve(args: string[]): Promise<{ child: ChildProcess; url: string; token: string; log: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (out.includes("\n")) resolve(out.split("\n")[0]);
+    });
+    child.once("exit", (code) => reject(new Error(`standin exited ${code} before listening: ${err}`)));
+  });
+  return { child, ...(JSON.parse(line) as { url: string; token: string; log: string }) };
+}
+
+async function stop(child: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  child.kill("SIGTERM");
+  return exited;
+}
+
+test("GIVEN --help or an unknown option THEN usage with exit 0, or the option named with exit 2", () => {
+  const help = run(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^usage: npm run standin -- --port P --state DIR/);
+  const bad = run(["--port", "0", "--state", os.tmpdir(), "--bogus"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /Unknown option '--bogus'/);
+  const noState = run(["--port", "0"]);
+  assert.equal(noState.code, 2);
+  assert.match(noState.stderr, /--state DIR is required/);
+  assert.equal(run(["--port", "http", "--state", os.tmpdir()]).code, 2);
+});
+
+test("GIVEN a state folder WHEN a second server starts on it THEN it serves what the first one was sent, under /api/v3 with GitHub's answers", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "standin-main-"));
+  try {
+    const first = await serve(["--port", "0", "--state", dir, "--org", "acme"]);
+    const call = (base: string, token: string, method: string, p: string, body?: unknown) =>
+      fetch(`${base}/api/v3${p}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    try {
+      assert.equal((await call(first.url, first.token, "POST", "/orgs/acme/repos", { name: "r", auto_init: true, private: true })).status, 201);
+      assert.equal((await call(first.url, first.token, "POST", "/orgs/nobody/repos", { name: "r" })).status, 404);
+      assert.equal((await call(first.url, first.token, "POST", "/repos/acme/r/labels", { name: "cve", color: "b60205" })).status, 201);
+      const dup = await call(first.url, first.token, "POST", "/repos/acme/r/labels", { name: "CVE", color: "b60205" });
+      assert.equal(dup.status, 422);
+      assert.deepEqual(((await dup.json()) as { errors: unknown[] }).errors, [{ resource: "Label", code: "already_exists", field: "name" }]);
+      const put = (sha?: string) =>
+        call(first.url, first.token, "PUT", "/repos/acme/r/contents/a.txt", { message: "add a", content: Buffer.from(`v${sha ?? 0}\n`).toString("base64"), branch: "main", ...(sha ? { sha } : {}) });
+      const created = (await (await put()).json()) as { content: { sha: string } };
+      assert.equal((await put(created.content.sha)).status, 200);
+      assert.equal((await put(created.content.sha)).status, 409, "a stale sha");
+      assert.equal((await call(first.url, first.token, "GET", "/repos/acme/r/no-such-thing")).status, 400, "not in GitHub's description");
+    } finally {
+      assert.equal(await stop(first.child), 0);
+    }
+    const lines = fs.readFileSync(first.log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(
+      lines.map((l) => [l.method, l.status, l.write]),
+      [
+        ["POST", 201, true],
+        ["POST", 404, true],
+        ["POST", 201, true],
+        ["POST", 422, true],
+        ["PUT", 201, true],
+        ["PUT", 200, true],
+        ["PUT", 409, true],
+        ["GET", 400, false],
+      ],
+    );
+    assert.equal(lines[0].path, "/api/v3/orgs/acme/repos");
+
+    const second = await serve(["--port", "0", "--state", dir]);
+    try {
+      assert.equal(second.token, first.token, "the token is kept in the state folder");
+      const repo = await call(second.url, second.token, "GET", "/repos/acme/r");
+      assert.equal(repo.status, 200);
+      assert.equal(((await repo.json()) as { private: boolean }).private, true);
+      assert.equal((await call(second.url, second.token, "GET", "/repos/acme/r/labels/cve")).status, 200);
+      const file = (await (await call(second.url, second.token, "GET", "/repos/acme/r/contents/a.txt?ref=main")).json()) as { content: string };
+      assert.match(Buffer.from(file.content, "base64").toString(), /^v[0-9a-f]{40}\n$/);
+      assert.equal((await call(second.url, second.token, "GET", "/orgs/acme")).status, 200, "organisations are kept too");
+    } finally {
+      assert.equal(await stop(second.child), 0);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
