@@ -53,11 +53,15 @@ export interface ReviewData {
   readonly treeFiles?: number;
   readonly watchedPresent?: readonly string[];
   readonly drift: Drift;
+  /** When drift changed: the patch of the drift paths, what the approval binds to (shown in the review). */
+  readonly driftPatch?: string;
 }
 
 /** Commits listed in the review; the patch holds everything. */
 const MAX_COMMITS = 500;
 const MAX_FILES = 1000;
+/** Lines of the drift patch shown in the review (the whole patch is diff.patch). */
+const MAX_PATCH_LINES = 2000;
 
 /** git with settings that make its output the same on every machine, whatever the user's config says. */
 export function git(src: string, args: readonly string[], opts: { allowFail?: boolean } = {}): string {
@@ -205,15 +209,15 @@ export function effectiveWatch(watch: readonly string[], links: ReadonlyMap<stri
   return [...out].sort();
 }
 
-/** sha256 of the patch of the drift paths between two commits: what an override-review approval binds to. */
-export function driftPatchSha256(src: string, from: string, to: string, paths: readonly string[]): string {
+/** The patch of the drift paths between two commits (binary-safe, full blob ids): what an override-review approval binds to. */
+export function driftPatch(src: string, from: string, to: string, paths: readonly string[]): Buffer {
   const spec = paths.map((p) => (p === "." ? ":(top)" : `:(top,literal)${p}`));
   const r = spawnSync("git", [...GIT_FLAGS, "-C", src, "diff", "--no-ext-diff", "--no-textconv", "--binary", "--full-index", "-M", from, to, "--", ...spec], {
     maxBuffer: 512 * 1024 * 1024,
     env: gitEnv(),
   });
   if (r.status !== 0) throw new Error(`git diff in ${src} failed: ${String(r.stderr ?? r.error?.message ?? "").trim()}`);
-  return createHash("sha256").update(r.stdout as Buffer).digest("hex");
+  return r.stdout as Buffer;
 }
 
 export function collectReview(src: string, fromTag: string | null, toTag: string, watch: readonly string[]): ReviewData {
@@ -249,6 +253,7 @@ export function collectReview(src: string, fromTag: string | null, toTag: string
   const touched = new Set<string>();
   for (const f of files) for (const p of [f.path, f.from]) if (p !== undefined && isWatched(p, drifting)) touched.add(p);
   const driftFiles = [...touched].sort();
+  const patch = driftFiles.length ? driftPatch(src, from.commit, to.commit, drifting) : null;
   return {
     from,
     to,
@@ -256,9 +261,10 @@ export function collectReview(src: string, fromTag: string | null, toTag: string
     commits,
     commitCount,
     files,
-    drift: driftFiles.length
-      ? { status: "changed", files: driftFiles, commit: to.commit, patchSha256: driftPatchSha256(src, from.commit, to.commit, drifting) }
+    drift: patch
+      ? { status: "changed", files: driftFiles, commit: to.commit, patchSha256: createHash("sha256").update(patch).digest("hex") }
       : { status: "none", files: [] },
+    ...(patch ? { driftPatch: patch.toString("utf8") } : {}),
   };
 }
 
@@ -333,6 +339,15 @@ export function renderReview(d: ReviewData, upstream?: string): string {
     );
     for (const f of d.drift.files) out.push(`- ${code(f)}`);
     out.push("");
+    if (d.driftPatch !== undefined) {
+      // What the approval binds to (sha256 below): a human approves this text, for this commit.
+      const lines = d.driftPatch.replace(/\n$/, "").split("\n");
+      const shown = lines.slice(0, MAX_PATCH_LINES);
+      out.push(`### Drift patch (sha256 ${code(d.drift.patchSha256 ?? "")}, upstream commit ${code(d.to.commit)})`, "");
+      out.push(...fence(shown, "diff"));
+      if (lines.length > shown.length) out.push(`… and ${lines.length - shown.length} more lines (see diff.patch).`);
+      out.push("");
+    }
   } else out.push("Drift gate: **none**: no watched path changed.", "");
 
   out.push(`## Commits (${d.commitCount})`, "");
@@ -361,10 +376,11 @@ export function renderReview(d: ReviewData, upstream?: string): string {
   return out.join("\n");
 }
 
-function fence(lines: string[]): string[] {
-  const longest = Math.max(2, ...lines.map((l) => Math.max(0, ...(l.match(/`+/g) ?? []).map((m) => m.length))));
+function fence(lines: string[], info = "text"): string[] {
+  let longest = 2;
+  for (const l of lines) for (const m of l.match(/`+/g) ?? []) longest = Math.max(longest, m.length);
   const f = "`".repeat(longest + 1);
-  return [`${f}text`, ...lines.map((l) => l.replace(/[\r\n]/g, " ")), f];
+  return [`${f}${info}`, ...lines.map((l) => l.replace(/[\r\n]/g, " ")), f];
 }
 
 function code(s: string): string {
