@@ -43,6 +43,10 @@ export interface MirrorConfig {
     readonly fixedOnly: boolean;
     /** Path of the waivers file (Trivy's YAML ignore format) in the mirror repo. */
     readonly waivers: string;
+    /** Scans whose findings block: every image platform, and the upstream source unless the entry turned it off. */
+    readonly scans?: readonly ("image" | "source")[];
+    /** The entry's reason for a source scan that does not block. */
+    readonly sourceOffReason?: string;
   };
   readonly health: ResolvedMirror["health"];
   readonly attestations: boolean;
@@ -61,7 +65,13 @@ export function mirrorConfig(m: ResolvedMirror): MirrorConfig {
       : null,
     build: m.build,
     watch: m.watch,
-    gate: { severities: m.gate.severities, fixedOnly: m.gate.fixedOnly, waivers: MIRROR_PATHS.trivyignore },
+    gate: {
+      severities: m.gate.severities,
+      fixedOnly: m.gate.fixedOnly,
+      waivers: MIRROR_PATHS.trivyignore,
+      scans: m.gate.scans,
+      ...(m.gate.sourceOffReason ? { sourceOffReason: m.gate.sourceOffReason } : {}),
+    },
     health: m.health,
     attestations: m.attestations,
     reviewers: m.reviewers,

@@ -374,7 +374,11 @@ function resolveEntry(
   const context = b ? str(p, "build.context", b.context, REL_PATH_PATTERN, "a relative path inside the upstream checkout", true) : undefined;
   const watch = list(p, "watch", s.watch, (v, at) => str(p, at, v, REL_PATH_PATTERN, "a relative path inside the upstream checkout"));
 
-  const g = obj(p, "gate", s.gate, ["severities", "fixedOnly", "waivers"], true);
+  const g = obj(p, "gate", s.gate, ["severities", "fixedOnly", "waivers", "scans"], true);
+  const sc = g ? obj(p, "gate.scans", g.scans, ["source", "reason"], true) : undefined;
+  const scanSource = sc ? bool(p, "gate.scans.source", sc.source) : undefined;
+  const scanReason = sc ? str(p, "gate.scans.reason", sc.reason, /\S.{19,}/s, "a sentence of 20 characters or more saying why the source scan does not block", scanSource !== false) : undefined;
+  if (sc && scanSource !== false && sc.reason !== undefined) p.push("gate.scans.reason: only with source: false (allowed: remove it, or turn the source scan off)");
   const severities = g ? list(p, "gate.severities", g.severities, (v, at) => str(p, at, v, new RegExp(`^(${SEVERITIES.join("|")})$`), SEVERITIES.join(", "))) : undefined;
   if (Array.isArray(g?.severities) && g.severities.length === 0) p.push(`gate.severities: empty (allowed: one or more of ${SEVERITIES.join(", ")})`);
   const fixedOnly = g ? bool(p, "gate.fixedOnly", g.fixedOnly) : undefined;
@@ -436,6 +440,8 @@ function resolveEntry(
       severities: (severities as ResolvedMirror["gate"]["severities"]) ?? policy.gate.severities,
       fixedOnly: fixedOnly ?? policy.gate.fixedOnly,
       waivers,
+      scans: scanSource === false ? ["image"] : ["image", "source"],
+      sourceOffReason: scanSource === false ? (scanReason ?? null) : null,
     },
     reviewers: resolvedReviewers,
     cronStartHour: startHour ?? policy.schedule.startHour,

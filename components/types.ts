@@ -104,6 +104,14 @@ export interface MirrorSpec {
     readonly severities?: readonly Severity[];
     readonly fixedOnly?: boolean;
     readonly waivers?: readonly Waiver[];
+    /**
+     * Which scans block. Every platform of the image always does; the upstream
+     * source scan (lockfiles that never ship, as in Elixir, Python or Node
+     * builds) does too unless `source: false`, with `reason` saying why (it is
+     * still scanned for the Security tab and the audit bundle).
+     * @default { source: true }
+     */
+    readonly scans?: { readonly source: boolean; readonly reason?: string };
   };
   /** GitHub users (`alice`) or teams (`org/team`) who own the mirror: CODEOWNERS and PR reviewers. @default policy.reviewers */
   readonly reviewers?: readonly string[];
@@ -217,6 +225,10 @@ export interface ResolvedMirror {
     readonly severities: readonly Severity[];
     readonly fixedOnly: boolean;
     readonly waivers: readonly ResolvedWaiver[];
+    /** Scans whose findings block; `image` always. */
+    readonly scans: readonly ("image" | "source")[];
+    /** Why the source scan does not block; null while it does. */
+    readonly sourceOffReason: string | null;
   };
   readonly reviewers: readonly string[];
   /** Cron for the nightly build (`m h * * *`), spread over the window from the mirror's name. */

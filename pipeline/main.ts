@@ -15,8 +15,9 @@ import { command as pin } from "./commands/pin";
 import { command as publish } from "./commands/publish";
 import { command as resolve } from "./commands/resolve";
 import { command as review } from "./commands/review";
+import { command as scan } from "./commands/scan";
 
-export const COMMANDS: readonly Command[] = [resolve, review, dockerfile, gate, issue, publish, pin, health, notify];
+export const COMMANDS: readonly Command[] = [resolve, review, dockerfile, scan, gate, issue, publish, pin, health, notify];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -69,7 +69,7 @@ export function credentialsTemp(io: Io, prefix: string): string {
 }
 
 /** `{"auths":{host:{auth}}}` in a private file, or nothing when no credentials are set. */
-function writeAuthFile(io: Io, dir: string, image: string): string | undefined {
+export function writeAuthFile(io: Io, dir: string, image: string): string | undefined {
   const user = io.env.REGISTRY_USER;
   const password = io.env.REGISTRY_PASSWORD;
   if (!user && !password) return undefined;

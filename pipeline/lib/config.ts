@@ -92,12 +92,18 @@ export function validateMirrorConfig(doc: unknown, shown: string): MirrorConfig 
     c.str("build.context", b.context, REL_PATH, "a relative path");
   }
   c.list("watch", root.watch, (v, at) => c.str(at, v, REL_PATH, "a relative path inside the upstream checkout"));
-  const g = c.obj("gate", root.gate, ["severities", "fixedOnly", "waivers"]);
+  const g = c.obj("gate", root.gate, ["severities", "fixedOnly", "waivers", "scans", "sourceOffReason"]);
   if (g) {
     const sev = c.list("gate.severities", g.severities, (v, at) => c.str(at, v, new RegExp(`^(${SEVERITIES.join("|")})$`), SEVERITIES.join(", ")));
     if (Array.isArray(sev) && sev.length === 0) p.push(`gate.severities: empty (allowed: one or more of ${SEVERITIES.join(", ")})`);
     c.bool("gate.fixedOnly", g.fixedOnly);
     c.str("gate.waivers", g.waivers, REL_PATH, "a relative path");
+    // Absent in configs rendered before the source scan gated: both scans.
+    if (g.scans !== undefined) {
+      const scans = c.list("gate.scans", g.scans, (v, at) => c.str(at, v, /^(image|source)$/, "image, source"));
+      if (g.sourceOffReason !== undefined) c.str("gate.sourceOffReason", g.sourceOffReason, /\S/, "a sentence");
+      if (Array.isArray(scans) && !scans.includes("image")) p.push("gate.scans: image is missing (allowed: [image] or [image, source]; every platform of the image always gates)");
+    }
   }
   const h = c.obj("health", root.health, ["maxDaysSinceCommit", "maxDaysSinceRelease"]);
   if (h) {

@@ -20,8 +20,12 @@ export interface GatePolicy {
 
 /** One vulnerability of one package, however many places reported it; `target` is where it was first seen. */
 export interface Finding extends Pick<Occurrence, "id" | "severity" | "package" | "installed" | "fixed" | "target" | "purl" | "fixable" | "title"> {
-  /** Every place it was seen (PkgPath when known, else Target), sorted. */
+  /** Where it was seen (PkgPath when known, else Target), sorted; at most MAX_LOCATIONS of them. */
   readonly locations: readonly string[];
+  /** How many more locations there were beyond those listed. */
+  readonly moreLocations: number;
+  /** The scans that reported it: a platform (`linux/arm64`), `source`, or the report's name. */
+  readonly places: readonly string[];
 }
 
 export interface WaivedFinding extends Finding {
@@ -41,7 +45,17 @@ export interface ExpiredWaiver {
   readonly message: string;
 }
 
+/** An active waiver that covered nothing in these reports: stale, or scoped wrongly. */
+export interface UnmatchedWaiver {
+  readonly entry: number;
+  readonly id: string;
+  readonly expiredAt: string | null;
+  readonly message: string;
+}
+
 export interface GateCounts {
+  /** Occurrences read from all reports (one finding in three places counts three). */
+  readonly occurrences: number;
   /** Distinct findings, any severity. */
   readonly findings: number;
   readonly bySeverity: Readonly<Record<Severity, number>>;
@@ -52,6 +66,7 @@ export interface GateCounts {
   readonly blocking: number;
   readonly waived: number;
   readonly expiredWaivers: number;
+  readonly unmatchedWaivers: number;
 }
 
 export interface GateResult {
@@ -61,10 +76,23 @@ export interface GateResult {
   readonly blocking: readonly Finding[];
   readonly waived: readonly WaivedFinding[];
   readonly expiredWaivers: readonly ExpiredWaiver[];
+  readonly unmatchedWaivers: readonly UnmatchedWaiver[];
   readonly counts: GateCounts;
   readonly policy: GatePolicy;
   readonly reports: readonly string[];
   readonly waiversFile: string | null;
+  /** The scan record the reports came from, when the gate read one. */
+  readonly scan?: GateScan;
+}
+
+/** What the scan record says was scanned: repeated in gate.json for the issue and the pin PR. */
+export interface GateScan {
+  readonly record: string;
+  readonly digest: string;
+  readonly platforms: ReadonlyArray<{ readonly platform: string; readonly digest: string }>;
+  readonly source: string;
+  readonly trivy: string | null;
+  readonly dbUpdatedAt: string | null;
 }
 
 export interface GateInput {
@@ -78,121 +106,216 @@ export interface GateInput {
 
 const RANK: Record<Severity, number> = Object.fromEntries(SEVERITIES.map((s, i) => [s, i])) as Record<Severity, number>;
 
+/** Locations kept per finding: a finding vendored in ten thousand places must not hold ten thousand strings. */
+export const MAX_LOCATIONS = 50;
+
 /** One finding = one vulnerability id in one package version, wherever it was reported. */
 export function findingKey(o: Pick<Occurrence, "id" | "purl" | "package" | "installed">): string {
   return `${o.id}|${o.purl ?? `${o.package}@${o.installed}`}`;
 }
 
-export function evaluateGate(input: GateInput): GateResult {
-  const { policy } = input;
-  const waiversFile = input.waiversFile ?? null;
-  const active = input.waivers.filter((w) => !isExpired(w, policy.today));
-  const expired = input.waivers.filter((w) => isExpired(w, policy.today));
+/** Where a finding sits: locations (capped) and the scans that saw it. */
+class Where {
+  readonly locations = new Set<string>();
+  more = 0;
+  readonly places = new Set<string>();
+  /** The worst occurrence of this part, for the finding's display fields. */
+  first: Occurrence | undefined;
+  fixed: string | null = null;
+  fixable = false;
+  n = 0;
 
-  interface Group {
-    occ: Occurrence[];
-    blocking: Occurrence[];
-    waived: Array<{ o: Occurrence; w: IgnoreEntry }>;
-  }
-  const groups = new Map<string, Group>();
-  const expiredHits = new Map<number, Set<string>>();
-  for (const o of input.occurrences) {
-    const key = findingKey(o);
-    const g = groups.get(key) ?? { occ: [], blocking: [], waived: [] };
-    groups.set(key, g);
-    g.occ.push(o);
-    const inPolicy = policy.severities.includes(o.severity) && (!policy.fixedOnly || o.fixable);
-    if (!inPolicy) continue;
-    const w = active.find((x) => entryMatches(x, o));
-    if (w) {
-      g.waived.push({ o, w });
-      continue;
+  add(o: Occurrence, place: string): void {
+    this.n++;
+    const loc = o.pkgPath ?? o.target;
+    if (!this.locations.has(loc)) {
+      if (this.locations.size < MAX_LOCATIONS) this.locations.add(loc);
+      else this.more++;
     }
-    g.blocking.push(o);
-    for (const x of expired) {
-      if (!entryMatches(x, o)) continue;
-      const hits = expiredHits.get(x.entry) ?? new Set<string>();
-      hits.add(key);
-      expiredHits.set(x.entry, hits);
-    }
+    this.places.add(place);
+    if (this.first === undefined || RANK[o.severity] < RANK[this.first.severity]) this.first = o;
+    if (this.fixed === null && o.fixed !== null) this.fixed = o.fixed;
+    if (o.fixable) this.fixable = true;
   }
 
-  const blocking: Finding[] = [];
-  const waived: WaivedFinding[] = [];
-  const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
-  let fixable = 0;
-  for (const g of groups.values()) {
-    const worst = [...g.occ].sort((a, b) => RANK[a.severity] - RANK[b.severity])[0];
-    bySeverity[worst.severity]++;
-    if (g.occ.some((o) => o.fixable)) fixable++;
-    if (g.blocking.length > 0) blocking.push(toFinding(g.blocking, g.occ));
-    else if (g.waived.length > 0) {
-      const { w } = g.waived[0];
-      waived.push({ ...toFinding(g.waived.map((x) => x.o), g.occ), waiverEntry: w.entry, statement: w.statement, expiredAt: w.expiredAt });
-    }
-  }
-  blocking.sort(compareFindings);
-  waived.sort(compareFindings);
-
-  const where = waiversFile ?? "the waivers file";
-  const expiredWaivers: ExpiredWaiver[] = expired.map((w) => {
-    const n = expiredHits.get(w.entry)?.size ?? 0;
-    const head = `waiver ${w.id} (${where}, entry ${w.entry}) expired on ${w.expiredAt}`;
+  finding(): Finding {
+    const o = this.first!;
     return {
-      entry: w.entry,
-      id: w.id,
-      expiredAt: w.expiredAt!,
-      statement: w.statement,
-      blocking: n,
-      message:
-        n > 0
-          ? `${head}: ${n === 1 ? "the finding it covered blocks" : `the ${n} findings it covered block`} again; fix ${n === 1 ? "it" : "them"}, or renew the waiver with a new statement and date`
-          : `${head}; it covers no blocking finding now: remove it`,
+      id: o.id,
+      severity: o.severity,
+      package: o.package,
+      installed: o.installed,
+      fixed: this.fixed,
+      target: o.target,
+      purl: o.purl,
+      fixable: this.fixable,
+      title: o.title,
+      locations: [...this.locations].sort(),
+      moreLocations: this.more,
+      places: [...this.places].sort(),
     };
-  });
+  }
+}
 
-  const unusable = input.unusable ?? [];
-  return {
-    decision: unusable.length > 0 || blocking.length > 0 ? "block" : "pass",
-    unusable,
-    blocking,
-    waived,
-    expiredWaivers,
-    counts: {
-      findings: groups.size,
-      bySeverity,
-      fixable,
-      inPolicy: blocking.length + waived.length,
-      blocking: blocking.length,
-      waived: waived.length,
-      expiredWaivers: expiredWaivers.length,
-    },
-    policy,
-    reports: input.reports ?? [],
-    waiversFile,
-  };
+interface Group {
+  worst: Severity;
+  fixable: boolean;
+  blocking: Where;
+  waived: Where;
+  waiver: IgnoreEntry | undefined;
+}
+
+/**
+ * The gate, fed one report at a time: memory grows with the distinct
+ * findings (and at most MAX_LOCATIONS places each), never with the
+ * occurrences, so a million occurrences still end in a usable gate.json.
+ */
+export class GateAccumulator {
+  private readonly groups = new Map<string, Group>();
+  private readonly active: IgnoreEntry[];
+  private readonly expired: IgnoreEntry[];
+  private readonly expiredHits = new Map<number, Set<string>>();
+  private readonly matched = new Set<number>();
+  private occurrences = 0;
+  private readonly unusable: string[] = [];
+  private readonly reports: string[] = [];
+
+  constructor(
+    private readonly waivers: readonly IgnoreEntry[],
+    private readonly policy: GatePolicy,
+  ) {
+    this.active = waivers.filter((w) => !isExpired(w, policy.today));
+    this.expired = waivers.filter((w) => isExpired(w, policy.today));
+  }
+
+  addUnusable(problems: readonly string[]): void {
+    for (const p of problems) this.unusable.push(p);
+  }
+
+  /** One report's occurrences; `place` names the scan (a platform, `source`, or the report file). */
+  add(occurrences: readonly Occurrence[], report: string, place = report): void {
+    this.reports.push(report);
+    const { policy } = this;
+    for (const o of occurrences) {
+      this.occurrences++;
+      const key = findingKey(o);
+      let g = this.groups.get(key);
+      if (!g) {
+        g = { worst: o.severity, fixable: false, blocking: new Where(), waived: new Where(), waiver: undefined };
+        this.groups.set(key, g);
+      }
+      if (RANK[o.severity] < RANK[g.worst]) g.worst = o.severity;
+      if (o.fixable) g.fixable = true;
+      const w = this.active.find((x) => entryMatches(x, o));
+      if (w) this.matched.add(w.entry);
+      const inPolicy = policy.severities.includes(o.severity) && (!policy.fixedOnly || o.fixable);
+      if (!inPolicy) continue;
+      if (w) {
+        g.waived.add(o, place);
+        g.waiver ??= w;
+        continue;
+      }
+      g.blocking.add(o, place);
+      for (const x of this.expired) {
+        if (!entryMatches(x, o)) continue;
+        const hits = this.expiredHits.get(x.entry) ?? new Set<string>();
+        hits.add(key);
+        this.expiredHits.set(x.entry, hits);
+      }
+    }
+  }
+
+  result(waiversFile: string | null, scan?: GateScan): GateResult {
+    const blocking: Finding[] = [];
+    const waived: WaivedFinding[] = [];
+    const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+    let fixable = 0;
+    for (const g of this.groups.values()) {
+      bySeverity[g.worst]++;
+      if (g.fixable) fixable++;
+      // A path-scoped waiver leaves the finding blocking only where it does not apply: list those places only.
+      if (g.blocking.n > 0) blocking.push(g.blocking.finding());
+      else if (g.waived.n > 0) {
+        const w = g.waiver!;
+        waived.push({ ...g.waived.finding(), waiverEntry: w.entry, statement: w.statement, expiredAt: w.expiredAt });
+      }
+    }
+    blocking.sort(compareFindings);
+    waived.sort(compareFindings);
+
+    const where = waiversFile ?? "the waivers file";
+    const expiredWaivers: ExpiredWaiver[] = this.expired.map((w) => {
+      const n = this.expiredHits.get(w.entry)?.size ?? 0;
+      const head = `waiver ${w.id} (${where}, entry ${w.entry}) expired on ${w.expiredAt}`;
+      return {
+        entry: w.entry,
+        id: w.id,
+        expiredAt: w.expiredAt!,
+        statement: w.statement,
+        blocking: n,
+        message:
+          n > 0
+            ? `${head}: ${n === 1 ? "the finding it covered blocks" : `the ${n} findings it covered block`} again; fix ${n === 1 ? "it" : "them"}, or renew the waiver with a new statement and date`
+            : `${head}; it covers no blocking finding now: remove it`,
+      };
+    });
+    const unmatchedWaivers: UnmatchedWaiver[] =
+      this.unusable.length > 0
+        ? [] // with a report missing, "matched nothing" would be a guess
+        : this.active
+            .filter((w) => !this.matched.has(w.entry))
+            .map((w) => ({
+              entry: w.entry,
+              id: w.id,
+              expiredAt: w.expiredAt,
+              message: `waiver ${w.id} (${where}, entry ${w.entry}) matched no finding in ${this.reports.length} report(s): remove it if the finding is gone, or fix its paths or purls`,
+            }));
+
+    return {
+      decision: this.unusable.length > 0 || blocking.length > 0 ? "block" : "pass",
+      unusable: this.unusable,
+      blocking,
+      waived,
+      expiredWaivers,
+      unmatchedWaivers,
+      counts: {
+        occurrences: this.occurrences,
+        findings: this.groups.size,
+        bySeverity,
+        fixable,
+        inPolicy: blocking.length + waived.length,
+        blocking: blocking.length,
+        waived: waived.length,
+        expiredWaivers: expiredWaivers.length,
+        unmatchedWaivers: unmatchedWaivers.length,
+      },
+      policy: this.policy,
+      reports: this.reports,
+      waiversFile,
+      ...(scan ? { scan } : {}),
+    };
+  }
+}
+
+export function evaluateGate(input: GateInput): GateResult {
+  const acc = new GateAccumulator(input.waivers, input.policy);
+  acc.addUnusable(input.unusable ?? []);
+  const reports = input.reports ?? [];
+  // Occurrences carry the report they came from: group them by it, in the order given.
+  const byReport = new Map<string, Occurrence[]>(reports.map((r) => [r, []]));
+  for (const o of input.occurrences) {
+    const list = byReport.get(o.report);
+    if (list) list.push(o);
+    else byReport.set(o.report, [o]);
+  }
+  for (const [r, occ] of byReport) acc.add(occ, r);
+  const result = acc.result(input.waiversFile ?? null);
+  return { ...result, reports };
 }
 
 /** Exit code of the gate: 0 pass, 1 block on findings, 2 unusable input (also a block). */
 export function gateExitCode(r: GateResult): 0 | 1 | 2 {
   return r.unusable.length > 0 ? 2 : r.decision === "block" ? 1 : 0;
-}
-
-function toFinding(chosen: Occurrence[], all: Occurrence[]): Finding {
-  const o = [...chosen].sort((a, b) => RANK[a.severity] - RANK[b.severity])[0];
-  const locations = [...new Set(all.map((x) => x.pkgPath ?? x.target))].sort();
-  return {
-    id: o.id,
-    severity: o.severity,
-    package: o.package,
-    installed: o.installed,
-    fixed: chosen.map((x) => x.fixed).find((x) => x !== null) ?? null,
-    target: o.target,
-    purl: o.purl,
-    fixable: chosen.some((x) => x.fixable),
-    title: o.title,
-    locations,
-  };
 }
 
 function compareFindings(a: Finding, b: Finding): number {
@@ -217,6 +340,13 @@ export function renderGateSummary(r: GateResult): string {
     `Policy: block ${r.policy.severities.join(", ")} findings${r.policy.fixedOnly ? " that have a fix" : ", with or without a fix"}; ` +
       `waivers from ${r.waiversFile ? code(r.waiversFile) : "none"} as of ${r.policy.today}.`,
   );
+  if (r.scan) {
+    const s = r.scan;
+    out.push(
+      `Scanned: image ${code(s.digest)}, ${s.platforms.length} platform(s) (${s.platforms.map((p) => code(p.platform)).join(", ")}), source: ${text(s.source)}; ` +
+        `Trivy ${s.trivy ? code(s.trivy) : "version unknown"}, vulnerability DB of ${s.dbUpdatedAt ? code(s.dbUpdatedAt) : "unknown date"}.`,
+    );
+  }
   if (r.reports.length) out.push(`Reports: ${r.reports.map(code).join(", ")}.`);
   out.push("");
   if (r.unusable.length > 0) {
@@ -229,15 +359,20 @@ export function renderGateSummary(r: GateResult): string {
     for (const w of r.expiredWaivers) out.push(`- ${text(w.message)}`);
     out.push("");
   }
+  if (r.unmatchedWaivers.length > 0) {
+    out.push("#### Waivers that matched nothing", "", "A waiver that covers nothing is stale or scoped wrongly; it does not block, but remove or fix it.", "");
+    for (const w of r.unmatchedWaivers) out.push(`- ${text(w.message)}`);
+    out.push("");
+  }
   out.push(`#### Blocking findings (${r.blocking.length})`, "");
   if (r.blocking.length === 0) out.push("None.", "");
-  else out.push(...table(["Severity", "ID", "Package", "Installed", "Fixed in", "Where"], r.blocking.map(findingRow)), "");
+  else out.push(...table(["Severity", "ID", "Package", "Installed", "Fixed in", "Where"], r.blocking.map((f) => findingRow(f, r.reports.length > 1))), "");
   if (r.waived.length > 0) {
     out.push(`#### Waived findings (${r.waived.length})`, "");
     out.push(
       ...table(
         ["Severity", "ID", "Package", "Installed", "Fixed in", "Waiver", "Until", "Statement"],
-        r.waived.map((w) => [...findingRow(w).slice(0, 5), `entry ${w.waiverEntry}`, w.expiredAt ? `before ${w.expiredAt}` : "no expiry", text(w.statement ?? "")]),
+        r.waived.map((w) => [...findingRow(w, false).slice(0, 5), `entry ${w.waiverEntry}`, w.expiredAt ? `before ${w.expiredAt}` : "no expiry", text(w.statement ?? "")]),
       ),
       "",
     );
@@ -246,12 +381,19 @@ export function renderGateSummary(r: GateResult): string {
   out.push("#### Counts", "");
   out.push(`| | ${SEVERITIES.join(" | ")} | total |`, `|---|${SEVERITIES.map(() => "---:").join("|")}|---:|`);
   out.push(`| findings | ${SEVERITIES.map((s) => c.bySeverity[s]).join(" | ")} | ${c.findings} |`, "");
-  out.push(`${c.fixable} with a fix; ${c.inPolicy} under the policy: ${c.blocking} blocking, ${c.waived} waived.`, "");
+  out.push(
+    `${c.fixable} with a fix; ${c.inPolicy} under the policy: ${c.blocking} blocking, ${c.waived} waived. ` +
+      `${c.occurrences} occurrence(s) in ${r.reports.length} report(s); a finding seen in several places counts once.`,
+    "",
+  );
   return out.join("\n");
 }
 
-function findingRow(f: Finding): string[] {
-  const where = f.locations.length > 1 ? `${code(f.locations[0])} and ${f.locations.length - 1} more` : code(f.locations[0] ?? f.target);
+/** `places`: name the scans (platforms, source) too; only worth it when there were several. */
+function findingRow(f: Finding, places: boolean): string[] {
+  const n = f.locations.length + (f.moreLocations ?? 0);
+  const at = n > 1 ? `${code(f.locations[0])} and ${n - 1} more` : code(f.locations[0] ?? f.target);
+  const where = places && f.places?.length ? `${f.places.map(code).join(", ")}: ${at}` : at;
   return [f.severity, code(f.id), code(f.package), code(f.installed), f.fixed ? code(f.fixed) : "no fix", where];
 }
 

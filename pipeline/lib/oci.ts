@@ -8,6 +8,9 @@
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as path from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 
 export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
@@ -234,4 +237,152 @@ export function ociArchiveInfo(file: string): OciArchiveInfo {
   const ann = d.annotations as Record<string, unknown> | undefined;
   const refName = typeof ann?.["org.opencontainers.image.ref.name"] === "string" ? (ann["org.opencontainers.image.ref.name"] as string) : undefined;
   return { digest, mediaType, size: blob.length, isIndex: INDEX_TYPES.includes(mediaType), ...(refName ? { refName } : {}) };
+}
+
+// ---------------------------------------------------------------------------
+// OCI layouts for the scanner. Trivy 0.74.0 reads an OCI layout DIRECTORY
+// (not the archive, aquasecurity/trivy#5136), and for an image index it takes
+// the first manifest whatever --platform says (pkg/fanal/image/oci.go
+// getOCIImage recurses into a nested index with no reference). It does select
+// an entry of the layout's own index.json by digest (`--input DIR@sha256:…`),
+// so the scan layout's index.json lists every platform manifest directly and
+// each is scanned by its digest.
+
+const BLOB_NAME = /^blobs\/sha256\/([0-9a-f]{64})$/;
+
+/** One platform manifest of an image index (or the one manifest of a single-platform image). */
+export interface PlatformManifest {
+  /** `os/architecture[/variant]` */
+  readonly platform: string;
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly size: number;
+}
+
+export interface LayoutImage {
+  /** The digest the registry serves for the image: the index, or the only manifest. */
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly platforms: readonly PlatformManifest[];
+}
+
+/**
+ * Writes the archive's `oci-layout`, `index.json` and every blob into `dir`,
+ * hashing each blob as it is copied: a blob whose bytes do not hash to its
+ * name fails here, before a scanner reads it.
+ */
+export async function extractOciArchive(file: string, dir: string): Promise<void> {
+  const entries = listTar(file);
+  fs.mkdirSync(path.join(dir, "blobs", "sha256"), { recursive: true });
+  const seen = new Set<string>();
+  for (const e of entries) {
+    if (e.type !== "0" && e.type !== "7") continue;
+    if (e.name === "oci-layout" || e.name === "index.json") {
+      fs.writeFileSync(path.join(dir, e.name), readTarFile(file, e.name, entries)!);
+      continue;
+    }
+    const m = BLOB_NAME.exec(e.name);
+    if (!m || seen.has(m[1])) continue;
+    seen.add(m[1]);
+    const out = path.join(dir, e.name);
+    const hash = createHash("sha256");
+    await pipeline(
+      e.size === 0 ? Readable.from([]) : fs.createReadStream(file, { start: e.offset, end: e.offset + e.size - 1 }),
+      new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          hash.update(chunk);
+          cb(null, chunk);
+        },
+      }),
+      fs.createWriteStream(out),
+    );
+    const actual = hash.digest("hex");
+    if (actual !== m[1]) throw new OciArchiveError(`${file}: ${e.name} hashes to sha256:${actual}, not to its name`);
+  }
+  for (const f of ["oci-layout", "index.json"]) {
+    if (!fs.existsSync(path.join(dir, f))) throw new OciArchiveError(`${file}: not an OCI image archive (no ${f})`);
+  }
+}
+
+function readBlob(dir: string, digest: string, what: string): Buffer {
+  if (!DIGEST_PATTERN.test(digest)) throw new OciArchiveError(`${dir}: ${what} has digest ${JSON.stringify(digest)} (allowed: sha256:<64 hex>)`);
+  const file = path.join(dir, "blobs", "sha256", digest.slice(7));
+  let bytes: Buffer;
+  try {
+    const size = fs.statSync(file).size;
+    if (size > MAX_METADATA_BYTES) throw new OciArchiveError(`${dir}: ${what} ${digest} is ${size} bytes, larger than any manifest (${MAX_METADATA_BYTES})`);
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    if (e instanceof OciArchiveError) throw e;
+    throw new OciArchiveError(`${dir}: ${what} ${digest} is not in the layout`);
+  }
+  if (sha256Digest(bytes) !== digest) throw new OciArchiveError(`${dir}: ${what} ${digest}: its bytes hash to ${sha256Digest(bytes)}`);
+  return bytes;
+}
+
+function platformName(p: unknown): string | undefined {
+  if (!p || typeof p !== "object") return undefined;
+  const { os: o, architecture: a, variant: v } = p as Record<string, unknown>;
+  if (typeof o !== "string" || typeof a !== "string" || o === "" || a === "" || o === "unknown" || a === "unknown") return undefined;
+  return [o, a, ...(typeof v === "string" && v !== "" ? [v] : [])].join("/");
+}
+
+/**
+ * The image a layout's index.json names (exactly one entry, or the entry whose
+ * ref name is `ref`), and its platform manifests. Fails closed on an index
+ * entry that is neither an image manifest with a platform nor an attestation
+ * (buildx `vnd.docker.reference.type: attestation-manifest`).
+ */
+export function layoutImage(dir: string, ref?: string): LayoutImage {
+  let index: { manifests?: unknown };
+  try {
+    index = JSON.parse(fs.readFileSync(path.join(dir, "index.json"), "utf8")) as { manifests?: unknown };
+  } catch (e) {
+    throw new OciArchiveError(`${dir}/index.json: not readable JSON (${(e as Error).message})`);
+  }
+  const list = Array.isArray(index?.manifests) ? (index.manifests as Array<Record<string, unknown>>) : [];
+  const named = ref === undefined ? list : list.filter((d) => (d.annotations as Record<string, unknown> | undefined)?.["org.opencontainers.image.ref.name"] === ref);
+  if (named.length !== 1) {
+    throw new OciArchiveError(`${dir}/index.json names ${named.length} images${ref ? ` with ref ${ref}` : ""} (allowed: exactly one)`);
+  }
+  const top = named[0];
+  const digest = String(top.digest);
+  const mediaType = String(top.mediaType);
+  const bytes = readBlob(dir, digest, "the image");
+  if (!INDEX_TYPES.includes(mediaType)) {
+    if (!MANIFEST_TYPES.includes(mediaType)) throw new OciArchiveError(`${dir}: the image ${digest} has media type ${JSON.stringify(mediaType)} (allowed: ${MANIFEST_TYPES.join(", ")})`);
+    const manifest = parseJson(dir, `manifest ${digest}`, bytes) as { config?: { digest?: string } };
+    const config = parseJson(dir, "the image config", readBlob(dir, String(manifest?.config?.digest), "the image config"));
+    const platform = platformName(config) ?? fail(`${dir}: the image config of ${digest} names no os/architecture`);
+    return { digest, mediaType, platforms: [{ platform, digest, mediaType, size: bytes.length }] };
+  }
+  const child = parseJson(dir, `index ${digest}`, bytes) as { manifests?: unknown };
+  const entries = Array.isArray(child?.manifests) ? (child.manifests as Array<Record<string, unknown>>) : [];
+  const platforms: PlatformManifest[] = [];
+  entries.forEach((d, i) => {
+    const ann = d.annotations as Record<string, unknown> | undefined;
+    if (ann?.["vnd.docker.reference.type"] === "attestation-manifest") return;
+    const at = `${dir}: index ${digest} manifests[${i}]`;
+    const mt = String(d.mediaType);
+    if (mt !== OCI_MANIFEST && mt !== DOCKER_MANIFEST) throw new OciArchiveError(`${at} has media type ${JSON.stringify(d.mediaType)} (allowed: an image manifest; nested indexes are not scanned)`);
+    const platform = platformName(d.platform) ?? fail(`${at} names no platform (os/architecture): it cannot be scanned as one`);
+    if (platforms.some((p) => p.platform === platform)) throw new OciArchiveError(`${at}: platform ${platform} appears twice`);
+    const m = readBlob(dir, String(d.digest), `manifest of ${platform}`);
+    platforms.push({ platform, digest: String(d.digest), mediaType: mt, size: m.length });
+  });
+  if (platforms.length === 0) throw new OciArchiveError(`${dir}: index ${digest} has no platform manifest`);
+  return { digest, mediaType, platforms };
+}
+
+/** index.json of the scan layout: every platform manifest as a top-level entry, so `--input DIR@<digest>` picks it. */
+export function writeScanIndex(dir: string, image: LayoutImage): void {
+  const manifests = image.platforms.map((p) => {
+    const [os, architecture, variant] = p.platform.split("/");
+    return { mediaType: p.mediaType, digest: p.digest, size: p.size, platform: { os, architecture, ...(variant ? { variant } : {}) } };
+  });
+  fs.writeFileSync(path.join(dir, "index.json"), JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
+}
+
+function fail(message: string): never {
+  throw new OciArchiveError(message);
 }

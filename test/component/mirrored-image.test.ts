@@ -13,7 +13,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { runUnderMocks, child, ofType, type RecordedResource } from "../support/pulumi-mocks";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
-import { ACTIONS, NESTED_ACTIONS } from "../../components/pins";
+import { ACTIONS, allowedActionPatterns, NESTED_ACTIONS } from "../../components/pins";
 import type { FleetPolicy, StackSettings } from "../../components/types";
 import type { MirrorEntry } from "../../components/spec";
 
@@ -156,6 +156,11 @@ describe("MirroredImage under mocks", () => {
       { allowedActions: a.inputs.allowedActions, shaPinningRequired: a.inputs.shaPinningRequired, config: a.inputs.allowedActionsConfig },
       { allowedActions: "selected", shaPinningRequired: true, config: { githubOwnedAllowed: true, verifiedAllowed: true } },
     );
+    // That setting runs only GitHub's own actions and those of verified Marketplace
+    // creators: a new third-party owner in components/pins.ts needs that checked first.
+    const owners = new Set(allowedActionPatterns().map((p) => p.split("/")[0]));
+    for (const own of ["actions", "github"]) owners.delete(own);
+    assert.deepEqual([...owners].sort(), ["docker", "sigstore"]);
   });
 
   test("GIVEN protection on WHEN run THEN the default branch needs a reviewed pull request, with a bypass for the deployer", () => {

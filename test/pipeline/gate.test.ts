@@ -147,7 +147,8 @@ describe("gate: the same finding seen by two scans counts once", () => {
   it("GIVEN the same report as the fs and the image scan WHEN gate THEN the counts of one report", async () => {
     const once = await run(["gate", "--report", report("real-alpine-node-36-vulns.json"), "--today", TODAY]);
     const twice = await run(["gate", "--report", report("real-alpine-node-36-vulns.json"), "--report", report("real-alpine-node-36-vulns.json"), "--today", TODAY]);
-    assert.deepEqual(twice.json.counts, once.json.counts);
+    assert.deepEqual({ ...twice.json.counts, occurrences: 0 }, { ...once.json.counts, occurrences: 0 });
+    assert.equal(twice.json.counts.occurrences, 2 * once.json.counts.occurrences);
     assert.deepEqual(twice.json.blocking, once.json.blocking);
   });
 
@@ -166,6 +167,8 @@ describe("gate: the same finding seen by two scans counts once", () => {
       fixable: true,
       title: gms[0].title,
       locations: ["go.mod", "submod/go.mod", "submod2/go.mod"],
+      moreLocations: 0,
+      places: [report("gomod.json")],
     });
   });
 
@@ -357,7 +360,7 @@ describe("gate: flags, config defaults and the summary", () => {
   it("GIVEN no --report WHEN gate THEN exit 2", async () => {
     const r = await run(["gate"]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^gate: --report is required/);
+    assert.match(r.stderr, /^gate: --scan-record or --report is required \(the scan record, or one or more Trivy JSON reports\)\n/);
   });
 
   it("GIVEN .mirror/config.yml WHEN gate without policy flags THEN its severities, fixedOnly and waivers file", async () => {
@@ -404,7 +407,7 @@ describe("gate: flags, config defaults and the summary", () => {
         "|---|---:|---:|---:|---:|---:|---:|",
         "| findings | 1 | 0 | 0 | 1 | 0 | 2 |",
         "",
-        "1 with a fix; 1 under the policy: 1 blocking, 0 waived.",
+        "1 with a fix; 1 under the policy: 1 blocking, 0 waived. 2 occurrence(s) in 1 report(s); a finding seen in several places counts once.",
         "",
       ].join("\n"),
     );

@@ -1,0 +1,322 @@
+/**
+ * The scan: every platform of the image and the upstream source, by the real
+ * Trivy, into one JSON report each (what the gate reads), SARIF and CycloneDX
+ * made from those reports by `trivy convert` (no second scan), and a record
+ * of exactly what was scanned. The record is what `gate` and `publish` trust:
+ * a platform without a report fails the gate, and publish refuses an archive
+ * whose index and platforms the record does not list (DESIGN invariant 1).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { DIGEST_PATTERN, layoutImage, writeScanIndex, type LayoutImage } from "./oci";
+import { entryMatches, isExpired, parsePurl, purlMatches, readTrivyReport, type IgnoreEntry, type Occurrence } from "./trivy";
+
+export const SCAN_RECORD_SCHEMA = 1;
+
+/** Runs `trivy` with these arguments (in `cwd` when given); resolves with stdout, rejects with a message quoting stderr. */
+export type TrivyRunner = (args: readonly string[], cwd?: string) => Promise<string>;
+
+export interface ScannedReport {
+  /** JSON report, SARIF and CycloneDX, relative to the record's folder. */
+  readonly report: string;
+  readonly sarif: string;
+  readonly sbom: string;
+}
+
+export interface PlatformScan extends Partial<ScannedReport> {
+  readonly platform: string;
+  /** The platform's manifest digest: what `--input LAYOUT@digest` scanned. */
+  readonly digest: string;
+  /** Why there is no report; absent when the scan succeeded. */
+  readonly error?: string;
+}
+
+export interface ScanRecord {
+  readonly schema: typeof SCAN_RECORD_SCHEMA;
+  /** `build`: the archive the build job made; `rescan`: the pinned digest, pulled from the registry. */
+  readonly kind: "build" | "rescan";
+  readonly image: {
+    /** The archive path or `image@digest` as given. */
+    readonly from: string;
+    /** The index digest (or the only manifest's): what is pushed and pinned. */
+    readonly digest: string;
+    readonly mediaType: string;
+  };
+  readonly platforms: readonly PlatformScan[];
+  readonly source:
+    | ({ readonly path: string; readonly error?: string } & Partial<ScannedReport>)
+    | { readonly skipped: string };
+  readonly trivy: { readonly version: string | null };
+  /** The vulnerability DB the scans used (trivy version --format json), null when Trivy did not say. */
+  readonly db: { readonly version: number | null; readonly updatedAt: string | null; readonly nextUpdate: string | null };
+  /** Findings marked suppressed in SARIF and CycloneDX because an active waiver covers them. */
+  readonly suppressed: number;
+  /** True when every platform and the source (unless skipped) has its three files. */
+  readonly complete: boolean;
+}
+
+/** `linux/arm64/v8` -> `linux-arm64-v8`: a file name part. */
+export function platformSlug(platform: string): string {
+  return platform.replace(/[^A-Za-z0-9._-]+/g, "-");
+}
+
+export interface ScanInput {
+  readonly kind: ScanRecord["kind"];
+  readonly from: string;
+  /** An OCI layout the image was written to (extracted archive or skopeo copy). */
+  readonly layout: string;
+  /** The digest the caller expects at the top of the layout (the registry reference's digest); unchecked when absent. */
+  readonly expectDigest?: string;
+  /** The ref name in the layout's index.json (skopeo `oci:DIR:NAME`), when it holds several. */
+  readonly layoutRef?: string;
+  readonly out: string;
+  /** Upstream source tree, or why it is not scanned. */
+  readonly source: { readonly dir: string; readonly shown: string } | { readonly skipped: string };
+  readonly waivers: readonly IgnoreEntry[];
+  readonly vex: VexStatus;
+  readonly today: string;
+  readonly trivy: TrivyRunner;
+  readonly log: (line: string) => void;
+}
+
+const COMMON = ["--scanners", "vuln", "--list-all-pkgs", "--timeout", "20m", "--format", "json"];
+
+export async function scan(input: ScanInput): Promise<ScanRecord> {
+  const { out, log } = input;
+  fs.mkdirSync(out, { recursive: true });
+  const image: LayoutImage = layoutImage(input.layout, input.layoutRef);
+  if (input.expectDigest !== undefined && image.digest !== input.expectDigest) {
+    throw new Error(`${input.from}: the layout holds ${image.digest}, not ${input.expectDigest}; nothing was scanned`);
+  }
+  // Trivy splits --input at the first '@' (or ':'), and names OS results after
+  // the input: scanned from the layout's parent as `image@<digest>`, the
+  // report says which platform manifest it read, not a temporary path.
+  if (path.basename(input.layout) !== "image") throw new Error(`the scan layout must be a folder named image (got ${input.layout})`);
+  writeScanIndex(input.layout, image);
+
+  const active = input.waivers.filter((w) => !isExpired(w, input.today));
+  let suppressed = 0;
+  const convert = async (base: string, report: string): Promise<ScannedReport> => {
+    const sarif = `${base}.sarif`;
+    const sbom = `${base.replace(/^trivy-/, "sbom-")}.cdx.json`;
+    await input.trivy(["convert", "--format", "sarif", "--output", path.join(out, sarif), path.join(out, report)]);
+    await input.trivy(["convert", "--format", "cyclonedx", "--output", path.join(out, sbom), path.join(out, report)]);
+    const occ = readTrivyReport(path.join(out, report), report);
+    suppressed += markWaived(path.join(out, sarif), path.join(out, sbom), occ, active, input.vex);
+    return { report, sarif, sbom };
+  };
+
+  const platforms: PlatformScan[] = [];
+  for (const p of image.platforms) {
+    const base = `trivy-image-${platformSlug(p.platform)}`;
+    const report = `${base}.json`;
+    log(`scanning ${p.platform} (${p.digest})`);
+    try {
+      await input.trivy(["image", ...COMMON, "--output", path.join(out, report), "--input", `image@${p.digest}`], path.dirname(input.layout));
+      platforms.push({ platform: p.platform, digest: p.digest, ...(await convert(base, report)) });
+    } catch (e) {
+      log(`${p.platform}: no report: ${(e as Error).message}`);
+      platforms.push({ platform: p.platform, digest: p.digest, error: (e as Error).message });
+    }
+  }
+
+  let source: ScanRecord["source"];
+  if ("skipped" in input.source) source = { skipped: input.source.skipped };
+  else {
+    log(`scanning the source ${input.source.shown}`);
+    try {
+      await input.trivy(["fs", ...COMMON, "--output", path.join(out, "trivy-fs.json"), input.source.dir]);
+      source = { path: input.source.shown, ...(await convert("trivy-fs", "trivy-fs.json")) };
+    } catch (e) {
+      log(`source: no report: ${(e as Error).message}`);
+      source = { path: input.source.shown, error: (e as Error).message };
+    }
+  }
+
+  let version: string | null = null;
+  let db: ScanRecord["db"] = { version: null, updatedAt: null, nextUpdate: null };
+  try {
+    const v = JSON.parse(await input.trivy(["version", "--format", "json"])) as {
+      Version?: unknown;
+      VulnerabilityDB?: { Version?: unknown; UpdatedAt?: unknown; NextUpdate?: unknown };
+    };
+    version = typeof v.Version === "string" ? v.Version : null;
+    const d = v.VulnerabilityDB;
+    db = {
+      version: typeof d?.Version === "number" ? d.Version : null,
+      updatedAt: typeof d?.UpdatedAt === "string" ? d.UpdatedAt : null,
+      nextUpdate: typeof d?.NextUpdate === "string" ? d.NextUpdate : null,
+    };
+  } catch (e) {
+    log(`trivy version: ${(e as Error).message}`);
+  }
+
+  const complete = platforms.every((p) => p.report !== undefined) && ("skipped" in source || source.report !== undefined);
+  const record: ScanRecord = {
+    schema: SCAN_RECORD_SCHEMA,
+    kind: input.kind,
+    image: { from: input.from, digest: image.digest, mediaType: image.mediaType },
+    platforms,
+    source,
+    trivy: { version },
+    db,
+    suppressed,
+    complete,
+  };
+  fs.writeFileSync(path.join(out, "scan.json"), JSON.stringify(record, null, 2) + "\n");
+  return record;
+}
+
+// ---------------------------------------------------------------------------
+// Reading the record back (gate, publish): fail closed on anything unexpected.
+
+export class ScanRecordError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ScanRecordError";
+  }
+}
+
+export function readScanRecord(file: string, shown = file): ScanRecord {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ScanRecordError(
+      code === "ENOENT" ? `${shown}: scan record does not exist (the scan did not run or did not finish)` : `${shown}: scan record is not readable JSON (${code ?? (e as Error).message})`,
+    );
+  }
+  const r = doc as Partial<ScanRecord>;
+  const bad = (what: string): never => {
+    throw new ScanRecordError(`${shown}: ${what}`);
+  };
+  if (!r || typeof r !== "object" || r.schema !== SCAN_RECORD_SCHEMA) bad(`schema is ${JSON.stringify(r?.schema ?? null)} (allowed: ${SCAN_RECORD_SCHEMA})`);
+  if (r.kind !== "build" && r.kind !== "rescan") bad(`kind is ${JSON.stringify(r.kind ?? null)} (allowed: build, rescan)`);
+  if (!r.image || !DIGEST_PATTERN.test(String(r.image.digest))) bad("image.digest is not sha256:<64 hex>");
+  if (!Array.isArray(r.platforms) || r.platforms.length === 0) bad("platforms: no platform was scanned");
+  for (const [i, p] of r.platforms!.entries()) {
+    if (typeof p?.platform !== "string" || !DIGEST_PATTERN.test(String(p?.digest))) bad(`platforms[${i}]: no platform and manifest digest`);
+  }
+  if (!r.source || typeof r.source !== "object") bad("source: missing");
+  return r as ScanRecord;
+}
+
+/** What the gate reads from a record: the reports to read, and what is missing (unusable input). */
+export function recordReports(record: ScanRecord, recordFile: string, shown: string, wantSource: boolean): { reports: Array<{ file: string; shown: string; place: string }>; missing: string[] } {
+  const dir = path.dirname(recordFile);
+  const shownDir = path.dirname(shown);
+  const reports: Array<{ file: string; shown: string; place: string }> = [];
+  const missing: string[] = [];
+  const rel = (f: string) => (shownDir === "." ? f : `${shownDir}/${f}`);
+  for (const p of record.platforms) {
+    if (p.report === undefined || !safeName(p.report)) missing.push(`${shown}: platform ${p.platform} (${p.digest}) has no report${p.error ? `: ${oneLine(p.error)}` : ""}`);
+    else reports.push({ file: path.join(dir, p.report), shown: rel(p.report), place: p.platform });
+  }
+  if ("skipped" in record.source) {
+    if (wantSource && record.kind === "build") missing.push(`${shown}: the source was not scanned (${oneLine(record.source.skipped)}), but gate.scans includes source`);
+  } else if (record.source.report === undefined || !safeName(record.source.report)) {
+    if (wantSource) missing.push(`${shown}: the source ${record.source.path} has no report${record.source.error ? `: ${oneLine(record.source.error)}` : ""}`);
+  } else if (wantSource) reports.push({ file: path.join(dir, record.source.report), shown: rel(record.source.report), place: "source" });
+  return { reports, missing };
+}
+
+/** Report names in a record are plain file names next to it, never paths elsewhere. */
+function safeName(f: string): boolean {
+  return /^[A-Za-z0-9._-]+$/.test(f) && !f.startsWith(".");
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, " ").slice(0, 300);
+}
+
+// ---------------------------------------------------------------------------
+// Waived findings in SARIF and CycloneDX. Trivy 0.74.0 cannot mark them: its
+// SARIF writer has no `suppressions` and drops what --ignorefile or --vex
+// filtered (pkg/report/sarif.go), and its CycloneDX leaves them out, so the
+// Security tab would show nothing where the gate shows "waived". So the
+// reports are converted unfiltered and the findings an active waiver covers
+// are marked here, with the same matching the gate uses (entryMatches).
+
+/** OpenVEX status and justification per vulnerability id, from the mirror's waivers document. */
+export type VexStatus = ReadonlyMap<string, { readonly status: string; readonly justification?: string }>;
+
+export function readVexStatus(file: string | undefined): VexStatus {
+  const out = new Map<string, { status: string; justification?: string }>();
+  if (file === undefined || !fs.existsSync(file)) return out;
+  const doc = JSON.parse(fs.readFileSync(file, "utf8")) as { statements?: Array<{ vulnerability?: { name?: string }; status?: string; justification?: string }> };
+  for (const s of doc.statements ?? []) {
+    if (typeof s.vulnerability?.name === "string" && typeof s.status === "string") {
+      out.set(s.vulnerability.name, { status: s.status, ...(s.justification ? { justification: s.justification } : {}) });
+    }
+  }
+  return out;
+}
+
+/** OpenVEX justifications as CycloneDX 1.6 analysis justifications. */
+const CDX_JUSTIFICATION: Readonly<Record<string, string>> = {
+  component_not_present: "requires_dependency",
+  vulnerable_code_not_present: "code_not_present",
+  vulnerable_code_not_in_execute_path: "code_not_reachable",
+  vulnerable_code_cannot_be_controlled_by_adversary: "protected_by_mitigating_control",
+  inline_mitigations_already_exist: "protected_by_mitigating_control",
+};
+
+function waiverFor(o: Occurrence, active: readonly IgnoreEntry[]): IgnoreEntry | undefined {
+  return active.find((w) => entryMatches(w, o));
+}
+
+function justification(w: IgnoreEntry): string {
+  return `Waived (.trivyignore.yaml entry ${w.entry}${w.expiredAt ? `, until ${w.expiredAt}` : ""})${w.statement ? `: ${w.statement}` : ""}`;
+}
+
+/** Marks the waived findings in place; returns how many SARIF results it marked. */
+export function markWaived(sarifFile: string, sbomFile: string, occurrences: readonly Occurrence[], active: readonly IgnoreEntry[], vex: VexStatus): number {
+  const waived = occurrences.map((o) => ({ o, w: waiverFor(o, active) })).filter((x): x is { o: Occurrence; w: IgnoreEntry } => x.w !== undefined);
+  if (waived.length === 0) return 0;
+  let marked = 0;
+
+  // SARIF: ruleId is the vulnerability id; the message names package and version; the location is the Target or PkgPath.
+  const sarif = JSON.parse(fs.readFileSync(sarifFile, "utf8")) as { runs?: Array<{ results?: Array<Record<string, unknown>> }> };
+  for (const run of sarif.runs ?? []) {
+    for (const r of run.results ?? []) {
+      const text = String((r.message as { text?: unknown } | undefined)?.text ?? "");
+      const uris = ((r.locations as Array<{ physicalLocation?: { artifactLocation?: { uri?: string } } }> | undefined) ?? []).map((l) => l.physicalLocation?.artifactLocation?.uri ?? "");
+      const hit = waived.find(
+        ({ o }) =>
+          r.ruleId === o.id &&
+          text.includes(`Package: ${o.package}\n`) &&
+          text.includes(`Installed Version: ${o.installed}\n`) &&
+          (uris.length === 0 || uris.some((u) => u === o.target || u === o.pkgPath || (o.pkgPath !== null && u.endsWith(o.pkgPath)))),
+      );
+      if (!hit) continue;
+      r.suppressions = [{ kind: "external", status: "accepted", justification: justification(hit.w) }];
+      marked++;
+    }
+  }
+  fs.writeFileSync(sarifFile, JSON.stringify(sarif, null, 2) + "\n");
+
+  // CycloneDX: one vulnerability per id, affecting components by bom-ref; marked only when every affected component is waived.
+  const bom = JSON.parse(fs.readFileSync(sbomFile, "utf8")) as {
+    components?: Array<{ "bom-ref"?: string; purl?: string }>;
+    vulnerabilities?: Array<{ id?: string; affects?: Array<{ ref?: string }>; analysis?: unknown }>;
+  };
+  const purlOf = new Map((bom.components ?? []).map((c) => [c["bom-ref"], c.purl]));
+  for (const v of bom.vulnerabilities ?? []) {
+    const refs = (v.affects ?? []).map((a) => a.ref);
+    const covering = refs.map((ref) => {
+      const p = purlOf.get(ref) ?? ref;
+      const target = p ? parsePurl(p) : undefined;
+      return waived.find(({ o }) => o.id === v.id && o.purl !== null && target !== undefined && purlMatches(parsePurl(o.purl)!, target));
+    });
+    if (refs.length === 0 || covering.some((c) => c === undefined)) continue;
+    const w = covering[0]!.w;
+    const s = vex.get(v.id ?? "");
+    v.analysis =
+      s?.status === "affected"
+        ? { state: "exploitable", response: ["will_not_fix"], detail: justification(w) }
+        : { state: "not_affected", justification: CDX_JUSTIFICATION[s?.justification ?? "vulnerable_code_not_in_execute_path"] ?? "code_not_reachable", detail: justification(w) };
+  }
+  fs.writeFileSync(sbomFile, JSON.stringify(bom, null, 2) + "\n");
+  return marked;
+}
