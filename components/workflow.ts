@@ -369,6 +369,20 @@ function buildJob(m: ResolvedMirror): Job {
       run: sh(...dockerfile.script, "cp \"$DOCKERFILE\" audit/Dockerfile"),
     },
     {
+      // Upstream's own bases are neither pinned nor reviewed here: record what
+      // each FROM resolves to now and build exactly that, so the audit bundle
+      // and the pin pull request name every base of the image.
+      name: "Base images: record the digest each FROM resolves to, and build those",
+      env: { DOCKERFILE: dockerfile.path, TAG, ...(buildArgLines(m) ? { BUILD_ARGS: buildArgLines(m)! } : {}) },
+      run: sh(
+        "args=(--dockerfile \"$DOCKERFILE\" --out audit/base-images.json --pin --build-arg \"VERSION=$TAG\")",
+        ...(buildArgLines(m) ? ["while IFS= read -r arg; do", "  args+=(--build-arg \"$arg\")", "done <<< \"$BUILD_ARGS\""] : []),
+        `${PIPELINE} bases "\${args[@]}"`,
+        "# The audit copy is what is built: the pinned text.",
+        "cp \"$DOCKERFILE\" audit/Dockerfile",
+      ),
+    },
+    {
       name: "Record the upstream commit and the Dockerfile used",
       env: {
         UPSTREAM_REPO: m.upstream.fullName,
@@ -782,6 +796,7 @@ function pinJob(m: ResolvedMirror): Job {
           `  --config ${CONFIG}`,
           "  --image \"$IMAGE\" --digest \"$DIGEST\" --tag \"$TAG\" --commit \"$COMMIT\"",
           "  --gate-json audit/gate.json --review-file audit/diff-review.md --run-url \"$run_url\" --built-at \"$BUILT_AT\"",
+          "  --bases-file audit/base-images.json",
           ")",
           ...(m.override ? ["if [ -n \"$APPROVED_BY\" ]; then args+=(--approval-issue \"$APPROVAL_ISSUE\" --approved-by \"$APPROVED_BY\"); fi"] : []),
           ...(m.attestations

@@ -6,6 +6,7 @@
  */
 import { UsageError, type Command, type Io } from "./cli";
 import { describeError, isApiError } from "./errors";
+import { command as bases } from "./commands/bases";
 import { command as dockerfile } from "./commands/dockerfile";
 import { command as gate } from "./commands/gate";
 import { command as health } from "./commands/health";
@@ -17,7 +18,7 @@ import { command as resolve } from "./commands/resolve";
 import { command as review } from "./commands/review";
 import { command as scan } from "./commands/scan";
 
-export const COMMANDS: readonly Command[] = [resolve, review, dockerfile, scan, gate, issue, publish, pin, health, notify];
+export const COMMANDS: readonly Command[] = [resolve, review, dockerfile, bases, scan, gate, issue, publish, pin, health, notify];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -12,6 +12,7 @@ import { DIGEST_PATTERN } from "../lib/oci";
 import { prTitle, renderPinFile, renderPrBody, scanFromGate, syncPin, type PinRecord } from "../lib/pin";
 import { checkImage } from "../lib/publish";
 import { checkTagName } from "../lib/tags";
+import { basesMarkdown, readBaseRecord } from "../lib/bases";
 
 const USAGE = `usage: mirror-pipeline pin --digest sha256:… --tag TAG --commit SHA --gate-json FILE [flags]
 
@@ -28,6 +29,7 @@ nothing: no commit, no second branch or pull request.
   --commit SHA         the upstream commit of the tag
   --gate-json FILE     the gate's JSON result (must be a pass): the scan summary and waivers
   --review-file FILE   the diff review (diff-review.md), folded into the pull request
+  --bases-file FILE    what each FROM resolved to (base-images.json of \`bases\`), as a table
   --run-url URL        the workflow run
   --sarif-url URL      where the SARIF report is (code scanning or artifact)
   --sbom-url URL       where the CycloneDX SBOM is
@@ -87,6 +89,7 @@ export const command: Command = {
       commit: { type: "string" },
       "gate-json": { type: "string" },
       "review-file": { type: "string" },
+      "bases-file": { type: "string" },
       "run-url": { type: "string" },
       "sarif-url": { type: "string" },
       "sbom-url": { type: "string" },
@@ -129,6 +132,7 @@ export const command: Command = {
     const repo = splitRepo(full);
     const { scan, waivers } = scanFromGate(readGateJson(readFile(io, "--gate-json", f["gate-json"]!), f["gate-json"]!), f["gate-json"]!);
     const review = f["review-file"] !== undefined ? reviewText(readFile(io, "--review-file", f["review-file"])) : null;
+    const bases = f["bases-file"] !== undefined ? basesMarkdown(readBaseRecord(readFile(io, "--bases-file", f["bases-file"]), f["bases-file"])) : undefined;
 
     const record: PinRecord = {
       image,
@@ -153,6 +157,7 @@ export const command: Command = {
           upstreamUrl: config.upstream.url,
           review,
           links: { ...(sarif ? { sarif } : {}), ...(sbom ? { sbom } : {}) },
+          ...(bases ? { bases } : {}),
         }),
       commitMessage: `Pin ${tag} at ${f.digest}`,
       ...(f.base ? { base: f.base } : {}),

@@ -159,6 +159,8 @@ export interface PrContext {
   /** The diff review (Markdown) shown folded. */
   readonly review: string | null;
   readonly links: { readonly sarif?: string; readonly sbom?: string };
+  /** The base images section (pipeline/lib/bases.ts basesMarkdown): what each FROM resolved to at build time. */
+  readonly bases?: readonly string[];
 }
 
 const MAX_BODY = 65_000;
@@ -209,6 +211,7 @@ export function renderPrBody(p: PinRecord, ctx: PrContext): string {
   } else {
     out.push("None.");
   }
+  if (ctx.bases?.length) out.push("", ...ctx.bases);
   const links: string[] = [];
   if (p.runUrl) links.push(`- [Workflow run](${p.runUrl})`);
   if (ctx.links.sarif) links.push(`- [SARIF](${ctx.links.sarif})`);

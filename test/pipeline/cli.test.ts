@@ -40,9 +40,10 @@ describe("cli: the pipeline run from source", () => {
     assert.match(r.stderr, /^unknown command "deploy"\n\nusage: mirror-pipeline <command> \[flags\]/);
   });
 
-  it("GIVEN no command THEN the command list and exit 2", async () => {
+  it("GIVEN no command THEN the command list on stderr and exit 2", async () => {
     const r = await run([]);
     assert.equal(r.code, 2);
-    assert.match(r.stdout, /^usage: mirror-pipeline <command> \[flags\]\n/);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /^usage: mirror-pipeline <command> \[flags\]\n/);
   });
 });
