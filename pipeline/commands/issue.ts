@@ -8,6 +8,7 @@ import { parseFlags, setOutputs, UsageError, type Command, type Io } from "../cl
 import { botLogin, github, splitRepo } from "../github";
 import { healthItems } from "../lib/health";
 import {
+  fullListOf,
   gateDetails,
   gateItems,
   ISSUE_KINDS,
@@ -117,7 +118,7 @@ export const command: Command = {
     if (gateText !== undefined) {
       const gate = readGateJson(gateText, gateShown);
       items.push(...gateItems(gate));
-      details.push(summary ?? gateDetails(gate));
+      details.push(summary ?? gateDetails(gate, fullListOf(kind)));
       findingsGiven = true;
     } else if (summary !== undefined) {
       details.push(summary);

@@ -659,10 +659,16 @@ export function gateItems(gate: GateJson): Item[] {
   return [...items.values()];
 }
 
-const MAX_ROWS = 200;
+/** Characters of table rows in an issue body: the rest is counted, not shown (bodies stop at 65,536). */
+const ROWS_BUDGET = 45_000;
 
-/** Markdown tables of the blocking and waived findings. */
-export function gateDetails(gate: GateJson): string {
+/** Where the full list is for an issue of `kind` (an artifact of the workflow run). */
+export function fullListOf(kind: IssueKind): string {
+  return FULL_LIST[kind];
+}
+
+/** Markdown tables of the blocking and waived findings; rows past the budget are counted and pointed to. */
+export function gateDetails(gate: GateJson, fullList: string = FULL_LIST.cve): string {
   const rows = new Map<string, { f: GateFinding; targets: Set<string> }>();
   for (const f of gate.blocking) {
     const row = rows.get(findingKey(f)) ?? { f, targets: new Set<string>() };
@@ -677,10 +683,16 @@ export function gateDetails(gate: GateJson): string {
   out.push(`#### Blocking findings (${sorted.length})`, "");
   if (sorted.length) {
     out.push("| Severity | ID | Package | Installed | Fixed in | Where |", "|---|---|---|---|---|---|");
-    for (const { f, targets } of sorted.slice(0, MAX_ROWS)) {
-      out.push(`| ${/^[A-Z]{1,12}$/.test(f.severity) ? f.severity : cell(f.severity)} | ${cell(f.id)} | ${cell(f.package)} | ${cell(f.installed)} | ${f.fixed ? cell(f.fixed) : "no fix yet"} | ${[...targets].map(cell).join(", ")} |`);
+    let used = 0;
+    let shown = 0;
+    for (const { f, targets } of sorted) {
+      const row = `| ${/^[A-Z]{1,12}$/.test(f.severity) ? f.severity : cell(f.severity)} | ${cell(f.id)} | ${cell(f.package)} | ${cell(f.installed)} | ${f.fixed ? cell(f.fixed) : "no fix yet"} | ${[...targets].map(cell).join(", ")} |`;
+      if (used + row.length + 1 > ROWS_BUDGET) break;
+      out.push(row);
+      used += row.length + 1;
+      shown++;
     }
-    if (sorted.length > MAX_ROWS) out.push("", `… and ${sorted.length - MAX_ROWS} more: see the gate summary in the workflow run.`);
+    if (shown < sorted.length) out.push("", `… ${sorted.length - shown} more blocking finding(s) not shown here. The full list is in ${fullList}.`);
   } else {
     out.push("None listed.");
   }
