@@ -3,8 +3,6 @@
 PULUMI_VERSION=3.276.0
 # Node.js for the tests (tools/node.sh); its major is the minimum of package.json engines.
 NODE_VERSION=22.23.5
-# Node.js for the tests (tools/node.sh); its major is the minimum of package.json engines.
-NODE_VERSION=22.23.5
 # @pulumi/github in package-lock.json; built from terraform-provider-github v6.13.0 (tools/go/github/go.mod).
 GITHUB_PROVIDER_VERSION=6.15.0
 TRIVY_VERSION=0.74.0
