@@ -61,7 +61,10 @@ export async function checkUpstreams(repos: readonly string[], policy: HealthPol
     try {
       out[repo] = { ...assessHealth(await fetchUpstreamFacts(gh, repo), policy, today), checkedAt };
     } catch (e) {
-      out[repo] = { unavailable: (e as Error).message.split("\n")[0].slice(0, 200), checkedAt };
+      const why = (e as Error).message.split("\n")[0].slice(0, 200);
+      out[repo] = { unavailable: why, checkedAt };
+      // No HTTP answer at all: GitHub is unreachable, so the rest would only wait for the same error.
+      if (!(e as { response?: unknown }).response) gh = `GitHub unreachable at ${reader.apiUrl}: ${why}`;
     }
   }
   return out;

@@ -76,9 +76,12 @@ test("GIVEN the program's token or GITHUB_TOKEN WHEN upstream health is read THE
   }
 });
 
-test("GIVEN an unreachable API WHEN upstream health is read THEN each upstream is unavailable, and the read never throws", async () => {
-  const health = await checkUpstreams(["a/b"], POLICY, { apiUrl: "http://127.0.0.1:9", token: "t", env: {} }, TODAY);
-  assert.ok("unavailable" in health["a/b"], JSON.stringify(health));
+test("GIVEN an unreachable API WHEN upstream health is read THEN each upstream is unavailable after one failed read, and the read never throws", async () => {
+  const start = Date.now();
+  const health = await checkUpstreams(["a/b", "c/d", "e/f"], POLICY, { apiUrl: "http://127.0.0.1:9", token: "t", env: {} }, TODAY);
+  for (const r of ["a/b", "c/d", "e/f"]) assert.ok("unavailable" in health[r], JSON.stringify(health));
+  assert.match((health["c/d"] as { unavailable: string }).unavailable, /^GitHub unreachable at http:\/\/127\.0\.0\.1:9: /);
+  assert.ok(Date.now() - start < 10_000, "bounded: the first failure stops the reads");
 });
 
 test("GIVEN an upstream's tags WHEN the preflight asks THEN it gets the newest tag the policy allows, or an error naming the policy", async () => {
