@@ -15,7 +15,7 @@ const USAGE = `usage: mirror-pipeline dockerfile [--override FILE] --out FILE [-
 
 Writes the Dockerfile to build: from the mirror's override, or upstream's own.
 
-  --override FILE       the override as committed (.mirror/Dockerfile); without
+  --override FILE       the override as committed (dockerfiles/Dockerfile.override); without
                         it, upstream's Dockerfile is copied: mode "upstream"
   --out FILE            where to write the Dockerfile to build
   --upstream FILE       upstream's Dockerfile in the checkout of the tag

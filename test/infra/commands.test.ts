@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { USAGE as BENCH } from "../../bench/fleet";
+import { MIRROR_PATHS } from "../../components/mirror-config";
 import { USAGE as AUTOMATION } from "../../infra/automation";
 import { USAGE as RENDER } from "../../infra/render";
 import { USAGE as REPORT } from "../../infra/report";
@@ -56,6 +57,12 @@ describe("every command: --help and unknown options", () => {
       assert.equal(r.stdout.includes("usage:"), false);
     });
   }
+
+  test("GIVEN dockerfile --help WHEN read THEN it names the path the override is committed at", () => {
+    const usage = COMMANDS.find((c) => c.name === "dockerfile")!.usage;
+    assert.ok(usage.includes(`--override FILE       the override as committed (${MIRROR_PATHS.override})`), usage);
+    assert.doesNotMatch(usage, /\.mirror\/Dockerfile/);
+  });
 
   test("GIVEN npm run pipeline with no command WHEN run THEN the command list on stderr and exit 2; with --help on stdout and exit 0", () => {
     const none = run("pipeline/main.ts", []);
