@@ -78,19 +78,19 @@ export function assessHealth(facts: UpstreamFacts, policy: HealthPolicy, now: Da
   const futureCommits = [...new Set(commits.filter(future).map(day))].sort();
   const futureReleases = [...new Map(releases.filter((r) => future(r.date)).map((r) => [r.name, `${r.name} ${day(r.date)}`])).values()].sort();
   const notCounted = (what: string, dates: readonly string[]) =>
-    dates.length ? `; ${what} dated in the future (${dates.join(", ")}) ${dates.length === 1 ? "is" : "are"} not counted` : "";
+    dates.length === 1 ? `; a ${what} dated in the future (${dates[0]}) is not counted` : dates.length ? `; ${what}s dated in the future (${dates.join(", ")}) are not counted` : "";
 
   const reasons: string[] = [];
   if (facts.archived) reasons.push("the repository is archived");
   const daysSinceCommit = lastCommit ? daysSince(lastCommit, now) : null;
-  if (lastCommit === null) reasons.push(`no commit on the default branch${notCounted("commits", futureCommits)}`);
+  if (lastCommit === null) reasons.push(`no commit on the default branch${notCounted("commit", futureCommits)}`);
   else if (daysSinceCommit! > policy.maxDaysSinceCommit) {
-    reasons.push(`no commit since ${day(lastCommit)} (limit: ${policy.maxDaysSinceCommit} days${notCounted("commits", futureCommits)})`);
+    reasons.push(`no commit since ${day(lastCommit)} (limit: ${policy.maxDaysSinceCommit} days${notCounted("commit", futureCommits)})`);
   }
   const daysSinceRelease = lastRelease ? daysSince(lastRelease.date, now) : null;
-  if (lastRelease === null) reasons.push(`no release or tag${notCounted("tags", futureReleases)}`);
+  if (lastRelease === null) reasons.push(`no release or tag${notCounted("tag", futureReleases)}`);
   else if (daysSinceRelease! > policy.maxDaysSinceRelease) {
-    reasons.push(`no release or tag since ${day(lastRelease.date)} (${lastRelease.name}; limit: ${policy.maxDaysSinceRelease} days${notCounted("tags", futureReleases)})`);
+    reasons.push(`no release or tag since ${day(lastRelease.date)} (${lastRelease.name}; limit: ${policy.maxDaysSinceRelease} days${notCounted("tag", futureReleases)})`);
   }
   return {
     repo: facts.repo,
