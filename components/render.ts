@@ -29,7 +29,7 @@ export function renderCodeowners(m: ResolvedMirror): string {
   const owners = m.reviewers.map((r) => `@${r}`).join(" ");
   const body = owners
     ? `# Every change in this repository is reviewed by the mirror's owners.\n* ${owners}\n`
-    : `# No reviewers are set for this mirror (reviewers in ${m.sourceFile} or policy.reviewers).\n`;
+    : `# No reviewers are set for this mirror (reviewers in ${m.sourceFile}, or policy.reviewTeam in infra/policy.ts):\n# no code owner's review is required.\n`;
   return header("#", `${m.sourceFile} (reviewers) or infra/policy.ts`) + body;
 }
 
