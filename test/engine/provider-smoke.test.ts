@@ -335,6 +335,26 @@ describe("the GitHub provider built here, under the real engine, against the sta
     noRejections("drift");
   });
 
+  test("GIVEN a repository setting changed in GitHub's Settings WHEN preview --refresh THEN exactly that setting shows, and up restores it", async () => {
+    const full = `${OWNER}/${REPO}`;
+    s.editRepo(full, { allow_squash_merge: true });
+    const updates: string[] = [];
+    const steps: string[] = [];
+    const preview = await stack.preview({
+      refresh: true,
+      onEvent: (e: EngineEvent) => {
+        stepsOf(steps)(e);
+        const m = e.resourcePreEvent?.metadata;
+        if (m && m.op === "update") updates.push(`${m.urn.split("::").pop()} ${JSON.stringify(m.diffs)}`);
+      },
+    });
+    assert.deepEqual(changes(preview.changeSummary), { update: 1 }, steps.join("\n"));
+    assert.deepEqual(updates, ['repo ["allowSquashMerge"]']);
+    assert.deepEqual(changes((await stack.up({ refresh: true })).summary.resourceChanges), { update: 1 });
+    assert.equal(s.repo(full).settings.allow_squash_merge, false);
+    noRejections("setting drift");
+  });
+
   test("GIVEN an organisation that keeps Actions from approving pull requests (GitHub's default) WHEN the program turns it on THEN up fails with GitHub's 409", async () => {
     knobs.canApprovePullRequestReviews = true;
     try {

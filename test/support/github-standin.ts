@@ -495,7 +495,7 @@ export class GitHubStandIn {
   /** Workflow dispatches received: `owner/repo`, workflow id or file name, ref. */
   readonly dispatches: Array<{ repo: string; workflow: string; ref: string }> = [];
   /** Installation tokens handed out to GitHub Apps, by installation id. */
-  readonly installationTokens: Array<{ installation: number; authorization: string }> = [];
+  readonly installationTokens: Array<{ installation: number; authorization: string; token: string }> = [];
   /** Faults still to inject (see injectFault). */
   private readonly faults: Array<Fault & { left: number }> = [];
 
@@ -722,6 +722,18 @@ export class GitHubStandIn {
     return out;
   }
 
+  /**
+   * Changes repository settings as a person does in Settings, by GitHub's field names
+   * (`{ has_wiki: true }`, `{ visibility: "public" }`, `{ allow_squash_merge: true }`).
+   */
+  editRepo(fullName: string, fields: Obj): RepoState {
+    const repo = this.repo(fullName);
+    const unknown = Object.keys(fields).filter((k) => !SETTING_FIELDS.has(k) && k !== "visibility" && k !== "private");
+    if (unknown.length) throw new Error(`stand-in: editRepo: not a repository setting: ${unknown.join(", ")}`);
+    applySettings(repo, fields);
+    return repo;
+  }
+
   /** Writes a file on a branch as one commit, as a person does in the web UI (committer "GitHub"). Returns the commit sha. */
   putFile(fullName: string, branch: string, filePath: string, content: string, message = `update ${filePath}`): string {
     return this.addCommit(fullName, { branch, files: { [filePath]: content }, message, author: { name: "alice", email: "alice@example.com" }, committer: WEB_UI });
@@ -918,7 +930,9 @@ export class GitHubStandIn {
     const m = /^(?:token|bearer)\s+(\S+)$/i.exec(auth);
     // /app/… endpoints authenticate as a GitHub App: a JWT signed with a key registered by addApp().
     const asApp = pathname.startsWith("/app/");
-    if (!m || (asApp ? !this.validAppJwt(m[1]) : m[1] !== this.token)) return { reject: "Bad credentials", status: 401 };
+    // An installation token handed out by POST /app/installations/{id}/access_tokens works like the token.
+    const known = m && (m[1] === this.token || this.installationTokens.some((t) => t.token === m[1]));
+    if (!m || (asApp ? !this.validAppJwt(m[1]) : !known)) return { reject: "Bad credentials", status: 401 };
 
     const s = spec(ghes ? GHES_DESCRIPTION : DOTCOM);
     const candidates = s.ops.filter((o) => o.regex.test(pathname));
@@ -2086,8 +2100,9 @@ const HANDLERS: Record<string, Handler> = {
 
   "apps/create-installation-access-token": function (this: GitHubStandIn, { params }) {
     const installation = Number(params.installation_id);
-    this.installationTokens.push({ installation, authorization: "(seen)" });
-    return { status: 201, body: { token: `ghs_standin_installation_${installation}`, expires_at: "2099-01-01T00:00:00Z" } };
+    const token = `ghs_standin_installation_${installation}`;
+    this.installationTokens.push({ installation, authorization: "(seen)", token });
+    return { status: 201, body: { token, expires_at: "2099-01-01T00:00:00Z" } };
   },
 
   "pulls/merge": withPull(function (repo, pull) {
