@@ -480,36 +480,26 @@ function buildJob(m: ResolvedMirror): Job {
     },
     ...trivySteps(m.trivyVersion),
     {
-      name: "Scan the upstream source (Trivy filesystem, once)",
-      env: { TRIVY_NO_PROGRESS: "true" },
-      run: sh("trivy fs --scanners vuln --list-all-pkgs --timeout 20m --format json --output audit/trivy-fs.json upstream"),
-    },
-    {
-      // For a multi-platform index Trivy reads the first manifest: the
-      // first entry of build.platforms (see docs/workflow.md).
-      name: "Scan the image archive (Trivy image, once)",
-      env: { TRIVY_NO_PROGRESS: "true" },
-      run: sh("trivy image --scanners vuln --list-all-pkgs --timeout 20m --format json --output audit/trivy-image.json --input image.tar"),
-    },
-    {
-      name: "SARIF and CycloneDX from the JSON reports (trivy convert, no rescan)",
+      // Trivy cannot read the OCI tar and scans one manifest of an index: the
+      // pipeline's scan makes a layout and scans every platform manifest by
+      // its digest, then the source; the e2e runs this same command.
+      name: "Scan every platform and the upstream source (Trivy, once each; SARIF, CycloneDX, scan record)",
+      env: { PLATFORMS: m.build.platforms.join(","), TRIVY_NO_PROGRESS: "true" },
       run: sh(
-        "for kind in image fs; do",
-        "  trivy convert --format sarif --output \"audit/trivy-$kind.sarif\" \"audit/trivy-$kind.json\"",
-        "  trivy convert --format cyclonedx --output \"audit/sbom-$kind.cdx.json\" \"audit/trivy-$kind.json\"",
-        "done",
-        "trivy version --format json > audit/trivy-version.json",
+        "code=0",
+        `${PIPELINE} scan --config ${CONFIG} --platforms "$PLATFORMS" --archive image.tar --source upstream --out audit > audit/scan-output.json || code=$?`,
+        "# A platform without a report is written down in audit/scan.json and the gate blocks on it.",
+        "echo \"scan: exit $code\"",
       ),
     },
     {
-      // The image report gates: it is what ships. The source report informs
-      // (Security tab, audit bundle) but does not block: dev-only lockfile
-      // entries never reach the image.
+      // Every platform's report gates, and the source's unless the entry's
+      // gate.scans turned that off with a reason (config.yml).
       name: "Gate: findings and waivers -> pass or block",
       id: "gate",
       run: sh(
         "code=0",
-        `${PIPELINE} gate --config ${CONFIG} --report audit/trivy-image.json --summary-out audit/gate-summary.md > audit/gate.json || code=$?`,
+        `${PIPELINE} gate --config ${CONFIG} --scan-record audit/scan.json --summary-out audit/gate-summary.md > audit/gate.json || code=$?`,
         "# Fail closed: only exit 0 passes; 1 (findings) and 2 (unusable input) block.",
         "if [ \"$code\" -eq 0 ]; then verdict=pass; else verdict=block; fi",
         "{",
@@ -615,6 +605,14 @@ function sarifPermissions(m: ResolvedMirror): Permissions {
   return m.visibility === "private" ? { actions: "read", contents: "read", "security-events": "write" } : { contents: "read", "security-events": "write" };
 }
 
+/** The SARIF of each platform's scan (`scan` names them after the platform) and its own category. */
+function imageSarifs(m: ResolvedMirror, dir: string, category: string): Array<{ file: string; category: string }> {
+  return m.build.platforms.map((p) => {
+    const slug = p.replace(/[^A-Za-z0-9._-]+/g, "-");
+    return { file: `${dir}/trivy-image-${slug}.sarif`, category: `${category}-${slug}` };
+  });
+}
+
 function reportJob(m: ResolvedMirror): Job {
   return {
     name: "Security tab: SARIF upload",
@@ -624,12 +622,9 @@ function reportJob(m: ResolvedMirror): Job {
     timeoutMinutes: 10,
     steps: [
       download(ARTIFACTS.audit, "audit"),
-      sarifUpload(m, "audit/trivy-image.sarif", SARIF_CATEGORIES.image),
+      ...imageSarifs(m, "audit", SARIF_CATEGORIES.image).map((s) => sarifUpload(m, s.file, s.category)),
       sarifUpload(m, "audit/trivy-fs.sarif", SARIF_CATEGORIES.filesystem),
-      sarifSummary(m, ARTIFACTS.audit, [
-        { file: "audit/trivy-image.sarif", category: SARIF_CATEGORIES.image },
-        { file: "audit/trivy-fs.sarif", category: SARIF_CATEGORIES.filesystem },
-      ]),
+      sarifSummary(m, ARTIFACTS.audit, [...imageSarifs(m, "audit", SARIF_CATEGORIES.image), { file: "audit/trivy-fs.sarif", category: SARIF_CATEGORIES.filesystem }]),
     ],
   };
 }
@@ -702,12 +697,13 @@ function publishJob(m: ResolvedMirror): Job {
       name: "Push the scanned archive by digest; fail unless the registry digest is the scanned one",
       id: "publish",
       env: { IMAGE: m.image, TAG, DIGEST, REGISTRY_USER: expr("github.actor"), REGISTRY_PASSWORD: githubToken() },
-      run: sh(`${PIPELINE} publish --archive ${IMAGE_DIR}/image.tar --image "$IMAGE" --tag "$TAG" --digest "$DIGEST"`),
+      run: sh(`${PIPELINE} publish --archive ${IMAGE_DIR}/image.tar --image "$IMAGE" --tag "$TAG" --digest "$DIGEST" --scan-record audit/scan.json`),
     },
   ];
+  // The scan record is read before anything is pushed: an archive whose platforms were not all scanned is refused.
+  steps.splice(steps.length - 1, 0, download(ARTIFACTS.audit, "audit"));
   if (m.attestations) {
     steps.push(
-      download(ARTIFACTS.audit, "audit"),
       {
         // The attestation actions push to the registry with the Docker credential store.
         name: "Log in to GHCR for the attestations",
@@ -727,7 +723,8 @@ function publishJob(m: ResolvedMirror): Job {
         with: {
           "subject-name": m.image,
           "subject-digest": stepOutput("publish", "digest"),
-          "sbom-path": "audit/sbom-image.cdx.json",
+          // The index's subject gets the first platform's SBOM; every platform's is in the audit bundle.
+          "sbom-path": `audit/sbom-image-${m.build.platforms[0].replace(/[^A-Za-z0-9._-]+/g, "-")}.cdx.json`,
           "push-to-registry": true,
         },
       },
@@ -910,22 +907,22 @@ function rescanJob(m: ResolvedMirror): Job {
       { name: "Set up Node.js for the pipeline bundle", if: pinned, uses: "setupNode", with: { "node-version": m.nodeVersion } },
       ...trivySteps(m.trivyVersion, pinned),
       {
-        // Scans the same platform the build scanned: the first of build.platforms.
-        name: "Scan the pinned digest (Trivy image, once; never rebuilds or pushes)",
+        // Every platform of the pinned index, as the build scanned them (skopeo pulls it read-only).
+        name: "Scan every platform of the pinned digest (Trivy; never rebuilds or pushes)",
         if: pinned,
         env: {
           IMAGE: m.image,
           DIGEST: stepOutput("pin", "digest"),
+          PLATFORMS: m.build.platforms.join(","),
           TRIVY_NO_PROGRESS: "true",
-          TRIVY_PLATFORM: m.build.platforms[0],
-          TRIVY_USERNAME: expr("github.actor"),
-          TRIVY_PASSWORD: githubToken(),
+          REGISTRY_USER: expr("github.actor"),
+          REGISTRY_PASSWORD: githubToken(),
         },
         run: sh(
           "mkdir -p rescan",
-          "trivy image --scanners vuln --list-all-pkgs --timeout 20m --format json --output rescan/trivy-rescan.json \"$IMAGE@$DIGEST\"",
-          "trivy convert --format sarif --output rescan/trivy-rescan.sarif rescan/trivy-rescan.json",
-          "trivy version --format json > rescan/trivy-version.json",
+          "code=0",
+          `${PIPELINE} scan --config ${CONFIG} --platforms "$PLATFORMS" --image "$IMAGE" --digest "$DIGEST" --out rescan > rescan/scan-output.json || code=$?`,
+          "echo \"scan: exit $code\"",
         ),
       },
       {
@@ -934,7 +931,7 @@ function rescanJob(m: ResolvedMirror): Job {
         if: pinned,
         run: sh(
           "code=0",
-          `${PIPELINE} gate --config ${CONFIG} --report rescan/trivy-rescan.json --summary-out rescan/gate-summary.md > rescan/gate.json || code=$?`,
+          `${PIPELINE} gate --config ${CONFIG} --scan-record rescan/scan.json --summary-out rescan/gate-summary.md > rescan/gate.json || code=$?`,
           "if [ \"$code\" -eq 0 ]; then verdict=pass; else verdict=block; fi",
           "{",
           "  echo \"verdict=$verdict\"",
@@ -986,8 +983,8 @@ function rescanReportJob(m: ResolvedMirror): Job {
         env: { TAG: tag, GITHUB_TOKEN: githubToken() },
         run: sh(`${PIPELINE} issue --kind rescan --state resolved --tag "$TAG"`),
       },
-      sarifUpload(m, "rescan/trivy-rescan.sarif", SARIF_CATEGORIES.rescan),
-      sarifSummary(m, ARTIFACTS.rescan, [{ file: "rescan/trivy-rescan.sarif", category: SARIF_CATEGORIES.rescan }]),
+      ...imageSarifs(m, "rescan", SARIF_CATEGORIES.rescan).map((s) => sarifUpload(m, s.file, s.category)),
+      sarifSummary(m, ARTIFACTS.rescan, imageSarifs(m, "rescan", SARIF_CATEGORIES.rescan)),
     ],
   };
 }

@@ -60,14 +60,25 @@ function stepBuilds(step: Obj): number {
   return (u && BUILD_ACTIONS.includes(u) ? 1 : 0) + count(scriptLines(step), IMAGE_BUILD);
 }
 
+/** The pipeline's own scan: Trivy once per platform of the step's PLATFORMS, and once more for --source. */
+const PIPELINE_SCAN = /pipeline\.cjs\s+scan(?=\s|$)/;
+
+function pipelineScans(step: Obj): number {
+  const env = (step.env ?? {}) as Obj;
+  const platforms = String(env.PLATFORMS ?? "").split(",").filter((p) => p.trim() !== "").length || 1;
+  return scriptLines(step)
+    .filter((l) => PIPELINE_SCAN.test(l))
+    .reduce((n, l) => n + platforms + (/\s--source(?=[\s=])/.test(l) ? 1 : 0), 0);
+}
+
 function stepScans(step: Obj): number {
   const u = usesName(step);
-  return (u === "aquasecurity/trivy-action" ? 1 : 0) + count(scriptLines(step), TRIVY_SCAN);
+  return (u === "aquasecurity/trivy-action" ? 1 : 0) + count(scriptLines(step), TRIVY_SCAN) + pipelineScans(step);
 }
 
 function stepRunsScanner(step: Obj): boolean {
   const u = usesName(step);
-  return (u !== undefined && SCANNER_ACTIONS.includes(u)) || scriptLines(step).some((l) => TRIVY_ANY.test(l));
+  return (u !== undefined && SCANNER_ACTIONS.includes(u)) || scriptLines(step).some((l) => TRIVY_ANY.test(l) || PIPELINE_SCAN.test(l));
 }
 
 /** Whether the job's token can write anything: its own permissions, else the workflow's, else GitHub's default (may write). */

@@ -9,8 +9,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseFlags, setOutputs, UsageError, type Command, type Io } from "../cli";
-import { OciArchiveError, ociArchiveInfo } from "../lib/oci";
-import { checkImage, DigestMismatchError, publishArchive, type Skopeo } from "../lib/publish";
+import { archiveImage, OciArchiveError, ociArchiveInfo } from "../lib/oci";
+import { checkImage, checkScanned, DigestMismatchError, publishArchive, type Skopeo } from "../lib/publish";
+import { readScanRecord, ScanRecordError } from "../lib/scan";
 
 const USAGE = `usage: mirror-pipeline publish --archive FILE --image REGISTRY/NS/NAME --tag TAG --digest sha256:… [--tls-verify true|false]
        mirror-pipeline publish --archive FILE --print-digest
@@ -25,6 +26,9 @@ and nothing may be pinned.
   --image REF          registry repository with host, no tag (ghcr.io/acme/gokapi)
   --tag TAG            the upstream tag that was built
   --digest DIGEST      the scanned digest (publish --print-digest of the same archive)
+  --scan-record FILE   scan.json of the build's scan: the archive's index and every
+                       platform manifest in it must be there, each with a report,
+                       or nothing is pushed (exit 1)
   --tls-verify BOOL    verify the registry's TLS certificate (default true; false only for a local test registry)
   --print-digest       print the archive's manifest (or index) digest and exit
 
@@ -93,12 +97,13 @@ export const command: Command = {
       digest: { type: "string" },
       "tls-verify": { type: "string" },
       "print-digest": { type: "boolean" },
+      "scan-record": { type: "string" },
     });
     if (!f.archive) throw new UsageError("--archive is required");
     const archive = path.resolve(io.cwd, f.archive);
 
     if (f["print-digest"]) {
-      for (const k of ["image", "tag", "digest", "tls-verify"] as const) {
+      for (const k of ["image", "tag", "digest", "tls-verify", "scan-record"] as const) {
         if (f[k] !== undefined) throw new UsageError(`--${k} is not used with --print-digest`);
       }
       let info;
@@ -116,7 +121,7 @@ export const command: Command = {
       return 0;
     }
 
-    for (const k of ["image", "tag", "digest"] as const) if (!f[k]) throw new UsageError(`--${k} is required`);
+    for (const k of ["image", "tag", "digest", "scan-record"] as const) if (!f[k]) throw new UsageError(`--${k} is required`);
     const tlsFlag = f["tls-verify"] ?? "true";
     if (tlsFlag !== "true" && tlsFlag !== "false") throw new UsageError(`--tls-verify ${JSON.stringify(tlsFlag)} is not allowed (allowed: true, false)`);
     let image: string;
@@ -129,6 +134,7 @@ export const command: Command = {
     const tmp = credentialsTemp(io, "publish-");
     try {
       const info = ociArchiveInfo(archive);
+      checkScanned(readScanRecord(path.resolve(io.cwd, f["scan-record"]!), f["scan-record"]), archiveImage(archive), f.archive);
       const authFile = writeAuthFile(io, tmp, image);
       const digestFile = path.join(tmp, "digest");
       const result = await publishArchive(
@@ -150,7 +156,7 @@ export const command: Command = {
       setOutputs(io, { digest: result.digest, ref: result.ref });
       return 0;
     } catch (e) {
-      if (e instanceof DigestMismatchError) {
+      if (e instanceof DigestMismatchError || e instanceof ScanRecordError) {
         io.stderr(`publish: ${e.message}\n`);
         return 1;
       }

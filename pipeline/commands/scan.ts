@@ -42,6 +42,9 @@ Flags:
   --tls-verify BOOL    registry TLS verification (default true)
   --source DIR         upstream source tree to scan (trivy fs)
   --out DIR            where the reports and scan.json go
+  --platforms LIST     comma-separated platforms the image must hold (build.platforms);
+                       one it lacks is recorded without a report (default: config
+                       build.platforms)
   --waivers FILE       .trivyignore.yaml (default: config gate.waivers)
   --vex FILE           the mirror's OpenVEX document (default .mirror/waivers.openvex.json when present)
   --today YYYY-MM-DD   the day waivers are judged against (default: today, UTC)
@@ -84,6 +87,7 @@ export const command: Command = {
       "tls-verify": { type: "string" },
       source: { type: "string" },
       out: { type: "string" },
+      platforms: { type: "string" },
       waivers: { type: "string" },
       vex: { type: "string" },
       today: { type: "string" },
@@ -105,6 +109,8 @@ export const command: Command = {
       }
     }
     const config = loadConfigOption(io.cwd, f.config);
+    const platforms = f.platforms !== undefined ? f.platforms.split(",").map((x) => x.trim()).filter((x) => x !== "") : config?.build.platforms;
+    for (const p of platforms ?? []) if (!/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/.test(p)) throw new UsageError(`--platforms: ${JSON.stringify(p)} is not allowed (allowed: os/arch[/variant], e.g. linux/arm64)`);
     const wantSource = config?.gate.scans?.includes("source") ?? true;
     if (f.source !== undefined && !fs.statSync(path.resolve(io.cwd, f.source), { throwIfNoEntry: false })?.isDirectory()) {
       throw new UsageError(`--source ${f.source}: not a directory`);
@@ -143,6 +149,7 @@ export const command: Command = {
         kind: f.image !== undefined ? "rescan" : "build",
         from: f.archive ?? `${image}@${f.digest}`,
         layout,
+        ...(platforms ? { platforms } : {}),
         ...(f.image !== undefined ? { expectDigest: f.digest!, layoutRef: "scan" } : {}),
         out,
         source,

@@ -304,20 +304,26 @@ export async function extractOciArchive(file: string, dir: string): Promise<void
   }
 }
 
-function readBlob(dir: string, digest: string, what: string): Buffer {
-  if (!DIGEST_PATTERN.test(digest)) throw new OciArchiveError(`${dir}: ${what} has digest ${JSON.stringify(digest)} (allowed: sha256:<64 hex>)`);
-  const file = path.join(dir, "blobs", "sha256", digest.slice(7));
-  let bytes: Buffer;
-  try {
-    const size = fs.statSync(file).size;
-    if (size > MAX_METADATA_BYTES) throw new OciArchiveError(`${dir}: ${what} ${digest} is ${size} bytes, larger than any manifest (${MAX_METADATA_BYTES})`);
-    bytes = fs.readFileSync(file);
-  } catch (e) {
-    if (e instanceof OciArchiveError) throw e;
-    throw new OciArchiveError(`${dir}: ${what} ${digest} is not in the layout`);
-  }
-  if (sha256Digest(bytes) !== digest) throw new OciArchiveError(`${dir}: ${what} ${digest}: its bytes hash to ${sha256Digest(bytes)}`);
+/** Blobs by digest, from a layout folder or straight from an archive; hashed before use. */
+type BlobReader = (digest: string, what: string) => Buffer;
+
+function checkedBlob(where: string, digest: string, what: string, read: () => Buffer | undefined): Buffer {
+  if (!DIGEST_PATTERN.test(digest)) throw new OciArchiveError(`${where}: ${what} has digest ${JSON.stringify(digest)} (allowed: sha256:<64 hex>)`);
+  const bytes = read();
+  if (bytes === undefined) throw new OciArchiveError(`${where}: ${what} ${digest} is not there`);
+  if (sha256Digest(bytes) !== digest) throw new OciArchiveError(`${where}: ${what} ${digest}: its bytes hash to ${sha256Digest(bytes)}`);
   return bytes;
+}
+
+function layoutBlobs(dir: string): BlobReader {
+  return (digest, what) =>
+    checkedBlob(dir, digest, what, () => {
+      const file = path.join(dir, "blobs", "sha256", digest.slice(7));
+      const size = fs.statSync(file, { throwIfNoEntry: false })?.size;
+      if (size === undefined) return undefined;
+      if (size > MAX_METADATA_BYTES) throw new OciArchiveError(`${dir}: ${what} ${digest} is ${size} bytes, larger than any manifest (${MAX_METADATA_BYTES})`);
+      return fs.readFileSync(file);
+    });
 }
 
 function platformName(p: unknown): string | undefined {
@@ -340,6 +346,17 @@ export function layoutImage(dir: string, ref?: string): LayoutImage {
   } catch (e) {
     throw new OciArchiveError(`${dir}/index.json: not readable JSON (${(e as Error).message})`);
   }
+  return imageOf(dir, index, layoutBlobs(dir), ref);
+}
+
+/** The same as layoutImage, read from the archive without extracting it: what publish compares with the scan record. */
+export function archiveImage(file: string): LayoutImage {
+  const entries = listTar(file);
+  const index = parseJson(file, "index.json", readTarFile(file, "index.json", entries) ?? Buffer.from("null")) as { manifests?: unknown };
+  return imageOf(file, index, (digest, what) => checkedBlob(file, digest, what, () => readTarFile(file, `blobs/sha256/${digest.slice(7)}`, entries)), undefined);
+}
+
+function imageOf(dir: string, index: { manifests?: unknown }, readBlob: BlobReader, ref: string | undefined): LayoutImage {
   const list = Array.isArray(index?.manifests) ? (index.manifests as Array<Record<string, unknown>>) : [];
   const named = ref === undefined ? list : list.filter((d) => (d.annotations as Record<string, unknown> | undefined)?.["org.opencontainers.image.ref.name"] === ref);
   if (named.length !== 1) {
@@ -348,11 +365,11 @@ export function layoutImage(dir: string, ref?: string): LayoutImage {
   const top = named[0];
   const digest = String(top.digest);
   const mediaType = String(top.mediaType);
-  const bytes = readBlob(dir, digest, "the image");
+  const bytes = readBlob(digest, "the image");
   if (!INDEX_TYPES.includes(mediaType)) {
     if (!MANIFEST_TYPES.includes(mediaType)) throw new OciArchiveError(`${dir}: the image ${digest} has media type ${JSON.stringify(mediaType)} (allowed: ${MANIFEST_TYPES.join(", ")})`);
     const manifest = parseJson(dir, `manifest ${digest}`, bytes) as { config?: { digest?: string } };
-    const config = parseJson(dir, "the image config", readBlob(dir, String(manifest?.config?.digest), "the image config"));
+    const config = parseJson(dir, "the image config", readBlob(String(manifest?.config?.digest), "the image config"));
     const platform = platformName(config) ?? fail(`${dir}: the image config of ${digest} names no os/architecture`);
     return { digest, mediaType, platforms: [{ platform, digest, mediaType, size: bytes.length }] };
   }
@@ -367,7 +384,7 @@ export function layoutImage(dir: string, ref?: string): LayoutImage {
     if (mt !== OCI_MANIFEST && mt !== DOCKER_MANIFEST) throw new OciArchiveError(`${at} has media type ${JSON.stringify(d.mediaType)} (allowed: an image manifest; nested indexes are not scanned)`);
     const platform = platformName(d.platform) ?? fail(`${at} names no platform (os/architecture): it cannot be scanned as one`);
     if (platforms.some((p) => p.platform === platform)) throw new OciArchiveError(`${at}: platform ${platform} appears twice`);
-    const m = readBlob(dir, String(d.digest), `manifest of ${platform}`);
+    const m = readBlob(String(d.digest), `manifest of ${platform}`);
     platforms.push({ platform, digest: String(d.digest), mediaType: mt, size: m.length });
   });
   if (platforms.length === 0) throw new OciArchiveError(`${dir}: index ${digest} has no platform manifest`);

@@ -7,7 +7,8 @@
  * before the tag is touched, so nothing downstream can pin it.
  */
 import { createHash } from "node:crypto";
-import { DIGEST_PATTERN, sha256Digest, type OciArchiveInfo } from "./oci";
+import { DIGEST_PATTERN, sha256Digest, type LayoutImage, type OciArchiveInfo } from "./oci";
+import { ScanRecordError, type ScanRecord } from "./scan";
 
 /** Runs `skopeo` with these arguments and returns its stdout bytes; rejects with stderr in the message. */
 export type Skopeo = (args: readonly string[]) => Promise<Buffer>;
@@ -127,4 +128,22 @@ export async function publishArchive(input: PublishInput, skopeo: Skopeo): Promi
   }
   log(`registry serves ${tagged} for ${image}:${tag}`);
   return { image, digest, ref, tag };
+}
+
+/**
+ * An archive is pushed only when the scan record shows every platform of it
+ * scanned: the same index digest, the same platform manifests, a report for
+ * each (and the source's, when it was scanned). Throws ScanRecordError naming
+ * what is missing; nothing has been pushed then.
+ */
+export function checkScanned(record: ScanRecord, image: LayoutImage, archive: string): void {
+  const no = (why: string): never => {
+    throw new ScanRecordError(`${archive} was not scanned as a whole: ${why}; nothing was pushed`);
+  };
+  if (record.kind !== "build") no(`the scan record is of a ${record.kind}, not of the build`);
+  if (record.image.digest !== image.digest) no(`the scan record is of ${record.image.digest}, the archive holds ${image.digest}`);
+  const scanned = new Map(record.platforms.filter((p) => p.report !== undefined).map((p) => [p.platform, p.digest]));
+  const missing = image.platforms.filter((p) => scanned.get(p.platform) !== p.digest).map((p) => `${p.platform} (${p.digest})`);
+  if (missing.length > 0) no(`no report for ${missing.join(", ")}`);
+  if (!("skipped" in record.source) && record.source.report === undefined) no(`the source scan has no report`);
 }

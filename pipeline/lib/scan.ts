@@ -65,6 +65,8 @@ export interface ScanInput {
   readonly from: string;
   /** An OCI layout the image was written to (extracted archive or skopeo copy). */
   readonly layout: string;
+  /** Platforms the mirror builds (build.platforms): one the index lacks is a platform without a report. */
+  readonly platforms?: readonly string[];
   /** The digest the caller expects at the top of the layout (the registry reference's digest); unchecked when absent. */
   readonly expectDigest?: string;
   /** The ref name in the layout's index.json (skopeo `oci:DIR:NAME`), when it holds several. */
@@ -151,6 +153,12 @@ export async function scan(input: ScanInput): Promise<ScanRecord> {
     log(`trivy version: ${(e as Error).message}`);
   }
 
+  for (const want of input.platforms ?? []) {
+    if (!image.platforms.some((p) => p.platform === want)) {
+      log(`${want}: the image has no manifest for it`);
+      platforms.push({ platform: want, digest: `sha256:${"0".repeat(64)}`, error: `the image index has no ${want} manifest (build.platforms lists it)` });
+    }
+  }
   const complete = platforms.every((p) => p.report !== undefined) && ("skipped" in source || source.report !== undefined);
   const record: ScanRecord = {
     schema: SCAN_RECORD_SCHEMA,

@@ -27,7 +27,7 @@ interface Layout {
 }
 
 /** An OCI layout with one image manifest (or an index over two) and its index.json; returns the top digest. */
-function imageLayout(opts: { index?: boolean; extraTop?: boolean } = {}): { layout: Layout; digest: string; manifest: string } {
+function imageLayout(opts: { index?: boolean; extraTop?: boolean } = {}): { layout: Layout; digest: string; manifest: string; platforms: Array<{ platform: string; digest: string }> } {
   const files: Record<string, string | Buffer> = { "oci-layout": '{"imageLayoutVersion": "1.0.0"}' };
   const blob = (content: string) => {
     const h = hex(content);
@@ -41,6 +41,7 @@ function imageLayout(opts: { index?: boolean; extraTop?: boolean } = {}): { layo
   };
   let top: { digest: string; size: number; text: string };
   let mediaType = OCI_MANIFEST;
+  let platforms: Array<{ platform: string; digest: string }>;
   if (opts.index) {
     const a = mkManifest("amd64");
     const b = mkManifest("arm64");
@@ -51,10 +52,34 @@ function imageLayout(opts: { index?: boolean; extraTop?: boolean } = {}): { layo
     });
     top = { ...blob(idx), text: idx };
     mediaType = OCI_INDEX;
-  } else top = mkManifest("amd64");
+    platforms = [{ platform: "linux/amd64", digest: a.digest }, { platform: "linux/arm64", digest: b.digest }];
+  } else {
+    top = mkManifest("amd64");
+    platforms = [{ platform: "linux/amd64", digest: top.digest }];
+  }
   const entry = { mediaType, digest: top.digest, size: top.size, annotations: { "org.opencontainers.image.ref.name": "v1.1.0" } };
   files["index.json"] = JSON.stringify({ schemaVersion: 2, manifests: opts.extraTop ? [entry, entry] : [entry] });
-  return { layout: { files }, digest: top.digest, manifest: top.text };
+  return { layout: { files }, digest: top.digest, manifest: top.text, platforms };
+}
+
+/** scan.json as `scan` writes it: every platform with its report unless `unscanned` names it. */
+function scanRecord(digest: string, platforms: Array<{ platform: string; digest: string }>, opts: { unscanned?: string; kind?: string } = {}): string {
+  const file = path.join(tmp(), "scan.json");
+  const rec = {
+    schema: 1,
+    kind: opts.kind ?? "build",
+    image: { from: "image.tar", digest, mediaType: OCI_INDEX },
+    platforms: platforms.map((p) =>
+      p.platform === opts.unscanned ? { ...p, error: "trivy image failed" } : { ...p, report: `r-${p.platform.replace("/", "-")}.json`, sarif: "x.sarif", sbom: "x.cdx.json" },
+    ),
+    source: { path: "upstream", report: "trivy-fs.json", sarif: "trivy-fs.sarif", sbom: "sbom-fs.cdx.json" },
+    trivy: { version: "0.74.0" },
+    db: { version: 2, updatedAt: null, nextUpdate: null },
+    suppressed: 0,
+    complete: opts.unscanned === undefined,
+  };
+  fs.writeFileSync(file, JSON.stringify(rec));
+  return file;
 }
 
 function tarLayout(layout: Layout, format = "gnu"): string {
@@ -218,14 +243,15 @@ describe("publish command", () => {
   });
 
   it("GIVEN a registry that serves the scanned digest THEN it pushes by digest, verifies, tags, and prints the ref", async () => {
-    const { layout, digest, manifest } = imageLayout();
+    const { layout, digest, manifest, platforms } = imageLayout();
     const archive = tarLayout(layout);
+    const record = scanRecord(digest, platforms);
     const f = fakeSkopeo();
     const manifestFile = path.join(tmp(), "m.json");
     fs.writeFileSync(manifestFile, manifest);
     const outFile = path.join(tmp(), "out");
     const t = io({ PATH: `${f.bin}:${process.env.PATH}`, FAKE_LOG: f.log, FAKE_DIGEST: digest, FAKE_MANIFEST: manifestFile, FAKE_AUTH_SEEN: f.authSeen, GITHUB_OUTPUT: outFile });
-    const code = await main(["publish", "--archive", archive, "--image", image, "--tag", "v1.1.0", "--digest", digest, "--tls-verify", "false"], t.io);
+    const code = await main(["publish", "--archive", archive, "--image", image, "--tag", "v1.1.0", "--digest", digest, "--tls-verify", "false", "--scan-record", record], t.io);
     assert.equal(code, 0, t.err());
     assert.deepEqual(JSON.parse(t.out()), { image, digest, ref: `${image}@${digest}`, tag: "v1.1.0" });
     const calls = fs.readFileSync(f.log, "utf8").trim().split("\n");
@@ -240,13 +266,14 @@ describe("publish command", () => {
   });
 
   it("GIVEN an index archive and credentials THEN it copies --all with a private auth file that is removed afterwards", async () => {
-    const { layout, digest, manifest } = imageLayout({ index: true });
+    const { layout, digest, manifest, platforms } = imageLayout({ index: true });
     const archive = tarLayout(layout);
+    const record = scanRecord(digest, platforms);
     const f = fakeSkopeo();
     const manifestFile = path.join(tmp(), "m.json");
     fs.writeFileSync(manifestFile, manifest);
     const t = io({ PATH: `${f.bin}:${process.env.PATH}`, FAKE_LOG: f.log, FAKE_DIGEST: digest, FAKE_MANIFEST: manifestFile, FAKE_AUTH_SEEN: f.authSeen, REGISTRY_USER: "bot", REGISTRY_PASSWORD: "s3cret" });
-    assert.equal(await main(["publish", "--archive", archive, "--image", "ghcr.io/acme/demo", "--tag", "photos/v2", "--digest", digest], t.io), 0, t.err());
+    assert.equal(await main(["publish", "--archive", archive, "--image", "ghcr.io/acme/demo", "--tag", "photos/v2", "--digest", digest, "--scan-record", record], t.io), 0, t.err());
     assert.deepEqual(JSON.parse(t.out()).tag, "photos-v2_999393f7a2f155cc");
     const calls = fs.readFileSync(f.log, "utf8").trim().split("\n");
     assert.ok(calls[0].startsWith("copy --quiet --retry-times 3 --preserve-digests --all --dest-tls-verify=true --dest-authfile "), calls[0]);
@@ -258,25 +285,27 @@ describe("publish command", () => {
   });
 
   it("GIVEN --digest that is not the archive's THEN exit 1 and skopeo is never called", async () => {
-    const { layout, digest } = imageLayout();
+    const { layout, digest, platforms } = imageLayout();
     const archive = tarLayout(layout);
+    const record = scanRecord(digest, platforms);
     const f = fakeSkopeo();
     const other = `sha256:${"0".repeat(64)}`;
     const t = io({ PATH: `${f.bin}:${process.env.PATH}`, FAKE_LOG: f.log });
-    assert.equal(await main(["publish", "--archive", archive, "--image", image, "--tag", "v1.1.0", "--digest", other], t.io), 1);
+    assert.equal(await main(["publish", "--archive", archive, "--image", image, "--tag", "v1.1.0", "--digest", other, "--scan-record", record], t.io), 1);
     assert.equal(t.err(), `publish: ${archive} holds ${digest}, but the scanned digest is ${other}: this is not the archive that was scanned; nothing was pushed\n`);
     assert.equal(t.out(), "");
     assert.equal(fs.existsSync(f.log), false);
   });
 
   it("GIVEN a registry that serves other bytes for the digest THEN exit 1 and the tag is not moved", async () => {
-    const { layout, digest } = imageLayout();
+    const { layout, digest, platforms } = imageLayout();
     const archive = tarLayout(layout);
+    const record = scanRecord(digest, platforms);
     const f = fakeSkopeo();
     const wrong = path.join(tmp(), "wrong.json");
     fs.writeFileSync(wrong, '{"schemaVersion":2}');
     const t = io({ PATH: `${f.bin}:${process.env.PATH}`, FAKE_LOG: f.log, FAKE_DIGEST: digest, FAKE_MANIFEST: wrong });
-    assert.equal(await main(["publish", "--archive", archive, "--image", image, "--tag", "v1.1.0", "--digest", digest], t.io), 1);
+    assert.equal(await main(["publish", "--archive", archive, "--image", image, "--tag", "v1.1.0", "--digest", digest, "--scan-record", record], t.io), 1);
     assert.match(t.err(), new RegExp(`publish: the registry serves sha256:${hex('{"schemaVersion":2}')} for ${image}@${digest}, not the scanned ${digest}; the tag was not moved\n$`));
     const calls = fs.readFileSync(f.log, "utf8").trim().split("\n");
     assert.deepEqual(calls.map((c) => c.split(" ")[0]), ["copy", "inspect"], "no second copy: nothing tagged");
@@ -284,22 +313,55 @@ describe("publish command", () => {
   });
 
   it("GIVEN skopeo writes another digest THEN exit 1 before reading back or tagging", async () => {
-    const { layout, digest } = imageLayout();
+    const { layout, digest, platforms } = imageLayout();
     const archive = tarLayout(layout);
+    const record = scanRecord(digest, platforms);
     const f = fakeSkopeo();
     const other = `sha256:${"1".repeat(64)}`;
     const t = io({ PATH: `${f.bin}:${process.env.PATH}`, FAKE_LOG: f.log, FAKE_DIGEST: other, FAKE_MANIFEST: "/dev/null" });
-    assert.equal(await main(["publish", "--archive", archive, "--image", image, "--tag", "v1.1.0", "--digest", digest], t.io), 1);
+    assert.equal(await main(["publish", "--archive", archive, "--image", image, "--tag", "v1.1.0", "--digest", digest, "--scan-record", record], t.io), 1);
     assert.match(t.err(), new RegExp(`publish: skopeo wrote ${other} for ${image}@${digest}, not the scanned ${digest}; the tag was not moved\n$`));
     assert.equal(fs.readFileSync(f.log, "utf8").trim().split("\n").length, 1);
+  });
+
+  it("GIVEN an index archive whose arm64 manifest has no report in the scan record THEN exit 1 and skopeo is never called", async () => {
+    const { layout, digest, platforms } = imageLayout({ index: true });
+    const archive = tarLayout(layout);
+    const f = fakeSkopeo();
+    const t = io({ PATH: `${f.bin}:${process.env.PATH}`, FAKE_LOG: f.log });
+    const record = scanRecord(digest, platforms, { unscanned: "linux/arm64" });
+    assert.equal(await main(["publish", "--archive", archive, "--image", image, "--tag", "v1.1.0", "--digest", digest, "--scan-record", record], t.io), 1);
+    assert.equal(t.err(), `publish: ${archive} was not scanned as a whole: no report for linux/arm64 (${platforms[1].digest}); nothing was pushed\n`);
+    assert.equal(fs.existsSync(f.log), false);
+  });
+
+  it("GIVEN a scan record of one platform only (the first manifest, as trivy image --input scans an index) THEN exit 1", async () => {
+    const { layout, digest, platforms } = imageLayout({ index: true });
+    const archive = tarLayout(layout);
+    const t = io();
+    const record = scanRecord(digest, platforms.slice(0, 1));
+    assert.equal(await main(["publish", "--archive", archive, "--image", image, "--tag", "v1.1.0", "--digest", digest, "--scan-record", record], t.io), 1);
+    assert.match(t.err(), /was not scanned as a whole: no report for linux\/arm64 /);
+  });
+
+  it("GIVEN a scan record of another image or of a rescan THEN exit 1", async () => {
+    const { layout, digest, platforms } = imageLayout();
+    const archive = tarLayout(layout);
+    const other = `sha256:${"3".repeat(64)}`;
+    let t = io();
+    assert.equal(await main(["publish", "--archive", archive, "--image", image, "--tag", "v1.1.0", "--digest", digest, "--scan-record", scanRecord(other, platforms)], t.io), 1);
+    assert.equal(t.err(), `publish: ${archive} was not scanned as a whole: the scan record is of ${other}, the archive holds ${digest}; nothing was pushed\n`);
+    t = io();
+    assert.equal(await main(["publish", "--archive", archive, "--image", image, "--tag", "v1.1.0", "--digest", digest, "--scan-record", scanRecord(digest, platforms, { kind: "rescan" })], t.io), 1);
+    assert.match(t.err(), /the scan record is of a rescan, not of the build/);
   });
 
   const usage: Array<[string, string[], string]> = [
     ["no --archive", ["--print-digest"], "publish: --archive is required\n"],
     ["--print-digest with --image", ["--archive", "x.tar", "--print-digest", "--image", "ghcr.io/a/b"], "publish: --image is not used with --print-digest\n"],
     ["no --digest", ["--archive", "x.tar", "--image", "ghcr.io/a/b", "--tag", "v1"], "publish: --digest is required\n"],
-    ["a bad --tls-verify", ["--archive", "x.tar", "--image", "ghcr.io/a/b", "--tag", "v1", "--digest", "sha256:x", "--tls-verify", "no"], 'publish: --tls-verify "no" is not allowed (allowed: true, false)\n'],
-    ["an image without host", ["--archive", "x.tar", "--image", "acme/b", "--tag", "v1", "--digest", "sha256:x"], 'publish: --image "acme/b" is not allowed (allowed: a registry repository with its host and no tag or digest, e.g. ghcr.io/acme/gokapi)\n'],
+    ["a bad --tls-verify", ["--archive", "x.tar", "--image", "ghcr.io/a/b", "--tag", "v1", "--digest", "sha256:x", "--scan-record", "s.json", "--tls-verify", "no"], 'publish: --tls-verify "no" is not allowed (allowed: true, false)\n'],
+    ["an image without host", ["--archive", "x.tar", "--image", "acme/b", "--tag", "v1", "--digest", "sha256:x", "--scan-record", "s.json"], 'publish: --image "acme/b" is not allowed (allowed: a registry repository with its host and no tag or digest, e.g. ghcr.io/acme/gokapi)\n'],
   ];
   for (const [what, args, message] of usage) {
     it(`GIVEN ${what} THEN exit 2 with the usage`, async () => {
@@ -313,7 +375,7 @@ describe("publish command", () => {
   it("GIVEN a missing archive THEN exit 2 naming the file", async () => {
     const t = io();
     const missing = path.join(tmpRoot, "missing.tar");
-    assert.equal(await main(["publish", "--archive", missing, "--image", image, "--tag", "v1", "--digest", `sha256:${"2".repeat(64)}`], t.io), 2);
+    assert.equal(await main(["publish", "--archive", missing, "--image", image, "--tag", "v1", "--digest", `sha256:${"2".repeat(64)}`, "--scan-record", "s.json"], t.io), 2);
     assert.equal(t.err(), `publish: ${missing}: cannot open the archive (ENOENT)\n`);
   });
 });
