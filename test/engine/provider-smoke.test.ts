@@ -20,6 +20,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -198,6 +199,34 @@ function program(s: GitHubStandIn): () => Promise<Record<string, unknown>> {
   };
 }
 
+/**
+ * A stack of an inline program in `tmp`: file:// backend, its own PULUMI_HOME
+ * with the built provider installed from its file, no downloads.
+ */
+async function inlineStack(tmp: string, run: () => Promise<Record<string, unknown>>): Promise<Stack> {
+  const env = {
+    PULUMI_HOME: path.join(tmp, "pulumi-home"),
+    PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}`,
+    PULUMI_CONFIG_PASSPHRASE: "provider-smoke",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+  };
+  fs.mkdirSync(path.join(tmp, "state"));
+  // The plugin cache, not PATH: the engine then loads exactly the version the SDK asks for.
+  execFileSync(CLI, ["plugin", "install", "resource", "github", GITHUB_VERSION, "--file", PROVIDER], { env: { ...process.env, ...env }, stdio: "pipe" });
+  const workDir = path.join(tmp, "project");
+  fs.mkdirSync(workDir);
+  return LocalWorkspace.createOrSelectStack(
+    { stackName: "smoke", projectName: "provider-smoke", program: run },
+    {
+      workDir,
+      envVars: env,
+      projectSettings: { name: "provider-smoke", runtime: "nodejs", backend: { url: env.PULUMI_BACKEND_URL } },
+      pulumiCommand: await PulumiCommand.get({ root: CLI_ROOT, skipVersionCheck: true }),
+    },
+  );
+}
+
 /** Collects the engine's planned steps other than `same`, as `name op [diffs]`, for messages. */
 function stepsOf(into: string[]): (e: EngineEvent) => void {
   return (e) => {
@@ -223,27 +252,7 @@ describe("the GitHub provider built here, under the real engine, against the sta
     log = path.join(tmp, "requests.jsonl");
     s = await startGitHubStandIn({ logFile: log });
     s.addOrg(OWNER);
-    const env = {
-      PULUMI_HOME: path.join(tmp, "pulumi-home"),
-      PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}`,
-      PULUMI_CONFIG_PASSPHRASE: "provider-smoke",
-      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-      PULUMI_SKIP_UPDATE_CHECK: "true",
-    };
-    fs.mkdirSync(path.join(tmp, "state"));
-    // The plugin cache, not PATH: the engine then loads exactly the version the SDK asks for.
-    execFileSync(CLI, ["plugin", "install", "resource", "github", GITHUB_VERSION, "--file", PROVIDER], { env: { ...process.env, ...env }, stdio: "pipe" });
-    const workDir = path.join(tmp, "project");
-    fs.mkdirSync(workDir);
-    stack = await LocalWorkspace.createOrSelectStack(
-      { stackName: "smoke", projectName: "provider-smoke", program: program(s) },
-      {
-        workDir,
-        envVars: env,
-        projectSettings: { name: "provider-smoke", runtime: "nodejs", backend: { url: env.PULUMI_BACKEND_URL } },
-        pulumiCommand: await PulumiCommand.get({ root: CLI_ROOT, skipVersionCheck: true }),
-      },
-    );
+    stack = await inlineStack(tmp, program(s));
   });
 
   after(async () => {
@@ -375,5 +384,33 @@ describe("the GitHub provider built here, under the real engine, against the sta
     assert.deepEqual(changes(r.summary.resourceChanges), { delete: 11 });
     assert.deepEqual(s.repoNames(), []);
     noRejections("destroy");
+  });
+});
+
+describe("the built provider with a GitHub App's credentials (appAuth)", () => {
+  test("GIVEN an app's id, installation and key WHEN up THEN the provider trades a signed JWT for an installation token and writes with it", async () => {
+    requireTools();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mirror-fleet-provider-app-"));
+    const s = await startGitHubStandIn();
+    try {
+      s.addOrg(OWNER);
+      s.addRepo(`${OWNER}/${REPO}`);
+      const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+      s.addApp("12345", publicKey.export({ type: "spki", format: "pem" }).toString());
+      const pem = privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+      const stack = await inlineStack(tmp, async () => {
+        const provider = new github.Provider("github", { owner: OWNER, baseUrl: `${s.url}/`, writeDelayMs: 0, appAuth: { id: "12345", installationId: "678", pemFile: pulumi.secret(pem) } });
+        new github.IssueLabel("label", { repository: REPO, name: "cve", color: "b60205" }, { provider });
+        return {};
+      });
+      const up = await stack.up();
+      assert.deepEqual(changes(up.summary.resourceChanges), { create: 3 });
+      assert.deepEqual(s.installationTokens.map((t) => t.installation), [678]);
+      assert.deepEqual(s.writes().map((w) => w.operationId), ["apps/create-installation-access-token", "issues/create-label"]);
+      assert.deepEqual(s.rejected, []);
+    } finally {
+      await s.stop();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
