@@ -135,14 +135,13 @@ function program(s: GitHubStandIn): () => Promise<Record<string, unknown>> {
         allowSquashMerge: false,
         allowRebaseMerge: false,
         allowAutoMerge: false,
-        // GitHub answers has_downloads: true (its documented default) and the
-        // provider never sends it on create; left out, it is a diff on every
-        // preview (the attribute is deprecated, not gone).
-        hasDownloads: true,
         vulnerabilityAlerts: true,
         topics: ["mirror-fleet", "container-image"],
       },
-      opts,
+      // GitHub answers has_downloads: true (its documented default), which the
+      // provider never sends on create; left out of the inputs, that is a diff
+      // on every preview. Setting it works too but warns (deprecated attribute).
+      { ...opts, ignoreChanges: ["hasDownloads"] },
     );
     const branch = new github.BranchDefault("branch", { repository: repo.name, branch: "main", rename: true }, opts);
     new github.IssueLabel("label", { repository: repo.name, name: "cve", color: "b60205", description: "A CVE finding" }, opts);
