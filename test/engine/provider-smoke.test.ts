@@ -80,7 +80,7 @@ function sdkContract(cls: string): { token: string; inputs: string[] } {
   return { token, inputs: [...new Set(inputs)].sort() };
 }
 
-/** The input properties of a resource (or the provider) in a schema, with every type they reach, docs left out. */
+/** The input and output properties of a resource (or the provider) in a schema, with every type they reach, docs left out. */
 function inputsOf(schema: Obj, token: string): unknown {
   const res = token === "pulumi:providers:github" ? (schema.provider as Obj) : ((schema.resources as Record<string, Obj>)[token] ?? null);
   if (!res) return null;
@@ -101,7 +101,8 @@ function inputsOf(schema: Obj, token: string): unknown {
       return x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Obj).sort(([a], [b]) => (a < b ? -1 : 1))) : x;
     }));
   const inputs = strip(res.inputProperties ?? {});
-  return { inputs, required: [...((res.requiredInputs as string[]) ?? [])].sort(), types: reached };
+  const outputs = strip(res.properties ?? {});
+  return { inputs, required: [...((res.requiredInputs as string[]) ?? [])].sort(), outputs, types: reached };
 }
 
 // ---------------------------------------------------------------------------
@@ -264,7 +265,7 @@ describe("the GitHub provider built here, under the real engine, against the sta
     assert.deepEqual(s.unimplemented, [], `${step}: requests the stand-in does not implement`);
   }
 
-  test("GIVEN the built provider WHEN asked for its schema THEN every resource the program makes has the SDK's token and inputs, typed as in pulumi-github's schema", () => {
+  test("GIVEN the built provider WHEN asked for its schema THEN every resource the program makes has the SDK's token and inputs, and the inputs and outputs of pulumi-github's schema", () => {
     const built = JSON.parse(execFileSync(CLI, ["package", "get-schema", PROVIDER], { env: { ...process.env, PULUMI_HOME: path.join(tmp, "pulumi-home") }, maxBuffer: 64 << 20 }).toString()) as Obj;
     if (!fs.existsSync(SHARED_SCHEMA)) throw new Error(`${SHARED_SCHEMA} is missing: the published pulumi-github 6.15.0 schema to compare with`);
     const published = JSON.parse(fs.readFileSync(SHARED_SCHEMA, "utf8")) as Obj;
@@ -275,7 +276,7 @@ describe("the GitHub provider built here, under the real engine, against the sta
       const ours = inputsOf(built, token) as { inputs: Obj } | null;
       assert.ok(ours, `${cls}: the built provider has no ${token}`);
       assert.deepEqual(Object.keys(ours.inputs).sort(), inputs, `${cls} (${token}): input names differ from what @pulumi/github sends`);
-      assert.deepEqual(ours, inputsOf(published, token), `${cls} (${token}): inputs or their types differ from pulumi-github's schema`);
+      assert.deepEqual(ours, inputsOf(published, token), `${cls} (${token}): inputs, outputs or their types differ from pulumi-github's schema`);
     }
   });
 
