@@ -19,8 +19,12 @@ Flags:
   --out DIR        where to write diff-review.md, diff.patch, drift.json
   --config FILE    mirror config (default .mirror/config.yml when present)
 
-drift.json is {status: initial|none|changed, files[]}. Step outputs: drift,
-drift_files (comma separated). Exit 0 for initial or none, 1 when a watched
+drift.json is {status: initial|none|changed, files[]}, and when changed also
+{commit, patchSha256}: the upstream commit and the sha256 of the drift patch,
+what an override-review approval binds to (the patch is shown in
+diff-review.md). Watched paths are resolved in the upstream tree: a symbolic
+link's target is watched too, and a link that leaves the tree fails (exit 2).
+Step outputs: drift, drift_files (comma separated). Exit 0 for initial or none, 1 when a watched
 path changed (the drift gate blocks until the override review is approved),
 2 on bad input.
 `;
