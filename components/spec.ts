@@ -472,15 +472,15 @@ function waiver(p: Problems, at: string, v: unknown, today: Date, noticeDays: nu
     if (left < 0) p.push(`${at}.expires: ${expires} is in the past (allowed: today or later; renew the waiver with a new reason or remove it)`);
     else if (left <= noticeDays) warnings.push(`${file}: ${at} (${id}) expires in ${left} day${left === 1 ? "" : "s"}, on ${expires}`);
   }
+  const approvedOn = str(p, `${at}.approvedOn`, w.approvedOn, DATE_PATTERN, "the day the risk was accepted, YYYY-MM-DD", true);
+  if (approvedOn !== undefined && !parseDay(approvedOn)) p.push(`${at}.approvedOn: ${show(approvedOn)} is not a calendar date (allowed: a date YYYY-MM-DD)`);
+  else if (approvedOn !== undefined && daysUntil(approvedOn, today) > 0) p.push(`${at}.approvedOn: ${approvedOn} is in the future (allowed: the day the risk was accepted, today or earlier)`);
   const purls = list(p, `${at}.purls`, w.purls, (x, a) => str(p, a, x, /^pkg:[a-z]+\/\S+$/, "a package URL such as pkg:golang/github.com/go-jose/go-jose/v4@v4.1.3"));
   const paths = list(p, `${at}.paths`, w.paths, (x, a) => str(p, a, x, /^\S+$/, "a file path"));
   const status = w.status === undefined ? "not_affected" : str(p, `${at}.status`, w.status, /^(not_affected|affected)$/, "not_affected, affected");
   const justification = str(p, `${at}.justification`, w.justification, new RegExp(`^(${VEX_JUSTIFICATIONS.join("|")})$`), VEX_JUSTIFICATIONS.join(", "), true);
   const action = str(p, `${at}.action`, w.action, /\S/, "an action statement", true);
   if (status === "affected" && !action) p.push(`${at}.action: missing (allowed: an action statement; OpenVEX requires one for status affected)`);
-  const approvedOn = str(p, `${at}.approvedOn`, w.approvedOn, DATE_PATTERN, "the day the risk was accepted, YYYY-MM-DD", true);
-  if (approvedOn !== undefined && !parseDay(approvedOn)) p.push(`${at}.approvedOn: ${show(approvedOn)} is not a calendar date (allowed: a date YYYY-MM-DD)`);
-  else if (approvedOn !== undefined && daysUntil(approvedOn, today) > 0) p.push(`${at}.approvedOn: ${approvedOn} is in the future (allowed: the day the risk was accepted, today or earlier)`);
   if (status === "affected" && justification) p.push(`${at}.justification: only for status not_affected (allowed: remove it, or set status not_affected)`);
   if (p.length > before || !id || !reason || !approvedBy || !expires || !status) return undefined;
   return {
@@ -488,11 +488,11 @@ function waiver(p: Problems, at: string, v: unknown, today: Date, noticeDays: nu
     reason,
     expires,
     approvedBy,
+    ...(approvedOn ? { approvedOn } : {}),
     status: status as ResolvedWaiver["status"],
     ...(purls && purls.length ? { purls } : {}),
     ...(paths && paths.length ? { paths } : {}),
     ...(status === "not_affected" ? { justification: (justification ?? "vulnerable_code_not_in_execute_path") as ResolvedWaiver["justification"] } : {}),
     ...(action ? { action } : {}),
   };
-    ...(approvedOn ? { approvedOn } : {}),
 }
