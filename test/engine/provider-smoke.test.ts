@@ -240,6 +240,16 @@ function changes(summary: Readonly<Record<string, number>> | undefined): Record<
   return Object.fromEntries(Object.entries(summary ?? {}).filter(([op, n]) => op !== "same" && n > 0));
 }
 
+test("GIVEN tools/versions.sh WHEN compared THEN the provider is built at the @pulumi/github version the lock file pins, from the upstream release that version wraps", () => {
+  const lock = JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, { version: string }> };
+  assert.equal(GITHUB_VERSION, lock.packages["node_modules/@pulumi/github"].version);
+  const gomod = fs.readFileSync(path.join(ROOT, "tools", "go", "github", "go.mod"), "utf8");
+  const upstream = /github\.com\/integrations\/terraform-provider-github\/v6 v(\S+)/.exec(gomod)?.[1];
+  // pulumi-github 6.15.0's upstream submodule is at terraform-provider-github v6.13.0.
+  assert.equal(upstream, "6.13.0");
+  assert.match(fs.readFileSync(path.join(ROOT, "tools", "go", "github", "ghinfo", "info.go"), "utf8"), new RegExp(`const UpstreamVersion = "${upstream}"`));
+});
+
 describe("the GitHub provider built here, under the real engine, against the stand-in", { concurrency: false }, () => {
   let s: GitHubStandIn;
   let stack: Stack;
