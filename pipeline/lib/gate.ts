@@ -109,9 +109,14 @@ const RANK: Record<Severity, number> = Object.fromEntries(SEVERITIES.map((s, i) 
 /** Locations kept per finding: a finding vendored in ten thousand places must not hold ten thousand strings. */
 export const MAX_LOCATIONS = 50;
 
-/** One finding = one vulnerability id in one package version, wherever it was reported. */
+/**
+ * One finding = one vulnerability id in one package version, wherever it was
+ * reported. The purl's `arch` qualifier is left out: the same Debian package
+ * version on amd64 and arm64 is one finding, seen on two platforms.
+ */
 export function findingKey(o: Pick<Occurrence, "id" | "purl" | "package" | "installed">): string {
-  return `${o.id}|${o.purl ?? `${o.package}@${o.installed}`}`;
+  const purl = o.purl === null ? null : o.purl.replace(/([?&])arch=[^&#]*(&?)/, (_m, sep: string, amp: string) => (amp ? sep : "")).replace(/[?&](?=#|$)/, "");
+  return `${o.id}|${purl ?? `${o.package}@${o.installed}`}`;
 }
 
 /** Where a finding sits: locations (capped) and the scans that saw it. */

@@ -295,7 +295,8 @@ export function markWaived(sarifFile: string, sbomFile: string, occurrences: rea
           r.ruleId === o.id &&
           text.includes(`Package: ${o.package}\n`) &&
           text.includes(`Installed Version: ${o.installed}\n`) &&
-          (uris.length === 0 || uris.some((u) => u === o.target || u === o.pkgPath || (o.pkgPath !== null && u.endsWith(o.pkgPath)))),
+          // Trivy locates an OS package at `library/<image>`, not at its Target: package and version name it.
+          (uris.length === 0 || o.pkgPath === null || uris.some((u) => u === o.target || u === o.pkgPath || u.endsWith(`/${o.pkgPath}`))),
       );
       if (!hit) continue;
       r.suppressions = [{ kind: "external", status: "accepted", justification: justification(hit.w) }];

@@ -361,8 +361,14 @@ export class Buildah {
     return { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: this.tmp, BUILDAH_ISOLATION: "chroot" };
   }
 
-  /** Builds and writes an OCI archive; returns buildah's own digest of what it wrote. */
+  /**
+   * Builds every platform into one manifest list and writes it as an OCI
+   * archive holding the image index; returns buildah's own digest of the
+   * index it wrote. Stages that only COPY need no emulation for a foreign
+   * platform.
+   */
   async buildToArchive(o: {
+    platforms: readonly string[];
     dockerfile: string;
     context: string;
     image: string;
@@ -375,16 +381,17 @@ export class Buildah {
   }): Promise<{ buildahDigest: string; log: string }> {
     const build = await run(this.cleanup, "buildah", this.args([
       "build", "--isolation", "chroot", "--layers=false", "--timestamp", String(o.timestamp),
+      "--platform", o.platforms.join(","), "--manifest", o.image,
       ...Object.entries(o.buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
       ...Object.entries(o.labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
-      "-f", o.dockerfile, "-t", o.image, o.context,
+      "-f", o.dockerfile, o.context,
     ]), { env: this.env() });
     if (build.code !== 0) {
       fail(`buildah build failed (exit ${build.code}); buildah needs root (or user namespaces) and chroot isolation must be allowed in this sandbox:\n    ${lastLines(build.stderr || build.stdout, 12)}`);
     }
     const digestFile = path.join(this.tmp, "buildah.digest");
-    await must(this.cleanup, "buildah push to an OCI archive", "buildah",
-      this.args(["push", "--quiet", "--digestfile", digestFile, o.image, `oci-archive:${o.archive}:${o.archiveTag}`]), { env: this.env() });
+    await must(this.cleanup, "buildah manifest push to an OCI archive", "buildah",
+      this.args(["manifest", "push", "--all", "--quiet", "--format", "oci", "--digestfile", digestFile, o.image, `oci-archive:${o.archive}:${o.archiveTag}`]), { env: this.env() });
     return { buildahDigest: fs.readFileSync(digestFile, "utf8").trim(), log: build.stdout };
   }
 

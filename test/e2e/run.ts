@@ -27,6 +27,8 @@ import { renderFleet } from "../../infra/render";
 import { policy } from "../../infra/policy";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
 import spec, { WAIVERS } from "./fixtures/e2e-hello";
+import { toolPath } from "../support/tools";
+import { checkScanOutputs, PLANTED, PLATFORMS, trivyEnv } from "./scan-checks";
 import {
   Buildah,
   check,
@@ -248,15 +250,23 @@ async function makeUpstream(cleanup: Cleanup, dir: string, busybox: string): Pro
 
 async function e2e(cleanup: Cleanup): Promise<void> {
   const busybox = process.env.E2E_BUSYBOX ?? "/bin/busybox";
-  const trivy = which("trivy");
-  const scanMode: "trivy" | "recorded" = trivy ? "trivy" : "recorded";
+  let trivy = "";
+  let trivyDb = "";
 
   await step("preflight: tools", async () => {
     const missing = ["git", "buildah", "skopeo", "docker-registry"].filter((t) => !which(t));
     if (!fs.existsSync(busybox)) missing.push(`a static busybox at ${busybox}`);
     else if (!isStaticElf(busybox)) missing.push(`a static busybox (${busybox} is dynamically linked: install busybox-static, not busybox)`);
     if (missing.length > 0) fail(`missing: ${missing.join(", ")}. On Debian/Ubuntu: apt-get install ${APT_PACKAGES}`);
-    return [undefined, `git, buildah, skopeo, docker-registry, static busybox: found; trivy: ${trivy ?? "not on PATH (the scan uses a recorded report)"}`];
+    // The real scanner, built by npm run engine:build; never a recorded report.
+    try {
+      trivy = toolPath("trivy");
+      trivyDb = toolPath("trivy-db", "trivy_db");
+    } catch (e) {
+      fail((e as Error).message);
+    }
+    const version = (await must(cleanup, "trivy --version", trivy, ["--version"])).stdout.trim().split("\n")[0];
+    return [undefined, `git, buildah, skopeo, docker-registry, static busybox: found; ${trivy} (${version}); ${trivyDb}`];
   });
 
   removeCreatedLater(cleanup, toolSideEffectDirs());
@@ -308,7 +318,13 @@ async function e2e(cleanup: Cleanup): Promise<void> {
   fs.writeFileSync(path.join(mirrorDir, MIRROR_PATHS.pin), previousPin);
   gh.putFile(repoFullName, "main", MIRROR_PATHS.pin, previousPin, "Pin v1.0.0");
 
-  const pipe = new Pipeline(cleanup, mirrorDir, tmp, gh.env(repoFullName), new WorkflowCalls(path.join(mirrorDir, MIRROR_PATHS.workflow)));
+  const trivyCache = path.join(work, "trivy-cache");
+  await step("vulnerability DB: npm run trivy:db's program on the planted advisories (offline; no download)", async () => {
+    const r = await must(cleanup, "trivy-db", trivyDb, ["--fixtures", path.join(FIXTURES, "trivy-db"), "--cache-dir", trivyCache]);
+    return [undefined, `${r.stdout.trim()}\nthe DB holds only the planted advisories (${PLANTED.build.join(", ")}): every finding below is one of them`];
+  });
+  const pipeEnv = { ...gh.env(repoFullName), ...trivyEnv(trivyCache), PATH: `${path.dirname(trivy)}:${process.env.PATH}` };
+  const pipe = new Pipeline(cleanup, mirrorDir, tmp, pipeEnv, new WorkflowCalls(path.join(mirrorDir, MIRROR_PATHS.workflow)));
   out(`     pipeline commands run as the workflow runs them: node ${MIRROR_PATHS.bundle} <command>, in the mirror repo`);
   const buildah = new Buildah(cleanup, path.join(work, "buildah/root"), path.join(work, "buildah/runroot"), tmp);
 
@@ -369,10 +385,12 @@ async function e2e(cleanup: Cleanup): Promise<void> {
     return [undefined, `issue #${reviewIssue} closed by alice; issue action ${r.json.action}, approved=true -> the drift gate passes`];
   });
 
-  const scanDigest = await step("build ONCE: buildah (vfs, chroot) -> OCI archive; publish --print-digest", async () => {
+  const scanDigest = await step(`build ONCE for ${PLATFORMS.join(" and ")}: buildah (vfs, chroot, COPY only: no emulation) -> OCI archive of the index; publish --print-digest`, async () => {
+    check(mirror.build.platforms.join(",") === PLATFORMS.join(","), `the e2e entry builds ${mirror.build.platforms.join(", ")}, expected ${PLATFORMS.join(", ")}`);
     // As the workflow's build step: VERSION is the tag, then the fleet's build args.
     const cfgArgs = { ...mirror.build.args, VERSION: resolved.tag };
     const { buildahDigest } = await buildah.buildToArchive({
+      platforms: mirror.build.platforms,
       dockerfile: path.join(mirrorDir, MIRROR_PATHS.override),
       context: path.join(srcDir, mirror.build.context),
       image: `localhost/${mirror.name}:${resolved.tag}`,
@@ -391,29 +409,36 @@ async function e2e(cleanup: Cleanup): Promise<void> {
     const d = r.json.digest as string;
     check(/^sha256:[0-9a-f]{64}$/.test(d) && r.outputs.digest === d, `publish --print-digest printed ${JSON.stringify(r.json)}`);
     check(d === buildahDigest, `the archive's index names ${d}, buildah reported ${buildahDigest}`);
-    return [d, `${archive} (${fs.statSync(archive).size} bytes)\narchive digest (scanned): ${d}  (buildah agrees)`];
+    check(r.json.index === true, `the archive holds a ${r.json.mediaType}, not an image index`);
+    return [d, `${archive} (${fs.statSync(archive).size} bytes)\narchive digest (index, scanned): ${d}  (buildah agrees)`];
   });
 
-  const report = path.join(work, "trivy-report.json");
-  await step(`scan the archive (${scanMode === "trivy" ? "trivy image --input" : "RECORDED report: trivy is not on PATH"})`, async () => {
-    if (scanMode === "trivy") {
-      await must(cleanup, "trivy image", trivy!, ["image", "--input", archive, "--format", "json", "--output", report, "--scanners", "vuln",
-        "--list-all-pkgs", "--cache-dir", path.join(work, "trivy-cache"), "--quiet"], { timeoutMs: 15 * 60_000 });
-      return [undefined, `trivy ${trivy}: ${report}`];
-    }
-    fs.copyFileSync(path.join(FIXTURES, "trivy/debian-buster.json"), report);
-    return [undefined, `trivy is not on PATH: using the recorded report test/e2e/fixtures/trivy/debian-buster.json\n(from shared/testdata/trivy; its findings are of Trivy's test image, not of ${archive})`];
+  const audit = path.join(work, "audit");
+  const scanArgs = (out: string) => ["scan", "--config", MIRROR_PATHS.config, "--platforms", mirror.build.platforms.join(","), "--archive", archive, "--source", srcDir, "--out", out];
+  const scanned = async (out: string, waived: readonly string[]) => {
+    const r = await pipe.run(scanArgs(out));
+    check(r.json.image.digest === scanDigest && r.outputs.digest === scanDigest, `scan recorded ${r.json.image.digest}, the archive's index is ${scanDigest}`);
+    return checkScanOutputs(out, r.json, { platforms: PLATFORMS, waived });
+  };
+
+  await step(`scan (the workflow's command): real Trivy on ${PLATFORMS.join(" and ")} and the upstream source`, async () => {
+    const lines = await scanned(audit, []);
+    return [undefined, lines.join("\n")];
   });
 
-  const gateArgs = (summary: string) => ["gate", "--config", MIRROR_PATHS.config, "--report", report, "--summary-out", summary];
-  const expectedBlock = WAIVERS[scanMode].id;
+  const gateArgs = (dir: string, summary: string) => ["gate", "--config", MIRROR_PATHS.config, "--scan-record", path.join(dir, "scan.json"), "--summary-out", summary];
   const summary1 = path.join(work, "gate-summary-1.md");
 
-  await step("gate, pass 1 (no waiver): blocks -> cve issue, nothing pushed", async () => {
-    const g = await pipe.run(gateArgs(summary1), [1]);
+  await step("gate, pass 1 (no waiver): blocks on exactly the planted advisories -> cve issue, nothing pushed", async () => {
+    const g = await pipe.run(gateArgs(audit, summary1), [1]);
     check(g.json.decision === "block" && g.outputs.decision === "block", `gate decision ${g.json.decision}, expected block`);
-    const ids = (g.json.blocking as Array<{ id: string }>).map((f) => f.id);
-    check(ids.includes(expectedBlock), `gate blocks on ${ids.join(", ")}, expected ${expectedBlock} among them`);
+    const blocking = g.json.blocking as Array<{ id: string; places: string[] }>;
+    const ids = blocking.map((f) => f.id).sort();
+    check(JSON.stringify(ids) === JSON.stringify(PLANTED.build), `gate blocks on ${ids.join(", ") || "nothing"}, expected exactly ${PLANTED.build.join(", ")}`);
+    const places = Object.fromEntries(blocking.map((f) => [f.id, f.places.join(", ")]));
+    check(places[PLANTED.armOnly] === "linux/arm64", `${PLANTED.armOnly} is listed at ${places[PLANTED.armOnly]}, expected linux/arm64 only`);
+    check(places[PLANTED.lockfile] === "linux/amd64, linux/arm64, source", `${PLANTED.lockfile} is listed at ${places[PLANTED.lockfile]}, expected once with linux/amd64, linux/arm64, source`);
+    check(g.json.scan?.digest === scanDigest, `gate.json names scan digest ${g.json.scan?.digest}`);
     const gate1 = path.join(work, "gate-1.json");
     fs.writeFileSync(gate1, JSON.stringify(g.json));
     const i = await pipe.run(["issue", "--kind", "cve", "--state", "open", "--tag", resolved.tag, "--run-url", RUN_URL,
@@ -424,12 +449,13 @@ async function e2e(cleanup: Cleanup): Promise<void> {
     const tagsNow = await registryTags(registry, imageName);
     check(tagsNow.length === 0, `the registry has tags ${tagsNow.join(", ")} for ${imageName} after a block`);
     check((await registryManifest(registry, imageName, scanDigest)) === undefined, `the registry has ${scanDigest} after a block`);
-    return [undefined, `BLOCKED on ${ids.join(", ")}; issue #${i.json.number} created (${issue.labels.join(", ")}); registry has no ${imageName}:${resolved.tag} and no ${scanDigest.slice(0, 19)}…`];
+    return [undefined, `BLOCKED on exactly the planted ${ids.join(", ")} (${blocking.map((f) => `${f.id} at ${f.places.join(", ")}`).join("; ")}); ` +
+      `issue #${i.json.number} created (${issue.labels.join(", ")}); registry has no ${imageName}:${resolved.tag} and no ${scanDigest.slice(0, 19)}…`];
   });
 
-  const gateJson = path.join(work, "gate.json");
-  await step(`waiver: add ${expectedBlock} to the entry, re-render, gate pass 2 -> pass`, async () => {
-    const withWaiver: MirrorSpec = { ...spec, gate: { waivers: [WAIVERS[scanMode]] } };
+  const gateJson = path.join(audit, "gate.json");
+  await step(`waivers: add ${WAIVERS.map((w) => w.id).join(" and ")} to the entry, re-render, scan and gate again -> pass, waived shown as suppressed`, async () => {
+    const withWaiver: MirrorSpec = { ...spec, gate: { waivers: WAIVERS } };
     const r = render(renderDir, withWaiver);
     mirror = r.mirror;
     const changed = r.changed;
@@ -437,19 +463,22 @@ async function e2e(cleanup: Cleanup): Promise<void> {
     // What `pulumi up` does with the change: one commit per changed file on the default branch.
     for (const p of changed) gh.putFile(repoFullName, "main", p, fs.readFileSync(path.join(mirrorDir, p), "utf8"), `pulumi up: ${p}`);
     const ignore = fs.readFileSync(path.join(mirrorDir, MIRROR_PATHS.trivyignore), "utf8");
-    check(ignore.includes(expectedBlock), `the rendered ${MIRROR_PATHS.trivyignore} does not name ${expectedBlock} (components/waivers.ts):\n${ignore}`);
-    const g = await pipe.run(gateArgs(path.join(work, "gate-summary-2.md")));
+    for (const w of WAIVERS) check(ignore.includes(w.id), `the rendered ${MIRROR_PATHS.trivyignore} does not name ${w.id} (components/waivers.ts):\n${ignore}`);
+    // The push re-runs the workflow: the same archive is scanned again, now with the waivers.
+    fs.rmSync(audit, { recursive: true, force: true });
+    const lines = await scanned(audit, PLANTED.build);
+    const g = await pipe.run(gateArgs(audit, path.join(audit, "gate-summary.md")));
     check(g.json.decision === "pass", `gate decision ${g.json.decision}, expected pass`);
-    const waived = (g.json.waived as Array<{ id: string }>).map((f) => f.id);
-    check(waived.includes(expectedBlock), `gate waived ${waived.join(", ") || "nothing"}, expected ${expectedBlock}`);
+    const waived = (g.json.waived as Array<{ id: string }>).map((f) => f.id).sort();
+    check(JSON.stringify(waived) === JSON.stringify(PLANTED.build), `gate waived ${waived.join(", ") || "nothing"}, expected exactly ${PLANTED.build.join(", ")}`);
     fs.writeFileSync(gateJson, JSON.stringify(g.json));
     const i = await pipe.run(["issue", "--kind", "cve", "--state", "resolved", "--tag", resolved.tag, "--run-url", RUN_URL]);
     check(i.json.action === "closed", `cve issue action ${i.json.action} after a pass, expected closed`);
-    return [undefined, `re-rendered: ${changed.join(", ")}\nPASS (waived ${waived.join(", ")}); cve issue #${i.json.number} closed`];
+    return [undefined, `re-rendered: ${changed.join(", ")}\n${lines.join("\n")}\nPASS (waived exactly the planted ${waived.join(", ")}); cve issue #${i.json.number} closed`];
   });
 
   const registryDigest = await step(`publish: skopeo push by digest and as :${resolved.tag}, read back`, async () => {
-    const p = await pipe.run(["publish", "--archive", archive, "--image", image, "--tag", resolved.tag, "--digest", scanDigest, "--tls-verify", "false"]);
+    const p = await pipe.run(["publish", "--archive", archive, "--image", image, "--tag", resolved.tag, "--digest", scanDigest, "--scan-record", path.join(audit, "scan.json"), "--tls-verify", "false"]);
     check(p.json.digest === scanDigest && p.json.ref === `${image}@${scanDigest}`, `publish printed ${JSON.stringify(p.json)}`);
     check(p.outputs.digest === scanDigest && p.outputs.ref === p.json.ref, `publish outputs ${JSON.stringify(p.outputs)}`);
     // Read it back from the registry directly, not through the code under test.
@@ -470,15 +499,19 @@ async function e2e(cleanup: Cleanup): Promise<void> {
 
   const pr = await step("pin: image-pin.yml with that digest, pull request in the stand-in", async () => {
     const p = await pipe.run(["pin", "--config", MIRROR_PATHS.config, "--image", image, "--digest", scanDigest, "--tag", resolved.tag, "--commit", resolved.commit,
-      "--gate-json", gateJson, "--review-file", path.join(reviewDir, "diff-review.md"), "--run-url", RUN_URL]);
+      "--gate-json", gateJson, "--review-file", path.join(reviewDir, "diff-review.md"), "--run-url", RUN_URL,
+      // The build's time travels with the build (the build job's output in the workflow).
+      "--built-at", new Date(v11.time * 1000).toISOString().replace(/\.\d{3}Z$/, "Z")]);
     check(p.json.action === "created", `pin action ${p.json.action}, expected created`);
     const branch = `mirror-build/${resolved.tag}`;
     const pinText = gh.readFile(repoFullName, branch, MIRROR_PATHS.pin);
     check(pinText !== undefined, `no ${MIRROR_PATHS.pin} on ${branch}`);
     check(pinText.includes(scanDigest), `${MIRROR_PATHS.pin} on ${branch} does not hold ${scanDigest}:\n${pinText}`);
+    const record = JSON.parse(fs.readFileSync(path.join(audit, "scan.json"), "utf8")) as { image: { digest: string } };
+    check(record.image.digest === scanDigest, `the pinned ${scanDigest} is not the index digest the scan record names (${record.image.digest})`);
     const pull = gh.pulls(repoFullName).find((x) => x.number === p.json.number);
     check(pull && pull.issue.state === "open" && pull.head === branch, `no open pull request #${p.json.number} from ${branch}`);
-    return [p.json.number as number, `PR #${p.json.number} from ${branch}: ${MIRROR_PATHS.pin} pins ${scanDigest}`];
+    return [p.json.number as number, `PR #${p.json.number} from ${branch}: ${MIRROR_PATHS.pin} pins ${scanDigest}, the index digest the scan record names (both platforms scanned)`];
   });
 
   await step("a reviewer merges the PR; the mirror repo's checkout now pins v1.1.0", async () => {
@@ -521,6 +554,43 @@ async function e2e(cleanup: Cleanup): Promise<void> {
     check(gh.rejected.length === 0, `the stand-in rejected requests GitHub would reject: ${JSON.stringify(gh.rejected.slice(0, 3))}`);
     check(gh.unimplemented.length === 0, `requests the stand-in does not implement: ${JSON.stringify(gh.unimplemented.slice(0, 3))}`);
     return [undefined, `registry ${after.registry}; ${after.images} image(s) in the build store; GitHub writes: ${after.writes} (unchanged); no request rejected by the OpenAPI check`];
+  });
+
+  out("\n== the nightly rescan, after an advisory is added to the DB ==");
+  await step(`vulnerability DB: the planted advisories plus ${PLANTED.rescan.join(", ")} (e2e-base, on every platform)`, async () => {
+    const fixtures = path.join(work, "trivy-db-rescan");
+    fs.mkdirSync(fixtures);
+    for (const dir of ["trivy-db", "trivy-db-rescan"]) {
+      for (const f of fs.readdirSync(path.join(FIXTURES, dir))) fs.copyFileSync(path.join(FIXTURES, dir, f), path.join(fixtures, `${dir}-${f}`));
+    }
+    const r = await must(cleanup, "trivy-db", trivyDb, ["--fixtures", fixtures, "--cache-dir", trivyCache]);
+    return [undefined, r.stdout.trim()];
+  });
+
+  const pinnedDigest = /^digest:\s*(sha256:[0-9a-f]{64})\s*$/m.exec(fs.readFileSync(path.join(mirrorDir, MIRROR_PATHS.pin), "utf8"))?.[1];
+  const rescanDir = path.join(work, "rescan");
+  await step("rescan (the workflow's command): scan --image <pinned image> --digest <pinned digest>, every platform, from the registry", async () => {
+    check(pinnedDigest === scanDigest, `${MIRROR_PATHS.pin} pins ${pinnedDigest}, expected ${scanDigest}`);
+    const r = await pipe.run(["scan", "--config", MIRROR_PATHS.config, "--platforms", mirror.build.platforms.join(","), "--image", image, "--digest", pinnedDigest!, "--out", rescanDir, "--tls-verify", "false"]);
+    check(r.json.kind === "rescan" && r.json.image.digest === scanDigest, `rescan recorded ${r.json.kind} of ${r.json.image.digest}`);
+    const lines = await checkScanOutputs(rescanDir, r.json, { platforms: PLATFORMS, waived: PLANTED.build, source: false });
+    return [undefined, lines.join("\n")];
+  });
+
+  await step("gate the rescan: blocks on exactly the new advisory -> the rescan issue is opened", async () => {
+    const summary = path.join(rescanDir, "gate-summary.md");
+    const g = await pipe.run(gateArgs(rescanDir, summary), [1]);
+    const ids = (g.json.blocking as Array<{ id: string }>).map((f) => f.id).sort();
+    check(JSON.stringify(ids) === JSON.stringify(PLANTED.rescan), `the rescan gate blocks on ${ids.join(", ") || "nothing"}, expected exactly ${PLANTED.rescan.join(", ")}`);
+    const places = (g.json.blocking as Array<{ places: string[] }>)[0].places.join(", ");
+    check(places === PLATFORMS.join(", "), `${PLANTED.rescan[0]} is listed at ${places}, expected ${PLATFORMS.join(", ")}`);
+    const gateFile = path.join(rescanDir, "gate.json");
+    fs.writeFileSync(gateFile, JSON.stringify(g.json));
+    const i = await pipe.run(["issue", "--kind", "rescan", "--state", "open", "--tag", resolved.tag, "--gate-json", gateFile, "--summary-file", summary, "--run-url", RUN_URL]);
+    check(i.json.action === "created", `rescan issue action ${i.json.action}, expected created`);
+    const issue = gh.issue(repoFullName, i.json.number);
+    check(issue.state === "open" && (issue.body ?? "").includes(PLANTED.rescan[0]), `rescan issue #${issue.number} is ${issue.state} and does not name ${PLANTED.rescan[0]}`);
+    return [undefined, `BLOCKED on exactly ${ids.join(", ")} at ${places} (the planted advisory added after the pin); rescan issue #${i.json.number} opened (${issue.labels.join(", ")})`];
   });
 }
 
