@@ -27,7 +27,10 @@ Flags:
   --prerelease        allow prerelease versions
 
 Tag names must match ^[A-Za-z0-9][A-Za-z0-9._+/-]{0,127}$: a requested or
-pinned tag that does not is an error; listed ones that do not are skipped.
+pinned tag that does not is an error; listed ones that do not are skipped,
+and stderr counts and names them (with their line in --tags-file). When no
+tag matches and the tags share a prefix (a monorepo), the error suggests it.
+A --pin file that does not exist means nothing is pinned yet, and stderr says so.
 
 Prints {tag, commit?, lastTag, build, reason}. Step outputs: tag, commit,
 last_tag, build (true|false), reason. Exit 0, or 2 on bad input or when no
