@@ -315,7 +315,7 @@ function dockerfilePlan(m: ResolvedMirror): DockerfilePlan {
       source: "upstream",
       origin: m.build.dockerfile,
       env: { DOCKERFILE: "build.Dockerfile", UPSTREAM_DOCKERFILE: upstreamDockerfile },
-      script: [`${PIPELINE} dockerfile --root upstream --upstream "$UPSTREAM_DOCKERFILE" --out "$DOCKERFILE"`],
+      script: [`${PIPELINE} dockerfile --root upstream --context "$CONTEXT" --upstream "$UPSTREAM_DOCKERFILE" --out "$DOCKERFILE"`],
     };
   }
   if (isRuntimeStageOverride(m.override.content)) {
@@ -327,16 +327,16 @@ function dockerfilePlan(m: ResolvedMirror): DockerfilePlan {
       source: "override",
       origin: m.override.source,
       env: { DOCKERFILE: "build.Dockerfile", UPSTREAM_DOCKERFILE: upstreamDockerfile },
-      script: [`${PIPELINE} dockerfile --root upstream --upstream "$UPSTREAM_DOCKERFILE" --override ${MIRROR_PATHS.override} --out "$DOCKERFILE"`],
+      script: [`${PIPELINE} dockerfile --root upstream --context "$CONTEXT" --upstream "$UPSTREAM_DOCKERFILE" --override ${MIRROR_PATHS.override} --out "$DOCKERFILE"`],
     };
   }
   return {
     describe: `${MIRROR_PATHS.override} replaces upstream's ${m.build.dockerfile}`,
-    path: MIRROR_PATHS.override,
+    path: "build.Dockerfile",
     source: "override",
     origin: m.override.source,
-    env: { DOCKERFILE: MIRROR_PATHS.override },
-    script: [],
+    env: { DOCKERFILE: "build.Dockerfile" },
+    script: [`${PIPELINE} dockerfile --root upstream --context "$CONTEXT" --override ${MIRROR_PATHS.override} --out "$DOCKERFILE"`],
   };
 }
 
@@ -365,7 +365,8 @@ function buildJob(m: ResolvedMirror): Job {
     download(ARTIFACTS.review, "audit"),
     {
       name: `Dockerfile to build: ${dockerfile.describe}`,
-      env: dockerfile.env,
+      // The build context is upstream's too: a link out of the checkout would send the runner's files to the build.
+      env: { ...dockerfile.env, CONTEXT: upstreamPath(m.build.context) },
       run: sh(...dockerfile.script, "cp \"$DOCKERFILE\" audit/Dockerfile"),
     },
     {

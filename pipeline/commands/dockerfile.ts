@@ -23,6 +23,8 @@ Writes the Dockerfile to build: from the mirror's override, or upstream's own.
   --root DIR            the upstream checkout (default: the working directory):
                         --upstream must lead inside it, symbolic links followed;
                         a link that leaves it fails closed (upstream controls links)
+  --context DIR         the build context: must lead inside --root too (a link
+                        out of the checkout would send the runner's files to the build)
   --upstream-path PATH  upstream's Dockerfile as named in messages
                         (default: the --upstream value)
 
@@ -52,23 +54,29 @@ function read(flag: string, file: string, cwd: string, what: string): Buffer {
  * would otherwise be copied into the Dockerfile built and the audit bundle.
  */
 function readInside(file: string, rootFlag: string, cwd: string): Buffer {
-  const root = path.resolve(cwd, rootFlag);
-  let real: string;
+  const real = checkInside("--upstream", file, rootFlag, cwd, "upstream Dockerfile");
+  // Missing, a dangling link or unreadable: read's own message.
+  return read("--upstream", real ?? file, cwd, "upstream Dockerfile");
+}
+
+/** The real path of `file` when it exists; throws when it leads outside the checkout. */
+function checkInside(flag: string, file: string, rootFlag: string, cwd: string, what: string): string | null {
   let realRoot: string;
   try {
-    realRoot = fs.realpathSync(root);
+    realRoot = fs.realpathSync(path.resolve(cwd, rootFlag));
   } catch (e) {
     throw new Error(`--root ${rootFlag}: the upstream checkout cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
+  let real: string;
   try {
     real = fs.realpathSync(path.resolve(cwd, file));
-  } catch (e) {
-    return read("--upstream", file, cwd, "upstream Dockerfile"); // its own message: missing, a dangling link, unreadable
+  } catch {
+    return null;
   }
   if (real !== realRoot && !real.startsWith(realRoot + path.sep)) {
-    throw new Error(`--upstream ${file}: upstream Dockerfile leads outside the upstream checkout ${rootFlag} (a symbolic link); nothing is built`);
+    throw new Error(`${flag} ${file}: ${what} leads outside the upstream checkout ${rootFlag} (a symbolic link); nothing is built`);
   }
-  return read("--upstream", real, cwd, "upstream Dockerfile");
+  return real;
 }
 
 export const command: Command = {
@@ -82,11 +90,13 @@ export const command: Command = {
       out: { type: "string" },
       "upstream-path": { type: "string" },
       root: { type: "string" },
+      context: { type: "string" },
     });
     if (!f.out) throw new UsageError("--out is required");
     if (!f.override && !f.upstream) throw new UsageError("--override or --upstream is required");
     const root = f.root ?? ".";
 
+    if (f.context !== undefined) checkInside("--context", f.context, root, io.cwd, "build context");
     const override = f.override ? read("--override", f.override, io.cwd, "override") : null;
     let mode: "rebase" | "replace" | "upstream";
     let built: Buffer;

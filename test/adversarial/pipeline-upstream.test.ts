@@ -49,6 +49,19 @@ test("GIVEN upstream's Dockerfile is a symbolic link out of the checkout WHEN th
   }
 });
 
+test("GIVEN the build context is a symbolic link out of the checkout WHEN the build composes its Dockerfile THEN it fails closed (the runner's files would be the context)", async () => {
+  const ws = tmpDir();
+  fs.mkdirSync(path.join(ws, "upstream"));
+  fs.writeFileSync(path.join(ws, "upstream", "Dockerfile"), PLIK_UPSTREAM);
+  fs.symlinkSync(tmpDir(), path.join(ws, "upstream", "server"));
+  fs.mkdirSync(path.join(ws, path.dirname(MIRROR_PATHS.override)), { recursive: true });
+  fs.writeFileSync(path.join(ws, MIRROR_PATHS.override), "FROM scratch\n");
+  const r = await run(["dockerfile", "--root", "upstream", "--context", "upstream/server", "--override", MIRROR_PATHS.override, "--out", "build.Dockerfile"], { cwd: ws });
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, "dockerfile: --context upstream/server: build context leads outside the upstream checkout upstream (a symbolic link); nothing is built\n");
+  assert.equal(fs.existsSync(path.join(ws, "build.Dockerfile")), false);
+});
+
 test("GIVEN upstream's Dockerfile is a symbolic link inside the checkout WHEN the build composes its Dockerfile THEN the target's content is used", async () => {
   const ws = tmpDir();
   fs.mkdirSync(path.join(ws, "upstream", "docker"), { recursive: true });
