@@ -359,8 +359,8 @@ export async function syncPin(gh: GitHub, repo: Repo, req: PinRequest): Promise<
       // A person closed the pull request proposing this digest: respect it until the digest changes.
       pr = { number: declined.number, url: declined.html_url };
       action = "declined";
-      const superseded = await supersede(gh, repo, { base, branch, tag: req.tag, prefix: req.prefix ?? "", by: null, bot });
-      return { action, number: pr.number, url: pr.url, branch, superseded, closedBy: declined.closedBy };
+      // Nothing supersedes an older tag's pull request: the newer one was turned down.
+      return { action, number: pr.number, url: pr.url, branch, superseded: [], closedBy: declined.closedBy };
     }
     // A fresh branch from the base, so the new pull request has exactly one change.
     const branchSha = await getRef(gh, repo, branch);
