@@ -11,7 +11,7 @@
  *
  * Reading is bounded (--timeout per request, one retry) and honest: the first
  * mirror is read alone, and when GitHub cannot be reached at all (DNS, no
- * route, refused, no answer) nothing else is tried. What could not be read,
+ * route, refused, no answer) or rejects the token, nothing else is tried. What could not be read,
  * and why, is said at the top of the report; when nothing could be read the
  * report is still written (inventory only) and the exit code is 1.
  */
@@ -45,7 +45,7 @@ Exits 1 when GITHUB_TOKEN is set and no mirror could be read.
 /** Why a request failed, in words: a lost connection is not an HTTP status. */
 export interface ReadFailure {
   readonly message: string;
-  /** GitHub was not reached at all: every other request would fail the same way. */
+  /** Every other request would fail the same way (GitHub not reached, or the token rejected): stop reading. */
   readonly unreachable: boolean;
 }
 
@@ -75,7 +75,7 @@ export function describeFailure(e: unknown, apiUrl: string, timeoutMs: number): 
   const s = status(e);
   const text = (e as Error)?.message ?? String(e);
   if (s === 404) return { message: "repository not found (not created yet, or the token cannot see it)", unreachable: false };
-  if (s === 401) return { message: "HTTP 401: GitHub rejected the token (expired, revoked or mistyped)", unreachable: false };
+  if (s === 401) return { message: "HTTP 401: GitHub rejected the token (expired, revoked or mistyped)", unreachable: true };
   if (s !== undefined && (s !== 500 || chain.length === 1)) return { message: `HTTP ${s}: ${text}`, unreachable: false };
   return { message: `could not reach ${host}: ${text}`, unreachable: true };
 }

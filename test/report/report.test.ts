@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -291,7 +292,7 @@ describe("describeFailure", () => {
     ["an unreachable network", network("ENETUNREACH"), { message: "no route to host api.github.com (network unreachable) (ENETUNREACH)", unreachable: true }],
     ["a DNS failure", network("ENOTFOUND"), { message: "DNS: api.github.com could not be resolved (ENOTFOUND)", unreachable: true }],
     ["a real HTTP 500", Object.assign(new Error("Internal Server Error"), { status: 500 }), { message: "HTTP 500: Internal Server Error", unreachable: false }],
-    ["a 401", Object.assign(new Error("Bad credentials"), { status: 401 }), { message: "HTTP 401: GitHub rejected the token (expired, revoked or mistyped)", unreachable: false }],
+    ["a 401", Object.assign(new Error("Bad credentials"), { status: 401 }), { message: "HTTP 401: GitHub rejected the token (expired, revoked or mistyped)", unreachable: true }],
     ["a 404", Object.assign(new Error("Not Found"), { status: 404 }), { message: "repository not found (not created yet, or the token cannot see it)", unreachable: false }],
   ];
   for (const [what, e, want] of cases) {
@@ -299,4 +300,30 @@ describe("describeFailure", () => {
       assert.deepEqual(describeFailure(e, api, 10_000), want);
     });
   }
+});
+
+describe("npm run report with a token GitHub rejects", () => {
+  test("GIVEN a 401 on the first mirror WHEN run THEN no other mirror is asked, the reason is at the top, and exit 1", async () => {
+    const requests: string[] = [];
+    const server = http.createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end(JSON.stringify({ message: "Bad credentials", documentation_url: "https://docs.github.com/rest" }));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "report-401-"));
+    try {
+      fs.writeFileSync(path.join(out, "inventory.json"), JSON.stringify(fixtureInventory()));
+      const o = { stdout: "", stderr: "" };
+      const io: Io = { env: { GITHUB_TOKEN: "ghs_revoked", GITHUB_API_URL: url, MIRROR_GITHUB_THROTTLE: "off" }, cwd: out, stdout: (t) => void (o.stdout += t), stderr: (t) => void (o.stderr += t) };
+      const code = await main(["--out", "site", "--inventory", "inventory.json", "--now", "2026-11-23"], io);
+      assert.equal(code, 1);
+      assert.deepEqual(requests, ["GET /repos/acme-corp/mirror-gokapi/issues?state=open&per_page=100"]);
+      assert.match(fs.readFileSync(path.join(out, "site", "report.md"), "utf8"), /> \*\*Nothing could be read from GitHub \(http:\/\/127\.0\.0\.1:\d+\): HTTP 401: GitHub rejected the token \(expired, revoked or mistyped\)\. The table shows the inventory only\.\*\*/);
+    } finally {
+      server.close();
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
 });
