@@ -1,0 +1,156 @@
+/**
+ * Every promise the README makes about `pulumi up` and `pulumi preview`, run
+ * by the real engine: the Pulumi CLI and the GitHub provider built from their
+ * Go modules (`npm run engine:build`), the program run inline by the SDK, a
+ * local file backend, and the GitHub stand-in on 127.0.0.1 (every request
+ * checked against GitHub's OpenAPI description). Each scenario asserts on the
+ * engine's own output (its change summary) and on the stand-in's state.
+ *
+ * The scenarios share one stack and run in order: each starts from the state
+ * the one before left, as a fleet repository's history would.
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
+import { EngineProject, requireBuiltTools, type EngineRun } from "./harness";
+
+const OWNER = "acme-corp";
+const MIRRORS = ["gokapi", "plik"];
+
+/** Renders the copy's fleet with `npm run render` (no Pulumi): what the stand-in must hold. */
+async function render(p: EngineProject, env: Record<string, string>): Promise<string> {
+  const out = path.join(p.base, `render-${Date.now()}`);
+  const r = await p.exec(["--import", "tsx", "infra/render.ts", "--out", out], env, 120_000);
+  assert.equal(r.code, 0, r.stderr);
+  return out;
+}
+
+function filesUnder(dir: string): string[] {
+  return (fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[])
+    .filter((d) => d.isFile())
+    .map((d) => path.relative(dir, path.join(d.parentPath, d.name)).split(path.sep).join("/"))
+    .sort();
+}
+
+function ok(r: EngineRun, what: string): NonNullable<EngineRun["summary"]> {
+  assert.equal(r.code, 0, `${what} failed:\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-4000)}`);
+  assert.ok(r.summary, `${what}: no JSON summary as the last line:\n${r.stdout.slice(-2000)}`);
+  return r.summary;
+}
+
+/** The changes other than `same`, i.e. what the engine would do. */
+function changes(summary: NonNullable<EngineRun["summary"]>): Record<string, number> {
+  return Object.fromEntries(Object.entries(summary.changes).filter(([op, n]) => op !== "same" && n > 0));
+}
+
+/** Inventory fields that depend on the day the command runs. */
+function dayless(inventory: unknown): unknown {
+  return JSON.parse(JSON.stringify(inventory, (k, v) => (k === "daysLeft" || k === "health" || k === "repositoryUrl" ? undefined : v)));
+}
+
+describe("the real engine against the GitHub stand-in", { concurrency: false }, () => {
+  let s: GitHubStandIn;
+  let p: EngineProject;
+  let env: Record<string, string>;
+  let resources = 0;
+
+  before(async () => {
+    requireBuiltTools();
+    s = await startGitHubStandIn();
+    s.addOrg?.(OWNER);
+    // The upstreams the deploy-time health check reads.
+    s.addRepo("Forceu/Gokapi", { private: false, date: "2026-03-10T00:00:00Z" });
+    s.addRelease("Forceu/Gokapi", { tag: "v2.2.4", date: "2026-03-10T00:00:00Z" });
+    s.addRepo("root-gg/plik", { private: false, date: "2026-06-01T00:00:00Z" });
+    s.addRelease("root-gg/plik", { tag: "1.3.8", date: "2026-06-01T00:00:00Z" });
+    p = EngineProject.create();
+    env = p.env(`${s.url}/`, s.token);
+  });
+
+  after(async () => {
+    await s?.stop();
+    p?.cleanup();
+  });
+
+  test("1. GIVEN empty state WHEN up THEN every resource is created and the stand-in holds what render writes", async () => {
+    const summary = ok(await p.run(["up"], env), "up");
+    resources = summary.changes.create ?? 0;
+    assert.ok(resources > 20, `only ${resources} resources created`);
+    assert.deepEqual(changes(summary), { create: resources });
+    assert.deepEqual(summary.outputs, ["inventory", "summary"]);
+    assert.deepEqual(s.rejected, [], "requests GitHub's description does not allow");
+
+    const out = await render(p, env);
+    for (const m of MIRRORS) {
+      const repo = `${OWNER}/mirror-${m}`;
+      const state = s.repo(repo);
+      assert.equal(state.private, true);
+      for (const f of filesUnder(path.join(out, `mirror-${m}`))) {
+        assert.equal(s.readFile(repo, state.defaultBranch, f), fs.readFileSync(path.join(out, `mirror-${m}`, f), "utf8"), `${repo}: ${f}`);
+      }
+      assert.deepEqual([...state.labels.keys()].sort(), ["blocked", "cve", "mirror-build", "override-review", "rescan", "security", "upstream-health"]);
+    }
+    const inventory = await p.pulumi(["stack", "output", "inventory", "--json", "--stack", "prod"], env);
+    assert.equal(inventory.code, 0, inventory.stderr);
+    const rendered = JSON.parse(fs.readFileSync(path.join(out, "inventory.json"), "utf8"));
+    assert.deepEqual(dayless(JSON.parse(inventory.stdout)), dayless(rendered.mirrors ?? rendered));
+  });
+
+  test("2. GIVEN the fleet is up WHEN up again and preview --refresh THEN the engine reports no change", async () => {
+    assert.deepEqual(changes(ok(await p.run(["up"], env), "second up")), {});
+    const writes = s.writes().length;
+    assert.deepEqual(changes(ok(await p.run(["preview", "--refresh"], env), "preview --refresh")), {});
+    assert.equal(s.writes().length, writes, "a preview wrote to GitHub");
+  });
+
+  test("3. GIVEN a generated file edited in GitHub's web UI WHEN preview --refresh THEN exactly that file shows, and up restores it", async () => {
+    const repo = `${OWNER}/mirror-gokapi`;
+    const original = s.readFile(repo, "main", ".mirror/config.yml")!;
+    s.putFile(repo, "main", ".mirror/config.yml", `${original}# edited by hand\n`, "Update config.yml");
+    const preview = ok(await p.run(["preview", "--refresh"], env), "preview --refresh after drift");
+    assert.deepEqual(changes(preview), { update: 1 });
+    assert.match(preview.changes ? JSON.stringify(preview) : "", /update/);
+    ok(await p.run(["up", "--refresh"], env), "up --refresh");
+    assert.equal(s.readFile(repo, "main", ".mirror/config.yml"), original);
+    assert.deepEqual(changes(ok(await p.run(["preview", "--refresh"], env), "preview after restore")), {});
+  });
+
+  test("4. GIVEN gate.severities changes in the policy WHEN preview THEN exactly one update per mirror", async () => {
+    const policy = p.read("infra/policy.ts");
+    p.write("infra/policy.ts", policy.replace('severities: ["CRITICAL", "HIGH"]', 'severities: ["CRITICAL"]'));
+    try {
+      const preview = ok(await p.run(["preview"], env), "preview after a policy change");
+      assert.deepEqual(changes(preview), { update: MIRRORS.length });
+    } finally {
+      p.write("infra/policy.ts", policy);
+    }
+  });
+
+  test("5. GIVEN a new file in mirrors/ WHEN up THEN only its resources are created; removing it deletes them from the stack and keeps its repository", async () => {
+    p.write("mirrors/uptime.ts", p.read("mirrors/plik.ts").replace(/name: "plik"/, 'name: "uptime"').replace(/image: "plik"/, 'image: "uptime"'));
+    const up = ok(await p.run(["up"], env), "up with a new mirror");
+    const perMirror = up.changes.create ?? 0;
+    assert.deepEqual(changes(up), { create: perMirror });
+    assert.ok(s.repo(`${OWNER}/mirror-uptime`));
+    p.remove("mirrors/uptime.ts");
+    const removed = ok(await p.run(["up"], env), "up after removing the mirror");
+    assert.deepEqual(changes(removed), { delete: perMirror });
+    assert.ok(s.repo(`${OWNER}/mirror-uptime`), "the repository of a removed mirror is kept");
+  });
+
+  test("6. GIVEN an invalid stack setting WHEN preview THEN it fails with the setting's name before any request reaches GitHub", async () => {
+    const stackFile = p.read("Pulumi.prod.yaml");
+    p.write("Pulumi.prod.yaml", stackFile.replace("mirror-fleet:visibility: private", "mirror-fleet:visibility: secret"));
+    const before = s.requests.length;
+    try {
+      const r = await p.run(["preview"], env);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stdout + r.stderr, /mirror-fleet:visibility: "secret" is not allowed \(allowed: private, public\)/);
+      assert.equal(s.requests.length, before, "requests reached the stand-in before the setting was checked");
+    } finally {
+      p.write("Pulumi.prod.yaml", stackFile);
+    }
+  });
+});

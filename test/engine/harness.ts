@@ -1,0 +1,136 @@
+/**
+ * The real engine against the GitHub stand-in: a copy of the project in a
+ * temporary folder (so a scenario can add a mirror or change the policy
+ * without touching the checkout), a local file backend, and `npm run
+ * preview|up` run as a user runs it, in a child process, with the Pulumi CLI
+ * and the GitHub provider that `npm run engine:build` built.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { builtToolRoot, toolsBinDir } from "../../tools/paths";
+import { PULUMI_CLI_VERSION } from "../../infra/automation";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+
+/** What the project copy needs to run the program and render it. */
+const COPIED = ["infra", "components", "mirrors", "pipeline", "tools", "Pulumi.yaml", "Pulumi.prod.yaml", "package.json", "tsconfig.json"];
+
+/** Fails with the way out when a tool the engine scenarios need has not been built. */
+export function requireBuiltTools(): void {
+  const missing = [
+    path.join(builtToolRoot("pulumi", PULUMI_CLI_VERSION), "bin", "pulumi"),
+    path.join(toolsBinDir(), "pulumi-resource-github"),
+  ].filter((f) => !fs.existsSync(f));
+  if (missing.length > 0) {
+    throw new Error(`the real engine is not built (${missing.join(", ")} missing): run \`npm run engine:build\` first`);
+  }
+}
+
+export interface EngineRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The last line of stdout, parsed: the engine's change summary. */
+  readonly summary: { command: string; stack: string; changes: Record<string, number>; outputs?: string[] } | undefined;
+}
+
+export class EngineProject {
+  readonly dir: string;
+  readonly stateDir: string;
+
+  private constructor(readonly base: string) {
+    this.dir = path.join(base, "project");
+    this.stateDir = path.join(base, "state");
+  }
+
+  static create(prefix = "mirror-fleet-engine-"): EngineProject {
+    const p = new EngineProject(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
+    fs.mkdirSync(p.dir);
+    for (const name of COPIED) fs.cpSync(path.join(ROOT, name), path.join(p.dir, name), { recursive: true });
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(p.dir, "node_modules"));
+    return p;
+  }
+
+  write(rel: string, content: string): void {
+    fs.mkdirSync(path.dirname(path.join(this.dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(this.dir, rel), content);
+  }
+
+  read(rel: string): string {
+    return fs.readFileSync(path.join(this.dir, rel), "utf8");
+  }
+
+  remove(rel: string): void {
+    fs.rmSync(path.join(this.dir, rel), { force: true });
+  }
+
+  /** The environment of every run: the stand-in as GitHub, the local backend, no plugin downloads. */
+  env(githubApi: string, token: string): Record<string, string> {
+    return {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? os.homedir(),
+      ...(process.env.MIRROR_FLEET_TOOLS ? { MIRROR_FLEET_TOOLS: process.env.MIRROR_FLEET_TOOLS } : {}),
+      PULUMI_BACKEND_URL: `file://${this.stateDir}`,
+      PULUMI_CONFIG_PASSPHRASE: "engine-scenarios",
+      PULUMI_HOME: path.join(this.base, "pulumi-home"),
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_SKIP_CONFIRMATIONS: "true",
+      MIRROR_FLEET_GITHUB_API: githubApi,
+      MIRROR_FLEET_WRITE_DELAY_MS: "0",
+      GITHUB_TOKEN: token,
+    };
+  }
+
+  /** `npm run <preview|up> -- args` in the copy; bounded by timeoutMs. */
+  run(args: readonly string[], env: Record<string, string>, timeoutMs = 300_000): Promise<EngineRun> {
+    return this.exec(["--import", "tsx", "infra/automation.ts", ...args], env, timeoutMs);
+  }
+
+  /** `pulumi <args>` with the built CLI, in the copy (e.g. stack output). */
+  pulumi(args: readonly string[], env: Record<string, string>, timeoutMs = 60_000): Promise<EngineRun> {
+    const cli = path.join(builtToolRoot("pulumi", PULUMI_CLI_VERSION), "bin", "pulumi");
+    return spawnBounded(cli, [...args, "--non-interactive"], this.dir, env, timeoutMs);
+  }
+
+  exec(nodeArgs: readonly string[], env: Record<string, string>, timeoutMs: number): Promise<EngineRun> {
+    return spawnBounded(process.execPath, nodeArgs, this.dir, env, timeoutMs);
+  }
+
+  cleanup(): void {
+    fs.rmSync(this.base, { recursive: true, force: true });
+  }
+}
+
+function spawnBounded(cmd: string, args: readonly string[], cwd: string, env: Record<string, string>, timeoutMs: number): Promise<EngineRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, [...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      // The whole group: the CLI and the providers it started.
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        /* already gone */
+      }
+      reject(new Error(`${cmd} ${args.join(" ")} did not finish in ${timeoutMs} ms\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    child.on("error", (e) => (clearTimeout(timer), reject(e)));
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      const last = stdout.trimEnd().split("\n").at(-1) ?? "";
+      let summary: EngineRun["summary"];
+      try {
+        summary = last.startsWith("{") ? JSON.parse(last) : undefined;
+      } catch {
+        summary = undefined;
+      }
+      resolve({ code: code ?? -1, stdout, stderr, summary });
+    });
+  });
+}
