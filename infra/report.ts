@@ -76,8 +76,11 @@ export function describeFailure(e: unknown, apiUrl: string, timeoutMs: number): 
   const text = (e as Error)?.message ?? String(e);
   if (s === 404) return { message: "repository not found (not created yet, or the token cannot see it)", unreachable: false };
   if (s === 401) return { message: "HTTP 401: GitHub rejected the token (expired, revoked or mistyped)", unreachable: true };
-  if (s !== undefined && (s !== 500 || chain.length === 1)) return { message: `HTTP ${s}: ${text}`, unreachable: false };
-  return { message: `could not reach ${host}: ${text}`, unreachable: true };
+  // Not an HTTP exchange at all: what this mirror holds is wrong (a malformed image-pin.yml), not GitHub.
+  if (s === undefined) return { message: text, unreachable: false };
+  // The client reports a failed fetch as a 500 with the fetch error as its cause.
+  if (s === 500 && chain.length > 1) return { message: `could not reach ${host}: ${text}`, unreachable: true };
+  return { message: `HTTP ${s}: ${text}`, unreachable: false };
 }
 
 /** Accepts an Inventory, or the bare array of entries that the `inventory` stack output is. */

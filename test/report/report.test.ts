@@ -294,6 +294,8 @@ describe("describeFailure", () => {
     ["a real HTTP 500", Object.assign(new Error("Internal Server Error"), { status: 500 }), { message: "HTTP 500: Internal Server Error", unreachable: false }],
     ["a 401", Object.assign(new Error("Bad credentials"), { status: 401 }), { message: "HTTP 401: GitHub rejected the token (expired, revoked or mistyped)", unreachable: true }],
     ["a 404", Object.assign(new Error("Not Found"), { status: 404 }), { message: "repository not found (not created yet, or the token cannot see it)", unreachable: false }],
+    ["a malformed pin file", new Error("acme-corp/mirror-x: image-pin.yml: tag: missing (allowed: the upstream tag that was built)"), { message: "acme-corp/mirror-x: image-pin.yml: tag: missing (allowed: the upstream tag that was built)", unreachable: false }],
+    ["a fetch failure with no known code", Object.assign(new Error("other side closed"), { status: 500, cause: new TypeError("fetch failed") }), { message: "could not reach api.github.com: other side closed", unreachable: true }],
   ];
   for (const [what, e, want] of cases) {
     test(`GIVEN ${what} WHEN described THEN ${JSON.stringify(want.message)}`, () => {
