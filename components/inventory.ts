@@ -4,6 +4,7 @@
  * `npm run report`. Pure: computed from ResolvedMirrors and their rendered
  * files, with the day passed in so that waiver "days left" are testable.
  */
+import { MIRROR_PATHS } from "./mirror-config";
 import { sha256, daysUntil } from "./spec";
 import type { RenderedFiles, ResolvedMirror } from "./types";
 
@@ -28,7 +29,14 @@ export interface InventoryEntry {
   readonly schedule: { readonly build: string; readonly rescan: string; readonly health: string };
   readonly gate: { readonly severities: readonly string[]; readonly fixedOnly: boolean };
   readonly waivers: readonly InventoryWaiver[];
-  readonly override: { readonly source: string; readonly sha256: string; readonly basePins: readonly string[] } | null;
+  /** `sha256`: of `path`, the file that is built (with its generated header); `sourceSha256`: of `source` in this repository. */
+  readonly override: {
+    readonly path: string;
+    readonly sha256: string;
+    readonly source: string;
+    readonly sourceSha256: string;
+    readonly basePins: readonly string[];
+  } | null;
   readonly attestations: boolean;
   readonly branchProtection: boolean;
   /** sha256 of every generated file, by path in the mirror repository. */
@@ -77,7 +85,15 @@ export function inventoryEntry(m: ResolvedMirror, files: RenderedFiles, today: D
       approvedBy: w.approvedBy,
       status: w.status,
     })),
-    override: m.override ? { source: m.override.source, sha256: m.override.sha256, basePins: m.override.basePins } : null,
+    override: m.override
+      ? {
+          path: MIRROR_PATHS.override,
+          sha256: sha256(files.find((f) => f.path === MIRROR_PATHS.override)!.content),
+          source: m.override.source,
+          sourceSha256: m.override.sha256,
+          basePins: m.override.basePins,
+        }
+      : null,
     attestations: m.attestations,
     branchProtection: m.branchProtection,
     files: Object.fromEntries(files.map((f) => [f.path, sha256(f.content)])),

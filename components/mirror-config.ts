@@ -5,6 +5,8 @@
  * command. Keep this type and `schema` in step with pipeline/ (it imports the
  * type; a changed meaning needs a new schema number).
  */
+import { createHash } from "node:crypto";
+import { header } from "./header";
 import type { ResolvedMirror, Severity } from "./types";
 
 /** Paths of the generated files inside a mirror repository. */
@@ -34,7 +36,18 @@ export interface MirrorConfig {
   };
   /** `ghcr.io/<namespace>/<name>`, no tag. */
   readonly image: string;
-  readonly override: { readonly path: string; readonly source: string; readonly sha256: string; readonly basePins: readonly string[] } | null;
+  /**
+   * `sha256` is the hash of the file that is built (`path`, with its generated
+   * header); `sourceSha256` the hash of the fleet repository's `source`, which
+   * differs by that header. An auditor compares each with its own file.
+   */
+  readonly override: {
+    readonly path: string;
+    readonly sha256: string;
+    readonly source: string;
+    readonly sourceSha256?: string;
+    readonly basePins: readonly string[];
+  } | null;
   readonly build: ResolvedMirror["build"];
   /** Upstream paths whose change needs an override review (the drift gate). */
   readonly watch: readonly string[];
@@ -61,7 +74,13 @@ export function mirrorConfig(m: ResolvedMirror): MirrorConfig {
     upstream: { repo: m.upstream.fullName, url: m.upstream.url, license: m.upstream.license, tags: m.upstream.tags },
     image: m.image,
     override: m.override
-      ? { path: MIRROR_PATHS.override, source: m.override.source, sha256: m.override.sha256, basePins: m.override.basePins }
+      ? {
+          path: MIRROR_PATHS.override,
+          sha256: createHash("sha256").update(renderOverride(m)!).digest("hex"),
+          source: m.override.source,
+          sourceSha256: m.override.sha256,
+          basePins: m.override.basePins,
+        }
       : null,
     build: m.build,
     watch: m.watch,
@@ -76,4 +95,13 @@ export function mirrorConfig(m: ResolvedMirror): MirrorConfig {
     attestations: m.attestations,
     reviewers: m.reviewers,
   };
+}
+
+/** `dockerfiles/Dockerfile.override` as committed and built: the generated-file header, then the override's text. */
+export function renderOverride(m: ResolvedMirror): string | undefined {
+  if (!m.override) return undefined;
+  const where = m.override.source.startsWith("preset:")
+    ? `${m.sourceFile} (override ${m.override.source.slice("preset:".length)}, components/presets.ts)`
+    : m.override.source;
+  return header("#", where) + m.override.content;
 }

@@ -6,7 +6,7 @@
  */
 import { pipelineBundle } from "../pipeline/bundle";
 import { header } from "./header";
-import { MIRROR_PATHS, mirrorConfig } from "./mirror-config";
+import { MIRROR_PATHS, mirrorConfig, renderOverride } from "./mirror-config";
 import { renderReadme } from "./readme";
 import type { RenderedFiles, ResolvedMirror } from "./types";
 import { renderOpenVex, renderTrivyignore } from "./waivers";
@@ -17,13 +17,7 @@ export function renderConfig(m: ResolvedMirror): string {
   return header("#", `${m.sourceFile} and infra/policy.ts`) + toYaml(mirrorConfig(m));
 }
 
-export function renderOverride(m: ResolvedMirror): string | undefined {
-  if (!m.override) return undefined;
-  const where = m.override.source.startsWith("preset:")
-    ? `${m.sourceFile} (override ${m.override.source.slice("preset:".length)}, components/presets.ts)`
-    : m.override.source;
-  return header("#", where) + m.override.content;
-}
+export { renderOverride };
 
 export function renderCodeowners(m: ResolvedMirror): string {
   const owners = m.reviewers.map((r) => `@${r}`).join(" ");

@@ -139,7 +139,9 @@ export const command: Command = {
       digest: f.digest!,
       tag,
       upstream: { repo: config.upstream.repo, commit: f.commit! },
-      override: config.override ? { source: config.override.source, sha256: config.override.sha256 } : null,
+      override: config.override
+        ? { path: config.override.path, sha256: config.override.sha256, source: config.override.source, sourceSha256: config.override.sourceSha256 ?? null }
+        : null,
       builtAt,
       scan,
       waiversApplied: waivers,

@@ -75,11 +75,12 @@ export function validateMirrorConfig(doc: unknown, shown: string): MirrorConfig 
   c.str("image", root.image, /^ghcr\.io\/[a-z0-9._/-]+$/, "ghcr.io/<namespace>/<name>");
   if (root.override === undefined) p.push("override: missing (allowed: null or a mapping)");
   else if (root.override !== null) {
-    const o = c.obj("override", root.override, ["path", "source", "sha256", "basePins"]);
+    const o = c.obj("override", root.override, ["path", "sha256", "source", "sourceSha256", "basePins"]);
     if (o) {
       c.str("override.path", o.path, REL_PATH, "a relative path");
       c.str("override.source", o.source, /\S/, "text");
       c.str("override.sha256", o.sha256, /^[0-9a-f]{64}$/, "64 hex digits");
+      if (o.sourceSha256 !== undefined) c.str("override.sourceSha256", o.sourceSha256, /^[0-9a-f]{64}$/, "64 hex digits");
       c.list("override.basePins", o.basePins, (v, at) => c.str(at, v, /@sha256:[0-9a-f]{64}$/, "image@sha256:<64 hex>"));
     }
   }

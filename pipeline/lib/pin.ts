@@ -41,7 +41,8 @@ export interface PinRecord {
   readonly digest: string;
   readonly tag: string;
   readonly upstream: { readonly repo: string; readonly commit: string };
-  readonly override: { readonly source: string; readonly sha256: string } | null;
+  /** `sha256`: of `path`, the file that was built; `sourceSha256`: of `source` in the fleet repository (null when the config does not say). */
+  readonly override: { readonly path: string; readonly sha256: string; readonly source: string; readonly sourceSha256: string | null } | null;
   /** ISO 8601, from the build (never the clock of this step, so a re-run writes the same file). */
   readonly builtAt: string;
   readonly scan: ScanSummary | null;
@@ -110,8 +111,10 @@ export function renderPinFile(p: PinRecord): string {
     `  repo: ${scalar(p.upstream.repo)}`,
     `  commit: ${scalar(p.upstream.commit)}`,
     `dockerfile_source: ${p.override ? "override" : "upstream"}`,
+    `override_path: ${scalar(p.override?.path ?? null)}`,
     `override_sha256: ${scalar(p.override?.sha256 ?? null)}`,
     `override_source: ${scalar(p.override?.source ?? null)}`,
+    `override_source_sha256: ${scalar(p.override?.sourceSha256 ?? null)}`,
     `built_at: ${scalar(p.builtAt)}`,
   ];
   if (p.scan) {
@@ -194,7 +197,14 @@ export function renderPrBody(p: PinRecord, ctx: PrContext): string {
     range = `${cell(p.tag)} ${shortCell(p.upstream.commit)} (first pinned build)`;
   }
   out.push(`| Upstream | ${cell(p.upstream.repo)}: ${range} |`);
-  out.push(`| Dockerfile | ${p.override ? `override ${cell(p.override.source)}, sha256 ${cell(p.override.sha256)}` : "upstream's own"} |`);
+  out.push(
+    `| Dockerfile | ${
+      p.override
+        ? `${cell(p.override.path)} (built), sha256 ${cell(p.override.sha256)}; from ${cell(p.override.source)} in the fleet repository` +
+          (p.override.sourceSha256 ? `, source sha256 ${cell(p.override.sourceSha256)}` : "")
+        : "upstream's own"
+    } |`,
+  );
   out.push(`| Built | ${cell(p.builtAt)} |`);
   if (p.approval) out.push(`| Override review | upstream drift approved in #${p.approval.issue}, closed as completed by ${cell(p.approval.by)} |`);
   if (prev?.digest) out.push(`| Replaces | ${cell(prev.digest)} |`);

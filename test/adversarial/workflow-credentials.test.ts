@@ -12,6 +12,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { archiveImage } from "../../pipeline/lib/oci";
 import { describe, test } from "node:test";
 import { renderWorkflow } from "../../components/workflow";
 import { PROJECT_ROOT } from "../../infra/mirrors";
@@ -68,10 +69,14 @@ describe("adversarial (issue 12 #16): no registry password survives a killed pub
     fs.mkdirSync(tmpdir);
     fs.mkdirSync(runnerTemp);
     const { archive, digest } = ociArchive(root);
+    // publish reads the scan record before it pushes: one that shows every platform of this archive scanned.
+    const record = path.join(root, "scan.json");
+    const platforms = archiveImage(archive).platforms.map((p) => ({ platform: p.platform, digest: p.digest, report: "r.json", sarif: "r.sarif", sbom: "r.cdx.json" }));
+    fs.writeFileSync(record, JSON.stringify({ schema: 1, kind: "build", image: { from: archive, digest, mediaType: "" }, platforms, source: { skipped: "test" }, trivy: { version: null }, db: { version: null, updatedAt: null, nextUpdate: null }, suppressed: 0, complete: true }));
     // The stand-in skopeo records that it saw an auth file, then kills its parent (publish) outright.
     stub(bin, "skopeo", `for a in "$@"; do case "$a" in */auth.json) cp "$a" "${root}/seen-auth" ;; esac; done\nkill -9 "$PPID"\nsleep 1`);
 
-    const r = spawnSync(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "pipeline", "main.ts"), "publish", "--archive", archive, "--image", "ghcr.io/acme-corp/gokapi", "--tag", "v1.0.0", "--digest", digest], {
+    const r = spawnSync(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "pipeline", "main.ts"), "publish", "--archive", archive, "--image", "ghcr.io/acme-corp/gokapi", "--tag", "v1.0.0", "--digest", digest, "--scan-record", record], {
       cwd: PROJECT_ROOT,
       encoding: "utf8",
       timeout: 60_000,

@@ -20,7 +20,9 @@ import { captureIo, runPipelineCommand, withCheckedStandIn, type GitHubStandIn }
 const REPO = "acme/mirror-gokapi";
 const digest = (s: string) => `sha256:${createHash("sha256").update(s).digest("hex")}`;
 const commit = (s: string) => createHash("sha1").update(s).digest("hex");
-const OVERRIDE_SHA = createHash("sha256").update("FROM scratch\n").digest("hex");
+const OVERRIDE_SHA = createHash("sha256").update("# generated\nFROM scratch\n").digest("hex");
+/** The fleet repository's file: it hashes differently from the built file above (no header). */
+const SOURCE_SHA = createHash("sha256").update("FROM scratch\n").digest("hex");
 
 const CONFIG: MirrorConfig = {
   schema: 1,
@@ -32,6 +34,7 @@ const CONFIG: MirrorConfig = {
     path: "dockerfiles/Dockerfile.override",
     source: "mirrors/gokapi.Dockerfile",
     sha256: OVERRIDE_SHA,
+    sourceSha256: SOURCE_SHA,
     basePins: [`gcr.io/distroless/static-debian12@sha256:${"a".repeat(64)}`],
   },
   build: { args: {}, platforms: ["linux/amd64"], dockerfile: "Dockerfile", context: "." },
@@ -128,8 +131,10 @@ upstream:
   repo: Forceu/Gokapi
   commit: "${commit("v2.2.4")}"
 dockerfile_source: override
+override_path: dockerfiles/Dockerfile.override
 override_sha256: "${OVERRIDE_SHA}"
 override_source: mirrors/gokapi.Dockerfile
+override_source_sha256: "${SOURCE_SHA}"
 built_at: "2026-03-11T02:14:00Z"
 scan:
   critical: 0
@@ -184,7 +189,7 @@ test("GIVEN a passing build WHEN `pin` runs THEN image-pin.yml is committed on m
     for (const expected of [
       `| Image | \`ghcr.io/acme/gokapi@${digest("build-1")}\` |`,
       `| Upstream | \`Forceu/Gokapi\`: \`v2.2.4\` \`${commit("v2.2.4").slice(0, 12)}\` (first pinned build) |`,
-      `| Dockerfile | override \`mirrors/gokapi.Dockerfile\`, sha256 \`${OVERRIDE_SHA}\` |`,
+      `| Dockerfile | \`dockerfiles/Dockerfile.override\` (built), sha256 \`${OVERRIDE_SHA}\`; from \`mirrors/gokapi.Dockerfile\` in the fleet repository, source sha256 \`${SOURCE_SHA}\` |`,
       "| 0 | 1 | 2 | 1 | 0 | 0 |",
       "- `CVE-2022-23628`: `OPA is linked but never evaluates policies from users` (until `2026-06-30`)",
       "- [Workflow run](https://github.com/acme/mirror-gokapi/actions/runs/42)",

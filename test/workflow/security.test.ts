@@ -341,7 +341,8 @@ describe("Trivy is installed by version and verified by signature before it runs
     test(`GIVEN the ${jobId} job WHEN read THEN cosign is installed and Trivy verified before the first trivy command, and no DB comes from the Actions cache`, () => {
       const doc = parseWorkflow(gokapi());
       const all = steps(doc, jobId);
-      const firstTrivy = all.findIndex((s) => typeof s.run === "string" && /^\s*trivy /m.test(s.run));
+      // The pipeline's scan command runs Trivy too.
+      const firstTrivy = all.findIndex((s) => typeof s.run === "string" && /^\s*trivy |pipeline\.cjs scan /m.test(s.run));
       const cosign = all.findIndex((s) => s.uses === `${ACTIONS.cosignInstaller.uses}@${ACTIONS.cosignInstaller.sha}`);
       const verified = all.findIndex((s) => String(s.name).startsWith(`Install Trivy ${version}`));
       const cache = all.findIndex((s) => s.uses === `${ACTIONS.cache.uses}@${ACTIONS.cache.sha}`);
@@ -356,7 +357,7 @@ describe("what is scanned is what is pushed", () => {
   const doc = parseWorkflow(gokapi());
   test("GIVEN the build job WHEN read THEN the digest, the image scan and the uploaded artifact all use the one archive, built once", () => {
     assert.match(String(step(doc, "build", "digest").run), /publish --archive image\.tar --print-digest/);
-    assert.match(String(step(doc, "build", "Scan the image archive").run), /trivy image .* --input image\.tar\n$/);
+    assert.match(String(step(doc, "build", "Scan every platform").run), /pipeline\.cjs scan .* --archive image\.tar .*--out audit /);
     const upload = step(doc, "build", "Upload the scanned image archive");
     assert.deepEqual([(upload.with as Obj).name, (upload.with as Obj).path, upload.if], ["image", "image.tar", "${{ steps.gate.outputs.verdict == 'pass' }}"]);
     assert.equal(job(doc, "build").outputs && (job(doc, "build").outputs as Obj).digest, "${{ steps.image.outputs.digest }}");
@@ -471,7 +472,7 @@ describe("the rescan reads image-pin.yml strictly and never builds or pushes", (
         digest,
         tag,
         upstream: { repo: "Forceu/Gokapi", commit: "c".repeat(40) },
-        override: { source: "mirrors/gokapi.Dockerfile", sha256: "d".repeat(64) },
+        override: { path: "dockerfiles/Dockerfile.override", sha256: "d".repeat(64), source: "mirrors/gokapi.Dockerfile", sourceSha256: "e".repeat(64) },
         builtAt: "2026-11-23T02:03:00Z",
         scan: { critical: 0, high: 1, medium: 2, low: 3, unknown: 0, blocking: 0 },
         waiversApplied: [{ id: "CVE-2026-34986", reason: "tag: not-this-one", expires: "2027-02-28" }],
@@ -497,16 +498,17 @@ describe("the rescan reads image-pin.yml strictly and never builds or pushes", (
 });
 
 describe("reporting", () => {
-  test("GIVEN the SARIF uploads WHEN read THEN image, filesystem and rescan have distinct categories", () => {
+  test("GIVEN the SARIF uploads WHEN read THEN each platform's image scan, the filesystem and each platform's rescan have distinct categories", () => {
     const doc = parseWorkflow(gokapi());
     const categories = Object.values(jobs(doc))
       .flatMap((j) => j.steps as Obj[])
       .filter((s) => s.uses === `${ACTIONS.uploadSarif.uses}@${ACTIONS.uploadSarif.sha}`)
       .map((s) => [(s.with as Obj).sarif_file, (s.with as Obj).category]);
+    const slugs = realMirror("gokapi").build.platforms.map((p) => p.replace("/", "-"));
     assert.deepEqual(categories, [
-      ["audit/trivy-image.sarif", SARIF_CATEGORIES.image],
+      ...slugs.map((s) => [`audit/trivy-image-${s}.sarif`, `${SARIF_CATEGORIES.image}-${s}`]),
       ["audit/trivy-fs.sarif", SARIF_CATEGORIES.filesystem],
-      ["rescan/trivy-rescan.sarif", SARIF_CATEGORIES.rescan],
+      ...slugs.map((s) => [`rescan/trivy-image-${s}.sarif`, `${SARIF_CATEGORIES.rescan}-${s}`]),
     ]);
     assert.equal(new Set(Object.values(SARIF_CATEGORIES)).size, 3);
   });
