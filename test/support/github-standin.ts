@@ -863,7 +863,12 @@ export class GitHubStandIn {
           this.unimplemented.push({ method, url: rawUrl, status: 400, reason });
         } else {
           const fault = this.takeFault(operationId);
-          answer = fault?.when === "before" ? { status: fault.status } : handler.call(this, { params: routed.params, body: routed.body, url: rawUrl, base: this.url });
+          const tooLong = bodyTooLong(operationId, routed.body);
+          answer = tooLong
+            ? tooLong
+            : fault?.when === "before"
+              ? { status: fault.status }
+              : handler.call(this, { params: routed.params, body: routed.body, url: rawUrl, base: this.url });
           if (fault) {
             answer = { status: fault.status, body: fault.body ?? { message: `stand-in: injected ${fault.status}`, status: String(fault.status) }, headers: { ...fault.headers } };
             if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
@@ -1136,6 +1141,24 @@ export class GitHubStandIn {
     const r = this.repos.get(`${params.owner}/${params.repo}`.toLowerCase());
     return r ?? notFound();
   }
+}
+
+/** Writes whose `body` GitHub caps at 65,536 characters (its answer: 422, and nothing is written). */
+const CAPPED_BODIES = new Set(["issues/create", "issues/update", "issues/create-comment", "issues/update-comment", "pulls/create", "pulls/update"]);
+
+function bodyTooLong(operationId: string, body: unknown): Answer | undefined {
+  const text = (body as { body?: unknown } | undefined)?.body;
+  if (!CAPPED_BODIES.has(operationId) || typeof text !== "string" || [...text].length <= 65_536) return undefined;
+  const resource = operationId.startsWith("pulls/") ? "PullRequest" : operationId.includes("comment") ? "IssueComment" : "Issue";
+  return {
+    status: 422,
+    body: {
+      message: "Validation Failed",
+      errors: [{ resource, code: "custom", field: "body", message: "body is too long (maximum is 65536 characters)" }],
+      documentation_url: "https://docs.github.com/rest",
+      status: "422",
+    },
+  };
 }
 
 /** Starts a stand-in on 127.0.0.1 (free port). */
