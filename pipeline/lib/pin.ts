@@ -410,18 +410,15 @@ export async function syncPin(gh: GitHub, repo: Repo, req: PinRequest): Promise<
     adopted = made.adopted;
     action = "created";
   }
-  // Also for an adopted pull request, whose labelling the lost answer skipped.
-  if (pr && (action === "created" || open !== undefined) && !(await hasLabel(gh, repo, pr.number))) {
+  // Also for an adopted pull request, whose labelling the lost answer skipped (adding a label is idempotent).
+  // The open one's labels come with the list: no issues-API read (the pin job holds pull-requests, not issues).
+  const unlabelled = open !== undefined && !open.labels.some((l) => l.name === PIN_LABEL);
+  if (pr && (action === "created" || unlabelled)) {
     await gh.request("POST /repos/{owner}/{repo}/issues/{issue_number}/labels", { ...repo, issue_number: pr.number, labels: [PIN_LABEL] });
   }
 
   const superseded = await supersede(gh, repo, { base, branch, tag: req.tag, prefix: req.prefix ?? "", by: pr?.number ?? null, bot });
   return { action, number: pr?.number ?? null, url: pr?.url ?? null, branch, superseded, ...(adopted ? { adopted } : {}) };
-}
-
-async function hasLabel(gh: GitHub, repo: Repo, number: number): Promise<boolean> {
-  const { data } = await gh.request("GET /repos/{owner}/{repo}/issues/{issue_number}", { ...repo, issue_number: number });
-  return data.labels.some((l) => (typeof l === "string" ? l : l.name) === PIN_LABEL);
 }
 
 /**
@@ -440,8 +437,14 @@ async function closedByHuman(
   for (const p of pulls) {
     if (p.state !== "closed" || p.merged_at || p.user?.login !== bot) continue;
     if ((p.body ?? "").split(/\r?\n/, 1)[0].trim() !== marker) continue;
-    const { data } = await gh.request("GET /repos/{owner}/{repo}/issues/{issue_number}", { ...repo, issue_number: p.number });
-    const by = data.closed_by?.login ?? null;
+    // Pull requests carry no closer; the issue view of the same number does (`closed_by`).
+    let by: string | null = null;
+    try {
+      by = (await gh.request("GET /repos/{owner}/{repo}/issues/{issue_number}", { ...repo, issue_number: p.number })).data.closed_by?.login ?? null;
+    } catch (e) {
+      // Not readable with this token: count it as a person's decision, the side that proposes nothing again.
+      if ((e as { status?: number }).status !== 403 && (e as { status?: number }).status !== 404) throw e;
+    }
     if (by !== bot) return { number: p.number, html_url: p.html_url, closedBy: by };
   }
   return null;
