@@ -16,6 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { appLimit, budget, HEALTH_CHECK_PER_UPSTREAM, hoursAtLeast, LIMITS } from "./api-budget";
+import { gateBench, gateTable } from "./gate";
 
 interface Measure {
   n: number;
@@ -126,12 +127,13 @@ export function budgetTable(perMirror: Record<string, number>, sizes: readonly n
   return lines.join("\n");
 }
 
-export const USAGE = `usage: npm run bench -- [--sizes 10,100,1000] [--churn-size 100] [--out FILE]
+export const USAGE = `usage: npm run bench -- [--sizes 10,100,1000] [--churn-size 100] [--gate-sizes 10000,100000,1000000] [--out FILE]
 
 Measures the program under Pulumi mocks per fleet size and prints Markdown;
 exits 1 when CPU time per mirror grows more than ${MAX_GROWTH}x between the two largest sizes.
   --sizes N,N,…     fleet sizes to measure (default 10,100,1000)
   --churn-size N    fleet size for the policy churn table (default 100)
+  --gate-sizes N,…  occurrences for the scan gate's time and peak memory (bench/gate.ts)
   --out FILE        also write the Markdown to FILE
 `;
 
@@ -144,6 +146,7 @@ async function main(): Promise<number> {
       options: {
         sizes: { type: "string", default: "10,100,1000" },
         "churn-size": { type: "string", default: "100" },
+        "gate-sizes": { type: "string", default: "10000,100000,1000000" },
         out: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -171,6 +174,8 @@ async function main(): Promise<number> {
   log(`bench: churn of each policy field over ${churnN} mirrors…\n`);
   const churn = (one(["churn", String(churnN)]) as { rows: ChurnRow[] }).rows;
 
+  const gateRows = gateBench(values["gate-sizes"]!.split(",").map(Number), log);
+
   const ref = measures.find((m) => m.n === Math.max(...sizes))!;
   const perMirror = Object.fromEntries(Object.entries(ref.byType).map(([t, c]) => [t, c / ref.n]));
   const lin = linearity(measures);
@@ -187,6 +192,8 @@ async function main(): Promise<number> {
     `GitHub API requests (estimates per resource type in bench/api-budget.ts; limits: ${int(LIMITS.tokenPerHour)}/h for a token, an App installation ${int(LIMITS.appBasePerHour)}/h + ${LIMITS.appPerRepoPerHour} per repository beyond 20, at most ${int(LIMITS.appMaxPerHour)}/h; ${LIMITS.writesPerMinute} writes/min and ${LIMITS.writesPerHour} writes/h):`,
     "",
     budgetTable(perMirror, [...new Set([...sizes, 500])].sort((a, b) => a - b)),
+    "",
+    gateTable(gateRows),
     "",
   ].join("\n");
   process.stdout.write(md);
