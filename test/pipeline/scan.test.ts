@@ -216,3 +216,31 @@ describe("gate.scans in the entry", () => {
     ]);
   });
 });
+
+describe("scan: bad input", () => {
+  const cases: Array<[string, string[], string]> = [
+    ["no --out", ["--archive", "image.tar"], "scan: --out is required\n"],
+    ["both --archive and --image", ["--archive", "a.tar", "--image", "ghcr.io/a/b", "--digest", D(1), "--out", "o"], "scan: give exactly one of --archive FILE or --image REF --digest DIGEST\n"],
+    ["--image without --digest", ["--image", "ghcr.io/a/b", "--out", "o"], "scan: --digest null is not allowed (allowed: sha256:<64 hex>, with --image)\n"],
+    ["a bad platform", ["--archive", "a.tar", "--out", "o", "--platforms", "linux/amd64,Linux"], 'scan: --platforms: "Linux" is not allowed (allowed: os/arch[/variant], e.g. linux/arm64)\n'],
+  ];
+  for (const [what, args, message] of cases) {
+    it(`GIVEN ${what} WHEN scan THEN exit 2 with the usage`, async () => {
+      const r = await run(["scan", ...args]);
+      assert.equal(r.code, 2);
+      assert.ok(r.stderr.startsWith(message), r.stderr);
+      assert.ok(r.stderr.includes("usage: mirror-pipeline scan"));
+    });
+  }
+
+  it("GIVEN a docker-archive instead of an OCI archive WHEN scan THEN exit 2 naming the file, and no Trivy runs", async () => {
+    const d = tmpDir();
+    // A tar with manifest.json only: what `docker save` writes.
+    const { execFileSync } = await import("node:child_process");
+    fs.writeFileSync(path.join(d, "manifest.json"), "[]");
+    execFileSync("tar", ["-cf", path.join(d, "image.tar"), "-C", d, "manifest.json"]);
+    const r = await run(["scan", "--archive", "image.tar", "--out", "audit", "--platforms", "linux/amd64"], { cwd: d, env: { PATH: "/nonexistent" } });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^scan: .*image\.tar: not an OCI image archive \(no oci-layout\)\n$/);
+  });
+});
