@@ -49,6 +49,12 @@ export interface MirroredImageArgs {
    * (infra/upstream-health.ts). Needed when the mirror's preflight is on.
    */
   readonly preflightTag?: pulumi.Input<string>;
+  /**
+   * What of this mirror already exists on GitHub (infra/adopt.ts): declared
+   * with `import`, so that a create GitHub applied but never answered is
+   * adopted instead of failing with 422 on every later `up`. @default nothing
+   */
+  readonly adopt?: { readonly repository: boolean; readonly labels: readonly string[] };
 }
 
 export class MirroredImage extends pulumi.ComponentResource {
@@ -106,7 +112,10 @@ export class MirroredImage extends pulumi.ComponentResource {
         allowAutoMerge: false,
         topics: ["mirror-fleet", "container-image"],
       },
-      { parent: this, retainOnDelete: true },
+      // hasDownloads: GitHub reads it back as true, the provider never sends
+      // it on create and setting it is deprecated: left alone, every preview
+      // would show an update (seen with the real engine, test/engine).
+      { parent: this, retainOnDelete: true, ignoreChanges: ["hasDownloads"], ...(args.adopt?.repository ? { import: m.repo } : {}) },
     );
     this.repositoryUrl = this.repository.htmlUrl;
     const repo = this.repository.name;
@@ -124,7 +133,13 @@ export class MirroredImage extends pulumi.ComponentResource {
       new github.IssueLabel(
         `${name}-label-${label.name}`,
         { repository: repo, name: label.name, color: label.color, description: label.description },
-        { parent: this, retainOnDelete: true, dependsOn: [this.repository] },
+        {
+          parent: this,
+          retainOnDelete: true,
+          dependsOn: [this.repository],
+          // The provider's id of a label is `<repository>:<name>`.
+          ...(args.adopt?.labels.includes(label.name) ? { import: `${m.repo}:${label.name}` } : {}),
+        },
       );
     }
 

@@ -144,7 +144,7 @@ export function engineEnv(opts: AutomationOptions, env: Readonly<Record<string, 
 async function selectStack(opts: AutomationOptions, cmd: PulumiCommand, env: Readonly<Record<string, string | undefined>>): Promise<Stack> {
   if (opts.backendUrl.startsWith("file://")) fs.mkdirSync(opts.backendUrl.slice("file://".length), { recursive: true });
   return LocalWorkspace.createOrSelectStack(
-    { stackName: opts.stack, projectName: "mirror-fleet", program: async () => ({ ...(await import("./index")) }) },
+    { stackName: opts.stack, projectName: "mirror-fleet", program: async () => (await import("./index")).default() },
     { workDir: PROJECT_ROOT, pulumiCommand: cmd, envVars: engineEnv(opts, env) },
   );
 }

@@ -9,44 +9,51 @@ import * as pulumi from "@pulumi/pulumi";
 import { githubApi } from "./github-api";
 import { loadMirrorEntries, readProjectFile } from "./mirrors";
 import { policy } from "./policy";
-import { fleetProgram } from "./program";
+import { existingOnGitHub, fleetProgram } from "./program";
 import { readStackConfig } from "./settings";
 
-const stack = readStackConfig();
+/** The program: an async function, so that what exists on GitHub is known before anything is declared. */
+export default async function fleetStack(): Promise<Record<string, unknown>> {
+  const stack = readStackConfig();
 
-// Explicit provider: default providers are disabled in Pulumi.yaml, so no
-// resource can silently pick up ambient credentials. Credentials: the
-// githubToken config secret, else a GitHub App from GITHUB_APP_ID,
-// GITHUB_APP_INSTALLATION_ID and GITHUB_APP_PEM_FILE, else GITHUB_TOKEN.
-const app = process.env;
-const api = githubApi(app);
-const provider = new github.Provider("github", {
-  owner: stack.settings.owner,
-  ...(api.providerBaseUrl ? { baseUrl: api.providerBaseUrl } : {}),
-  ...(api.writeDelayMs !== undefined ? { writeDelayMs: api.writeDelayMs } : {}),
-  ...(stack.githubToken ? { token: stack.githubToken } : {}),
-  // The provider reads a GitHub App's credentials only through appAuth.
-  ...(!stack.githubToken && app.GITHUB_APP_ID && app.GITHUB_APP_INSTALLATION_ID && app.GITHUB_APP_PEM_FILE
-    ? { appAuth: { id: app.GITHUB_APP_ID, installationId: app.GITHUB_APP_INSTALLATION_ID, pemFile: pulumi.secret(app.GITHUB_APP_PEM_FILE) } }
-    : {}),
-});
+  // Explicit provider: default providers are disabled in Pulumi.yaml, so no
+  // resource can silently pick up ambient credentials. Credentials: the
+  // githubToken config secret, else a GitHub App from GITHUB_APP_ID,
+  // GITHUB_APP_INSTALLATION_ID and GITHUB_APP_PEM_FILE, else GITHUB_TOKEN.
+  const app = process.env;
+  const api = githubApi(app);
+  const provider = new github.Provider("github", {
+    owner: stack.settings.owner,
+    ...(api.providerBaseUrl ? { baseUrl: api.providerBaseUrl } : {}),
+    ...(api.writeDelayMs !== undefined ? { writeDelayMs: api.writeDelayMs } : {}),
+    ...(stack.githubToken ? { token: stack.githubToken } : {}),
+    // The provider reads a GitHub App's credentials only through appAuth.
+    ...(!stack.githubToken && app.GITHUB_APP_ID && app.GITHUB_APP_INSTALLATION_ID && app.GITHUB_APP_PEM_FILE
+      ? { appAuth: { id: app.GITHUB_APP_ID, installationId: app.GITHUB_APP_INSTALLATION_ID, pemFile: pulumi.secret(app.GITHUB_APP_PEM_FILE) } }
+      : {}),
+  });
 
-const fleet = fleetProgram({
-  entries: loadMirrorEntries(),
-  policy,
-  settings: stack.settings,
-  readFile: readProjectFile,
-  webhooks: stack.webhooks,
-  providers: { github: provider },
-  // The program's own reads (upstream health, preflight tags) go where the provider goes, as the same identity.
-  github: { apiUrl: api.restUrl, token: stack.githubToken },
-});
+  const inputs = {
+    entries: loadMirrorEntries(),
+    policy,
+    settings: stack.settings,
+    readFile: readProjectFile,
+    webhooks: stack.webhooks,
+    providers: { github: provider },
+    // The program's own reads (upstream health, preflight tags, what exists) go where the provider goes, as the same identity.
+    github: { apiUrl: api.restUrl, token: stack.githubToken },
+  };
+  // A repository or label GitHub made but never confirmed is adopted, not created twice.
+  const fleet = fleetProgram({ ...inputs, existing: await existingOnGitHub(inputs) });
 
-for (const w of fleet.warnings) pulumi.log.warn(w);
+  for (const w of fleet.warnings) pulumi.log.warn(w);
 
-export const inventory = fleet.inventory.mirrors.map((entry, i) => ({
-  ...entry,
-  repositoryUrl: fleet.mirrors[i].repositoryUrl,
-  health: fleet.health?.apply((h) => h[entry.upstream.repo]) ?? "off (policy.deploy.healthCheck)",
-}));
-export const summary = fleet.inventory.summary;
+  return {
+    inventory: fleet.inventory.mirrors.map((entry, i) => ({
+      ...entry,
+      repositoryUrl: fleet.mirrors[i].repositoryUrl,
+      health: fleet.health?.apply((h) => h[entry.upstream.repo]) ?? "off (policy.deploy.healthCheck)",
+    })),
+    summary: fleet.inventory.summary,
+  };
+}

@@ -6,6 +6,7 @@
 import * as dockerbuild from "@pulumi/docker-build";
 import type * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
+import { findExisting, type Existing } from "./adopt";
 import { checkUpstreams, newestAllowedTag, type GitHubReader, type HealthByRepo } from "./upstream-health";
 import { fleetSummary, type Inventory } from "../components/inventory";
 import { MirroredImage } from "../components/mirrored-image";
@@ -30,6 +31,8 @@ export interface FleetInputs {
    * REST root and token. @default github.com, GITHUB_TOKEN or a GitHub App from the environment
    */
   readonly github?: { readonly apiUrl: string; readonly token?: pulumi.Input<string> };
+  /** What already exists on GitHub, by repository name (infra/adopt.ts), to adopt rather than create. @default nothing */
+  readonly existing?: ReadonlyMap<string, Existing>;
 }
 
 export interface Fleet {
@@ -38,6 +41,23 @@ export interface Fleet {
   readonly warnings: readonly string[];
   /** Upstream health by `owner/repo`, read at this preview/up (policy.deploy.healthCheck). */
   readonly health?: pulumi.Output<HealthByRepo>;
+}
+
+/**
+ * What of the fleet already exists on GitHub (infra/adopt.ts), read before
+ * any resource is declared. Resolving here too means a bad entry fails before
+ * the first request, with the same message as fleetProgram's.
+ */
+export async function existingOnGitHub(inputs: FleetInputs): Promise<Map<string, Existing>> {
+  const { mirrors } = resolveFleet(inputs.entries, { policy: inputs.policy, settings: inputs.settings, readFile: inputs.readFile, today: inputs.today ?? new Date() });
+  const gh = inputs.github ?? { apiUrl: "https://api.github.com" };
+  const token = await new Promise<string | undefined>((resolve) => void pulumi.output(gh.token).apply(resolve));
+  return findExisting(
+    inputs.settings.owner,
+    mirrors.map((m) => m.repo),
+    inputs.policy.labels.map((l) => l.name),
+    { apiUrl: gh.apiUrl, token, env: process.env },
+  );
 }
 
 export function fleetProgram(inputs: FleetInputs): Fleet {
@@ -78,6 +98,7 @@ export function fleetProgram(inputs: FleetInputs): Fleet {
           deployBypassActorId: inputs.settings.deployBypassActorId,
           githubPlan: inputs.settings.githubPlan,
           today,
+          ...(inputs.existing?.get(m.repo) ? { adopt: inputs.existing.get(m.repo) } : {}),
           ...(preflight.includes(m) ? { preflightTag: read((r) => newestAllowedTag(m.upstream.fullName, m.upstream.tags, r)) } : {}),
         },
         opts,

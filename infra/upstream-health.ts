@@ -30,7 +30,7 @@ export interface GitHubReader {
 }
 
 /** A client for `reader`, or why there is none (no credentials). */
-async function client(reader: GitHubReader): Promise<GitHub | string> {
+export async function client(reader: GitHubReader): Promise<GitHub | string> {
   const env = { ...reader.env, GITHUB_API_URL: reader.apiUrl };
   const token = reader.token || (await deployToken(env));
   if (!token) return "no githubToken, GITHUB_TOKEN or GitHub App credentials where pulumi runs";

@@ -58,7 +58,7 @@ export function describeRepo(s: GitHubStandIn, fullName: string): string {
     `  labels: ${[...repo.labels.keys()].sort().join(", ")}`,
     `  requests: ${mine.length} (${writes} writes)`,
   ];
-  for (const [what, value] of Object.entries(s.settingsOf?.(fullName) ?? {})) lines.push(`  ${what}: ${JSON.stringify(value)}`);
+  for (const [what, value] of Object.entries(s.settingsOf(fullName) ?? {})) lines.push(`  ${what}: ${JSON.stringify(value)}`);
   return lines.join("\n");
 }
 
@@ -67,7 +67,9 @@ async function main(opts: Options): Promise<number> {
   const settings = settingsFromStackFile(path.join(ROOT, `Pulumi.${opts.stack}.yaml`));
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mirror-fleet-rehearsal-"));
   const s = await startGitHubStandIn();
-  s.addOrg?.(settings.owner);
+  // The stack promises (mirror-fleet:actionsCanCreatePullRequests) that the
+  // organisation lets Actions create pull requests; the stand-in org agrees.
+  s.addOrg(settings.owner, { canApprovePullRequestReviews: true });
   try {
     process.stdout.write(`mirror-fleet rehearsal: GitHub stand-in at ${s.url}, state in ${tmp}\n`);
     const env: Record<string, string> = {
@@ -87,7 +89,7 @@ async function main(opts: Options): Promise<number> {
       child.on("close", (c) => resolve(c ?? 1));
     });
     process.stdout.write(`\nWhat GitHub received (${s.requests.length} requests, ${s.writes().length} writes, ${s.rejected.length} refused by GitHub's description):\n`);
-    for (const name of s.repoNames?.() ?? []) {
+    for (const name of s.repoNames()) {
       if (name.startsWith(`${settings.owner}/`)) process.stdout.write(`${describeRepo(s, name)}\n`);
     }
     if (s.rejected.length > 0) process.stdout.write(`refused:\n${s.rejected.map((r) => `  ${r.method} ${r.url}: ${r.reason}`).join("\n")}\n`);

@@ -35,7 +35,8 @@ function filesUnder(dir: string): string[] {
 }
 
 function ok(r: EngineRun, what: string): NonNullable<EngineRun["summary"]> {
-  assert.equal(r.code, 0, `${what} failed:\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-4000)}`);
+  const diagnostics = r.stdout.split("\nOutputs:")[0].split("Diagnostics:")[1] ?? r.stdout.slice(-4000);
+  assert.equal(r.code, 0, `${what} failed:\n${diagnostics}\n${r.stderr.slice(-4000)}`);
   assert.ok(r.summary, `${what}: no JSON summary as the last line:\n${r.stdout.slice(-2000)}`);
   return r.summary;
 }
@@ -43,6 +44,11 @@ function ok(r: EngineRun, what: string): NonNullable<EngineRun["summary"]> {
 /** The changes other than `same`, i.e. what the engine would do. */
 function changes(summary: NonNullable<EngineRun["summary"]>): Record<string, number> {
   return Object.fromEntries(Object.entries(summary.changes).filter(([op, n]) => op !== "same" && n > 0));
+}
+
+/** The resources a preview's diff marks `~ TYPE: (update)`, as "TYPE NAME" (the name is the URN's last part). */
+function updated(stdout: string): string[] {
+  return [...stdout.matchAll(/~ (\S+): \(update\)\s*\n(?:\s*\[id=[^\]\n]*\]\s*\n)?\s*\[urn=[^\]\n]*::([^\]:\n]+)\]/g)].map((m) => `${m[1]} ${m[2]}`).sort();
 }
 
 /** Inventory fields that depend on the day the command runs. */
@@ -59,11 +65,12 @@ describe("the real engine against the GitHub stand-in", { concurrency: false }, 
   before(async () => {
     requireBuiltTools();
     s = await startGitHubStandIn();
-    s.addOrg?.(OWNER);
+    // Pulumi.prod.yaml says the organisation lets Actions create pull requests.
+    s.addOrg(OWNER, { canApprovePullRequestReviews: true });
     // The upstreams the deploy-time health check reads.
     s.addRepo("Forceu/Gokapi", { private: false, date: "2026-03-10T00:00:00Z" });
     s.addRelease("Forceu/Gokapi", { tag: "v2.2.4", date: "2026-03-10T00:00:00Z" });
-    s.addRepo("root-gg/plik", { private: false, date: "2026-06-01T00:00:00Z" });
+    s.addRepo("root-gg/plik", { private: false, archived: true, date: "2026-06-01T00:00:00Z" });
     s.addRelease("root-gg/plik", { tag: "1.3.8", date: "2026-06-01T00:00:00Z" });
     p = EngineProject.create();
     env = p.env(`${s.url}/`, s.token);
@@ -109,20 +116,32 @@ describe("the real engine against the GitHub stand-in", { concurrency: false }, 
     const repo = `${OWNER}/mirror-gokapi`;
     const original = s.readFile(repo, "main", ".mirror/config.yml")!;
     s.putFile(repo, "main", ".mirror/config.yml", `${original}# edited by hand\n`, "Update config.yml");
-    const preview = ok(await p.run(["preview", "--refresh"], env), "preview --refresh after drift");
-    assert.deepEqual(changes(preview), { update: 1 });
-    assert.match(preview.changes ? JSON.stringify(preview) : "", /update/);
+    const drift = await p.run(["preview", "--refresh"], env);
+    assert.deepEqual(changes(ok(drift, "preview --refresh after drift")), { update: 1 });
+    assert.deepEqual(updated(drift.stdout), ["github:index/repositoryFile:RepositoryFile gokapi-file-mirror-config-yml"]);
     ok(await p.run(["up", "--refresh"], env), "up --refresh");
     assert.equal(s.readFile(repo, "main", ".mirror/config.yml"), original);
     assert.deepEqual(changes(ok(await p.run(["preview", "--refresh"], env), "preview after restore")), {});
+  });
+
+  test("3b. GIVEN a repository setting changed in GitHub's web UI WHEN preview --refresh THEN exactly that repository shows, and up restores it", async () => {
+    const repo = `${OWNER}/mirror-plik`;
+    s.editRepo(repo, { allow_squash_merge: true });
+    const drift = await p.run(["preview", "--refresh"], env);
+    assert.deepEqual(changes(ok(drift, "preview --refresh after a settings edit")), { update: 1 });
+    assert.deepEqual(updated(drift.stdout), ["github:index/repository:Repository plik-repo"]);
+    assert.match(drift.stdout, /allowSquashMerge\s*: true => false/);
+    ok(await p.run(["up", "--refresh"], env), "up --refresh");
+    assert.equal((s.settingsOf(repo).merge as { squash: boolean }).squash, false);
   });
 
   test("4. GIVEN gate.severities changes in the policy WHEN preview THEN exactly one update per mirror", async () => {
     const policy = p.read("infra/policy.ts");
     p.write("infra/policy.ts", policy.replace('severities: ["CRITICAL", "HIGH"]', 'severities: ["CRITICAL"]'));
     try {
-      const preview = ok(await p.run(["preview"], env), "preview after a policy change");
-      assert.deepEqual(changes(preview), { update: MIRRORS.length });
+      const r = await p.run(["preview"], env);
+      assert.deepEqual(changes(ok(r, "preview after a policy change")), { update: MIRRORS.length });
+      assert.deepEqual(updated(r.stdout), MIRRORS.map((m) => `github:index/repositoryFile:RepositoryFile ${m}-file-mirror-config-yml`));
     } finally {
       p.write("infra/policy.ts", policy);
     }
@@ -152,5 +171,57 @@ describe("the real engine against the GitHub stand-in", { concurrency: false }, 
     } finally {
       p.write("Pulumi.prod.yaml", stackFile);
     }
+  });
+
+  test("7. GIVEN the upstreams in GitHub WHEN up THEN the deploy-time health check read them there and the inventory says what it found", async () => {
+    const inventory = await p.pulumi(["stack", "output", "inventory", "--json", "--stack", "prod"], env);
+    assert.equal(inventory.code, 0, inventory.stderr);
+    const health = Object.fromEntries((JSON.parse(inventory.stdout) as Array<{ name: string; health: { healthy: boolean; archived: boolean } }>).map((m) => [m.name, m.health]));
+    assert.equal(health.gokapi.healthy, true, JSON.stringify(health.gokapi));
+    // plik's upstream is seeded archived: the check must have read it from the stand-in.
+    assert.equal(health.plik.archived, true, JSON.stringify(health.plik));
+    assert.equal(health.plik.healthy, false);
+    for (const upstream of ["Forceu/Gokapi", "root-gg/plik"]) {
+      assert.ok(s.requests.some((r) => r.method === "GET" && r.url.startsWith(`/api/v3/repos/${upstream}`)), `no read of ${upstream}`);
+    }
+  });
+
+  /** Adds mirrors/<name>.ts (a copy of plik's entry), runs `up` with `faults` injected, then `up` once more: it must converge. */
+  async function convergesAfter(name: string, faults: Parameters<GitHubStandIn["injectFault"]>[0][]): Promise<void> {
+    p.write(`mirrors/${name}.ts`, p.read("mirrors/plik.ts").replace(/name: "plik"/, `name: "${name}"`).replace(/image: "plik"/, `image: "${name}"`));
+    for (const f of faults) s.injectFault(f);
+    const first = await p.run(["up"], env);
+    assert.notEqual(first.code, 0, "the faults did not reach the provider");
+    const second = ok(await p.run(["up"], env), "the up after the faults");
+    assert.equal(changes(second).delete ?? 0, 0);
+    assert.deepEqual(changes(ok(await p.run(["preview", "--refresh"], env), "preview after converging")), {});
+    const repo = `${OWNER}/mirror-${name}`;
+    assert.equal(s.repoNames().filter((n) => n === repo).length, 1);
+    assert.deepEqual([...s.repo(repo).labels.keys()].sort(), ["blocked", "cve", "mirror-build", "override-review", "rescan", "security", "upstream-health"]);
+    const out = await render(p, env);
+    const files = filesUnder(path.join(out, `mirror-${name}`));
+    for (const f of files) assert.equal(s.readFile(repo, "main", f), fs.readFileSync(path.join(out, `mirror-${name}`, f), "utf8"), f);
+    // The initial commit and one per generated file: nothing was committed twice.
+    assert.equal(s.history(repo, "main").length, files.length + 1);
+  }
+
+  test("8a. GIVEN GitHub answers 502 after creating a repository WHEN up runs again THEN the repository is adopted, not created twice", async () => {
+    await convergesAfter("flaky", [{ operationId: "repos/create-in-org", status: 502, when: "after" }]);
+  });
+
+  test("8b. GIVEN a 502 after a label was created and a secondary rate limit on a commit WHEN up runs again THEN it converges with no duplicate or orphan", async () => {
+    await convergesAfter("limited", [
+      { operationId: "issues/create-label", status: 502, when: "after" },
+      {
+        operationId: "repos/create-or-update-file-contents",
+        status: 403,
+        when: "before",
+        headers: { "retry-after": "1" },
+        body: {
+          message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+          documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+        },
+      },
+    ]);
   });
 });
