@@ -4,10 +4,14 @@
  *
  *   upstream git repo -> render the mirror repo -> resolve -> review + drift
  *   gate (blocks until the override-review issue is closed) -> build once
- *   (buildah, OCI archive) -> scan -> gate (blocks: issue, nothing pushed;
- *   then a waiver: passes) -> publish (skopeo to a local docker-registry,
- *   registry digest == scanned digest) -> pin (PR in the GitHub stand-in)
- *   -> the same run again: nothing new is built, pushed, filed or opened.
+ *   (buildah, linux/amd64 + linux/arm64, OCI archive of the index) -> scan
+ *   (the real Trivy on every platform and the source, offline DB of planted
+ *   advisories) -> gate (blocks on exactly those: issue, nothing pushed;
+ *   then waivers: passes, SARIF/CycloneDX show them suppressed) -> publish
+ *   (skopeo to a local docker-registry, registry digest == scanned index
+ *   digest) -> pin (PR in the GitHub stand-in) -> the same run again: nothing
+ *   new is built, pushed, filed or opened -> an advisory added to the DB: the
+ *   rescan of the pushed digest opens the rescan issue.
  *
  * It proves DESIGN invariant 1 (the pinned digest is the scanned digest) and
  * the gates' behaviour. It never skips: a missing tool or a sandbox that
