@@ -92,6 +92,7 @@ async function main(opts: Options): Promise<number> {
     for (const name of s.repoNames()) {
       if (name.startsWith(`${settings.owner}/`)) process.stdout.write(`${describeRepo(s, name)}\n`);
     }
+    process.stdout.write("Upstream health in the inventory says \"unavailable\": the stand-in holds no upstream repositories.\n");
     if (s.rejected.length > 0) process.stdout.write(`refused:\n${s.rejected.map((r) => `  ${r.method} ${r.url}: ${r.reason}`).join("\n")}\n`);
     return code !== 0 ? code : s.rejected.length > 0 ? 1 : 0;
   } finally {
