@@ -143,7 +143,8 @@ test("GIVEN the Node.js minimum WHEN package.json, the SDK, README, the fleet wo
   // The SDK's own requirement is met by that minimum (3.27x declares >=22).
   const sdkEngines = JSON.parse(read("node_modules/@pulumi/pulumi/package.json")).engines.node as string;
   assert.ok(semver.subset(pkg.engines.node, sdkEngines), `engines ${pkg.engines.node} is not within @pulumi/pulumi's ${sdkEngines}`);
-  assert.match(read("README.md"), new RegExp(`## Set up\\n\\nTwo commands on a fresh machine \\(Node\\.js ${NODE_VERSION} or newer`));
+  assert.match(read("README.md"), new RegExp(`## Set up\\n\\nTwo commands on a fresh machine \\(Debian or Ubuntu, Node\\.js ${NODE_VERSION} or newer`));
+  assert.match(read("tools/setup.sh"), new RegExp(`if \\[ "\\$major" -lt ${NODE_VERSION} \\]; then`), "tools/setup.sh refuses an older Node");
   const fleet = read(".github/workflows/fleet.yml");
   assert.deepEqual([...new Set([...fleet.matchAll(/node-version: "([^"]+)"/g)].map((m) => m[1]))], [NODE_VERSION]);
   const ciNode = /^NODE_VERSION=(\d+)\.\d+\.\d+$/m.exec(read("tools/versions.sh"));
