@@ -8,10 +8,9 @@
  * and writes it took. Nothing outside a temporary folder is touched.
  */
 import { execFileSync, spawn } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { EngineProject } from "../test/engine/harness";
 import { startGitHubStandIn, type GitHubStandIn } from "../test/support/github-standin";
 import { settingsFromStackFile } from "../infra/settings";
 
@@ -65,26 +64,18 @@ export function describeRepo(s: GitHubStandIn, fullName: string): string {
 async function main(opts: Options): Promise<number> {
   execFileSync("bash", [path.join(ROOT, "tools", "build.sh"), "pulumi", "github"], { stdio: "inherit" });
   const settings = settingsFromStackFile(path.join(ROOT, `Pulumi.${opts.stack}.yaml`));
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mirror-fleet-rehearsal-"));
+  // A copy of the project: the engine writes the stack file (encryptionsalt)
+  // on its first run, and a rehearsal must leave the checkout as it was.
+  const p = EngineProject.create("mirror-fleet-rehearsal-");
   const s = await startGitHubStandIn();
   // The stack promises (mirror-fleet:actionsCanCreatePullRequests) that the
   // organisation lets Actions create pull requests; the stand-in org agrees.
   s.addOrg(settings.owner, { canApprovePullRequestReviews: true });
   try {
-    process.stdout.write(`mirror-fleet rehearsal: GitHub stand-in at ${s.url}, state in ${tmp}\n`);
-    const env: Record<string, string> = {
-      ...(process.env as Record<string, string>),
-      PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}`,
-      PULUMI_CONFIG_PASSPHRASE: "rehearsal",
-      PULUMI_HOME: path.join(tmp, "pulumi-home"),
-      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-      MIRROR_FLEET_GITHUB_API: `${s.url}/`,
-      MIRROR_FLEET_WRITE_DELAY_MS: "0",
-      GITHUB_TOKEN: s.token,
-    };
-    delete env.GITHUB_APP_ID;
+    process.stdout.write(`mirror-fleet rehearsal: GitHub stand-in at ${s.url}, project copy and state in ${p.base}\n`);
+    const env = p.env(`${s.url}/`, s.token);
     const code = await new Promise<number>((resolve, reject) => {
-      const child = spawn(process.execPath, ["--import", "tsx", "infra/automation.ts", "up", "--stack", opts.stack], { cwd: ROOT, env, stdio: "inherit" });
+      const child = spawn(process.execPath, ["--import", "tsx", "infra/automation.ts", "up", "--stack", opts.stack], { cwd: p.dir, env, stdio: "inherit" });
       child.on("error", reject);
       child.on("close", (c) => resolve(c ?? 1));
     });
@@ -97,8 +88,8 @@ async function main(opts: Options): Promise<number> {
     return code !== 0 ? code : s.rejected.length > 0 ? 1 : 0;
   } finally {
     await s.stop();
-    if (opts.keep) process.stdout.write(`kept: ${tmp}\n`);
-    else fs.rmSync(tmp, { recursive: true, force: true });
+    if (opts.keep) process.stdout.write(`kept: ${p.base}\n`);
+    else p.cleanup();
   }
 }
 

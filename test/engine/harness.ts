@@ -15,7 +15,7 @@ import { PULUMI_CLI_VERSION } from "../../infra/automation";
 export const ROOT = path.resolve(__dirname, "..", "..");
 
 /** What the project copy needs to run the program and render it. */
-const COPIED = ["infra", "components", "mirrors", "pipeline", "tools", "Pulumi.yaml", "Pulumi.prod.yaml", "package.json", "tsconfig.json"];
+const COPIED = ["infra", "components", "mirrors", "pipeline", "tools", "package.json", "tsconfig.json"];
 
 /** Fails with the way out when a tool the engine scenarios need has not been built. */
 export function requireBuiltTools(): void {
@@ -48,7 +48,8 @@ export class EngineProject {
   static create(prefix = "mirror-fleet-engine-"): EngineProject {
     const p = new EngineProject(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
     fs.mkdirSync(p.dir);
-    for (const name of COPIED) fs.cpSync(path.join(ROOT, name), path.join(p.dir, name), { recursive: true });
+    const stackFiles = fs.readdirSync(ROOT).filter((f) => /^Pulumi(\.[A-Za-z0-9_.-]+)?\.yaml$/.test(f));
+    for (const name of [...COPIED, ...stackFiles]) fs.cpSync(path.join(ROOT, name), path.join(p.dir, name), { recursive: true });
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(p.dir, "node_modules"));
     return p;
   }
@@ -72,6 +73,7 @@ export class EngineProject {
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? os.homedir(),
       ...(process.env.MIRROR_FLEET_TOOLS ? { MIRROR_FLEET_TOOLS: process.env.MIRROR_FLEET_TOOLS } : {}),
+      ...(process.env.XDG_CACHE_HOME ? { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME } : {}),
       PULUMI_BACKEND_URL: `file://${this.stateDir}`,
       PULUMI_CONFIG_PASSPHRASE: "engine-scenarios",
       PULUMI_HOME: path.join(this.base, "pulumi-home"),
