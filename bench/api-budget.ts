@@ -1,55 +1,112 @@
 /**
- * How many GitHub API requests a `pulumi up` of the fleet makes, per
- * resource type and operation, from the provider's source
- * (integrations/terraform-provider-github, which @pulumi/github bridges).
- * RepositoryFile and IssueLabel are read straight from their CRUD functions;
- * the others are the calls their create/read functions make, rounded up.
- * The bench multiplies these by the resources the program actually declares.
+ * How many GitHub API requests the fleet's `pulumi up` and `pulumi preview`
+ * make, per resource type and operation: MEASURED with the real engine and
+ * the real provider (the Pulumi CLI 3.276.0 and pulumi-resource-github
+ * 6.15.0 that `npm run engine:build` builds) against the GitHub stand-in,
+ * which logs every request with the operation of GitHub's OpenAPI
+ * description it matched (test/support/github-standin.ts).
  *
- * What they are checked against (docs.github.com, "Rate limits for the REST
- * API" and "Rate limits for GitHub Apps"): a token has 5,000 requests an
- * hour; a GitHub App installation 5,000 plus 50 per repository beyond 20, at
- * most 12,500. Independently, no more than 80 content-creating requests a
- * minute and 500 an hour (secondary limits); every write is budgeted as one.
+ * How: a fleet of synthetic mirrors (bench/synthetic.ts) is brought up from
+ * empty state, refreshed, and one generated file is changed in every mirror;
+ * the stand-in's log of each run is counted per operation
+ * (test/engine/api-budget.test.ts, `npm run test:engine`, re-measures it and
+ * fails when this table no longer matches what the provider does; `npm run
+ * bench` prints the same counts for 10 and 50 mirrors, bench/engine.ts).
+ * The table gives each operation to the resource type that sends it;
+ * `GET /repos/{owner}/{repo}` is sent by several types and is given to each
+ * by the provider's source (integrations/terraform-provider-github: the
+ * repository's read-back; BranchDefault's, VulnerabilityAlerts' and
+ * Ruleset's create; every file commit checks the repository first). The test
+ * checks the sum per operation, which is what GitHub counts.
+ *
+ * What the stand-in cannot show: the latency of the real GitHub (every
+ * request here answers in about a millisecond), and what an organisation's
+ * own default branch name adds (the stand-in creates `main`, so BranchDefault
+ * renames nothing; elsewhere one more write per mirror).
+ *
+ * The limits the figures are checked against (docs.github.com, "Rate limits
+ * for the REST API" and "Rate limits for GitHub Apps"): a token has 5,000
+ * requests an hour; a GitHub App installation 5,000 plus 50 per repository
+ * beyond 20, at most 12,500. Independently, no more than 80 content-creating
+ * requests a minute and 500 an hour (secondary limits); every write is
+ * budgeted as one.
  */
+
+/** Requests per resource, by `METHOD operationId` (GitHub's OpenAPI operation). */
+export type Ops = Readonly<Record<string, number>>;
+
 export interface CallCost {
-  /** Requests for a create, including the provider's read-back; `writes` of them change something. */
-  readonly create: number;
-  readonly createWrites: number;
-  /** Requests for an in-place update, with read-back. */
-  readonly update: number;
-  readonly updateWrites: number;
-  /** Requests for one read (what `--refresh` does per resource). */
-  readonly read: number;
+  /** A create from nothing, with the provider's read-back. */
+  readonly create: Ops;
+  /** One read: what `--refresh` does per resource. */
+  readonly read: Ops;
+  /** An in-place update of one input, with read-back (measured for the file commit only). */
+  readonly update?: Ops;
 }
 
 export const CALLS: Readonly<Record<string, CallCost>> = {
-  // POST /orgs/{org}/repos, PUT topics, PUT vulnerability-alerts, PATCH settings; read: GET repo + GET vulnerability-alerts.
-  "github:index/repository:Repository": { create: 6, createWrites: 4, update: 3, updateWrites: 1, read: 2 },
-  // POST branches/{b}/rename; read: GET repo.
-  "github:index/branchDefault:BranchDefault": { create: 3, createWrites: 1, update: 3, updateWrites: 1, read: 1 },
-  // GET label (exists?), POST or PATCH, GET (read-back).
-  "github:index/issueLabel:IssueLabel": { create: 3, createWrites: 1, update: 3, updateWrites: 1, read: 1 },
-  // PUT actions/permissions, PUT selected-actions; read: both GETs.
-  "github:index/actionsRepositoryPermissions:ActionsRepositoryPermissions": { create: 4, createWrites: 2, update: 4, updateWrites: 2, read: 2 },
-  // PUT actions/permissions/workflow; read: GET.
-  "github:index/workflowRepositoryPermissions:WorkflowRepositoryPermissions": { create: 2, createWrites: 1, update: 2, updateWrites: 1, read: 1 },
-  // GET public key, PUT secret; read: GET secret.
-  "github:index/actionsSecret:ActionsSecret": { create: 3, createWrites: 1, update: 3, updateWrites: 1, read: 1 },
-  // create: GET branch, GET contents (exists?), PUT contents (a commit), then read; read: GET branch, GET contents, GET commit.
-  "github:index/repositoryFile:RepositoryFile": { create: 6, createWrites: 1, update: 5, updateWrites: 1, read: 3 },
-  // POST rulesets; read: GET ruleset.
-  "github:index/repositoryRuleset:RepositoryRuleset": { create: 2, createWrites: 1, update: 2, updateWrites: 1, read: 1 },
-  // The post-deploy workflow dispatch (infra/dispatch.ts): one POST when its triggers change; a local command, never read.
-  "command:local:Command": { create: 1, createWrites: 1, update: 1, updateWrites: 1, read: 0 },
+  "github:index/repository:Repository": {
+    // Create, then the provider's update pass (topics and settings, twice), then read-back (repository and its alerts).
+    create: { "POST repos/create-in-org": 1, "PUT repos/replace-all-topics": 2, "PATCH repos/update": 2, "GET repos/get": 1, "GET repos/check-vulnerability-alerts": 1 },
+    read: { "GET repos/get": 1, "GET repos/check-vulnerability-alerts": 1 },
+  },
+  "github:index/branchDefault:BranchDefault": {
+    // The stand-in creates `main`: no rename. An organisation whose default is another name adds one POST rename.
+    create: { "GET repos/get": 1 },
+    read: { "GET repos/get": 1 },
+  },
+  "github:index/issueLabel:IssueLabel": {
+    create: { "POST issues/create-label": 1 },
+    read: { "GET issues/get-label": 1 },
+  },
+  "github:index/repositoryVulnerabilityAlerts:RepositoryVulnerabilityAlerts": {
+    create: { "GET repos/get": 1, "PUT repos/enable-vulnerability-alerts": 1 },
+    read: { "GET repos/check-vulnerability-alerts": 1 },
+  },
+  "github:index/actionsRepositoryPermissions:ActionsRepositoryPermissions": {
+    create: {
+      "PUT actions/set-github-actions-permissions-repository": 1,
+      "PUT actions/set-allowed-actions-repository": 1,
+      "GET actions/get-github-actions-permissions-repository": 1,
+      "GET actions/get-allowed-actions-repository": 1,
+    },
+    read: { "GET actions/get-github-actions-permissions-repository": 1, "GET actions/get-allowed-actions-repository": 1 },
+  },
+  "github:index/workflowRepositoryPermissions:WorkflowRepositoryPermissions": {
+    create: { "PUT actions/set-github-actions-default-workflow-permissions-repository": 1, "GET actions/get-github-actions-default-workflow-permissions-repository": 1 },
+    read: { "GET actions/get-github-actions-default-workflow-permissions-repository": 1 },
+  },
+  "github:index/actionsSecret:ActionsSecret": {
+    create: { "GET repos/get": 1, "GET actions/get-repo-public-key": 1, "PUT actions/create-or-update-repo-secret": 1, "GET actions/get-repo-secret": 1 },
+    read: { "GET actions/get-repo-secret": 1 },
+  },
+  "github:index/repositoryFile:RepositoryFile": {
+    // One commit per file: the repository and branch checked, the path looked up, the commit, then read-back of the file and its commit.
+    create: { "GET repos/get": 1, "GET repos/get-branch": 1, "GET repos/get-content": 2, "PUT repos/create-or-update-file-contents": 1, "GET repos/get-commit": 1 },
+    read: { "GET repos/get-content": 1, "GET repos/get-commit": 1 },
+    update: { "GET repos/get-content": 1, "PUT repos/create-or-update-file-contents": 1, "GET repos/get-commit": 1 },
+  },
+  "github:index/repositoryRuleset:RepositoryRuleset": {
+    create: { "GET repos/get": 1, "POST repos/create-repo-ruleset": 1 },
+    read: { "GET repos/get-repo-ruleset": 1 },
+  },
 };
 
+/** Once per engine run, whatever the fleet's size: the provider reads the owner when it starts. */
+export const PER_RUN: Ops = { "GET orgs/get": 1 };
+
 /**
- * The fleet's upstream-health check (policy.deploy.healthCheck, infra/upstream-health.ts) runs at
- * every preview and up, per distinct upstream: the repository, its newest commit, its tags (one
- * page or more) and up to three tag commits (pipeline/lib/health.ts).
+ * The program's own reads at every preview and up (measured the same way).
+ * Adoption (infra/adopt.ts): the repository, and its labels when it exists
+ * (one page up to 100 labels). Upstream health (infra/upstream-health.ts,
+ * pipeline/lib/health.ts): the repository, a page of commits, the tags and
+ * the releases (one page each per 100): 4 for an upstream whose versions are
+ * releases (measured). Tags without a release cost up to 3 more reads (the
+ * commit dates of the three highest), so 7 at most below 100 tags.
  */
-export const HEALTH_CHECK_PER_UPSTREAM = 6;
+export const ADOPTION_PER_MIRROR = { missing: 1, existing: 2 } as const;
+export const HEALTH_CHECK_PER_UPSTREAM = 4;
+export const HEALTH_CHECK_PER_UPSTREAM_MAX = 7;
 
 export const LIMITS = {
   tokenPerHour: 5_000,
@@ -70,17 +127,39 @@ export interface Budget {
   readonly writes: number;
 }
 
-/** Per-mirror resource counts by type -> requests for N mirrors of one operation. */
-export function budget(perMirror: Readonly<Record<string, number>>, n: number, op: "create" | "read"): Budget {
+const isWrite = (op: string) => !op.startsWith("GET ");
+
+/** Requests and writes of a set of operations. */
+export function cost(ops: Ops): Budget {
   let requests = 0;
   let writes = 0;
-  for (const [type, count] of Object.entries(perMirror)) {
-    const c = CALLS[type];
-    if (!c) throw new Error(`no API cost known for ${type}: add it to bench/api-budget.ts`);
-    requests += count * n * (op === "create" ? c.create : c.read);
-    writes += count * n * (op === "create" ? c.createWrites : 0);
+  for (const [op, c] of Object.entries(ops)) {
+    requests += c;
+    if (isWrite(op)) writes += c;
   }
-  return { requests: Math.round(requests), writes: Math.round(writes) };
+  return { requests, writes };
+}
+
+function costOf(type: string, op: "create" | "read"): Ops {
+  const c = CALLS[type];
+  if (!c) throw new Error(`no measured API cost for ${type}: add it to bench/api-budget.ts (measure it with test/engine/api-budget.test.ts)`);
+  return c[op];
+}
+
+/** Per operation, what `count` resources of each type cost (types that make no request, like the stack and components, are skipped). */
+export function predictOps(resources: Readonly<Record<string, number>>, op: "create" | "read"): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [type, count] of Object.entries(resources)) {
+    if (!type.startsWith("github:index/")) continue;
+    for (const [k, c] of Object.entries(costOf(type, op))) out[k] = (out[k] ?? 0) + c * count;
+  }
+  return out;
+}
+
+/** Per-mirror resource counts by type -> provider requests for N mirrors of one operation. */
+export function budget(perMirror: Readonly<Record<string, number>>, n: number, op: "create" | "read"): Budget {
+  const b = cost(predictOps(perMirror, op));
+  return { requests: Math.round(b.requests * n), writes: Math.round(b.writes * n) };
 }
 
 /** Hours the operation needs at least, given the hourly request limit and the content-creation limit. */

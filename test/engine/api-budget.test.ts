@@ -1,0 +1,77 @@
+/**
+ * The committed API cost table (bench/api-budget.ts) against what the real
+ * provider does: a small synthetic fleet brought up from empty state by the
+ * real engine against the GitHub stand-in, refreshed, and one generated file
+ * changed in every mirror; each run's provider requests, counted per GitHub
+ * operation from the stand-in's log, must equal what the table predicts for
+ * the resources the state holds. When the provider changes (a new version, a
+ * new resource type), this fails with the operations that moved.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { ADOPTION_PER_MIRROR, CALLS, HEALTH_CHECK_PER_UPSTREAM, PER_RUN, predictOps } from "../../bench/api-budget";
+import { EngineSession } from "../../bench/engine";
+import { SYNTHETIC_WEBHOOKS } from "../../bench/synthetic";
+
+/** Mirror 0 notifies Slack (an ActionsSecret), 0 and 1 build an override, 2 upstream's Dockerfile. */
+const N = 3;
+
+function plus(...all: Array<Readonly<Record<string, number>>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const ops of all) for (const [k, c] of Object.entries(ops)) out[k] = (out[k] ?? 0) + c;
+  return Object.fromEntries(Object.entries(out).sort());
+}
+
+const sorted = (ops: Record<string, number>) => Object.fromEntries(Object.entries(ops).sort());
+
+describe("the API cost table in bench/api-budget.ts is what the real provider does", { concurrency: false }, () => {
+  let e: EngineSession;
+  let resources: Record<string, number>;
+
+  before(async () => {
+    e = await EngineSession.start(N, { keepNotify: true });
+    await e.setSecret("mirror-fleet:slackWebhookUrl", SYNTHETIC_WEBHOOKS.slack);
+  });
+
+  after(async () => {
+    await e?.stop();
+  });
+
+  test("GIVEN empty state WHEN up THEN the provider's requests per operation are the table's create cost of every resource", async () => {
+    const up = await e.run(["up"]);
+    resources = await e.resources();
+    for (const type of Object.keys(resources).filter((t) => t.startsWith("github:index/"))) {
+      assert.ok(CALLS[type], `${type} is declared by the program but has no measured cost in bench/api-budget.ts`);
+    }
+    assert.ok(resources["github:index/actionsSecret:ActionsSecret"], "the fleet under test has no ActionsSecret: its cost would go unchecked");
+    assert.deepEqual(sorted(up.ops), plus(predictOps(resources, "create"), PER_RUN));
+    assert.equal(up.adopt, ADOPTION_PER_MIRROR.missing * N);
+    assert.equal(up.health, HEALTH_CHECK_PER_UPSTREAM * e.upstreams);
+  });
+
+  test("GIVEN the fleet is up WHEN preview THEN the provider reads nothing but the owner; the program reads as the table says", async () => {
+    const preview = await e.run(["preview"]);
+    assert.deepEqual(preview.changes, {});
+    assert.deepEqual(sorted(preview.ops), sorted({ ...PER_RUN }));
+    assert.equal(preview.adopt, ADOPTION_PER_MIRROR.existing * N);
+    assert.equal(preview.health, HEALTH_CHECK_PER_UPSTREAM * e.upstreams);
+  });
+
+  test("GIVEN the fleet is up WHEN preview --refresh THEN the provider's requests are the table's read cost of every resource", async () => {
+    const refresh = await e.run(["preview", "--refresh"]);
+    assert.deepEqual(refresh.changes, {});
+    assert.deepEqual(sorted(refresh.ops), plus(predictOps(resources, "read"), PER_RUN));
+  });
+
+  test("GIVEN a policy change WHEN up THEN each file commit costs the table's file update", async () => {
+    const policy = e.p.read("infra/policy.ts");
+    const changed = policy.replace('severities: ["CRITICAL", "HIGH"]', 'severities: ["CRITICAL"]');
+    assert.notEqual(changed, policy, "infra/policy.ts no longer has the severities this test changes");
+    e.p.write("infra/policy.ts", changed);
+    const up = await e.run(["up"]);
+    // Mirror 0 sets its own severities (bench/synthetic.ts): the others' config.yml change.
+    assert.deepEqual(up.changes, { update: N - 1 });
+    const file = CALLS["github:index/repositoryFile:RepositoryFile"].update!;
+    assert.deepEqual(sorted(up.ops), plus(...Array.from({ length: N - 1 }, () => file), PER_RUN));
+  });
+});
