@@ -85,6 +85,13 @@ build_trivy() {
     "-X github.com/aquasecurity/trivy/pkg/version/app.ver=$TRIVY_VERSION" "$TRIVY_VERSION" GOEXPERIMENT=jsonv2
 }
 
+# cosign signs and attests the pushed digests (pipeline sign) and verifies
+# them in the e2e; built without cgo, so no PKCS#11 tokens (keys come from files/env).
+build_cosign() {
+  go_wrapper cosign github.com/sigstore/cosign/v2/cmd/cosign cosign \
+    "-X sigs.k8s.io/release-utils/version.gitVersion=v$COSIGN_VERSION" "$COSIGN_VERSION"
+}
+
 build_actionlint() {
   go_wrapper actionlint github.com/rhysd/actionlint/cmd/actionlint actionlint \
     "-X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" "$ACTIONLINT_VERSION"

@@ -8,4 +8,5 @@ GITHUB_PROVIDER_VERSION=6.15.0
 TRIVY_VERSION=0.74.0
 ACTIONLINT_VERSION=1.7.12
 ZIZMOR_VERSION=1.32.0
-ALL_TOOLS=(pulumi github trivy trivy_db actionlint zizmor)
+COSIGN_VERSION=2.6.5
+ALL_TOOLS=(pulumi github trivy trivy_db actionlint zizmor cosign)
