@@ -19,6 +19,8 @@ export const MIRROR_PATHS = {
   vex: ".mirror/waivers.openvex.json",
   codeowners: ".github/CODEOWNERS",
   readme: "README.md",
+  /** The fleet's cosign public key, when the stack signs (pipeline sign verifies with it). */
+  publicKey: "cosign.pub",
   /** Written by the pipeline's `pin`, never by Pulumi. */
   pin: "image-pin.yml",
 } as const;

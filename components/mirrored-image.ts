@@ -15,6 +15,7 @@ import { allowedActionPatterns } from "./pins";
 import { renderMirrorFiles } from "./render";
 import { inventoryEntry, type InventoryEntry } from "./inventory";
 import type { FleetPolicy, GithubPlan, NotifyTarget, RenderedFiles, ResolvedMirror } from "./types";
+import { COSIGN_SECRETS } from "./workflow/sign";
 
 /** The branch every mirror works on; the repository is created with it. */
 export const DEFAULT_BRANCH = "main";
@@ -35,6 +36,8 @@ export interface MirroredImageArgs {
   readonly labels: FleetPolicy["labels"];
   /** Webhook URLs from stack secrets, per target; a target in `mirror.notify` must have one. @default {} */
   readonly webhooks?: Partial<Record<NotifyTarget, pulumi.Input<string>>>;
+  /** The fleet's cosign private key and password (stack secrets); required when `mirror.signing` is set. */
+  readonly cosign?: { readonly privateKey: pulumi.Input<string>; readonly password: pulumi.Input<string> };
   /**
    * Who may bypass the default-branch ruleset so that `pulumi up` can commit
    * generated files: the deploying GitHub App's id. @default organization admins
@@ -79,6 +82,9 @@ export class MirroredImage extends pulumi.ComponentResource {
       if (webhooks[target] === undefined) {
         throw new Error(`${m.sourceFile}: notify: ${target} needs the stack secret mirror-fleet:${target}WebhookUrl (set it with pulumi config set --secret)`);
       }
+    }
+    if (m.signing && !args.cosign) {
+      throw new Error(`${m.sourceFile}: signing needs the stack secrets mirror-fleet:cosignPrivateKey and mirror-fleet:cosignPassword (set them with pulumi config set --secret)`);
     }
 
     this.files = renderMirrorFiles(m);
@@ -170,6 +176,17 @@ export class MirroredImage extends pulumi.ComponentResource {
         { repository: repo, secretName: WEBHOOK_SECRETS[target], value: pulumi.secret(webhooks[target]!) },
         { parent: this },
       );
+    }
+    // Only the publish job's signing step reads these (components/workflow/sign.ts).
+    if (m.signing && args.cosign) {
+      const values = { privateKey: args.cosign.privateKey, password: args.cosign.password };
+      for (const k of ["privateKey", "password"] as const) {
+        new github.ActionsSecret(
+          `${name}-secret-cosign-${k}`,
+          { repository: repo, secretName: COSIGN_SECRETS[k], value: pulumi.secret(values[k]) },
+          { parent: this },
+        );
+      }
     }
 
     // The provider makes one commit per file, and parallel writes to one

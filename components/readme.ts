@@ -3,6 +3,7 @@
  * from, how to verify one, what the upstream's license means for the image,
  * and what each label and generated file is for.
  */
+import { verifyCommands } from "../pipeline/lib/sign";
 import { header } from "./header";
 import { MIRROR_PATHS } from "./mirror-config";
 import type { ResolvedMirror } from "./types";
@@ -61,6 +62,26 @@ function verifySection(m: ResolvedMirror): string[] {
   ];
 }
 
+/** cosign: signed by the fleet key on any plan, or said to be off. */
+function signingSection(m: ResolvedMirror): string[] {
+  if (!m.signing) {
+    return [
+      "Signatures are off for this mirror: the fleet's stack sets no cosign key pair (mirror-fleet:cosignPublicKey, cosignPrivateKey, cosignPassword; the fleet repository's README, Signing). Nothing in the registry proves an image came from this workflow; check the three digests above.",
+      "",
+    ];
+  }
+  return [
+    `Every pushed digest (the index and each platform's manifest) is signed with the fleet's cosign key, and carries two attestations: each platform's CycloneDX SBOM and the scan gate's result (type \`https://mirror-fleet.dev/scan-gate/v1\`: decision, report hashes, waivers, Trivy and its database, upstream commit, reviewed diff). The public key is \`${MIRROR_PATHS.publicKey}\` in this repository. Signed offline: nothing is in a transparency log, so cosign is told to ignore it and trusts the key alone.`,
+    "",
+    "```sh",
+    ...verifyCommands(`${m.image}@$digest`, MIRROR_PATHS.publicKey),
+    "```",
+    "",
+    "An image that is unsigned, signed with another key, or reached through a tag that was moved to another digest fails these commands: do not deploy it.",
+    "",
+  ];
+}
+
 export function renderReadme(m: ResolvedMirror): string {
   const tags = m.upstream.tags;
   const policy = [
@@ -115,6 +136,7 @@ export function renderReadme(m: ResolvedMirror): string {
       "",
     );
   }
+  lines.push(...signingSection(m));
   lines.push(
     "## License",
     "",

@@ -39,6 +39,8 @@ export function renderMirrorFiles(m: ResolvedMirror): RenderedFiles {
   ];
   const override = renderOverride(m);
   if (override !== undefined) files.push({ path: MIRROR_PATHS.override, content: override });
+  // Verbatim: a header would make it differ from the key file users compare it with.
+  if (m.signing) files.push({ path: MIRROR_PATHS.publicKey, content: m.signing.publicKey.trim() + "\n" });
   files.push(
     { path: MIRROR_PATHS.trivyignore, content: renderTrivyignore(m) },
     { path: MIRROR_PATHS.vex, content: renderOpenVex(m) },

@@ -447,6 +447,7 @@ function resolveEntry(
     cronStartHour: startHour ?? policy.schedule.startHour,
     notify: notify ?? policy.notify,
     attestations: attestations ?? settings.attestations,
+    signing: settings.cosignPublicKey ? { publicKey: settings.cosignPublicKey } : null,
     preflight,
     branchProtection: settings.branchProtection,
     health: policy.health,

@@ -181,6 +181,8 @@ export interface StackSettings {
   readonly deployBypassActorId?: number;
   /** The owner's GitHub plan: decides the Actions allow-list private repositories can have. @default "team" */
   readonly githubPlan?: GithubPlan;
+  /** The fleet's cosign public key (PEM): when set, every mirror signs and attests what it pushes. */
+  readonly cosignPublicKey?: string;
 }
 
 /** GitHub plans, as far as the settings a mirror needs differ (Pro counts as Team). */
@@ -235,6 +237,8 @@ export interface ResolvedMirror {
   readonly cron: { readonly build: string; readonly rescan: string; readonly health: string };
   readonly notify: readonly NotifyTarget[];
   readonly attestations: boolean;
+  /** cosign signing with the fleet key (pipeline sign); null when the stack sets no key: nothing is signed. */
+  readonly signing: { readonly publicKey: string } | null;
   readonly preflight: boolean;
   readonly branchProtection: boolean;
   readonly health: FleetPolicy["health"];

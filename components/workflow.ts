@@ -46,6 +46,7 @@ import {
   type Value,
   type Workflow,
 } from "./workflow/model";
+import { signSteps } from "./workflow/sign";
 import { trivySteps } from "./workflow/trivy";
 import { toYaml } from "./yaml";
 
@@ -703,6 +704,7 @@ function publishJob(m: ResolvedMirror): Job {
   ];
   // The scan record is read before anything is pushed: an archive whose platforms were not all scanned is refused.
   steps.splice(steps.length - 1, 0, download(ARTIFACTS.audit, "audit"));
+  steps.push(...signSteps(m, PIPELINE, RUN_URL));
   if (m.attestations) {
     steps.push(
       {
@@ -795,6 +797,7 @@ function pinJob(m: ResolvedMirror): Job {
           "  --image \"$IMAGE\" --digest \"$DIGEST\" --tag \"$TAG\" --commit \"$COMMIT\"",
           "  --gate-json audit/gate.json --review-file audit/diff-review.md --run-url \"$run_url\" --built-at \"$BUILT_AT\"",
           "  --bases-file audit/base-images.json",
+          ...(m.signing ? [`  --public-key ${MIRROR_PATHS.publicKey}`] : []),
           ")",
           ...(m.override ? ["if [ -n \"$APPROVED_BY\" ]; then args+=(--approval-issue \"$APPROVAL_ISSUE\" --approved-by \"$APPROVED_BY\"); fi"] : []),
           ...(m.attestations

@@ -39,6 +39,7 @@ export default async function fleetStack(): Promise<Record<string, unknown>> {
     settings: stack.settings,
     readFile: readProjectFile,
     webhooks: stack.webhooks,
+    ...(stack.cosign ? { cosign: stack.cosign } : {}),
     providers: { github: provider },
     // The program's own reads (upstream health, preflight tags, what exists) go where the provider goes, as the same identity.
     github: { apiUrl: api.restUrl, token: stack.githubToken },

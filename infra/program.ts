@@ -20,6 +20,8 @@ export interface FleetInputs {
   readonly readFile: (path: string) => string;
   readonly today?: Date;
   readonly webhooks?: Partial<Record<NotifyTarget, pulumi.Input<string>>>;
+  /** The fleet's cosign private key and password (stack secrets), with settings.cosignPublicKey. */
+  readonly cosign?: { readonly privateKey: pulumi.Input<string>; readonly password: pulumi.Input<string> };
   /**
    * The GitHub provider; default providers are disabled in Pulumi.yaml. The
    * docker-build provider is made here, and only when some mirror has
@@ -95,6 +97,7 @@ export function fleetProgram(inputs: FleetInputs): Fleet {
           mirror: m,
           labels: inputs.policy.labels,
           webhooks: inputs.webhooks,
+          ...(inputs.cosign ? { cosign: inputs.cosign } : {}),
           deployBypassActorId: inputs.settings.deployBypassActorId,
           githubPlan: inputs.settings.githubPlan,
           today,

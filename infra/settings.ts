@@ -68,6 +68,12 @@ export function settingsFrom(get: (key: string) => unknown, where: string): Stac
       `${NS}:actionsCanCreatePullRequests: ${canCreatePRs} is not allowed (allowed: true, once an owner of ${owner ?? "the organisation"} has turned on "${ORG_PR_SETTING}" in the organisation's Settings > Actions > General; the pin job opens its pull request with the job token)`,
     );
   }
+  // The fleet's cosign public key, plain (it is committed as cosign.pub in
+  // every mirror); its private half and password are stack secrets.
+  const cosignPublicKey = str("cosignPublicKey");
+  if (cosignPublicKey !== undefined && !/^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+-----END PUBLIC KEY-----\n?$/.test(cosignPublicKey.trim() + "\n")) {
+    problems.push(`${NS}:cosignPublicKey: not a PEM public key (allowed: the contents of the cosign.pub that cosign generate-key-pair wrote; pulumi config set ${NS}:cosignPublicKey -- "$(cat cosign.pub)")`);
+  }
   if (problems.length) throw new Error(`${where}:\n  - ${problems.join("\n  - ")}`);
   return {
     owner: owner!,
@@ -77,6 +83,7 @@ export function settingsFrom(get: (key: string) => unknown, where: string): Stac
     attestations,
     githubPlan: plan as GithubPlan,
     ...(bypass !== undefined ? { deployBypassActorId: bypass } : {}),
+    ...(cosignPublicKey !== undefined ? { cosignPublicKey: cosignPublicKey.trim() + "\n" } : {}),
   };
 }
 
@@ -96,6 +103,8 @@ export interface StackConfig {
   readonly webhooks: Partial<Record<NotifyTarget, pulumi.Output<string>>>;
   /** Token for the GitHub provider when set in config; else the provider reads GITHUB_TOKEN or an App. */
   readonly githubToken?: pulumi.Output<string>;
+  /** The fleet's cosign private key and its password (secrets), set with cosignPublicKey or not at all. */
+  readonly cosign?: { readonly privateKey: pulumi.Output<string>; readonly password: pulumi.Output<string> };
 }
 
 export function readStackConfig(config = new pulumi.Config(NS)): StackConfig {
@@ -105,5 +114,21 @@ export function readStackConfig(config = new pulumi.Config(NS)): StackConfig {
   const teams = config.getSecret("teamsWebhookUrl");
   if (slack) webhooks.slack = slack;
   if (teams) webhooks.teams = teams;
-  return { settings, webhooks, githubToken: config.getSecret("githubToken") };
+  const privateKey = config.getSecret("cosignPrivateKey");
+  const password = config.getSecret("cosignPassword");
+  checkCosignKeys(settings.cosignPublicKey !== undefined, privateKey !== undefined, password !== undefined, `Pulumi.${pulumi.getStack()}.yaml`);
+  return { settings, webhooks, githubToken: config.getSecret("githubToken"), ...(privateKey && password ? { cosign: { privateKey, password } } : {}) };
+}
+
+/**
+ * The fleet key is all three settings or none: a public key without its
+ * private half would fail every publish job; a private key without the public
+ * one could not be verified by anyone.
+ */
+export function checkCosignKeys(publicKey: boolean, privateKey: boolean, password: boolean, where: string): void {
+  if (publicKey === privateKey && privateKey === password) return;
+  const set = (on: boolean, key: string) => (on ? `${NS}:${key} is set` : `${NS}:${key} is not`);
+  throw new Error(
+    `${where}:\n  - ${NS}:cosignPublicKey, ${NS}:cosignPrivateKey and ${NS}:cosignPassword go together (${[set(publicKey, "cosignPublicKey"), set(privateKey, "cosignPrivateKey"), set(password, "cosignPassword")].join(", ")}; allowed: all three from one cosign generate-key-pair, or none: nothing is signed)`,
+  );
 }

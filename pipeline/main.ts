@@ -17,8 +17,9 @@ import { command as publish } from "./commands/publish";
 import { command as resolve } from "./commands/resolve";
 import { command as review } from "./commands/review";
 import { command as scan } from "./commands/scan";
+import { command as sign } from "./commands/sign";
 
-export const COMMANDS: readonly Command[] = [resolve, review, dockerfile, bases, scan, gate, issue, publish, pin, health, notify];
+export const COMMANDS: readonly Command[] = [resolve, review, dockerfile, bases, scan, gate, issue, publish, sign, pin, health, notify];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

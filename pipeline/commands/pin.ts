@@ -30,6 +30,8 @@ nothing: no commit, no second branch or pull request.
   --gate-json FILE     the gate's JSON result (must be a pass): the scan summary and waivers
   --review-file FILE   the diff review (diff-review.md), folded into the pull request
   --bases-file FILE    what each FROM resolved to (base-images.json of \`bases\`), as a table
+  --public-key FILE    the fleet key the digest was signed with (cosign.pub, after \`sign\`):
+                       the pull request gives the cosign verify commands for the digest
   --run-url URL        the workflow run
   --sarif-url URL      where the SARIF report is (code scanning or artifact)
   --sbom-url URL       where the CycloneDX SBOM is
@@ -90,6 +92,7 @@ export const command: Command = {
       "gate-json": { type: "string" },
       "review-file": { type: "string" },
       "bases-file": { type: "string" },
+      "public-key": { type: "string" },
       "run-url": { type: "string" },
       "sarif-url": { type: "string" },
       "sbom-url": { type: "string" },
@@ -133,6 +136,8 @@ export const command: Command = {
     const { scan, waivers } = scanFromGate(readGateJson(readFile(io, "--gate-json", f["gate-json"]!), f["gate-json"]!), f["gate-json"]!);
     const review = f["review-file"] !== undefined ? reviewText(readFile(io, "--review-file", f["review-file"])) : null;
     const bases = f["bases-file"] !== undefined ? basesMarkdown(readBaseRecord(readFile(io, "--bases-file", f["bases-file"]), f["bases-file"])) : undefined;
+    // Read only to fail early on a missing file: the body names it for the reader.
+    if (f["public-key"] !== undefined) readFile(io, "--public-key", f["public-key"]);
 
     const record: PinRecord = {
       image,
@@ -160,6 +165,7 @@ export const command: Command = {
           review,
           links: { ...(sarif ? { sarif } : {}), ...(sbom ? { sbom } : {}) },
           ...(bases ? { bases } : {}),
+          ...(f["public-key"] !== undefined ? { publicKey: f["public-key"] } : {}),
         }),
       commitMessage: `Pin ${tag} at ${f.digest}`,
       ...(f.base ? { base: f.base } : {}),

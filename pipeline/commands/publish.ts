@@ -72,14 +72,14 @@ export function credentialsTemp(io: Io, prefix: string): string {
   return fs.mkdtempSync(path.join(base, prefix));
 }
 
-/** `{"auths":{host:{auth}}}` in a private file, or nothing when no credentials are set. */
-export function writeAuthFile(io: Io, dir: string, image: string): string | undefined {
+/** `{"auths":{host:{auth}}}` in a private file (skopeo's auth file; a Docker config.json for cosign), or nothing when no credentials are set. */
+export function writeAuthFile(io: Io, dir: string, image: string, name = "auth.json"): string | undefined {
   const user = io.env.REGISTRY_USER;
   const password = io.env.REGISTRY_PASSWORD;
   if (!user && !password) return undefined;
   if (!user || !password) throw new UsageError(`REGISTRY_USER and REGISTRY_PASSWORD must be set together (only ${user ? "REGISTRY_USER" : "REGISTRY_PASSWORD"} is set)`);
   const host = image.split("/")[0];
-  const file = path.join(dir, "auth.json");
+  const file = path.join(dir, name);
   const auth = Buffer.from(`${user}:${password}`).toString("base64");
   fs.writeFileSync(file, JSON.stringify({ auths: { [host]: { auth } } }), { mode: 0o600 });
   return file;

@@ -13,6 +13,7 @@ import { SEVERITIES } from "../../components/types";
 import { createOnce, type GitHub } from "../github";
 import { cell, code, cutMarkdown, postComment, type GateJson } from "./issues";
 import { DIGEST_PATTERN } from "./oci";
+import { verifyCommands } from "./sign";
 import { TAG_PATTERN, versionOf } from "./tags";
 import { parseYaml, resolvePlain } from "./yaml";
 
@@ -164,6 +165,8 @@ export interface PrContext {
   readonly links: { readonly sarif?: string; readonly sbom?: string };
   /** The base images section (pipeline/lib/bases.ts basesMarkdown): what each FROM resolved to at build time. */
   readonly bases?: readonly string[];
+  /** The fleet key's file when the digest was signed (pipeline sign): the body gives the cosign commands that verify it. */
+  readonly publicKey?: string;
 }
 
 const MAX_BODY = 65_000;
@@ -222,6 +225,11 @@ export function renderPrBody(p: PinRecord, ctx: PrContext): string {
     out.push("None.");
   }
   if (ctx.bases?.length) out.push("", ...ctx.bases);
+  if (ctx.publicKey) {
+    out.push("", "#### Signature and attestations (cosign)", "",
+      `Signed with the fleet key (\`${ctx.publicKey}\` in this repository), offline: no transparency log. Before merging, or before deploying:`, "",
+      "```sh", ...verifyCommands(`${p.image}@${p.digest}`, ctx.publicKey), "```");
+  }
   const links: string[] = [];
   if (p.runUrl) links.push(`- [Workflow run](${p.runUrl})`);
   if (ctx.links.sarif) links.push(`- [SARIF](${ctx.links.sarif})`);

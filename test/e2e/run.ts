@@ -9,7 +9,10 @@
  *   advisories) -> gate (blocks on exactly those: issue, nothing pushed;
  *   then waivers: passes, SARIF/CycloneDX show them suppressed) -> publish
  *   (skopeo to a local docker-registry, registry digest == scanned index
- *   digest) -> pin (PR in the GitHub stand-in) -> the same run again: nothing
+ *   digest) -> sign (the real cosign, a key pair made by the run, offline:
+ *   no transparency log; then cosign itself verifies the pinned digest, the
+ *   SBOM and scan-gate attestations, and denies the wrong key, an unsigned
+ *   image and an image re-tagged over the signed tag) -> pin (PR in the GitHub stand-in) -> the same run again: nothing
  *   new is built, pushed, filed or opened -> an advisory added to the DB: the
  *   rescan of the pushed digest opens the rescan issue.
  *
@@ -29,6 +32,7 @@ import type { MirrorSpec, ResolvedMirror, StackSettings } from "../../components
 import { readProjectFile } from "../../infra/mirrors";
 import { renderFleet } from "../../infra/render";
 import { policy } from "../../infra/policy";
+import { SCAN_GATE_PREDICATE_TYPE } from "../../pipeline/lib/sign";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
 import spec, { WAIVERS } from "./fixtures/e2e-hello";
 import { toolPath } from "../support/tools";
@@ -65,6 +69,7 @@ const SETTINGS: StackSettings = {
 };
 const TAGS = ["v1.0.0", "v1.1.0", "v2.0.0-rc.1"] as const;
 const RUN_URL = "https://github.com/e2e-org/mirror-e2e-hello/actions/runs/1";
+const COSIGN_PASSWORD = "e2e fleet key password";
 const APT_PACKAGES = "buildah skopeo docker-registry busybox-static git";
 
 // ---------------------------------------------------------------- output
@@ -179,11 +184,12 @@ class Pipeline {
   }
 
   /** Runs one command in the mirror repo, as a workflow step does; fails unless the exit code is expected. */
-  async run(args: readonly string[], expect: readonly number[] = [0]): Promise<PipelineResult> {
+  async run(args: readonly string[], expect: readonly number[] = [0], stepEnv: Readonly<Record<string, string>> = {}): Promise<PipelineResult> {
     this.workflow.check(args);
     const outFile = path.join(this.tmp, `github-output-${++this.calls}`);
     fs.writeFileSync(outFile, "");
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: this.tmp, GITHUB_OUTPUT: outFile, ...this.env };
+    // stepEnv: what only one workflow step sees (the signing key), as the step-level env does.
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: this.tmp, GITHUB_OUTPUT: outFile, ...this.env, ...stepEnv };
     const r = await run(this.cleanup, process.execPath, [MIRROR_PATHS.bundle, ...args], { cwd: this.mirrorDir, env });
     const shown = `pipeline ${args.join(" ")}`;
     if (!expect.includes(r.code)) {
@@ -192,7 +198,9 @@ class Pipeline {
       const why = lines.length > 8 ? [...lines.slice(0, 6), `… (${lines.length - 6} more lines)`] : lines;
       fail(`${shown}: exit ${r.code}, expected ${expect.join(" or ")}:\n    ${why.join("\n    ")}`);
     }
-    let json: unknown;
+    let json: unknown = null;
+    // A refusal (expected non-zero exit) may print nothing: its reason is on stderr.
+    if (r.code !== 0 && r.stdout.trim() === "") return { code: r.code, json, outputs: parseOutputs(fs.readFileSync(outFile, "utf8")), stderr: r.stderr };
     try {
       json = JSON.parse(r.stdout);
     } catch {
@@ -209,8 +217,8 @@ class Pipeline {
  * then renderMirrorFiles) with this one entry, into `out`; the mirror repo is
  * `out/<repo>`. Returns the mirror and the rendered paths whose content changed.
  */
-function render(out: string, entry: MirrorSpec): { mirror: ResolvedMirror; changed: string[] } {
-  const inputs = { entries: [{ file: ENTRY_FILE, spec: entry }], policy, settings: SETTINGS, readFile: readProjectFile };
+function render(out: string, entry: MirrorSpec, settings: StackSettings): { mirror: ResolvedMirror; changed: string[] } {
+  const inputs = { entries: [{ file: ENTRY_FILE, spec: entry }], policy, settings, readFile: readProjectFile };
   const mirror = resolveFleet(inputs.entries, inputs).mirrors[0];
   const paths = renderMirrorFiles(mirror).map((f) => f.path);
   const read = (p: string) => (fs.existsSync(path.join(out, mirror.repo, p)) ? fs.readFileSync(path.join(out, mirror.repo, p), "utf8") : undefined);
@@ -256,6 +264,7 @@ async function e2e(cleanup: Cleanup): Promise<void> {
   const busybox = process.env.E2E_BUSYBOX ?? "/bin/busybox";
   let trivy = "";
   let trivyDb = "";
+  let cosign = "";
 
   await step("preflight: tools", async () => {
     const missing = ["git", "buildah", "skopeo", "docker-registry"].filter((t) => !which(t));
@@ -266,11 +275,13 @@ async function e2e(cleanup: Cleanup): Promise<void> {
     try {
       trivy = toolPath("trivy");
       trivyDb = toolPath("trivy-db", "trivy_db");
+      cosign = toolPath("cosign");
     } catch (e) {
       fail((e as Error).message);
     }
     const version = (await must(cleanup, "trivy --version", trivy, ["--version"])).stdout.trim().split("\n")[0];
-    return [undefined, `git, buildah, skopeo, docker-registry, static busybox: found; ${trivy} (${version}); ${trivyDb}`];
+    const cosignVersion = (JSON.parse((await must(cleanup, "cosign version", cosign, ["version", "--json"])).stdout) as { gitVersion: string }).gitVersion;
+    return [undefined, `git, buildah, skopeo, docker-registry, static busybox: found; ${trivy} (${version}); ${trivyDb}; ${cosign} (${cosignVersion})`];
   });
 
   removeCreatedLater(cleanup, toolSideEffectDirs());
@@ -288,10 +299,27 @@ async function e2e(cleanup: Cleanup): Promise<void> {
     return [t, [...t].map(([tag, c]) => `${tag} -> ${c.commit.slice(0, 12)}`).join(", ") + `\nin ${upstreamDir}; upstream Dockerfile changes between v1.0.0 and v1.1.0`];
   });
 
+  const keys = path.join(work, "keys");
+  const cosignHome = path.join(work, "cosign-home");
+  // cosign as a user of the mirror runs it: its own HOME, so nothing lands in ours.
+  const cosignRun = (args: readonly string[], env: Record<string, string> = {}) =>
+    run(cleanup, cosign, args, { env: { PATH: process.env.PATH, HOME: cosignHome, TMPDIR: tmp, ...env } });
+  const settings: StackSettings = await step("fleet key pair: cosign generate-key-pair (the README's command), and a second, wrong, pair", async () => {
+    for (const dir of ["fleet", "wrong"]) {
+      fs.mkdirSync(path.join(keys, dir), { recursive: true });
+      fs.mkdirSync(cosignHome, { recursive: true });
+      const r = await run(cleanup, cosign, ["generate-key-pair"], { cwd: path.join(keys, dir), env: { PATH: process.env.PATH, HOME: cosignHome, COSIGN_PASSWORD: COSIGN_PASSWORD } });
+      check(r.code === 0, `cosign generate-key-pair failed (exit ${r.code}): ${lastLines(r.stderr, 5)}`);
+    }
+    const publicKey = fs.readFileSync(path.join(keys, "fleet", "cosign.pub"), "utf8");
+    check(publicKey.startsWith("-----BEGIN PUBLIC KEY-----"), `cosign.pub is not a PEM public key:\n${publicKey}`);
+    return [{ ...SETTINGS, cosignPublicKey: publicKey }, `${keys}/fleet/cosign.{key,pub} (the stack's cosignPrivateKey, cosignPassword, cosignPublicKey); ${keys}/wrong/cosign.pub`];
+  });
+
   let { mirror } = await step("render: npm run render's renderFleet -> the local mirror repo", async () => {
-    const r = render(renderDir, spec);
+    const r = render(renderDir, spec, settings);
     const dir = path.join(renderDir, r.mirror.repo);
-    for (const p of [MIRROR_PATHS.config, MIRROR_PATHS.trivyignore, MIRROR_PATHS.override, MIRROR_PATHS.bundle, MIRROR_PATHS.workflow]) {
+    for (const p of [MIRROR_PATHS.config, MIRROR_PATHS.trivyignore, MIRROR_PATHS.override, MIRROR_PATHS.bundle, MIRROR_PATHS.workflow, MIRROR_PATHS.publicKey]) {
       check(fs.existsSync(path.join(dir, p)), `the rendered mirror repo has no ${p}`);
     }
     return [r, `${r.changed.length} files: ${r.changed.join(", ")}\nin ${dir}`];
@@ -460,7 +488,7 @@ async function e2e(cleanup: Cleanup): Promise<void> {
   const gateJson = path.join(audit, "gate.json");
   await step(`waivers: add ${WAIVERS.map((w) => w.id).join(" and ")} to the entry, re-render, scan and gate again -> pass, waived shown as suppressed`, async () => {
     const withWaiver: MirrorSpec = { ...spec, gate: { waivers: WAIVERS } };
-    const r = render(renderDir, withWaiver);
+    const r = render(renderDir, withWaiver, settings);
     mirror = r.mirror;
     const changed = r.changed;
     check(changed.includes(MIRROR_PATHS.trivyignore), `re-rendering with the waiver did not change ${MIRROR_PATHS.trivyignore}`);
@@ -501,9 +529,152 @@ async function e2e(cleanup: Cleanup): Promise<void> {
   out("     equal: the pushed image is the scanned image");
   out("");
 
+  const pubKey = path.join(mirrorDir, MIRROR_PATHS.publicKey);
+  const insecure = ["--allow-insecure-registry", "--allow-http-registry"];
+  const record = JSON.parse(fs.readFileSync(path.join(audit, "scan.json"), "utf8")) as {
+    platforms: Array<{ platform: string; digest: string; report: string; sarif: string; sbom: string }>;
+    source: { report: string; sarif: string; sbom: string };
+    trivy: { version: string };
+    db: { updatedAt: string };
+  };
+  const platformRefs = record.platforms.map((p) => `${image}@${p.digest}`);
+  const signArgs = ["sign", "--config", MIRROR_PATHS.config, "--image", image, "--digest", scanDigest, "--tag", resolved.tag, "--commit", resolved.commit,
+    "--scan-record", path.join(audit, "scan.json"), "--gate-json", gateJson, "--public-key", MIRROR_PATHS.publicKey,
+    "--review-file", path.join(reviewDir, "diff-review.md"), "--diff-file", path.join(reviewDir, "diff.patch"), "--run-url", RUN_URL, "--tls-verify", "false"];
+  // HOME: cosign keeps a ~/.sigstore cache; the run's own, so nothing lands in ours.
+  const keyEnv = (pair: string) => ({ COSIGN_PRIVATE_KEY: fs.readFileSync(path.join(keys, pair, "cosign.key"), "utf8"), COSIGN_PASSWORD, HOME: cosignHome });
+  const cosignTags = async () => (await registryTags(registry, imageName)).filter((t) => /^sha256-[0-9a-f]{64}\.(sig|att)$/.test(t));
+
+  await step("sign with a private key that is not the pair of the committed cosign.pub -> refused, nothing signed", async () => {
+    const s = await pipe.run(signArgs, [1], keyEnv("wrong"));
+    check(/COSIGN_PRIVATE_KEY is not the pair of cosign\.pub/.test(s.stderr), `sign said: ${lastLines(s.stderr, 4)}`);
+    check((await cosignTags()).length === 0, `the registry has signature tags after a refused sign: ${(await cosignTags()).join(", ")}`);
+    return [undefined, `exit 1: ${s.stderr.trim().split("\n").pop()}`];
+  });
+
+  await step("sign (the workflow's command): cosign signs the index and both platform manifests, attests each SBOM and the scan-gate predicate; OFFLINE: no transparency log", async () => {
+    const s = await pipe.run(signArgs, [0], keyEnv("fleet"));
+    const want = [`${image}@${scanDigest}`, ...platformRefs];
+    check(JSON.stringify(s.json.signed) === JSON.stringify(want), `sign signed ${JSON.stringify(s.json.signed)}, expected ${JSON.stringify(want)}`);
+    check(s.json.tlog === false && s.outputs.signed === "true", `sign printed tlog ${s.json.tlog}, output signed=${s.outputs.signed}`);
+    const tags = await cosignTags();
+    // One .sig and one .att tag per signed digest, stored next to the image.
+    check(tags.length === want.length * 2, `the registry holds ${tags.length} signature/attestation tags, expected ${want.length * 2}: ${tags.join(", ")}`);
+    return [undefined, `signed ${want.length} digests (index + ${platformRefs.length} platforms), ${s.json.attested.length} attestations; registry tags: ${tags.length} (.sig/.att)\nnothing was uploaded to a transparency log (--tlog-upload=false): verification uses --insecure-ignore-tlog and the key alone`];
+  });
+
+  const verify = (ref: string, key = pubKey) => cosignRun(["verify", "--key", key, "--insecure-ignore-tlog=true", ...insecure, ref]);
+  const verifyAtt = (ref: string, type: string, key = pubKey) =>
+    cosignRun(["verify-attestation", "--key", key, "--insecure-ignore-tlog=true", ...insecure, "--type", type, ref]);
+  /** The in-toto statements of verify-attestation's output (one DSSE envelope per line). */
+  const statements = (stdout: string) =>
+    stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(Buffer.from((JSON.parse(l) as { payload: string }).payload, "base64").toString("utf8")) as {
+      predicateType: string;
+      subject: Array<{ digest: { sha256: string } }>;
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      predicate: any;
+    });
+  const sha256File = (f: string) => createHash("sha256").update(fs.readFileSync(f)).digest("hex");
+
+  await step(`verify (cosign, not the code under test) with the mirror repo's ${MIRROR_PATHS.publicKey}: the pinned digest and each platform pass`, async () => {
+    const lines: string[] = [];
+    for (const ref of [`${image}@${scanDigest}`, ...platformRefs]) {
+      const r = await verify(ref);
+      check(r.code === 0, `cosign verify ${ref} failed (exit ${r.code}): ${lastLines(r.stderr, 6)}`);
+      const claims = JSON.parse(r.stdout) as Array<{ critical: { image: { "docker-manifest-digest": string } } }>;
+      const digest = ref.split("@")[1];
+      check(claims.length === 1 && claims[0].critical.image["docker-manifest-digest"] === digest, `cosign verify ${ref}: claims ${r.stdout.slice(0, 300)}`);
+      lines.push(`cosign verify --key cosign.pub --insecure-ignore-tlog ${ref.replace(registry.host, "<registry>")}: OK`);
+    }
+    return [undefined, lines.join("\n")];
+  });
+
+  await step("verify-attestation --type cyclonedx: each platform's SBOM, on the index and on its own manifest", async () => {
+    const serial = (f: string) => (JSON.parse(fs.readFileSync(path.join(audit, f), "utf8")) as { serialNumber: string }).serialNumber;
+    const want = record.platforms.map((p) => serial(p.sbom)).sort();
+    const r = await verifyAtt(`${image}@${scanDigest}`, "cyclonedx");
+    check(r.code === 0, `cosign verify-attestation --type cyclonedx of the index failed (exit ${r.code}): ${lastLines(r.stderr, 6)}`);
+    const st = statements(r.stdout);
+    const got = st.map((x) => x.predicate.serialNumber as string).sort();
+    check(st.every((x) => x.predicateType === "https://cyclonedx.org/bom" && x.subject[0].digest.sha256 === scanDigest.slice(7)), `statements ${JSON.stringify(st.map((x) => [x.predicateType, x.subject]))}`);
+    check(JSON.stringify(got) === JSON.stringify(want), `the index's SBOM attestations are ${got.join(", ")}, the audit SBOMs ${want.join(", ")}`);
+    for (const p of record.platforms) {
+      const rp = await verifyAtt(`${image}@${p.digest}`, "cyclonedx");
+      check(rp.code === 0, `verify-attestation --type cyclonedx of ${p.platform} failed: ${lastLines(rp.stderr, 6)}`);
+      const sp = statements(rp.stdout);
+      check(sp.length === 1 && sp[0].predicate.serialNumber === serial(p.sbom), `${p.platform}'s SBOM attestation is not ${p.sbom}`);
+    }
+    return [undefined, `index: ${st.length} SBOMs (${record.platforms.map((p) => p.sbom).join(", ")}); each platform manifest: its own`];
+  });
+
+  await step(`verify-attestation --type ${SCAN_GATE_PREDICATE_TYPE}: the gate's decision, the reports' hashes, the waivers, Trivy and its DB, the upstream commit, the reviewed diff`, async () => {
+    const r = await verifyAtt(`${image}@${scanDigest}`, SCAN_GATE_PREDICATE_TYPE);
+    check(r.code === 0, `cosign verify-attestation --type ${SCAN_GATE_PREDICATE_TYPE} failed (exit ${r.code}): ${lastLines(r.stderr, 6)}`);
+    const st = statements(r.stdout);
+    check(st.length === 1 && st[0].predicateType === SCAN_GATE_PREDICATE_TYPE, `statements: ${JSON.stringify(st.map((x) => x.predicateType))}`);
+    const p = st[0].predicate;
+    check(p.decision === "pass" && p.image.digest === scanDigest && p.gate.blocking === 0, `predicate decision ${p.decision}, digest ${p.image.digest}`);
+    const reports = new Map((p.reports as Array<{ scan: string; report: { name: string; sha256: string } }>).map((x) => [x.scan, x.report]));
+    for (const pl of record.platforms) check(reports.get(pl.platform)?.sha256 === sha256File(path.join(audit, pl.report)), `predicate report of ${pl.platform}: ${JSON.stringify(reports.get(pl.platform))}`);
+    check(reports.get("source")?.sha256 === sha256File(path.join(audit, record.source.report)), `predicate source report: ${JSON.stringify(reports.get("source"))}`);
+    const waivers = p.waivers as Array<{ id: string; reason: string | null; expires: string | null }>;
+    check(JSON.stringify(waivers.map((w) => w.id)) === JSON.stringify(PLANTED.build), `predicate waivers ${JSON.stringify(waivers)}, expected ${PLANTED.build.join(", ")}`);
+    check(waivers.every((w) => w.reason && w.expires), `a waiver without reason or expiry: ${JSON.stringify(waivers)}`);
+    check(p.scanner.version === record.trivy.version && p.scanner.db.updatedAt === record.db.updatedAt, `predicate scanner ${JSON.stringify(p.scanner)}`);
+    check(p.upstream.commit === resolved.commit && p.upstream.tag === resolved.tag, `predicate upstream ${JSON.stringify(p.upstream)}`);
+    check(p.review?.diff.sha256 === sha256File(path.join(reviewDir, "diff.patch")), `predicate review ${JSON.stringify(p.review)}`);
+    check(p.gate.result.sha256 === sha256File(gateJson), `predicate gate result ${JSON.stringify(p.gate.result)}`);
+    for (const ref of platformRefs) {
+      const rp = await verifyAtt(ref, SCAN_GATE_PREDICATE_TYPE);
+      check(rp.code === 0, `verify-attestation scan-gate of ${ref} failed: ${lastLines(rp.stderr, 6)}`);
+    }
+    return [undefined, `decision pass, ${reports.size} reports hashed, waivers ${waivers.map((w) => `${w.id} (until ${w.expires})`).join(", ")}, trivy ${p.scanner.version}, DB ${p.scanner.db.updatedAt}, upstream ${p.upstream.commit.slice(0, 12)}, diff.patch ${p.review.diff.sha256.slice(0, 12)}; on the index and each platform`];
+  });
+
+  const skopeo = (args: string[]) => must(cleanup, `skopeo ${args[0]}`, "skopeo", args, { env: { PATH: process.env.PATH, HOME: cosignHome, TMPDIR: tmp } });
+  // A different image: the amd64 manifest converted to Docker schema 2 (another manifest, another digest, same layers).
+  const otherImage = async (dest: string) => {
+    await skopeo(["copy", "--quiet", "--src-tls-verify=false", "--dest-tls-verify=false", "--format", "v2s2", `docker://${platformRefs[0]}`, `docker://${dest}`]);
+    return (await registryManifest(registry, dest.slice(registry.host.length + 1).split(":")[0], dest.split(":").pop()!))!.headers["docker-content-digest"] as string;
+  };
+
+  await step("denied: the wrong key, an unsigned image, and another image re-tagged over the signed tag", async () => {
+    const lines: string[] = [];
+    const wrong = await verify(`${image}@${scanDigest}`, path.join(keys, "wrong", "cosign.pub"));
+    check(wrong.code !== 0, `cosign verify with the wrong key passed:\n${wrong.stdout.slice(0, 300)}`);
+    lines.push(`wrong key: exit ${wrong.code}: ${lastLines(wrong.stderr, 1)}`);
+
+    const unsignedRef = `${registry.host}/${SETTINGS.registryNamespace}/unsigned:${resolved.tag}`;
+    const unsignedDigest = await otherImage(unsignedRef);
+    check(unsignedDigest !== scanDigest && !record.platforms.some((p) => p.digest === unsignedDigest), `the unsigned image has a signed digest ${unsignedDigest}`);
+    const u = await verify(`${registry.host}/${SETTINGS.registryNamespace}/unsigned@${unsignedDigest}`);
+    check(u.code !== 0, `cosign verify of an unsigned image passed`);
+    const ua = await verifyAtt(`${registry.host}/${SETTINGS.registryNamespace}/unsigned@${unsignedDigest}`, SCAN_GATE_PREDICATE_TYPE);
+    check(ua.code !== 0, `cosign verify-attestation of an unsigned image passed`);
+    lines.push(`unsigned image (${unsignedDigest.slice(0, 19)}…): verify exit ${u.code}: ${lastLines(u.stderr, 1)}; verify-attestation exit ${ua.code}`);
+
+    const tagged = `${image}:${resolved.tag}`;
+    const retagged = await otherImage(tagged);
+    check(retagged !== scanDigest, `the re-tag did not move ${tagged}`);
+    const t = await verify(tagged);
+    check(t.code !== 0, `cosign verify ${tagged} passed after another image (${retagged}) was tagged over it`);
+    const ta = await verifyAtt(tagged, "cyclonedx");
+    check(ta.code !== 0, `cosign verify-attestation ${tagged} passed after the re-tag`);
+    const pinned = await verify(`${image}@${scanDigest}`);
+    check(pinned.code === 0, `the pinned digest no longer verifies after the re-tag: ${lastLines(pinned.stderr, 4)}`);
+    lines.push(`${imageName}:${resolved.tag} re-tagged to ${retagged.slice(0, 19)}…: verify exit ${t.code}: ${lastLines(t.stderr, 1)}; verify-attestation exit ${ta.code}; the pinned digest still verifies`);
+
+    // Put the tag back as publish left it, and drop the unsigned repository's tag, so run 2 starts from the published state.
+    await skopeo(["copy", "--quiet", "--all", "--preserve-digests", "--src-tls-verify=false", "--dest-tls-verify=false", `docker://${image}@${scanDigest}`, `docker://${tagged}`]);
+    const back = await registryManifest(registry, imageName, resolved.tag);
+    check(back && back.headers["docker-content-digest"] === scanDigest, `${tagged} is not back at ${scanDigest}`);
+    lines.push(`${imageName}:${resolved.tag} put back at the signed ${scanDigest.slice(0, 19)}…`);
+    return [undefined, lines.join("\n")];
+  });
+
   const pr = await step("pin: image-pin.yml with that digest, pull request in the stand-in", async () => {
     const p = await pipe.run(["pin", "--config", MIRROR_PATHS.config, "--image", image, "--digest", scanDigest, "--tag", resolved.tag, "--commit", resolved.commit,
-      "--gate-json", gateJson, "--review-file", path.join(reviewDir, "diff-review.md"), "--run-url", RUN_URL,
+      "--gate-json", gateJson, "--review-file", path.join(reviewDir, "diff-review.md"), "--run-url", RUN_URL, "--public-key", MIRROR_PATHS.publicKey,
       // The build's time travels with the build (the build job's output in the workflow).
       "--built-at", new Date(v11.time * 1000).toISOString().replace(/\.\d{3}Z$/, "Z")]);
     check(p.json.action === "created", `pin action ${p.json.action}, expected created`);
@@ -515,6 +686,9 @@ async function e2e(cleanup: Cleanup): Promise<void> {
     check(record.image.digest === scanDigest, `the pinned ${scanDigest} is not the index digest the scan record names (${record.image.digest})`);
     const pull = gh.pulls(repoFullName).find((x) => x.number === p.json.number);
     check(pull && pull.issue.state === "open" && pull.head === branch, `no open pull request #${p.json.number} from ${branch}`);
+    // The body's commands are the ones step 20-22 ran (against the http registry they need --allow-http-registry too).
+    const verifyLine = `cosign verify --key ${MIRROR_PATHS.publicKey} --insecure-ignore-tlog ${image}@${scanDigest}`;
+    check((pull.issue.body ?? "").includes(verifyLine), `the pin pull request does not give \`${verifyLine}\``);
     return [p.json.number as number, `PR #${p.json.number} from ${branch}: ${MIRROR_PATHS.pin} pins ${scanDigest}, the index digest the scan record names (both platforms scanned)`];
   });
 

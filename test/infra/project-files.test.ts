@@ -52,7 +52,7 @@ test("GIVEN Pulumi.yaml and every stack file WHEN the engine merges them THEN no
 
 test("GIVEN the program's config reads WHEN compared THEN each key is declared with a type and a description, or documented as optional in Pulumi.prod.yaml", () => {
   assert.ok(readKeys.size >= 11, [...readKeys].join(", "));
-  assert.deepEqual([...secretKeys].sort(), ["githubToken", "slackWebhookUrl", "teamsWebhookUrl"]);
+  assert.deepEqual([...secretKeys].sort(), ["cosignPassword", "cosignPrivateKey", "githubToken", "slackWebhookUrl", "teamsWebhookUrl"]);
   const prodText = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.prod.yaml"), "utf8");
   for (const key of readKeys) {
     const d = declared[`mirror-fleet:${key}`];
