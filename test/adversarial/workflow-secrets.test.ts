@@ -26,7 +26,7 @@ describe("adversarial (issue 12 #16): secrets reach only the step that uses them
           if (!holdsSecret(s.env) && !holdsSecret(s.with)) continue;
           const where = `jobs.${id} step "${String(s.name)}"`;
           assert.equal(s.uses, undefined, `${where} hands a secret to an action`);
-          assert.match(String(s.run), /^node \.mirror\/pipeline\.cjs notify /m, `${where} holds a secret but is not the notify step`);
+          assert.match(String(s.run), /^node \.mirror\/pipeline\.cjs (?:notify|sign) /m, `${where} holds a secret but is not the notify or the sign step`);
         }
       }
     });

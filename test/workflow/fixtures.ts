@@ -28,6 +28,10 @@ export function realMirror(name: string, settings: StackSettings = SETTINGS): Re
   return m;
 }
 
+/** A cosign public key (the shape cosign generate-key-pair writes) for the signed edge case. */
+export const FLEET_PUBLIC_KEY =
+  "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEmN4FIRmI0hC8WiPGJ/pH6KJ8jgg0\n80BGQJ3CXCZegS4C4iy0SxpkYYIHCIOdWldCcWKTFPmlNOTWHFkgCWmWhw==\n-----END PUBLIC KEY-----\n";
+
 /** A whole-Dockerfile override with pinned bases, for specs that read `mirrors/edge.Dockerfile`. */
 const EDGE_DOCKERFILE = `FROM ${BASE_IMAGES.goBuilder} AS build\nARG VERSION\nRUN go build -o /out/app .\nFROM ${BASE_IMAGES.distrolessStaticNonroot}\nCOPY --from=build /out/app /app\n`;
 
@@ -68,6 +72,13 @@ export function edgeMirrors(): EdgeCase[] {
     {
       label: "attestations on (stack setting)",
       mirror: resolveOne({ name: "attested", upstream: { repo: "acme/attested" }, override: { file: "attested.Dockerfile" }, notify: ["slack"] }, { ...SETTINGS, attestations: true }),
+    },
+    {
+      label: "signed with the fleet's cosign key, attestations on too",
+      mirror: resolveOne(
+        { name: "signed", upstream: { repo: "acme/signed" }, override: { file: "signed.Dockerfile" }, build: { platforms: ["linux/amd64", "linux/arm64"] } },
+        { ...SETTINGS, attestations: true, cosignPublicKey: FLEET_PUBLIC_KEY },
+      ),
     },
     {
       label: "attestations off in the entry although the stack turns them on",
