@@ -75,6 +75,9 @@ export function fleetProgram(inputs: FleetInputs): Fleet {
   const missing = resolved.flatMap((m) =>
     m.notify.filter((t) => inputs.webhooks?.[t] === undefined).map((t) => `${m.sourceFile}: notify: ${t} needs the stack secret mirror-fleet:${t}WebhookUrl (pulumi config set --secret mirror-fleet:${t}WebhookUrl …)`),
   );
+  if (inputs.settings.cosignPublicKey !== undefined && !inputs.cosign) {
+    missing.push("mirror-fleet:cosignPublicKey is set: signing needs the stack secrets mirror-fleet:cosignPrivateKey and mirror-fleet:cosignPassword (pulumi config set --secret …)");
+  }
   if (missing.length) throw new Error(`${missing.length} problem(s); nothing was created:\n  - ${missing.join("\n  - ")}`);
 
   // The program's reads of GitHub, with its token once known. unsecret: the

@@ -72,7 +72,7 @@ export function settingsFrom(get: (key: string) => unknown, where: string): Stac
   // every mirror); its private half and password are stack secrets.
   const cosignPublicKey = str("cosignPublicKey");
   if (cosignPublicKey !== undefined && !/^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+-----END PUBLIC KEY-----\n?$/.test(cosignPublicKey.trim() + "\n")) {
-    problems.push(`${NS}:cosignPublicKey: not a PEM public key (allowed: the contents of the cosign.pub that cosign generate-key-pair wrote; pulumi config set ${NS}:cosignPublicKey -- "$(cat cosign.pub)")`);
+    problems.push(`${NS}:cosignPublicKey: not a PEM public key (allowed: the contents of the cosign.pub that cosign generate-key-pair wrote; pulumi config set ${NS}:cosignPublicKey < cosign.pub)`);
   }
   if (problems.length) throw new Error(`${where}:\n  - ${problems.join("\n  - ")}`);
   return {

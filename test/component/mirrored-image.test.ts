@@ -53,7 +53,7 @@ function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => o.apply((v) => void resolve(v)));
 }
 
-async function fleet(over: { policy?: FleetPolicy; settings?: StackSettings; entries?: MirrorEntry[] } = {}) {
+async function fleet(over: { policy?: FleetPolicy; settings?: StackSettings; entries?: MirrorEntry[]; cosign?: { privateKey: string; password: string } } = {}) {
   return runUnderMocks(() =>
     program.fleetProgram({
       entries: over.entries ?? [...entries, third],
@@ -62,6 +62,7 @@ async function fleet(over: { policy?: FleetPolicy; settings?: StackSettings; ent
       readFile,
       today,
       webhooks: { slack: "https://hooks.slack.example/T000/B000/XXXX" },
+      ...(over.cosign ? { cosign: over.cosign } : {}),
       github: { apiUrl: gh.url, token: pulumi.secret(gh.token) },
     }),
   );
@@ -240,6 +241,31 @@ describe("switches and bad input", () => {
     });
     assert.deepEqual(run.resources, []);
     assert.match(err!.message, /mirrors\/photos\.ts: notify: slack needs the stack secret mirror-fleet:slackWebhookUrl/);
+  });
+});
+
+describe("the fleet's cosign key", () => {
+  const publicKey = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEmN4FIRmI0hC8WiPGJ/pH6KJ8jgg0\n80BGQJ3CXCZegS4C4iy0SxpkYYIHCIOdWldCcWKTFPmlNOTWHFkgCWmWhw==\n-----END PUBLIC KEY-----\n";
+  test("GIVEN the key pair in the stack WHEN run THEN every mirror gets COSIGN_PRIVATE_KEY and COSIGN_PASSWORD as Actions secrets and commits cosign.pub", async () => {
+    const { resources } = await fleet({ settings: { ...settings, cosignPublicKey: publicKey }, cosign: { privateKey: "ENCRYPTED KEY", password: "pw" } });
+    const secrets = ofType(resources, T.secret).filter((s) => /-secret-cosign-/.test(s.name));
+    assert.deepEqual(secrets.map((s) => [s.name, s.inputs.secretName, s.inputs.value]).sort(), [
+      ...["gokapi", "photos", "plik"].flatMap((m) => [[`${m}-secret-cosign-password`, "COSIGN_PASSWORD", "pw"], [`${m}-secret-cosign-privateKey`, "COSIGN_PRIVATE_KEY", "ENCRYPTED KEY"]]),
+    ].sort());
+    assert.equal(child(resources, T.file, "gokapi-file-cosign-pub").inputs.content, publicKey);
+  });
+
+  test("GIVEN a public key without the secrets WHEN the program runs THEN it fails before declaring anything", async () => {
+    let err: Error | undefined;
+    const run = await runUnderMocks(() => {
+      try {
+        program.fleetProgram({ entries, policy, settings: { ...settings, cosignPublicKey: publicKey }, readFile, today });
+      } catch (e) {
+        err = e as Error;
+      }
+    });
+    assert.deepEqual(run.resources, []);
+    assert.match(err!.message, /mirror-fleet:cosignPublicKey is set: signing needs the stack secrets mirror-fleet:cosignPrivateKey and mirror-fleet:cosignPassword/);
   });
 });
 

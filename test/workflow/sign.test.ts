@@ -71,7 +71,7 @@ describe("the fleet key in the stack", () => {
   test("GIVEN cosignPublicKey WHEN read THEN it becomes the settings' key; a value that is not a PEM public key is an error naming the key", () => {
     assert.equal(settingsFrom((k) => ({ ...base, cosignPublicKey: FLEET_PUBLIC_KEY })[k], "Pulumi.t.yaml").cosignPublicKey, FLEET_PUBLIC_KEY);
     assert.throws(() => settingsFrom((k) => ({ ...base, cosignPublicKey: "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nx\n" })[k], "Pulumi.t.yaml"), {
-      message: 'Pulumi.t.yaml:\n  - mirror-fleet:cosignPublicKey: not a PEM public key (allowed: the contents of the cosign.pub that cosign generate-key-pair wrote; pulumi config set mirror-fleet:cosignPublicKey -- "$(cat cosign.pub)")',
+      message: 'Pulumi.t.yaml:\n  - mirror-fleet:cosignPublicKey: not a PEM public key (allowed: the contents of the cosign.pub that cosign generate-key-pair wrote; pulumi config set mirror-fleet:cosignPublicKey < cosign.pub)',
     });
   });
 
