@@ -13,6 +13,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { ADMISSION_PATHS, renderAdmissionPolicies } from "../components/admission";
 import { fleetSummary, inventoryEntry, type Inventory } from "../components/inventory";
 import { renderMirrorFiles } from "../components/render";
 import { FleetConfigError, resolveFleet } from "../components/spec";
@@ -26,6 +27,8 @@ export const USAGE = `usage: npm run render -- --out DIR [--stack NAME]
 
 Writes every file \`pulumi up\` would commit, as DIR/<mirror-repo>/<path>, and
 DIR/inventory.json, without Pulumi or a token: the offline check of mirrors/.
+With a cosign key in the stack, also the fleet's admission policies
+(DIR/admission/: a Kyverno ClusterPolicy and a Sigstore ClusterImagePolicy).
   --out DIR     a new or empty folder, or one written by an earlier render (its
                 files that are no longer rendered are removed)
   --stack NAME  whose settings to use: Pulumi.<NAME>.yaml (default prod)
@@ -118,6 +121,13 @@ export function renderFleet(out: string, inputs: RenderInputs): RenderResult {
   });
   const removed = [...before.files].filter((f) => !written.has(f)).sort();
   for (const f of removed) removeRendered(out, f);
+  // The fleet's admission policies (components/admission.ts): there when the stack signs, gone when it stops.
+  const admission = renderAdmissionPolicies(inputs.settings);
+  for (const f of admission) {
+    fs.mkdirSync(path.dirname(path.join(out, f.path)), { recursive: true });
+    fs.writeFileSync(path.join(out, f.path), f.content);
+  }
+  if (admission.length === 0) for (const p of Object.values(ADMISSION_PATHS)) if (fs.existsSync(path.join(out, p))) removeRendered(out, p);
   const inventory: Inventory = {
     generatedFor: inputs.settings.owner,
     mirrors: entries,
