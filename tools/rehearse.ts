@@ -16,7 +16,7 @@ import { settingsFromStackFile } from "../infra/settings";
 
 const ROOT = path.resolve(__dirname, "..");
 
-export const USAGE = `usage: npm run rehearse [-- --stack NAME] [--keep]
+export const USAGE = `usage: npm run rehearse -- [--stack NAME] [--keep]
 
 A real \`pulumi up\` of the fleet into a GitHub stand-in on 127.0.0.1: builds the
 Pulumi CLI and the GitHub provider if needed (npm run engine:build), runs the

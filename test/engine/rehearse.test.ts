@@ -28,7 +28,7 @@ test("GIVEN this checkout WHEN rehearsed THEN the fleet is created in the stand-
 test("GIVEN --help or an unknown option WHEN rehearse runs THEN usage with exit 0, or usage with exit 2", () => {
   const help = rehearse(["--help"]);
   assert.equal(help.status, 0);
-  assert.match(help.stdout, /^usage: npm run rehearse/);
+  assert.match(help.stdout, /^usage: npm run rehearse -- \[--stack NAME\] \[--keep\]/);
   const bad = rehearse(["--bogus"]);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /Unknown option '--bogus'[\s\S]*usage: npm run rehearse/);
