@@ -20,7 +20,7 @@ import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { EngineProject, requireBuiltTools, type EngineRun } from "../test/engine/harness";
 import { startGitHubStandIn, type GitHubStandIn } from "../test/support/github-standin";
-import { CALLS, PER_RUN } from "./api-budget";
+import { CALLS, PER_RUN, predictOps } from "./api-budget";
 import { SYNTHETIC_DOCKERFILE, SYNTHETIC_SETTINGS, syntheticEntries } from "./synthetic";
 
 const OWNER = SYNTHETIC_SETTINGS.owner;
@@ -109,6 +109,8 @@ export interface EngineMeasure {
   readonly droppedNotify: number;
   /** Resources in the state after the first up, by type (e.g. `github:index/repositoryFile:RepositoryFile`). */
   readonly resources: Record<string, number>;
+  /** Size of the stack's checkpoint after the first up (the local backend rewrites it after every step). */
+  readonly stateBytes: number;
   readonly firstUp: RunMeasure;
   readonly preview: RunMeasure;
   readonly refresh: RunMeasure;
@@ -250,6 +252,12 @@ export class EngineSession {
     return typesOf(JSON.parse(r.stdout));
   }
 
+  /** Bytes of the stack's checkpoint in the local backend. */
+  stateBytes(): number {
+    const file = path.join(this.p.stateDir, ".pulumi", "stacks", "mirror-fleet", "prod.json");
+    return fs.existsSync(file) ? fs.statSync(file).size : 0;
+  }
+
   async stop(): Promise<void> {
     await this.proxy.stop();
     await this.s.stop();
@@ -264,6 +272,7 @@ export async function measureEngine(n: number, log: (t: string) => void = () => 
     log(`bench: engine, ${n} mirrors: up…\n`);
     const firstUp = await e.run(["up"]);
     const resources = await e.resources();
+    const stateBytes = e.stateBytes();
     log(`bench: engine, ${n} mirrors: preview…\n`);
     const preview = await e.run(["preview"]);
     log(`bench: engine, ${n} mirrors: preview --refresh…\n`);
@@ -271,10 +280,28 @@ export async function measureEngine(n: number, log: (t: string) => void = () => 
     for (const [what, m] of [["preview", preview], ["preview --refresh", refresh]] as const) {
       if (Object.keys(m.changes).length) throw new Error(`a ${what} right after up was not a no-op: ${JSON.stringify(m.changes)}`);
     }
-    return { n, upstreams: e.upstreams, droppedNotify: e.droppedNotify, resources, firstUp, preview, refresh };
+    return { n, upstreams: e.upstreams, droppedNotify: e.droppedNotify, resources, stateBytes, firstUp, preview, refresh };
   } finally {
     await e.stop();
   }
+}
+
+/** Operations whose measured count differs from what bench/api-budget.ts predicts for the state's resources, as "op: measured vs table". */
+export function mismatches(measured: Readonly<Record<string, number>>, predicted: Readonly<Record<string, number>>): string[] {
+  const ops = [...new Set([...Object.keys(measured), ...Object.keys(predicted)])].sort();
+  return ops.filter((op) => (measured[op] ?? 0) !== (predicted[op] ?? 0)).map((op) => `${op}: ${measured[op] ?? 0} measured vs ${predicted[op] ?? 0} in the table`);
+}
+
+/** The first up and the refresh of one size against the committed table. */
+export function engineCheck(r: EngineMeasure): { ok: boolean; text: string } {
+  const withRun = (ops: Record<string, number>) => ({ ...ops, ...Object.fromEntries(Object.entries(PER_RUN).map(([k, c]) => [k, (ops[k] ?? 0) + c])) });
+  const bad = [
+    ...mismatches(r.firstUp.ops, withRun(predictOps(r.resources, "create"))).map((m) => `first up, ${m}`),
+    ...mismatches(r.refresh.ops, withRun(predictOps(r.resources, "read"))).map((m) => `refresh, ${m}`),
+  ];
+  return bad.length
+    ? { ok: false, text: `At ${r.n} mirrors the provider's requests differ from bench/api-budget.ts (re-measure it: npm run test:engine): ${bad.join("; ")}.` }
+    : { ok: true, text: `At ${r.n} mirrors the provider's requests per operation, first up and refresh, are exactly what bench/api-budget.ts predicts.` };
 }
 
 const f1 = (x: number) => x.toFixed(1);
@@ -282,13 +309,13 @@ const per = (x: number, n: number) => (x / n).toFixed(1);
 
 export function engineTable(rows: readonly EngineMeasure[]): string {
   const lines = [
-    "| mirrors | resources | first `up`: wall / per mirror | requests / writes per mirror | no-op `preview`: wall | requests per mirror (program: adoption + health) | `preview --refresh`: wall | requests per mirror |",
-    "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| mirrors | resources | first `up`: wall / per mirror | requests / writes per mirror | state per mirror | no-op `preview`: wall | requests per mirror (program: adoption + health) | `preview --refresh`: wall | requests per mirror |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of rows) {
     const total = Object.values(r.resources).reduce((a, b) => a + b, 0);
     lines.push(
-      `| ${r.n} | ${total} | ${f1(r.firstUp.ms / 1000)} s / ${f1(r.firstUp.ms / 1000 / r.n)} s | ${per(r.firstUp.requests, r.n)} / ${per(r.firstUp.writes, r.n)} | ` +
+      `| ${r.n} | ${total} | ${f1(r.firstUp.ms / 1000)} s / ${f1(r.firstUp.ms / 1000 / r.n)} s | ${per(r.firstUp.requests, r.n)} / ${per(r.firstUp.writes, r.n)} | ${(r.stateBytes / r.n / 2 ** 20).toFixed(2)} MiB | ` +
         `${f1(r.preview.ms / 1000)} s | ${per(r.preview.requests, r.n)} (${per(r.preview.adopt, r.n)} + ${per(r.preview.health, r.n)}) | ` +
         `${f1(r.refresh.ms / 1000)} s | ${per(r.refresh.requests, r.n)} |`,
     );

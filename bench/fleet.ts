@@ -1,21 +1,26 @@
 /**
- * `npm run bench [-- --sizes 10,100,1000] [--churn-size 100] [--out FILE]`
+ * `npm run bench [-- --sizes 10,100,1000] [--churn-size 100] [--engine-sizes 10,50] [--out FILE]`
  *
  * Builds synthetic fleets of each size under Pulumi mocks, each in a fresh
  * process (bench/one.ts), and prints Markdown: per size the program time
  * (wall and CPU), time per mirror, peak memory, resources and generated
  * bytes per mirror; per policy field the churn of a change (resources whose
  * inputs change, per mirror); and the GitHub API budget of the operations
- * a fleet of that size needs. Exits 1 when cost does not grow linearly:
- * the largest fleet's CPU time per mirror may be at most 1.5x that of the
- * next size down.
+ * a fleet of that size needs. Then the real engine (bench/engine.ts): the
+ * first `up` and a no-op `preview` of 10 and 50 mirrors against the GitHub
+ * stand-in, timed, with the requests GitHub would have received. Exits 1
+ * when cost does not grow linearly (the largest fleet's CPU time per mirror
+ * may be at most 1.5x that of the next size down), or when the provider's
+ * requests differ from the measured table in bench/api-budget.ts.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { appLimit, budget, HEALTH_CHECK_PER_UPSTREAM, hoursAtLeast, LIMITS } from "./api-budget";
+import { ADOPTION_PER_MIRROR, appLimit, budget, CALLS, cost, HEALTH_CHECK_PER_UPSTREAM, hoursAtLeast, LIMITS } from "./api-budget";
+import { engineCheck, engineTable, measureEngine, perTypeTable, type EngineMeasure } from "./engine";
+import { requireBuiltTools } from "../test/engine/harness";
 import { gateBench, gateTable } from "./gate";
 
 interface Measure {
@@ -111,29 +116,67 @@ export function churnTable(n: number, rows: readonly ChurnRow[]): string {
 
 export function budgetTable(perMirror: Record<string, number>, sizes: readonly number[]): string {
   const lines = [
-    "| mirrors | first `up` (create): requests / writes | `preview` or no-op `up`: provider / health check | `up --refresh` or `preview --refresh`: requests | one generated file changed in every mirror: requests / writes | `npm run report` | App limit per hour | hours at least, first `up` / refresh |",
+    "| mirrors | first `up` (create): requests / writes | `preview` or no-op `up`: provider / program (adoption + health) | `up --refresh` or `preview --refresh`: requests | one generated file changed in every mirror: requests / writes | `npm run report` | App limit per hour | hours at least, first `up` / refresh |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const n of sizes) {
     const create = budget(perMirror, n, "create");
     const read = budget(perMirror, n, "read");
     const limit = appLimit(n + 1);
-    // One file update per mirror: PUT contents plus the provider's checks and read-back (5 requests, 1 write).
-    const change = { requests: 5 * n, writes: n };
+    // One file commit per mirror, as measured (bench/api-budget.ts).
+    const file = cost(CALLS["github:index/repositoryFile:RepositoryFile"].update!);
+    const change = { requests: file.requests * n, writes: file.writes * n };
+    // The program's own reads, at every preview and up: adoption of each mirror, health of each upstream (one per mirror at most).
+    const program = (ADOPTION_PER_MIRROR.existing + HEALTH_CHECK_PER_UPSTREAM) * n;
     lines.push(
-      `| ${n} | ${int(create.requests)} / ${int(create.writes)} | ~2 / ~${int(HEALTH_CHECK_PER_UPSTREAM * n)} | ${int(read.requests)} | ${int(change.requests)} / ${int(change.writes)} | ${int(2 * n)} | ${int(limit)} | ${f1(hoursAtLeast(create, limit))} / ${f1(hoursAtLeast(read, limit))} |`,
+      `| ${n} | ${int(create.requests)} / ${int(create.writes)} | 1 / ${int(program)} | ${int(read.requests + program + 1)} | ${int(change.requests)} / ${int(change.writes)} | ${int(2 * n)} | ${int(limit)} | ${f1(hoursAtLeast(create, limit))} / ${f1(hoursAtLeast(read, limit))} |`,
     );
   }
   return lines.join("\n");
 }
 
-export const USAGE = `usage: npm run bench -- [--sizes 10,100,1000] [--churn-size 100] [--gate-sizes 10000,100000,1000000] [--out FILE]
+/** How the first up's wall time per mirror grows between the two largest sizes (the checkpoint is rewritten after every step). */
+function growth(rows: readonly EngineMeasure[]): string[] {
+  if (rows.length < 2) return [];
+  const [a, b] = rows.slice(-2);
+  const ratio = b.firstUp.ms / b.n / (a.firstUp.ms / a.n);
+  return [`First \`up\`: wall time per mirror at ${b.n} mirrors is ${ratio.toFixed(2)}x that at ${a.n}.`];
+}
+
+/** The real engine's tables, or one line saying why there are none. */
+async function engineSection(sizes: readonly number[], log: (t: string) => void): Promise<{ ok: boolean; text: string }> {
+  if (sizes.length === 0) return { ok: true, text: "Real engine: skipped (--engine-sizes 0)." };
+  try {
+    requireBuiltTools();
+  } catch {
+    return { ok: true, text: "Real engine: not measured, the Pulumi CLI and the GitHub provider are not built (run `npm run engine:build`)." };
+  }
+  const rows: EngineMeasure[] = [];
+  for (const n of sizes) rows.push(await measureEngine(n, log));
+  const big = rows.at(-1)!;
+  const checks = rows.map(engineCheck);
+  const text = [
+    `Real engine (\`npm run up\` / \`npm run preview\` with the Pulumi CLI and pulumi-resource-github built by \`npm run engine:build\`, a local file backend, a fresh GitHub stand-in per size on 127.0.0.1; wall time includes the CLI's and the program's start-up; the stand-in answers in about a millisecond, so GitHub's own latency is not in these times, nor the provider's pause after each write, set to 0 here: its default of 1 s, with requests serialised, adds 1 s per write). ` +
+      `Synthetic fleet without \`notify\` (${big.droppedNotify} of ${big.n} entries notify; a target needs its webhook as a stack secret, so ActionsSecret is not in these runs; its cost is in the table below, measured by test/engine/api-budget.test.ts). Requests and writes are counted from what reached the stand-in:`,
+    "",
+    engineTable(rows),
+    "",
+    perTypeTable(big),
+    "",
+    [...growth(rows), ...checks.map((c) => c.text)].join(" "),
+  ].join("\n");
+  return { ok: checks.every((c) => c.ok), text };
+}
+
+export const USAGE = `usage: npm run bench -- [--sizes 10,100,1000] [--churn-size 100] [--gate-sizes 10000,100000,1000000] [--engine-sizes 10,50] [--out FILE]
 
 Measures the program under Pulumi mocks per fleet size and prints Markdown;
 exits 1 when CPU time per mirror grows more than ${MAX_GROWTH}x between the two largest sizes.
   --sizes N,N,…     fleet sizes to measure (default 10,100,1000)
   --churn-size N    fleet size for the policy churn table (default 100)
   --gate-sizes N,…  occurrences for the scan gate's time and peak memory (bench/gate.ts)
+  --engine-sizes N,… fleet sizes for the real engine against the GitHub stand-in
+                    (bench/engine.ts; needs \`npm run engine:build\`; 0 skips it)
   --out FILE        also write the Markdown to FILE
 `;
 
@@ -147,6 +190,7 @@ async function main(): Promise<number> {
         sizes: { type: "string", default: "10,100,1000" },
         "churn-size": { type: "string", default: "100" },
         "gate-sizes": { type: "string", default: "10000,100000,1000000" },
+        "engine-sizes": { type: "string", default: "10,50" },
         out: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -165,6 +209,11 @@ async function main(): Promise<number> {
     process.stderr.write(`bench: --sizes and --churn-size take whole numbers from 1\n\n${USAGE}`);
     return 2;
   }
+  const engineSizes = values["engine-sizes"] === "0" ? [] : values["engine-sizes"]!.split(",").map(Number);
+  if (engineSizes.some((n) => !Number.isInteger(n) || n < 1)) {
+    process.stderr.write(`bench: --engine-sizes takes whole numbers from 1, or 0 to skip\n\n${USAGE}`);
+    return 2;
+  }
   const log = (t: string) => process.stderr.write(t);
   const measures: Measure[] = [];
   for (const n of sizes) {
@@ -175,6 +224,8 @@ async function main(): Promise<number> {
   const churn = (one(["churn", String(churnN)]) as { rows: ChurnRow[] }).rows;
 
   const gateRows = gateBench(values["gate-sizes"]!.split(",").map(Number), log);
+
+  const engine = await engineSection(engineSizes, log);
 
   const ref = measures.find((m) => m.n === Math.max(...sizes))!;
   const perMirror = Object.fromEntries(Object.entries(ref.byType).map(([t, c]) => [t, c / ref.n]));
@@ -189,7 +240,9 @@ async function main(): Promise<number> {
     "",
     churnTable(churnN, churn),
     "",
-    `GitHub API requests (estimates per resource type in bench/api-budget.ts; limits: ${int(LIMITS.tokenPerHour)}/h for a token, an App installation ${int(LIMITS.appBasePerHour)}/h + ${LIMITS.appPerRepoPerHour} per repository beyond 20, at most ${int(LIMITS.appMaxPerHour)}/h; ${LIMITS.writesPerMinute} writes/min and ${LIMITS.writesPerHour} writes/h):`,
+    engine.text,
+    "",
+    `GitHub API requests (the cost per resource type measured with the real provider, bench/api-budget.ts, times the resources the program declares; limits: ${int(LIMITS.tokenPerHour)}/h for a token, an App installation ${int(LIMITS.appBasePerHour)}/h + ${LIMITS.appPerRepoPerHour} per repository beyond 20, at most ${int(LIMITS.appMaxPerHour)}/h; ${LIMITS.writesPerMinute} writes/min and ${LIMITS.writesPerHour} writes/h):`,
     "",
     budgetTable(perMirror, [...new Set([...sizes, 500])].sort((a, b) => a - b)),
     "",
@@ -198,7 +251,7 @@ async function main(): Promise<number> {
   ].join("\n");
   process.stdout.write(md);
   if (values.out) fs.writeFileSync(values.out, md);
-  return lin.ok ? 0 : 1;
+  return lin.ok && engine.ok ? 0 : 1;
 }
 
 if (require.main === module) {
