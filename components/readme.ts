@@ -3,6 +3,7 @@
  * from, how to verify one, what the upstream's license means for the image,
  * and what each label and generated file is for.
  */
+import { KUSTOMIZE_PATH } from "../pipeline/lib/pin";
 import { verifyCommands } from "../pipeline/lib/sign";
 import { header } from "./header";
 import { MIRROR_PATHS } from "./mirror-config";
@@ -58,6 +59,29 @@ function verifySection(m: ResolvedMirror): string[] {
     "```",
     "",
     `${m.visibility === "private" ? `The image is private: log in first (\`gh auth token | docker login ghcr.io -u <you> --password-stdin\`; skopeo and crane read the same credentials). ` : ""}A digest that is missing from the registry, or differs in any of the three places, is not an image this mirror built: do not deploy it.`,
+    "",
+  ];
+}
+
+/** The pin's kustomize Component, as a Flux or Argo CD app includes it. */
+function gitopsSection(m: ResolvedMirror): string[] {
+  return [
+    "## Deploy with GitOps",
+    "",
+    `Each pin pull request also writes \`${KUSTOMIZE_PATH}\`, a kustomize Component that sets \`${m.image}\` to the pinned digest in every container that uses it, whatever tag the manifests name. List it under \`components:\` in your app's kustomization; Flux (a kustomize-controller \`Kustomization\` whose \`path\` is the app's folder) and Argo CD (an Application whose source is that folder) build it like \`kustomize build\`, so merging the pin pull request is the rollout:`,
+    "",
+    "```yaml",
+    "apiVersion: kustomize.config.k8s.io/v1beta1",
+    "kind: Kustomization",
+    "resources:",
+    "  - deployment.yaml",
+    "components:",
+    `  - https://github.com/${m.owner}/${m.repo}//deploy?ref=main`,
+    "```",
+    "",
+    m.visibility === "private"
+      ? "This repository is private: the controller fetching the component needs read access to it (Flux: the `GitRepository` secret; Argo CD: repository credentials for this URL)."
+      : "This repository is public: no credentials are needed to fetch the component.",
     "",
   ];
 }
@@ -136,7 +160,7 @@ export function renderReadme(m: ResolvedMirror): string {
       "",
     );
   }
-  lines.push(...signingSection(m));
+  lines.push(...signingSection(m), ...gitopsSection(m));
   lines.push(
     "## License",
     "",

@@ -92,6 +92,12 @@ build_cosign() {
     "-X sigs.k8s.io/release-utils/version.gitVersion=v$COSIGN_VERSION" "$COSIGN_VERSION"
 }
 
+# kustomize builds the pin's kustomize Component in the tests.
+build_kustomize() {
+  go_wrapper kustomize sigs.k8s.io/kustomize/kustomize/v5 kustomize \
+    "-X sigs.k8s.io/kustomize/api/provenance.version=v$KUSTOMIZE_VERSION" "$KUSTOMIZE_VERSION"
+}
+
 build_actionlint() {
   go_wrapper actionlint github.com/rhysd/actionlint/cmd/actionlint actionlint \
     "-X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" "$ACTIONLINT_VERSION"

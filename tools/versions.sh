@@ -9,4 +9,5 @@ TRIVY_VERSION=0.74.0
 ACTIONLINT_VERSION=1.7.12
 ZIZMOR_VERSION=1.32.0
 COSIGN_VERSION=2.6.5
-ALL_TOOLS=(pulumi github trivy trivy_db actionlint zizmor cosign)
+KUSTOMIZE_VERSION=5.8.0
+ALL_TOOLS=(pulumi github trivy trivy_db actionlint zizmor cosign kustomize)

@@ -9,7 +9,7 @@ import { botLogin, github, splitRepo } from "../github";
 import { loadConfigOption } from "../lib/config";
 import { readGateJson } from "../lib/issues";
 import { DIGEST_PATTERN } from "../lib/oci";
-import { prTitle, renderPinFile, renderPrBody, scanFromGate, syncPin, type PinRecord } from "../lib/pin";
+import { KUSTOMIZE_PATH, prTitle, renderKustomizeComponent, renderPinFile, renderPrBody, scanFromGate, syncPin, type PinRecord } from "../lib/pin";
 import { checkImage } from "../lib/publish";
 import { checkTagName } from "../lib/tags";
 import { basesMarkdown, readBaseRecord } from "../lib/bases";
@@ -157,6 +157,7 @@ export const command: Command = {
     const result = await syncPin(github(io), repo, {
       tag,
       content: renderPinFile(record),
+      files: [{ path: KUSTOMIZE_PATH, content: renderKustomizeComponent(record) }],
       title: prTitle(record),
       body: (previous) =>
         renderPrBody(record, {

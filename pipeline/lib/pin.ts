@@ -100,6 +100,28 @@ export const PIN_HEADER = [
   "# Do not edit by hand: the next passing build replaces it.",
 ].join("\n");
 
+export const KUSTOMIZE_PATH = "deploy/kustomization.yaml";
+
+/**
+ * The pin as a kustomize Component, for GitOps: a Flux Kustomization or an
+ * Argo CD kustomize source that lists `deploy/` under `components:` deploys
+ * the pinned digest of every container using the image, whatever tag its
+ * manifests name. Written with image-pin.yml in the same pull request.
+ */
+export function renderKustomizeComponent(p: PinRecord): string {
+  return [
+    `# Written by mirror-fleet's pin with ${PIN_PATH}: ${p.tag} at ${p.digest}.`,
+    "# Include this folder as a kustomize component to deploy the pinned digest.",
+    "apiVersion: kustomize.config.k8s.io/v1alpha1",
+    "kind: Component",
+    "images:",
+    `  - name: ${scalar(p.image)}`,
+    `    newName: ${scalar(p.image)}`,
+    `    digest: ${scalar(p.digest)}`,
+    "",
+  ].join("\n");
+}
+
 export function renderPinFile(p: PinRecord): string {
   const lines = [
     PIN_HEADER,
@@ -268,6 +290,8 @@ export interface PinRequest {
   readonly digest: string;
   /** The login the workflow writes as (its own pull requests and closes are not a human's decision). */
   readonly bot?: string;
+  /** Files that go with image-pin.yml on the branch (the kustomize Component). */
+  readonly files?: ReadonlyArray<{ readonly path: string; readonly content: string }>;
 }
 
 /** `declined`: a person closed the pull request for this digest without merging; it stays closed. */
@@ -290,28 +314,40 @@ function status(e: unknown): number | undefined {
   return (e as { status?: number }).status;
 }
 
-/** Commits image-pin.yml on `branch`; `sha` is the blob it replaces, if any. A retried write that already landed is taken as done. */
-async function putPinFile(gh: GitHub, repo: Repo, branch: string, req: PinRequest, sha: string | undefined): Promise<void> {
+/** Commits image-pin.yml (or `file`) on `branch`; `sha` is the blob it replaces, if any. A retried write that already landed is taken as done. */
+async function putPinFile(gh: GitHub, repo: Repo, branch: string, req: PinRequest, sha: string | undefined, file = { path: PIN_PATH, content: req.content }): Promise<void> {
   try {
     await gh.request("PUT /repos/{owner}/{repo}/contents/{path}", {
       ...repo,
-      path: PIN_PATH,
+      path: file.path,
       message: req.commitMessage,
-      content: Buffer.from(req.content, "utf8").toString("base64"),
+      content: Buffer.from(file.content, "utf8").toString("base64"),
       branch,
       ...(sha ? { sha } : {}),
     });
   } catch (e) {
     // A 5xx or timeout after GitHub committed (or the retry of it, answered 409 for the old sha).
-    if ((await getFile(gh, repo, branch))?.content === req.content) return;
+    if ((await getFile(gh, repo, branch, file.path))?.content === file.content) return;
     throw e;
   }
 }
 
-async function getFile(gh: GitHub, repo: Repo, ref: string): Promise<{ sha: string; content: string } | null> {
+/** The files that go with image-pin.yml (the kustomize Component): written after it, compared like it. */
+async function syncExtraFiles(gh: GitHub, repo: Repo, branch: string, req: PinRequest): Promise<boolean> {
+  let changed = false;
+  for (const f of req.files ?? []) {
+    const now = await getFile(gh, repo, branch, f.path);
+    if (now?.content === f.content) continue;
+    await putPinFile(gh, repo, branch, req, now?.sha, f);
+    changed = true;
+  }
+  return changed;
+}
+
+async function getFile(gh: GitHub, repo: Repo, ref: string, file = PIN_PATH): Promise<{ sha: string; content: string } | null> {
   try {
-    const { data } = await gh.request("GET /repos/{owner}/{repo}/contents/{path}", { ...repo, path: PIN_PATH, ref });
-    if (Array.isArray(data) || data.type !== "file" || !("content" in data)) throw new Error(`${PIN_PATH} on ${ref} is not a file`);
+    const { data } = await gh.request("GET /repos/{owner}/{repo}/contents/{path}", { ...repo, path: file, ref });
+    if (Array.isArray(data) || data.type !== "file" || !("content" in data)) throw new Error(`${file} on ${ref} is not a file`);
     return { sha: data.sha, content: Buffer.from(data.content, "base64").toString("utf8") };
   } catch (e) {
     if (status(e) === 404) return null;
@@ -367,6 +403,7 @@ export async function syncPin(gh: GitHub, repo: Repo, req: PinRequest): Promise<
       await putPinFile(gh, repo, branch, req, file?.sha);
       action = "updated";
     }
+    if (await syncExtraFiles(gh, repo, branch, req)) action = "updated";
     if (open.title !== req.title || (open.body ?? "") !== body) {
       await gh.request("PATCH /repos/{owner}/{repo}/pulls/{pull_number}", { ...repo, pull_number: open.number, title: req.title, body });
       action = "updated";
@@ -395,6 +432,7 @@ export async function syncPin(gh: GitHub, repo: Repo, req: PinRequest): Promise<
       await gh.request("PATCH /repos/{owner}/{repo}/git/refs/{ref}", { ...repo, ref: `heads/${branch}`, sha: baseSha, force: true });
     }
     await putPinFile(gh, repo, branch, req, baseFile?.sha);
+    await syncExtraFiles(gh, repo, branch, req);
     const findOpen = async () => {
       const [p] = await gh.paginate("GET /repos/{owner}/{repo}/pulls", { ...repo, state: "open", head: `${repo.owner}:${branch}`, per_page: 100 });
       return p ? { number: p.number, url: p.html_url } : undefined;

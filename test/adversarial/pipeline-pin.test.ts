@@ -39,7 +39,7 @@ test("GIVEN a pin pull request WHEN the pin job is re-run with the build's outpu
     assert.equal((await w.pin("v2.2.4", "b1")).json.action, "created");
     const again = await w.pin("v2.2.4", "b1");
     assert.deepEqual([again.json.action, again.writes], ["unchanged", []]);
-    assert.equal(w.s.history(REPO, "mirror-build/v2.2.4").length, 2);
+    assert.equal(w.s.history(REPO, "mirror-build/v2.2.4").length, 3);
   });
 });
 

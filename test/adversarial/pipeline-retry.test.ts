@@ -123,7 +123,7 @@ test("GIVEN GitHub applies the branch and the file commit but answers 502 WHEN `
     w.s.injectFault({ operationId: "repos/create-or-update-file-contents", status: 502, when: "after" });
     const r = await w.pin("v2.2.4", "b1");
     assert.equal(r.code, 0, r.err);
-    assert.equal(w.s.history(REPO, "mirror-build/v2.2.4").length, 2, "one commit on top of main");
+    assert.equal(w.s.history(REPO, "mirror-build/v2.2.4").length, 3, "two commits on top of main: image-pin.yml, deploy/kustomization.yaml");
     assert.equal(w.s.pulls(REPO).length, 1);
   });
 });

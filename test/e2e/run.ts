@@ -32,7 +32,9 @@ import type { MirrorSpec, ResolvedMirror, StackSettings } from "../../components
 import { readProjectFile } from "../../infra/mirrors";
 import { renderFleet } from "../../infra/render";
 import { policy } from "../../infra/policy";
+import { KUSTOMIZE_PATH } from "../../pipeline/lib/pin";
 import { SCAN_GATE_PREDICATE_TYPE } from "../../pipeline/lib/sign";
+import { buildWithComponent } from "../support/kustomize";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
 import spec, { WAIVERS } from "./fixtures/e2e-hello";
 import { toolPath } from "../support/tools";
@@ -689,7 +691,14 @@ async function e2e(cleanup: Cleanup): Promise<void> {
     // The body's commands are the ones step 20-22 ran (against the http registry they need --allow-http-registry too).
     const verifyLine = `cosign verify --key ${MIRROR_PATHS.publicKey} --insecure-ignore-tlog ${image}@${scanDigest}`;
     check((pull.issue.body ?? "").includes(verifyLine), `the pin pull request does not give \`${verifyLine}\``);
-    return [p.json.number as number, `PR #${p.json.number} from ${branch}: ${MIRROR_PATHS.pin} pins ${scanDigest}, the index digest the scan record names (both platforms scanned)`];
+    // The GitOps half: the Component on the branch, built by the real kustomize into an app that names the image by tag.
+    const component = gh.readFile(repoFullName, branch, KUSTOMIZE_PATH);
+    check(component !== undefined, `no ${KUSTOMIZE_PATH} on ${branch}`);
+    const [deployment] = buildWithComponent(component, image);
+    const built = deployment.spec.template.spec.containers[0].image;
+    check(built === `${image}@${scanDigest}`, `kustomize build with ${KUSTOMIZE_PATH} gives ${built}, expected ${image}@${scanDigest}`);
+    return [p.json.number as number, `PR #${p.json.number} from ${branch}: ${MIRROR_PATHS.pin} pins ${scanDigest}, the index digest the scan record names (both platforms scanned)\n` +
+      `the body gives the cosign verify commands; ${KUSTOMIZE_PATH} (kustomize Component): kustomize build turns ${image.replace(registry.host, "<registry>")}:<tag> into @${scanDigest.slice(0, 19)}…`];
   });
 
   await step("a reviewer merges the PR; the mirror repo's checkout now pins v1.1.0", async () => {

@@ -171,7 +171,7 @@ test("GIVEN a passing build WHEN `pin` runs THEN image-pin.yml is committed on m
       superseded: [],
     });
     assert.deepEqual(r.outputs, { pr_url: "https://github.com/acme/mirror-gokapi/pull/1", pr_number: "1", action: "created" });
-    assert.deepEqual(r.writes, ["git/create-ref", "repos/create-or-update-file-contents", "pulls/create", "issues/add-labels"]);
+    assert.deepEqual(r.writes, ["git/create-ref", "repos/create-or-update-file-contents", "repos/create-or-update-file-contents", "pulls/create", "issues/add-labels"]);
     assert.deepEqual(s.branches(REPO).sort(), ["main", "mirror-build/v2.2.4"]);
 
     const text = s.readFile(REPO, "mirror-build/v2.2.4", "image-pin.yml")!;
@@ -180,7 +180,7 @@ test("GIVEN a passing build WHEN `pin` runs THEN image-pin.yml is committed on m
     assert.deepEqual(parseYaml(text, "image-pin.yml"), parse(text));
     const pinFile = w.file("image-pin.yml", text);
     assert.equal(readPinnedTag(pinFile), "v2.2.4");
-    assert.equal(s.history(REPO, "mirror-build/v2.2.4").length, 2, "one commit on top of main");
+    assert.equal(s.history(REPO, "mirror-build/v2.2.4").length, 3, "two commits on top of main: image-pin.yml, deploy/kustomization.yaml");
 
     const [pr] = s.pulls(REPO);
     assert.equal(pr.issue.title, `Pin v2.2.4 (${digest("build-1").slice(0, 19)}…)`);
@@ -209,9 +209,9 @@ test("GIVEN an open pin pull request WHEN the same tag is pinned with a new dige
     const r = await w.twice(w.pin("v2.2.4", "build-2"));
     assert.equal(r.json.action, "updated");
     assert.equal(r.json.number, 1);
-    assert.deepEqual(r.writes, ["repos/create-or-update-file-contents", "pulls/update"]);
+    assert.deepEqual(r.writes, ["repos/create-or-update-file-contents", "repos/create-or-update-file-contents", "pulls/update"]);
     assert.equal(s.pulls(REPO).length, 1);
-    assert.equal(s.history(REPO, "mirror-build/v2.2.4").length, 3);
+    assert.equal(s.history(REPO, "mirror-build/v2.2.4").length, 5, "main, the first pin (two files), the new digest (two files)");
     assert.match(s.readFile(REPO, "mirror-build/v2.2.4", "image-pin.yml")!, new RegExp(`^digest: ${digest("build-2")}$`, "m"));
     assert.equal(s.pulls(REPO)[0].issue.title, `Pin v2.2.4 (${digest("build-2").slice(0, 19)}…)`);
   });
@@ -240,7 +240,7 @@ test("GIVEN a merged pin WHEN newer tags are pinned THEN the body shows the upst
 
     const third = await w.twice(w.pin("v2.2.6", "build-6"));
     assert.deepEqual(third.json.superseded, [2]);
-    assert.deepEqual(third.writes, ["git/create-ref", "repos/create-or-update-file-contents", "pulls/create", "issues/add-labels", "issues/create-comment", "pulls/update"]);
+    assert.deepEqual(third.writes, ["git/create-ref", "repos/create-or-update-file-contents", "repos/create-or-update-file-contents", "pulls/create", "issues/add-labels", "issues/create-comment", "pulls/update"]);
     const pulls = s.pulls(REPO);
     assert.deepEqual(pulls.map((p) => [p.number, p.head, p.issue.state, p.merged]), [
       [1, "mirror-build/v2.2.4", "closed", true],
@@ -274,8 +274,8 @@ test("GIVEN a pin pull request a human closed WHEN the same pin is proposed THEN
     const fresh = await w.twice(w.pin("v2.2.4", "build-2"));
     assert.equal(fresh.json.action, "created");
     assert.equal(fresh.json.number, 2);
-    assert.deepEqual(fresh.writes, ["git/update-ref", "repos/create-or-update-file-contents", "pulls/create", "issues/add-labels"]);
-    assert.equal(s.history(REPO, "mirror-build/v2.2.4").length, 2, "the branch starts again from main: one change");
+    assert.deepEqual(fresh.writes, ["git/update-ref", "repos/create-or-update-file-contents", "repos/create-or-update-file-contents", "pulls/create", "issues/add-labels"]);
+    assert.equal(s.history(REPO, "mirror-build/v2.2.4").length, 3, "the branch starts again from main: one change (image-pin.yml and deploy/kustomization.yaml)");
     assert.deepEqual(s.branches(REPO).sort(), ["main", "mirror-build/v2.2.4"]);
   });
 });
