@@ -34,7 +34,8 @@ function publicKey(settings: StackSettings): string {
   return settings.cosignPublicKey.trim() + "\n";
 }
 
-export function kyvernoPolicy(settings: StackSettings): Record<string, unknown> {
+/** `registry`: where the fleet's images live (the e2e passes its registry on 127.0.0.1). */
+export function kyvernoPolicy(settings: StackSettings, registry = fleetRegistry(settings)): Record<string, unknown> {
   const key = {
     entries: [{ keys: { publicKeys: publicKey(settings), signatureAlgorithm: "sha256", rekor: { ignoreTlog: true }, ctlog: { ignoreSCT: true } } }],
   };
@@ -45,7 +46,7 @@ export function kyvernoPolicy(settings: StackSettings): Record<string, unknown> 
       name: POLICY_NAME,
       annotations: {
         "policies.kyverno.io/title": "mirror-fleet images: pinned, signed, attested",
-        "policies.kyverno.io/description": `Images of ${fleetRegistry(settings)} must be referenced by digest, signed with the fleet's cosign key, and carry the CycloneDX SBOM and a passing ${SCAN_GATE_PREDICATE_TYPE} attestation.`,
+        "policies.kyverno.io/description": `Images of ${registry} must be referenced by digest, signed with the fleet's cosign key, and carry the CycloneDX SBOM and a passing ${SCAN_GATE_PREDICATE_TYPE} attestation.`,
       },
     },
     spec: {
@@ -57,7 +58,7 @@ export function kyvernoPolicy(settings: StackSettings): Record<string, unknown> 
           match: { any: [{ resources: { kinds: ["Pod"] } }] },
           verifyImages: [
             {
-              imageReferences: [`${fleetRegistry(settings)}/*`],
+              imageReferences: [`${registry}/*`],
               failureAction: "Enforce",
               // A tag is refused, not resolved: what is deployed is what image-pin.yml pins.
               verifyDigest: true,

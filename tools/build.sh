@@ -98,6 +98,12 @@ build_kustomize() {
     "-X sigs.k8s.io/kustomize/api/provenance.version=v$KUSTOMIZE_VERSION" "$KUSTOMIZE_VERSION"
 }
 
+# The Kyverno CLI: the e2e applies the fleet's admission policy with it.
+build_kyverno() {
+  go_wrapper kyverno github.com/kyverno/kyverno/cmd/cli/kubectl-kyverno kyverno \
+    "-X github.com/kyverno/kyverno/pkg/version.BuildVersion=v$KYVERNO_VERSION" "$KYVERNO_VERSION"
+}
+
 build_actionlint() {
   go_wrapper actionlint github.com/rhysd/actionlint/cmd/actionlint actionlint \
     "-X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" "$ACTIONLINT_VERSION"

@@ -10,4 +10,5 @@ ACTIONLINT_VERSION=1.7.12
 ZIZMOR_VERSION=1.32.0
 COSIGN_VERSION=2.6.5
 KUSTOMIZE_VERSION=5.8.0
-ALL_TOOLS=(pulumi github trivy trivy_db actionlint zizmor cosign kustomize)
+KYVERNO_VERSION=1.19.1
+ALL_TOOLS=(pulumi github trivy trivy_db actionlint zizmor cosign kustomize kyverno)

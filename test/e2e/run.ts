@@ -12,7 +12,10 @@
  *   digest) -> sign (the real cosign, a key pair made by the run, offline:
  *   no transparency log; then cosign itself verifies the pinned digest, the
  *   SBOM and scan-gate attestations, and denies the wrong key, an unsigned
- *   image and an image re-tagged over the signed tag) -> pin (PR in the GitHub stand-in) -> the same run again: nothing
+ *   image and an image re-tagged over the signed tag; `kyverno apply` of the
+ *   rendered ClusterPolicy admits the signed digest and denies a tag, an
+ *   unsigned image, the wrong key) -> pin (PR in the GitHub stand-in, with
+ *   the kustomize Component, built by the real kustomize) -> the same run again: nothing
  *   new is built, pushed, filed or opened -> an advisory added to the DB: the
  *   rescan of the pushed digest opens the rescan issue.
  *
@@ -32,6 +35,8 @@ import type { MirrorSpec, ResolvedMirror, StackSettings } from "../../components
 import { readProjectFile } from "../../infra/mirrors";
 import { renderFleet } from "../../infra/render";
 import { policy } from "../../infra/policy";
+import { kyvernoPolicy } from "../../components/admission";
+import { toYaml } from "../../components/yaml";
 import { KUSTOMIZE_PATH } from "../../pipeline/lib/pin";
 import { SCAN_GATE_PREDICATE_TYPE } from "../../pipeline/lib/sign";
 import { buildWithComponent } from "../support/kustomize";
@@ -671,6 +676,52 @@ async function e2e(cleanup: Cleanup): Promise<void> {
     const back = await registryManifest(registry, imageName, resolved.tag);
     check(back && back.headers["docker-content-digest"] === scanDigest, `${tagged} is not back at ${scanDigest}`);
     lines.push(`${imageName}:${resolved.tag} put back at the signed ${scanDigest.slice(0, 19)}…`);
+    return [undefined, lines.join("\n")];
+  });
+
+  await step("kyverno apply (the real Kyverno CLI): the rendered ClusterPolicy, for this registry, admits the signed, attested digest; denies a tag, an unsigned image, the wrong key and a scan-gate decision that was not attested", async () => {
+    const kyverno = toolPath("kyverno");
+    const dir = path.join(work, "kyverno");
+    fs.mkdirSync(dir);
+    const reg = `${registry.host}/${SETTINGS.registryNamespace}`;
+    const write = (name: string, doc: unknown) => {
+      fs.writeFileSync(path.join(dir, name), toYaml(doc));
+      return path.join(dir, name);
+    };
+    const fleetPolicy = write("policy.yaml", kyvernoPolicy(settings, reg));
+    const wrongPolicy = write("policy-wrong-key.yaml", kyvernoPolicy({ ...settings, cosignPublicKey: fs.readFileSync(path.join(keys, "wrong", "cosign.pub"), "utf8") }, reg));
+    // The same policy asking the scan gate for another decision: proves the attestation's predicate is read, not only its presence.
+    const blockOnly = JSON.parse(JSON.stringify(kyvernoPolicy(settings, reg)).replace('"value":"pass"', '"value":"block"'));
+    check(JSON.stringify(blockOnly).includes('"value":"block"'), "the policy has no scan-gate condition to change");
+    const blockPolicy = write("policy-block-only.yaml", blockOnly);
+    const pod = (name: string, image: string) => write(`pod-${name}.yaml`, { apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "default" }, spec: { containers: [{ name: "app", image }] } });
+    const apply = async (policyFile: string, podFile: string) => {
+      const r = await run(cleanup, kyverno, ["apply", policyFile, "--resource", podFile, "--remove-color"], { env: { PATH: process.env.PATH, HOME: cosignHome, TMPDIR: tmp } });
+      const m = /pass: (\d+), fail: (\d+), warn: (\d+), error: (\d+), skip: (\d+)/.exec(r.stdout);
+      check(m, `kyverno apply printed no result summary (exit ${r.code}):\n    ${lastLines(r.stdout + r.stderr, 8)}`);
+      // kyverno prints "policy … -> resource … failed:" and the rule's message on the lines after it.
+      const out = (r.stdout + r.stderr).split("\n").map((l) => l.trim()).filter(Boolean);
+      const at = out.findIndex((l) => / failed:$/.test(l));
+      const why = at >= 0 ? out.slice(at + 1, at + 3).join(" ") : "";
+      return { code: r.code, pass: Number(m[1]), fail: Number(m[2]) + Number(m[4]), text: lastLines(r.stdout, 6), why: why.slice(0, 200) };
+    };
+    const signedPod = pod("signed", `${image}@${scanDigest}`);
+    const lines: string[] = [];
+    const admitted = await apply(fleetPolicy, signedPod);
+    // pass counts the verifyImages checks (the signature and its attestations), not pods.
+    check(admitted.code === 0 && admitted.pass > 0 && admitted.fail === 0, `the signed digest was not admitted (exit ${admitted.code}):\n    ${admitted.text}`);
+    lines.push(`signed digest ${scanDigest.slice(0, 19)}…: admitted (exit 0, pass ${admitted.pass}, fail 0)`);
+    const unsignedRef = `${reg}/unsigned@${(await registryManifest(registry, `${SETTINGS.registryNamespace}/unsigned`, resolved.tag))!.headers["docker-content-digest"]}`;
+    for (const [what, policyFile, podFile] of [
+      ["tag only", fleetPolicy, pod("tag", `${image}:${resolved.tag}`)],
+      ["unsigned image", fleetPolicy, pod("unsigned", unsignedRef)],
+      ["the wrong key", wrongPolicy, signedPod],
+      ["a scan-gate decision other than the attested one", blockPolicy, signedPod],
+    ] as const) {
+      const r = await apply(policyFile, podFile);
+      check(r.code !== 0 && r.fail > 0, `${what}: not denied (exit ${r.code}):\n    ${r.text}`);
+      lines.push(`${what}: denied (exit ${r.code}, fail/error ${r.fail}): ${r.why}`);
+    }
     return [undefined, lines.join("\n")];
   });
 
