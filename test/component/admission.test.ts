@@ -6,8 +6,9 @@
  * are errors here, as with `kubectl apply --validate=strict`: a misspelt
  * field would otherwise be pruned and the rule silently weaker.
  *
- * Not run here: the Kyverno CLI (`kyverno apply` on sample Pods) and the
- * policy-controller webhook; see docs/evidence.md.
+ * `kyverno apply` of the Kyverno policy on sample Pods runs in the e2e (it
+ * needs the signed image in a registry); the policy-controller webhook is
+ * not run (no cluster).
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -22,11 +23,13 @@ import type { StackSettings } from "../../components/types";
 import { renderFleet } from "../../infra/render";
 import { loadMirrorEntries, readProjectFile } from "../../infra/mirrors";
 import { policy } from "../../infra/policy";
+import { toolVersions } from "../support/tools";
 import { FLEET_PUBLIC_KEY } from "../workflow/fixtures";
 
 /** The modules the CRDs come from, at the versions the policies are written for. */
 const CRDS = {
-  kyverno: { module: "github.com/kyverno/kyverno@v1.19.1", file: "config/crds/kyverno/kyverno.io_clusterpolicies.yaml", version: "v1" },
+  // The version whose CLI the e2e applies the policy with (tools/versions.sh).
+  kyverno: { module: `github.com/kyverno/kyverno@v${toolVersions().kyverno}`, file: "config/crds/kyverno/kyverno.io_clusterpolicies.yaml", version: "v1" },
   sigstore: { module: "github.com/sigstore/policy-controller@v0.13.1", file: "config/300-clusterimagepolicy.yaml", version: "v1beta1" },
 } as const;
 
