@@ -7,7 +7,8 @@
 #     `run:` script when it is on PATH; git.
 #  2. npm ci.
 #  3. npm run engine:build: the Pulumi CLI, the GitHub provider, Trivy, the
-#     offline Trivy DB builder, actionlint and zizmor, built from their
+#     offline Trivy DB builder, actionlint, zizmor, cosign, kustomize and the
+#     Kyverno CLI, built from their
 #     published modules into the tools cache (Go 1.26 and network access to
 #     the Go module proxy and PyPI on the first run; cached after).
 # Node.js 22 or newer must be first on PATH (tools/node.sh gets it from npm).
