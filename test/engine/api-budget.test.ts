@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { ADOPTION_PER_MIRROR, CALLS, HEALTH_CHECK_PER_UPSTREAM, PER_RUN, predictOps } from "../../bench/api-budget";
-import { EngineSession } from "../../bench/engine";
+import { engineCheck, EngineSession, type RunMeasure } from "../../bench/engine";
 import { SYNTHETIC_WEBHOOKS } from "../../bench/synthetic";
 
 /** Mirror 0 notifies Slack (an ActionsSecret), 0 and 1 build an override, 2 upstream's Dockerfile. */
@@ -27,6 +27,7 @@ const sorted = (ops: Record<string, number>) => Object.fromEntries(Object.entrie
 describe("the API cost table in bench/api-budget.ts is what the real provider does", { concurrency: false }, () => {
   let e: EngineSession;
   let resources: Record<string, number>;
+  let firstUp: RunMeasure;
 
   before(async () => {
     e = await EngineSession.start(N, { keepNotify: true });
@@ -39,6 +40,7 @@ describe("the API cost table in bench/api-budget.ts is what the real provider do
 
   test("GIVEN empty state WHEN up THEN the provider's requests per operation are the table's create cost of every resource", async () => {
     const up = await e.run(["up"]);
+    firstUp = up;
     resources = await e.resources();
     for (const type of Object.keys(resources).filter((t) => t.startsWith("github:index/"))) {
       assert.ok(CALLS[type], `${type} is declared by the program but has no measured cost in bench/api-budget.ts`);
@@ -61,6 +63,14 @@ describe("the API cost table in bench/api-budget.ts is what the real provider do
     const refresh = await e.run(["preview", "--refresh"]);
     assert.deepEqual(refresh.changes, {});
     assert.deepEqual(sorted(refresh.ops), plus(predictOps(resources, "read"), PER_RUN));
+
+    // The check `npm run bench` prints (and exits 1 on) agrees, and names an operation that moved.
+    const measure = { n: N, upstreams: e.upstreams, droppedNotify: 0, resources, stateBytes: 0, firstUp, preview: refresh, refresh };
+    assert.equal(engineCheck(measure).ok, true, engineCheck(measure).text);
+    const moved = { ...firstUp, ops: { ...firstUp.ops, "GET repos/get": firstUp.ops["GET repos/get"] + 1 } };
+    const bad = engineCheck({ ...measure, firstUp: moved });
+    assert.equal(bad.ok, false);
+    assert.match(bad.text, /first up, GET repos\/get: \d+ measured vs \d+ in the table/);
   });
 
   test("GIVEN a policy change WHEN up THEN each file commit costs the table's file update", async () => {
