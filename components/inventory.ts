@@ -39,6 +39,8 @@ export interface InventoryEntry {
   } | null;
   readonly attestations: boolean;
   readonly branchProtection: boolean;
+  /** cosign signs and attests what the mirror pushes (the stack sets a fleet key). */
+  readonly signing: boolean;
   /** sha256 of every generated file, by path in the mirror repository. */
   readonly files: Readonly<Record<string, string>>;
   /** Upstream health as of the last deploy, when it was computed (see infra/). */
@@ -96,6 +98,7 @@ export function inventoryEntry(m: ResolvedMirror, files: RenderedFiles, today: D
       : null,
     attestations: m.attestations,
     branchProtection: m.branchProtection,
+    signing: m.signing !== null,
     files: Object.fromEntries(files.map((f) => [f.path, sha256(f.content)])),
   };
 }

@@ -22,6 +22,8 @@ export interface PinState {
   readonly builtAt?: string;
   /** Findings of the scan that passed the gate, by severity, if the file says. */
   readonly scan?: { readonly critical: number; readonly high: number; readonly medium: number; readonly low: number };
+  /** The file records a cosign signature of the digest (`signature.public_key_sha256`, pipeline pin after sign). */
+  readonly signed?: boolean;
 }
 
 /** An open issue in a mirror repository carrying one of the fleet's labels. */
@@ -104,6 +106,8 @@ export interface ReportRow {
   readonly ageDays: number | null;
   /** True when GitHub was read and the mirror has no image-pin.yml; false when it has one; null when not known. */
   readonly neverBuilt: boolean | null;
+  /** Whether the pinned digest is signed and attested (image-pin.yml's signature); null when nothing is pinned or not known. */
+  readonly signed: boolean | null;
   readonly status: Status;
   /** Why the status is what it is, one line each; empty for ok. */
   readonly reasons: readonly string[];
@@ -152,7 +156,8 @@ export function parsePinFile(text: string, where = "image-pin.yml"): PinState {
   const scan = counts.every((n) => typeof n === "number" && Number.isInteger(n) && n >= 0)
     ? { critical: counts[0] as number, high: counts[1] as number, medium: counts[2] as number, low: counts[3] as number }
     : undefined;
-  return { tag, digest, ...(builtAt && !Number.isNaN(Date.parse(builtAt)) ? { builtAt } : {}), ...(scan ? { scan } : {}) };
+  const signed = typeof d["signature.public_key_sha256"] === "string" && /^[0-9a-f]{64}$/.test(d["signature.public_key_sha256"] as string);
+  return { tag, digest, ...(builtAt && !Number.isNaN(Date.parse(builtAt)) ? { builtAt } : {}), ...(scan ? { scan } : {}), ...(signed ? { signed } : {}) };
 }
 
 function flatten(o: Record<string, unknown>, prefix = "", out: Record<string, unknown> = {}): Record<string, unknown> {
@@ -190,6 +195,7 @@ function row(e: InventoryEntry, live: LiveMirror | undefined, haveLive: boolean,
   } else {
     pin = live.pin;
     if (!pin) reasons.push({ status: "attention", text: "no image built yet (no image-pin.yml)" });
+    else if (e.signing && !pin.signed) reasons.push({ status: "attention", text: "signing is on, but the pinned digest is not signed (image-pin.yml records no signature)" });
     for (const issue of live.issues) {
       const hit = STATUS_LABELS.find((s) => issue.labels.includes(s.label));
       if (hit) reasons.push({ status: hit.status, text: `${hit.what}: #${issue.number} ${issue.title}` });
@@ -225,6 +231,7 @@ function row(e: InventoryEntry, live: LiveMirror | undefined, haveLive: boolean,
     scan: pin?.scan ?? null,
     ageDays: builtAt ? Math.max(0, Math.floor((now.getTime() - Date.parse(builtAt)) / 86_400_000)) : null,
     neverBuilt: haveLive && live && !live.error ? pin === null : null,
+    signed: pin ? pin.signed === true : null,
     status,
     // Worst first, so the first line is the headline.
     reasons: reasons.sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status]).map((r) => r.text),
@@ -309,6 +316,17 @@ function day(d: Date): string {
   return d.toISOString().slice(0, 10);
 }
 
+function signedText(signed: boolean): string {
+  return signed ? "signed, SBOM and scan-gate attested (cosign)" : "not signed";
+}
+
+/** Which evidence features the fleet has on, from the inventory: one sentence for the page's header. */
+export function featuresLine(inventory: Inventory): string {
+  const n = inventory.mirrors.length;
+  const on = (f: (e: InventoryEntry) => boolean) => `${inventory.mirrors.filter(f).length} of ${n}`;
+  return `Branch protection (ruleset) on for ${on((e) => e.branchProtection)} mirrors; cosign signatures and attestations in the registry for ${on((e) => e.signing)}; GitHub artifact attestations for ${on((e) => e.attestations)}.`;
+}
+
 function shortDigest(d: string): string {
   return d.slice(0, "sha256:".length + 12);
 }
@@ -378,7 +396,7 @@ function htmlRow(r: ReportRow, noticeDays: number): string {
     `<td><a href="${esc(r.repositoryUrl)}">${esc(r.name)}</a><br><small><code>${esc(r.image)}</code></small></td>`,
     `<td><a href="${esc(r.upstreamUrl)}">${esc(r.upstream)}</a></td>`,
     `<td>${r.tag ? `<code>${esc(r.tag)}</code>` : "—"}</td>`,
-    `<td>${r.digest ? `<code title="${esc(r.digest)}">${esc(shortDigest(r.digest))}</code>` : "—"}${r.scan ? `<br><small title="findings of the scan that passed the gate">${scanText(r.scan)}</small>` : ""}</td>`,
+    `<td>${r.digest ? `<code title="${esc(r.digest)}">${esc(shortDigest(r.digest))}</code>` : "—"}${r.scan ? `<br><small title="findings of the scan that passed the gate">${scanText(r.scan)}</small>` : ""}${r.signed === null ? "" : `<br><small>${signedText(r.signed)}</small>`}</td>`,
     `<td class="num">${esc(ageText(r))}${r.builtAt ? `<br><small>${esc(r.builtAt.slice(0, 10))}</small>` : ""}</td>`,
     `<td><span class="badge ${r.status}">${r.status}</span>${reasons}</td>`,
     `<td>${waivers}</td>`,
@@ -446,6 +464,7 @@ ${prov.unread.map((u) => `<p class="unread" role="alert">${esc(u)}</p>\n`).join(
       ? "Inventory only: tags, digests, build ages and issues need live data (run <code>npm run report</code> with GITHUB_TOKEN)."
       : esc(prov.read)
   }</p>
+<p class="meta">${esc(featuresLine(input.inventory))}</p>
 <ul class="tiles">
 ${tiles.map(([cls, n, label]) => `<li${cls && n > 0 ? ` class="${cls}"` : ""}><b>${n}</b>${esc(label)}</li>`).join("\n")}
 </ul>
@@ -474,6 +493,8 @@ export function renderReportMarkdown(input: ReportInput): string {
       input.live ? prov.read : "Inventory only: run `npm run report` with GITHUB_TOKEN for tags, digests, build ages and issues."
     }`.trimEnd(),
     "",
+    featuresLine(input.inventory),
+    "",
     `| Mirrors | Blocked | Need attention | OK | Unhealthy upstreams | Never built | Waivers expiring ≤ ${noticeDays} days | Waivers |`,
     "|---:|---:|---:|---:|---:|---:|---:|---:|",
     `| ${c.mirrors} | ${c.blocked} | ${c.attention} | ${c.ok} | ${c.unhealthy} | ${c.neverBuilt} | ${c.waiversExpiringSoon} | ${c.waivers} |`,
@@ -487,7 +508,7 @@ export function renderReportMarkdown(input: ReportInput): string {
         `[${md(r.name)}](${r.repositoryUrl})`,
         `[${md(r.upstream)}](${r.upstreamUrl})`,
         r.tag ? `\`${md(r.tag)}\`` : "—",
-        r.digest ? `\`${shortDigest(r.digest)}\`` : "—",
+        r.digest ? `\`${shortDigest(r.digest)}\`${r.signed === null ? "" : ` (${signedText(r.signed)})`}` : "—",
         md(ageText(r)),
         `**${r.status}**${r.reasons.length ? `: ${r.reasons.map(md).join("; ")}` : ""}`,
         r.waivers.length ? r.waivers.map((w) => `${md(w.id)} (${w.daysLeft < 0 ? "expired" : plural(w.daysLeft, "day") + " left"})`).join("; ") : "—",

@@ -2,6 +2,7 @@
  * `pin`: writes image-pin.yml on branch mirror-build/<tag> and opens or
  * updates its pull request (pipeline/lib/pin.ts).
  */
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseFlags, setOutputs, UsageError, type Command, type Io } from "../cli";
@@ -13,6 +14,7 @@ import { KUSTOMIZE_PATH, prTitle, renderKustomizeComponent, renderPinFile, rende
 import { checkImage } from "../lib/publish";
 import { checkTagName } from "../lib/tags";
 import { basesMarkdown, readBaseRecord } from "../lib/bases";
+import { SBOM_TYPE, SCAN_GATE_PREDICATE_TYPE } from "../lib/sign";
 
 const USAGE = `usage: mirror-pipeline pin --digest sha256:… --tag TAG --commit SHA --gate-json FILE [flags]
 
@@ -137,7 +139,7 @@ export const command: Command = {
     const review = f["review-file"] !== undefined ? reviewText(readFile(io, "--review-file", f["review-file"])) : null;
     const bases = f["bases-file"] !== undefined ? basesMarkdown(readBaseRecord(readFile(io, "--bases-file", f["bases-file"]), f["bases-file"])) : undefined;
     // Read only to fail early on a missing file: the body names it for the reader.
-    if (f["public-key"] !== undefined) readFile(io, "--public-key", f["public-key"]);
+    const publicKey = f["public-key"] !== undefined ? readFile(io, "--public-key", f["public-key"]) : undefined;
 
     const record: PinRecord = {
       image,
@@ -153,6 +155,7 @@ export const command: Command = {
       attestations,
       runUrl: runUrl ?? null,
       approval,
+      signature: publicKey === undefined ? null : { publicKeySha256: createHash("sha256").update(publicKey).digest("hex"), attestations: [SBOM_TYPE, SCAN_GATE_PREDICATE_TYPE] },
     };
     const result = await syncPin(github(io), repo, {
       tag,

@@ -52,6 +52,12 @@ export interface PinRecord {
   readonly runUrl: string | null;
   /** The override review that let this build through the drift gate: its issue and who closed it as completed. */
   readonly approval?: { readonly issue: number; readonly by: string } | null;
+  /**
+   * The cosign signature of the digest (pipeline sign ran before pin): the
+   * sha256 of the public key that verifies it and the attestation types it
+   * carries. null: not signed (no fleet key).
+   */
+  readonly signature?: { readonly publicKeySha256: string; readonly attestations: readonly string[] } | null;
 }
 
 /** The scan summary and waivers of a passing gate result; a blocking one is refused. */
@@ -153,6 +159,11 @@ export function renderPinFile(p: PinRecord): string {
   }
   if (p.attestations.length) lines.push("attestations:", ...p.attestations.map((a) => `  - ${scalar(a)}`));
   else lines.push("attestations: []");
+  if (p.signature) {
+    lines.push("signature:", "  tool: cosign", `  public_key_sha256: ${scalar(p.signature.publicKeySha256)}`, "  attestations:", ...p.signature.attestations.map((a) => `    - ${scalar(a)}`));
+  } else {
+    lines.push("signature: null");
+  }
   lines.push(`run_url: ${scalar(p.runUrl)}`);
   return lines.join("\n") + "\n";
 }

@@ -30,6 +30,7 @@ import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { MIRROR_PATHS } from "../../components/mirror-config";
 import { renderMirrorFiles } from "../../components/render";
+import { parsePinFile } from "../../components/report";
 import { resolveFleet } from "../../components/spec";
 import type { MirrorSpec, ResolvedMirror, StackSettings } from "../../components/types";
 import { readProjectFile } from "../../infra/mirrors";
@@ -735,6 +736,8 @@ async function e2e(cleanup: Cleanup): Promise<void> {
     const pinText = gh.readFile(repoFullName, branch, MIRROR_PATHS.pin);
     check(pinText !== undefined, `no ${MIRROR_PATHS.pin} on ${branch}`);
     check(pinText.includes(scanDigest), `${MIRROR_PATHS.pin} on ${branch} does not hold ${scanDigest}:\n${pinText}`);
+    // The fleet report reads the signature from the pin file (issue 14: visible per mirror).
+    check(parsePinFile(pinText).signed === true, `${MIRROR_PATHS.pin} on ${branch} records no signature, though sign ran:\n${pinText}`);
     const record = JSON.parse(fs.readFileSync(path.join(audit, "scan.json"), "utf8")) as { image: { digest: string } };
     check(record.image.digest === scanDigest, `the pinned ${scanDigest} is not the index digest the scan record names (${record.image.digest})`);
     const pull = gh.pulls(repoFullName).find((x) => x.number === p.json.number);

@@ -149,6 +149,7 @@ waivers_applied:
     expires: "2026-06-30"
 attestations:
   - https://github.com/acme/mirror-gokapi/attestations/1
+signature: null
 run_url: https://github.com/acme/mirror-gokapi/actions/runs/42
 `;
 

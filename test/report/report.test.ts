@@ -9,10 +9,10 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { parsePinFile, renderReportHtml, renderReportMarkdown, reportRows, SORTS, type LiveMirror } from "../../components/report";
+import { renderPinFile, type PinRecord } from "../../pipeline/lib/pin";
+import { featuresLine, parsePinFile, renderReportHtml, renderReportMarkdown, reportRows, SORTS, type LiveMirror } from "../../components/report";
 import type { Io } from "../../pipeline/cli";
 import { describeFailure, main } from "../../infra/report";
-import { renderPinFile } from "../../pipeline/lib/pin";
 import { fixtureInventory, ISSUES, PIN_FILES, startGitHubStandIn, TODAY, TOKEN, type StandIn } from "./fixture";
 
 const D = (c: string) => `sha256:${c.repeat(64)}`;
@@ -152,12 +152,59 @@ describe("renderReportHtml", () => {
   });
 });
 
+describe("signatures in the report (issue 14)", () => {
+  const SIGNED = `tag: v2.2.4\ndigest: sha256:${"a".repeat(64)}\nbuilt_at: "2026-11-20T02:13:00Z"\nsignature:\n  tool: cosign\n  public_key_sha256: ${"c".repeat(64)}\n  attestations:\n    - cyclonedx\n    - https://mirror-fleet.dev/scan-gate/v1\n`;
+  test("GIVEN image-pin.yml with a cosign signature WHEN parsed THEN it is signed; without one, or with a malformed key hash, it is not", () => {
+    assert.equal(parsePinFile(SIGNED).signed, true);
+    assert.equal(parsePinFile(SIGNED.replace(/public_key_sha256: c+/, "public_key_sha256: nope")).signed, undefined);
+    assert.equal(parsePinFile(SIGNED.replace(/signature:[\s\S]*$/, "signature: null\n")).signed, undefined);
+  });
+  test("GIVEN the pin step's own writer WHEN it records a signature THEN the report reads the file as signed", () => {
+    const record: PinRecord = {
+      image: "ghcr.io/acme-corp/gokapi",
+      digest: `sha256:${"a".repeat(64)}`,
+      tag: "v2.2.4",
+      upstream: { repo: "Forceu/Gokapi", commit: "b".repeat(40) },
+      override: null,
+      builtAt: "2026-11-20T02:13:00Z",
+      scan: null,
+      waiversApplied: [],
+      attestations: [],
+      runUrl: null,
+      signature: { publicKeySha256: "c".repeat(64), attestations: ["cyclonedx", "https://mirror-fleet.dev/scan-gate/v1"] },
+    };
+    assert.equal(parsePinFile(renderPinFile(record)).signed, true);
+    assert.equal(parsePinFile(renderPinFile({ ...record, signature: null })).signed, undefined);
+  });
+
+  test("GIVEN signing on for a mirror WHEN its pinned digest is signed or not THEN the row says so, and an unsigned pin needs attention", () => {
+    const inventory = fixtureInventory();
+    const gokapi = inventory.mirrors.find((m) => m.name === "gokapi")!;
+    const withSigning = { ...inventory, mirrors: inventory.mirrors.map((m) => (m === gokapi ? { ...m, signing: true } : m)) };
+    const rowOf = (pinText: string) =>
+      reportRows({ inventory: withSigning, live: { ...fixtureLive(), gokapi: { pin: parsePinFile(pinText), issues: [] } }, now: TODAY }).find((r) => r.name === "gokapi")!;
+    const signed = rowOf(SIGNED);
+    const NOT_SIGNED = "signing is on, but the pinned digest is not signed (image-pin.yml records no signature)";
+    assert.equal(signed.signed, true);
+    assert.ok(!signed.reasons.includes(NOT_SIGNED), signed.reasons.join("; "));
+    const unsigned = rowOf(SIGNED.replace(/signature:[\s\S]*$/, ""));
+    assert.equal(unsigned.signed, false);
+    assert.equal(unsigned.status, "attention");
+    assert.deepEqual(unsigned.reasons.filter((r) => !signed.reasons.includes(r)), [NOT_SIGNED]);
+    assert.equal(
+      featuresLine(withSigning),
+      `Branch protection (ruleset) on for ${withSigning.mirrors.filter((m) => m.branchProtection).length} of 6 mirrors; cosign signatures and attestations in the registry for 1 of 6; GitHub artifact attestations for ${withSigning.mirrors.filter((m) => m.attestations).length} of 6.`,
+    );
+  });
+});
+
 describe("renderReportMarkdown", () => {
   test("GIVEN the fixture WHEN rendered THEN the summary and the worst-first table are there", () => {
     const text = renderReportMarkdown({ inventory: fixtureInventory(), live: fixtureLive(), now: TODAY });
     const lines = text.split("\n");
     assert.equal(lines[0], "# mirror-fleet report: acme-corp");
     assert.ok(lines.includes("| 6 | 1 | 3 | 1 | 1 | 1 | 1 | 2 |"), text);
+    assert.ok(lines.includes(featuresLine(fixtureInventory())), text);
     const rows = lines.filter((l) => l.startsWith("| ["));
     assert.deepEqual(
       rows.map((l) => /^\| \[([a-z-]+)\]/.exec(l)![1]),
@@ -165,7 +212,7 @@ describe("renderReportMarkdown", () => {
     );
     assert.equal(
       rows[0],
-      "| [transfer-sh](https://github.com/acme-corp/mirror-transfer-sh) | [dutchcoders/transfer.sh](https://github.com/dutchcoders/transfer.sh) | `v1.6.1` | `sha256:bbbbbbbbbbbb` | 52 days ago | **blocked**: blocked: #7 Blocked: 4 CRITICAL, 16 HIGH in v1.6.1 | — | unhealthy: #9 Upstream looks stale: last release 2023-12-04 |",
+      "| [transfer-sh](https://github.com/acme-corp/mirror-transfer-sh) | [dutchcoders/transfer.sh](https://github.com/dutchcoders/transfer.sh) | `v1.6.1` | `sha256:bbbbbbbbbbbb` (not signed) | 52 days ago | **blocked**: blocked: #7 Blocked: 4 CRITICAL, 16 HIGH in v1.6.1 | — | unhealthy: #9 Upstream looks stale: last release 2023-12-04 |",
     );
   });
 });
