@@ -24,13 +24,8 @@ export function githubApi(env: Env = process.env): GitHubApi {
   }
   const writeDelayMs = delay === undefined ? undefined : Number(delay);
   if (!raw) return { providerBaseUrl: undefined, restUrl: "https://api.github.com", writeDelayMs };
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new Error(`MIRROR_FLEET_GITHUB_API: ${JSON.stringify(raw)} is not allowed (allowed: an http(s) URL such as https://ghe.example.com/)`);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
+  const url = URL.canParse(raw) ? new URL(raw) : undefined;
+  if (url?.protocol !== "https:" && url?.protocol !== "http:") {
     throw new Error(`MIRROR_FLEET_GITHUB_API: ${JSON.stringify(raw)} is not allowed (allowed: an http(s) URL such as https://ghe.example.com/)`);
   }
   const base = url.href.endsWith("/") ? url.href : `${url.href}/`;

@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { githubApi } from "./github-api";
 import { loadMirrorEntries, readProjectFile } from "./mirrors";
 import { policy } from "./policy";
-import { existingOnGitHub, fleetProgram } from "./program";
+import { existingOnGitHub, fleetProgram, resolveProgram } from "./program";
 import { readStackConfig } from "./settings";
 
 /** The program: an async function, so that what exists on GitHub is known before anything is declared. */
@@ -34,6 +34,8 @@ export default async function fleetStack(): Promise<Record<string, unknown>> {
   });
 
   const inputs = {
+    // One day for the whole run: waiver expiry and days left agree everywhere.
+    today: new Date(),
     entries: loadMirrorEntries(),
     policy,
     settings: stack.settings,
@@ -45,7 +47,8 @@ export default async function fleetStack(): Promise<Record<string, unknown>> {
     github: { apiUrl: api.restUrl, token: stack.githubToken },
   };
   // A repository or label GitHub made but never confirmed is adopted, not created twice.
-  const fleet = fleetProgram({ ...inputs, existing: await existingOnGitHub(inputs) });
+  const resolved = resolveProgram(inputs);
+  const fleet = fleetProgram({ ...inputs, resolved, existing: await existingOnGitHub(inputs, resolved) });
 
   for (const w of fleet.warnings) pulumi.log.warn(w);
 

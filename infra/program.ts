@@ -10,7 +10,7 @@ import { findExisting, type Existing } from "./adopt";
 import { checkUpstreams, newestAllowedTag, type GitHubReader, type HealthByRepo } from "./upstream-health";
 import { fleetSummary, type Inventory } from "../components/inventory";
 import { MirroredImage } from "../components/mirrored-image";
-import { resolveFleet, type MirrorEntry } from "../components/spec";
+import { resolveFleet, type MirrorEntry, type ResolvedFleet } from "../components/spec";
 import type { FleetPolicy, NotifyTarget, StackSettings } from "../components/types";
 
 export interface FleetInputs {
@@ -35,6 +35,8 @@ export interface FleetInputs {
   readonly github?: { readonly apiUrl: string; readonly token?: pulumi.Input<string> };
   /** What already exists on GitHub, by repository name (infra/adopt.ts), to adopt rather than create. @default nothing */
   readonly existing?: ReadonlyMap<string, Existing>;
+  /** The entries already resolved from these inputs (resolveProgram), when the caller needed them first. @default resolved here */
+  readonly resolved?: ResolvedFleet;
 }
 
 export interface Fleet {
@@ -45,18 +47,18 @@ export interface Fleet {
   readonly health?: pulumi.Output<HealthByRepo>;
 }
 
-/**
- * What of the fleet already exists on GitHub (infra/adopt.ts), read before
- * any resource is declared. Resolving here too means a bad entry fails before
- * the first request, with the same message as fleetProgram's.
- */
-export async function existingOnGitHub(inputs: FleetInputs): Promise<Map<string, Existing>> {
-  const { mirrors } = resolveFleet(inputs.entries, { policy: inputs.policy, settings: inputs.settings, readFile: inputs.readFile, today: inputs.today ?? new Date() });
+/** The entries checked and resolved (components/spec.ts): every bad entry fails here, before anything is read or declared. */
+export function resolveProgram(inputs: FleetInputs): ResolvedFleet {
+  return resolveFleet(inputs.entries, { policy: inputs.policy, settings: inputs.settings, readFile: inputs.readFile, today: inputs.today ?? new Date() });
+}
+
+/** What of the resolved mirrors already exists on GitHub (infra/adopt.ts), read before any resource is declared. */
+export async function existingOnGitHub(inputs: FleetInputs, resolved: ResolvedFleet): Promise<Map<string, Existing>> {
   const gh = inputs.github ?? { apiUrl: "https://api.github.com" };
   const token = await new Promise<string | undefined>((resolve) => void pulumi.output(gh.token).apply(resolve));
   return findExisting(
     inputs.settings.owner,
-    mirrors.map((m) => m.repo),
+    resolved.mirrors.map((m) => m.repo),
     inputs.policy.labels.map((l) => l.name),
     { apiUrl: gh.apiUrl, token, env: process.env },
   );
@@ -64,12 +66,7 @@ export async function existingOnGitHub(inputs: FleetInputs): Promise<Map<string,
 
 export function fleetProgram(inputs: FleetInputs): Fleet {
   const today = inputs.today ?? new Date();
-  const { mirrors: resolved, warnings } = resolveFleet(inputs.entries, {
-    policy: inputs.policy,
-    settings: inputs.settings,
-    readFile: inputs.readFile,
-    today,
-  });
+  const { mirrors: resolved, warnings } = inputs.resolved ?? resolveProgram({ ...inputs, today });
   // Notification targets need their stack secret: checked for the whole
   // fleet before the first component is declared.
   const missing = resolved.flatMap((m) =>
