@@ -44,7 +44,7 @@ const third: MirrorEntry = {
   spec: { name: "photos", upstream: { repo: "acme-oss/monorepo", tags: { prefix: "photos-v", range: "^1" } }, override: null, notify: ["slack"] },
 };
 
-const TAGS = path.resolve(__dirname, "../../../shared/testdata/upstream-tags");
+const TAGS = path.resolve(__dirname, "../testdata/upstream-tags");
 /** GitHub as the program reads it: the three upstreams with their real tag lists. */
 let gh: GitHubStandIn;
 

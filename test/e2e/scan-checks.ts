@@ -2,7 +2,7 @@
  * What the e2e checks in every scan output: a report, a SARIF and a
  * CycloneDX file per platform (and for the source), the SARIF valid against
  * SARIF 2.1.0 and the SBOM against CycloneDX 1.6 (schemas read from
- * ../shared/testdata/schemas at run time, never copied into the repository),
+ * test/testdata/schemas, copied unchanged with their sources in its README),
  * findings exactly the planted advisories, and waived findings marked as
  * suppressed (SARIF) and not_affected (CycloneDX analysis).
  */
@@ -38,13 +38,13 @@ export function trivyEnv(cacheDir: string): Record<string, string> {
   };
 }
 
-const SCHEMAS = process.env.MIRROR_FLEET_SCHEMAS ?? path.resolve(__dirname, "..", "..", "..", "shared", "testdata", "schemas");
+const SCHEMAS = path.resolve(__dirname, "..", "testdata", "schemas");
 
 let validators: { sarif: ValidateFunction; cdx: ValidateFunction } | undefined;
 
 function schema(name: string): Record<string, unknown> {
   const file = path.join(SCHEMAS, name);
-  if (!fs.existsSync(file)) fail(`${file} is missing: the e2e validates against the published schemas in ../shared/testdata/schemas (set MIRROR_FLEET_SCHEMAS to their folder)`);
+  if (!fs.existsSync(file)) fail(`${file} is missing: the e2e validates against the published schemas in test/testdata/schemas`);
   return JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
 }
 

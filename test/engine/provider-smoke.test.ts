@@ -6,7 +6,7 @@
  *    what the @pulumi/github Node SDK sends for every resource the program
  *    makes: the token and the input property names (read from the SDK's own
  *    code), and the same property types as pulumi-github's published schema
- *    (shared/testdata/schemas/pulumi-github-schema.json).
+ *    (test/testdata/schemas/pulumi-github-schema.json).
  * 2. A throw-away inline program (not the project's) with one of each
  *    resource the program makes, run by the Automation API with the CLI built
  *    here on a file:// backend: up creates everything in the stand-in, a
@@ -32,7 +32,7 @@ import { builtToolRoot } from "../../tools/paths";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
 
 const ROOT = path.resolve(__dirname, "..", "..");
-const SHARED_SCHEMA = path.resolve(ROOT, "..", "shared", "testdata", "schemas", "pulumi-github-schema.json");
+const SHARED_SCHEMA = path.resolve(ROOT, "test", "testdata", "schemas", "pulumi-github-schema.json");
 
 /** A version from tools/versions.sh, the one list of tool versions. */
 function toolVersion(name: string): string {

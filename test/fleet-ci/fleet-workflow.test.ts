@@ -41,7 +41,7 @@ describe("fleet workflow: the file", () => {
   });
 
   test("GIVEN GitHub's workflow schema WHEN validated THEN the workflow is accepted", () => {
-    const schema = JSON.parse(fs.readFileSync("/work/shared/testdata/schemas/github-workflow.json", "utf8"));
+    const schema = JSON.parse(fs.readFileSync(path.resolve(__dirname, "../testdata/schemas/github-workflow.json"), "utf8"));
     const ajv = new Ajv({ strict: false, allErrors: true });
     addFormats(ajv);
     const validate = ajv.compile(schema);

@@ -1,6 +1,6 @@
 /**
  * `health` against the GitHub stand-in, seeded with the real tag lists of
- * shared/testdata/upstream-tags: transfer.sh (last tag 2023-12-04) is flagged
+ * test/testdata/upstream-tags: transfer.sh (last tag 2023-12-04) is flagged
  * on its first run, Gokapi (v2.2.4 of 2026-03-10) is not. --today is fixed.
  */
 import assert from "node:assert/strict";
@@ -12,7 +12,7 @@ import { assessHealth } from "../../pipeline/lib/health";
 import { main } from "../../pipeline/main";
 import { captureIo, readStepOutputs, startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
 
-const TAGS = path.resolve(__dirname, "../../../shared/testdata/upstream-tags");
+const TAGS = path.resolve(__dirname, "../testdata/upstream-tags");
 const MIRROR = "acme/mirror-transfersh";
 // Day of the run: 83 days after Gokapi's v2.2.4, 910 after transfer.sh's v1.6.1.
 const TODAY = "2026-06-01";

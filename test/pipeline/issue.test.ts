@@ -13,7 +13,7 @@ import { fingerprint, planIssue, renderBody, type IssueInput } from "../../pipel
 import { captureIo, runPipelineCommand, withCheckedStandIn, type GitHubStandIn } from "../support/github-standin";
 
 const REPO = "acme/mirror-gokapi";
-const TRIVY = path.resolve(__dirname, "../../../shared/testdata/trivy");
+const TRIVY = path.resolve(__dirname, "../testdata/trivy");
 
 interface Vuln {
   VulnerabilityID: string;

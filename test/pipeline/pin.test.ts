@@ -309,7 +309,7 @@ test("GIVEN the gate's own JSON result of a passing scan WHEN `pin` reads it THE
     // Outside the mirror checkout: this gate run has no waivers file to read.
     const elsewhere = fs.mkdtempSync(path.join(w.dir, "gate-"));
     const gateIo = captureIo({}, elsewhere);
-    const code = await main(["gate", "--report", path.resolve(__dirname, "../../../shared/testdata/trivy/gomod.json"), "--severity", "CRITICAL", "--today", "2026-01-01"], gateIo);
+    const code = await main(["gate", "--report", path.resolve(__dirname, "../testdata/trivy/gomod.json"), "--severity", "CRITICAL", "--today", "2026-01-01"], gateIo);
     assert.equal(code, 0, gateIo.err.join(""));
     const gate = w.file("gate.json", gateIo.out.join(""));
     const r = await w.run(["--digest", digest("b"), "--tag", "v2.2.4", "--commit", commit("v2.2.4"), "--gate-json", gate]);

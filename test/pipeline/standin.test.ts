@@ -143,7 +143,7 @@ test("GIVEN 250 labels WHEN Octokit paginates THEN it follows the Link headers t
   }
 });
 
-test("GIVEN a tag list from shared/testdata WHEN seeded THEN tags point at dated commits and /tags lists them by name, descending", async () => {
+test("GIVEN a tag list from test/testdata WHEN seeded THEN tags point at dated commits and /tags lists them by name, descending", async () => {
   const s = await startGitHubStandIn();
   try {
     s.addRepo("dutchcoders/transfer.sh");

@@ -705,7 +705,7 @@ export class GitHubStandIn {
 
   /**
    * Seeds an upstream from a tag list (`<tag> <date>` per line, oldest first, the
-   * format of shared/testdata/upstream-tags): one commit per tag on the default
+   * format of test/testdata/upstream-tags): one commit per tag on the default
    * branch, dated like the tag, and the tag on it. Returns tag -> commit sha.
    */
   seedTagLines(fullName: string, text: string, opts: { releases?: boolean } = {}): Map<string, string> {

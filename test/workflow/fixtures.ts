@@ -105,10 +105,10 @@ export function allMirrors(): EdgeCase[] {
 
 let schemaValidator: ReturnType<Ajv["compile"]> | undefined;
 
-/** SchemaStore's github-workflow schema (shared/testdata/schemas); returns the errors, empty when valid. */
+/** SchemaStore's github-workflow schema (test/testdata/schemas); returns the errors, empty when valid. */
 export function schemaErrors(text: string): ErrorObject[] {
   if (!schemaValidator) {
-    const file = path.join(PROJECT_ROOT, "..", "shared", "testdata", "schemas", "github-workflow.json");
+    const file = path.join(PROJECT_ROOT, "test", "testdata", "schemas", "github-workflow.json");
     const schema = JSON.parse(fs.readFileSync(file, "utf8")) as object;
     schemaValidator = new Ajv({ strict: false, allErrors: true }).compile(schema);
   }
