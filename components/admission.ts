@@ -10,7 +10,7 @@
  * Rendered by `npm run render` into DIR/admission/ when the stack has a key;
  * validated against the projects' own CRD schemas (test/components/admission.test.ts).
  */
-import { SBOM_TYPE, SCAN_GATE_PREDICATE_TYPE } from "../pipeline/lib/sign";
+import { SBOM_TYPE, SCAN_GATE_PREDICATE_TYPE } from "../contract";
 import { header } from "./header";
 import type { StackSettings } from "./types";
 import { toYaml } from "./yaml";

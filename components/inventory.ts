@@ -5,6 +5,7 @@
  * files, with the day passed in so that waiver "days left" are testable.
  */
 import { MIRROR_PATHS } from "./mirror-config";
+import { PIPELINE_PATHS } from "./pipeline-action";
 import { sha256, daysUntil } from "./spec";
 import type { RenderedFiles, ResolvedMirror } from "./types";
 
@@ -62,8 +63,23 @@ export interface FleetSummary {
   readonly noticeDays: number;
 }
 
+/**
+ * The fleet's one pipeline (components/pipeline-action.ts): the repository,
+ * the commit every mirror's workflow runs it at, the bundle's sha256, and
+ * the sha256 of each of its files. `commit` is null when not known (a render
+ * without the stack's commit).
+ */
+export interface PipelineInventory {
+  readonly repository: string;
+  readonly commit: string | null;
+  readonly bundleSha256: string;
+  readonly files: Readonly<Record<string, string>>;
+}
+
 export interface Inventory {
   readonly generatedFor: string;
+  /** Absent in inventories written before the pipeline had a repository of its own. */
+  readonly pipeline?: PipelineInventory;
   readonly mirrors: readonly InventoryEntry[];
   readonly summary: FleetSummary;
 }
@@ -79,14 +95,7 @@ export function inventoryEntry(m: ResolvedMirror, files: RenderedFiles, today: D
     tagPolicy: m.upstream.tags,
     schedule: m.cron,
     gate: { severities: m.gate.severities, fixedOnly: m.gate.fixedOnly },
-    waivers: m.gate.waivers.map((w) => ({
-      id: w.id,
-      reason: w.reason,
-      expires: w.expires,
-      daysLeft: daysUntil(w.expires, today),
-      approvedBy: w.approvedBy,
-      status: w.status,
-    })),
+    waivers: inventoryWaivers(m, today),
     override: m.override
       ? {
           path: MIRROR_PATHS.override,
@@ -103,7 +112,27 @@ export function inventoryEntry(m: ResolvedMirror, files: RenderedFiles, today: D
   };
 }
 
-export function fleetSummary(entries: readonly InventoryEntry[], noticeDays: number): FleetSummary {
+/** The mirror's waivers with the days left on `today`. */
+export function inventoryWaivers(m: ResolvedMirror, today: Date): InventoryWaiver[] {
+  return m.gate.waivers.map((w) => ({
+    id: w.id,
+    reason: w.reason,
+    expires: w.expires,
+    daysLeft: daysUntil(w.expires, today),
+    approvedBy: w.approvedBy,
+    status: w.status,
+  }));
+}
+
+/** The pipeline's inventory from its rendered files (components/pipeline-action.ts). */
+export function pipelineInventory(repository: string, files: RenderedFiles, commit: string | null): PipelineInventory {
+  const bundle = files.find((f) => f.path === PIPELINE_PATHS.bundle);
+  if (!bundle) throw new Error(`pipeline inventory: no ${PIPELINE_PATHS.bundle} among ${files.map((f) => f.path).join(", ")}`);
+  return { repository, commit, bundleSha256: sha256(bundle.content), files: Object.fromEntries(files.map((f) => [f.path, sha256(f.content)])) };
+}
+
+/** Counts and soon-expiring waivers; reads only each entry's name and waivers. */
+export function fleetSummary(entries: ReadonlyArray<Pick<InventoryEntry, "name" | "waivers">>, noticeDays: number): FleetSummary {
   const expiring = entries.flatMap((e) =>
     e.waivers.filter((w) => w.daysLeft <= noticeDays).map((w) => ({ mirror: e.name, id: w.id, expires: w.expires, daysLeft: w.daysLeft })),
   );

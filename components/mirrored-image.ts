@@ -12,8 +12,10 @@ import * as dockerbuild from "@pulumi/docker-build";
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import { allowedActionPatterns } from "./pins";
-import { renderMirrorFiles } from "./render";
+import { defaultBranchRuleset } from "./ruleset";
 import { inventoryEntry, type InventoryEntry } from "./inventory";
+import type { PipelinePin } from "./pipeline-action";
+import { mirrorFiles } from "./render";
 import type { FleetPolicy, GithubPlan, NotifyTarget, RenderedFiles, ResolvedMirror } from "./types";
 import { COSIGN_SECRETS } from "./workflow/sign";
 
@@ -32,6 +34,8 @@ export const WEBHOOK_SECRETS: Readonly<Record<NotifyTarget, string>> = {
 export interface MirroredImageArgs {
   /** The validated mirror (components/spec.ts `resolveFleet`). */
   readonly mirror: ResolvedMirror;
+  /** The fleet's pipeline the workflow runs: PipelineRepository's `pin` (the commit, known once it is committed). */
+  readonly pipeline: pulumi.Input<PipelinePin>;
   /** Labels created in the repository. @default policy labels (cve, blocked, security, …) */
   readonly labels: FleetPolicy["labels"];
   /** Webhook URLs from stack secrets, per target; a target in `mirror.notify` must have one. @default {} */
@@ -65,10 +69,10 @@ export class MirroredImage extends pulumi.ComponentResource {
   public readonly repository: github.Repository;
   /** `https://github.com/<owner>/<repo>` */
   public readonly repositoryUrl: pulumi.Output<string>;
-  /** Every generated file, in commit order, with its content. */
-  public readonly files: RenderedFiles;
-  /** This mirror's inventory entry (plain data, known at preview). */
-  public readonly inventory: InventoryEntry;
+  /** Every generated file, in commit order, with its content (the workflow's names the pipeline's commit). */
+  public readonly files: pulumi.Output<RenderedFiles>;
+  /** This mirror's inventory entry, known once the pipeline's commit is. */
+  public readonly inventory: pulumi.Output<InventoryEntry>;
   /** The preflight build, when `preflight` is on for this mirror. */
   public readonly preflight?: dockerbuild.Image;
 
@@ -87,8 +91,12 @@ export class MirroredImage extends pulumi.ComponentResource {
       throw new Error(`${m.sourceFile}: signing needs the stack secrets mirror-fleet:cosignPrivateKey and mirror-fleet:cosignPassword (set them with pulumi config set --secret)`);
     }
 
-    this.files = renderMirrorFiles(m);
-    this.inventory = inventoryEntry(m, this.files, today);
+    // Only the workflow needs the pipeline's commit; every other file is
+    // known at preview, and only a changed pipeline changes the workflow.
+    const pipeline = pulumi.output(args.pipeline);
+    const planned = mirrorFiles(m).map((f) => ({ path: f.path, content: "content" in f ? pulumi.output(f.content) : pipeline.apply(f.pinned) }));
+    this.files = pulumi.all(planned.map((f) => f.content)).apply((contents) => planned.map((f, i) => ({ path: f.path, content: contents[i] })));
+    this.inventory = this.files.apply((files) => inventoryEntry(m, files, today));
 
     // autoInit: the repository starts with a commit on its default branch,
     // which the file commits and the branch ruleset both need to exist.
@@ -192,11 +200,12 @@ export class MirroredImage extends pulumi.ComponentResource {
     // The provider makes one commit per file, and parallel writes to one
     // branch fail with 409: each file waits for the one before it, and every
     // file for the rename to `main` (else a commit can race the rename). The
-    // workflow is committed last (render order), once the bundle and config
-    // it runs are in place; its own push starts the first run (its `on.push`
-    // paths name it), so a new mirror builds without waiting for the night.
+    // workflow is committed last (render order), once the config it reads is
+    // in place, and after the pipeline it names (its content needs that
+    // commit); its own push starts the first run (its `on.push` paths name
+    // it), so a new mirror builds without waiting for the night.
     let previous: pulumi.Resource[] = [actions];
-    for (const f of this.files) {
+    for (const f of planned) {
       const file = new github.RepositoryFile(
         `${name}-file-${fileSlug(f.path)}`,
         {
@@ -221,32 +230,7 @@ export class MirroredImage extends pulumi.ComponentResource {
     if (m.branchProtection) {
       new github.RepositoryRuleset(
         `${name}-ruleset`,
-        {
-          repository: repo,
-          name: "mirror-fleet: default branch",
-          target: "branch",
-          enforcement: "active",
-          conditions: { refName: { includes: ["~DEFAULT_BRANCH"], excludes: [] } },
-          bypassActors: [
-            args.deployBypassActorId !== undefined
-              ? { actorId: args.deployBypassActorId, actorType: "Integration", bypassMode: "always" }
-              : // Organisation admins, for a deploy with an admin's token. No actorId:
-                // GitHub ignores it for this type and reads it back as 0, so any
-                // value set here would show as a diff on every preview.
-                { actorType: "OrganizationAdmin", bypassMode: "always" },
-          ],
-          rules: {
-            deletion: true,
-            nonFastForward: true,
-            pullRequest: {
-              requiredApprovingReviewCount: 1,
-              requireCodeOwnerReview: m.reviewers.length > 0,
-              dismissStaleReviewsOnPush: true,
-              requireLastPushApproval: true,
-              requiredReviewThreadResolution: false,
-            },
-          },
-        },
+        defaultBranchRuleset(repo, { deployBypassActorId: args.deployBypassActorId, requireCodeOwnerReview: m.reviewers.length > 0 }),
         { parent: this, dependsOn: previous },
       );
     }

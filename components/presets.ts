@@ -1,17 +1,40 @@
 /**
  * Override presets: Dockerfile text from a few fields, so that a mirror entry
  * says *what* it builds (`override: { preset: goStaticDistroless({...}) }`)
- * and the fleet decides *how*. Every FROM comes from the one base-image table
- * (infra/base-images.ts): a Renovate PR that moves a digest there moves every
- * mirror that uses a preset, and `pulumi up` rolls it out.
+ * and the fleet decides *how*. Every FROM names a base of the one base-image
+ * table (infra/base-images.ts) by its key, `FROM {{base.goBuilder}}`; the
+ * table is passed in with the policy (policy.baseImages) and spec.ts puts
+ * the pinned reference in its place (`withBaseImages`). A Renovate PR that
+ * moves a digest there moves every mirror that uses a preset, and `pulumi
+ * up` rolls it out.
  *
  * Pure: fields in, text out. Bad fields throw one Error listing every
  * problem, naming the preset and the field, when the entry is loaded.
  */
-import { BASE_IMAGES } from "../infra/base-images";
-import type { PresetDockerfile } from "./types";
+import { RUNTIME_STAGE_MARKER } from "../contract";
+import { BASE_IMAGES, type BaseImage, type BaseImageTable, type PresetDockerfile } from "./types";
 
-export type BaseImage = keyof typeof BASE_IMAGES;
+export type { BaseImage };
+
+/** How a preset names a base of the table in its text: replaced by withBaseImages. */
+export function baseImageRef(key: BaseImage): string {
+  return `{{base.${key}}}`;
+}
+
+/**
+ * A preset's text with every `{{base.<key>}}` replaced by the table's pinned
+ * reference; a key the table lacks is a problem (the text keeps it, and the
+ * pin check then refuses the FROM line too).
+ */
+export function withBaseImages(text: string, table: BaseImageTable): { text: string; problems: string[] } {
+  const problems: string[] = [];
+  const out = text.replace(/\{\{base\.([A-Za-z0-9]+)\}\}/g, (ref, key: string) => {
+    const pinned = (table as Readonly<Record<string, string>>)[key];
+    if (pinned === undefined) problems.push(`base image ${key} is not in policy.baseImages (allowed: ${Object.keys(table).join(", ")} from infra/base-images.ts)`);
+    return pinned ?? ref;
+  });
+  return { text: out, problems };
+}
 
 /** The distroless `nonroot` user. Fixed, so volumes can be created owned by it. */
 export const NONROOT = "65532:65532";
@@ -60,11 +83,11 @@ function license(p: string[], v: string | undefined): void {
 
 function base(p: string[], field: string, v: string | undefined, fallback: BaseImage): string {
   const key = v ?? fallback;
-  if (!(key in BASE_IMAGES)) {
-    p.push(`${field}: ${JSON.stringify(v)} is not allowed (allowed: ${Object.keys(BASE_IMAGES).join(", ")} from infra/base-images.ts)`);
-    return BASE_IMAGES[fallback];
+  if (!(BASE_IMAGES as readonly string[]).includes(key)) {
+    p.push(`${field}: ${JSON.stringify(v)} is not allowed (allowed: ${BASE_IMAGES.join(", ")} from infra/base-images.ts)`);
+    return baseImageRef(fallback);
   }
-  return BASE_IMAGES[key as BaseImage];
+  return baseImageRef(key as BaseImage);
 }
 
 function execForm(args: readonly string[]): string {
@@ -221,12 +244,6 @@ export function goStaticDistroless(o: GoStaticDistrolessOptions): PresetDockerfi
   return { preset: name, dockerfile: lines.join("\n") + "\n" };
 }
 
-/**
- * Marks an override that is not a whole Dockerfile but a runtime stage to be
- * appended to upstream's own Dockerfile at build time (see rebaseRuntime).
- */
-export const RUNTIME_STAGE_MARKER = "# mirror-fleet: runtime stage, appended to the upstream Dockerfile at build time";
-
 export interface RebaseRuntimeOptions {
   /** Upstream's build stage (its `FROM … AS <stage>` name) that holds the built files. */
   readonly stage: string;
@@ -261,8 +278,9 @@ const VOLUMES_STAGE = "mirror-fleet-volumes";
  *
  * Upstream's Dockerfile exists only at build time, in the checkout of the
  * tag, so this preset cannot render a whole Dockerfile. It renders the
- * runtime stage alone, marked with RUNTIME_STAGE_MARKER; the pipeline appends
- * it to upstream's Dockerfile with `appendRuntimeStage` and builds the
+ * runtime stage alone, marked with RUNTIME_STAGE_MARKER (contract/); the
+ * pipeline appends it to upstream's Dockerfile (pipeline/lib/runtime-stage.ts)
+ * and builds the
  * result. Appending (instead of cutting out upstream's last stage) needs no
  * Dockerfile parser: the last stage of a Dockerfile is the image that gets
  * built, and BuildKit and buildah skip stages nothing depends on, so
@@ -307,7 +325,7 @@ export function rebaseRuntime(o: RebaseRuntimeOptions): PresetDockerfile {
     // distroless has no shell: the volume directories are made in a pinned
     // image that has one, then copied in owned by the nonroot user.
     lines.push(
-      `FROM ${BASE_IMAGES.goBuilder} AS ${VOLUMES_STAGE}`,
+      `FROM ${baseImageRef("goBuilder")} AS ${VOLUMES_STAGE}`,
       `RUN mkdir -p ${volumes.map((v) => `/out${v}`).join(" ")}`,
       "",
     );
@@ -318,44 +336,4 @@ export function rebaseRuntime(o: RebaseRuntimeOptions): PresetDockerfile {
   copies.push(`WORKDIR ${workdir}`);
   lines.push(...runtimeTail({ license: o.license, volumes, ports: exposed, entrypoint: o.entrypoint, cmd: o.args, oneLine: true }, copies));
   return { preset: name, dockerfile: lines.join("\n") + "\n" };
-}
-
-/** True when an override (as committed, header included) is a runtime stage for appendRuntimeStage. */
-export function isRuntimeStageOverride(override: string): boolean {
-  return override.split("\n").some((l) => l.trim() === RUNTIME_STAGE_MARKER);
-}
-
-/** Names declared by `FROM … AS <name>` lines, lowercased (Dockerfile stage names are case-insensitive). */
-export function stageNames(dockerfile: string): string[] {
-  const names: string[] = [];
-  for (const line of dockerfile.split("\n")) {
-    const m = /^\s*FROM\s+(?:--\S+\s+)*\S+\s+AS\s+(\S+)\s*$/i.exec(line);
-    if (m) names.push(m[1].toLowerCase());
-  }
-  return names;
-}
-
-/**
- * Pipeline time: upstream's Dockerfile (from the checkout of the tag) plus the
- * runtime stage, as one Dockerfile to build. Fails closed, naming the file,
- * when the stage the override copies from is missing upstream (upstream
- * renamed it: the override needs a review) or a stage name collides.
- */
-export function appendRuntimeStage(upstream: string, override: string, upstreamPath = "Dockerfile"): string {
-  if (!isRuntimeStageOverride(override)) {
-    throw new Error(`override: not a runtime stage (allowed: the output of rebaseRuntime(), which starts with "${RUNTIME_STAGE_MARKER}")`);
-  }
-  const have = new Set(stageNames(upstream));
-  const own = new Set(stageNames(override));
-  const problems: string[] = [];
-  for (const n of own) if (have.has(n)) problems.push(`${upstreamPath}: stage "${n}" is also defined by the override (allowed: stage names the override does not use)`);
-  for (const m of override.matchAll(/--from=(\S+)/g)) {
-    const n = m[1].toLowerCase();
-    if (!own.has(n) && !have.has(n)) {
-      problems.push(`${upstreamPath}: has no stage "${m[1]}" to copy from (stages: ${[...have].join(", ") || "none"}); upstream changed its Dockerfile, review the override`);
-    }
-  }
-  if (problems.length) throw new Error([...new Set(problems)].join("\n"));
-  const head = upstream.endsWith("\n") ? upstream : `${upstream}\n`;
-  return `${head}\n${override}`;
 }

@@ -3,10 +3,8 @@
  * from, how to verify one, what the upstream's license means for the image,
  * and what each label and generated file is for.
  */
-import { KUSTOMIZE_PATH } from "../pipeline/lib/pin";
-import { verifyCommands } from "../pipeline/lib/sign";
+import { MIRROR_PATHS, verifyCommands } from "../contract";
 import { header } from "./header";
-import { MIRROR_PATHS } from "./mirror-config";
 import type { ResolvedMirror } from "./types";
 
 function cronText(cron: string): string {
@@ -68,7 +66,7 @@ function gitopsSection(m: ResolvedMirror): string[] {
   return [
     "## Deploy with GitOps",
     "",
-    `Each pin pull request also writes \`${KUSTOMIZE_PATH}\`, a kustomize Component that sets \`${m.image}\` to the pinned digest in every container that uses it, whatever tag the manifests name. List it under \`components:\` in your app's kustomization; Flux (a kustomize-controller \`Kustomization\` whose \`path\` is the app's folder) and Argo CD (an Application whose source is that folder) build it like \`kustomize build\`, so merging the pin pull request is the rollout:`,
+    `Each pin pull request also writes \`${MIRROR_PATHS.kustomize}\`, a kustomize Component that sets \`${m.image}\` to the pinned digest in every container that uses it, whatever tag the manifests name. List it under \`components:\` in your app's kustomization; Flux (a kustomize-controller \`Kustomization\` whose \`path\` is the app's folder) and Argo CD (an Application whose source is that folder) build it like \`kustomize build\`, so merging the pin pull request is the rollout:`,
     "",
     "```yaml",
     "apiVersion: kustomize.config.k8s.io/v1beta1",

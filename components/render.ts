@@ -3,10 +3,16 @@
  * repository, in commit order. Pure and deterministic: the same input gives
  * the same bytes, so an unchanged file is never re-committed (DESIGN
  * invariant 6) and `npm run render` writes exactly what `pulumi up` commits.
+ *
+ * A mirror carries its settings, not the program: the pipeline is shipped
+ * once, in the pipeline repository (components/pipeline-action.ts), and the
+ * workflow names it by commit. That commit is an input here, like the
+ * mirror: `pulumi up` knows it once the pipeline is committed, so the
+ * workflow's content is a function of it and every other file is not.
  */
-import { pipelineBundle } from "../pipeline/bundle";
 import { header } from "./header";
 import { MIRROR_PATHS, mirrorConfig, renderOverride } from "./mirror-config";
+import type { PipelinePin } from "./pipeline-action";
 import { renderReadme } from "./readme";
 import type { RenderedFiles, ResolvedMirror } from "./types";
 import { renderOpenVex, renderTrivyignore } from "./waivers";
@@ -27,12 +33,15 @@ export function renderCodeowners(m: ResolvedMirror): string {
   return header("#", `${m.sourceFile} (reviewers) or infra/policy.ts`) + body;
 }
 
+/** A generated file whose content is known from the mirror alone, or needs the pipeline's pin too. */
+export type MirrorFile = { readonly path: string; readonly content: string } | { readonly path: string; readonly pinned: (pipeline: PipelinePin) => string };
+
 /**
  * Files in commit order. The workflow goes last: it is what starts runs, and
- * it should only ever see a repository whose bundle and config are in place.
+ * it should only ever see a repository whose config is in place.
  */
-export function renderMirrorFiles(m: ResolvedMirror): RenderedFiles {
-  const files: Array<{ path: string; content: string }> = [
+export function mirrorFiles(m: ResolvedMirror): readonly MirrorFile[] {
+  const files: MirrorFile[] = [
     { path: MIRROR_PATHS.readme, content: renderReadme(m) },
     { path: MIRROR_PATHS.codeowners, content: renderCodeowners(m) },
     { path: MIRROR_PATHS.config, content: renderConfig(m) },
@@ -44,8 +53,12 @@ export function renderMirrorFiles(m: ResolvedMirror): RenderedFiles {
   files.push(
     { path: MIRROR_PATHS.trivyignore, content: renderTrivyignore(m) },
     { path: MIRROR_PATHS.vex, content: renderOpenVex(m) },
-    { path: MIRROR_PATHS.bundle, content: pipelineBundle() },
-    { path: MIRROR_PATHS.workflow, content: renderWorkflow(m) },
+    { path: MIRROR_PATHS.workflow, pinned: (pipeline) => renderWorkflow(m, pipeline) },
   );
   return files;
+}
+
+/** Every file with its content, for a known pipeline pin: what `npm run render` writes. */
+export function renderMirrorFiles(m: ResolvedMirror, pipeline: PipelinePin): RenderedFiles {
+  return mirrorFiles(m).map((f) => ({ path: f.path, content: "content" in f ? f.content : f.pinned(pipeline) }));
 }

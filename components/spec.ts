@@ -9,7 +9,9 @@
  */
 import { createHash } from "node:crypto";
 import * as semver from "semver";
-import { isRuntimeStageOverride } from "./presets";
+import { isRuntimeStageOverride } from "../contract";
+import { PIPELINE_REPOSITORY_NAME } from "./pipeline-action";
+import { withBaseImages } from "./presets";
 import {
   NOTIFY_TARGETS,
   SEVERITIES,
@@ -234,6 +236,8 @@ export function resolveFleet(entries: readonly MirrorEntry[], opts: ResolveOptio
         problems.push(`${other} and ${entry.file}: ${field}: ${show(key)} is used by both (allowed: a value unique in the fleet)`);
       } else if (!other) seen.set(key, entry.file);
     }
+    // The fleet's own pipeline repository (components/pipeline-action.ts) has this name.
+    if (r.repo.toLowerCase() === PIPELINE_REPOSITORY_NAME) problems.push(`${entry.file}: name: ${show(r.name)} makes the repository ${r.repo}, the fleet's pipeline repository (allowed: another name)`);
     partial.push(r);
   }
   if (problems.length > 0) throw new FleetConfigError(problems);
@@ -343,6 +347,12 @@ function resolveEntry(
       const presetName = pr && str(p, "override.preset.preset", pr.preset, /^[a-z][a-zA-Z0-9-]*$/, "a preset name");
       text = pr && str(p, "override.preset.dockerfile", pr.dockerfile, undefined, "Dockerfile text from a preset function");
       if (presetName) source = `preset:${presetName}`;
+      if (text !== undefined) {
+        // The preset names its bases by key; the fleet's table (passed in with the policy) pins them.
+        const bases = withBaseImages(text, policy.baseImages);
+        for (const x of bases.problems) p.push(`override.preset: ${x}`);
+        text = bases.text;
+      }
     } else if (o) {
       p.push(`override: empty (allowed: { file } or { preset })`);
     }

@@ -5,9 +5,9 @@
  * component, the inventory) reads only ResolvedMirror.
  */
 
-/** Trivy's severities, most severe first. */
-export const SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"] as const;
-export type Severity = (typeof SEVERITIES)[number];
+import type { BuildConfig, HealthThresholds, Severity } from "../contract";
+
+export { SEVERITIES, type Severity } from "../contract";
 
 /** OpenVEX justifications for status not_affected (openvex spec v0.2.0). */
 export const VEX_JUSTIFICATIONS = [
@@ -61,7 +61,17 @@ export interface TagPolicy {
   readonly prefix?: string;
 }
 
-/** Dockerfile text produced by an override preset, with the preset's name for the record. */
+/** The keys of the base-image table (infra/base-images.ts), by which presets name a base. */
+export const BASE_IMAGES = ["goBuilder", "distrolessStaticNonroot"] as const;
+export type BaseImage = (typeof BASE_IMAGES)[number];
+/** Every base image pinned by digest: `image:tag@sha256:<64 hex>`, by key. */
+export type BaseImageTable = Readonly<Record<BaseImage, string>>;
+
+/**
+ * Dockerfile text produced by an override preset, with the preset's name for
+ * the record. Its FROM lines name bases of the table by key
+ * (`{{base.goBuilder}}`); spec.ts puts in the pinned references.
+ */
 export interface PresetDockerfile {
   readonly preset: string;
   readonly dockerfile: string;
@@ -143,11 +153,13 @@ export interface FleetPolicy {
   readonly notify: readonly NotifyTarget[];
   readonly platforms: readonly string[];
   /** An upstream is unhealthy when archived or past either threshold. */
-  readonly health: { readonly maxDaysSinceCommit: number; readonly maxDaysSinceRelease: number };
+  readonly health: HealthThresholds;
   /** Waivers expiring within this many days are warned about at preview time. */
   readonly waiverNoticeDays: number;
   /** Audit bundle (artifact) retention in days. */
   readonly artifactRetentionDays: number;
+  /** The base images overrides and presets build on, pinned by digest (infra/base-images.ts). */
+  readonly baseImages: BaseImageTable;
   /** Trivy binary installed in the workflow, by version. */
   readonly trivy: { readonly version: string };
   /** Node.js version that runs the pipeline bundle in Actions. */
@@ -175,6 +187,11 @@ export interface StackSettings {
   /** GHCR namespace, lowercase. */
   readonly registryNamespace: string;
   readonly visibility: "private" | "public";
+  /**
+   * Visibility of the pipeline repository (components/pipeline-repository.ts).
+   * @default visibility: private mirrors use it through its Actions access setting (GitHub Team or Enterprise)
+   */
+  readonly pipelineVisibility?: "private" | "public";
   readonly branchProtection: boolean;
   readonly attestations: boolean;
   /** Integration id allowed to bypass the ruleset (the deploying GitHub App). */
@@ -216,12 +233,7 @@ export interface ResolvedMirror {
     /** `image@sha256:…` references of every FROM line. */
     readonly basePins: readonly string[];
   } | null;
-  readonly build: {
-    readonly args: Readonly<Record<string, string>>;
-    readonly platforms: readonly string[];
-    readonly dockerfile: string;
-    readonly context: string;
-  };
+  readonly build: BuildConfig;
   readonly watch: readonly string[];
   readonly gate: {
     readonly severities: readonly Severity[];

@@ -1,10 +1,11 @@
 /**
  * The workflow committed into every mirror repository
  * (`.github/workflows/mirror.yml`): the working half of the product. It stays
- * thin — each step calls the pipeline bundle (`node .mirror/pipeline.cjs
- * <command>`, contract in the fleet repo) — and decides only order,
- * permissions and how data passes between jobs. docs/workflow.md explains
- * each job to a human.
+ * thin — each job sets up the fleet's pipeline from the pipeline repository,
+ * pinned by commit (`uses: <owner>/mirror-fleet-pipeline@<sha>`,
+ * components/pipeline-action.ts), and each step calls it (`node
+ * "$RUNNER_TEMP/mirror-fleet-pipeline.cjs" <command>`) — and decides only order, permissions and
+ * how data passes between jobs. docs/workflow.md explains each job to a human.
  *
  * Shape of one build run:
  *   resolve -> review -> [override-review] -> build -> report, block, publish -> pin -> [notify]
@@ -26,8 +27,9 @@
  *   one `publish` pushes (by digest, verified against the registry).
  */
 import { header } from "./header";
-import { isRuntimeStageOverride } from "./presets";
+import { isRuntimeStageOverride } from "../contract";
 import { MIRROR_PATHS } from "./mirror-config";
+import { PIPELINE_COMMAND, PLACEHOLDER_COMMIT, type PipelinePin } from "./pipeline-action";
 import type { ResolvedMirror } from "./types";
 import {
   and,
@@ -36,6 +38,7 @@ import {
   lit,
   needsOutput,
   or,
+  PipelineAction,
   secret,
   stepOutput,
   toGithub,
@@ -77,7 +80,8 @@ export const IMAGE_DIR = "image-artifact";
 /** The scanned image archive lives only until `publish` has pushed it (a week leaves room to re-run a failed publish). */
 const IMAGE_RETENTION_DAYS = 7;
 
-const PIPELINE = `node ${MIRROR_PATHS.bundle}`;
+/** How a run step calls the pipeline: the bundle the job's setup step checked (setupPipeline). */
+const PIPELINE = PIPELINE_COMMAND;
 const CONFIG = MIRROR_PATHS.config;
 const RUN_URL = "run_url=\"$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID\"";
 
@@ -88,8 +92,21 @@ function sh(...lines: string[]): string {
 
 const checkout: Step = { name: "Check out the mirror repository", uses: "checkout", with: { "persist-credentials": false } };
 
-function setupNode(m: ResolvedMirror): Step {
-  return { name: "Set up Node.js for the pipeline bundle", uses: "setupNode", with: { "node-version": m.nodeVersion } };
+/** A mirror with the pipeline its workflow runs (the stack's commit of it). */
+type Mirror = ResolvedMirror & { readonly pipeline: PipelinePin };
+
+/**
+ * The fleet's pipeline, pinned by commit: it sets up Node.js, checks the
+ * bundle against the sha256 this workflow names, and puts it where the job's
+ * later steps run it (PIPELINE_COMMAND, components/pipeline-action.ts).
+ */
+function setupPipeline(m: Mirror, guard?: Expr): Step {
+  return {
+    name: "Set up the pinned fleet pipeline (Node.js, bundle by sha256)",
+    ...(guard ? { if: guard } : {}),
+    uses: new PipelineAction(m.pipeline),
+    with: { "node-version": m.nodeVersion, "bundle-sha256": m.pipeline.bundleSha256 },
+  };
 }
 
 function download(name: string, path: string, guard?: Expr): Step {
@@ -132,7 +149,7 @@ const VERIFY_TAG_COMMIT = [
   "git -C upstream -c advice.detachedHead=false checkout --quiet --detach \"$COMMIT\"",
 ];
 
-function resolveJob(m: ResolvedMirror): Job {
+function resolveJob(m: Mirror): Job {
   return {
     name: "Resolve the upstream tag",
     if: buildEvent(m),
@@ -147,7 +164,7 @@ function resolveJob(m: ResolvedMirror): Job {
     },
     steps: [
       checkout,
-      setupNode(m),
+      setupPipeline(m),
       {
         name: "Newest allowed upstream tag vs image-pin.yml",
         id: "resolve",
@@ -209,7 +226,7 @@ const TAG = needsOutput("resolve", "tag");
 const COMMIT = needsOutput("resolve", "commit");
 const LAST_TAG = needsOutput("resolve", "last_tag");
 
-function reviewJob(m: ResolvedMirror): Job {
+function reviewJob(m: Mirror): Job {
   return {
     name: "Diff review against the last built tag",
     needs: ["resolve"],
@@ -219,7 +236,7 @@ function reviewJob(m: ResolvedMirror): Job {
     outputs: { drift: stepOutput("review", "drift"), drift_files: stepOutput("review", "drift_files") },
     steps: [
       checkout,
-      setupNode(m),
+      setupPipeline(m),
       {
         name: "Clone upstream (full history, for the commit log and patch)",
         env: { UPSTREAM_URL: m.upstream.url, TAG, COMMIT },
@@ -252,7 +269,7 @@ function reviewJob(m: ResolvedMirror): Job {
 }
 
 /** Only for mirrors with an override: upstream changed a watched path, so a human must look before we build. */
-function overrideReviewJob(m: ResolvedMirror): Job {
+function overrideReviewJob(m: Mirror): Job {
   return {
     name: "Drift gate: override review",
     needs: ["resolve", "review"],
@@ -268,7 +285,7 @@ function overrideReviewJob(m: ResolvedMirror): Job {
     },
     steps: [
       checkout,
-      setupNode(m),
+      setupPipeline(m),
       download(ARTIFACTS.review, "review"),
       {
         name: "File or find the override-review issue (closed by a human = approved)",
@@ -341,7 +358,7 @@ function dockerfilePlan(m: ResolvedMirror): DockerfilePlan {
   };
 }
 
-function buildJob(m: ResolvedMirror): Job {
+function buildJob(m: Mirror): Job {
   const needs = m.override ? ["resolve", "review", "override-review"] : ["resolve", "review"];
   // With an override, drift blocks until the override-review issue is closed (approved).
   const condition = m.override
@@ -353,7 +370,7 @@ function buildJob(m: ResolvedMirror): Job {
 
   const steps: Step[] = [
     checkout,
-    setupNode(m),
+    setupPipeline(m),
     {
       name: "Fetch upstream at the tag and check it is the resolved commit",
       env: { UPSTREAM_URL: m.upstream.url, TAG, COMMIT },
@@ -615,7 +632,7 @@ function imageSarifs(m: ResolvedMirror, dir: string, category: string): Array<{ 
   });
 }
 
-function reportJob(m: ResolvedMirror): Job {
+function reportJob(m: Mirror): Job {
   return {
     name: "Security tab: SARIF upload",
     needs: ["build"],
@@ -631,7 +648,7 @@ function reportJob(m: ResolvedMirror): Job {
   };
 }
 
-function blockJob(m: ResolvedMirror): Job {
+function blockJob(m: Mirror): Job {
   return {
     name: "Blocked-build issue",
     needs: ["resolve", "build"],
@@ -644,7 +661,7 @@ function blockJob(m: ResolvedMirror): Job {
     outputs: { number: stepOutput("cve", "number"), action: stepOutput("cve", "action") },
     steps: [
       checkout,
-      setupNode(m),
+      setupPipeline(m),
       download(ARTIFACTS.audit, "audit"),
       {
         name: "File or update the blocked-build issue (nothing was pushed)",
@@ -668,17 +685,19 @@ function blockJob(m: ResolvedMirror): Job {
   };
 }
 
-function publishJob(m: ResolvedMirror): Job {
+function publishJob(m: Mirror): Job {
   const permissions: Permissions = m.attestations
     ? { attestations: "write", contents: "read", "id-token": "write", packages: "write" }
     : { contents: "read", packages: "write" };
   const DIGEST = needsOutput("build", "digest");
   const steps: Step[] = [
     checkout,
-    setupNode(m),
-    // Its own folder, never the workspace root: an artifact that held
-    // .mirror/pipeline.cjs would otherwise replace the code run below with
-    // packages: write. Checked with coreutils before any step holds a token.
+    setupPipeline(m),
+    // Its own folder, never the workspace root: an artifact that held a
+    // committed file (config, waivers) would otherwise replace what the
+    // steps below read with packages: write. Checked with coreutils before
+    // any step holds a token. (The pipeline itself lives outside the
+    // workspace, where the setup step put it.)
     download(ARTIFACTS.image, IMAGE_DIR),
     {
       name: "Check the archive is the one the build job hashed (no token yet)",
@@ -757,13 +776,15 @@ function publishJob(m: ResolvedMirror): Job {
   };
 }
 
-function pinJob(m: ResolvedMirror): Job {
+function pinJob(m: Mirror): Job {
   const env: Record<string, string | Expr> = {
     IMAGE: m.image,
     DIGEST: needsOutput("publish", "digest"),
     TAG,
     COMMIT,
     BUILT_AT: needsOutput("build", "built_at"),
+    // What ran, recorded in image-pin.yml: the same reference as this job's uses:.
+    PIPELINE: new PipelineAction(m.pipeline).ref,
     GITHUB_TOKEN: githubToken(),
   };
   if (m.override) {
@@ -784,7 +805,7 @@ function pinJob(m: ResolvedMirror): Job {
     outputs: { pr_url: stepOutput("pin", "pr_url"), pr_number: stepOutput("pin", "pr_number") },
     steps: [
       checkout,
-      setupNode(m),
+      setupPipeline(m),
       download(ARTIFACTS.audit, "audit"),
       {
         name: `Branch mirror-build/<tag>, ${MIRROR_PATHS.pin}, pull request`,
@@ -796,7 +817,7 @@ function pinJob(m: ResolvedMirror): Job {
           `  --config ${CONFIG}`,
           "  --image \"$IMAGE\" --digest \"$DIGEST\" --tag \"$TAG\" --commit \"$COMMIT\"",
           "  --gate-json audit/gate.json --review-file audit/diff-review.md --run-url \"$run_url\" --built-at \"$BUILT_AT\"",
-          "  --bases-file audit/base-images.json",
+          "  --bases-file audit/base-images.json --pipeline \"$PIPELINE\"",
           ...(m.signing ? [`  --public-key ${MIRROR_PATHS.publicKey}`] : []),
           ")",
           ...(m.override ? ["if [ -n \"$APPROVED_BY\" ]; then args+=(--approval-issue \"$APPROVAL_ISSUE\" --approved-by \"$APPROVED_BY\"); fi"] : []),
@@ -816,7 +837,7 @@ function pinJob(m: ResolvedMirror): Job {
 
 const WEBHOOK_SECRETS = { slack: "MIRROR_SLACK_WEBHOOK", teams: "MIRROR_TEAMS_WEBHOOK" } as const;
 
-function notifyJob(m: ResolvedMirror): Job {
+function notifyJob(m: Mirror): Job {
   const needs = ["resolve", "build", "block", "pin", ...(m.override ? ["override-review"] : [])];
   const passed = "needs.pin.result == 'success'";
   const gateBlocked = "needs.block.outputs.number != '' && needs.block.outputs.action != 'unchanged'";
@@ -839,12 +860,12 @@ function notifyJob(m: ResolvedMirror): Job {
     name: "Notify webhooks",
     needs,
     if: and("!cancelled()", or(passed, gateBlocked, ...(m.override ? [driftBlocked] : []))),
-    // Webhook URLs are secrets; the job needs nothing but the bundle.
+    // Webhook URLs are secrets; the job needs nothing but the pipeline.
     permissions: { contents: "read" },
     timeoutMinutes: 5,
     steps: [
       checkout,
-      setupNode(m),
+      setupPipeline(m),
       {
         name: "Post the pass (pull request link) or the block (issue link)",
         env,
@@ -865,7 +886,7 @@ function notifyJob(m: ResolvedMirror): Job {
   };
 }
 
-function rescanJob(m: ResolvedMirror): Job {
+function rescanJob(m: Mirror): Job {
   const pinned = expr("steps.pin.outputs.pinned == 'true'");
   return {
     name: "Rescan the pinned digest against today's DB",
@@ -908,7 +929,7 @@ function rescanJob(m: ResolvedMirror): Job {
           "} >> \"$GITHUB_OUTPUT\"",
         ),
       },
-      { name: "Set up Node.js for the pipeline bundle", if: pinned, uses: "setupNode", with: { "node-version": m.nodeVersion } },
+      setupPipeline(m, pinned),
       ...trivySteps(m.trivyVersion, pinned),
       {
         // Every platform of the pinned index, as the build scanned them (skopeo pulls it read-only).
@@ -960,7 +981,7 @@ function rescanJob(m: ResolvedMirror): Job {
   };
 }
 
-function rescanReportJob(m: ResolvedMirror): Job {
+function rescanReportJob(m: Mirror): Job {
   const tag = needsOutput("rescan", "tag");
   return {
     name: "Rescan issue and SARIF",
@@ -970,7 +991,7 @@ function rescanReportJob(m: ResolvedMirror): Job {
     timeoutMinutes: 10,
     steps: [
       checkout,
-      setupNode(m),
+      setupPipeline(m),
       download(ARTIFACTS.rescan, "rescan"),
       {
         name: "New findings: file or update the rescan issue",
@@ -993,7 +1014,7 @@ function rescanReportJob(m: ResolvedMirror): Job {
   };
 }
 
-function healthJob(m: ResolvedMirror): Job {
+function healthJob(m: Mirror): Job {
   return {
     name: "Upstream health",
     if: expr(isSchedule(m.cron.health)),
@@ -1001,7 +1022,7 @@ function healthJob(m: ResolvedMirror): Job {
     timeoutMinutes: 10,
     steps: [
       checkout,
-      setupNode(m),
+      setupPipeline(m),
       {
         name: "Archived or stale upstream -> upstream-health issue",
         env: { GITHUB_TOKEN: githubToken() },
@@ -1021,8 +1042,9 @@ export function pushPaths(m: ResolvedMirror): string[] {
   return [MIRROR_PATHS.config, ...(m.override ? [MIRROR_PATHS.override] : []), MIRROR_PATHS.trivyignore, MIRROR_PATHS.workflow];
 }
 
-/** The workflow of one mirror, as a model. */
-export function mirrorWorkflow(m: ResolvedMirror): Workflow {
+/** The workflow of one mirror, as a model; every job that runs the pipeline runs it from `pipeline`. */
+export function mirrorWorkflow(resolved: ResolvedMirror, pipeline: PipelinePin): Workflow {
+  const m: Mirror = { ...resolved, pipeline };
   const kind =
     `${lit(m.cron.rescan)} == github.event.schedule && 'rescan'` +
     ` || ${lit(m.cron.health)} == github.event.schedule && 'health' || 'build'`;
@@ -1060,6 +1082,10 @@ export function mirrorWorkflow(m: ResolvedMirror): Workflow {
   };
 }
 
-export function renderWorkflow(m: ResolvedMirror): string {
-  return header("#", `${m.sourceFile}, infra/policy.ts and components/workflow.ts`) + toYaml(toGithub(mirrorWorkflow(m)));
+export function renderWorkflow(m: ResolvedMirror, pipeline: PipelinePin): string {
+  const text = header("#", `${m.sourceFile}, infra/policy.ts and components/workflow.ts`) + toYaml(toGithub(mirrorWorkflow(m, pipeline)));
+  if (pipeline.commit !== PLACEHOLDER_COMMIT) return text;
+  // npm run render without the stack's commit: say so where the commit would be.
+  const ref = `${pipeline.repository}@${PLACEHOLDER_COMMIT}`;
+  return text.replaceAll(`uses: ${ref}\n`, `uses: ${ref} # placeholder: the commit pulumi up makes (npm run render -- --pipeline-commit <sha>)\n`);
 }

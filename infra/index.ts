@@ -53,11 +53,16 @@ export default async function fleetStack(): Promise<Record<string, unknown>> {
   for (const w of fleet.warnings) pulumi.log.warn(w);
 
   return {
-    inventory: fleet.inventory.mirrors.map((entry, i) => ({
-      ...entry,
-      repositoryUrl: fleet.mirrors[i].repositoryUrl,
-      health: fleet.health?.apply((h) => h[entry.upstream.repo]) ?? "off (policy.deploy.healthCheck)",
-    })),
+    inventory: fleet.inventory.mirrors.map((entry, i) => {
+      const health: pulumi.Input<unknown> = fleet.health ?? "off (policy.deploy.healthCheck)";
+      return pulumi.all([entry, fleet.mirrors[i].repositoryUrl, health]).apply(([e, repositoryUrl, h]) => ({
+        ...e,
+        repositoryUrl,
+        health: typeof h === "string" ? h : (h as Record<string, unknown>)[e.upstream.repo],
+      }));
+    }),
+    // The pipeline every mirror runs, one hop from any of them: repository, commit, bundle sha256.
+    pipeline: fleet.pipeline.pin.apply((p) => ({ ...p, url: `https://github.com/${p.repository}/tree/${p.commit}` })),
     summary: fleet.inventory.summary,
   };
 }

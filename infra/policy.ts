@@ -1,4 +1,5 @@
 import type { FleetPolicy } from "../components/types";
+import { BASE_IMAGES } from "./base-images";
 
 /**
  * The fleet policy: defaults every mirror inherits. A change here is one pull
@@ -23,6 +24,7 @@ export const policy: FleetPolicy = {
   health: { maxDaysSinceCommit: 365, maxDaysSinceRelease: 365 },
   waiverNoticeDays: 30,
   artifactRetentionDays: 90,
+  baseImages: BASE_IMAGES,
   // v0.69.4 was a malicious release (GHSA-69fq-xp46-6x23); never float this.
   trivy: { version: "0.74.0" },
   nodeVersion: "24",

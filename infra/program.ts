@@ -8,8 +8,10 @@ import type * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import { findExisting, type Existing } from "./adopt";
 import { checkUpstreams, newestAllowedTag, type GitHubReader, type HealthByRepo } from "./upstream-health";
-import { fleetSummary, type Inventory } from "../components/inventory";
+import { fleetSummary, inventoryWaivers, type InventoryEntry } from "../components/inventory";
 import { MirroredImage } from "../components/mirrored-image";
+import { PipelineRepository } from "../components/pipeline-repository";
+import { pipelineBundle } from "../pipeline/bundle";
 import { resolveFleet, type MirrorEntry, type ResolvedFleet } from "../components/spec";
 import type { FleetPolicy, NotifyTarget, StackSettings } from "../components/types";
 
@@ -35,13 +37,22 @@ export interface FleetInputs {
   readonly github?: { readonly apiUrl: string; readonly token?: pulumi.Input<string> };
   /** What already exists on GitHub, by repository name (infra/adopt.ts), to adopt rather than create. @default nothing */
   readonly existing?: ReadonlyMap<string, Existing>;
+  /** The pipeline bundle's text, committed once to the pipeline repository. @default pipeline/bundle.ts pipelineBundle() */
+  readonly bundle?: string;
   /** The entries already resolved from these inputs (resolveProgram), when the caller needed them first. @default resolved here */
   readonly resolved?: ResolvedFleet;
 }
 
 export interface Fleet {
   readonly mirrors: readonly MirroredImage[];
-  readonly inventory: Inventory;
+  /** The fleet's one pipeline, which every mirror's workflow runs by commit. */
+  readonly pipeline: PipelineRepository;
+  /** Each mirror's entry is known once the pipeline's commit is (its workflow names it). */
+  readonly inventory: {
+    readonly generatedFor: string;
+    readonly mirrors: readonly pulumi.Output<InventoryEntry>[];
+    readonly summary: ReturnType<typeof fleetSummary>;
+  };
   readonly warnings: readonly string[];
   /** Upstream health by `owner/repo`, read at this preview/up (policy.deploy.healthCheck). */
   readonly health?: pulumi.Output<HealthByRepo>;
@@ -89,12 +100,25 @@ export function fleetProgram(inputs: FleetInputs): Fleet {
     ...(preflight.length ? [new dockerbuild.Provider("docker-build", {})] : []),
   ];
   const opts: pulumi.ComponentResourceOptions = providers.length ? { providers } : {};
+  // The pipeline, once for the fleet; each mirror's workflow names its commit.
+  const pipeline = new PipelineRepository(
+    "pipeline",
+    {
+      owner: inputs.settings.owner,
+      bundle: inputs.bundle ?? pipelineBundle(),
+      visibility: inputs.settings.pipelineVisibility ?? inputs.settings.visibility,
+      branchProtection: inputs.settings.branchProtection,
+      deployBypassActorId: inputs.settings.deployBypassActorId,
+    },
+    opts,
+  );
   const mirrors = resolved.map(
     (m) =>
       new MirroredImage(
         m.name,
         {
           mirror: m,
+          pipeline: pipeline.pin,
           labels: inputs.policy.labels,
           webhooks: inputs.webhooks,
           ...(inputs.cosign ? { cosign: inputs.cosign } : {}),
@@ -113,12 +137,13 @@ export function fleetProgram(inputs: FleetInputs): Fleet {
   const health = inputs.policy.deploy.healthCheck ? read((r) => checkUpstreams(upstreams, inputs.policy.health, r, today)) : undefined;
   return {
     mirrors,
+    pipeline,
     warnings,
     health,
     inventory: {
       generatedFor: inputs.settings.owner,
       mirrors: entries,
-      summary: fleetSummary(entries, inputs.policy.waiverNoticeDays),
+      summary: fleetSummary(resolved.map((m) => ({ name: m.name, waivers: inventoryWaivers(m, today) })), inputs.policy.waiverNoticeDays),
     },
   };
 }

@@ -1,8 +1,14 @@
 /**
- * `npm run render -- --out DIR [--stack prod]`: writes every file that
- * `pulumi up` would commit, as DIR/<mirror-repo>/<path>, and DIR/inventory.json,
- * without Pulumi. Same resolver, same renderers: byte-identical to what the
- * component commits (test/component/mirrored-image.test.ts, "render == component").
+ * `npm run render -- --out DIR [--stack prod] [--pipeline-commit SHA]`: writes
+ * every file that `pulumi up` would commit, as DIR/<repo>/<path> (each mirror
+ * repository and the pipeline repository), and DIR/inventory.json, without
+ * Pulumi. Same resolver, same renderers: byte-identical to what the component
+ * commits (test/component/mirrored-image.test.ts, "render == component").
+ *
+ * Each mirror's workflow names the pipeline by the commit `pulumi up` made of
+ * it, which render cannot know: given (`--pipeline-commit`, from `pulumi stack
+ * output pipeline`), the workflows are what the stack committed; not given,
+ * they name a placeholder commit of zeros, marked in the file, and render says so.
  *
  * Render owns what it writes, and nothing else: DIR/inventory.json lists every
  * file of the last render (each mirror's `files`), so a render into the same
@@ -14,8 +20,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { ADMISSION_PATHS, renderAdmissionPolicies } from "../components/admission";
-import { fleetSummary, inventoryEntry, type Inventory } from "../components/inventory";
+import { fleetSummary, inventoryEntry, pipelineInventory, type Inventory } from "../components/inventory";
+import { PIPELINE_PATHS, PIPELINE_REPOSITORY_NAME, PLACEHOLDER_COMMIT, renderPipelineFiles, sha256Hex, type PipelinePin } from "../components/pipeline-action";
 import { renderMirrorFiles } from "../components/render";
+import { pipelineBundle } from "../pipeline/bundle";
 import { FleetConfigError, resolveFleet } from "../components/spec";
 import type { StackSettings } from "../components/types";
 import { loadMirrorEntries, PROJECT_ROOT, readProjectFile } from "./mirrors";
@@ -23,15 +31,19 @@ import { policy as fleetPolicy } from "./policy";
 import type { FleetInputs } from "./program";
 import { settingsFromStackFile } from "./settings";
 
-export const USAGE = `usage: npm run render -- --out DIR [--stack NAME]
+export const USAGE = `usage: npm run render -- --out DIR [--stack NAME] [--pipeline-commit SHA]
 
-Writes every file \`pulumi up\` would commit, as DIR/<mirror-repo>/<path>, and
+Writes every file \`pulumi up\` would commit, as DIR/<repo>/<path> (each mirror
+repository, and the pipeline repository ${PIPELINE_REPOSITORY_NAME}), and
 DIR/inventory.json, without Pulumi or a token: the offline check of mirrors/.
 With a cosign key in the stack, also the fleet's admission policies
 (DIR/admission/: a Kyverno ClusterPolicy and a Sigstore ClusterImagePolicy).
-  --out DIR     a new or empty folder, or one written by an earlier render (its
-                files that are no longer rendered are removed)
-  --stack NAME  whose settings to use: Pulumi.<NAME>.yaml (default prod)
+  --out DIR              a new or empty folder, or one written by an earlier render
+                         (its files that are no longer rendered are removed)
+  --stack NAME           whose settings to use: Pulumi.<NAME>.yaml (default prod)
+  --pipeline-commit SHA  the commit of the pipeline that \`pulumi up\` made, which
+                         every workflow names (\`pulumi stack output pipeline\`: commit);
+                         default: a placeholder of zeros, marked in each workflow
 `;
 
 /** The manifest of a render: DIR/inventory.json, whose entries list their files. */
@@ -39,8 +51,11 @@ export const MANIFEST = "inventory.json";
 
 export class RenderError extends Error {}
 
-/** What rendering needs of the program's inputs: no providers, no secrets. */
-export type RenderInputs = Pick<FleetInputs, "entries" | "policy" | "settings" | "readFile" | "today">;
+/**
+ * What rendering needs of the program's inputs (no providers, no secrets),
+ * and the pipeline's commit when known. @default pipelineCommit: the placeholder
+ */
+export type RenderInputs = Pick<FleetInputs, "entries" | "policy" | "settings" | "readFile" | "today"> & { readonly pipelineCommit?: string };
 
 /** Reads Pulumi.<stack>.yaml from `root`; a missing file is named with the stacks that exist. */
 export function readStackSettings(stack: string, root = PROJECT_ROOT): StackSettings {
@@ -74,6 +89,12 @@ function previousRender(out: string): { files: Set<string> } | { refuse: string 
   }
   if (!doc || !Array.isArray(doc.mirrors)) return { refuse: notOurs };
   const files = new Set<string>();
+  if (doc.pipeline !== undefined) {
+    const p = doc.pipeline;
+    const repo = typeof p?.repository === "string" ? p.repository.split("/")[1] : undefined;
+    if (!repo || typeof p.files !== "object" || p.files === null) return { refuse: notOurs };
+    for (const f of Object.keys(p.files)) files.add(`${repo}/${f}`);
+  }
   for (const m of doc.mirrors) {
     const repo = typeof m?.repository === "string" ? m.repository.split("/")[1] : undefined;
     if (!repo || typeof m.files !== "object" || m.files === null) return { refuse: notOurs };
@@ -93,9 +114,18 @@ function removeRendered(out: string, rel: string): void {
   }
 }
 
+/** The pipeline repository's files and the pin the workflows name: the given commit, or the placeholder. */
+export function renderedPipeline(owner: string, commit?: string): { files: ReturnType<typeof renderPipelineFiles>; pin: PipelinePin } {
+  const files = renderPipelineFiles(pipelineBundle(), owner);
+  const bundleSha256 = sha256Hex(files.find((f) => f.path === PIPELINE_PATHS.bundle)!.content);
+  return { files, pin: { repository: `${owner}/${PIPELINE_REPOSITORY_NAME}`, commit: commit ?? PLACEHOLDER_COMMIT, bundleSha256 } };
+}
+
 export interface RenderResult {
   readonly inventory: Inventory;
   readonly warnings: readonly string[];
+  /** What the reader should know about the output (a placeholder pipeline commit). */
+  readonly notes: readonly string[];
   readonly files: number;
   /** `<repo>/<path>` of the files an earlier render wrote that this one no longer renders, now removed. */
   readonly removed: readonly string[];
@@ -108,15 +138,27 @@ export function renderFleet(out: string, inputs: RenderInputs): RenderResult {
   const before = previousRender(out);
   if ("refuse" in before) throw new RenderError(before.refuse);
   const { mirrors, warnings } = resolveFleet(inputs.entries, { ...inputs, today });
+  const notes: string[] = [];
   const written = new Set<string>();
+  const write = (repo: string, f: { path: string; content: string }) => {
+    const dest = path.join(out, repo, f.path);
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    fs.writeFileSync(dest, f.content);
+    written.add(`${repo}/${f.path}`);
+  };
+  // The pipeline repository, as pulumi up commits it, and the pin every workflow names.
+  const commit = inputs.pipelineCommit;
+  const { files: pipelineFiles, pin } = renderedPipeline(inputs.settings.owner, commit);
+  for (const f of pipelineFiles) write(PIPELINE_REPOSITORY_NAME, f);
+  if (commit === undefined) {
+    notes.push(
+      `pipeline: the commit of ${inputs.settings.owner}/${PIPELINE_REPOSITORY_NAME} is made by pulumi up, so each workflow names the placeholder ${PLACEHOLDER_COMMIT}; ` +
+        "give --pipeline-commit <sha> (pulumi stack output pipeline) to render what the stack committed",
+    );
+  }
   const entries = mirrors.map((m) => {
-    const rendered = renderMirrorFiles(m);
-    for (const f of rendered) {
-      const dest = path.join(out, m.repo, f.path);
-      fs.mkdirSync(path.dirname(dest), { recursive: true });
-      fs.writeFileSync(dest, f.content);
-      written.add(`${m.repo}/${f.path}`);
-    }
+    const rendered = renderMirrorFiles(m, pin);
+    for (const f of rendered) write(m.repo, f);
     return inventoryEntry(m, rendered, today);
   });
   const removed = [...before.files].filter((f) => !written.has(f)).sort();
@@ -130,12 +172,13 @@ export function renderFleet(out: string, inputs: RenderInputs): RenderResult {
   if (admission.length === 0) for (const p of Object.values(ADMISSION_PATHS)) if (fs.existsSync(path.join(out, p))) removeRendered(out, p);
   const inventory: Inventory = {
     generatedFor: inputs.settings.owner,
+    pipeline: pipelineInventory(pin.repository, pipelineFiles, commit ?? null),
     mirrors: entries,
     summary: fleetSummary(entries, inputs.policy.waiverNoticeDays),
   };
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, MANIFEST), JSON.stringify(inventory, null, 2) + "\n");
-  return { inventory, warnings, files: written.size, removed };
+  return { inventory, warnings, notes, files: written.size, removed };
 }
 
 export interface Out {
@@ -149,7 +192,7 @@ export function main(argv: readonly string[], io: Out, root = PROJECT_ROOT): num
     values = parseArgs({
       args: [...argv],
       strict: true,
-      options: { out: { type: "string" }, stack: { type: "string", default: "prod" }, help: { type: "boolean", short: "h" } },
+      options: { out: { type: "string" }, stack: { type: "string", default: "prod" }, "pipeline-commit": { type: "string" }, help: { type: "boolean", short: "h" } },
     }).values;
   } catch (e) {
     io.stderr(`render: ${(e as Error).message}\n\n${USAGE}`);
@@ -163,12 +206,18 @@ export function main(argv: readonly string[], io: Out, root = PROJECT_ROOT): num
     io.stderr(`render: --out is required\n\n${USAGE}`);
     return 2;
   }
+  const pipelineCommit = values["pipeline-commit"];
+  if (pipelineCommit !== undefined && !/^[0-9a-f]{40}$/.test(pipelineCommit)) {
+    io.stderr(`render: --pipeline-commit: ${JSON.stringify(pipelineCommit)} is not allowed (allowed: a full commit SHA, 40 lowercase hex, from pulumi stack output pipeline)\n`);
+    return 2;
+  }
   try {
     const settings = readStackSettings(values.stack!, root);
     const out = path.resolve(values.out);
     const entries = loadMirrorEntries(path.join(root, "mirrors"), root);
-    const { inventory, warnings, files, removed } = renderFleet(out, { entries, policy: fleetPolicy, settings, readFile: readProjectFile });
+    const { inventory, warnings, notes, files, removed } = renderFleet(out, { entries, policy: fleetPolicy, settings, readFile: readProjectFile, ...(pipelineCommit ? { pipelineCommit } : {}) });
     for (const w of warnings) io.stderr(`warning: ${w}\n`);
+    for (const n of notes) io.stderr(`note: ${n}\n`);
     const gone = removed.length ? `; removed ${removed.length} no longer rendered: ${removed.join(", ")}` : "";
     io.stdout(`rendered ${files} files for ${inventory.mirrors.length} mirrors into ${out}${gone}\n`);
     return 0;

@@ -27,7 +27,7 @@ import { github, splitRepo, type GitHub } from "../pipeline/github";
 import { MIRROR_PATHS } from "../components/mirror-config";
 import { loadMirrorEntries, PROJECT_ROOT, readProjectFile } from "./mirrors";
 import { policy } from "./policy";
-import { readStackSettings } from "./render";
+import { readStackSettings, renderedPipeline } from "./render";
 
 export const USAGE = `usage: npm run report -- --out DIR [--inventory FILE] [--stack prod] [--now YYYY-MM-DD] [--concurrency 8] [--timeout 10]
 
@@ -107,7 +107,9 @@ export function readInventory(file: string, noticeDays: number): Inventory {
 export function computeInventory(stack: string, today: Date): Inventory {
   const settings = readStackSettings(stack);
   const { mirrors } = resolveFleet(loadMirrorEntries(), { policy, settings, readFile: readProjectFile, today });
-  const entries = mirrors.map((m) => inventoryEntry(m, renderMirrorFiles(m), today));
+  // Without a stack, the pipeline's commit is render's placeholder (infra/render.ts).
+  const { pin } = renderedPipeline(settings.owner);
+  const entries = mirrors.map((m) => inventoryEntry(m, renderMirrorFiles(m, pin), today));
   return { generatedFor: settings.owner, mirrors: entries, summary: fleetSummary(entries, policy.waiverNoticeDays) };
 }
 

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
+import { PIPELINE_REPOSITORY_NAME } from "../components/pipeline-action";
 import { GITHUB_PLANS, type GithubPlan, type NotifyTarget, type StackSettings } from "../components/types";
 
 const NS = "mirror-fleet";
@@ -56,6 +57,27 @@ export function settingsFrom(get: (key: string) => unknown, where: string): Stac
   if (branchProtection && isPrivate && plan === "free") {
     problems.push(`${NS}:branchProtection: true is not allowed with ${NS}:githubPlan free and private repositories (allowed: false; GitHub Free cannot protect branches of private repositories)`);
   }
+  // The pipeline repository (components/pipeline-repository.ts) is private
+  // like the mirrors unless set: private mirrors run its action through its
+  // Actions access setting, which GitHub documents for organisations' private
+  // repositories and refuses on Free; public mirrors can use no private
+  // repository's action. Publishing it is a choice this setting makes, never a default.
+  const setPipelineVisibility = str("pipelineVisibility");
+  const pipelineVisibility = setPipelineVisibility ?? visibility;
+  const pipelineRepo = `${owner ?? "<githubOwner>"}/${PIPELINE_REPOSITORY_NAME}`;
+  if (setPipelineVisibility === undefined && visibility !== "private" && visibility !== "public") {
+    // Follows visibility, whose error is already listed.
+  } else if (pipelineVisibility !== "private" && pipelineVisibility !== "public") {
+    problems.push(`${NS}:pipelineVisibility: ${JSON.stringify(pipelineVisibility)} is not allowed (allowed: private, public)`);
+  } else if (pipelineVisibility === "private" && visibility === "public") {
+    problems.push(`${NS}:pipelineVisibility: private is not allowed with public mirrors (allowed: public; GitHub lets no public repository use an action of a private one)`);
+  } else if (pipelineVisibility === "private" && isPrivate && plan === "free") {
+    problems.push(
+      `${NS}:pipelineVisibility: private is not allowed with ${NS}:githubPlan free and private mirrors (allowed: public, which publishes ${pipelineRepo}: ` +
+        `the fleet's pipeline as built from this repository's pipeline/, no secrets; or githubPlan team or enterprise: GitHub Free cannot share a private repository's actions ` +
+        `with the organisation's other private repositories, and every mirror's workflow runs the pipeline from there)`,
+    );
+  }
   const attestations = bool("attestations") ?? (!isPrivate || plan === "enterprise");
   if (attestations && isPrivate && plan !== "enterprise") {
     problems.push(`${NS}:attestations: true is not allowed with ${NS}:githubPlan ${plan} and private repositories (allowed: false, or githubPlan enterprise; artifact attestations of private repositories need GitHub Enterprise Cloud)`);
@@ -79,6 +101,7 @@ export function settingsFrom(get: (key: string) => unknown, where: string): Stac
     owner: owner!,
     registryNamespace: namespace,
     visibility: visibility as StackSettings["visibility"],
+    pipelineVisibility: pipelineVisibility as StackSettings["visibility"],
     branchProtection,
     attestations,
     githubPlan: plan as GithubPlan,

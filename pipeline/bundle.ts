@@ -1,27 +1,34 @@
 /**
- * The pipeline as one file, `.mirror/pipeline.cjs`, committed into every
- * mirror repository: `node .mirror/pipeline.cjs <command>` needs no
- * node_modules and no install step in the mirror's workflow.
+ * The pipeline as one file, `pipeline.cjs`: committed once per fleet, in the
+ * pipeline repository next to its `action.yml` (components/pipeline-action.ts),
+ * and run by every mirror's workflow through that action (`node
+ * "$RUNNER_TEMP/mirror-fleet-pipeline.cjs" <command>`): no node_modules, no
+ * install step.
  *
- * Not minified, so that an auditor can read what runs in the mirror's
+ * Deploy-time tooling that lives with the code it bundles: it reads
+ * pipeline/ as files through esbuild and imports none of it, and the
+ * pipeline never imports it.
+ *
+ * Not minified, so that an auditor can read what runs in the mirrors'
  * Actions; license comments kept. Deterministic: the same sources give the
- * same bytes (paths in the bundle are relative to the project root), so an
- * unchanged pipeline is never re-committed. The header names the source
- * version and the hashes, so a mirror's copy can be traced to its source,
- * and every third-party package bundled into it, with its version and
- * licence (from esbuild's metafile: exactly what went in).
+ * same bytes wherever the project sits (paths in the bundle are relative to
+ * the project root, also when node_modules is a symbolic link to another
+ * checkout's), so an unchanged pipeline is never re-committed. The first
+ * lines name the source version and the hashes, so the committed copy can
+ * be traced to its source, and every third-party package bundled into it,
+ * with its version and licence (from esbuild's metafile: exactly what went
+ * in). The generated-file header is the renderer's (components/pipeline-action.ts).
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { buildSync } from "esbuild";
-import { header } from "../components/header";
 
 const ROOT = path.resolve(__dirname, "..");
 
 let cached: string | undefined;
 
-/** The bundle with its header; built once per process. */
+/** The bundle with its provenance lines; built once per process. */
 export function pipelineBundle(): string {
   cached ??= buildPipelineBundle();
   return cached;
@@ -61,10 +68,13 @@ export function bundledPackages(inputs: readonly string[], root = ROOT): Bundled
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.dir < b.dir ? -1 : 1));
 }
 
-/** Builds the bundle now (no cache). */
-export function buildPipelineBundle(): string {
+/** Builds the bundle of the project at `root` now (no cache). */
+export function buildPipelineBundle(root = ROOT): string {
   const result = buildSync({
-    absWorkingDir: ROOT,
+    absWorkingDir: root,
+    // Paths stay as the project sees them (node_modules/…), not where a
+    // symbolic link leads: they are written into the bundle's comments.
+    preserveSymlinks: true,
     entryPoints: ["pipeline/main.ts"],
     bundle: true,
     platform: "node",
@@ -83,13 +93,12 @@ export function buildPipelineBundle(): string {
   const inputs = Object.keys(result.metafile!.inputs).sort();
   const sources = createHash("sha256");
   for (const rel of inputs) {
-    sources.update(rel).update("\0").update(fs.readFileSync(path.join(ROOT, rel))).update("\0");
+    sources.update(rel).update("\0").update(fs.readFileSync(path.join(root, rel))).update("\0");
   }
-  const own = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string; license: string };
-  const packages = bundledPackages(inputs);
+  const own = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { version: string; license: string };
+  const packages = bundledPackages(inputs, root);
   const width = Math.max(...packages.map((p) => `${p.name} ${p.version}`.length));
   return (
-    header("//", "pipeline/ (bundled by pipeline/bundle.ts)") +
     `// mirror-fleet pipeline ${own.version}; sources sha256:${sources.digest("hex")} (${inputs.length} files)\n` +
     `// Licence: mirror-fleet's own code ${own.license}. Bundled packages (${packages.length}), name version licence;\n` +
     `// each licence's full text is in the package, at that version, on npmjs.com:\n` +

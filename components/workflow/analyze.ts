@@ -14,6 +14,7 @@
  *   workflow must have, each finding naming the rule and the place.
  */
 import { isMap, isScalar, isSeq, parse, parseDocument, type Node, type Pair } from "yaml";
+import { PIPELINE_COMMAND } from "../pipeline-action";
 import { ACTIONS } from "../pins";
 
 type Obj = Record<string, unknown>;
@@ -61,7 +62,7 @@ function stepBuilds(step: Obj): number {
 }
 
 /** The pipeline's own scan: Trivy once per platform of the step's PLATFORMS, and once more for --source. */
-const PIPELINE_SCAN = /pipeline\.cjs\s+scan(?=\s|$)/;
+const PIPELINE_SCAN = new RegExp(`${PIPELINE_COMMAND.replace(/[.*+?^${}()|[\]\\$]/g, "\\$&")}\\s+scan(?=\\s|$)`);
 
 function pipelineScans(step: Obj): number {
   const env = (step.env ?? {}) as Obj;
@@ -469,8 +470,12 @@ function usesComments(text: string): Map<string, string | undefined> {
   return out;
 }
 
-/** Every violated security property of a rendered workflow; empty when all hold. */
-export function checkWorkflowSecurity(workflowText: string): SecurityFinding[] {
+/**
+ * Every violated security property of a rendered workflow; empty when all
+ * hold. `pipelineRepository` (owner/name) is the fleet's own pipeline: its
+ * `uses:` is not in the pin table but must be pinned to a full commit SHA too.
+ */
+export function checkWorkflowSecurity(workflowText: string, opts: { readonly pipelineRepository?: string } = {}): SecurityFinding[] {
   const doc = asDoc(workflowText);
   const f: SecurityFinding[] = [];
   const add = (rule: SecurityRule, where: string, message: string) => f.push({ rule, where, message });
@@ -496,8 +501,13 @@ export function checkWorkflowSecurity(workflowText: string): SecurityFinding[] {
       }
       if (typeof step.uses === "string") {
         const version = VERSIONS.get(step.uses);
+        const fleetPipeline = opts.pipelineRepository !== undefined && usesName(step) === opts.pipelineRepository;
         if (!/^[^@\s]+@[0-9a-f]{40}$/.test(step.uses)) add("pinned-uses", at, `${step.uses} is not pinned to a 40-hex commit SHA`);
-        else if (!version) add("pinned-uses", at, `${step.uses} is not in the pin table (components/pins.ts)`);
+        else if (fleetPipeline) {
+          // The fleet's pipeline: pinned by commit, and told which bundle it must find there.
+          const w = isObj(step.with) ? step.with : {};
+          if (!/^[0-9a-f]{64}$/.test(String(w["bundle-sha256"] ?? ""))) add("pinned-uses", at, `${step.uses} must be given bundle-sha256 (64 hex)`);
+        } else if (!version) add("pinned-uses", at, `${step.uses} is not in the pin table (components/pins.ts)`);
         else if (comments.get(at) !== version) add("pinned-uses", at, `${step.uses} must carry the comment # ${version} (got ${JSON.stringify(comments.get(at) ?? null)})`);
         if (usesName(step) === "actions/checkout") {
           const w = isObj(step.with) ? step.with : {};

@@ -6,9 +6,11 @@
  * - a `${{ }}` expression can only come from `expr()` and its helpers, and
  *   a `run:` script can never contain one (rendering throws): untrusted data
  *   (tag names, issue text) reaches scripts only through `env:`;
- * - `uses:` can only name a key of the pin table (components/pins.ts);
+ * - `uses:` can only name a key of the pin table (components/pins.ts), or
+ *   the fleet's pipeline action at a checked commit (PipelineAction);
  * - every job must state its permissions and its timeout (the types say so).
  */
+import { checkPin, type PipelinePin } from "../pipeline-action";
 import { ACTIONS, uses, type ActionKey } from "../pins";
 
 /** A GitHub Actions expression. Rendered as `${{ source }}`; build it with the helpers below. */
@@ -75,8 +77,21 @@ export interface RunStep extends StepBase {
   readonly run: string;
 }
 
+/**
+ * The fleet's own pipeline action (components/pipeline-action.ts), the one
+ * `uses:` outside the pin table: pinned by the full commit SHA the stack
+ * committed it at.
+ */
+export class PipelineAction {
+  readonly ref: string;
+  constructor(pin: PipelinePin) {
+    checkPin(pin);
+    this.ref = `${pin.repository}@${pin.commit}`;
+  }
+}
+
 export interface UsesStep extends StepBase {
-  readonly uses: ActionKey;
+  readonly uses: ActionKey | PipelineAction;
   readonly with?: Readonly<Record<string, Value>>;
 }
 
@@ -139,8 +154,9 @@ function renderStep(s: Step, where: string): Record<string, unknown> {
     }
     return compact({ ...base, env: record(s.env), run: s.run, "continue-on-error": s.continueOnError });
   }
-  if (!(s.uses in ACTIONS)) throw new Error(`${where}: step "${s.name}": ${String(s.uses)} is not in the pin table (components/pins.ts)`);
-  return compact({ ...base, uses: uses(s.uses), with: record(s.with), env: record(s.env), "continue-on-error": s.continueOnError });
+  const ref = s.uses instanceof PipelineAction ? s.uses.ref : s.uses in ACTIONS ? uses(s.uses) : undefined;
+  if (ref === undefined) throw new Error(`${where}: step "${s.name}": ${String(s.uses)} is not in the pin table (components/pins.ts)`);
+  return compact({ ...base, uses: ref, with: record(s.with), env: record(s.env), "continue-on-error": s.continueOnError });
 }
 
 /**

@@ -2,14 +2,15 @@
  * `dockerfile`: the Dockerfile the build job builds, when the mirror has an
  * override. A runtime-stage override (rebaseRuntime) is appended to
  * upstream's Dockerfile from the checkout of the tag; a whole-Dockerfile
- * override is copied byte for byte. The composition itself is
- * components/presets.ts, so deploy time and build time share one definition.
+ * override is copied byte for byte. What marks a runtime stage is in
+ * contract/, so deploy time and build time share one definition.
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseFlags, setOutputs, UsageError, type Command } from "../cli";
-import { appendRuntimeStage, isRuntimeStageOverride } from "../../components/presets";
+import { isRuntimeStageOverride } from "../../contract";
+import { appendRuntimeStage } from "../lib/runtime-stage";
 
 const USAGE = `usage: mirror-pipeline dockerfile [--override FILE] --out FILE [--upstream FILE] [--root DIR] [--upstream-path PATH]
 

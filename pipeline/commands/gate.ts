@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { Severity } from "../../components/types";
+import type { Severity } from "../../contract";
 import { parseFlags, setOutputs, UsageError, type Command, type Io } from "../cli";
 import { loadConfigOption, parseSeverities } from "../lib/config";
 import { GateAccumulator, gateExitCode, renderGateSummary, type GateResult, type GateScan } from "../lib/gate";

@@ -35,6 +35,8 @@ nothing: no commit, no second branch or pull request.
   --public-key FILE    the fleet key the digest was signed with (cosign.pub, after \`sign\`):
                        the pull request gives the cosign verify commands for the digest
   --run-url URL        the workflow run
+  --pipeline REF       the fleet pipeline that ran, OWNER/REPO@<40-hex commit> (the
+                       workflow's uses:), recorded as pipeline: in image-pin.yml
   --sarif-url URL      where the SARIF report is (code scanning or artifact)
   --sbom-url URL       where the CycloneDX SBOM is
   --attestation URL    an attestation of the digest (repeatable)
@@ -54,6 +56,7 @@ Env: GITHUB_TOKEN, GITHUB_API_URL, MIRROR_BOT_LOGIN (default github-actions[bot]
 
 const URL_PATTERN = /^https?:\/\/[^\s()<>\[\]]+$/;
 const COMMIT = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+const PIPELINE_REF = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}@[0-9a-f]{40}$/;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
 
 function readFile(io: Io, flag: string, file: string): string {
@@ -96,6 +99,7 @@ export const command: Command = {
       "bases-file": { type: "string" },
       "public-key": { type: "string" },
       "run-url": { type: "string" },
+      pipeline: { type: "string" },
       "sarif-url": { type: "string" },
       "sbom-url": { type: "string" },
       attestation: { type: "string", multiple: true },
@@ -130,6 +134,9 @@ export const command: Command = {
       approval = { issue: Number(f["approval-issue"]), by: f["approved-by"] };
     }
     const runUrl = url("--run-url", f["run-url"]);
+    if (f.pipeline !== undefined && !PIPELINE_REF.test(f.pipeline)) {
+      throw new UsageError(`--pipeline: ${JSON.stringify(f.pipeline)} is not allowed (allowed: OWNER/REPO@<40 lowercase hex>, the workflow's uses: of the fleet pipeline)`);
+    }
     const sarif = url("--sarif-url", f["sarif-url"]);
     const sbom = url("--sbom-url", f["sbom-url"]);
     const attestations = (f.attestation ?? []).map((a) => url("--attestation", a)!);
@@ -156,6 +163,7 @@ export const command: Command = {
       runUrl: runUrl ?? null,
       approval,
       signature: publicKey === undefined ? null : { publicKeySha256: createHash("sha256").update(publicKey).digest("hex"), attestations: [SBOM_TYPE, SCAN_GATE_PREDICATE_TYPE] },
+      pipeline: f.pipeline ?? null,
     };
     const result = await syncPin(github(io), repo, {
       tag,

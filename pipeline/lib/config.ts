@@ -1,16 +1,15 @@
 /**
- * Reads `.mirror/config.yml` (MirrorConfig, rendered at deploy time by
- * components/mirror-config.ts) and checks every field: the pipeline trusts
+ * Reads `.mirror/config.yml` (MirrorConfig, contract/; rendered at deploy
+ * time by components/mirror-config.ts) and checks every field: the pipeline trusts
  * nothing it did not check, and a config it cannot read stops the run with
  * every problem listed, naming the file and the field.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { MirrorConfig } from "../../components/mirror-config";
-import { SEVERITIES, type Severity } from "../../components/types";
+import { CONFIG_SCHEMA, MIRROR_PATHS, SEVERITIES, type MirrorConfig, type Severity } from "../../contract";
 import { parseYaml } from "./yaml";
 
-export const DEFAULT_CONFIG = ".mirror/config.yml";
+export const DEFAULT_CONFIG = MIRROR_PATHS.config;
 
 export class ConfigError extends Error {
   constructor(
@@ -57,7 +56,7 @@ export function validateMirrorConfig(doc: unknown, shown: string): MirrorConfig 
   const c = new Checker(p);
   const root = c.obj("", doc, ["schema", "name", "repository", "upstream", "image", "override", "build", "watch", "gate", "health", "attestations", "reviewers"]);
   if (!root) throw new ConfigError(shown, p);
-  if (root.schema !== 1) p.push(`schema: ${show(root.schema)} is not supported (allowed: 1; this pipeline bundle is older or newer than the config)`);
+  if (root.schema !== CONFIG_SCHEMA) p.push(`schema: ${show(root.schema)} is not supported (allowed: ${CONFIG_SCHEMA}; this pipeline bundle is older or newer than the config)`);
   c.str("name", root.name, /^[a-z0-9](?:[a-z0-9-]{0,37}[a-z0-9])?$/, "a mirror name");
   c.str("repository", root.repository, OWNER_REPO, "owner/repo");
   const up = c.obj("upstream", root.upstream, ["repo", "url", "license", "tags"]);

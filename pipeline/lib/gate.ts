@@ -7,7 +7,7 @@
  * places report it: the filesystem scan sees `go.mod`, the image scan sees
  * the binary built from it, and one fix closes both.
  */
-import { SEVERITIES, type Severity } from "../../components/types";
+import { SEVERITIES, type Severity } from "../../contract";
 import { entryMatches, isExpired, type IgnoreEntry, type Occurrence } from "./trivy";
 
 export interface GatePolicy {

@@ -9,15 +9,14 @@
  * updated rather than opened again. A pull request a human closed stays closed
  * while the pin it proposes is the same.
  */
-import { SEVERITIES } from "../../components/types";
+import { MIRROR_PATHS, SEVERITIES, verifyCommands } from "../../contract";
 import { createOnce, type GitHub } from "../github";
 import { cell, code, cutMarkdown, postComment, type GateJson } from "./issues";
 import { DIGEST_PATTERN } from "./oci";
-import { verifyCommands } from "./sign";
 import { TAG_PATTERN, versionOf } from "./tags";
 import { parseYaml, resolvePlain } from "./yaml";
 
-export const PIN_PATH = "image-pin.yml";
+export const PIN_PATH: string = MIRROR_PATHS.pin;
 export const PIN_LABEL = "mirror-build";
 export const BRANCH_PREFIX = "mirror-build/";
 
@@ -58,6 +57,11 @@ export interface PinRecord {
    * carries. null: not signed (no fleet key).
    */
   readonly signature?: { readonly publicKeySha256: string; readonly attestations: readonly string[] } | null;
+  /**
+   * The fleet pipeline that built and pinned it, `owner/mirror-fleet-pipeline@<commit>`
+   * (the `uses:` of the mirror's workflow): what ran, one hop from the pin. null: not told.
+   */
+  readonly pipeline?: string | null;
 }
 
 /** The scan summary and waivers of a passing gate result; a blocking one is refused. */
@@ -106,7 +110,7 @@ export const PIN_HEADER = [
   "# Do not edit by hand: the next passing build replaces it.",
 ].join("\n");
 
-export const KUSTOMIZE_PATH = "deploy/kustomization.yaml";
+export const KUSTOMIZE_PATH: string = MIRROR_PATHS.kustomize;
 
 /**
  * The pin as a kustomize Component, for GitOps: a Flux Kustomization or an
@@ -165,6 +169,7 @@ export function renderPinFile(p: PinRecord): string {
     lines.push("signature: null");
   }
   lines.push(`run_url: ${scalar(p.runUrl)}`);
+  if (p.pipeline) lines.push(`pipeline: ${scalar(p.pipeline)}`);
   return lines.join("\n") + "\n";
 }
 
@@ -265,6 +270,7 @@ export function renderPrBody(p: PinRecord, ctx: PrContext): string {
   }
   const links: string[] = [];
   if (p.runUrl) links.push(`- [Workflow run](${p.runUrl})`);
+  if (p.pipeline) links.push(`- Pipeline: ${code(p.pipeline)}`);
   if (ctx.links.sarif) links.push(`- [SARIF](${ctx.links.sarif})`);
   if (ctx.links.sbom) links.push(`- [SBOM (CycloneDX)](${ctx.links.sbom})`);
   p.attestations.forEach((a, i) => links.push(`- [Attestation ${i + 1}](${a})`));

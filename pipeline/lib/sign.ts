@@ -17,12 +17,11 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { SBOM_TYPE, SCAN_GATE_PREDICATE_TYPE, verifyCommands } from "../../contract";
 import { DIGEST_PATTERN } from "./oci";
 import type { ScanRecord } from "./scan";
 
-export const SCAN_GATE_PREDICATE_TYPE = "https://mirror-fleet.dev/scan-gate/v1";
-/** cosign's short name for the CycloneDX predicate type (https://cyclonedx.org/bom). */
-export const SBOM_TYPE = "cyclonedx";
+export { SBOM_TYPE, SCAN_GATE_PREDICATE_TYPE, verifyCommands };
 
 /** Runs `cosign` with these arguments; resolves with stdout, rejects with stderr in the message. */
 export type Cosign = (args: readonly string[]) => Promise<string>;
@@ -281,16 +280,3 @@ export async function signAndAttest(input: SignInput, cosign: Cosign): Promise<S
   };
 }
 
-/**
- * The commands anyone runs to verify a pinned digest with the fleet key (the
- * mirror README, the pin pull request). `--insecure-ignore-tlog`: nothing was
- * uploaded to a transparency log, the key alone is the trust.
- */
-export function verifyCommands(ref: string, keyFile: string): string[] {
-  const common = `--key ${keyFile} --insecure-ignore-tlog`;
-  return [
-    `cosign verify ${common} ${ref}`,
-    `cosign verify-attestation ${common} --type ${SBOM_TYPE} ${ref}`,
-    `cosign verify-attestation ${common} --type ${SCAN_GATE_PREDICATE_TYPE} ${ref}`,
-  ];
-}

@@ -5,7 +5,7 @@
  * invariant 2). Every problem names the file and the place in it.
  */
 import * as fs from "node:fs";
-import { SEVERITIES, type Severity } from "../../components/types";
+import { SEVERITIES, type Severity } from "../../contract";
 import { parseYaml } from "./yaml";
 
 /** Trivy's vulnerability statuses (pkg/types, dbTypes.Status). */

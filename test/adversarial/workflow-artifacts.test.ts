@@ -8,25 +8,27 @@
  * the code that pushes. Now every download lands in a folder of its own that
  * holds no committed file, and publish checks the archive against the hash
  * the build job recorded, with coreutils, before any step holds a token.
+ * (Since issue 21 the pipeline runs from the pipeline action, outside the
+ * workspace; the committed files the steps read are still in it.)
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { MIRROR_PATHS } from "../../components/mirror-config";
+import { PIPELINE_COMMAND } from "../../components/pipeline-action";
 import { renderMirrorFiles } from "../../components/render";
 import { renderWorkflow } from "../../components/workflow";
-import { allMirrors, realMirror } from "../workflow/fixtures";
+import { allMirrors, realMirror, PIPELINE } from "../workflow/fixtures";
 import { jobs, parseWorkflow, runStep, step, steps, tempDir, type Obj } from "../workflow/steps";
 
 const isDownload = (s: Obj) => typeof s.uses === "string" && s.uses.startsWith("actions/download-artifact@");
 const holdsWrite = (j: Obj) => Object.values((j.permissions ?? {}) as Record<string, string>).includes("write");
 
-/** A step that runs with the job's token or a secret, or runs the pipeline bundle (which is given one). */
+/** A step that runs with the job's token or a secret, or runs the pipeline (which is given one). */
 function privileged(s: Obj): boolean {
   const values = [...Object.values((s.env ?? {}) as Obj), ...Object.values((s.with ?? {}) as Obj)].map(String);
-  return values.some((v) => /\bgithub\.token\b|\bsecrets\./.test(v)) || String(s.run ?? "").includes(MIRROR_PATHS.bundle);
+  return values.some((v) => /\bgithub\.token\b|\bsecrets\./.test(v)) || String(s.run ?? "").includes(PIPELINE_COMMAND);
 }
 
 const ARCHIVE_SHA = "${{ needs.build.outputs.archive_sha256 }}";
@@ -34,8 +36,8 @@ const ARCHIVE_SHA = "${{ needs.build.outputs.archive_sha256 }}";
 describe("adversarial (issue 12 #14): artifacts land in folders of their own", () => {
   for (const { label, mirror } of allMirrors()) {
     test(`GIVEN ${label} WHEN a job holding a write token downloads an artifact THEN it goes into its own folder, apart from every committed file`, () => {
-      const committed = renderMirrorFiles(mirror).map((f) => f.path);
-      const doc = parseWorkflow(renderWorkflow(mirror));
+      const committed = renderMirrorFiles(mirror, PIPELINE).map((f) => f.path);
+      const doc = parseWorkflow(renderWorkflow(mirror, PIPELINE));
       for (const [id, j] of Object.entries(jobs(doc)).filter(([, j]) => holdsWrite(j))) {
         const dirs: string[] = [];
         for (const s of (j.steps as Obj[]).filter(isDownload)) {
@@ -53,7 +55,7 @@ describe("adversarial (issue 12 #14): artifacts land in folders of their own", (
 });
 
 describe("adversarial (issue 12 #14): publish checks the archive before anything holds a token", () => {
-  const doc = parseWorkflow(renderWorkflow(realMirror("gokapi")));
+  const doc = parseWorkflow(renderWorkflow(realMirror("gokapi"), PIPELINE));
   const publish = steps(doc, "publish");
   const checkAt = publish.findIndex((s) => (s.env as Obj | undefined)?.ARCHIVE_SHA256 === ARCHIVE_SHA);
 
@@ -90,7 +92,7 @@ describe("adversarial (issue 12 #14): publish checks the archive before anything
 
   const attacks: Array<[string, () => { cwd: string }, string, RegExp]> = [
     ["an archive swapped after the build", () => workspace(Buffer.from("another archive\n")), sha, /FAILED|did NOT match/],
-    ["an artifact that also carries .mirror/pipeline.cjs", () => workspace(archive, { ".mirror/pipeline.cjs": "process.exit(0)\n" }), sha, /holds more than image\.tar/],
+    ["an artifact that also carries a committed file", () => workspace(archive, { ".mirror/config.yml": "schema: 1\n" }), sha, /holds more than image\.tar/],
     ["no hash from the build job (its output is empty)", () => workspace(archive), "", /gave no archive sha256/],
     ["a hash that is not 64 hex digits", () => workspace(archive), `${sha} x`, /gave no archive sha256/],
   ];

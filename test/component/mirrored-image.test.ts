@@ -5,13 +5,14 @@
  * preflight tags) go to the GitHub stand-in; there is no invoke at all.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { runUnderMocks, child, ofType, type RecordedResource } from "../support/pulumi-mocks";
+import { runUnderMocks, child, computedOutputs, ofType, type RecordedResource } from "../support/pulumi-mocks";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
 import { ACTIONS, allowedActionPatterns, NESTED_ACTIONS } from "../../components/pins";
 import type { FleetPolicy, StackSettings } from "../../components/types";
@@ -53,9 +54,10 @@ function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => o.apply((v) => void resolve(v)));
 }
 
-async function fleet(over: { policy?: FleetPolicy; settings?: StackSettings; entries?: MirrorEntry[]; cosign?: { privateKey: string; password: string } } = {}) {
+async function fleet(over: { policy?: FleetPolicy; settings?: StackSettings; entries?: MirrorEntry[]; cosign?: { privateKey: string; password: string }; bundle?: string } = {}) {
   return runUnderMocks(() =>
     program.fleetProgram({
+      ...(over.bundle !== undefined ? { bundle: over.bundle } : {}),
       entries: over.entries ?? [...entries, third],
       policy: over.policy ?? policy,
       settings: over.settings ?? settings,
@@ -129,7 +131,7 @@ describe("MirroredImage under mocks", () => {
   test("GIVEN gokapi WHEN run THEN its files are committed one after another, the workflow last", () => {
     const files = ofType(resources, T.file).filter((r) => r.name.startsWith("gokapi-"));
     assert.deepEqual(files.map((f) => f.inputs.file).sort(), [
-      ".github/CODEOWNERS", ".github/workflows/mirror.yml", ".mirror/config.yml", ".mirror/pipeline.cjs", ".mirror/waivers.openvex.json", ".trivyignore.yaml", "README.md", "dockerfiles/Dockerfile.override",
+      ".github/CODEOWNERS", ".github/workflows/mirror.yml", ".mirror/config.yml", ".mirror/waivers.openvex.json", ".trivyignore.yaml", "README.md", "dockerfiles/Dockerfile.override",
     ]);
     // Each file depends on exactly one earlier file: a chain, never two writes at once.
     const byUrn = new Map(files.map((f) => [f.urn, f]));
@@ -289,9 +291,19 @@ describe("the owner's plan and the Actions allow-list", () => {
       assert.equal(patternsOf(a).includes(attest), attestations);
       assert.equal(patternsOf(a).includes(provenance), attestations);
       assert.ok(patternsOf(a).includes(`docker/build-push-action@${ACTIONS.buildPush.sha}`));
-      // Every action the committed workflow names is allowed.
+      // Every action the committed workflow names is allowed: the pin table's
+      // by pattern, the fleet's own pipeline as the owner's action ("Allow
+      // OWNER, and select non-OWNER": the owner's actions always run; GitHub
+      // docs, Managing GitHub Actions settings for a repository).
       const workflow = child(resources, T.file, "gokapi-file-github-workflows-mirror-yml").inputs.content as string;
-      for (const [, action, sha] of workflow.matchAll(/uses: ([a-z0-9-]+\/[a-z0-9-]+)(?:\/[a-z0-9-]+)?@([0-9a-f]{40})/g)) assert.ok(patternsOf(a).includes(`${action}@${sha}`), `${action}@${sha}`);
+      const pipeline = `${settings.owner}/mirror-fleet-pipeline`;
+      let ownPipeline = 0;
+      for (const [, action, sha] of workflow.matchAll(/uses: ([a-z0-9-]+\/[a-z0-9-]+)(?:\/[a-z0-9-]+)?@([0-9a-f]{40})/g)) {
+        if (action === pipeline) ownPipeline++;
+        else assert.ok(patternsOf(a).includes(`${action}@${sha}`), `${action}@${sha}`);
+      }
+      assert.ok(ownPipeline > 0, "the workflow runs the fleet pipeline");
+      assert.equal(patternsOf(a).some((p) => p.startsWith(`${pipeline}@`)), false, "the pipeline's commit is not in the allow-list: a pipeline change re-commits the workflow only");
     });
   }
 });
@@ -350,8 +362,10 @@ describe("render == component", () => {
     const { renderFleet } = await import("../../infra/render");
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "render-"));
     try {
-      renderFleet(out, { entries, policy, settings, readFile, today });
-      const { resources } = await fleet({ entries });
+      const { resources, result } = await fleet({ entries });
+      // Render with the commit the stack made of the pipeline, as the README says (pulumi stack output pipeline).
+      const pin = await valueOf(result.pipeline.pin);
+      renderFleet(out, { entries, policy, settings, readFile, today, pipelineCommit: pin.commit });
       const files = ofType(resources, T.file);
       assert.ok(files.length > 10);
       for (const f of files) {
@@ -367,5 +381,84 @@ describe("render == component", () => {
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the pipeline, once per fleet (issue 21)", () => {
+  const P = {
+    component: "mirror-fleet:index:PipelineRepository",
+    access: "github:index/actionsRepositoryAccessLevel:ActionsRepositoryAccessLevel",
+  };
+  let run: Awaited<ReturnType<typeof fleet>>;
+  before(async () => {
+    run = await fleet();
+  });
+
+  test("GIVEN a fleet WHEN run THEN one pipeline repository, private like the mirrors, kept when dropped, shared with the organisation's repositories", () => {
+    assert.deepEqual(ofType(run.resources, P.component).map((r) => r.name), ["pipeline"]);
+    const repo = child(run.resources, T.repo, "pipeline-repo");
+    assert.deepEqual({ name: repo.inputs.name, visibility: repo.inputs.visibility, autoInit: repo.inputs.autoInit, retain: repo.retainOnDelete }, { name: "mirror-fleet-pipeline", visibility: "private", autoInit: true, retain: true });
+    assert.deepEqual(child(run.resources, P.access, "pipeline-actions-access").inputs, { repository: "mirror-fleet-pipeline", accessLevel: "organization" });
+    assert.deepEqual(child(run.resources, T.ruleset, "pipeline-ruleset").inputs.rules.nonFastForward, true);
+  });
+
+  test("GIVEN a fleet WHEN run THEN the pipeline's files are committed README, bundle, then action.yml, which carries the bundle's sha256", () => {
+    const files = ofType(run.resources, T.file).filter((r) => r.name.startsWith("pipeline-"));
+    assert.deepEqual(files.map((f) => f.inputs.file), ["README.md", "pipeline.cjs", "action.yml"]);
+    const [readme, bundle, action] = files;
+    assert.ok(bundle.dependencies.includes(readme.urn) && action.dependencies.includes(bundle.urn), "a chain, action.yml last");
+    const sha = createHash("sha256").update(bundle.inputs.content as string).digest("hex");
+    assert.match(action.inputs.content as string, new RegExp(`BUNDLE_SHA256: ${sha}\\n`));
+    assert.ok(Buffer.byteLength(bundle.inputs.content as string) > 100_000, "the real bundle");
+  });
+
+  test("GIVEN a fleet WHEN run THEN no mirror carries the bundle, and every workflow runs the pipeline at the commit of action.yml, with its sha256, after it exists", async () => {
+    const action = child(run.resources, T.file, "pipeline-file-action-yml");
+    const access = child(run.resources, P.access, "pipeline-actions-access");
+    const commit = computedOutputs(T.file, action.inputs).commitSha;
+    const sha = createHash("sha256").update(child(run.resources, T.file, "pipeline-file-pipeline-cjs").inputs.content as string).digest("hex");
+    assert.deepEqual(await valueOf(run.result.pipeline.pin), { repository: "acme-corp/mirror-fleet-pipeline", commit, bundleSha256: sha });
+    for (const name of ["gokapi", "plik", "photos"]) {
+      const files = ofType(run.resources, T.file).filter((r) => r.name.startsWith(`${name}-`));
+      assert.equal(files.some((f) => /pipeline\.cjs$/.test(f.inputs.file)), false, `${name} carries a bundle`);
+      const wf = child(run.resources, T.file, `${name}-file-github-workflows-mirror-yml`);
+      const uses = [...(wf.inputs.content as string).matchAll(/uses: (acme-corp\/mirror-fleet-pipeline@\S+)\n\s+with:\n\s+node-version: "24"\n\s+bundle-sha256: (\S+)\n/g)];
+      assert.ok(uses.length >= 9, `${name}: ${uses.length} jobs set up the pipeline`);
+      for (const u of uses) assert.deepEqual([u[1], u[2]], [`acme-corp/mirror-fleet-pipeline@${commit}`, sha]);
+      for (const d of [action.urn, access.urn]) assert.ok(wf.dependencies.includes(d), `${name}'s workflow waits for ${d.split("::").pop()}`);
+      // Each mirror's generated files stay small: the settings, not the program.
+      const bytes = files.reduce((n, f) => n + Buffer.byteLength(f.inputs.content as string), 0);
+      assert.ok(bytes < 100_000, `${name}: ${bytes} bytes of generated files`);
+    }
+  });
+
+  test("GIVEN a change of the pipeline's code WHEN run twice THEN the bundle and action.yml are re-committed once, and each mirror re-commits its workflow only", async () => {
+    const a = await fleet({ bundle: "// mirror-fleet pipeline test bundle 1\n" });
+    const b = await fleet({ bundle: "// mirror-fleet pipeline test bundle 2\n" });
+    const inputs = (r: typeof a) => new Map(r.resources.map((x) => [x.urn, JSON.stringify(x.inputs)]));
+    const [ia, ib] = [inputs(a), inputs(b)];
+    assert.deepEqual([...ib.keys()].sort(), [...ia.keys()].sort(), "same resources");
+    const changed = [...ia.keys()].filter((urn) => ia.get(urn) !== ib.get(urn)).map((urn) => urn.split("::").pop()).sort();
+    assert.deepEqual(changed, [
+      "gokapi-file-github-workflows-mirror-yml",
+      "photos-file-github-workflows-mirror-yml",
+      "pipeline-file-action-yml",
+      "pipeline-file-pipeline-cjs",
+      "plik-file-github-workflows-mirror-yml",
+    ]);
+  });
+
+  test("GIVEN public mirrors WHEN run THEN the pipeline repository is public and no access setting is declared (it applies to private repositories only)", async () => {
+    const { resources } = await fleet({ settings: { ...settings, visibility: "public", pipelineVisibility: "public" } });
+    assert.equal(child(resources, T.repo, "pipeline-repo").inputs.visibility, "public");
+    assert.deepEqual(ofType(resources, P.access), []);
+  });
+
+  test("GIVEN a mirror named so that its repository is the pipeline's WHEN run THEN it is refused before anything is declared, naming the file", async () => {
+    const clash: MirrorEntry = { file: "mirrors/fleet-pipeline.ts", spec: { name: "fleet-pipeline", upstream: { repo: "acme-oss/monorepo" }, override: null } };
+    await assert.rejects(
+      fleet({ entries: [clash] }),
+      (e: Error) => /mirrors\/fleet-pipeline\.ts: name: "fleet-pipeline" makes the repository mirror-fleet-pipeline, the fleet's pipeline repository \(allowed: another name\)/.test(e.message),
+    );
   });
 });

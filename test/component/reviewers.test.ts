@@ -21,7 +21,8 @@ async function run(policy: FleetPolicy) {
     program.fleetProgram({ entries: [entry], policy: noReads, settings, readFile: readProjectFile, today: new Date("2026-11-23T00:00:00Z"), github: { apiUrl: "http://127.0.0.1:9" } }),
   );
   const codeowners = ofType(resources, "github:index/repositoryFile:RepositoryFile").find((r) => r.inputs.file === ".github/CODEOWNERS")!;
-  const ruleset = ofType(resources, "github:index/repositoryRuleset:RepositoryRuleset")[0];
+  // The mirror's ruleset (the pipeline repository has one too, without code owners).
+  const ruleset = ofType(resources, "github:index/repositoryRuleset:RepositoryRuleset").find((r) => r.name === "plik-ruleset")!;
   return { codeowners: codeowners.inputs.content as string, pullRequest: ruleset.inputs.rules.pullRequest, warnings: result.warnings };
 }
 

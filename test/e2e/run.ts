@@ -29,6 +29,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { MIRROR_PATHS } from "../../components/mirror-config";
+import { PIPELINE_COMMAND, PIPELINE_PATHS, PIPELINE_REPOSITORY_NAME } from "../../components/pipeline-action";
 import { renderMirrorFiles } from "../../components/render";
 import { parsePinFile } from "../../components/report";
 import { resolveFleet } from "../../components/spec";
@@ -65,6 +66,7 @@ import {
   which,
   type Registry,
 } from "./harness";
+import { PIPELINE } from "../workflow/fixtures";
 
 const FIXTURES = path.join(__dirname, "fixtures");
 const ENTRY_FILE = "test/e2e/fixtures/e2e-hello.ts";
@@ -151,7 +153,7 @@ class WorkflowCalls {
     for (const job of Object.values(wf.jobs ?? {})) {
       for (const st of job.steps ?? []) {
         if (typeof st.run !== "string") continue;
-        for (const m of st.run.matchAll(/pipeline\.cjs ([a-z-]+)/g)) {
+        for (const m of st.run.matchAll(/mirror-fleet-pipeline\.cjs" ([a-z-]+)/g)) {
           const block = { text: st.run, flags: new Set(st.run.match(/--[a-z][a-z-]*/g) ?? []) };
           this.calls.set(m[1], [...(this.calls.get(m[1]) ?? []), block]);
         }
@@ -176,7 +178,31 @@ class WorkflowCalls {
   }
 }
 
-/** The pipeline as the mirror repo's workflow runs it: `node .mirror/pipeline.cjs <command>` in the repo's checkout. */
+/**
+ * The fleet pipeline as the mirror's workflow gets it: the `uses:` of its
+ * setup step names the pipeline repository at a commit, with the bundle's
+ * sha256. Resolved here from the GitHub stand-in at exactly that commit
+ * (what the runner downloads for the action), checked as the action checks
+ * it, and run as each step runs it: `node "$RUNNER_TEMP/mirror-fleet-pipeline.cjs"
+ * <command>` in the mirror repo's checkout.
+ */
+function resolvePinnedPipeline(workflowFile: string, gh: GitHubStandIn, into: string): { ref: string; bundle: string } {
+  const wf = parseYaml(fs.readFileSync(workflowFile, "utf8")) as { jobs?: Record<string, { steps?: Array<{ uses?: unknown; with?: Record<string, unknown> }> }> };
+  const setups = Object.values(wf.jobs ?? {}).flatMap((j) => (j.steps ?? []).filter((st) => typeof st.uses === "string" && st.uses.split("@")[0].endsWith(`/${PIPELINE_REPOSITORY_NAME}`)));
+  const refs = new Set(setups.map((st) => `${String(st.uses)} ${String(st.with?.["bundle-sha256"])}`));
+  if (refs.size !== 1) fail(`${workflowFile}: the jobs name ${refs.size} different pipelines (${[...refs].join("; ")}); one pinned pipeline expected`);
+  const [ref, expected] = [...refs][0].split(" ");
+  const [repo, commit] = ref.split("@");
+  if (!/^[0-9a-f]{40}$/.test(commit)) fail(`${workflowFile}: uses ${ref}, not a full commit SHA`);
+  const files = gh.exportCommit(repo, commit, into);
+  if (!files.includes(PIPELINE_PATHS.action) || !files.includes(PIPELINE_PATHS.bundle)) fail(`${ref}: the commit holds ${files.join(", ")}, not the action and its bundle`);
+  const bundle = path.join(into, PIPELINE_PATHS.bundle);
+  const actual = createHash("sha256").update(fs.readFileSync(bundle)).digest("hex");
+  const written = /BUNDLE_SHA256: ([0-9a-f]{64})/.exec(fs.readFileSync(path.join(into, PIPELINE_PATHS.action), "utf8"))?.[1];
+  if (actual !== expected || actual !== written) fail(`${ref}: ${PIPELINE_PATHS.bundle} has sha256 ${actual}; the workflow expects ${expected}, action.yml says ${written}`);
+  return { ref, bundle };
+}
+
 class Pipeline {
   private calls = 0;
 
@@ -186,10 +212,9 @@ class Pipeline {
     private readonly tmp: string,
     private readonly env: Readonly<Record<string, string>>,
     readonly workflow: WorkflowCalls,
-  ) {
-    const bundle = fs.readFileSync(path.join(mirrorDir, MIRROR_PATHS.bundle), "utf8");
-    if (bundle.length < 10_000) fail(`the rendered ${MIRROR_PATHS.bundle} is ${bundle.length} bytes, not the pipeline bundle (pipeline/bundle.ts)`);
-  }
+    /** The bundle the workflow's pinned setup step resolves to (resolvePinnedPipeline). */
+    private readonly bundle: string,
+  ) {}
 
   /** Runs one command in the mirror repo, as a workflow step does; fails unless the exit code is expected. */
   async run(args: readonly string[], expect: readonly number[] = [0], stepEnv: Readonly<Record<string, string>> = {}): Promise<PipelineResult> {
@@ -198,7 +223,7 @@ class Pipeline {
     fs.writeFileSync(outFile, "");
     // stepEnv: what only one workflow step sees (the signing key), as the step-level env does.
     const env = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: this.tmp, GITHUB_OUTPUT: outFile, ...this.env, ...stepEnv };
-    const r = await run(this.cleanup, process.execPath, [MIRROR_PATHS.bundle, ...args], { cwd: this.mirrorDir, env });
+    const r = await run(this.cleanup, process.execPath, [this.bundle, ...args], { cwd: this.mirrorDir, env });
     const shown = `pipeline ${args.join(" ")}`;
     if (!expect.includes(r.code)) {
       // The reason comes first (a usage error is followed by the whole usage text).
@@ -225,10 +250,10 @@ class Pipeline {
  * then renderMirrorFiles) with this one entry, into `out`; the mirror repo is
  * `out/<repo>`. Returns the mirror and the rendered paths whose content changed.
  */
-function render(out: string, entry: MirrorSpec, settings: StackSettings): { mirror: ResolvedMirror; changed: string[] } {
-  const inputs = { entries: [{ file: ENTRY_FILE, spec: entry }], policy, settings, readFile: readProjectFile };
+function render(out: string, entry: MirrorSpec, settings: StackSettings, pipelineCommit?: string): { mirror: ResolvedMirror; changed: string[] } {
+  const inputs = { entries: [{ file: ENTRY_FILE, spec: entry }], policy, settings, readFile: readProjectFile, ...(pipelineCommit ? { pipelineCommit } : {}) };
   const mirror = resolveFleet(inputs.entries, inputs).mirrors[0];
-  const paths = renderMirrorFiles(mirror).map((f) => f.path);
+  const paths = renderMirrorFiles(mirror, PIPELINE).map((f) => f.path);
   const read = (p: string) => (fs.existsSync(path.join(out, mirror.repo, p)) ? fs.readFileSync(path.join(out, mirror.repo, p), "utf8") : undefined);
   const before = new Map(paths.map((p) => [p, read(p)]));
   renderFleet(out, inputs);
@@ -327,9 +352,10 @@ async function e2e(cleanup: Cleanup): Promise<void> {
   let { mirror } = await step("render: npm run render's renderFleet -> the local mirror repo", async () => {
     const r = render(renderDir, spec, settings);
     const dir = path.join(renderDir, r.mirror.repo);
-    for (const p of [MIRROR_PATHS.config, MIRROR_PATHS.trivyignore, MIRROR_PATHS.override, MIRROR_PATHS.bundle, MIRROR_PATHS.workflow, MIRROR_PATHS.publicKey]) {
+    for (const p of [MIRROR_PATHS.config, MIRROR_PATHS.trivyignore, MIRROR_PATHS.override, MIRROR_PATHS.workflow, MIRROR_PATHS.publicKey]) {
       check(fs.existsSync(path.join(dir, p)), `the rendered mirror repo has no ${p}`);
     }
+    for (const p of Object.values(PIPELINE_PATHS)) check(fs.existsSync(path.join(renderDir, PIPELINE_REPOSITORY_NAME, p)), `the rendered pipeline repository has no ${p}`);
     return [r, `${r.changed.length} files: ${r.changed.join(", ")}\nin ${dir}`];
   });
   const mirrorDir = path.join(renderDir, mirror.repo);
@@ -342,14 +368,21 @@ async function e2e(cleanup: Cleanup): Promise<void> {
   const imageName = `${SETTINGS.registryNamespace}/${mirror.name}`;
   const image = `${registry.host}/${imageName}`;
 
-  const gh: GitHubStandIn = await step("GitHub stand-in: the mirror repository as Pulumi leaves it", async () => {
+  const gh: GitHubStandIn = await step("GitHub stand-in: the pipeline repository and the mirror repository as Pulumi leaves them", async () => {
     const s = await startGitHubStandIn();
     cleanup.add(`GitHub stand-in on ${s.url}`, () => s.stop());
+    // The pipeline first, as pulumi up commits it; the mirror's workflow then names that commit.
+    const pipelineFiles: Record<string, string> = {};
+    for (const p of Object.values(PIPELINE_PATHS)) pipelineFiles[p] = fs.readFileSync(path.join(renderDir, PIPELINE_REPOSITORY_NAME, p), "utf8");
+    const pipelineRepo = `${settings.owner}/${PIPELINE_REPOSITORY_NAME}`;
+    s.addRepo(pipelineRepo, { files: pipelineFiles });
+    const commit = s.history(pipelineRepo, "main")[0].sha;
+    mirror = render(renderDir, spec, settings, commit).mirror;
     const files: Record<string, string> = {};
-    for (const f of renderMirrorFiles(mirror)) files[f.path] = fs.readFileSync(path.join(mirrorDir, f.path), "utf8");
+    for (const f of renderMirrorFiles(mirror, PIPELINE)) files[f.path] = fs.readFileSync(path.join(mirrorDir, f.path), "utf8");
     s.addRepo(repoFullName, { files });
     for (const l of policy.labels) s.addLabel(repoFullName, l.name, l.color, l.description);
-    return [s, `${s.url}: ${repoFullName} with ${Object.keys(files).length} files and ${policy.labels.length} labels`];
+    return [s, `${s.url}: ${pipelineRepo} at ${commit}; ${repoFullName} with ${Object.keys(files).length} files and ${policy.labels.length} labels`];
   });
 
   // The mirror was built before, at v1.0.0: the pin the previous run's PR merged.
@@ -364,8 +397,9 @@ async function e2e(cleanup: Cleanup): Promise<void> {
     return [undefined, `${r.stdout.trim()}\nthe DB holds only the planted advisories (${PLANTED.build.join(", ")}): every finding below is one of them`];
   });
   const pipeEnv = { ...gh.env(repoFullName), ...trivyEnv(trivyCache), PATH: `${path.dirname(trivy)}:${process.env.PATH}` };
-  const pipe = new Pipeline(cleanup, mirrorDir, tmp, pipeEnv, new WorkflowCalls(path.join(mirrorDir, MIRROR_PATHS.workflow)));
-  out(`     pipeline commands run as the workflow runs them: node ${MIRROR_PATHS.bundle} <command>, in the mirror repo`);
+  const pinned = resolvePinnedPipeline(path.join(mirrorDir, MIRROR_PATHS.workflow), gh, path.join(work, "pipeline-action"));
+  const pipe = new Pipeline(cleanup, mirrorDir, tmp, pipeEnv, new WorkflowCalls(path.join(mirrorDir, MIRROR_PATHS.workflow)), pinned.bundle);
+  out(`     pipeline commands run as the workflow runs them: ${PIPELINE_COMMAND} <command>, in the mirror repo, with the bundle of ${pinned.ref} (resolved from the stand-in, sha256 checked)`);
   const buildah = new Buildah(cleanup, path.join(work, "buildah/root"), path.join(work, "buildah/runroot"), tmp);
 
   out("\n== run 1 ==");

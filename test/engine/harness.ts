@@ -15,7 +15,7 @@ import { PULUMI_CLI_VERSION } from "../../infra/automation";
 export const ROOT = path.resolve(__dirname, "..", "..");
 
 /** What the project copy needs to run the program and render it. */
-const COPIED = ["infra", "components", "mirrors", "pipeline", "tools", "package.json", "tsconfig.json"];
+const COPIED = ["infra", "components", "contract", "mirrors", "pipeline", "tools", "package.json", "tsconfig.json"];
 
 /** Fails with the way out when a tool the engine scenarios need has not been built. */
 export function requireBuiltTools(): void {

@@ -9,24 +9,23 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import {
-  appendRuntimeStage,
-  goStaticDistroless,
-  isRuntimeStageOverride,
-  PresetError,
-  rebaseRuntime,
-  RUNTIME_STAGE_MARKER,
-  stageNames,
-  type GoStaticDistrolessOptions,
-  type RebaseRuntimeOptions,
-} from "../../components/presets";
+import { baseImageRef, goStaticDistroless, PresetError, rebaseRuntime, withBaseImages, type GoStaticDistrolessOptions, type RebaseRuntimeOptions } from "../../components/presets";
+import { isRuntimeStageOverride, RUNTIME_STAGE_MARKER } from "../../contract";
+import { appendRuntimeStage, stageNames } from "../../pipeline/lib/runtime-stage";
 import { header } from "../../components/header";
 import { PLIK } from "../fixtures/plik-rebase";
 import { fromLines, resolveFleet } from "../../components/spec";
-import type { StackSettings } from "../../components/types";
+import type { PresetDockerfile, StackSettings } from "../../components/types";
 import { BASE_IMAGES } from "../../infra/base-images";
 import { PROJECT_ROOT } from "../../infra/mirrors";
 import { policy } from "../../infra/policy";
+
+/** A preset's text with the fleet's pinned bases in place of its keys (what spec.ts does with policy.baseImages). */
+function pinned(p: PresetDockerfile): string {
+  const r = withBaseImages(p.dockerfile, BASE_IMAGES);
+  assert.deepEqual(r.problems, []);
+  return r.text;
+}
 
 const settings: StackSettings = { owner: "acme-corp", registryNamespace: "acme-corp", visibility: "private", branchProtection: true, attestations: false };
 const TODAY = new Date("2026-11-23T12:00:00Z");
@@ -71,11 +70,11 @@ function problems(f: () => unknown): readonly string[] {
 describe("goStaticDistroless", () => {
   test("GIVEN Gokapi's fields WHEN rendered THEN instruction for instruction the hand-written mirrors/gokapi.Dockerfile", () => {
     const hand = fs.readFileSync(path.join(PROJECT_ROOT, "mirrors", "gokapi.Dockerfile"), "utf8");
-    assert.deepEqual(instructions(goStaticDistroless(GOKAPI).dockerfile), instructions(hand));
+    assert.deepEqual(instructions(pinned(goStaticDistroless(GOKAPI))), instructions(hand));
   });
 
   test("GIVEN Gokapi's fields WHEN rendered THEN the v2 module patch, the pinned bases, ports and volumes are there", () => {
-    const text = goStaticDistroless(GOKAPI).dockerfile;
+    const text = pinned(goStaticDistroless(GOKAPI));
     assert.deepEqual(fromLines(text), { pins: [BASE_IMAGES.goBuilder, BASE_IMAGES.distrolessStaticNonroot], unpinned: [] });
     for (const line of [
       "    go mod edit -module github.com/forceu/gokapi/v2; \\",
@@ -99,7 +98,7 @@ describe("goStaticDistroless", () => {
   });
 
   test("GIVEN a v0/v1 module with no generate, volumes, license or ldflags WHEN rendered THEN exactly the minimal Dockerfile", () => {
-    assert.deepEqual(instructions(goStaticDistroless({ module: "github.com/acme/tool", pkg: ".", binary: "tool", port: [8080, 9090], args: ["serve", "--listen=:8080"] }).dockerfile), [
+    assert.deepEqual(instructions(pinned(goStaticDistroless({ module: "github.com/acme/tool", pkg: ".", binary: "tool", port: [8080, 9090], args: ["serve", "--listen=:8080"] }))), [
       `FROM ${BASE_IMAGES.goBuilder} AS build`,
       "ARG VERSION",
       "RUN apk add --no-cache git",
@@ -122,7 +121,7 @@ describe("goStaticDistroless", () => {
   });
 
   test("GIVEN a -X value with ${VERSION} and a main.* key WHEN rendered THEN both are passed through unchanged", () => {
-    const text = goStaticDistroless({ module: "github.com/acme/tool", pkg: "./cmd/tool", ldflags: { "main.version": "${VERSION}" } }).dockerfile;
+    const text = pinned(goStaticDistroless({ module: "github.com/acme/tool", pkg: "./cmd/tool", ldflags: { "main.version": "${VERSION}" } }));
     assert.ok(text.includes(`-ldflags="-s -w -X 'main.version=\${VERSION}'"`));
   });
 
@@ -172,7 +171,7 @@ describe("goStaticDistroless", () => {
 describe("rebaseRuntime", () => {
   test("GIVEN plik's stages WHEN rendered THEN a marked runtime stage on pinned bases, exactly", () => {
     assert.equal(
-      rebaseRuntime(PLIK).dockerfile,
+      pinned(rebaseRuntime(PLIK)),
       `${RUNTIME_STAGE_MARKER}
 # rebaseRuntime: upstream's build stage "builder-go", shipped on a digest-pinned runtime
 # base from infra/base-images.ts instead of upstream's own final stage.
@@ -205,11 +204,11 @@ ENTRYPOINT ["/app/plikd"]
     // As components/render.ts commits it: the generated header, then the preset's text.
     const m = resolvePreset(rebaseRuntime(PLIK));
     assert.equal(isRuntimeStageOverride(header("#", m.override!.source) + m.override!.content), true);
-    assert.equal(isRuntimeStageOverride(goStaticDistroless(GOKAPI).dockerfile), false);
+    assert.equal(isRuntimeStageOverride(pinned(goStaticDistroless(GOKAPI))), false);
   });
 
   test("GIVEN plik's real Dockerfile WHEN the stage is appended THEN upstream stays byte for byte and the last stage is ours", () => {
-    const stage = rebaseRuntime(PLIK).dockerfile;
+    const stage = pinned(rebaseRuntime(PLIK));
     const out = appendRuntimeStage(PLIK_UPSTREAM, stage, "Dockerfile");
     assert.equal(out, `${PLIK_UPSTREAM}\n\n${stage}`);
     const froms = out.split("\n").filter((l) => /^FROM /.test(l));
@@ -219,26 +218,26 @@ ENTRYPOINT ["/app/plikd"]
 
   test("GIVEN upstream renamed the stage WHEN appended THEN it fails closed, naming the file and the stages it has", () => {
     const renamed = PLIK_UPSTREAM.replace("AS builder-go", "AS go-build");
-    assert.throws(() => appendRuntimeStage(renamed, rebaseRuntime(PLIK).dockerfile, "Dockerfile"), {
+    assert.throws(() => appendRuntimeStage(renamed, pinned(rebaseRuntime(PLIK)), "Dockerfile"), {
       message: `Dockerfile: has no stage "builder-go" to copy from (stages: builder-frontend, go-build, builder-env); upstream changed its Dockerfile, review the override`,
     });
   });
 
   test("GIVEN upstream already has a stage named like ours WHEN appended THEN it fails closed", () => {
     const clash = `${PLIK_UPSTREAM}\nFROM alpine:3.11 AS Mirror-Fleet-Volumes\n`;
-    assert.throws(() => appendRuntimeStage(clash, rebaseRuntime(PLIK).dockerfile, "docker/Dockerfile"), {
+    assert.throws(() => appendRuntimeStage(clash, pinned(rebaseRuntime(PLIK)), "docker/Dockerfile"), {
       message: `docker/Dockerfile: stage "mirror-fleet-volumes" is also defined by the override (allowed: stage names the override does not use)`,
     });
   });
 
   test("GIVEN a whole Dockerfile instead of a runtime stage WHEN appended THEN refused", () => {
-    assert.throws(() => appendRuntimeStage(PLIK_UPSTREAM, goStaticDistroless(GOKAPI).dockerfile), {
+    assert.throws(() => appendRuntimeStage(PLIK_UPSTREAM, pinned(goStaticDistroless(GOKAPI))), {
       message: `override: not a runtime stage (allowed: the output of rebaseRuntime(), which starts with "${RUNTIME_STAGE_MARKER}")`,
     });
   });
 
   test("GIVEN no volumes and an upstream without a trailing newline WHEN appended THEN no helper stage and a clean join", () => {
-    const stage = rebaseRuntime({ stage: "builder-go", copy: [{ from: "/go/bin/x", to: "/x" }], entrypoint: ["/x"] }).dockerfile;
+    const stage = pinned(rebaseRuntime({ stage: "builder-go", copy: [{ from: "/go/bin/x", to: "/x" }], entrypoint: ["/x"] }));
     assert.deepEqual(instructions(stage), [
       `FROM ${BASE_IMAGES.distrolessStaticNonroot}`,
       "ARG VERSION",
@@ -267,10 +266,21 @@ ENTRYPOINT ["/app/plikd"]
 describe("one table of base images", () => {
   test("GIVEN every preset output WHEN its FROM lines are read THEN each is a value of infra/base-images.ts", () => {
     const table = new Set<string>(Object.values(BASE_IMAGES));
-    for (const text of [goStaticDistroless(GOKAPI).dockerfile, rebaseRuntime(PLIK).dockerfile]) {
+    for (const text of [pinned(goStaticDistroless(GOKAPI)), pinned(rebaseRuntime(PLIK))]) {
       const { pins, unpinned } = fromLines(text);
       assert.deepEqual(unpinned, []);
       for (const pin of pins) assert.ok(table.has(pin), `${pin} is not in infra/base-images.ts`);
     }
+  });
+
+  test("GIVEN a preset WHEN rendered THEN its FROM lines name bases by key, and the table passed in pins them (an unknown key is a problem)", () => {
+    const raw = goStaticDistroless(GOKAPI).dockerfile;
+    assert.deepEqual(fromLines(raw).pins, []);
+    assert.match(raw, new RegExp(`^FROM ${baseImageRef("goBuilder").replace(/[{}.]/g, "\\$&")} AS build$`, "m"));
+    assert.equal(policy.baseImages, BASE_IMAGES, "the policy carries the table");
+    const { goBuilder: _, ...partial } = BASE_IMAGES;
+    const r = withBaseImages(raw, partial as unknown as typeof BASE_IMAGES);
+    assert.deepEqual(r.problems, ["base image goBuilder is not in policy.baseImages (allowed: distrolessStaticNonroot from infra/base-images.ts)"]);
+    assert.deepEqual(fromLines(r.text).unpinned, [baseImageRef("goBuilder")]);
   });
 });

@@ -4,9 +4,11 @@
  * test/golden/render/. A change to a template shows in review as a diff of
  * these files; CI re-renders and fails on any difference.
  *
- * Two exceptions keep the goldens readable: the workflow has its own goldens
- * (test/golden/workflows/, with the workflow tests), and the pipeline bundle
- * (300 KB of generated JavaScript) is represented by its sha256.
+ * The workflow has its own goldens (test/golden/workflows/, with the workflow
+ * tests). Every file names the pipeline by the fixture's pin
+ * (test/workflow/fixtures.ts PIPELINE), so a change of the pipeline's code
+ * changes no golden; the pipeline repository's README and action.yml are
+ * here, action.yml with the fixture's bundle hash.
  *
  * UPDATE_GOLDEN=1 rewrites them.
  */
@@ -15,11 +17,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import { MIRROR_PATHS } from "../../components/mirror-config";
+import { PIPELINE_PATHS, PIPELINE_REPOSITORY_NAME, renderActionFile, renderPipelineReadme } from "../../components/pipeline-action";
 import { renderMirrorFiles } from "../../components/render";
-import { resolveFleet, sha256 } from "../../components/spec";
+import { resolveFleet } from "../../components/spec";
 import { loadMirrorEntries, PROJECT_ROOT, readProjectFile } from "../../infra/mirrors";
 import { policy } from "../../infra/policy";
 import { settingsFromStackFile } from "../../infra/settings";
+import { PIPELINE } from "../workflow/fixtures";
 
 const GOLDEN = path.join(__dirname, "render");
 const update = process.env.UPDATE_GOLDEN === "1";
@@ -29,12 +33,14 @@ function expected(): Map<string, string> {
   const { mirrors } = resolveFleet(loadMirrorEntries(), { policy, settings, readFile: readProjectFile, today: new Date("2026-11-23T00:00:00Z") });
   const out = new Map<string, string>();
   for (const m of mirrors) {
-    for (const f of renderMirrorFiles(m)) {
+    for (const f of renderMirrorFiles(m, PIPELINE)) {
       if (f.path === MIRROR_PATHS.workflow) continue;
-      if (f.path === MIRROR_PATHS.bundle) out.set(`${m.repo}/${f.path}.sha256`, `${sha256(f.content)}\n`);
-      else out.set(`${m.repo}/${f.path}`, f.content);
+      out.set(`${m.repo}/${f.path}`, f.content);
     }
   }
+  // The pipeline repository's templates, for the fixture's bundle hash (the bundle itself is pipeline/'s build).
+  out.set(`${PIPELINE_REPOSITORY_NAME}/${PIPELINE_PATHS.readme}`, renderPipelineReadme(settings.owner));
+  out.set(`${PIPELINE_REPOSITORY_NAME}/${PIPELINE_PATHS.action}`, renderActionFile(PIPELINE.bundleSha256));
   return out;
 }
 
@@ -65,7 +71,6 @@ test("GIVEN gokapi and plik WHEN rendered THEN every file equals its golden copy
 
 test("GIVEN the goldens WHEN read THEN every one starts with the generated-file header (a JSON one says it in tooling)", () => {
   for (const [rel, content] of onDisk(GOLDEN)) {
-    if (rel.endsWith(".sha256")) continue;
     // JSON has no comments, and VEX readers read every field as data: the
     // OpenVEX document names its generator and its source in `tooling`.
     if (rel.endsWith(".json")) {

@@ -76,6 +76,7 @@ test("GIVEN every stack file WHEN read THEN every key is one the program reads, 
     owner: "acme-corp",
     registryNamespace: "acme-corp",
     visibility: "private",
+    pipelineVisibility: "private",
     githubPlan: "team",
     branchProtection: true,
     attestations: false,
@@ -100,17 +101,19 @@ describe("the owner's plan and the organisation's Actions setting", () => {
   const resolve = (over: Record<string, unknown>) => settingsFrom((k) => ({ ...base, ...over } as Record<string, unknown>)[k], "Pulumi.x.yaml");
   const pick = (over: Record<string, unknown>) => {
     const s = resolve(over);
-    return { githubPlan: s.githubPlan, branchProtection: s.branchProtection, attestations: s.attestations };
+    return { githubPlan: s.githubPlan, branchProtection: s.branchProtection, attestations: s.attestations, pipelineVisibility: s.pipelineVisibility };
   };
 
   test("GIVEN a plan and a visibility WHEN nothing else is set THEN the defaults are what GitHub allows there", () => {
     const cases: Array<[Record<string, unknown>, ReturnType<typeof pick>]> = [
-      [{}, { githubPlan: "team", branchProtection: true, attestations: false }],
-      [{ githubPlan: "free" }, { githubPlan: "free", branchProtection: false, attestations: false }],
-      [{ githubPlan: "free", visibility: "public" }, { githubPlan: "free", branchProtection: true, attestations: true }],
-      [{ githubPlan: "enterprise" }, { githubPlan: "enterprise", branchProtection: true, attestations: true }],
+      [{}, { githubPlan: "team", branchProtection: true, attestations: false, pipelineVisibility: "private" }],
+      // Free and private: publishing the pipeline repository is asked for, never a default (below).
+      [{ githubPlan: "free", pipelineVisibility: "public" }, { githubPlan: "free", branchProtection: false, attestations: false, pipelineVisibility: "public" }],
+      [{ githubPlan: "free", visibility: "public" }, { githubPlan: "free", branchProtection: true, attestations: true, pipelineVisibility: "public" }],
+      [{ githubPlan: "enterprise" }, { githubPlan: "enterprise", branchProtection: true, attestations: true, pipelineVisibility: "private" }],
       // An explicit setting wins where GitHub can do it.
-      [{ githubPlan: "enterprise", attestations: "false", branchProtection: "false" }, { githubPlan: "enterprise", branchProtection: false, attestations: false }],
+      [{ githubPlan: "enterprise", attestations: "false", branchProtection: "false" }, { githubPlan: "enterprise", branchProtection: false, attestations: false, pipelineVisibility: "private" }],
+      [{ pipelineVisibility: "public" }, { githubPlan: "team", branchProtection: true, attestations: false, pipelineVisibility: "public" }],
     ];
     for (const [over, want] of cases) assert.deepEqual(pick(over), want, JSON.stringify(over));
   });
@@ -118,7 +121,17 @@ describe("the owner's plan and the organisation's Actions setting", () => {
   test("GIVEN a setting the plan cannot have WHEN read THEN the error names the setting and what is allowed", () => {
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ githubPlan: "pro" }, 'mirror-fleet:githubPlan: "pro" is not allowed (allowed: free, team, enterprise; Pro counts as team)'],
-      [{ githubPlan: "free", branchProtection: "true" }, "mirror-fleet:branchProtection: true is not allowed with mirror-fleet:githubPlan free and private repositories (allowed: false; GitHub Free cannot protect branches of private repositories)"],
+      [{ githubPlan: "free", branchProtection: "true", pipelineVisibility: "public" }, "mirror-fleet:branchProtection: true is not allowed with mirror-fleet:githubPlan free and private repositories (allowed: false; GitHub Free cannot protect branches of private repositories)"],
+      // Issue 21: the pipeline repository is shared with private mirrors through its Actions access
+      // setting, which GitHub refuses on Free; it is published only when the stack says so.
+      [
+        { githubPlan: "free" },
+        "mirror-fleet:pipelineVisibility: private is not allowed with mirror-fleet:githubPlan free and private mirrors (allowed: public, which publishes acme/mirror-fleet-pipeline: " +
+          "the fleet's pipeline as built from this repository's pipeline/, no secrets; or githubPlan team or enterprise: GitHub Free cannot share a private repository's actions " +
+          "with the organisation's other private repositories, and every mirror's workflow runs the pipeline from there)",
+      ],
+      [{ visibility: "public", pipelineVisibility: "private" }, "mirror-fleet:pipelineVisibility: private is not allowed with public mirrors (allowed: public; GitHub lets no public repository use an action of a private one)"],
+      [{ pipelineVisibility: "internal" }, 'mirror-fleet:pipelineVisibility: "internal" is not allowed (allowed: private, public)'],
       [{ attestations: "true" }, "mirror-fleet:attestations: true is not allowed with mirror-fleet:githubPlan team and private repositories (allowed: false, or githubPlan enterprise; artifact attestations of private repositories need GitHub Enterprise Cloud)"],
     ];
     for (const [over, message] of cases) assert.throws(() => resolve(over), { message: `Pulumi.x.yaml:\n  - ${message}` }, JSON.stringify(over));

@@ -19,8 +19,8 @@ import { renderWorkflow } from "../../components/workflow";
 import { pipelineBundle } from "../../pipeline/bundle";
 import { command } from "../../pipeline/commands/dockerfile";
 import { run, tmpDir } from "../fixtures/pipeline/harness";
-import { edgeMirrors } from "../workflow/fixtures";
-import { parseWorkflow, runStep, step } from "../workflow/steps";
+import { edgeMirrors, PIPELINE } from "../workflow/fixtures";
+import { fakePipeline, parseWorkflow, runStep, step } from "../workflow/steps";
 
 const PLIK_UPSTREAM = fs.readFileSync(path.join(__dirname, "..", "fixtures", "upstream-dockerfiles", "plik.Dockerfile"), "utf8");
 const GOKAPI_DOCKERFILE = fs.readFileSync(path.join(__dirname, "..", "..", "mirrors", "gokapi.Dockerfile"));
@@ -184,8 +184,8 @@ describe("dockerfile: from the bundle, as the generated workflow runs it", () =>
   });
 
   test("GIVEN an empty directory and plain node WHEN dockerfile --help THEN its usage, exit 0", () => {
-    const dir = workspace({ [MIRROR_PATHS.bundle]: bundle });
-    const r = spawnSync(process.execPath, [MIRROR_PATHS.bundle, "dockerfile", "--help"], {
+    const dir = workspace({ "pipeline.cjs": bundle });
+    const r = spawnSync(process.execPath, ["pipeline.cjs", "dockerfile", "--help"], {
       cwd: dir,
       encoding: "utf8",
       // Nothing from the test runner: no tsx loader, no NODE_PATH.
@@ -199,16 +199,17 @@ describe("dockerfile: from the bundle, as the generated workflow runs it", () =>
   test("GIVEN the runtime-stage edge mirror's workflow WHEN its 'Dockerfile to build' step runs THEN audit/Dockerfile is plik's Dockerfile plus the committed override", () => {
     const m = edgeMirrors().find((e) => e.label.startsWith("runtime-stage override"))!.mirror;
     const override = renderOverride(m)!;
-    const s = step(parseWorkflow(renderWorkflow(m)), "build", "Dockerfile to build");
-    const dir = workspace({ [MIRROR_PATHS.bundle]: bundle, [MIRROR_PATHS.override]: override, "upstream/Dockerfile": PLIK_UPSTREAM, "audit/.keep": "" });
-    const r = runStep(s, dir, s.env as Record<string, string>);
+    const s = step(parseWorkflow(renderWorkflow(m, PIPELINE)), "build", "Dockerfile to build");
+    const dir = workspace({ [MIRROR_PATHS.override]: override, "upstream/Dockerfile": PLIK_UPSTREAM, "audit/.keep": "" });
+    const r = runStep(s, dir, { ...(s.env as Record<string, string>), ...fakePipeline(bundle) });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(fs.readFileSync(path.join(dir, "audit/Dockerfile"), "utf8"), `${PLIK_UPSTREAM}\n\n${override}`);
   });
 
-  test("GIVEN the bundle THEN it carries the Dockerfile composition but neither components/spec.ts nor semver's index (health checks --today itself)", () => {
-    assert.match(bundle, /^\/\/ components\/presets\.ts$/m);
-    assert.doesNotMatch(bundle, /^\/\/ components\/spec\.ts$/m);
+  test("GIVEN the bundle THEN it carries the Dockerfile composition and the contract, but no deploy-time code and not semver's index (health checks --today itself)", () => {
+    assert.match(bundle, /^\/\/ pipeline\/lib\/runtime-stage\.ts$/m);
+    assert.match(bundle, /^\/\/ contract\/index\.ts$/m);
+    assert.doesNotMatch(bundle, /^\/\/ (?:components|infra)\//m);
     assert.doesNotMatch(bundle, /^\/\/ node_modules\/semver\/index\.js$/m);
   });
 });

@@ -12,6 +12,7 @@ import { resolveFleet, type MirrorEntry } from "../../components/spec";
 import type { StackSettings } from "../../components/types";
 import { policy } from "../../infra/policy";
 import { SYNTHETIC_DOCKERFILE } from "../../bench/synthetic";
+import { PIPELINE } from "../workflow/fixtures";
 
 export const TODAY = new Date("2026-11-23T00:00:00Z");
 export const TOKEN = "ghs_report-fixture-token";
@@ -44,7 +45,7 @@ const entries: MirrorEntry[] = [
 
 export function fixtureInventory(): Inventory {
   const { mirrors } = resolveFleet(entries, { policy, settings, readFile: () => SYNTHETIC_DOCKERFILE, today: TODAY });
-  const list = mirrors.map((m) => inventoryEntry(m, renderMirrorFiles(m), TODAY));
+  const list = mirrors.map((m) => inventoryEntry(m, renderMirrorFiles(m, PIPELINE), TODAY));
   return { generatedFor: settings.owner, mirrors: list, summary: fleetSummary(list, policy.waiverNoticeDays) };
 }
 

@@ -17,6 +17,7 @@ import { renderWorkflow } from "../../components/workflow";
 import { loadMirrorEntries, readProjectFile } from "../../infra/mirrors";
 import { policy } from "../../infra/policy";
 import { syntheticEntries, syntheticReadFile, SYNTHETIC_SETTINGS } from "../../bench/synthetic";
+import { PIPELINE } from "../workflow/fixtures";
 
 const TODAY = new Date("2026-11-23T00:00:00Z");
 
@@ -170,7 +171,7 @@ describe("a night of one mirror, over its parsed workflow", () => {
   });
   for (const m of mirrors) {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const wf = parse(renderWorkflow(m)) as any;
+    const wf = parse(renderWorkflow(m, PIPELINE)) as any;
 
     test(`GIVEN ${m.name} and no new upstream tag WHEN the nightly build fires THEN only resolve runs: no build job starts`, () => {
       const ran = jobsThatRun(wf, { event: "schedule", schedule: m.cron.build, outputs: { resolve: { build: "false", reason: "v2.2.4 is already pinned" } } });

@@ -821,6 +821,30 @@ export class GitHubStandIn {
     return this.head(fullName, branch)?.tree.get(filePath);
   }
 
+  /** The content of a file at a commit (by its full sha), as `git show <sha>:<path>` reads it. */
+  readFileAt(fullName: string, sha: string, filePath: string): string | undefined {
+    return this.repo(fullName).commits.get(sha)?.tree.get(filePath);
+  }
+
+  /**
+   * Writes the tree of one commit into `dir` (created), as a checkout of that
+   * commit: how a test maps `uses: owner/repo@<sha>` to a local folder (act's
+   * --local-repository). Fails when the commit is not in the repository.
+   */
+  exportCommit(fullName: string, sha: string, dir: string): string[] {
+    const c = this.repo(fullName).commits.get(sha);
+    if (!c) throw new Error(`stand-in: ${fullName} has no commit ${sha}`);
+    const written: string[] = [];
+    for (const [p, content] of c.tree) {
+      const dest = path.join(dir, p);
+      if (!dest.startsWith(path.resolve(dir) + path.sep)) throw new Error(`stand-in: ${fullName}@${sha}: ${p} leaves the folder`);
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      fs.writeFileSync(dest, content);
+      written.push(p);
+    }
+    return written.sort();
+  }
+
   /** Commits reachable from a branch by first parent, newest first. */
   history(fullName: string, branch: string): CommitState[] {
     const repo = this.repo(fullName);

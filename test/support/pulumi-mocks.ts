@@ -4,6 +4,7 @@
  * registration: type, name, inputs, parent, options. `call` throws on any
  * invoke the test did not expect.
  */
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 
@@ -36,6 +37,16 @@ function unsecret(v: any): any {
 }
 
 /**
+ * What the provider computes and the program reads back: a file's commit
+ * (RepositoryFile.commitSha, which the pipeline's pin is). Derived from the
+ * inputs, so the same content gives the same commit and a change a new one.
+ */
+export function computedOutputs(type: string, inputs: Record<string, any>): Record<string, any> {
+  if (type !== "github:index/repositoryFile:RepositoryFile") return {};
+  return { commitSha: createHash("sha1").update(`${inputs.repository}\0${inputs.file}\0${inputs.content}`).digest("hex") };
+}
+
+/**
  * Runs `program` under mocks and waits until every registration has landed.
  * One process can run this several times: each run gets fresh mocks.
  */
@@ -45,7 +56,7 @@ export async function runUnderMocks<T>(program: () => T, opts: { call?: CallHand
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        return { id: `${args.name}-id`, state: { ...args.inputs } };
+        return { id: `${args.name}-id`, state: { ...args.inputs, ...computedOutputs(args.type, args.inputs) } };
       },
       call(args) {
         const r = opts.call?.(args);

@@ -37,9 +37,18 @@ interface RawFinding {
  * findings by severity; anything else is zizmor failing.
  */
 export function zizmorWorkflow(text: string, file: string): ZizmorFinding[] {
+  return zizmorAt(text, path.join(".github", "workflows", path.basename(file)), file);
+}
+
+/** zizmor over an action's metadata (`action.yml` of a composite action), written to a scratch folder. */
+export function zizmorAction(text: string): ZizmorFinding[] {
+  return zizmorAt(text, "action.yml", "action.yml");
+}
+
+function zizmorAt(text: string, rel: string, file: string): ZizmorFinding[] {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "zizmor-"));
   try {
-    const target = path.join(dir, ".github", "workflows", path.basename(file));
+    const target = path.join(dir, rel);
     fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.writeFileSync(target, text);
     const r = spawnSync(toolPath("zizmor"), ["--offline", "--no-config", "--no-progress", "--format", "json", target], {

@@ -10,6 +10,7 @@ import Ajv, { type ErrorObject } from "ajv";
 import { parse } from "yaml";
 import { rebaseRuntime } from "../../components/presets";
 import { resolveFleet, type MirrorEntry } from "../../components/spec";
+import { PIPELINE_REPOSITORY_NAME, type PipelinePin } from "../../components/pipeline-action";
 import type { ResolvedMirror, StackSettings } from "../../components/types";
 import { BASE_IMAGES } from "../../infra/base-images";
 import { loadMirrorEntries, PROJECT_ROOT, readProjectFile } from "../../infra/mirrors";
@@ -17,6 +18,18 @@ import { policy } from "../../infra/policy";
 
 export const SETTINGS: StackSettings = { owner: "acme-corp", registryNamespace: "acme-corp", visibility: "private", branchProtection: true, attestations: false };
 export const TODAY = new Date("2026-11-23T12:00:00Z");
+
+/**
+ * The pipeline a rendered workflow names in tests: the repository the stack
+ * makes for SETTINGS.owner, and a commit and bundle hash fixed here, so that
+ * the workflow goldens change when the template does, not with every change
+ * of the pipeline's code. (The engine scenarios use the real commit.)
+ */
+export const PIPELINE: PipelinePin = {
+  repository: `${SETTINGS.owner}/${PIPELINE_REPOSITORY_NAME}`,
+  commit: "5d1e2f3a4b5c6d7e8f90a1b2c3d4e5f60718293a",
+  bundleSha256: "3f1c7d0e9a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b0c2d",
+};
 
 export function realMirrors(settings: StackSettings = SETTINGS): ResolvedMirror[] {
   return [...resolveFleet(loadMirrorEntries(), { policy, settings, readFile: readProjectFile, today: TODAY }).mirrors];

@@ -17,7 +17,7 @@ import { expr, toGithub, type Workflow } from "../../components/workflow/model";
 import { checkTrivyVersion } from "../../components/workflow/trivy";
 import { PROJECT_ROOT } from "../../infra/mirrors";
 import { describeFindings, lintWorkflow } from "../support/actionlint";
-import { allMirrors, realMirror, schemaErrors } from "./fixtures";
+import { allMirrors, realMirror, schemaErrors, PIPELINE } from "./fixtures";
 
 const GOLDEN_DIR = path.join(PROJECT_ROOT, "test", "golden", "workflows");
 const GOLDEN = ["gokapi", "plik"];
@@ -25,14 +25,14 @@ const GOLDEN = ["gokapi", "plik"];
 describe("rendered workflows: actionlint and schema", () => {
   for (const { label, mirror } of allMirrors()) {
     test(`GIVEN ${label} WHEN the workflow is rendered THEN actionlint reports nothing`, async () => {
-      const text = renderWorkflow(mirror);
+      const text = renderWorkflow(mirror, PIPELINE);
       assert.deepEqual(describeFindings(await lintWorkflow(text, MIRROR_PATHS.workflow)), []);
       // The scope that actionlint before v1.7 rejected is really in the file where attestations are on.
       assert.equal(text.includes("      attestations: write\n"), mirror.attestations);
     });
 
     test(`GIVEN ${label} WHEN the workflow is rendered THEN it is valid against SchemaStore's github-workflow schema`, () => {
-      assert.deepEqual(schemaErrors(renderWorkflow(mirror)), []);
+      assert.deepEqual(schemaErrors(renderWorkflow(mirror, PIPELINE)), []);
     });
   }
 
@@ -52,7 +52,7 @@ describe("rendered workflows: actionlint and schema", () => {
   ];
   for (const [what, mirror, from, to, kind, message] of mistakes) {
     test(`GIVEN a rendered workflow with ${what} WHEN linted THEN actionlint reports exactly that (${kind})`, async () => {
-      const text = renderWorkflow(mirror());
+      const text = renderWorkflow(mirror(), PIPELINE);
       const broken = text.replace(from, to);
       assert.notEqual(broken, text, `the rendered workflow no longer holds ${JSON.stringify(from)}`);
       const found = await lintWorkflow(broken, MIRROR_PATHS.workflow);
@@ -62,12 +62,12 @@ describe("rendered workflows: actionlint and schema", () => {
   }
 
   test("GIVEN a workflow with a bad permission level WHEN validated THEN the schema rejects it (the schema is really checked)", () => {
-    const text = renderWorkflow(realMirror("gokapi")).replace("      contents: read\n", "      contents: admin\n");
+    const text = renderWorkflow(realMirror("gokapi"), PIPELINE).replace("      contents: read\n", "      contents: admin\n");
     assert.notDeepEqual(schemaErrors(text), []);
   });
 
   test("GIVEN a mirror WHEN rendered THEN every job runs on the pinned runner image, never a moving label", () => {
-    const labels = [...renderWorkflow(realMirror("gokapi")).matchAll(/^ {4}runs-on: (.*)$/gm)].map((x) => x[1]);
+    const labels = [...renderWorkflow(realMirror("gokapi"), PIPELINE).matchAll(/^ {4}runs-on: (.*)$/gm)].map((x) => x[1]);
     assert.ok(labels.length > 0);
     assert.deepEqual([...new Set(labels)], ["ubuntu-24.04"]);
   });
@@ -77,7 +77,7 @@ describe("rendered workflows: golden files", () => {
   for (const name of GOLDEN) {
     test(`GIVEN mirrors/${name}.ts WHEN rendered THEN the output equals test/golden/workflows/${name}.yml (UPDATE_GOLDEN=1 rewrites it)`, () => {
       const file = path.join(GOLDEN_DIR, `${name}.yml`);
-      const text = renderWorkflow(realMirror(name));
+      const text = renderWorkflow(realMirror(name), PIPELINE);
       if (process.env.UPDATE_GOLDEN === "1") {
         fs.mkdirSync(GOLDEN_DIR, { recursive: true });
         fs.writeFileSync(file, text);
@@ -91,16 +91,16 @@ describe("rendered workflows: golden files", () => {
 describe("rendered workflows: file shape", () => {
   test("GIVEN a mirror WHEN rendered THEN the generated-file header comes first and names the entry", () => {
     const m = realMirror("gokapi");
-    const text = renderWorkflow(m);
+    const text = renderWorkflow(m, PIPELINE);
     assert.ok(text.startsWith(header("#", "mirrors/gokapi.ts, infra/policy.ts and components/workflow.ts")));
   });
 
   test("GIVEN the same mirror WHEN rendered twice THEN the bytes are equal, and renderMirrorFiles commits exactly that text", () => {
     const m = realMirror("plik");
-    assert.equal(renderWorkflow(m), renderWorkflow(m));
-    const files = renderMirrorFiles(m).filter((f) => f.path === MIRROR_PATHS.workflow);
+    assert.equal(renderWorkflow(m, PIPELINE), renderWorkflow(m, PIPELINE));
+    const files = renderMirrorFiles(m, PIPELINE).filter((f) => f.path === MIRROR_PATHS.workflow);
     assert.equal(files.length, 1);
-    assert.equal(files[0].content, renderWorkflow(m));
+    assert.equal(files[0].content, renderWorkflow(m, PIPELINE));
   });
 });
 
@@ -135,7 +135,7 @@ describe("workflow model guards", () => {
   for (const [version, message] of versions) {
     test(`GIVEN policy.trivy.version ${version} WHEN the workflow is rendered THEN it throws`, () => {
       assert.throws(() => checkTrivyVersion(version), { message });
-      assert.throws(() => renderWorkflow({ ...realMirror("gokapi"), trivyVersion: version }), { message });
+      assert.throws(() => renderWorkflow({ ...realMirror("gokapi"), trivyVersion: version }, PIPELINE), { message });
     });
   }
 });

@@ -14,19 +14,28 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { stringify } from "yaml";
+import { PIPELINE_COMMAND, PIPELINE_REPOSITORY_NAME } from "../../components/pipeline-action";
 import { ACTIONS } from "../../components/pins";
 import { checkWorkflowSecurity, renderWorkflow, SARIF_CATEGORIES, TAG_PATTERN } from "../../components/workflow";
 import { trivyCertificateIdentity, TRIVY_OIDC_ISSUER } from "../../components/workflow/trivy";
 import { toYaml } from "../../components/yaml";
-import { allMirrors, edgeMirrors, realMirror } from "./fixtures";
-import { git, job, jobs, parseWorkflow, runStep, step, stepIndex, steps, stub, tempDir, type Obj } from "./steps";
+import { allMirrors, edgeMirrors, realMirror, PIPELINE } from "./fixtures";
+import { fakePipeline, git, job, jobs, parseWorkflow, runStep, step, stepIndex, steps, stub, tempDir, type Obj } from "./steps";
 
-const gokapi = () => renderWorkflow(realMirror("gokapi"));
+const gokapi = () => renderWorkflow(realMirror("gokapi"), PIPELINE);
 const edge = (label: string) => {
   const e = edgeMirrors().find((x) => x.label.startsWith(label));
   if (!e) throw new Error(`no edge case ${label}`);
   return e.mirror;
 };
+
+/** Where gokapi's workflow sets up the fleet pipeline: one step per job that runs it. */
+function pipelineSteps(): string[] {
+  const doc = parseWorkflow(gokapi());
+  return Object.entries(jobs(doc)).flatMap(([id, j]) =>
+    (j.steps as Obj[]).flatMap((st, i) => (String(st.uses ?? "").startsWith(`${PIPELINE.repository}@`) ? [`jobs.${id}.steps[${i}]`] : [])),
+  );
+}
 
 /** Parse, change, write back with the project's YAML writer (which re-adds pin comments). */
 function mutate(text: string, change: (doc: Obj) => void): string {
@@ -38,7 +47,7 @@ function mutate(text: string, change: (doc: Obj) => void): string {
 describe("security properties hold for every rendered workflow", () => {
   for (const { label, mirror } of allMirrors()) {
     test(`GIVEN ${label} WHEN checked THEN no security finding`, () => {
-      assert.deepEqual(checkWorkflowSecurity(renderWorkflow(mirror)), []);
+      assert.deepEqual(checkWorkflowSecurity(renderWorkflow(mirror, PIPELINE), { pipelineRepository: PIPELINE.repository }), []);
     });
   }
 });
@@ -105,6 +114,21 @@ describe("each security check fails when its property is broken", () => {
       [{ rule: "expression-in-run", where: `jobs.build.steps[${stepIndex(parseWorkflow(gokapi()), "build", "Build once")}]`, message: "run script holds ${{ }}; pass data through env:" }],
     ],
     [
+      "the fleet pipeline pinned to a branch",
+      (t) => t.replaceAll(`${PIPELINE.repository}@${PIPELINE.commit}`, `${PIPELINE.repository}@main`),
+      pipelineSteps().map((where) => ({ rule: "pinned-uses", where, message: `${PIPELINE.repository}@main is not pinned to a 40-hex commit SHA` })),
+    ],
+    [
+      "the fleet pipeline without the bundle's sha256",
+      (t) => mutate(t, (d) => delete (steps(d, "resolve")[1].with as Obj)["bundle-sha256"]),
+      [{ rule: "pinned-uses", where: "jobs.resolve.steps[1]", message: `${PIPELINE.repository}@${PIPELINE.commit} must be given bundle-sha256 (64 hex)` }],
+    ],
+    [
+      "another owner's repository of the pipeline's name",
+      (t) => t.replace(`uses: ${PIPELINE.repository}@`, `uses: someone-else/${PIPELINE_REPOSITORY_NAME}@`),
+      [{ rule: "pinned-uses", where: "jobs.resolve.steps[1]", message: `someone-else/${PIPELINE_REPOSITORY_NAME}@${PIPELINE.commit} is not in the pin table (components/pins.ts)` }],
+    ],
+    [
       "a job without timeout-minutes",
       (t) => mutate(t, (d) => delete job(d, "publish")["timeout-minutes"]),
       [{ rule: "timeout", where: "jobs.publish", message: "must set timeout-minutes (got null)" }],
@@ -122,7 +146,7 @@ describe("each security check fails when its property is broken", () => {
   ];
   for (const [label, breakIt, expected] of cases) {
     test(`GIVEN gokapi's workflow with ${label} WHEN checked THEN exactly that is reported`, () => {
-      assert.deepEqual(checkWorkflowSecurity(breakIt(gokapi())), expected);
+      assert.deepEqual(checkWorkflowSecurity(breakIt(gokapi()), { pipelineRepository: PIPELINE.repository }), expected);
     });
   }
 });
@@ -148,7 +172,7 @@ describe("least privilege, job by job", () => {
   });
 
   test("GIVEN attestations on WHEN rendered THEN only publish gains id-token and attestations, and the notify job holds nothing but read", () => {
-    const doc = parseWorkflow(renderWorkflow(edge("attestations on")));
+    const doc = parseWorkflow(renderWorkflow(edge("attestations on"), PIPELINE));
     assert.deepEqual(job(doc, "publish").permissions, { attestations: "write", contents: "read", "id-token": "write", packages: "write" });
     assert.deepEqual(job(doc, "notify").permissions, { contents: "read" });
     const withIdToken = Object.entries(jobs(doc)).filter(([, j]) => (j.permissions as Obj)["id-token"]).map(([id]) => id);
@@ -156,7 +180,7 @@ describe("least privilege, job by job", () => {
   });
 
   test("GIVEN attestations off in the entry WHEN rendered THEN publish has no id-token, no attestation steps, and pin gets no attestation links", () => {
-    const doc = parseWorkflow(renderWorkflow(edge("attestations off in the entry")));
+    const doc = parseWorkflow(renderWorkflow(edge("attestations off in the entry"), PIPELINE));
     assert.deepEqual(job(doc, "publish").permissions, { contents: "read", packages: "write" });
     const usesKeys = steps(doc, "publish").map((s) => s.uses).filter(Boolean);
     assert.equal(usesKeys.some((u) => String(u).startsWith("actions/attest")), false);
@@ -164,7 +188,7 @@ describe("least privilege, job by job", () => {
   });
 
   test("GIVEN a public mirror WHEN rendered THEN the SARIF jobs do not ask for actions: read and a failed upload fails the job", () => {
-    const doc = parseWorkflow(renderWorkflow(edge("multi-platform")));
+    const doc = parseWorkflow(renderWorkflow(edge("multi-platform"), PIPELINE));
     assert.deepEqual(job(doc, "report").permissions, { contents: "read", "security-events": "write" });
     assert.equal(steps(doc, "report").some((s) => s["continue-on-error"] === true), false);
   });
@@ -342,7 +366,7 @@ describe("Trivy is installed by version and verified by signature before it runs
       const doc = parseWorkflow(gokapi());
       const all = steps(doc, jobId);
       // The pipeline's scan command runs Trivy too.
-      const firstTrivy = all.findIndex((s) => typeof s.run === "string" && /^\s*trivy |pipeline\.cjs scan /m.test(s.run));
+      const firstTrivy = all.findIndex((s) => typeof s.run === "string" && (/^\s*trivy /m.test(s.run) || s.run.includes(`${PIPELINE_COMMAND} scan `)));
       const cosign = all.findIndex((s) => s.uses === `${ACTIONS.cosignInstaller.uses}@${ACTIONS.cosignInstaller.sha}`);
       const verified = all.findIndex((s) => String(s.name).startsWith(`Install Trivy ${version}`));
       const cache = all.findIndex((s) => s.uses === `${ACTIONS.cache.uses}@${ACTIONS.cache.sha}`);
@@ -357,7 +381,8 @@ describe("what is scanned is what is pushed", () => {
   const doc = parseWorkflow(gokapi());
   test("GIVEN the build job WHEN read THEN the digest, the image scan and the uploaded artifact all use the one archive, built once", () => {
     assert.match(String(step(doc, "build", "digest").run), /publish --archive image\.tar --print-digest/);
-    assert.match(String(step(doc, "build", "Scan every platform").run), /pipeline\.cjs scan .* --archive image\.tar .*--out audit /);
+    assert.ok(String(step(doc, "build", "Scan every platform").run).includes(`${PIPELINE_COMMAND} scan `));
+    assert.match(String(step(doc, "build", "Scan every platform").run), / scan .* --archive image\.tar .*--out audit /);
     const upload = step(doc, "build", "Upload the scanned image archive");
     assert.deepEqual([(upload.with as Obj).name, (upload.with as Obj).path, upload.if], ["image", "image.tar", "${{ steps.gate.outputs.verdict == 'pass' }}"]);
     assert.equal(job(doc, "build").outputs && (job(doc, "build").outputs as Obj).digest, "${{ steps.image.outputs.digest }}");
@@ -381,10 +406,8 @@ describe("what is scanned is what is pushed", () => {
     const gate = step(doc, "build", "gate");
     for (const [code, verdict] of [[0, "pass"], [1, "block"], [2, "block"], [3, "block"]] as const) {
       const ws = tempDir();
-      fs.mkdirSync(path.join(ws, ".mirror"));
       fs.mkdirSync(path.join(ws, "audit"));
-      fs.writeFileSync(path.join(ws, ".mirror", "pipeline.cjs"), `process.stdout.write("{}\\n"); process.exit(${code});\n`);
-      const r = runStep(gate, ws, {});
+      const r = runStep(gate, ws, fakePipeline(`process.stdout.write("{}\\n"); process.exit(${code});\n`));
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.outputs.verdict, verdict, `exit ${code}`);
       assert.equal(r.outputs.scanned, "true");
@@ -395,9 +418,7 @@ describe("what is scanned is what is pushed", () => {
     const review = step(doc, "review", "review");
     for (const [code, status] of [[0, 0], [1, 0], [2, 2]] as const) {
       const ws = tempDir();
-      fs.mkdirSync(path.join(ws, ".mirror"));
-      fs.writeFileSync(path.join(ws, ".mirror", "pipeline.cjs"), `process.exit(${code});\n`);
-      assert.equal(runStep(review, ws, { TAG: "v1", LAST_TAG: "", WATCH: "Dockerfile" }).status, status, `exit ${code}`);
+      assert.equal(runStep(review, ws, { TAG: "v1", LAST_TAG: "", WATCH: "Dockerfile", ...fakePipeline(`process.exit(${code});\n`) }).status, status, `exit ${code}`);
     }
   });
 });
@@ -406,7 +427,7 @@ describe("the build step passes data as arguments, never as shell text", () => {
   test("GIVEN fleet build args with shell metacharacters WHEN the build step runs THEN docker gets each as one literal argument, VERSION is the tag, and the archive is the output", () => {
     const base = realMirror("plik");
     const m = { ...base, build: { ...base.build, args: { EVIL: "$(touch pwned) `id` ; x", PLAIN: "a b" } } };
-    const s = step(parseWorkflow(renderWorkflow(m)), "build", "Build once");
+    const s = step(parseWorkflow(renderWorkflow(m, PIPELINE)), "build", "Build once");
     const ws = tempDir();
     const bin = path.join(ws, "bin");
     stub(bin, "docker", 'printf "%s\\n" "$@" > docker.args');

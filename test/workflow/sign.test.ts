@@ -13,7 +13,7 @@ import { renderWorkflow } from "../../components/workflow";
 import { COSIGN_SECRETS, COSIGN_SIGN_RELEASE } from "../../components/workflow/sign";
 import { checkCosignKeys, settingsFrom } from "../../infra/settings";
 import { COMMANDS } from "../../pipeline/main";
-import { edgeMirrors, FLEET_PUBLIC_KEY, realMirror } from "./fixtures";
+import { edgeMirrors, FLEET_PUBLIC_KEY, realMirror, PIPELINE } from "./fixtures";
 import { parseWorkflow, steps, type Obj } from "./steps";
 
 const signed = edgeMirrors().find((e) => e.label.startsWith("signed with the fleet's cosign key"))!.mirror;
@@ -21,7 +21,7 @@ const unsigned = realMirror("gokapi");
 
 describe("signing in the rendered mirror", () => {
   test("GIVEN a stack with a cosign key WHEN the workflow is rendered THEN publish installs cosign v2.6.5 and runs sign right after the push, the only step holding the key", () => {
-    const doc = parseWorkflow(renderWorkflow(signed));
+    const doc = parseWorkflow(renderWorkflow(signed, PIPELINE));
     const publish = steps(doc, "publish");
     const names = publish.map((s) => String(s.id ?? s.uses ?? s.name));
     const push = names.indexOf("publish");
@@ -38,7 +38,7 @@ describe("signing in the rendered mirror", () => {
     for (const flag of String(sign.run).match(/--[a-z][a-z-]*/g) ?? []) assert.ok(usage.includes(`  ${flag} `), `sign --help does not list ${flag}`);
     assert.match(String(sign.run), new RegExp(`--public-key ${MIRROR_PATHS.publicKey.replace(".", "\\.")} `));
     // Nothing else in the workflow sees the key.
-    const text = renderWorkflow(signed);
+    const text = renderWorkflow(signed, PIPELINE);
     assert.equal(text.split("secrets.COSIGN_PRIVATE_KEY").length - 1, 1);
     assert.equal(text.split("secrets.COSIGN_PASSWORD").length - 1, 1);
     // The job asks for nothing more than the push did.
@@ -48,13 +48,13 @@ describe("signing in the rendered mirror", () => {
   });
 
   test("GIVEN a stack without a key THEN no cosign step, no secret, no cosign.pub, and pin gives no verify commands", () => {
-    const text = renderWorkflow(unsigned);
+    const text = renderWorkflow(unsigned, PIPELINE);
     assert.doesNotMatch(text, /COSIGN_|pipeline\.cjs sign|--public-key/);
-    assert.equal(renderMirrorFiles(unsigned).some((f) => f.path === MIRROR_PATHS.publicKey), false);
+    assert.equal(renderMirrorFiles(unsigned, PIPELINE).some((f) => f.path === MIRROR_PATHS.publicKey), false);
   });
 
   test("GIVEN a stack with a key THEN cosign.pub is committed verbatim before the workflow, and the README gives the verify commands", () => {
-    const files = renderMirrorFiles(signed);
+    const files = renderMirrorFiles(signed, PIPELINE);
     const key = files.find((f) => f.path === MIRROR_PATHS.publicKey);
     assert.equal(key?.content, FLEET_PUBLIC_KEY);
     assert.ok(files.findIndex((f) => f.path === MIRROR_PATHS.publicKey) < files.findIndex((f) => f.path === MIRROR_PATHS.workflow));

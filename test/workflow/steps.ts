@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
+import { PIPELINE_RUNNER_FILE } from "../../components/pipeline-action";
 
 export type Obj = Record<string, unknown>;
 
@@ -117,6 +118,17 @@ export function runStep(s: Obj, cwd: string, env: Record<string, string>, pathPr
   const result = { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, outputs: readOutputs(output), paths };
   fs.rmSync(runner, { recursive: true, force: true });
   return result;
+}
+
+/**
+ * A stand-in for the fleet pipeline's bundle, where the pipeline action puts
+ * it (components/pipeline-action.ts): in the job's RUNNER_TEMP, outside the
+ * workspace. Pass the returned env to runStep.
+ */
+export function fakePipeline(script: string): { RUNNER_TEMP: string } {
+  const dir = tempDir("mirror-runner-temp-");
+  fs.writeFileSync(path.join(dir, PIPELINE_RUNNER_FILE), script);
+  return { RUNNER_TEMP: dir };
 }
 
 /** Writes an executable stub script into `dir`. */

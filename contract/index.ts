@@ -1,0 +1,129 @@
+/**
+ * What deploy time (infra/, components/) and pipeline time (pipeline/) agree
+ * on, and nothing else: the paths and file names of a mirror repository, the
+ * format of `.mirror/config.yml`, the severities, the predicate types of the
+ * attestations, the commands that verify them, and the marker of a runtime
+ * stage override. Both sides import this module; neither imports the other
+ * (DESIGN.md, Layers; test/infra/layers.test.ts checks the import graph).
+ *
+ * A change here changes both runtimes at once: the pipeline bundle that
+ * every mirror runs and the files `pulumi up` commits. Keep it data and
+ * small pure functions.
+ */
+
+/** Paths of the files in a mirror repository, committed by `pulumi up` unless noted. */
+export const MIRROR_PATHS = {
+  workflow: ".github/workflows/mirror.yml",
+  config: ".mirror/config.yml",
+  override: "dockerfiles/Dockerfile.override",
+  trivyignore: ".trivyignore.yaml",
+  vex: ".mirror/waivers.openvex.json",
+  codeowners: ".github/CODEOWNERS",
+  readme: "README.md",
+  /** The fleet's cosign public key, when the stack signs (pipeline sign verifies with it). */
+  publicKey: "cosign.pub",
+  /** Written by the pipeline's `pin`, never by Pulumi. */
+  pin: "image-pin.yml",
+  /** The kustomize Component the pipeline's `pin` writes with image-pin.yml. */
+  kustomize: "deploy/kustomization.yaml",
+} as const;
+
+/** Trivy's severities, most severe first. */
+export const SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** The in-toto predicate type of the scan gate's result (docs/evidence.md). */
+export const SCAN_GATE_PREDICATE_TYPE = "https://mirror-fleet.dev/scan-gate/v1";
+/** cosign's short name for the CycloneDX predicate type (https://cyclonedx.org/bom). */
+export const SBOM_TYPE = "cyclonedx";
+
+/**
+ * The commands anyone runs to verify a pinned digest with the fleet key (the
+ * mirror README, the pin pull request). `--insecure-ignore-tlog`: nothing was
+ * uploaded to a transparency log, the key alone is the trust.
+ */
+export function verifyCommands(ref: string, keyFile: string): string[] {
+  const common = `--key ${keyFile} --insecure-ignore-tlog`;
+  return [
+    `cosign verify ${common} ${ref}`,
+    `cosign verify-attestation ${common} --type ${SBOM_TYPE} ${ref}`,
+    `cosign verify-attestation ${common} --type ${SCAN_GATE_PREDICATE_TYPE} ${ref}`,
+  ];
+}
+
+/**
+ * Marks an override that is not a whole Dockerfile but a runtime stage that
+ * the pipeline appends to upstream's own Dockerfile at build time
+ * (components/presets.ts `rebaseRuntime` writes it).
+ */
+export const RUNTIME_STAGE_MARKER = "# mirror-fleet: runtime stage, appended to the upstream Dockerfile at build time";
+
+/** True when an override (as committed, header included) is a runtime stage. */
+export function isRuntimeStageOverride(override: string): boolean {
+  return override.split("\n").some((l) => l.trim() === RUNTIME_STAGE_MARKER);
+}
+
+/** How an image is built, as the entry and the policy decide it. */
+export interface BuildConfig {
+  readonly args: Readonly<Record<string, string>>;
+  readonly platforms: readonly string[];
+  readonly dockerfile: string;
+  readonly context: string;
+}
+
+/** An upstream is unhealthy when archived or past either threshold. */
+export interface HealthThresholds {
+  readonly maxDaysSinceCommit: number;
+  readonly maxDaysSinceRelease: number;
+}
+
+/** The `schema` of `.mirror/config.yml`; a changed meaning needs a new number (the pipeline refuses others). */
+export const CONFIG_SCHEMA = 1;
+
+/**
+ * `.mirror/config.yml`: the one file through which deploy time tells
+ * pipeline time what to do (components/mirror-config.ts writes it,
+ * pipeline/lib/config.ts reads and checks it).
+ */
+export interface MirrorConfig {
+  readonly schema: typeof CONFIG_SCHEMA;
+  readonly name: string;
+  /** `owner/repo` of the mirror repository itself. */
+  readonly repository: string;
+  readonly upstream: {
+    readonly repo: string;
+    readonly url: string;
+    readonly license: string;
+    readonly tags: { readonly range: string; readonly prerelease: boolean; readonly prefix: string };
+  };
+  /** `ghcr.io/<namespace>/<name>`, no tag. */
+  readonly image: string;
+  /**
+   * `sha256` is the hash of the file that is built (`path`, with its generated
+   * header); `sourceSha256` the hash of the fleet repository's `source`, which
+   * differs by that header. An auditor compares each with its own file.
+   */
+  readonly override: {
+    readonly path: string;
+    readonly sha256: string;
+    readonly source: string;
+    readonly sourceSha256?: string;
+    readonly basePins: readonly string[];
+  } | null;
+  readonly build: BuildConfig;
+  /** Upstream paths whose change needs an override review (the drift gate). */
+  readonly watch: readonly string[];
+  readonly gate: {
+    readonly severities: readonly Severity[];
+    readonly fixedOnly: boolean;
+    /** Path of the waivers file (Trivy's YAML ignore format) in the mirror repo. */
+    readonly waivers: string;
+    /** Scans whose findings block: every image platform, and the upstream source unless the entry turned it off. */
+    readonly scans?: readonly ("image" | "source")[];
+    /** The entry's reason for a source scan that does not block. */
+    readonly sourceOffReason?: string;
+  };
+  readonly health: HealthThresholds;
+  readonly attestations: boolean;
+  readonly reviewers: readonly string[];
+}
