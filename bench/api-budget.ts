@@ -72,6 +72,11 @@ export const CALLS: Readonly<Record<string, CallCost>> = {
     },
     read: { "GET actions/get-github-actions-permissions-repository": 1, "GET actions/get-allowed-actions-repository": 1 },
   },
+  "github:index/actionsRepositoryAccessLevel:ActionsRepositoryAccessLevel": {
+    // The pipeline repository's sharing with the organisation (once per fleet): set, then read back.
+    create: { "PUT actions/set-workflow-access-to-repository": 1, "GET actions/get-workflow-access-to-repository": 1 },
+    read: { "GET actions/get-workflow-access-to-repository": 1 },
+  },
   "github:index/workflowRepositoryPermissions:WorkflowRepositoryPermissions": {
     create: { "PUT actions/set-github-actions-default-workflow-permissions-repository": 1, "GET actions/get-github-actions-default-workflow-permissions-repository": 1 },
     read: { "GET actions/get-github-actions-default-workflow-permissions-repository": 1 },

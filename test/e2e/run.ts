@@ -764,11 +764,14 @@ async function e2e(cleanup: Cleanup): Promise<void> {
     const p = await pipe.run(["pin", "--config", MIRROR_PATHS.config, "--image", image, "--digest", scanDigest, "--tag", resolved.tag, "--commit", resolved.commit,
       "--gate-json", gateJson, "--review-file", path.join(reviewDir, "diff-review.md"), "--run-url", RUN_URL, "--public-key", MIRROR_PATHS.publicKey,
       // The build's time travels with the build (the build job's output in the workflow).
-      "--built-at", new Date(v11.time * 1000).toISOString().replace(/\.\d{3}Z$/, "Z")]);
+      "--built-at", new Date(v11.time * 1000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      // What ran: the workflow's pinned pipeline (its pin step passes the same reference).
+      "--pipeline", pinned.ref]);
     check(p.json.action === "created", `pin action ${p.json.action}, expected created`);
     const branch = `mirror-build/${resolved.tag}`;
     const pinText = gh.readFile(repoFullName, branch, MIRROR_PATHS.pin);
     check(pinText !== undefined, `no ${MIRROR_PATHS.pin} on ${branch}`);
+    check(pinText.includes(`\npipeline: ${pinned.ref}\n`), `${MIRROR_PATHS.pin} on ${branch} does not name the pipeline that ran (${pinned.ref}):\n${pinText}`);
     check(pinText.includes(scanDigest), `${MIRROR_PATHS.pin} on ${branch} does not hold ${scanDigest}:\n${pinText}`);
     // The fleet report reads the signature from the pin file (issue 14: visible per mirror).
     check(parsePinFile(pinText).signed === true, `${MIRROR_PATHS.pin} on ${branch} records no signature, though sign ran:\n${pinText}`);

@@ -19,10 +19,18 @@ import { EngineProject, requireBuiltTools, type EngineRun } from "./harness";
 const OWNER = "acme-corp";
 const MIRRORS = ["gokapi", "plik"];
 
-/** Renders the copy's fleet with `npm run render` (no Pulumi): what the stand-in must hold. */
+/** The pipeline the stack committed: `pulumi stack output pipeline`. */
+async function pipelineOutput(p: EngineProject, env: Record<string, string>): Promise<{ repository: string; commit: string; bundleSha256: string }> {
+  const r = await p.pulumi(["stack", "output", "pipeline", "--json", "--stack", "prod"], env);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+/** Renders the copy's fleet with `npm run render` (no Pulumi), with the pipeline's commit from the stack: what the stand-in must hold. */
 async function render(p: EngineProject, env: Record<string, string>): Promise<string> {
   const out = path.join(p.base, `render-${Date.now()}`);
-  const r = await p.exec(["--import", "tsx", "infra/render.ts", "--out", out], env, 120_000);
+  const { commit } = await pipelineOutput(p, env);
+  const r = await p.exec(["--import", "tsx", "infra/render.ts", "--out", out, "--pipeline-commit", commit], env, 120_000);
   assert.equal(r.code, 0, r.stderr);
   return out;
 }
@@ -86,7 +94,7 @@ describe("the real engine against the GitHub stand-in", { concurrency: false }, 
     resources = summary.changes.create ?? 0;
     assert.ok(resources > 20, `only ${resources} resources created`);
     assert.deepEqual(changes(summary), { create: resources });
-    assert.deepEqual(summary.outputs, ["inventory", "summary"]);
+    assert.deepEqual(summary.outputs, ["inventory", "pipeline", "summary"]);
     assert.deepEqual(s.rejected, [], "requests GitHub's description does not allow");
 
     const out = await render(p, env);
@@ -99,6 +107,16 @@ describe("the real engine against the GitHub stand-in", { concurrency: false }, 
       }
       assert.deepEqual([...state.labels.keys()].sort(), ["blocked", "cve", "mirror-build", "override-review", "rescan", "security", "upstream-health"]);
     }
+    // The pipeline, once: its repository holds what render writes, shared with the organisation,
+    // and the commit every workflow names is the one that last wrote action.yml.
+    const pipeline = await pipelineOutput(p, env);
+    assert.equal(pipeline.repository, `${OWNER}/mirror-fleet-pipeline`);
+    for (const f of filesUnder(path.join(out, "mirror-fleet-pipeline"))) {
+      assert.equal(s.readFileAt(pipeline.repository, pipeline.commit, f), fs.readFileSync(path.join(out, "mirror-fleet-pipeline", f), "utf8"), `${pipeline.repository}@${pipeline.commit}: ${f}`);
+    }
+    assert.equal(s.history(pipeline.repository, "main")[0].sha, pipeline.commit, "action.yml is the last commit");
+    assert.equal(s.settingsOf(pipeline.repository).visibility, "private");
+    assert.equal(s.settingsOf(pipeline.repository).actionsAccess, "organization");
     const inventory = await p.pulumi(["stack", "output", "inventory", "--json", "--stack", "prod"], env);
     assert.equal(inventory.code, 0, inventory.stderr);
     const rendered = JSON.parse(fs.readFileSync(path.join(out, "inventory.json"), "utf8"));

@@ -45,13 +45,26 @@ export class EngineProject {
     this.stateDir = path.join(base, "state");
   }
 
-  static create(prefix = "mirror-fleet-engine-"): EngineProject {
+  /** A copy of the project at `source` (default: this checkout), with this checkout's node_modules. */
+  static create(prefix = "mirror-fleet-engine-", source = ROOT): EngineProject {
     const p = new EngineProject(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
     fs.mkdirSync(p.dir);
-    const stackFiles = fs.readdirSync(ROOT).filter((f) => /^Pulumi(\.[A-Za-z0-9_.-]+)?\.yaml$/.test(f));
-    for (const name of [...COPIED, ...stackFiles]) fs.cpSync(path.join(ROOT, name), path.join(p.dir, name), { recursive: true });
+    const stackFiles = fs.readdirSync(source).filter((f) => /^Pulumi(\.[A-Za-z0-9_.-]+)?\.yaml$/.test(f));
+    for (const name of [...COPIED.filter((c) => fs.existsSync(path.join(source, c))), ...stackFiles]) fs.cpSync(path.join(source, name), path.join(p.dir, name), { recursive: true });
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(p.dir, "node_modules"));
     return p;
+  }
+
+  /**
+   * Replaces the copy's program (every copied folder and file but the stack
+   * files, which the engine has written to) with this checkout's: the next
+   * run is the new program on the old state, as after a `git pull`.
+   */
+  upgradeTo(source = ROOT): void {
+    for (const name of COPIED) {
+      fs.rmSync(path.join(this.dir, name), { recursive: true, force: true });
+      if (fs.existsSync(path.join(source, name))) fs.cpSync(path.join(source, name), path.join(this.dir, name), { recursive: true });
+    }
   }
 
   write(rel: string, content: string): void {

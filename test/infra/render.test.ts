@@ -4,6 +4,7 @@
  * write is refused; a missing stack file is named.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -112,5 +113,45 @@ describe("npm run render: the command", () => {
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /^rendered \d+ files for 2 mirrors into /);
     assert.doesNotMatch(run(["--out", out]).stdout, /removed/);
+  });
+});
+
+describe("render and the pipeline's commit (issue 21)", () => {
+  const commit = "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432";
+
+  test("GIVEN no commit WHEN rendered THEN the pipeline repository is written, every workflow names the marked placeholder, the inventory says the commit is not known, and a note says how to give it", () => {
+    const out = tmp();
+    const r = renderFleet(out, inputs());
+    assert.deepEqual(filesUnder(path.join(out, "mirror-fleet-pipeline")), ["README.md", "action.yml", "pipeline.cjs"]);
+    const wf = fs.readFileSync(path.join(out, "mirror-gokapi", ".github/workflows/mirror.yml"), "utf8");
+    assert.match(wf, /uses: acme-corp\/mirror-fleet-pipeline@0{40} # placeholder: /);
+    assert.equal(r.inventory.pipeline?.commit, null);
+    assert.deepEqual(r.notes.length, 1);
+    assert.match(r.notes[0], /give --pipeline-commit <sha> \(pulumi stack output pipeline\)/);
+    for (const m of ["mirror-gokapi", "mirror-plik"]) assert.equal(filesUnder(path.join(out, m)).some((f) => f.endsWith(".cjs")), false, `${m} holds a bundle`);
+  });
+
+  test("GIVEN the stack's commit WHEN rendered THEN every workflow names it with the bundle's sha256, the inventory names the pipeline, and no note", () => {
+    const out = tmp();
+    const r = renderFleet(out, { ...inputs(), pipelineCommit: commit });
+    const bundleSha = createHash("sha256").update(fs.readFileSync(path.join(out, "mirror-fleet-pipeline", "pipeline.cjs"))).digest("hex");
+    for (const m of ["mirror-gokapi", "mirror-plik"]) {
+      const wf = fs.readFileSync(path.join(out, m, ".github/workflows/mirror.yml"), "utf8");
+      assert.doesNotMatch(wf, /placeholder/);
+      assert.ok([...wf.matchAll(/uses: acme-corp\/mirror-fleet-pipeline@([0-9a-f]{40})\n\s+with:\n\s+node-version: "\d+"\n\s+bundle-sha256: ([0-9a-f]{64})\n/g)].every((u) => u[1] === commit && u[2] === bundleSha));
+    }
+    assert.deepEqual({ ...r.inventory.pipeline, files: undefined }, { repository: "acme-corp/mirror-fleet-pipeline", commit, bundleSha256: bundleSha, files: undefined });
+    assert.deepEqual(Object.keys(r.inventory.pipeline!.files).sort(), ["README.md", "action.yml", "pipeline.cjs"]);
+    assert.deepEqual(r.notes, []);
+  });
+
+  test("GIVEN a folder rendered with the pipeline WHEN rendered again THEN nothing is removed; --pipeline-commit that is not a full SHA is refused", () => {
+    const out = path.join(tmp(), "fleet");
+    renderFleet(out, inputs());
+    assert.deepEqual(renderFleet(out, { ...inputs(), pipelineCommit: commit }).removed, []);
+    let stderr = "";
+    const code = main(["--out", out, "--pipeline-commit", "main"], { stdout: () => undefined, stderr: (t) => void (stderr += t) });
+    assert.equal(code, 2);
+    assert.equal(stderr, 'render: --pipeline-commit: "main" is not allowed (allowed: a full commit SHA, 40 lowercase hex, from pulumi stack output pipeline)\n');
   });
 });

@@ -118,6 +118,9 @@ async function withWorld(f: (w: World) => Promise<void>): Promise<void> {
   });
 }
 
+/** The fleet pipeline the workflow ran (its `uses:`), recorded with the pin: one hop from the image to the code that built it. */
+const PIPELINE_COMMIT = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+
 const EXPECTED_PIN = `# WRITTEN by the mirror pipeline (\`pin\` step of the mirror workflow), never by Pulumi: \`pulumi up\` does not touch this file.
 # It records the image that was built once, scanned and pushed for one upstream tag: \`ref\` is exactly the scanned digest.
 # A pull request from branch mirror-build/<tag> changes it; merging that pull request is the rollout (Flux or Argo CD deploy \`ref\`).
@@ -151,6 +154,7 @@ attestations:
   - https://github.com/acme/mirror-gokapi/attestations/1
 signature: null
 run_url: https://github.com/acme/mirror-gokapi/actions/runs/42
+pipeline: acme/mirror-fleet-pipeline@${PIPELINE_COMMIT}
 `;
 
 test("GIVEN a passing build WHEN `pin` runs THEN image-pin.yml is committed on mirror-build/<tag> and one pull request is opened; a re-run writes nothing", async () => {
@@ -162,6 +166,7 @@ test("GIVEN a passing build WHEN `pin` runs THEN image-pin.yml is committed on m
         "--attestation", "https://github.com/acme/mirror-gokapi/attestations/1",
         "--sarif-url", "https://github.com/acme/mirror-gokapi/security/code-scanning",
         "--review-file", review,
+        "--pipeline", `acme/mirror-fleet-pipeline@${PIPELINE_COMMIT}`,
       ]),
     );
     assert.deepEqual(r.json, {
@@ -194,6 +199,7 @@ test("GIVEN a passing build WHEN `pin` runs THEN image-pin.yml is committed on m
       "| 0 | 1 | 2 | 1 | 0 | 0 |",
       "- `CVE-2022-23628`: `OPA is linked but never evaluates policies from users` (until `2026-06-30`)",
       "- [Workflow run](https://github.com/acme/mirror-gokapi/actions/runs/42)",
+      `- Pipeline: \`acme/mirror-fleet-pipeline@${PIPELINE_COMMIT}\``,
       "- [SARIF](https://github.com/acme/mirror-gokapi/security/code-scanning)",
       "- [Attestation 1](https://github.com/acme/mirror-gokapi/attestations/1)",
       "<details><summary>Upstream diff review</summary>\n\nNo watched file changed between v2.2.3 and v2.2.4.\n\n</details>",
@@ -294,6 +300,10 @@ test("GIVEN bad input or a blocked gate WHEN `pin` runs THEN exit 2 naming the p
         message: `pin: ${blocked}: the gate decision is "block" with 1 blocking finding(s): a blocked build is never pinned`,
       },
       { args: ["--digest", digest("x"), "--tag", "v1", "--commit", commit("x"), "--gate-json", blocked, "--built-at", "yesterday"], message: 'pin: --built-at (or MIRROR_BUILT_AT): "yesterday" is not allowed' },
+      {
+        args: ["--digest", digest("x"), "--tag", "v1", "--commit", commit("x"), "--gate-json", blocked, "--pipeline", "acme/mirror-fleet-pipeline@main"],
+        message: 'pin: --pipeline: "acme/mirror-fleet-pipeline@main" is not allowed (allowed: OWNER/REPO@<40 lowercase hex>',
+      },
     ];
     for (const c of cases) {
       const r = await w.run(c.args);

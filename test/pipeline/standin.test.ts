@@ -175,3 +175,33 @@ test("GIVEN a started stand-in with an open keep-alive connection WHEN stopped T
   });
   assert.equal(refused, true);
 });
+
+test("GIVEN the Actions access setting (issue 21) WHEN set THEN an organisation's private repository shares with the organisation; a public repository, or user level in an organisation, is refused; exportCommit writes a commit's tree", async () => {
+  const s = await startGitHubStandIn();
+  try {
+    s.addOrg("acme");
+    s.addRepo("acme/mirror-fleet-pipeline", { files: { "action.yml": "name: x\n", "pipeline.cjs": "1\n" } });
+    s.addRepo("acme/public-one", { private: false });
+    const path = "/repos/acme/mirror-fleet-pipeline/actions/permissions/access";
+    assert.deepEqual(await raw(s, "GET", path), { status: 200, body: { access_level: "none" } });
+    assert.equal((await raw(s, "PUT", path, { access_level: "organization" })).status, 204);
+    assert.deepEqual(await raw(s, "GET", path), { status: 200, body: { access_level: "organization" } });
+    assert.equal(s.settingsOf("acme/mirror-fleet-pipeline").actionsAccess, "organization");
+    const refused = [
+      await raw(s, "PUT", "/repos/acme/public-one/actions/permissions/access", { access_level: "organization" }),
+      await raw(s, "PUT", path, { access_level: "user" }),
+      await raw(s, "PUT", path, { access_level: "everyone" }),
+    ];
+    assert.deepEqual(refused.map((r) => r.status), [422, 422, 422]);
+    assert.match(String(refused[0].body?.message), /applies to private repositories only/);
+    assert.match(String(refused[2].body?.message), /must be equal to one of the allowed values/);
+    assert.equal(s.settingsOf("acme/mirror-fleet-pipeline").actionsAccess, "organization");
+    const sha = s.history("acme/mirror-fleet-pipeline", "main")[0].sha;
+    const dir = require("node:fs").mkdtempSync(require("node:path").join(require("node:os").tmpdir(), "export-"));
+    assert.deepEqual(s.exportCommit("acme/mirror-fleet-pipeline", sha, dir), ["action.yml", "pipeline.cjs"]);
+    assert.equal(require("node:fs").readFileSync(`${dir}/pipeline.cjs`, "utf8"), "1\n");
+    assert.throws(() => s.exportCommit("acme/mirror-fleet-pipeline", "0".repeat(40), dir), /has no commit/);
+  } finally {
+    await s.stop();
+  }
+});

@@ -406,8 +406,8 @@ export interface RepoState {
   vulnerabilityAlerts: boolean;
   /** Rulesets by id, as GET /repos/{owner}/{repo}/rulesets/{id} returns them. */
   readonly rulesets: Map<number, Obj>;
-  /** GET …/actions/permissions, …/selected-actions and …/permissions/workflow. */
-  readonly actions: { permissions: Obj; selectedActions: Obj; workflow: Obj };
+  /** GET …/actions/permissions, …/selected-actions, …/permissions/workflow and …/permissions/access (absent: none). */
+  readonly actions: { permissions: Obj; selectedActions: Obj; workflow: Obj; access?: Obj };
   readonly secrets: Map<string, SecretState>;
   /** The repository's Actions public key (base64 of 32 bytes) and its id. */
   readonly publicKey: { readonly keyId: string; readonly key: string };
@@ -625,6 +625,7 @@ export class GitHubStandIn {
         permissions: { enabled: true, allowed_actions: "all", sha_pinning_required: false },
         selectedActions: { github_owned_allowed: true, verified_allowed: false, patterns_allowed: [] },
         workflow: { default_workflow_permissions: "read", can_approve_pull_request_reviews: false },
+        access: { access_level: "none" },
       },
       secrets: new Map(),
       publicKey: { keyId: String(hashInt(`${fullName}#key`) >>> 0), key: createHash("sha256").update(`${fullName}#actions-public-key`).digest("base64") },
@@ -650,6 +651,7 @@ export class GitHubStandIn {
       merge: { mergeCommit: r.settings.allow_merge_commit, squash: r.settings.allow_squash_merge, rebase: r.settings.allow_rebase_merge, deleteBranchOnMerge: r.settings.delete_branch_on_merge },
       actions: { ...r.actions.permissions, ...(r.actions.permissions.allowed_actions === "selected" ? { selected: r.actions.selectedActions } : {}) },
       workflowPermissions: r.actions.workflow,
+      actionsAccess: (r.actions.access ?? { access_level: "none" }).access_level,
       rulesets: [...r.rulesets.values()].map((x) => ({ name: x.name, enforcement: x.enforcement, rules: (x.rules as Obj[]).map((y) => y.type) })),
       secrets: [...r.secrets.keys()].sort(),
     };
@@ -1774,6 +1776,24 @@ const HANDLERS: Record<string, Handler> = {
   "actions/set-allowed-actions-repository": withRepo(function (repo, { body }) {
     if (repo.actions.permissions.allowed_actions !== "selected") return { status: 409, body: { message: "Selected actions are not enabled for this repository." } };
     repo.actions.selectedActions = { ...repo.actions.selectedActions, ...(body as Obj) };
+    return { status: 204 };
+  }),
+  // Who may use this repository's actions and reusable workflows. GitHub's
+  // REST description: "This endpoint only applies to private repositories"
+  // (public ones are open to all); `user` sharing is for user-owned
+  // repositories and `organization` for an organisation's (docs: "Sharing
+  // actions and workflows from your private repository" / "with your organization").
+  "actions/get-workflow-access-to-repository": withRepo(function (repo) {
+    if (!repo.private) return unprocessable("Validation Failed: the access level applies to private repositories only");
+    return { status: 200, body: repo.actions.access ?? { access_level: "none" } };
+  }),
+  "actions/set-workflow-access-to-repository": withRepo(function (repo, { body }) {
+    const level = String((body as Obj).access_level);
+    if (!repo.private) return unprocessable("Validation Failed: the access level applies to private repositories only");
+    const org = this.org(repo.owner);
+    if ((level === "organization" || level === "enterprise") && !org) return unprocessable(`Validation Failed: access_level ${level} needs a repository owned by an organization`);
+    if (level === "user" && org) return unprocessable("Validation Failed: access_level user is for repositories owned by a user");
+    repo.actions.access = { access_level: level };
     return { status: 204 };
   }),
   "actions/get-github-actions-default-workflow-permissions-repository": withRepo(function (repo) {
