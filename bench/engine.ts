@@ -111,6 +111,8 @@ export interface EngineMeasure {
   readonly resources: Record<string, number>;
   /** Size of the stack's checkpoint after the first up (the local backend rewrites it after every step). */
   readonly stateBytes: number;
+  /** Of that, the pipeline repository's resources (once per fleet, the bundle among them). */
+  readonly pipelineStateBytes: number;
   readonly firstUp: RunMeasure;
   readonly preview: RunMeasure;
   readonly refresh: RunMeasure;
@@ -254,8 +256,18 @@ export class EngineSession {
 
   /** Bytes of the stack's checkpoint in the local backend. */
   stateBytes(): number {
-    const file = path.join(this.p.stateDir, ".pulumi", "stacks", "mirror-fleet", "prod.json");
+    const file = this.checkpointFile();
     return fs.existsSync(file) ? fs.statSync(file).size : 0;
+  }
+
+  /** Bytes of the checkpoint's resources under the pipeline repository (compact JSON, as the file holds them). */
+  pipelineStateBytes(): number {
+    const doc = JSON.parse(fs.readFileSync(this.checkpointFile(), "utf8")) as { checkpoint: { latest: { resources?: Array<{ urn: string }> } } };
+    return (doc.checkpoint.latest.resources ?? []).filter((r) => r.urn.includes("mirror-fleet:index:PipelineRepository")).reduce((n, r) => n + JSON.stringify(r).length, 0);
+  }
+
+  private checkpointFile(): string {
+    return path.join(this.p.stateDir, ".pulumi", "stacks", "mirror-fleet", "prod.json");
   }
 
   async stop(): Promise<void> {
@@ -273,6 +285,7 @@ export async function measureEngine(n: number, log: (t: string) => void = () => 
     const firstUp = await e.run(["up"]);
     const resources = await e.resources();
     const stateBytes = e.stateBytes();
+    const pipelineStateBytes = e.pipelineStateBytes();
     log(`bench: engine, ${n} mirrors: preview…\n`);
     const preview = await e.run(["preview"]);
     log(`bench: engine, ${n} mirrors: preview --refresh…\n`);
@@ -280,7 +293,7 @@ export async function measureEngine(n: number, log: (t: string) => void = () => 
     for (const [what, m] of [["preview", preview], ["preview --refresh", refresh]] as const) {
       if (Object.keys(m.changes).length) throw new Error(`a ${what} right after up was not a no-op: ${JSON.stringify(m.changes)}`);
     }
-    return { n, upstreams: e.upstreams, droppedNotify: e.droppedNotify, resources, stateBytes, firstUp, preview, refresh };
+    return { n, upstreams: e.upstreams, droppedNotify: e.droppedNotify, resources, stateBytes, pipelineStateBytes, firstUp, preview, refresh };
   } finally {
     await e.stop();
   }
@@ -305,17 +318,18 @@ export function engineCheck(r: EngineMeasure): { ok: boolean; text: string } {
 }
 
 const f1 = (x: number) => x.toFixed(1);
+const kib = (bytes: number) => (bytes / 1024).toFixed(1);
 const per = (x: number, n: number) => (x / n).toFixed(1);
 
 export function engineTable(rows: readonly EngineMeasure[]): string {
   const lines = [
-    "| mirrors | resources | first `up`: wall / per mirror | requests / writes per mirror | state per mirror | no-op `preview`: wall | requests per mirror (program: adoption + health) | `preview --refresh`: wall | requests per mirror |",
+    "| mirrors | resources | first `up`: wall / per mirror | requests / writes per mirror | state per mirror (of it, the pipeline's share) | no-op `preview`: wall | requests per mirror (program: adoption + health) | `preview --refresh`: wall | requests per mirror |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of rows) {
     const total = Object.values(r.resources).reduce((a, b) => a + b, 0);
     lines.push(
-      `| ${r.n} | ${total} | ${f1(r.firstUp.ms / 1000)} s / ${f1(r.firstUp.ms / 1000 / r.n)} s | ${per(r.firstUp.requests, r.n)} / ${per(r.firstUp.writes, r.n)} | ${(r.stateBytes / r.n / 2 ** 20).toFixed(2)} MiB | ` +
+      `| ${r.n} | ${total} | ${f1(r.firstUp.ms / 1000)} s / ${f1(r.firstUp.ms / 1000 / r.n)} s | ${per(r.firstUp.requests, r.n)} / ${per(r.firstUp.writes, r.n)} | ${kib(r.stateBytes / r.n)} KiB (${kib(r.pipelineStateBytes / r.n)} KiB) | ` +
         `${f1(r.preview.ms / 1000)} s | ${per(r.preview.requests, r.n)} (${per(r.preview.adopt, r.n)} + ${per(r.preview.health, r.n)}) | ` +
         `${f1(r.refresh.ms / 1000)} s | ${per(r.refresh.requests, r.n)} |`,
     );

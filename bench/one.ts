@@ -16,6 +16,7 @@ import * as settings from "@pulumi/pulumi/runtime/settings";
 import type { FleetPolicy } from "../components/types";
 import { policy as basePolicy } from "../infra/policy";
 import { fleetProgram } from "../infra/program";
+import { computedOutputs } from "../test/support/pulumi-mocks";
 import { syntheticEntries, syntheticReadFile, SYNTHETIC_SETTINGS, SYNTHETIC_WEBHOOKS } from "./synthetic";
 
 export const TODAY = new Date("2026-11-23T00:00:00Z");
@@ -52,7 +53,7 @@ export async function runFleet(n: number, policy: FleetPolicy): Promise<{ resour
       newResource(args) {
         const content = args.inputs?.content;
         const big = typeof content === "string";
-        // A file's content (the pipeline bundle is ~270 KB) is recorded by its hash and not echoed
+        // A file's content (the pipeline bundle is ~400 KB) is recorded by its hash and not echoed
         // back as state: the bench measures the program, not copies the mock would keep.
         const inputs = big ? { ...args.inputs, content: `sha256:${createHash("sha256").update(content).digest("hex")}` } : args.inputs;
         resources.push({
@@ -62,7 +63,9 @@ export async function runFleet(n: number, policy: FleetPolicy): Promise<{ resour
           inputs: stable(inputs),
           contentBytes: big ? Buffer.byteLength(content) : 0,
         });
-        return { id: `${args.name}-id`, state: big ? { ...args.inputs, content: undefined } : args.inputs };
+        // What the provider computes and the program reads back (a file's commit: the pipeline's pin).
+        const computed = computedOutputs(args.type, args.inputs);
+        return { id: `${args.name}-id`, state: big ? { ...args.inputs, content: undefined, ...computed } : { ...args.inputs, ...computed } };
       },
       call(args) {
         // The fleet's upstream-health check is one local command per run (policy.deploy.healthCheck):
@@ -177,6 +180,9 @@ async function measure(n: number) {
   const custom = resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:"));
   const byType: Record<string, number> = {};
   for (const r of custom) byType[r.type] = (byType[r.type] ?? 0) + 1;
+  // The pipeline repository's children (once per fleet) apart from the mirrors' (the program names them pipeline-*).
+  const ofPipeline = (r: Recorded) => r.name.startsWith("pipeline-");
+  const mirrorFiles = custom.filter((r) => r.contentBytes > 0 && !ofPipeline(r));
   return {
     mode: "measure",
     n,
@@ -190,7 +196,10 @@ async function measure(n: number) {
     resources: custom.length,
     resourcesPerMirror: custom.length / n,
     componentsPerMirror: resources.filter((r) => !r.custom).length / n,
-    bytesPerMirror: custom.reduce((s, r) => s + r.contentBytes, 0) / n,
+    bytesPerMirror: mirrorFiles.reduce((s, r) => s + r.contentBytes, 0) / n,
+    largestFileBytes: Math.max(0, ...mirrorFiles.map((r) => r.contentBytes)),
+    largestFile: mirrorFiles.reduce((a, r) => (r.contentBytes > (a?.contentBytes ?? -1) ? r : a), undefined as Recorded | undefined)?.name ?? null,
+    pipelineBytes: custom.filter(ofPipeline).reduce((s, r) => s + r.contentBytes, 0),
     byType,
   };
 }

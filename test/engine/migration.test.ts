@@ -105,12 +105,16 @@ describe("migration: the layout before the pipeline repository, then the new pro
     historyBefore = new Map(MIRRORS.map((m) => [m, s.history(`${OWNER}/mirror-${m}`, "main").length]));
   });
 
-  test("2. GIVEN the new program WHEN preview THEN the pipeline repository is created, and per mirror the bundle file is deleted and the workflow updated, nothing else", async () => {
+  test("2. GIVEN the new program WHEN preview THEN the pipeline repository is created, and per mirror the bundle file is deleted, the workflow and the README (which says where the pipeline is) updated, nothing else", async () => {
     p.upgradeTo(ROOT);
     const r = await p.run(["preview"], env);
     ok(r, "preview (new program)");
     const planned = steps(r.stdout);
-    const perMirror = MIRRORS.flatMap((m) => [`delete RepositoryFile ${m}-file-mirror-pipeline-cjs`, `update RepositoryFile ${m}-file-github-workflows-mirror-yml`]);
+    const perMirror = MIRRORS.flatMap((m) => [
+      `delete RepositoryFile ${m}-file-mirror-pipeline-cjs`,
+      `update RepositoryFile ${m}-file-github-workflows-mirror-yml`,
+      `update RepositoryFile ${m}-file-readme-md`,
+    ]);
     assert.deepEqual(planned.filter((x) => !x.startsWith("create ")), perMirror.sort(), planned.join("\n"));
     const created = planned.filter((x) => x.startsWith("create ")).map((x) => x.split(" ").slice(1).join(" "));
     assert.deepEqual(created, [
@@ -127,7 +131,7 @@ describe("migration: the layout before the pipeline repository, then the new pro
 
   test("3. GIVEN the new program WHEN up THEN each mirror's bundle is gone from GitHub, its workflow is render's with the stack's commit, and its next run would use the pinned pipeline", async () => {
     const up = ok(await p.run(["up"], env), "up (new program)");
-    assert.deepEqual(changes(up), { create: 8, update: MIRRORS.length, delete: MIRRORS.length });
+    assert.deepEqual(changes(up), { create: 8, update: 2 * MIRRORS.length, delete: MIRRORS.length });
     assert.deepEqual(s.rejected, []);
     const out = await p.pulumi(["stack", "output", "pipeline", "--json", "--stack", "prod"], env);
     assert.equal(out.code, 0, out.stderr);
@@ -147,7 +151,7 @@ describe("migration: the layout before the pipeline repository, then the new pro
       // Deleting the resource deleted the file on GitHub, by a commit of its own (what the provider does on delete).
       assert.equal(s.readFile(repo, "main", OLD_BUNDLE), undefined, `${repo} still has ${OLD_BUNDLE}`);
       const history = s.history(repo, "main");
-      assert.equal(history.length, historyBefore.get(m)! + 2, `${repo}: one commit for the workflow, one that deletes the bundle`);
+      assert.equal(history.length, historyBefore.get(m)! + 3, `${repo}: a commit for the README, one for the workflow, one that deletes the bundle`);
       assert.ok(history[1].tree.has(OLD_BUNDLE) && !history[0].tree.has(OLD_BUNDLE));
       const workflow = s.readFile(repo, "main", WORKFLOW)!;
       assert.equal(workflow, fs.readFileSync(path.join(rendered, `mirror-${m}`, WORKFLOW), "utf8"), `${repo}: the workflow is not render's`);
