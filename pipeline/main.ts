@@ -1,8 +1,9 @@
 /**
  * mirror-pipeline: the code that runs inside each mirror repository's
  * GitHub Actions, one command per workflow step. In the fleet repo it runs
- * from source (`npm run --silent pipeline -- <command>`); in a mirror repo
- * from the bundle `.mirror/pipeline.cjs` (`node .mirror/pipeline.cjs <command>`).
+ * from source (`npm run --silent pipeline -- <command>`); in a mirror
+ * repository's Actions from the bundle, which the fleet's pipeline action
+ * (pinned by commit) puts at `$RUNNER_TEMP/mirror-fleet-pipeline.cjs`.
  */
 import { UsageError, type Command, type Io } from "./cli";
 import { describeError, isApiError } from "./errors";
