@@ -368,6 +368,8 @@ async function e2e(cleanup: Cleanup): Promise<void> {
   const imageName = `${SETTINGS.registryNamespace}/${mirror.name}`;
   const image = `${registry.host}/${imageName}`;
 
+  /** The commit pulumi up would have made of the pipeline repository: every render names it. */
+  let pipelineCommit: string | undefined;
   const gh: GitHubStandIn = await step("GitHub stand-in: the pipeline repository and the mirror repository as Pulumi leaves them", async () => {
     const s = await startGitHubStandIn();
     cleanup.add(`GitHub stand-in on ${s.url}`, () => s.stop());
@@ -376,13 +378,13 @@ async function e2e(cleanup: Cleanup): Promise<void> {
     for (const p of Object.values(PIPELINE_PATHS)) pipelineFiles[p] = fs.readFileSync(path.join(renderDir, PIPELINE_REPOSITORY_NAME, p), "utf8");
     const pipelineRepo = `${settings.owner}/${PIPELINE_REPOSITORY_NAME}`;
     s.addRepo(pipelineRepo, { files: pipelineFiles });
-    const commit = s.history(pipelineRepo, "main")[0].sha;
-    mirror = render(renderDir, spec, settings, commit).mirror;
+    pipelineCommit = s.history(pipelineRepo, "main")[0].sha;
+    mirror = render(renderDir, spec, settings, pipelineCommit).mirror;
     const files: Record<string, string> = {};
     for (const f of renderMirrorFiles(mirror, PIPELINE)) files[f.path] = fs.readFileSync(path.join(mirrorDir, f.path), "utf8");
     s.addRepo(repoFullName, { files });
     for (const l of policy.labels) s.addLabel(repoFullName, l.name, l.color, l.description);
-    return [s, `${s.url}: ${pipelineRepo} at ${commit}; ${repoFullName} with ${Object.keys(files).length} files and ${policy.labels.length} labels`];
+    return [s, `${s.url}: ${pipelineRepo} at ${pipelineCommit}; ${repoFullName} with ${Object.keys(files).length} files and ${policy.labels.length} labels`];
   });
 
   // The mirror was built before, at v1.0.0: the pin the previous run's PR merged.
@@ -530,7 +532,7 @@ async function e2e(cleanup: Cleanup): Promise<void> {
   const gateJson = path.join(audit, "gate.json");
   await step(`waivers: add ${WAIVERS.map((w) => w.id).join(" and ")} to the entry, re-render, scan and gate again -> pass, waived shown as suppressed`, async () => {
     const withWaiver: MirrorSpec = { ...spec, gate: { waivers: WAIVERS } };
-    const r = render(renderDir, withWaiver, settings);
+    const r = render(renderDir, withWaiver, settings, pipelineCommit);
     mirror = r.mirror;
     const changed = r.changed;
     check(changed.includes(MIRROR_PATHS.trivyignore), `re-rendering with the waiver did not change ${MIRROR_PATHS.trivyignore}`);
