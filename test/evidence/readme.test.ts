@@ -12,15 +12,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { renderReadme } from "../../components/readme";
-import { resolveFleet } from "../../components/spec";
 import type { ResolvedMirror, StackSettings } from "../../components/types";
-import { loadMirrorEntries, readProjectFile } from "../../infra/mirrors";
-import { policy } from "../../infra/policy";
 import { renderPinFile } from "../../pipeline/lib/pin";
+import { FIXTURE_FLEET, resolveTestFleet } from "../support/fleets";
 
 const settings = (visibility: "private" | "public"): StackSettings => ({ owner: "acme-corp", registryNamespace: "acme-corp", visibility, branchProtection: true, attestations: false });
 const mirrors = (visibility: "private" | "public" = "private") =>
-  resolveFleet(loadMirrorEntries(), { policy, settings: settings(visibility), readFile: readProjectFile, today: new Date("2026-11-23T12:00:00Z") }).mirrors;
+  resolveTestFleet(FIXTURE_FLEET, { settings: settings(visibility), today: new Date("2026-11-23T12:00:00Z") }).mirrors;
 const by = (name: string, visibility: "private" | "public" = "private"): ResolvedMirror => mirrors(visibility).find((m) => m.name === name)!;
 
 const dirs: string[] = [];

@@ -11,8 +11,9 @@ import { header, headerLines } from "../../components/header";
 import { FleetConfigError, resolveFleet } from "../../components/spec";
 import type { ResolvedMirror, StackSettings, Waiver } from "../../components/types";
 import { imagePurl, openVexDocument, renderOpenVex, renderTrivyignore, trivyExpiredAt, VEX_UNDATED } from "../../components/waivers";
-import { loadMirrorEntries, readProjectFile } from "../../infra/mirrors";
 import { policy } from "../../infra/policy";
+import { FIXTURE_FLEET, resolveTestFleet } from "../support/fleets";
+import { propertyMirrors } from "../support/user-fleet";
 import { openVexValidator } from "./openvex-schema";
 
 const settings: StackSettings = { owner: "acme-corp", registryNamespace: "acme-corp", visibility: "private", branchProtection: true, attestations: false };
@@ -166,11 +167,10 @@ describe("OpenVEX document", () => {
     assert.ok(validate(doc), JSON.stringify(validate.errors, null, 2));
   });
 
-  test("GIVEN the real mirrors/ entries WHEN rendered THEN every document with waivers validates", () => {
-    const { mirrors } = resolveFleet(loadMirrorEntries(), { policy, settings, readFile: readProjectFile, today: TODAY });
-    const withWaivers = mirrors.filter((m) => m.gate.waivers.length > 0);
+  test("GIVEN every mirror of the fixture fleet and of mirrors/ WHEN rendered THEN every document with waivers validates", () => {
+    const withWaivers = propertyMirrors(settings, TODAY).filter(({ mirror }) => mirror.gate.waivers.length > 0);
     assert.ok(withWaivers.length > 0, "the worked example (gokapi) declares a waiver");
-    for (const m of withWaivers) assert.ok(validate(JSON.parse(renderOpenVex(m))), `${m.sourceFile}: ${JSON.stringify(validate.errors)}`);
+    for (const { label, mirror: m } of withWaivers) assert.ok(validate(JSON.parse(renderOpenVex(m))), `${label}: ${JSON.stringify(validate.errors)}`);
   });
 
   test("GIVEN a not_affected waiver with a purl WHEN rendered THEN image product, purl subcomponent, justification and the reason as impact statement", () => {
@@ -285,8 +285,8 @@ describe("OpenVEX timestamp", () => {
     assert.equal(renderOpenVex(mirror(ws, new Date("2026-11-23T00:00:00Z"))), renderOpenVex(mirror(ws, new Date("2026-12-30T00:00:00Z"))));
   });
 
-  test("GIVEN the real gokapi entry WHEN rendered THEN its timestamp is the day its waiver was approved, not 1970", () => {
-    const { mirrors } = resolveFleet(loadMirrorEntries(), { policy, settings, readFile: readProjectFile, today: TODAY });
+  test("GIVEN the worked gokapi entry WHEN rendered THEN its timestamp is the day its waiver was approved, not 1970", () => {
+    const { mirrors } = resolveTestFleet(FIXTURE_FLEET, { settings, today: TODAY });
     const doc = openVexDocument(mirrors.find((m) => m.name === "gokapi")!);
     assert.equal(doc.timestamp, "2026-11-23T00:00:00Z");
   });
