@@ -15,6 +15,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
 import { PROJECT_ROOT } from "../../infra/mirrors";
+import { copyEntries } from "../support/fleets";
 
 const ADDED = path.join(PROJECT_ROOT, "test", "fixtures", "added-mirrors", "mirrors");
 /** What a clone has that a copy must not take: git's and the tools' state, build output. */
@@ -103,12 +104,8 @@ test("GIVEN a copy of the project with two more valid entries in mirrors/ WHEN i
     const dir = path.join(base, "copy", "mirror-fleet");
     fs.mkdirSync(dir, { recursive: true });
     copyProject(dir);
-    const added = fs.readdirSync(ADDED).filter((f) => f.endsWith(".ts")).sort();
+    const added = copyEntries(ADDED, path.join(dir, "mirrors"));
     assert.deepEqual(added, ["miniflux.ts", "uptime-kuma.ts"]);
-    for (const f of added) {
-      const text = fs.readFileSync(path.join(ADDED, f), "utf8").replaceAll('"../../../../components/', '"../components/');
-      fs.writeFileSync(path.join(dir, "mirrors", f), text);
-    }
     const tmp = path.join(base, "tmp");
     fs.mkdirSync(tmp);
     // NODE_TEST_CONTEXT unset: with it, Node's runner in the child thinks it is nested and runs nothing.

@@ -39,3 +39,20 @@ export function resolveTestFleet(fleet: TestFleet, o: { settings: StackSettings;
   return resolveFleet(fleet.entries(), { policy: o.policy ?? fleetPolicy, settings: o.settings, readFile: fleet.readFile, today: o.today });
 }
 
+
+/**
+ * Copies the entries of a fleet under test/fixtures (its `mirrors/` files)
+ * into a project's `mirrors/` folder, where they import the project's modules
+ * from one level down (`../components/…`) instead of from the fixture's depth.
+ * Returns the file names copied.
+ */
+export function copyEntries(fromMirrors: string, toMirrors: string): string[] {
+  const up = path.relative(fromMirrors, PROJECT_ROOT).split(path.sep).join("/");
+  fs.mkdirSync(toMirrors, { recursive: true });
+  const names = fs.readdirSync(fromMirrors).sort();
+  for (const f of names) {
+    const text = fs.readFileSync(path.join(fromMirrors, f), "utf8");
+    fs.writeFileSync(path.join(toMirrors, f), f.endsWith(".ts") ? text.replaceAll(`"${up}/`, '"../') : text);
+  }
+  return names;
+}
