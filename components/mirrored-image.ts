@@ -11,6 +11,7 @@
 import * as dockerbuild from "@pulumi/docker-build";
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
+import { repositoryDescription } from "./hardening";
 import { allowedActionPatterns } from "./pins";
 import { renderMirrorFiles } from "./render";
 import { inventoryEntry, type InventoryEntry } from "./inventory";
@@ -102,7 +103,7 @@ export class MirroredImage extends pulumi.ComponentResource {
       `${name}-repo`,
       {
         name: m.repo,
-        description: `Hardened mirror of ${m.upstream.fullName}: rebuilt, scanned and digest-pinned by mirror-fleet`,
+        description: repositoryDescription(m),
         homepageUrl: m.upstream.url,
         visibility: m.visibility,
         hasIssues: true,

@@ -121,6 +121,11 @@ describe("MirroredImage under mocks (the fixture fleet and a third mirror)", () 
     for (const r of resources.filter((r) => r.type.startsWith("github:"))) assert.equal(r.protect, false, r.name);
   });
 
+  test("GIVEN gokapi on distroless and plik on upstream's own Dockerfile WHEN run THEN only gokapi's repository description says hardened", () => {
+    assert.match(child(resources, T.repo, "gokapi-repo").inputs.description, /^Hardened mirror of Forceu\/Gokapi: /);
+    assert.equal(child(resources, T.repo, "plik-repo").inputs.description, "Mirror of root-gg/plik: rebuilt from upstream's own Dockerfile, scanned and pinned by digest by mirror-fleet");
+  });
+
   test("GIVEN gokapi WHEN run THEN Dependabot alerts are on through their own resource", () => {
     const alerts = child(resources, T.alerts, "gokapi-vulnerability-alerts");
     assert.deepEqual(alerts.inputs, { repository: "mirror-gokapi", enabled: true });
@@ -336,17 +341,19 @@ describe("a fleet-wide policy change", () => {
     const { resources } = await fleet({ policy: p, entries: of.entries(), of });
     return new Map(resources.map((r) => [r.urn, JSON.stringify(r.inputs)]));
   }
-  const changes: Array<[string, (p: FleetPolicy) => FleetPolicy]> = [
-    ["the blocking severities", (p) => ({ ...p, gate: { ...p.gate, severities: ["CRITICAL"] } })],
-    ["the upstream-health thresholds", (p) => ({ ...p, health: { ...p.health, maxDaysSinceCommit: 90 } })],
+  // The files each change rewrites per mirror: the config the pipeline reads,
+  // and the README where it names what changed (the gate's severities).
+  const changes: Array<[string, (p: FleetPolicy) => FleetPolicy, string[]]> = [
+    ["the blocking severities", (p) => ({ ...p, gate: { ...p.gate, severities: ["CRITICAL"] } }), ["mirror-config-yml", "readme-md"]],
+    ["the upstream-health thresholds", (p) => ({ ...p, health: { ...p.health, maxDaysSinceCommit: 90 } }), ["mirror-config-yml"]],
   ];
-  for (const [what, change] of changes) {
-    test(`GIVEN ${what} changed WHEN run twice THEN exactly one file per mirror changes, the config`, async () => {
+  for (const [what, change, files] of changes) {
+    test(`GIVEN ${what} changed WHEN run twice THEN exactly ${files.join(" and ")} change, per mirror`, async () => {
       const a = await inputsByUrn(policy);
       const b = await inputsByUrn(change(policy));
       assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort(), "same resources");
       const changed = [...a.keys()].filter((urn) => a.get(urn) !== b.get(urn)).map((urn) => urn.split("::").pop());
-      assert.deepEqual(changed.sort(), ["gokapi-file-mirror-config-yml", "plik-file-mirror-config-yml"]);
+      assert.deepEqual(changed.sort(), ["gokapi", "plik"].flatMap((m) => files.map((f) => `${m}-file-${f}`)).sort());
     });
   }
 
