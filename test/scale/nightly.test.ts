@@ -186,6 +186,12 @@ describe("a night of one mirror, over its parsed workflow", () => {
       assert.ok(!ran.includes("rescan") && !ran.includes("health"), ran.join(", "));
     });
 
+    test(`GIVEN ${label} and a push from pulumi up (a policy change) with the newest tag pinned WHEN the workflow runs THEN only resolve runs: no build, no scan`, () => {
+      // resolve is never forced on a push (test/workflow/policy-change.test.ts), so a pinned tag is not rebuilt.
+      const ran = jobsThatRun(wf, { event: "push", outputs: { resolve: { build: "false", reason: "v2.2.4 is already pinned" } } });
+      assert.deepEqual(ran, ["resolve"]);
+    });
+
     test(`GIVEN ${label} WHEN the rescan fires THEN no build job starts`, () => {
       const ran = jobsThatRun(wf, { event: "schedule", schedule: m.cron.rescan, outputs: {} });
       assert.ok(!ran.includes("resolve") && !ran.includes("build"), ran.join(", "));
