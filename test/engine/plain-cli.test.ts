@@ -150,4 +150,23 @@ describe("the plain CLI (pulumi preview|up in the folder) against the GitHub sta
       plain.remove("mirrors/bad.ts");
     }
   });
+
+  test("5. GIVEN a program that declares less than mirrors/ holds (here: nothing) WHEN npm run up THEN nothing is applied and the mirrors are named; with --allow-mirror-deletes the plan is applied", async () => {
+    const index = inline.read("infra/index.ts");
+    inline.write("infra/index.ts", "export = async () => ({});\n");
+    try {
+      const writes = b.writes().length;
+      const refused = await inline.run(["up"], inlineEnv);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /mirror-fleet: the plan deletes 2 mirrors gokapi, plik although their entries are still in mirrors\/: the program declared less than mirrors\/ holds \(did it run, in this folder\?\)\. Nothing was changed\./);
+      assert.equal(b.writes().length, writes, "a refused up wrote to GitHub");
+      assert.ok((await urns(inline, inlineEnv)).some((u) => u.endsWith("::gokapi")), "the state lost a mirror");
+      const allowed = await inline.run(["up", "--allow-mirror-deletes"], inlineEnv);
+      assert.equal(allowed.code, 0, allowed.stdout.slice(-3000));
+      assert.ok((allowed.summary?.changes.delete ?? 0) > 20);
+      assert.ok(b.repo(`${OWNER}/mirror-gokapi`), "repositories are kept (retainOnDelete)");
+    } finally {
+      inline.write("infra/index.ts", index);
+    }
+  });
 });
