@@ -50,15 +50,33 @@ function cstring(block: Buffer, start: number, length: number): string {
   return block.toString("utf8", start, end === -1 || end > start + length ? start + length : end);
 }
 
-/** A numeric header field: octal text, or GNU base-256 for sizes of 8 GiB and more. */
+/**
+ * A numeric header field: octal text, or GNU base-256 for sizes of 8 GiB and
+ * more; NaN for anything else (a negative base-256 number, text that is not
+ * octal), which the caller refuses.
+ */
 function numeric(block: Buffer, start: number, length: number): number {
   if (block[start] & 0x80) {
+    // 0x80 marks a positive base-256 number; 0xff a negative one (GNU tar).
+    if (block[start] !== 0x80) return NaN;
     let n = 0;
     for (let i = start + 1; i < start + length; i++) n = n * 256 + block[i];
     return n;
   }
   const text = cstring(block, start, length).trim();
-  return text === "" ? 0 : parseInt(text, 8);
+  if (text === "") return 0;
+  return /^[0-7]+$/.test(text) ? parseInt(text, 8) : NaN;
+}
+
+/**
+ * An entry's size must be a whole number of bytes that fits in the file:
+ * a negative or unreadable size would move the reader backwards or nowhere,
+ * and the walk would never end (a pax `size=-1024`).
+ */
+function checkedSize(file: string, size: number, offset: number, total: number, what: string): number {
+  if (!Number.isSafeInteger(size) || size < 0) throw new OciArchiveError(`${file}: ${what} at byte ${offset} is not a size (allowed: a whole number of bytes, 0 or more)`);
+  if (offset + 512 + size > total) throw new OciArchiveError(`${file}: the entry at byte ${offset} is ${size} bytes, past the end of the archive (${total} bytes)`);
+  return size;
 }
 
 /** The header checksum: the sum of all bytes with the checksum field read as spaces. */
@@ -122,7 +140,7 @@ export function listTar(file: string): TarEntry[] {
         throw new OciArchiveError(`${file}: not a tar archive (bad header checksum at byte ${offset})`);
       }
       const type = block[156] === 0 ? "0" : String.fromCharCode(block[156]);
-      let size = numeric(block, 124, 12);
+      let size = checkedSize(file, numeric(block, 124, 12), offset, total, "the header's size field");
       const dataAt = offset + 512;
       const next = dataAt + Math.ceil(size / 512) * 512;
       if (type === "L" || type === "x") {
@@ -143,7 +161,10 @@ export function listTar(file: string): TarEntry[] {
       if (prefix) name = `${prefix}/${name}`;
       if (longName !== undefined) name = longName;
       if (pax.has("path")) name = pax.get("path")!;
-      if (pax.has("size")) size = parseInt(pax.get("size")!, 10);
+      if (pax.has("size")) {
+        const text = pax.get("size")!;
+        size = checkedSize(file, /^[0-9]+$/.test(text) ? Number(text) : NaN, offset, total, `the pax size ${JSON.stringify(text.slice(0, 40))}`);
+      }
       entries.push({ name: name.replace(/^(\.\/)+/, ""), type, offset: dataAt, size });
       longName = undefined;
       pax = new Map();
