@@ -104,8 +104,18 @@ export function parseTrivyReport(text: string, shown: string): Occurrence[] {
       list.forEach((item, j) => {
         const here = `${at}.${field}[${j}]`;
         if (suppressed) {
-          // Only vulnerabilities matter to this gate; a suppressed one is judged again against our waivers.
-          if (!isObj(item) || item.Type !== "vulnerability") return;
+          // A suppressed finding is judged again against our waivers. The scans run with
+          // `--scanners vuln`, so Trivy writes only Type "vulnerability" (pkg/types/finding.go
+          // FindingTypeVulnerability); any other Type, or a near miss such as "Vulnerability",
+          // is a report this gate does not understand, never a finding to drop.
+          if (!isObj(item)) {
+            problems.push(`${shown}: ${here}: not a suppressed finding (expected an object with Type and Finding)`);
+            return;
+          }
+          if (item.Type !== "vulnerability") {
+            problems.push(`${shown}: ${here}.Type: ${JSON.stringify(item.Type ?? null).slice(0, 60)} is not allowed (allowed: vulnerability; the scans run with --scanners vuln)`);
+            return;
+          }
           const o = occurrence(item.Finding, `${here}.Finding`, r.Target as string, shown, problems, typeof item.Source === "string" ? item.Source : "the scanner");
           if (o) out.push(o);
           return;
