@@ -6,6 +6,7 @@
  */
 import * as fs from "node:fs";
 import { SEVERITIES, type Severity } from "../../components/types";
+import { doublestarMatch, validatePattern } from "./doublestar";
 import { parseYaml } from "./yaml";
 
 /** Trivy's vulnerability statuses (pkg/types, dbTypes.Status). */
@@ -241,13 +242,8 @@ export function parseIgnoreFile(text: string, shown: string): IgnoreEntry[] {
       return v as string[];
     };
     const paths = strings("paths");
-    for (const p of paths) {
-      try {
-        globToRegExp(p);
-      } catch (err) {
-        problems.push(`${at}.paths: ${(err as Error).message}`);
-      }
-    }
+    // Trivy refuses the whole file on a pattern doublestar cannot read (pkg/result/ignore.go).
+    for (const p of paths) if (!validatePattern(p)) problems.push(`${at}.paths: ${JSON.stringify(p)} is not a valid path pattern (allowed: a doublestar glob, as Trivy reads it: *, ?, **, [...], {a,b})`);
     const purls = strings("purls");
     for (const p of purls) if (!parsePurl(p)) problems.push(`${at}.purls: ${JSON.stringify(p)} is not a package URL (allowed: pkg:<type>/<namespace>/<name>@<version>)`);
     let expiredAt: string | null = null;
@@ -273,7 +269,7 @@ export function entryMatches(entry: IgnoreEntry, o: Occurrence): boolean {
   if (entry.id !== o.id) return false;
   if (entry.paths.length > 0) {
     const places = [o.target, o.pkgPath].filter((x): x is string => x !== null && x !== "");
-    if (!entry.paths.some((p) => places.some((x) => globToRegExp(p).test(x)))) return false;
+    if (!entry.paths.some((p) => places.some((x) => doublestarMatch(p, x) === true))) return false;
   }
   if (entry.purls.length > 0) {
     // Trivy lets a purl-scoped entry match a finding that has no purl; a waiver scoped to a
@@ -344,81 +340,6 @@ export function purlMatches(constraint: Purl, target: Purl): boolean {
   if (constraint.version !== "" && constraint.version !== target.version) return false;
   if (constraint.subpath !== "" && constraint.subpath !== target.subpath) return false;
   return Object.entries(constraint.qualifiers).every(([k, v]) => target.qualifiers[k] === v);
-}
-
-// ---------------------------------------------------------------------------
-// Glob patterns as Trivy matches `paths` (bmatcuk/doublestar): `*` and `?`
-// stay inside one path segment, `**` as a whole segment spans any number of
-// them, `[…]` classes and `{a,b}` alternatives.
-
-const globCache = new Map<string, RegExp>();
-
-export function globToRegExp(glob: string): RegExp {
-  const hit = globCache.get(glob);
-  if (hit) return hit;
-  let re = "";
-  let i = 0;
-  let braces = 0;
-  const bad = (what: string): never => {
-    throw new Error(`${JSON.stringify(glob)} is not a valid path pattern: ${what}`);
-  };
-  while (i < glob.length) {
-    const c = glob[i];
-    if (c === "*") {
-      if (glob[i + 1] === "*") {
-        const segStart = i === 0 || glob[i - 1] === "/";
-        const segEnd = i + 2 === glob.length || glob[i + 2] === "/";
-        if (segStart && segEnd) {
-          if (glob.length === 2) re += ".*"; // `**`: anything
-          else if (i + 2 === glob.length) re = re.slice(0, -2) + "(?:/.*)?"; // `a/**`: a, and all under it
-          else re += "(?:[^/]*/)*"; // `**/` and `/**/`: zero or more directories
-          i += i + 2 === glob.length ? 2 : 3;
-          continue;
-        }
-        i += 2;
-        re += "[^/]*";
-        continue;
-      }
-      re += "[^/]*";
-      i++;
-    } else if (c === "?") {
-      re += "[^/]";
-      i++;
-    } else if (c === "[") {
-      const end = glob.indexOf("]", i + 2);
-      if (end < 0) bad("an unclosed '['");
-      let cls = glob.slice(i + 1, end);
-      if (cls.startsWith("!") || cls.startsWith("^")) cls = "^" + cls.slice(1);
-      re += `[${cls.replace(/\\/g, "\\\\").replace(/\]/g, "\\]")}]`;
-      i = end + 1;
-    } else if (c === "{") {
-      braces++;
-      re += "(?:";
-      i++;
-    } else if (c === "}" && braces > 0) {
-      braces--;
-      re += ")";
-      i++;
-    } else if (c === "," && braces > 0) {
-      re += "|";
-      i++;
-    } else if (c === "\\") {
-      if (i + 1 >= glob.length) bad("a trailing '\\'");
-      re += escapeRe(glob[i + 1]);
-      i += 2;
-    } else {
-      re += escapeRe(c);
-      i++;
-    }
-  }
-  if (braces > 0) bad("an unclosed '{'");
-  const out = new RegExp(`^${re}$`);
-  globCache.set(glob, out);
-  return out;
-}
-
-function escapeRe(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
 
 /**
