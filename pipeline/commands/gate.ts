@@ -100,9 +100,9 @@ export const command: Command = {
     acc.addUnusable(waiverProblems);
 
     // One report at a time: only the distinct findings stay in memory.
-    const read = (file: string, shown: string, place: string): void => {
+    const read = (file: string, shown: string, place: string, artifact?: string): void => {
       try {
-        acc.add(readTrivyReport(file, shown), shown, place);
+        acc.add(readTrivyReport(file, shown, artifact), shown, place);
       } catch (e) {
         if (!(e instanceof UnusableInput)) throw e;
         acc.addUnusable(e.problems);
@@ -116,7 +116,7 @@ export const command: Command = {
         const wantSource = config?.gate.scans?.includes("source") ?? true;
         const { reports: listed, missing } = recordReports(record, file, recordFlag, wantSource);
         acc.addUnusable(missing);
-        for (const r of listed) read(r.file, r.shown, r.place);
+        for (const r of listed) read(r.file, r.shown, r.place, r.artifact);
         scan = {
           record: recordFlag,
           digest: record.image.digest,

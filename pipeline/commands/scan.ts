@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseFlags, setOutputs, UsageError, type Command, type Io } from "../cli";
 import { loadConfigOption } from "../lib/config";
-import { extractOciArchive } from "../lib/oci";
+import { extractOciArchive, isOciPlatform } from "../lib/oci";
 import { checkImage } from "../lib/publish";
 import { readVexStatus, scan, type TrivyRunner } from "../lib/scan";
 import { isDay, readIgnoreFile, UnusableInput, type IgnoreEntry } from "../lib/trivy";
@@ -110,7 +110,7 @@ export const command: Command = {
     }
     const config = loadConfigOption(io.cwd, f.config);
     const platforms = f.platforms !== undefined ? f.platforms.split(",").map((x) => x.trim()).filter((x) => x !== "") : config?.build.platforms;
-    for (const p of platforms ?? []) if (!/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/.test(p)) throw new UsageError(`--platforms: ${JSON.stringify(p)} is not allowed (allowed: os/arch[/variant], e.g. linux/arm64)`);
+    for (const p of platforms ?? []) if (!isOciPlatform(p)) throw new UsageError(`--platforms: ${JSON.stringify(p)} is not allowed (allowed: os/arch[/variant] from the OCI image index specification, e.g. linux/arm64)`);
     const wantSource = config?.gate.scans?.includes("source") ?? true;
     if (f.source !== undefined && !fs.statSync(path.resolve(io.cwd, f.source), { throwIfNoEntry: false })?.isDirectory()) {
       throw new UsageError(`--source ${f.source}: not a directory`);

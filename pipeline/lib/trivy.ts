@@ -46,7 +46,8 @@ export class UnusableInput extends Error {
 /** The most problems reported per file: past that, one more line says how many were left out. */
 const MAX_PROBLEMS = 20;
 
-export function readTrivyReport(file: string, shown = file): Occurrence[] {
+/** `artifact`: the ArtifactName the report must carry (what was scanned), when the caller knows it. */
+export function readTrivyReport(file: string, shown = file, artifact?: string): Occurrence[] {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
@@ -54,10 +55,10 @@ export function readTrivyReport(file: string, shown = file): Occurrence[] {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UnusableInput([code === "ENOENT" ? `${shown}: report does not exist (the scan did not write it)` : `${shown}: report cannot be read (${code ?? (e as Error).message})`]);
   }
-  return parseTrivyReport(text, shown);
+  return parseTrivyReport(text, shown, artifact);
 }
 
-export function parseTrivyReport(text: string, shown: string): Occurrence[] {
+export function parseTrivyReport(text: string, shown: string, artifact?: string): Occurrence[] {
   if (text.trim() === "") throw new UnusableInput([`${shown}: report is empty (a scan that wrote nothing is not a clean scan)`]);
   let doc: unknown;
   try {
@@ -82,6 +83,9 @@ export function parseTrivyReport(text: string, shown: string): Occurrence[] {
   }
   if (typeof doc.ArtifactName !== "string" || typeof doc.ArtifactType !== "string") {
     throw new UnusableInput([`${shown}: not a Trivy JSON report (ArtifactName and ArtifactType are missing)`]);
+  }
+  if (artifact !== undefined && doc.ArtifactName !== artifact) {
+    throw new UnusableInput([`${shown}: the report is of ${plain(doc.ArtifactName)}, not of ${artifact}: it is not this platform's scan`]);
   }
   // Trivy omits Results when it detected nothing at all; anything else must be a list.
   const results = doc.Results === undefined ? [] : doc.Results;
