@@ -733,13 +733,7 @@ function publishJob(m: ResolvedMirror): Job {
       },
     );
   }
-  steps.push({
-    // publish writes the registry credentials under $RUNNER_TEMP/mirror-credentials
-    // and removes them itself; this covers a kill (timeout, cancel) that skips that.
-    name: "Remove the registry credentials file, also after a kill",
-    if: expr("always()"),
-    run: sh("rm -rf \"$RUNNER_TEMP/mirror-credentials\""),
-  });
+  steps.push(removeCredentials);
   return {
     name: "Publish to GHCR",
     needs: ["resolve", "build"],
@@ -865,6 +859,17 @@ function notifyJob(m: ResolvedMirror): Job {
   };
 }
 
+/**
+ * publish, sign and scan --image write the registry credentials under
+ * $RUNNER_TEMP/mirror-credentials and remove them themselves; this last step
+ * of each job that holds them covers a kill (timeout, cancel) that skips that.
+ */
+const removeCredentials: Step = {
+  name: "Remove the registry credentials file, also after a kill",
+  if: expr("always()"),
+  run: sh("rm -rf \"$RUNNER_TEMP/mirror-credentials\""),
+};
+
 function rescanJob(m: ResolvedMirror): Job {
   const pinned = expr("steps.pin.outputs.pinned == 'true'");
   return {
@@ -956,6 +961,7 @@ function rescanJob(m: ResolvedMirror): Job {
           overwrite: true,
         },
       },
+      removeCredentials,
     ],
   };
 }
