@@ -9,6 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import * as semver from "semver";
+import { DEFAULT_APPROVER_ROLE, REPOSITORY_ROLES } from "../pipeline/lib/approval";
 import { isRuntimeStageOverride } from "./presets";
 import {
   NOTIFY_TARGETS,
@@ -215,6 +216,10 @@ export function resolveFleet(entries: readonly MirrorEntry[], opts: ResolveOptio
   const clashes = new Set<string>();
   if (policy.reviewTeam !== undefined && !TEAM_SLUG.test(policy.reviewTeam)) {
     problems.push(`infra/policy.ts: reviewTeam: ${show(policy.reviewTeam)} is not allowed (allowed: the slug of a team in ${settings.owner}, e.g. 'mirror-reviewers')`);
+  }
+  const approverRole = policy.overrideReview?.approverRole ?? DEFAULT_APPROVER_ROLE;
+  if (!(REPOSITORY_ROLES as readonly string[]).includes(approverRole)) {
+    problems.push(`infra/policy.ts: overrideReview.approverRole: ${show(approverRole)} is not allowed (allowed: ${REPOSITORY_ROLES.join(", ")})`);
   }
 
   for (const entry of entries) {
@@ -444,6 +449,7 @@ function resolveEntry(
       sourceOffReason: scanSource === false ? (scanReason ?? null) : null,
     },
     reviewers: resolvedReviewers,
+    overrideApproverRole: policy.overrideReview?.approverRole ?? DEFAULT_APPROVER_ROLE,
     cronStartHour: startHour ?? policy.schedule.startHour,
     notify: notify ?? policy.notify,
     attestations: attestations ?? settings.attestations,

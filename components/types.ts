@@ -5,6 +5,8 @@
  * component, the inventory) reads only ResolvedMirror.
  */
 
+import type { RepositoryRole } from "../pipeline/lib/approval";
+
 /** Trivy's severities, most severe first. */
 export const SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -140,6 +142,12 @@ export interface FleetPolicy {
    * team needs write access to the mirror repositories to count as a code owner.
    */
   readonly reviewTeam?: string;
+  /**
+   * The repository role (read, triage, write, maintain, admin) whose holders
+   * approve an override review by closing its issue as completed; closing
+   * alone needs only triage. @default "write"
+   */
+  readonly overrideReview?: { readonly approverRole: RepositoryRole };
   readonly notify: readonly NotifyTarget[];
   readonly platforms: readonly string[];
   /** An upstream is unhealthy when archived or past either threshold. */
@@ -233,6 +241,8 @@ export interface ResolvedMirror {
     readonly sourceOffReason: string | null;
   };
   readonly reviewers: readonly string[];
+  /** The role that approves an override review (policy.overrideReview.approverRole). */
+  readonly overrideApproverRole: RepositoryRole;
   /** Cron for the nightly build (`m h * * *`), spread over the window from the mirror's name. */
   readonly cron: { readonly build: string; readonly rescan: string; readonly health: string };
   readonly notify: readonly NotifyTarget[];

@@ -420,6 +420,8 @@ async function e2e(cleanup: Cleanup): Promise<void> {
   });
 
   await step("a reviewer closes the override-review issue (approval)", async () => {
+    // alice holds the role the policy names for approving (pipeline/lib/approval.ts).
+    gh.setRole(repoFullName, "alice", "write");
     gh.closeIssue(repoFullName, reviewIssue, { reason: "completed", by: "alice" });
     const r = await driftGate(true);
     return [undefined, `issue #${reviewIssue} closed by alice; issue action ${r.json.action}, approved=true -> the drift gate passes`];

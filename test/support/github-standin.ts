@@ -340,6 +340,8 @@ export interface IssueState {
   closedBy: string | null;
   /** Pull requests are issues too (shared numbering, labels and comments). */
   readonly isPull: boolean;
+  /** Close and reopen events, oldest first, as the timeline lists them (absent: none yet). */
+  events?: Array<{ readonly id: number; readonly event: "closed" | "reopened"; readonly actor: string; readonly at: string; readonly stateReason: string | null }>;
 }
 
 export interface CommentState {
@@ -409,6 +411,8 @@ export interface RepoState {
   /** GET …/actions/permissions, …/selected-actions and …/permissions/workflow. */
   readonly actions: { permissions: Obj; selectedActions: Obj; workflow: Obj };
   readonly secrets: Map<string, SecretState>;
+  /** Repository role and legacy base permission by lower-case login (GET …/collaborators/{username}/permission); absent: none set. */
+  roles?: Map<string, { readonly role: string; readonly permission: string }>;
   /** The repository's Actions public key (base64 of 32 bytes) and its id. */
   readonly publicKey: { readonly keyId: string; readonly key: string };
 }
@@ -757,16 +761,32 @@ export class GitHubStandIn {
     issue.closedAt = this.tick();
     issue.closedBy = opts.by ?? "alice";
     issue.updatedAt = issue.closedAt;
+    this.issueEvent(issue, "closed", issue.closedBy, issue.closedAt);
     return issue;
   }
 
-  reopenIssue(fullName: string, number: number): IssueState {
+  reopenIssue(fullName: string, number: number, by = "alice"): IssueState {
     const issue = this.issueOf(fullName, number);
     issue.state = "open";
     issue.stateReason = "reopened";
     issue.closedAt = null;
     issue.updatedAt = this.tick();
+    this.issueEvent(issue, "reopened", by, issue.updatedAt);
     return issue;
+  }
+
+  /**
+   * Gives `login` a repository role: read, triage, write, maintain, admin, or a
+   * custom role's name with its base. `permission` is the legacy base role the
+   * endpoint also answers: maintain counts as write, triage as read.
+   */
+  setRole(fullName: string, login: string, role: string, permission = ({ admin: "admin", maintain: "write", write: "write", triage: "read", read: "read" } as Record<string, string>)[role] ?? "read"): void {
+    const repo = this.repo(fullName);
+    (repo.roles ??= new Map()).set(login.toLowerCase(), { role, permission });
+  }
+
+  issueEvent(issue: IssueState, event: "closed" | "reopened", actor: string, at: string): void {
+    (issue.events ??= []).push({ id: this.id(), event, actor, at, stateReason: event === "closed" ? issue.stateReason : null });
   }
 
   /** A comment by someone other than the pipeline. */
@@ -1576,11 +1596,13 @@ function applyIssuePatch(self: GitHubStandIn, repo: RepoState, issue: IssueState
     issue.stateReason = (b.state_reason as IssueState["stateReason"]) ?? "completed";
     issue.closedAt = now;
     issue.closedBy = self.botLogin;
+    self.issueEvent(issue, "closed", self.botLogin, now);
   } else if (b.state === "open" && issue.state !== "open") {
     issue.state = "open";
     issue.stateReason = "reopened";
     issue.closedAt = null;
     issue.closedBy = null;
+    self.issueEvent(issue, "reopened", self.botLogin, now);
   }
   issue.updatedAt = now;
 }
@@ -1860,6 +1882,27 @@ const HANDLERS: Record<string, Handler> = {
   "issues/update": withIssue(function (repo, issue, { body }) {
     applyIssuePatch(this, repo, issue, (body as Obj) ?? {});
     return { status: 200, body: issueJson(this, repo, issue) };
+  }),
+  // The timeline (docs: "List timeline events for an issue"): comments as `commented`
+  // items and close/reopen events as state-change events, oldest first.
+  "issues/list-events-for-timeline": withIssue(function (repo, issue, ctx) {
+    const items: Array<{ at: string; id: number; json: Obj }> = [
+      ...repo.comments.filter((c) => c.issue === issue.number).map((c) => ({ at: c.createdAt, id: c.id, json: { event: "commented", actor: user(c.user), ...commentJson(repo, c), author_association: "NONE" } })),
+      ...(issue.events ?? []).map((e) => ({
+        at: e.at,
+        id: e.id,
+        json: { id: e.id, node_id: `CE_${e.id}`, url: `https://api.github.com/repos/${repo.fullName}/issues/events/${e.id}`, actor: user(e.actor), event: e.event, commit_id: null, commit_url: null, created_at: e.at, performed_via_github_app: null, state_reason: e.stateReason },
+      })),
+    ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id - b.id));
+    const answer = page(items, ctx);
+    return { ...answer, body: answer.body.map((x) => x.json) };
+  }),
+  // Roles from setRole; someone without one is no collaborator (404, as GitHub answers for a user it cannot find there).
+  "repos/get-collaborator-permission-level": withRepo(function (repo, { params }) {
+    const login = String(params.username);
+    const r = repo.roles?.get(login.toLowerCase());
+    if (r === undefined) return notFound();
+    return { status: 200, body: { permission: r.permission, role_name: r.role, user: user(login) } };
   }),
   "issues/list-comments": withIssue(function (repo, issue, ctx) {
     const items = repo.comments.filter((c) => c.issue === issue.number);
