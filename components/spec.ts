@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import * as semver from "semver";
 import { DEFAULT_APPROVER_ROLE, REPOSITORY_ROLES } from "../pipeline/lib/approval";
 import { isRuntimeStageOverride } from "./presets";
+import { signingEnvironment } from "./workflow/sign";
 import {
   NOTIFY_TARGETS,
   SEVERITIES,
@@ -453,7 +454,7 @@ function resolveEntry(
     cronStartHour: startHour ?? policy.schedule.startHour,
     notify: notify ?? policy.notify,
     attestations: attestations ?? settings.attestations,
-    signing: settings.cosignPublicKey ? { publicKey: settings.cosignPublicKey } : null,
+    signing: settings.cosignPublicKey ? { publicKey: settings.cosignPublicKey, environment: signingEnvironment(settings.visibility, settings.githubPlan ?? "team") } : null,
     preflight,
     branchProtection: settings.branchProtection,
     health: policy.health,

@@ -191,6 +191,14 @@ export interface StackSettings {
   readonly githubPlan?: GithubPlan;
   /** The fleet's cosign public key (PEM): when set, every mirror signs and attests what it pushes. */
   readonly cosignPublicKey?: string;
+  /**
+   * How long a passing scan-gate result admits its digest: `<n>h`, `<n>m` or
+   * `<n>s`. Longer than the time between two nightly rescans, or a clean
+   * image is denied in between. @default "48h"
+   */
+  readonly admissionWindow?: string;
+  /** Image patterns (Kyverno wildcards: `*`, `?`) the admission policy admits besides the fleet's registry, e.g. `registry.k8s.io/*`. @default [] */
+  readonly admissionAllowedImages?: readonly string[];
 }
 
 /** GitHub plans, as far as the settings a mirror needs differ (Pro counts as Team). */
@@ -248,7 +256,15 @@ export interface ResolvedMirror {
   readonly notify: readonly NotifyTarget[];
   readonly attestations: boolean;
   /** cosign signing with the fleet key (pipeline sign); null when the stack sets no key: nothing is signed. */
-  readonly signing: { readonly publicKey: string } | null;
+  readonly signing: {
+    readonly publicKey: string;
+    /**
+     * The GitHub environment that holds the private key, readable only by jobs
+     * of the default branch; null where the plan has no environments for the
+     * repository (private on GitHub Free): then the key is a repository secret.
+     */
+    readonly environment: string | null;
+  } | null;
   readonly preflight: boolean;
   readonly branchProtection: boolean;
   readonly health: FleetPolicy["health"];

@@ -46,7 +46,7 @@ import {
   type Value,
   type Workflow,
 } from "./workflow/model";
-import { signSteps } from "./workflow/sign";
+import { reattestJob, signSteps } from "./workflow/sign";
 import { trivySteps } from "./workflow/trivy";
 import { toYaml } from "./yaml";
 
@@ -738,6 +738,8 @@ function publishJob(m: ResolvedMirror): Job {
     name: "Publish to GHCR",
     needs: ["resolve", "build"],
     if: succeeded(["resolve", "build"], "needs.build.outputs.decision == 'pass'"),
+    // The signing key's environment, where the plan has one (components/workflow/sign.ts).
+    ...(m.signing?.environment ? { environment: m.signing.environment } : {}),
     permissions,
     timeoutMinutes: 30,
     outputs: {
@@ -880,6 +882,8 @@ function rescanJob(m: ResolvedMirror): Job {
     timeoutMinutes: 30,
     outputs: {
       tag: stepOutput("pin", "tag"),
+      digest: stepOutput("pin", "digest"),
+      commit: stepOutput("pin", "commit"),
       decision: stepOutput("gate", "verdict"),
       scanned: stepOutput("gate", "scanned"),
     },
@@ -898,6 +902,8 @@ function rescanJob(m: ResolvedMirror): Job {
           `pin="$(tr -d "\\"'" < ${MIRROR_PATHS.pin})"`,
           "digest=\"$(printf '%s\\n' \"$pin\" | sed -nE 's/^digest:[[:space:]]*(sha256:[0-9a-f]{64})[[:space:]]*$/\\1/p')\"",
           "tag=\"$(printf '%s\\n' \"$pin\" | sed -nE 's/^tag:[[:space:]]*([^[:space:]]+)[[:space:]]*$/\\1/p')\"",
+          // The upstream commit the pin records (upstream.commit): the re-attested predicate names it.
+          "commit=\"$(printf '%s\\n' \"$pin\" | sed -nE 's/^[[:space:]]+commit:[[:space:]]*([0-9a-f]{40}([0-9a-f]{24})?)[[:space:]]*$/\\1/p' | head -n 1)\"",
           `if ! [[ "$digest" =~ ${DIGEST_PATTERN} ]]; then`,
           `  echo "::error::${MIRROR_PATHS.pin}: no digest: sha256:<64 hex>"`,
           "  exit 1",
@@ -910,6 +916,7 @@ function rescanJob(m: ResolvedMirror): Job {
           "  echo \"pinned=true\"",
           "  echo \"digest=$digest\"",
           "  echo \"tag=$tag\"",
+          "  echo \"commit=$commit\"",
           "} >> \"$GITHUB_OUTPUT\"",
         ),
       },
@@ -1044,6 +1051,7 @@ export function mirrorWorkflow(m: ResolvedMirror): Workflow {
     ...(m.notify.length > 0 ? { notify: notifyJob(m) } : {}),
     rescan: rescanJob(m),
     "rescan-report": rescanReportJob(m),
+    ...withJob("reattest", reattestJob(m, { checkout, setupNode: setupNode(m), download, removeCredentials, pipeline: PIPELINE, runUrl: RUN_URL, rescanArtifact: ARTIFACTS.rescan })),
     health: healthJob(m),
   };
   return {
@@ -1064,6 +1072,10 @@ export function mirrorWorkflow(m: ResolvedMirror): Workflow {
     runsOn: RUNNER,
     jobs,
   };
+}
+
+function withJob(id: string, job: Job | undefined): Record<string, Job> {
+  return job ? { [id]: job } : {};
 }
 
 export function renderWorkflow(m: ResolvedMirror): string {
