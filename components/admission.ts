@@ -109,7 +109,7 @@ export function kyvernoPolicy(settings: StackSettings, registry = fleetRegistry(
           match: { any: [{ resources: { kinds: ["Pod"] } }] },
           validate: {
             failureAction: "Enforce",
-            message: `{{ element.image }} is not an allowed image: spell it as ${allowed.join(" or ")} (stack setting admissionAllowedImages lists others)`,
+            message: `every container image must be spelled as ${allowed.join(" or ")} (stack setting admissionAllowedImages lists others)`,
             foreach: [
               {
                 list: "request.object.spec.[containers, initContainers, ephemeralContainers][]",

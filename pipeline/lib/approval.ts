@@ -76,13 +76,27 @@ function asks(items: readonly TimelineItem[], bot: string): Array<{ at: number; 
   return out;
 }
 
-/** Posts an ask for the body as GitHub holds it now, unless the newest ask already records exactly that. */
-export async function ensureAsked(gh: GitHub, repo: Repo, number: number, fingerprint: string, role: RepositoryRole, bot: string, post: (text: string) => Promise<void>): Promise<boolean> {
-  const { data } = await gh.request("GET /repos/{owner}/{repo}/issues/{issue_number}", { ...repo, issue_number: number });
-  const hash = bodySha256(data.body);
+export interface AskOptions {
+  /** Writes the pipeline's own body (the issue text for today's findings). */
+  readonly rewrite: () => Promise<void>;
+  /** The pipeline wrote the body in this run already. */
+  readonly fresh: boolean;
+  readonly post: (text: string) => Promise<void>;
+}
+
+/**
+ * Keeps an open review asked for: nothing when the newest ask, unedited,
+ * records today's fingerprint and the body as it stands. Otherwise the
+ * request is made again for a body the pipeline wrote in this run (rewritten
+ * first unless `fresh`), never for text someone else left in the issue.
+ */
+export async function ensureAsked(gh: GitHub, repo: Repo, number: number, fingerprint: string, role: RepositoryRole, bot: string, o: AskOptions): Promise<boolean> {
+  const current = async () => bodySha256((await gh.request("GET /repos/{owner}/{repo}/issues/{issue_number}", { ...repo, issue_number: number })).data.body);
+  const hash = await current();
   const last = asks(await timeline(gh, repo, number), bot).pop();
   if (last && !last.edited && last.fingerprint === fingerprint && last.body === hash) return false;
-  await post(askComment(fingerprint, hash, role));
+  if (!o.fresh) await o.rewrite();
+  await o.post(askComment(fingerprint, o.fresh ? hash : await current(), role));
   return true;
 }
 

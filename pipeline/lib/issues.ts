@@ -516,7 +516,14 @@ export async function syncIssue(gh: GitHub, repo: Repo, input: IssueInput, bot: 
         [action, state, approved] = ["reopened", "open", false];
       }
     }
-    if (state === "open") await ensureAsked(gh, repo, number, fp, approverRole, bot, (text) => postComment(gh, repo, number!, text, bot));
+    if (state === "open") {
+      const n = number;
+      await ensureAsked(gh, repo, n, fp, approverRole, bot, {
+        fresh: plan.create !== undefined || plan.update?.body !== undefined || action === "reopened",
+        rewrite: async () => void (await gh.request("PATCH /repos/{owner}/{repo}/issues/{issue_number}", { ...repo, issue_number: n, body: renderBody(input) })),
+        post: (text) => postComment(gh, repo, n, text, bot),
+      });
+    }
   }
   return {
     action,

@@ -49,12 +49,18 @@ function probe(settings: StackSettings) {
             { name: "decision", variable: { jmesPath: "request.object.data.decision" } },
             { name: "gate", variable: { value: { decidedAt: "{{ request.object.data.decidedAt }}" } } },
           ],
-          preconditions: scanGateConditions(settings),
+          // A rule's preconditions are one any/all block; the attestation's conditions are a list of them (one here).
+          preconditions: onlyBlock(scanGateConditions(settings)),
           validate: { failureAction: "Enforce", message: "the scan-gate conditions hold: admitted", deny: {} },
         },
       ],
     },
   };
+}
+
+function onlyBlock(conditions: unknown): unknown {
+  assert.ok(Array.isArray(conditions) && conditions.length === 1, `expected one any/all block, got ${JSON.stringify(conditions)}`);
+  return conditions[0];
 }
 
 const ago = (hours: number) => new Date(Date.now() - hours * 3600_000).toISOString();

@@ -100,3 +100,18 @@ test("GIVEN the policy names maintain THEN a writer's close is refused, a mainta
     assert.deepEqual([r.json.approved, r.json.approvedBy], [true, "mia"]);
   });
 });
+
+test("GIVEN an open review WHEN a writer edits the diff shown before anyone closes it THEN the next run puts the pipeline's text back and asks again for that", async () => {
+  await withWorld(async (w) => {
+    await ask(w);
+    const issue = w.s.issue(REPO, 1);
+    issue.body = issue.body!.replace("+FROM alpine:3.20", "+FROM alpine:3.20 # nothing to see");
+    const r = await ask(w);
+    assert.equal(r.json.action, "unchanged");
+    assert.match(w.s.issue(REPO, 1).body!, /\+FROM alpine:3\.20\n/, "the pipeline's diff is back");
+    assert.doesNotMatch(w.s.issue(REPO, 1).body!, /nothing to see/);
+    assert.equal(w.s.comments(REPO, 1).filter((c) => c.body.startsWith("<!-- mirror-fleet:ask ")).length, 2, "asked again");
+    w.s.closeIssue(REPO, 1, { reason: "completed", by: "alice" });
+    assert.equal((await ask(w)).json.approved, true);
+  });
+});
