@@ -199,6 +199,12 @@ export interface StackSettings {
   readonly admissionWindow?: string;
   /** Image patterns (Kyverno wildcards: `*`, `?`) the admission policy admits besides the fleet's registry, e.g. `registry.k8s.io/*`. @default [] */
   readonly admissionAllowedImages?: readonly string[];
+  /**
+   * Mirror repositories (names, `mirror-x`) that exist on GitHub and that a
+   * person checked and vouches for as the fleet's own (a mirror removed and
+   * added back): adopted although the stack did not create them. @default []
+   */
+  readonly adoptRepositories?: readonly string[];
 }
 
 /** GitHub plans, as far as the settings a mirror needs differ (Pro counts as Team). */

@@ -84,6 +84,20 @@ export function settingsFrom(get: (key: string) => unknown, where: string): Stac
     );
   }
   const admissionAllowedImages = imagePatterns(get("admissionAllowedImages"), problems);
+  // Structured values come as JSON text from pulumi.Config.get, as a list from the stack file.
+  const rawAdopt = get("adoptRepositories");
+  let adopt: unknown = rawAdopt;
+  if (typeof rawAdopt === "string") {
+    try {
+      adopt = JSON.parse(rawAdopt);
+    } catch {
+      adopt = rawAdopt;
+    }
+  }
+  const adoptRepositories = adopt === undefined ? undefined : Array.isArray(adopt) && adopt.every((r) => typeof r === "string" && /^[A-Za-z0-9._-]{1,100}$/.test(r)) ? (adopt as string[]) : null;
+  if (adoptRepositories === null) {
+    problems.push(`${NS}:adoptRepositories: ${JSON.stringify(rawAdopt)} is not allowed (allowed: a list of mirror repository names such as [mirror-plik], each checked by a person; README, "Removing a mirror")`);
+  }
   if (problems.length) throw new Error(`${where}:\n  - ${problems.join("\n  - ")}`);
   return {
     owner: owner!,
@@ -96,6 +110,7 @@ export function settingsFrom(get: (key: string) => unknown, where: string): Stac
     ...(cosignPublicKey !== undefined ? { cosignPublicKey: cosignPublicKey.trim() + "\n" } : {}),
     admissionWindow,
     ...(admissionAllowedImages.length ? { admissionAllowedImages } : {}),
+    ...(adoptRepositories ? { adoptRepositories } : {}),
   };
 }
 
