@@ -38,11 +38,14 @@ export function declareSigningKey(parent: pulumi.Resource, name: string, args: S
     }
     return;
   }
-  // Only listed branches may deploy, and the list is the default branch; admins
-  // cannot wave a run of another branch through.
+  // Only listed branches may deploy, and the list is the default branch. Nothing
+  // else is set: for a private repository on Pro or Team GitHub takes only the
+  // branch policy (the provider's go-github v88 repos_environments.go retries a
+  // 422 with deployment_branch_policy alone), so any other field would read
+  // back as GitHub's default and show as a change on every preview.
   const environment = new github.RepositoryEnvironment(
     `${name}-signing-environment`,
-    { repository: args.repository, environment: env, canAdminsBypass: false, deploymentBranchPolicy: { protectedBranches: false, customBranchPolicies: true } },
+    { repository: args.repository, environment: env, deploymentBranchPolicy: { protectedBranches: false, customBranchPolicies: true } },
     { parent, dependsOn: args.dependsOn },
   );
   new github.RepositoryEnvironmentDeploymentPolicy(

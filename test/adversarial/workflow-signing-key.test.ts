@@ -48,7 +48,7 @@ describe("adversarial (issue 17 #7): the signing key is readable only by the def
     test(`GIVEN ${label} WHEN deployed THEN the key is a secret of the mirror-signing environment (default branch only), and only publish and reattest enter it`, async () => {
       const { mirror, resources } = await declared(settings, plan);
       const envs = ofType(resources, "github:index/repositoryEnvironment:RepositoryEnvironment");
-      assert.deepEqual(envs.map((e) => [e.inputs.environment, e.inputs.deploymentBranchPolicy, e.inputs.canAdminsBypass]), [["mirror-signing", { protectedBranches: false, customBranchPolicies: true }, false]]);
+      assert.deepEqual(envs.map((e) => [e.inputs.environment, e.inputs.deploymentBranchPolicy]), [["mirror-signing", { protectedBranches: false, customBranchPolicies: true }]]);
       const branches = ofType(resources, "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy");
       assert.deepEqual(branches.map((b) => [b.inputs.environment, b.inputs.branchPattern, b.inputs.tagPattern]), [["mirror-signing", "main", undefined]]);
       const secrets = ofType(resources, "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret");
