@@ -9,7 +9,9 @@
  */
 import { createHash } from "node:crypto";
 import * as semver from "semver";
+import { DEFAULT_APPROVER_ROLE, REPOSITORY_ROLES } from "../pipeline/lib/approval";
 import { isRuntimeStageOverride } from "./presets";
+import { signingEnvironment } from "./workflow/sign";
 import {
   NOTIFY_TARGETS,
   SEVERITIES,
@@ -215,6 +217,10 @@ export function resolveFleet(entries: readonly MirrorEntry[], opts: ResolveOptio
   const clashes = new Set<string>();
   if (policy.reviewTeam !== undefined && !TEAM_SLUG.test(policy.reviewTeam)) {
     problems.push(`infra/policy.ts: reviewTeam: ${show(policy.reviewTeam)} is not allowed (allowed: the slug of a team in ${settings.owner}, e.g. 'mirror-reviewers')`);
+  }
+  const approverRole = policy.overrideReview?.approverRole ?? DEFAULT_APPROVER_ROLE;
+  if (!(REPOSITORY_ROLES as readonly string[]).includes(approverRole)) {
+    problems.push(`infra/policy.ts: overrideReview.approverRole: ${show(approverRole)} is not allowed (allowed: ${REPOSITORY_ROLES.join(", ")})`);
   }
 
   for (const entry of entries) {
@@ -444,10 +450,11 @@ function resolveEntry(
       sourceOffReason: scanSource === false ? (scanReason ?? null) : null,
     },
     reviewers: resolvedReviewers,
+    overrideApproverRole: policy.overrideReview?.approverRole ?? DEFAULT_APPROVER_ROLE,
     cronStartHour: startHour ?? policy.schedule.startHour,
     notify: notify ?? policy.notify,
     attestations: attestations ?? settings.attestations,
-    signing: settings.cosignPublicKey ? { publicKey: settings.cosignPublicKey } : null,
+    signing: settings.cosignPublicKey ? { publicKey: settings.cosignPublicKey, environment: signingEnvironment(settings.visibility, settings.githubPlan ?? "team") } : null,
     preflight,
     branchProtection: settings.branchProtection,
     health: policy.health,

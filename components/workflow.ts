@@ -46,7 +46,7 @@ import {
   type Value,
   type Workflow,
 } from "./workflow/model";
-import { signSteps } from "./workflow/sign";
+import { reattestJob, signSteps } from "./workflow/sign";
 import { trivySteps } from "./workflow/trivy";
 import { toYaml } from "./yaml";
 
@@ -773,17 +773,13 @@ function publishJob(m: ResolvedMirror): Job {
       },
     );
   }
-  steps.push({
-    // publish writes the registry credentials under $RUNNER_TEMP/mirror-credentials
-    // and removes them itself; this covers a kill (timeout, cancel) that skips that.
-    name: "Remove the registry credentials file, also after a kill",
-    if: expr("always()"),
-    run: sh("rm -rf \"$RUNNER_TEMP/mirror-credentials\""),
-  });
+  steps.push(removeCredentials);
   return {
     name: "Publish to GHCR",
     needs: ["resolve", "build"],
     if: succeeded(["resolve", "build"], "needs.build.outputs.decision == 'pass'"),
+    // The signing key's environment, where the plan has one (components/workflow/sign.ts).
+    ...(m.signing?.environment ? { environment: m.signing.environment } : {}),
     permissions,
     timeoutMinutes: 30,
     outputs: {
@@ -905,6 +901,17 @@ function notifyJob(m: ResolvedMirror): Job {
   };
 }
 
+/**
+ * publish, sign and scan --image write the registry credentials under
+ * $RUNNER_TEMP/mirror-credentials and remove them themselves; this last step
+ * of each job that holds them covers a kill (timeout, cancel) that skips that.
+ */
+const removeCredentials: Step = {
+  name: "Remove the registry credentials file, also after a kill",
+  if: expr("always()"),
+  run: sh("rm -rf \"$RUNNER_TEMP/mirror-credentials\""),
+};
+
 function rescanJob(m: ResolvedMirror): Job {
   const pinned = expr("steps.pin.outputs.pinned == 'true'");
   return {
@@ -915,6 +922,8 @@ function rescanJob(m: ResolvedMirror): Job {
     timeoutMinutes: 30,
     outputs: {
       tag: stepOutput("pin", "tag"),
+      digest: stepOutput("pin", "digest"),
+      commit: stepOutput("pin", "commit"),
       decision: stepOutput("gate", "verdict"),
       scanned: stepOutput("gate", "scanned"),
     },
@@ -933,6 +942,8 @@ function rescanJob(m: ResolvedMirror): Job {
           `pin="$(tr -d "\\"'" < ${MIRROR_PATHS.pin})"`,
           "digest=\"$(printf '%s\\n' \"$pin\" | sed -nE 's/^digest:[[:space:]]*(sha256:[0-9a-f]{64})[[:space:]]*$/\\1/p')\"",
           "tag=\"$(printf '%s\\n' \"$pin\" | sed -nE 's/^tag:[[:space:]]*([^[:space:]]+)[[:space:]]*$/\\1/p')\"",
+          // The upstream commit the pin records (upstream.commit): the re-attested predicate names it.
+          "commit=\"$(printf '%s\\n' \"$pin\" | sed -nE 's/^[[:space:]]+commit:[[:space:]]*([0-9a-f]{40}([0-9a-f]{24})?)[[:space:]]*$/\\1/p' | head -n 1)\"",
           `if ! [[ "$digest" =~ ${DIGEST_PATTERN} ]]; then`,
           `  echo "::error::${MIRROR_PATHS.pin}: no digest: sha256:<64 hex>"`,
           "  exit 1",
@@ -945,6 +956,7 @@ function rescanJob(m: ResolvedMirror): Job {
           "  echo \"pinned=true\"",
           "  echo \"digest=$digest\"",
           "  echo \"tag=$tag\"",
+          "  echo \"commit=$commit\"",
           "} >> \"$GITHUB_OUTPUT\"",
         ),
       },
@@ -996,6 +1008,7 @@ function rescanJob(m: ResolvedMirror): Job {
           overwrite: true,
         },
       },
+      removeCredentials,
     ],
   };
 }
@@ -1079,6 +1092,7 @@ export function mirrorWorkflow(m: ResolvedMirror): Workflow {
     ...(m.notify.length > 0 ? { notify: notifyJob(m) } : {}),
     rescan: rescanJob(m),
     "rescan-report": rescanReportJob(m),
+    ...withJob("reattest", reattestJob(m, { checkout, setupNode: setupNode(m), download, removeCredentials, pipeline: PIPELINE, runUrl: RUN_URL, rescanArtifact: ARTIFACTS.rescan })),
     health: healthJob(m),
   };
   return {
@@ -1099,6 +1113,10 @@ export function mirrorWorkflow(m: ResolvedMirror): Workflow {
     runsOn: RUNNER,
     jobs,
   };
+}
+
+function withJob(id: string, job: Job | undefined): Record<string, Job> {
+  return job ? { [id]: job } : {};
 }
 
 export function renderWorkflow(m: ResolvedMirror): string {

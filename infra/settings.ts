@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
+import { DEFAULT_ADMISSION_WINDOW } from "../components/admission";
 import { GITHUB_PLANS, type GithubPlan, type NotifyTarget, type StackSettings } from "../components/types";
 
 const NS = "mirror-fleet";
@@ -74,6 +75,15 @@ export function settingsFrom(get: (key: string) => unknown, where: string): Stac
   if (cosignPublicKey !== undefined && !/^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+-----END PUBLIC KEY-----\n?$/.test(cosignPublicKey.trim() + "\n")) {
     problems.push(`${NS}:cosignPublicKey: not a PEM public key (allowed: the contents of the cosign.pub that cosign generate-key-pair wrote; pulumi config set ${NS}:cosignPublicKey < cosign.pub)`);
   }
+  // How long a passing scan-gate result admits its digest (components/admission.ts).
+  const admissionWindow = str("admissionWindow") ?? DEFAULT_ADMISSION_WINDOW;
+  if (!/^[1-9][0-9]{0,5}(h|m|s)$/.test(admissionWindow)) {
+    problems.push(
+      `${NS}:admissionWindow: ${JSON.stringify(admissionWindow)} is not allowed (allowed: a whole number of hours, minutes or seconds, e.g. 48h; ` +
+        `longer than the time between two nightly rescans, or a clean image is denied in between)`,
+    );
+  }
+  const admissionAllowedImages = imagePatterns(get("admissionAllowedImages"), problems);
   // Structured values come as JSON text from pulumi.Config.get, as a list from the stack file.
   const rawAdopt = get("adoptRepositories");
   let adopt: unknown = rawAdopt;
@@ -98,8 +108,33 @@ export function settingsFrom(get: (key: string) => unknown, where: string): Stac
     githubPlan: plan as GithubPlan,
     ...(bypass !== undefined ? { deployBypassActorId: bypass } : {}),
     ...(cosignPublicKey !== undefined ? { cosignPublicKey: cosignPublicKey.trim() + "\n" } : {}),
+    admissionWindow,
+    ...(admissionAllowedImages.length ? { admissionAllowedImages } : {}),
     ...(adoptRepositories ? { adoptRepositories } : {}),
   };
+}
+
+/**
+ * `admissionAllowedImages`: a list (in the stack file) or its JSON (what
+ * `pulumi config` hands over for a list), of image patterns spelled as a pod
+ * names them, a registry host first: `registry.k8s.io/*`.
+ */
+function imagePatterns(v: unknown, problems: string[]): string[] {
+  if (v === undefined) return [];
+  let list: unknown = v;
+  if (typeof v === "string") {
+    try {
+      list = JSON.parse(v);
+    } catch {
+      list = undefined;
+    }
+  }
+  const pattern = /^[a-z0-9.-]+(:[0-9]+)?\/[a-z0-9._/*?@:-]*$/;
+  if (!Array.isArray(list) || list.some((x) => typeof x !== "string" || !pattern.test(x))) {
+    problems.push(`${NS}:admissionAllowedImages: ${JSON.stringify(v).slice(0, 120)} is not allowed (allowed: a list of image patterns, a lowercase registry host first, e.g. ["registry.k8s.io/*"])`);
+    return [];
+  }
+  return list as string[];
 }
 
 /** Plain (non-secret) values of a stack file, for `npm run render`. */

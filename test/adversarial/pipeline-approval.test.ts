@@ -53,7 +53,7 @@ test("GIVEN an approved override review WHEN upstream re-points the tag to other
     assert.deepEqual([moved.json.action, moved.json.number, moved.json.approved], ["reopened", 1, false]);
     assert.equal(w.s.issues(REPO).length, 1, "asked again in the same issue");
     assert.match(w.s.issue(REPO, 1).body!, /attacker\.example/, "the body shows the new diff");
-    assert.match(withoutWriteId(w.s.comments(REPO, 1).at(-1)!.body), /\*\*Added\*\* \(2\)\n- upstream commit `[0-9a-f]{40}`\n- drift patch sha256 `[0-9a-f]{64}`/);
+    assert.match(withoutWriteId(w.s.comments(REPO, 1).at(-2)!.body), /\*\*Added\*\* \(2\)\n- upstream commit `[0-9a-f]{40}`\n- drift patch sha256 `[0-9a-f]{64}`/);
   });
 });
 

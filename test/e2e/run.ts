@@ -16,8 +16,12 @@
  *   rendered ClusterPolicy admits the signed digest and denies a tag, an
  *   unsigned image, the wrong key) -> pin (PR in the GitHub stand-in, with
  *   the kustomize Component, built by the real kustomize) -> the same run again: nothing
- *   new is built, pushed, filed or opened -> an advisory added to the DB: the
- *   rescan of the pushed digest opens the rescan issue.
+ *   new is built, pushed, filed or opened -> the admission window
+ *   (./admission-window.ts): the build's pass ages out, a passing rescan
+ *   re-attests the pinned digest (sign --rescan) and it is admitted again ->
+ *   an advisory added to the DB: the rescan of the pushed digest opens the
+ *   rescan issue, nothing is re-attested, and once the window has passed the
+ *   digest is denied.
  *
  * It proves DESIGN invariant 1 (the pinned digest is the scanned digest) and
  * the gates' behaviour. It never skips: a missing tool or a sandbox that
@@ -37,6 +41,7 @@ import { readProjectFile } from "../../infra/mirrors";
 import { renderFleet } from "../../infra/render";
 import { policy } from "../../infra/policy";
 import { kyvernoPolicy } from "../../components/admission";
+import { deniedOnceWindowPasses, reattestAfterPassingRescan, WINDOW_SECONDS, type AdmissionWindowWorld } from "./admission-window";
 import { toYaml } from "../../components/yaml";
 import { KUSTOMIZE_PATH } from "../../pipeline/lib/pin";
 import { SCAN_GATE_PREDICATE_TYPE } from "../../pipeline/lib/sign";
@@ -420,6 +425,8 @@ async function e2e(cleanup: Cleanup): Promise<void> {
   });
 
   await step("a reviewer closes the override-review issue (approval)", async () => {
+    // alice holds the role the policy names for approving (pipeline/lib/approval.ts).
+    gh.setRole(repoFullName, "alice", "write");
     gh.closeIssue(repoFullName, reviewIssue, { reason: "completed", by: "alice" });
     const r = await driftGate(true);
     return [undefined, `issue #${reviewIssue} closed by alice; issue action ${r.json.action}, approved=true -> the drift gate passes`];
@@ -797,6 +804,27 @@ async function e2e(cleanup: Cleanup): Promise<void> {
     return [undefined, `registry ${after.registry}; ${after.images} image(s) in the build store; GitHub writes: ${after.writes} (unchanged); no request rejected by the OpenAPI check`];
   });
 
+  // Admission follows the nights (test/e2e/admission-window.ts): the e2e must keep calling both steps, in this order.
+  const windowWorld: AdmissionWindowWorld = {
+    pipeline: (args, expect, stepEnv) => pipe.run(args, expect, stepEnv),
+    settings,
+    registry: `${registry.host}/${SETTINGS.registryNamespace}`,
+    image,
+    digest: scanDigest,
+    tag: resolved.tag,
+    commit: resolved.commit,
+    platforms: mirror.build.platforms,
+    keyEnv: keyEnv("fleet"),
+    kyvernoEnv: { PATH: process.env.PATH, HOME: cosignHome, TMPDIR: tmp },
+    workDir: work,
+    runUrl: RUN_URL,
+  };
+  const lastPass = await step(`admission window (${WINDOW_SECONDS}s here, stack setting admissionWindow): the build's pass ages out and is denied; a passing rescan re-attests the pinned digest (sign --rescan): admitted again`, async () => {
+    const buildDecidedAt = (JSON.parse(fs.readFileSync(gateJson, "utf8")) as { decidedAt: string }).decidedAt;
+    const r = await reattestAfterPassingRescan(windowWorld, buildDecidedAt);
+    return [r.decidedAt, r.lines.join("\n")];
+  });
+
   out("\n== the nightly rescan, after an advisory is added to the DB ==");
   await step(`vulnerability DB: the planted advisories plus ${PLANTED.rescan.join(", ")} (e2e-base, on every platform)`, async () => {
     const fixtures = path.join(work, "trivy-db-rescan");
@@ -832,6 +860,10 @@ async function e2e(cleanup: Cleanup): Promise<void> {
     const issue = gh.issue(repoFullName, i.json.number);
     check(issue.state === "open" && (issue.body ?? "").includes(PLANTED.rescan[0]), `rescan issue #${issue.number} is ${issue.state} and does not name ${PLANTED.rescan[0]}`);
     return [undefined, `BLOCKED on exactly ${ids.join(", ")} at ${places} (the planted advisory added after the pin); rescan issue #${i.json.number} opened (${issue.labels.join(", ")})`];
+  });
+
+  await step("admission window: the rescan blocked, so nothing was re-attested; once the window has passed since the last pass, the pinned digest is denied", async () => {
+    return [undefined, (await deniedOnceWindowPasses(windowWorld, lastPass)).join("\n")];
   });
 }
 

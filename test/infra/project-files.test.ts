@@ -115,6 +115,7 @@ test("GIVEN every stack file WHEN read THEN every key is one the program reads, 
     githubPlan: "team",
     branchProtection: true,
     attestations: false,
+    admissionWindow: "48h",
   });
 });
 

@@ -325,6 +325,17 @@ export interface SecretState {
   keyId: string;
 }
 
+export interface EnvironmentState {
+  readonly id: number;
+  readonly name: string;
+  canAdminsBypass: boolean;
+  /** null: every branch may deploy. */
+  deploymentBranchPolicy: { protected_branches: boolean; custom_branch_policies: boolean } | null;
+  readonly branchPolicies: Map<number, { readonly id: number; name: string; type: "branch" | "tag" }>;
+  readonly secrets: Map<string, SecretState>;
+  readonly publicKey: { readonly keyId: string; readonly key: string };
+}
+
 export interface IssueState {
   readonly number: number;
   readonly id: number;
@@ -340,6 +351,8 @@ export interface IssueState {
   closedBy: string | null;
   /** Pull requests are issues too (shared numbering, labels and comments). */
   readonly isPull: boolean;
+  /** Close and reopen events, oldest first, as the timeline lists them (absent: none yet). */
+  events?: Array<{ readonly id: number; readonly event: "closed" | "reopened"; readonly actor: string; readonly at: string; readonly stateReason: string | null }>;
 }
 
 export interface CommentState {
@@ -409,6 +422,8 @@ export interface RepoState {
   /** GET …/actions/permissions, …/selected-actions and …/permissions/workflow. */
   readonly actions: { permissions: Obj; selectedActions: Obj; workflow: Obj };
   readonly secrets: Map<string, SecretState>;
+  /** Deployment environments by lower-case name (docs: "REST API endpoints for deployment environments"); absent: none yet. */
+  environments?: Map<string, EnvironmentState>;
   /** The repository's Actions public key (base64 of 32 bytes) and its id. */
   readonly publicKey: { readonly keyId: string; readonly key: string };
   /**
@@ -421,7 +436,8 @@ export interface RepoState {
 
 /** The answers of the list endpoints infra/adopt.ts reads, by operationId's noun. */
 export interface RepoAccess {
-  collaborators: Array<{ login: string; role_name: string }>;
+  /** `permission`: the legacy base role GET …/collaborators/{username}/permission answers (default: from role_name). */
+  collaborators: Array<{ login: string; role_name: string; permission?: string }>;
   invitations: Obj[];
   teams: Obj[];
   keys: Obj[];
@@ -779,16 +795,35 @@ export class GitHubStandIn {
     issue.closedAt = this.tick();
     issue.closedBy = opts.by ?? "alice";
     issue.updatedAt = issue.closedAt;
+    this.issueEvent(issue, "closed", issue.closedBy, issue.closedAt);
     return issue;
   }
 
-  reopenIssue(fullName: string, number: number): IssueState {
+  reopenIssue(fullName: string, number: number, by = "alice"): IssueState {
     const issue = this.issueOf(fullName, number);
     issue.state = "open";
     issue.stateReason = "reopened";
     issue.closedAt = null;
     issue.updatedAt = this.tick();
+    this.issueEvent(issue, "reopened", by, issue.updatedAt);
     return issue;
+  }
+
+  /**
+   * Gives `login` a repository role: read, triage, write, maintain, admin, or a
+   * custom role's name with its base. `permission` is the legacy base role the
+   * endpoint also answers: maintain counts as write, triage as read.
+   */
+  setRole(fullName: string, login: string, role: string, permission?: string): void {
+    const list = access(this.repo(fullName)).collaborators;
+    const i = list.findIndex((c) => c.login.toLowerCase() === login.toLowerCase());
+    const entry = { login, role_name: role, ...(permission ? { permission } : {}) };
+    if (i >= 0) list[i] = entry;
+    else list.push(entry);
+  }
+
+  issueEvent(issue: IssueState, event: "closed" | "reopened", actor: string, at: string): void {
+    (issue.events ??= []).push({ id: this.id(), event, actor, at, stateReason: event === "closed" ? issue.stateReason : null });
   }
 
   /** A comment by someone other than the pipeline. */
@@ -952,7 +987,13 @@ export class GitHubStandIn {
   ): Routed | { reject: string; status: number } {
     const url = new URL(rawUrl, "http://stand-in");
     const ghes = url.pathname === "/api/v3" || url.pathname.startsWith("/api/v3/");
-    const pathname = ghes ? url.pathname.slice("/api/v3".length) || "/" : url.pathname;
+    let pathname = ghes ? url.pathname.slice("/api/v3".length) || "/" : url.pathname;
+    // GitHub serves a repository's routes under /repositories/{repository_id} too; go-github
+    // v88 (the provider's) uses that form for environment secrets (actions_secrets.go
+    // GetEnvPublicKey, GetEnvSecret): read as the owner/name path it stands for.
+    const byId = /^\/repositories\/(\d+)(\/.*)?$/.exec(pathname);
+    const aliased = byId ? [...this.repos.values()].find((r) => r.id === Number(byId[1])) : undefined;
+    if (byId && aliased && byId[2]) pathname = `/repos/${aliased.fullName}${byId[2]}`;
     const auth = headers.authorization ?? "";
     const m = /^(?:token|bearer)\s+(\S+)$/i.exec(auth);
     // /app/… endpoints authenticate as a GitHub App: a JWT signed with a key registered by addApp().
@@ -1572,6 +1613,30 @@ function withIssue(f: (this: GitHubStandIn, repo: RepoState, issue: IssueState, 
   });
 }
 
+function withEnvironment(f: (this: GitHubStandIn, repo: RepoState, env: EnvironmentState, ctx: Ctx) => Answer): Handler {
+  return withRepo(function (repo, ctx) {
+    const env = repo.environments?.get(String(ctx.params.environment_name).toLowerCase());
+    if (!env) return notFound();
+    return f.call(this, repo, env, ctx);
+  });
+}
+
+function environmentJson(repo: RepoState, e: EnvironmentState): Obj {
+  const rules = e.deploymentBranchPolicy ? [{ id: e.id + 1, node_id: `GA_${e.id}`, type: "branch_policy" }] : [];
+  return {
+    id: e.id,
+    node_id: `EN_${e.id}`,
+    name: e.name,
+    url: `https://api.github.com/repos/${repo.fullName}/environments/${encodeURIComponent(e.name)}`,
+    html_url: `https://github.com/${repo.fullName}/deployments/activity_log?environments_filter=${encodeURIComponent(e.name)}`,
+    created_at: "2026-01-01T00:00:00Z",
+    updated_at: "2026-01-01T00:00:00Z",
+    can_admins_bypass: e.canAdminsBypass,
+    protection_rules: rules,
+    deployment_branch_policy: e.deploymentBranchPolicy,
+  };
+}
+
 function withPull(f: (this: GitHubStandIn, repo: RepoState, pull: PullState, ctx: Ctx) => Answer): Handler {
   return withRepo(function (repo, ctx) {
     const pull = repo.pulls.get(Number(ctx.params.pull_number));
@@ -1598,11 +1663,13 @@ function applyIssuePatch(self: GitHubStandIn, repo: RepoState, issue: IssueState
     issue.stateReason = (b.state_reason as IssueState["stateReason"]) ?? "completed";
     issue.closedAt = now;
     issue.closedBy = self.botLogin;
+    self.issueEvent(issue, "closed", self.botLogin, now);
   } else if (b.state === "open" && issue.state !== "open") {
     issue.state = "open";
     issue.stateReason = "reopened";
     issue.closedAt = null;
     issue.closedBy = null;
+    self.issueEvent(issue, "reopened", self.botLogin, now);
   }
   issue.updatedAt = now;
 }
@@ -1635,7 +1702,9 @@ const HANDLERS: Record<string, Handler> = {
     return { status: 200, body: { total_count: access(repo).runners.length, runners: access(repo).runners } };
   }),
   "repos/get-all-environments": withRepo(function (repo) {
-    return { status: 200, body: { total_count: access(repo).environments.length, environments: access(repo).environments } };
+    // Those a test planted (access) and those made through the API (repos/create-or-update-environment).
+    const all = [...access(repo).environments, ...[...(repo.environments?.values() ?? [])].map((e) => environmentJson(repo, e))];
+    return { status: 200, body: { total_count: all.length, environments: all } };
   }),
   "git/get-tree": withRepo(function (repo, { params }) {
     // A commit's sha doubles as its tree's here (commitJson); top-level entries, as without ?recursive.
@@ -1873,6 +1942,90 @@ const HANDLERS: Record<string, Handler> = {
     return repo.secrets.delete(String(params.secret_name).toUpperCase()) ? { status: 204 } : notFound();
   }),
 
+  // --- deployment environments, their branch policies and secrets (what the provider's
+  // RepositoryEnvironment, RepositoryEnvironmentDeploymentPolicy and ActionsEnvironmentSecret send)
+  "repos/create-or-update-environment": withRepo(function (repo, { params, body }) {
+    const b = (body ?? {}) as { can_admins_bypass?: boolean; deployment_branch_policy?: { protected_branches: boolean; custom_branch_policies: boolean } | null };
+    const name = String(params.environment_name);
+    const p = b.deployment_branch_policy;
+    // Docs: exactly one of protected_branches and custom_branch_policies may be true.
+    if (p && p.protected_branches === p.custom_branch_policies && p.protected_branches) return unprocessable("Validation Failed: only one of protected_branches and custom_branch_policies can be true");
+    repo.environments ??= new Map();
+    const key = name.toLowerCase();
+    const env = repo.environments.get(key) ?? {
+      id: this.id(),
+      name,
+      canAdminsBypass: true,
+      deploymentBranchPolicy: null,
+      branchPolicies: new Map(),
+      secrets: new Map(),
+      publicKey: { keyId: String(hashInt(`${repo.fullName}#${key}#key`) >>> 0), key: createHash("sha256").update(`${repo.fullName}#${key}#environment-public-key`).digest("base64") },
+    };
+    if (b.can_admins_bypass !== undefined) env.canAdminsBypass = b.can_admins_bypass;
+    if (b.deployment_branch_policy !== undefined) env.deploymentBranchPolicy = b.deployment_branch_policy && (p!.protected_branches || p!.custom_branch_policies) ? { ...b.deployment_branch_policy } : null;
+    repo.environments.set(key, env);
+    return { status: 200, body: environmentJson(repo, env) };
+  }),
+  "repos/get-environment": withEnvironment(function (repo, env) {
+    return { status: 200, body: environmentJson(repo, env) };
+  }),
+  "repos/delete-an-environment": withEnvironment(function (repo, env) {
+    repo.environments!.delete(env.name.toLowerCase());
+    return { status: 204 };
+  }),
+  "repos/list-deployment-branch-policies": withEnvironment(function (_repo, env, ctx) {
+    const answer = page([...env.branchPolicies.values()], ctx);
+    return { ...answer, body: { total_count: env.branchPolicies.size, branch_policies: answer.body.map((x) => ({ ...x, node_id: `DBP_${x.id}` })) } };
+  }),
+  "repos/create-deployment-branch-policy": withEnvironment(function (_repo, env, { body }) {
+    // Docs: policies apply only with custom_branch_policies on; GitHub answers 404 otherwise.
+    if (!env.deploymentBranchPolicy?.custom_branch_policies) return notFound();
+    const b = body as { name: string; type?: "branch" | "tag" };
+    const type = b.type ?? "branch";
+    if ([...env.branchPolicies.values()].some((x) => x.name === b.name && x.type === type)) return { status: 303, body: {} };
+    const policy = { id: this.id(), name: b.name, type };
+    env.branchPolicies.set(policy.id, policy);
+    return { status: 200, body: { ...policy, node_id: `DBP_${policy.id}` } };
+  }),
+  "repos/get-deployment-branch-policy": withEnvironment(function (_repo, env, { params }) {
+    const x = env.branchPolicies.get(Number(params.branch_policy_id));
+    return x ? { status: 200, body: { ...x, node_id: `DBP_${x.id}` } } : notFound();
+  }),
+  "repos/update-deployment-branch-policy": withEnvironment(function (_repo, env, { params, body }) {
+    const x = env.branchPolicies.get(Number(params.branch_policy_id));
+    if (!x) return notFound();
+    x.name = String((body as { name: string }).name);
+    return { status: 200, body: { ...x, node_id: `DBP_${x.id}` } };
+  }),
+  "repos/delete-deployment-branch-policy": withEnvironment(function (_repo, env, { params }) {
+    return env.branchPolicies.delete(Number(params.branch_policy_id)) ? { status: 204 } : notFound();
+  }),
+  "actions/get-environment-public-key": withEnvironment(function (_repo, env) {
+    return { status: 200, body: { key_id: env.publicKey.keyId, key: env.publicKey.key } };
+  }),
+  "actions/get-environment-secret": withEnvironment(function (_repo, env, { params }) {
+    const secret = env.secrets.get(String(params.secret_name).toUpperCase());
+    return secret ? { status: 200, body: secretJson(secret) } : notFound();
+  }),
+  "actions/create-or-update-environment-secret": withEnvironment(function (_repo, env, { params, body }) {
+    const b = body as { encrypted_value?: string; key_id?: string };
+    const name = String(params.secret_name).toUpperCase();
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(name) || name.startsWith("GITHUB_")) return unprocessable(`Validation Failed: ${name} is not a valid secret name`);
+    if (b.key_id !== env.publicKey.keyId) return unprocessable("Bad request: key_id does not match the environment's public key");
+    if (typeof b.encrypted_value !== "string" || Buffer.from(b.encrypted_value, "base64").length < 48) return unprocessable("Bad request: encrypted_value is not a sealed box");
+    const now = this.tick();
+    const existing = env.secrets.get(name);
+    if (existing) {
+      Object.assign(existing, { encryptedValue: b.encrypted_value, keyId: b.key_id, updatedAt: now });
+      return { status: 204 };
+    }
+    env.secrets.set(name, { name, createdAt: now, updatedAt: now, encryptedValue: b.encrypted_value, keyId: b.key_id });
+    return { status: 201, body: {} };
+  }),
+  "actions/delete-environment-secret": withEnvironment(function (_repo, env, { params }) {
+    return env.secrets.delete(String(params.secret_name).toUpperCase()) ? { status: 204 } : notFound();
+  }),
+
   // --- issues, labels, comments
   "issues/list-for-repo": withRepo(function (repo, ctx) {
     const { params } = ctx;
@@ -1919,6 +2072,29 @@ const HANDLERS: Record<string, Handler> = {
   "issues/update": withIssue(function (repo, issue, { body }) {
     applyIssuePatch(this, repo, issue, (body as Obj) ?? {});
     return { status: 200, body: issueJson(this, repo, issue) };
+  }),
+  // The timeline (docs: "List timeline events for an issue"): comments as `commented`
+  // items and close/reopen events as state-change events, oldest first.
+  "issues/list-events-for-timeline": withIssue(function (repo, issue, ctx) {
+    const items: Array<{ at: string; id: number; json: Obj }> = [
+      ...repo.comments.filter((c) => c.issue === issue.number).map((c) => ({ at: c.createdAt, id: c.id, json: { event: "commented", actor: user(c.user), ...commentJson(repo, c), author_association: "NONE" } })),
+      ...(issue.events ?? []).map((e) => ({
+        at: e.at,
+        id: e.id,
+        json: { id: e.id, node_id: `CE_${e.id}`, url: `https://api.github.com/repos/${repo.fullName}/issues/events/${e.id}`, actor: user(e.actor), event: e.event, commit_id: null, commit_url: null, created_at: e.at, performed_via_github_app: null, state_reason: e.stateReason },
+      })),
+    ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id - b.id));
+    const answer = page(items, ctx);
+    return { ...answer, body: answer.body.map((x) => x.json) };
+  }),
+  // The collaborators' roles (setRole, access.collaborators); someone without one: 404.
+  "repos/get-collaborator-permission-level": withRepo(function (repo, { params }) {
+    const login = String(params.username);
+    const c = access(repo).collaborators.find((x) => x.login.toLowerCase() === login.toLowerCase());
+    if (!c) return notFound();
+    // The legacy base role: maintain counts as write, triage as read (the endpoint's description).
+    const legacy = c.permission ?? ({ admin: "admin", maintain: "write", write: "write", triage: "read", read: "read" } as Record<string, string>)[c.role_name] ?? "read";
+    return { status: 200, body: { permission: legacy, role_name: c.role_name, user: user(c.login) } };
   }),
   "issues/list-comments": withIssue(function (repo, issue, ctx) {
     const items = repo.comments.filter((c) => c.issue === issue.number);
