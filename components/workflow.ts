@@ -28,6 +28,7 @@
 import { header } from "./header";
 import { isRuntimeStageOverride } from "./presets";
 import { MIRROR_PATHS } from "./mirror-config";
+import { registryHost } from "./registry";
 import type { ResolvedMirror } from "./types";
 import {
   and,
@@ -709,9 +710,9 @@ function publishJob(m: ResolvedMirror): Job {
     steps.push(
       {
         // The attestation actions push to the registry with the Docker credential store.
-        name: "Log in to GHCR for the attestations",
+        name: "Log in to the registry for the attestations",
         uses: "login",
-        with: { registry: "ghcr.io", username: expr("github.actor"), password: githubToken() },
+        with: { registry: registryHost(m.image), username: expr("github.actor"), password: githubToken() },
       },
       {
         name: "Attest build provenance",
