@@ -177,6 +177,12 @@ build_buildx() {
     "-X github.com/docker/buildx/version.Version=v$BUILDX_VERSION -X github.com/docker/buildx/version.Package=github.com/docker/buildx" "$BUILDX_VERSION"
 }
 
+# The Node.js the mirror workflow asks setup-node for: the e2e's setup-node
+# stand-in takes it from here (tools/node.sh: the npm registry's node-linux package).
+build_mirror_node() {
+  say "node $MIRROR_NODE_VERSION: $(bash "$here/node.sh" "$MIRROR_NODE_VERSION")"
+}
+
 # zizmor ships on PyPI as a binary wheel (no compiler needed): a venv per
 # version, pinned with --only-binary so pip never falls back to a Rust build.
 build_zizmor() {

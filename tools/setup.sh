@@ -6,7 +6,8 @@
 #     runc (BuildKit's OCI worker; crun fails on runc's --keep), docker.io
 #     (/usr/bin/docker, the CLI that runs the buildx plugin), jq (the
 #     workflow's audit record), sudo and qemu-user-static (the workflow's own
-#     `sudo apt-get install qemu-user-static` step); chromium for the report page test;
+#     `sudo apt-get install qemu-user-static` step), openssl (the e2e
+#     registry's TLS certificate); chromium for the report page test;
 #     python3-venv for zizmor; shellcheck, which actionlint runs on every
 #     `run:` script when it is on PATH; git.
 #  2. npm ci.
@@ -24,7 +25,7 @@ if [ "$major" -lt 22 ]; then
   exit 1
 fi
 need=()
-for pkg in buildah skopeo docker-registry busybox-static git chromium python3-venv shellcheck runc docker.io jq sudo qemu-user-static; do
+for pkg in buildah skopeo docker-registry busybox-static git chromium python3-venv shellcheck runc docker.io jq sudo qemu-user-static openssl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

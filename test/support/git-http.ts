@@ -85,6 +85,8 @@ export function serveGit(req: http.IncomingMessage, res: http.ServerResponse, bo
       res.writeHead(status, headers).end(all.subarray(split + 4));
       resolve();
     });
+    // git http-backend reads only what it needs (nothing for info/refs) and may exit first.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(body);
   });
 }

@@ -912,12 +912,14 @@ export class GitHubStandIn {
   // git repositories, written from the same state before each request.
 
   private gitRoot?: string;
+  /** Git protocol requests (clone, fetch), kept apart from the REST requests: a fetch is a POST but writes nothing. */
+  readonly gitRequests: Array<{ method: string; url: string; service: string; status: number }> = [];
 
   private async serveGitRequest(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, git: GitRequest): Promise<void> {
     const repo = this.repos.get(`${git.owner}/${git.repo}`.toLowerCase());
     const password = basicPassword(req);
     const authorized = password !== undefined && (password === this.token || this.installationTokens.some((t) => t.token === password));
-    const log = (status: number) => this.requests.push({ method: req.method ?? "GET", url: req.url ?? "/", operationId: `git/${git.service}`, status });
+    const log = (status: number) => this.gitRequests.push({ method: req.method ?? "GET", url: req.url ?? "/", service: git.service, status });
     // GitHub answers a private repository's git requests without credentials with 401, and an unknown repository with 404.
     if (repo?.private && !authorized) {
       log(401);

@@ -15,7 +15,7 @@ while IFS= read -r p; do
   src="$GITHUB_WORKSPACE/$p"
   if [ -d "$src" ]; then
     # A folder: its contents at the artifact's root.
-    (cd "$src" && find . -type f) | while IFS= read -r f; do
+    (cd "$src" && find . -type f -printf '%P\n') | while IFS= read -r f; do
       if [ "$HIDDEN" != "true" ] && [[ "/$f" == */.* ]]; then continue; fi
       mkdir -p "$tmp/$(dirname "$f")"
       cp -p "$src/$f" "$tmp/$f"
