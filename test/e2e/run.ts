@@ -31,8 +31,8 @@
  *      with the approval recorded;
  *   6. workflow_dispatch with tag and force: the pinned tag rebuilt;
  *   7. schedule (rescan cron) after an advisory is added to the DB: the
- *      rescan issue; 8. schedule (health cron), upstream archived: the
- *      upstream-health issue.
+ *      rescan issue; once it is withdrawn, the next rescan closes it;
+ *   8. schedule (health cron), upstream archived: the upstream-health issue.
  * Then cosign verifies what was signed and `kyverno apply` admits the pinned
  * digest and denies the rest. The run writes e2e-coverage.json (every step of
  * every job: executed in which nights; every `needs.*.outputs.*` with the
@@ -325,7 +325,7 @@ async function e2e(cleanup: Cleanup): Promise<string> {
     COSIGN_PASSWORD,
     MIRROR_SLACK_WEBHOOK: `${hooks.url}/slack`,
   });
-  const actEngine = (await must(cleanup, "act --version", tools.act, ["--version"])).stdout.trim();
+  const actEngine = (await must(cleanup, "act --version", tools.act, ["--version"])).stdout.trim().replace(/^act version /, "act ");
   const shape = workflowShape(workflowFile);
   const exempt: Exemption[] = shape.jobs.flatMap((j) => j.steps.filter((s) => /^Install Trivy .*\(signature-verified\)$/.test(s.name)).map((s) => ({ job: j.id, step: s.name, why: EXEMPT_WHY })));
   const coverage = new Coverage(shape, actEngine, exempt);
@@ -507,12 +507,21 @@ async function e2e(cleanup: Cleanup): Promise<string> {
     return [undefined, r.stdout.trim()];
   });
   await step("act schedule (rescan cron): the pinned digest from the registry, every platform -> blocks on the new advisory -> the rescan issue", async () => {
-    const r = await night("7-schedule-rescan", "schedule", schedulePayload(mirror.cron.rescan));
+    const r = await night("7-schedule-rescan-blocked", "schedule", schedulePayload(mirror.cron.rescan));
     expectJobs(r, { rescan: "success", "rescan-report": "success", resolve: "absent", build: "absent", health: "absent" });
     check(out1(r, "rescan", "gate", "verdict") === "block", `the rescan gate said ${out1(r, "rescan", "gate", "verdict")}`);
     const issues = issuesOf("rescan");
     check(issues.length === 1 && issues[0].state === "open" && (issues[0].body ?? "").includes(PLANTED.rescan[0]), `rescan issues: ${JSON.stringify(issues.map((i) => [i.number, i.state]))}`);
     return [undefined, `jobs: ${results(r)}; rescan issue #${issues[0].number} names ${PLANTED.rescan[0]}`];
+  });
+  await step(`act schedule (rescan cron) after ${PLANTED.rescan[0]} is withdrawn from the DB: the rescan passes and closes its issue`, async () => {
+    await must(cleanup, "trivy-db", tools["trivy-db"], ["--fixtures", path.join(FIXTURES, "trivy-db"), "--cache-dir", trivyCache]);
+    const r = await night("7-schedule-rescan-clean", "schedule", schedulePayload(mirror.cron.rescan));
+    expectJobs(r, { rescan: "success", "rescan-report": "success", resolve: "absent" });
+    check(out1(r, "rescan", "gate", "verdict") === "pass", `the rescan gate said ${out1(r, "rescan", "gate", "verdict")}`);
+    const issues = issuesOf("rescan");
+    check(issues.length === 1 && issues[0].state === "closed", `rescan issues: ${JSON.stringify(issues.map((i) => [i.number, i.state]))}`);
+    return [undefined, `jobs: ${results(r)}; rescan issue #${issues[0].number} closed by the pipeline`];
   });
   // The upstream's owners archive it (Settings > Archive this repository).
   gh.repo(UPSTREAM).archived = true;
