@@ -539,7 +539,11 @@ async function e2e(cleanup: Cleanup): Promise<string> {
   const pubKey = path.join(mirrorDir, MIRROR_PATHS.publicKey);
   const verify = (ref: string, key = pubKey) => cosignRun(["verify", "--key", key, "--insecure-ignore-tlog=true", ref]);
   const verifyAtt = (ref: string, type: string, key = pubKey) => cosignRun(["verify-attestation", "--key", key, "--insecure-ignore-tlog=true", "--type", type, ref]);
-  await step("cosign verify and verify-attestation: the night-2 index and each platform; the wrong key is denied", async () => {
+  const skopeo = (args: string[]) => must(cleanup, `skopeo ${args[0]}`, "skopeo", args, { env: { PATH: process.env.PATH, HOME: cosignHome, TMPDIR: tmp, SSL_CERT_FILE: tls.caFile } });
+  // An image of the fleet's registry nobody signed: the amd64 manifest as Docker schema 2 (another digest, same layers).
+  await skopeo(["copy", "--quiet", "--format", "v2s2", `docker://${image}@${pass.platforms[0].digest}`, `docker://${registry.host}/${OWNER}/unsigned:v1`]);
+  const unsignedDigest = (await registryManifest(registry, `${OWNER}/unsigned`, "v1"))!.headers["docker-content-digest"] as string;
+  await step("cosign verify and verify-attestation: the night-2 index and each platform; the wrong key, an unsigned image and another image re-tagged over the signed tag are denied", async () => {
     const lines: string[] = [];
     for (const ref of [`${image}@${pass.digest}`, ...pass.platforms.map((p) => `${image}@${p.digest}`)]) {
       const v = await verify(ref);
@@ -553,9 +557,18 @@ async function e2e(cleanup: Cleanup): Promise<string> {
     const wrong = await verify(`${image}@${pass.digest}`, path.join(keys, "wrong", "cosign.pub"));
     check(wrong.code !== 0, "cosign verify with the wrong key passed");
     lines.push(`wrong key: exit ${wrong.code}: ${lastLines(wrong.stderr, 1)}`);
+    const unsigned = await verify(`${registry.host}/${OWNER}/unsigned@${unsignedDigest}`);
+    check(unsigned.code !== 0, "cosign verify of an unsigned image passed");
+    lines.push(`unsigned image: exit ${unsigned.code}: ${lastLines(unsigned.stderr, 1)}`);
+    // The night-2 tag moved to another image: verifying by tag fails, the pinned digest still verifies.
+    await skopeo(["copy", "--quiet", "--format", "v2s2", `docker://${registry.host}/${OWNER}/unsigned@${unsignedDigest}`, `docker://${image}:v1.1.0`]);
+    const retagged = await verify(`${image}:v1.1.0`);
+    check(retagged.code !== 0, `cosign verify ${image}:v1.1.0 passed after another image was tagged over it`);
+    check((await verify(`${image}@${pass.digest}`)).code === 0, "the signed digest no longer verifies after the re-tag");
+    lines.push(`v1.1.0 re-tagged to an unsigned image: exit ${retagged.code}; the signed digest still verifies`);
     return [undefined, lines.join("\n")];
   });
-  await step("kyverno apply (the real Kyverno CLI): the rendered ClusterPolicy admits the pinned, signed digest; denies a tag and the wrong key", async () => {
+  await step("kyverno apply (the real Kyverno CLI): the rendered ClusterPolicy admits the pinned, signed digest; denies a tag, an unsigned image, the wrong key and a scan-gate decision that was not attested", async () => {
     const kyverno = toolPath("kyverno");
     const dir = path.join(work, "kyverno");
     fs.mkdirSync(dir);
@@ -565,6 +578,11 @@ async function e2e(cleanup: Cleanup): Promise<string> {
     };
     const fleetPolicy = write("policy.yaml", kyvernoPolicy(stack));
     const wrongPolicy = write("policy-wrong-key.yaml", kyvernoPolicy({ ...stack, cosignPublicKey: fs.readFileSync(path.join(keys, "wrong", "cosign.pub"), "utf8") }));
+    // The same policy asking the scan gate for another decision: proves the attestation's predicate is read, not only its presence.
+    const blockOnly = JSON.parse(JSON.stringify(kyvernoPolicy(stack)).replace('"value":"pass"', '"value":"block"'));
+    check(JSON.stringify(blockOnly).includes('"value":"block"'), "the policy has no scan-gate condition to change");
+    const blockPolicy = write("policy-block-only.yaml", blockOnly);
+
     const pod = (name: string, ref: string) => write(`pod-${name}.yaml`, { apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "default" }, spec: { containers: [{ name: "app", image: ref }] } });
     const apply = async (policyFile: string, podFile: string) => {
       const r = await run(cleanup, kyverno, ["apply", policyFile, "--resource", podFile, "--remove-color"], { env: { PATH: process.env.PATH, HOME: cosignHome, TMPDIR: tmp, SSL_CERT_FILE: tls.caFile } });
@@ -576,7 +594,12 @@ async function e2e(cleanup: Cleanup): Promise<string> {
     const admitted = await apply(fleetPolicy, pinned);
     check(admitted.code === 0 && admitted.pass > 0 && admitted.fail === 0, `the pinned digest was not admitted (exit ${admitted.code}):\n    ${admitted.text}`);
     const lines = [`pinned ${drifted.slice(0, 19)}…: admitted (pass ${admitted.pass})`];
-    for (const [what, policyFile, podFile] of [["tag only", fleetPolicy, pod("tag", `${image}:v1.2.0`)], ["the wrong key", wrongPolicy, pinned]] as const) {
+    for (const [what, policyFile, podFile] of [
+      ["tag only", fleetPolicy, pod("tag", `${image}:v1.2.0`)],
+      ["an unsigned image", fleetPolicy, pod("unsigned", `${registry.host}/${OWNER}/unsigned@${unsignedDigest}`)],
+      ["the wrong key", wrongPolicy, pinned],
+      ["a scan-gate decision other than the attested one", blockPolicy, pinned],
+    ] as const) {
       const r = await apply(policyFile, podFile);
       check(r.code !== 0 && r.fail > 0, `${what}: not denied (exit ${r.code}):\n    ${r.text}`);
       lines.push(`${what}: denied (exit ${r.code})`);
