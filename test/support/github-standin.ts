@@ -414,6 +414,28 @@ export interface RepoState {
   readonly secrets: Map<string, SecretState>;
   /** The repository's Actions public key (base64 of 32 bytes) and its id. */
   readonly publicKey: { readonly keyId: string; readonly key: string };
+  /**
+   * Who and what else can reach the repository, as the list endpoints answer
+   * them (infra/adopt.ts reads these before it adopts a repository). Absent in
+   * a state saved by an older stand-in: nothing.
+   */
+  access?: RepoAccess;
+}
+
+/** The answers of the list endpoints infra/adopt.ts reads, by operationId's noun. */
+export interface RepoAccess {
+  collaborators: Array<{ login: string; role_name: string }>;
+  invitations: Obj[];
+  teams: Obj[];
+  keys: Obj[];
+  hooks: Obj[];
+  variables: Obj[];
+  runners: Obj[];
+  environments: Obj[];
+}
+
+function access(repo: RepoState): RepoAccess {
+  return (repo.access ??= { collaborators: [], invitations: [], teams: [], keys: [], hooks: [], variables: [], runners: [], environments: [] });
 }
 
 export interface RecordedRequest {
@@ -1631,6 +1653,43 @@ function applyIssuePatch(self: GitHubStandIn, repo: RepoState, issue: IssueState
 const HANDLERS: Record<string, Handler> = {
   "repos/get": withRepo(function (repo) {
     return { status: 200, body: repoJson(repo) };
+  }),
+
+  // --- who and what else can reach a repository (infra/adopt.ts, before it adopts one)
+  "repos/list-collaborators": withRepo(function (repo, ctx) {
+    return page(access(repo).collaborators.map((c) => ({ ...user(c.login), role_name: c.role_name, permissions: { admin: c.role_name === "admin", maintain: false, push: true, triage: true, pull: true } })), ctx);
+  }),
+  "repos/list-invitations": withRepo(function (repo, ctx) {
+    return page(access(repo).invitations, ctx);
+  }),
+  "repos/list-teams": withRepo(function (repo, ctx) {
+    return page(access(repo).teams, ctx);
+  }),
+  "repos/list-deploy-keys": withRepo(function (repo, ctx) {
+    return page(access(repo).keys, ctx);
+  }),
+  "repos/list-webhooks": withRepo(function (repo, ctx) {
+    return page(access(repo).hooks, ctx);
+  }),
+  "actions/list-repo-variables": withRepo(function (repo) {
+    return { status: 200, body: { total_count: access(repo).variables.length, variables: access(repo).variables } };
+  }),
+  "actions/list-self-hosted-runners-for-repo": withRepo(function (repo) {
+    return { status: 200, body: { total_count: access(repo).runners.length, runners: access(repo).runners } };
+  }),
+  "repos/get-all-environments": withRepo(function (repo) {
+    return { status: 200, body: { total_count: access(repo).environments.length, environments: access(repo).environments } };
+  }),
+  "git/get-tree": withRepo(function (repo, { params }) {
+    // A commit's sha doubles as its tree's here (commitJson); top-level entries, as without ?recursive.
+    const c = repo.commits.get(String(params.tree_sha));
+    if (!c) return notFound();
+    const top = new Map<string, Obj>();
+    for (const [p, content] of c.tree) {
+      const [first, ...rest] = p.split("/");
+      if (!top.has(first)) top.set(first, rest.length ? { path: first, mode: "040000", type: "tree", sha: c.sha } : { path: first, mode: "100644", type: "blob", sha: blobSha(content), size: Buffer.byteLength(content) });
+    }
+    return { status: 200, body: { sha: c.sha, url: `https://api.github.com/repos/${repo.fullName}/git/trees/${c.sha}`, tree: [...top.values()], truncated: false } };
   }),
 
   // --- what the Pulumi GitHub provider manages (through /api/v3)
