@@ -17,7 +17,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
-import { EngineProject, requireBuiltTools, type EngineRun } from "./harness";
+import { EngineProject, requireBuiltTools, ROOT, type EngineRun } from "./harness";
 
 const OWNER = "acme-corp";
 
@@ -103,6 +103,10 @@ describe("the plain CLI (pulumi preview|up in the folder) against the GitHub sta
     assert.ok((preview.create ?? 0) > 20, `pulumi preview plans ${JSON.stringify(preview)}: did the loader run the program?`);
     const up = summary(await plain.plain(["up", "--yes", "--json"], plainEnv), "pulumi up");
     assert.deepEqual(up, preview);
+    // The CLI rewrote the stack file once, to add the passphrase's salt; nothing else of it changed.
+    const original = fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8");
+    assert.equal(plain.read("Pulumi.prod.yaml").replace(/^encryptionsalt: \S+\n/m, ""), original);
+    assert.match(plain.read("Pulumi.prod.yaml"), /^encryptionsalt: v1:/m);
 
     const viaNpm = await inline.run(["up"], inlineEnv);
     assert.equal(viaNpm.code, 0, viaNpm.stdout.slice(-3000));
