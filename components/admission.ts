@@ -23,6 +23,7 @@
  */
 import { SBOM_TYPE, SCAN_GATE_PREDICATE_TYPE } from "../pipeline/lib/sign";
 import { header } from "./header";
+import { stackRegistry } from "./registry";
 import type { StackSettings } from "./types";
 import { toYaml } from "./yaml";
 
@@ -35,9 +36,9 @@ export const ADMISSION_PATHS = {
 export const CYCLONEDX_PREDICATE_TYPE = "https://cyclonedx.org/bom";
 const POLICY_NAME = "mirror-fleet-images";
 
-/** `ghcr.io/<namespace>`: every mirror's image lives below it. */
+/** `<registry>/<namespace>` (`ghcr.io/acme`): every mirror's image lives below it. */
 export function fleetRegistry(settings: StackSettings): string {
-  return `ghcr.io/${settings.registryNamespace}`;
+  return `${stackRegistry(settings)}/${settings.registryNamespace}`;
 }
 
 function publicKey(settings: StackSettings): string {

@@ -180,8 +180,14 @@ export interface Label {
 export interface StackSettings {
   /** GitHub owner of every mirror repository. */
   readonly owner: string;
-  /** GHCR namespace, lowercase. */
+  /** Registry namespace (GHCR: the owner, lowercase). */
   readonly registryNamespace: string;
+  /**
+   * Container registry host the mirrors push to: `ghcr.io` for github.com, the
+   * Enterprise Server's own registry host otherwise (infra/github-api.ts);
+   * config `mirror-fleet:registry` overrides it. @default "ghcr.io"
+   */
+  readonly registry?: string;
   readonly visibility: "private" | "public";
   readonly branchProtection: boolean;
   readonly attestations: boolean;
@@ -227,7 +233,7 @@ export interface ResolvedMirror {
     readonly license: string;
     readonly tags: { readonly range: string; readonly prerelease: boolean; readonly prefix: string };
   };
-  /** Full image repository, `ghcr.io/<namespace>/<name>`, no tag. */
+  /** Full image repository, `<registry>/<namespace>/<name>` (`ghcr.io/acme/gokapi`), no tag. */
   readonly image: string;
   readonly override: {
     /** Where the text came from: a file in the fleet repo (`mirrors/gokapi.Dockerfile`) or `preset:<name>`. */

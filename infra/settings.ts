@@ -8,6 +8,8 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { DEFAULT_ADMISSION_WINDOW } from "../components/admission";
+import { githubApi } from "./github-api";
+import { REGISTRY_PATTERN, registryOf } from "../components/registry";
 import { GITHUB_PLANS, type GithubPlan, type NotifyTarget, type StackSettings } from "../components/types";
 
 const NS = "mirror-fleet";
@@ -15,8 +17,12 @@ const NS = "mirror-fleet";
 /** The organisation setting the pin job needs, as GitHub's settings page names it. */
 export const ORG_PR_SETTING = "Allow GitHub Actions to create and approve pull requests";
 
-/** Builds StackSettings from plain config values (`key` without the `mirror-fleet:` namespace). */
-export function settingsFrom(get: (key: string) => unknown, where: string): StackSettings {
+/**
+ * Builds StackSettings from plain config values (`key` without the
+ * `mirror-fleet:` namespace). `env`: where MIRROR_FLEET_GITHUB_API says the
+ * GitHub is, whose registry is the default of `registry`.
+ */
+export function settingsFrom(get: (key: string) => unknown, where: string, env: Readonly<Record<string, string | undefined>> = process.env): StackSettings {
   const problems: string[] = [];
   const str = (key: string): string | undefined => {
     const v = get(key);
@@ -38,6 +44,10 @@ export function settingsFrom(get: (key: string) => unknown, where: string): Stac
   const namespace = str("registryNamespace") ?? owner?.toLowerCase() ?? "";
   if (owner !== undefined && !/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(namespace)) {
     problems.push(`${NS}:registryNamespace: ${JSON.stringify(namespace)} is not allowed (allowed: a lowercase GHCR namespace)`);
+  }
+  const registry = str("registry") ?? registryOf(githubApi(env).providerBaseUrl);
+  if (!REGISTRY_PATTERN.test(registry)) {
+    problems.push(`${NS}:registry: ${JSON.stringify(registry)} is not allowed (allowed: a registry host, optionally with a port, such as ghcr.io or containers.ghe.example.com)`);
   }
   const visibility = str("visibility") ?? "private";
   if (visibility !== "private" && visibility !== "public") {
@@ -102,6 +112,7 @@ export function settingsFrom(get: (key: string) => unknown, where: string): Stac
   return {
     owner: owner!,
     registryNamespace: namespace,
+    registry,
     visibility: visibility as StackSettings["visibility"],
     branchProtection,
     attestations,

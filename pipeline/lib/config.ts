@@ -73,7 +73,7 @@ export function validateMirrorConfig(doc: unknown, shown: string): MirrorConfig 
       if (t.prefix !== "") c.str("upstream.tags.prefix", t.prefix, /^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/, "'' or letters, digits and . _ / -");
     }
   }
-  c.str("image", root.image, /^ghcr\.io\/[a-z0-9._/-]+$/, "ghcr.io/<namespace>/<name>");
+  c.str("image", root.image, /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::\d{1,5})?\/[a-z0-9._-]+(?:\/[a-z0-9._-]+)+$/, "<registry host>/<namespace>/<name>, e.g. ghcr.io/acme/gokapi");
   if (root.override === undefined) p.push("override: missing (allowed: null or a mapping)");
   else if (root.override !== null) {
     const o = c.obj("override", root.override, ["path", "sha256", "source", "sourceSha256", "basePins"]);

@@ -101,7 +101,8 @@ test("GIVEN the rendered workflow THEN who approved travels from the override-re
   const doc = parseWorkflow(renderWorkflow(fixtureMirror("gokapi")));
   assert.equal((job(doc, "override-review").outputs as Record<string, string>).approved_by, "${{ steps.ask.outputs.approved_by }}");
   const pin = step(doc, "pin", "pin");
-  assert.equal((pin.env as Record<string, string>).APPROVED_BY, "${{ needs.override-review.outputs.approved_by }}");
+  // Read only once override-review succeeded: act leaves a skipped job's outputs unevaluated (nektos/act#2467).
+  assert.equal((pin.env as Record<string, string>).APPROVED_BY, "${{ needs.override-review.result == 'success' && needs.override-review.outputs.approved_by || '' }}");
   assert.match(String(pin.run), /args\+=\(--approval-issue "\$APPROVAL_ISSUE" --approved-by "\$APPROVED_BY"\)/);
   assert.ok((job(doc, "pin").needs as string[]).includes("override-review"));
   void fs;

@@ -34,9 +34,12 @@ import { createHash, createVerify, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
+import { gitCommitObjects, gitCommitSha, writeBareRepository } from "./git-objects";
+import { basicPassword, gitRequestOf, serveGit, type GitRequest } from "./git-http";
 
 // ---------------------------------------------------------------------------
 // The OpenAPI description: operations, parameter and body validators.
@@ -592,6 +595,7 @@ export class GitHubStandIn {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
+    if (this.gitRoot) fs.rmSync(this.gitRoot, { recursive: true, force: true });
   }
 
   /**
@@ -899,6 +903,8 @@ export class GitHubStandIn {
     const rawUrl = req.url ?? "/";
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    const git = gitRequestOf(rawUrl);
+    if (git) return this.serveGitRequest(req, res, Buffer.concat(chunks), git);
     const text = Buffer.concat(chunks).toString("utf8");
     let answer: Answer;
     let operationId: string | null = null;
@@ -956,6 +962,40 @@ export class GitHubStandIn {
     } else {
       res.writeHead(answer.status, { "content-type": "application/json; charset=utf-8", ...headers }).end(JSON.stringify(answer.body));
     }
+  }
+
+  // -------------------------------------------------------------------------
+  // Git over HTTP (git clone/fetch, actions/checkout): the repositories as real
+  // git repositories, written from the same state before each request.
+
+  private gitRoot?: string;
+  /** Git protocol requests (clone, fetch), kept apart from the REST requests: a fetch is a POST but writes nothing. */
+  readonly gitRequests: Array<{ method: string; url: string; service: string; status: number }> = [];
+
+  private async serveGitRequest(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, git: GitRequest): Promise<void> {
+    const repo = this.repos.get(`${git.owner}/${git.repo}`.toLowerCase());
+    const password = basicPassword(req);
+    const authorized = password !== undefined && (password === this.token || this.installationTokens.some((t) => t.token === password));
+    const log = (status: number) => this.gitRequests.push({ method: req.method ?? "GET", url: req.url ?? "/", service: git.service, status });
+    // GitHub answers a private repository's git requests without credentials with 401, and an unknown repository with 404.
+    if (repo?.private && !authorized) {
+      log(401);
+      res.writeHead(401, { "www-authenticate": 'Basic realm="GitHub"', "content-type": "text/plain" }).end("stand-in: authentication required\n");
+      return;
+    }
+    if (!repo) {
+      log(404);
+      res.writeHead(404, { "content-type": "text/plain" }).end("Repository not found.\n");
+      return;
+    }
+    this.gitRoot ??= fs.mkdtempSync(path.join(os.tmpdir(), "standin-git-"));
+    const dir = path.join(this.gitRoot, `${repo.owner}`, `${repo.name}.git`);
+    const objects = [...repo.commits.values()].flatMap((c) =>
+      gitCommitObjects({ parents: c.parents, tree: c.tree, message: c.message, author: { ...(c.author ?? STANDIN_IDENTITY), date: c.date }, committer: { ...(c.committer ?? STANDIN_IDENTITY), date: c.date } }),
+    );
+    writeBareRepository(dir, objects, repo.refs, repo.defaultBranch);
+    await serveGit(req, res, body, dir, git.service);
+    log(res.statusCode);
   }
 
   private readonly apps = new Map<string, string>();
@@ -1046,8 +1086,8 @@ export class GitHubStandIn {
     c: { parents: string[]; tree: Map<string, string>; message: string; date?: string; author?: GitIdentity; committer?: GitIdentity },
   ): string {
     const date = c.date ? iso(c.date) : this.tick();
-    const treeText = [...c.tree.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, v]) => `${p}\0${blobSha(v)}`).join("\n");
-    const sha = createHash("sha1").update(`${c.parents.join(",")}\n${treeText}\n${c.message}\n${date}\n${repo.commits.size}`).digest("hex");
+    // A real git commit id (test/support/git-objects.ts), so that git clients of the stand-in see the same SHAs as its API.
+    const sha = gitCommitSha({ parents: c.parents, tree: c.tree, message: c.message, author: { ...(c.author ?? STANDIN_IDENTITY), date }, committer: { ...(c.committer ?? STANDIN_IDENTITY), date } });
     repo.commits.set(sha, {
       sha,
       parents: c.parents,
@@ -1535,8 +1575,11 @@ function refJson(repo: RepoState, ref: string, sha: string): Obj {
   };
 }
 
+/** Author and committer of commits made without one (seeding). */
+const STANDIN_IDENTITY: GitIdentity = { name: "stand-in", email: "stand-in@example.invalid" };
+
 function commitJson(repo: RepoState, c: CommitState): Obj {
-  const who = { name: "stand-in", email: "stand-in@example.invalid", date: c.date };
+  const who = { ...STANDIN_IDENTITY, date: c.date };
   const author = c.author ? { ...c.author, date: c.date } : who;
   const committer = c.committer ? { ...c.committer, date: c.date } : who;
   return {
