@@ -473,6 +473,8 @@ async function e2e(cleanup: Cleanup): Promise<string> {
     return [issues[0].number, `jobs: ${results(r)}\noverride-review issue #${issues[0].number}; nothing built or pushed; webhook told "blocked"`];
   });
 
+  // alice holds the repository role the policy names for approving (policy.overrideReview.approverRole, pipeline/lib/approval.ts).
+  gh.setRole(repoFullName, "alice", "write");
   gh.closeIssue(repoFullName, reviewIssue, { reason: "completed", by: "alice" });
   const drifted = await step(`a reviewer closes #${reviewIssue} as completed; act schedule: approved -> built, passed, pushed, signed, pin PR naming the approval`, async () => {
     const r = await night("5-schedule-approved", "schedule", schedulePayload(mirror.cron.build));
@@ -486,9 +488,6 @@ async function e2e(cleanup: Cleanup): Promise<string> {
     gh.mergePull(repoFullName, pull.number, "alice");
     return [digest, `jobs: ${results(r)}\npushed ${digest}; PR #${pull.number} records approval #${reviewIssue} by alice; merged`];
   });
-  // Night 5's gate decided the pinned digest's last pass before this moment (night 6 builds the tag again but its pin is not merged).
-  const pinnedPassedBy = Date.now();
-  let reattestedBy = 0;
 
   // ---------------------------------------------------------------- night 6: dispatch
   out("\n== workflow_dispatch: tag and force ==");
@@ -498,6 +497,9 @@ async function e2e(cleanup: Cleanup): Promise<string> {
     check(out1(r, "resolve", "checked", "tag") === "v1.2.0" && out1(r, "resolve", "checked", "build") === "true", `resolve: build=${out1(r, "resolve", "checked", "build")} tag=${out1(r, "resolve", "checked", "tag")}`);
     return [undefined, `jobs: ${results(r)}; resolve took tag v1.2.0 from the input and built it although pinned (force)`];
   });
+  // Every pass of the pinned digest was decided before this moment (night 6 rebuilds the same sources: the same digest, attested again).
+  const pinnedPassedBy = Date.now();
+  let reattestedBy = 0;
 
   // ---------------------------------------------------------------- nights 7 and 8: rescan, health
   out("\n== the rescan cron, after an advisory is added to the DB; the health cron ==");
