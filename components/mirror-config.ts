@@ -40,6 +40,7 @@ export function mirrorConfig(m: ResolvedMirror): MirrorConfig {
     health: m.health,
     attestations: m.attestations,
     reviewers: m.reviewers,
+    overrideReview: { approverRole: m.overrideApproverRole },
   };
 }
 

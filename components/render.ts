@@ -15,7 +15,7 @@ import { MIRROR_PATHS, mirrorConfig, renderOverride } from "./mirror-config";
 import type { PipelinePin } from "./pipeline-action";
 import { renderReadme } from "./readme";
 import type { RenderedFiles, ResolvedMirror } from "./types";
-import { renderOpenVex, renderTrivyignore } from "./waivers";
+import { waiverFiles } from "./waivers";
 import { renderWorkflow } from "./workflow";
 import { toYaml } from "./yaml";
 
@@ -51,8 +51,7 @@ export function mirrorFiles(m: ResolvedMirror): readonly MirrorFile[] {
   // Verbatim: a header would make it differ from the key file users compare it with.
   if (m.signing) files.push({ path: MIRROR_PATHS.publicKey, content: m.signing.publicKey.trim() + "\n" });
   files.push(
-    { path: MIRROR_PATHS.trivyignore, content: renderTrivyignore(m) },
-    { path: MIRROR_PATHS.vex, content: renderOpenVex(m) },
+    ...waiverFiles(m),
     { path: MIRROR_PATHS.workflow, pinned: (pipeline) => renderWorkflow(m, pipeline) },
   );
   return files;

@@ -30,6 +30,7 @@ import { header } from "./header";
 import { isRuntimeStageOverride } from "../contract";
 import { MIRROR_PATHS } from "./mirror-config";
 import { PIPELINE_COMMAND, PLACEHOLDER_COMMIT, type PipelinePin } from "./pipeline-action";
+import { registryHost } from "./registry";
 import type { ResolvedMirror } from "./types";
 import {
   and,
@@ -49,7 +50,7 @@ import {
   type Value,
   type Workflow,
 } from "./workflow/model";
-import { signSteps } from "./workflow/sign";
+import { reattestJob, signSteps } from "./workflow/sign";
 import { trivySteps } from "./workflow/trivy";
 import { toYaml } from "./yaml";
 
@@ -149,6 +150,46 @@ const VERIFY_TAG_COMMIT = [
   "git -C upstream -c advice.detachedHead=false checkout --quiet --detach \"$COMMIT\"",
 ];
 
+/**
+ * Nightly only: whether the pinned image was built from the override committed
+ * now. The pin records the override's sha256 (pipeline/lib/pin.ts); a changed
+ * override (an edit in the fleet repository, or a base image moved in
+ * infra/base-images.ts) rebuilds the pinned tag at this mirror's own nightly
+ * minute, spread over the window, not at the minute `pulumi up` pushed the
+ * change to every mirror.
+ */
+function overrideChangedStep(): Step {
+  return {
+    name: "Was the pinned image built from the override committed now?",
+    id: "recipe",
+    if: expr("github.event_name == 'schedule'"),
+    run: sh(
+      "changed=false",
+      `if [ -f ${MIRROR_PATHS.pin} ]; then`,
+      `  pinned="$(sed -nE 's/^override_sha256:[[:space:]]*"?([0-9a-f]{64})"?[[:space:]]*$/\\1/p' ${MIRROR_PATHS.pin})"`,
+      `  current="$(sha256sum ${MIRROR_PATHS.override} | cut -d' ' -f1)"`,
+      "  if [ \"$pinned\" != \"$current\" ]; then",
+      "    echo \"::notice::the pinned image was built from override sha256 ${pinned:-(none recorded)}; the committed override is $current: this run rebuilds the pinned tag\"",
+      "    changed=true",
+      "  fi",
+      "fi",
+      "echo \"changed=$changed\" >> \"$GITHUB_OUTPUT\"",
+    ),
+  };
+}
+
+/**
+ * When `resolve` rebuilds the pinned tag: asked for by a dispatch (`force`),
+ * or a nightly run after the override changed. Never on a push: a push from
+ * `pulumi up` reaches every mirror in the same minute, so it builds only a tag
+ * that is not pinned yet (a new mirror's first build, a tag a new waiver lets
+ * through); a changed gate or waiver re-judges the pinned digest at the
+ * nightly rescan, which reads the config and waivers committed then.
+ */
+function forceExpr(m: ResolvedMirror): Expr {
+  return expr(m.override ? "inputs.force || steps.recipe.outputs.changed == 'true'" : "inputs.force");
+}
+
 function resolveJob(m: Mirror): Job {
   return {
     name: "Resolve the upstream tag",
@@ -165,14 +206,14 @@ function resolveJob(m: Mirror): Job {
     steps: [
       checkout,
       setupPipeline(m),
+      ...(m.override ? [overrideChangedStep()] : []),
       {
         name: "Newest allowed upstream tag vs image-pin.yml",
         id: "resolve",
         env: {
           UPSTREAM_URL: m.upstream.url,
           TAG_INPUT: expr("inputs.tag"),
-          // A push changed the config, override or waivers: rebuild even the pinned tag.
-          FORCE: expr("github.event_name == 'push' || inputs.force"),
+          FORCE: forceExpr(m),
         },
         run: sh(
           `args=(--config ${CONFIG} --pin ${MIRROR_PATHS.pin} --remote "$UPSTREAM_URL")`,
@@ -220,6 +261,16 @@ function resolveJob(m: Mirror): Job {
       },
     ],
   };
+}
+
+/**
+ * A job's output, or '' unless the job succeeded. For a job that may have
+ * been skipped: GitHub gives a skipped job's outputs as '', act leaves them
+ * unevaluated (nektos/act#2467); reading them only after success is what is
+ * meant on both.
+ */
+function outputIfSucceeded(job: string, name: string): Expr {
+  return expr(`needs.${job}.result == 'success' && needs.${job}.outputs.${name} || ''`);
 }
 
 const TAG = needsOutput("resolve", "tag");
@@ -653,8 +704,10 @@ function blockJob(m: Mirror): Job {
     name: "Blocked-build issue",
     needs: ["resolve", "build"],
     // Also runs on a pass: a later build of the same tag that passes (a new
-    // waiver, a fixed base) closes the tag's issue.
-    if: expr("!cancelled() && needs.build.outputs.decision != ''"),
+    // waiver, a fixed base) closes the tag's issue. The decision is one of the
+    // two verdicts, not merely set: act leaves a skipped job's outputs
+    // unevaluated (nektos/act#2467), GitHub leaves them empty.
+    if: expr("!cancelled() && (needs.build.outputs.decision == 'pass' || needs.build.outputs.decision == 'block')"),
     // pull-requests: a block withdraws the open pin pull request of the tag (an earlier digest).
     permissions: { contents: "read", issues: "write", "pull-requests": "write" },
     timeoutMinutes: 10,
@@ -728,9 +781,9 @@ function publishJob(m: Mirror): Job {
     steps.push(
       {
         // The attestation actions push to the registry with the Docker credential store.
-        name: "Log in to GHCR for the attestations",
+        name: "Log in to the registry for the attestations",
         uses: "login",
-        with: { registry: "ghcr.io", username: expr("github.actor"), password: githubToken() },
+        with: { registry: registryHost(m.image), username: expr("github.actor"), password: githubToken() },
       },
       {
         name: "Attest build provenance",
@@ -752,17 +805,13 @@ function publishJob(m: Mirror): Job {
       },
     );
   }
-  steps.push({
-    // publish writes the registry credentials under $RUNNER_TEMP/mirror-credentials
-    // and removes them itself; this covers a kill (timeout, cancel) that skips that.
-    name: "Remove the registry credentials file, also after a kill",
-    if: expr("always()"),
-    run: sh("rm -rf \"$RUNNER_TEMP/mirror-credentials\""),
-  });
+  steps.push(removeCredentials);
   return {
     name: "Publish to GHCR",
     needs: ["resolve", "build"],
     if: succeeded(["resolve", "build"], "needs.build.outputs.decision == 'pass'"),
+    // The signing key's environment, where the plan has one (components/workflow/sign.ts).
+    ...(m.signing?.environment ? { environment: m.signing.environment } : {}),
     permissions,
     timeoutMinutes: 30,
     outputs: {
@@ -789,8 +838,8 @@ function pinJob(m: Mirror): Job {
   };
   if (m.override) {
     // The override review that let this build through the drift gate, for the pull request's audit record.
-    env.APPROVAL_ISSUE = needsOutput("override-review", "number");
-    env.APPROVED_BY = needsOutput("override-review", "approved_by");
+    env.APPROVAL_ISSUE = outputIfSucceeded("override-review", "number");
+    env.APPROVED_BY = outputIfSucceeded("override-review", "approved_by");
   }
   if (m.attestations) {
     env.PROVENANCE_URL = needsOutput("publish", "provenance_url");
@@ -840,9 +889,12 @@ const WEBHOOK_SECRETS = { slack: "MIRROR_SLACK_WEBHOOK", teams: "MIRROR_TEAMS_WE
 function notifyJob(m: Mirror): Job {
   const needs = ["resolve", "build", "block", "pin", ...(m.override ? ["override-review"] : [])];
   const passed = "needs.pin.result == 'success'";
-  const gateBlocked = "needs.block.outputs.number != '' && needs.block.outputs.action != 'unchanged'";
+  // A job's outputs are read only once it succeeded: a skipped job's outputs
+  // are empty on GitHub, but act leaves them unevaluated (nektos/act#2467),
+  // and "succeeded" is what is meant anyway.
+  const gateBlocked = "needs.block.result == 'success' && needs.block.outputs.number != '' && needs.block.outputs.action != 'unchanged'";
   const driftBlocked =
-    "needs.override-review.outputs.approved != 'true' && needs.override-review.outputs.number != '' && needs.override-review.outputs.action != 'unchanged'";
+    "needs.override-review.result == 'success' && needs.override-review.outputs.approved != 'true' && needs.override-review.outputs.number != '' && needs.override-review.outputs.action != 'unchanged'";
   // The webhook URLs are secrets: only the step that posts sees them, never
   // the checkout or setup actions that run before it in the same job.
   const env: Record<string, Value> = {
@@ -886,6 +938,17 @@ function notifyJob(m: Mirror): Job {
   };
 }
 
+/**
+ * publish, sign and scan --image write the registry credentials under
+ * $RUNNER_TEMP/mirror-credentials and remove them themselves; this last step
+ * of each job that holds them covers a kill (timeout, cancel) that skips that.
+ */
+const removeCredentials: Step = {
+  name: "Remove the registry credentials file, also after a kill",
+  if: expr("always()"),
+  run: sh("rm -rf \"$RUNNER_TEMP/mirror-credentials\""),
+};
+
 function rescanJob(m: Mirror): Job {
   const pinned = expr("steps.pin.outputs.pinned == 'true'");
   return {
@@ -896,6 +959,8 @@ function rescanJob(m: Mirror): Job {
     timeoutMinutes: 30,
     outputs: {
       tag: stepOutput("pin", "tag"),
+      digest: stepOutput("pin", "digest"),
+      commit: stepOutput("pin", "commit"),
       decision: stepOutput("gate", "verdict"),
       scanned: stepOutput("gate", "scanned"),
     },
@@ -914,6 +979,8 @@ function rescanJob(m: Mirror): Job {
           `pin="$(tr -d "\\"'" < ${MIRROR_PATHS.pin})"`,
           "digest=\"$(printf '%s\\n' \"$pin\" | sed -nE 's/^digest:[[:space:]]*(sha256:[0-9a-f]{64})[[:space:]]*$/\\1/p')\"",
           "tag=\"$(printf '%s\\n' \"$pin\" | sed -nE 's/^tag:[[:space:]]*([^[:space:]]+)[[:space:]]*$/\\1/p')\"",
+          // The upstream commit the pin records (upstream.commit): the re-attested predicate names it.
+          "commit=\"$(printf '%s\\n' \"$pin\" | sed -nE 's/^[[:space:]]+commit:[[:space:]]*([0-9a-f]{40}([0-9a-f]{24})?)[[:space:]]*$/\\1/p' | head -n 1)\"",
           `if ! [[ "$digest" =~ ${DIGEST_PATTERN} ]]; then`,
           `  echo "::error::${MIRROR_PATHS.pin}: no digest: sha256:<64 hex>"`,
           "  exit 1",
@@ -926,6 +993,7 @@ function rescanJob(m: Mirror): Job {
           "  echo \"pinned=true\"",
           "  echo \"digest=$digest\"",
           "  echo \"tag=$tag\"",
+          "  echo \"commit=$commit\"",
           "} >> \"$GITHUB_OUTPUT\"",
         ),
       },
@@ -977,6 +1045,7 @@ function rescanJob(m: Mirror): Job {
           overwrite: true,
         },
       },
+      removeCredentials,
     ],
   };
 }
@@ -1033,9 +1102,10 @@ function healthJob(m: Mirror): Job {
 }
 
 /**
- * Files whose change on the default branch rebuilds the current tag (never
- * image-pin.yml). The workflow itself too: `pulumi up` commits it last, so a
- * new mirror or a changed workflow starts one run (pushes made with a job's
+ * Files whose change on the default branch starts a run (never image-pin.yml):
+ * it builds a tag that is not pinned yet, never the pinned one (forceExpr).
+ * The workflow itself too: `pulumi up` commits it last, so a new mirror builds
+ * at once and a changed workflow runs once (pushes made with a job's
  * GITHUB_TOKEN start none).
  */
 export function pushPaths(m: ResolvedMirror): string[] {
@@ -1060,6 +1130,7 @@ export function mirrorWorkflow(resolved: ResolvedMirror, pipeline: PipelinePin):
     ...(m.notify.length > 0 ? { notify: notifyJob(m) } : {}),
     rescan: rescanJob(m),
     "rescan-report": rescanReportJob(m),
+    ...withJob("reattest", reattestJob(m, { checkout, setupPipeline: setupPipeline(m), download, removeCredentials, pipeline: PIPELINE, runUrl: RUN_URL, rescanArtifact: ARTIFACTS.rescan })),
     health: healthJob(m),
   };
   return {
@@ -1080,6 +1151,10 @@ export function mirrorWorkflow(resolved: ResolvedMirror, pipeline: PipelinePin):
     runsOn: RUNNER,
     jobs,
   };
+}
+
+function withJob(id: string, job: Job | undefined): Record<string, Job> {
+  return job ? { [id]: job } : {};
 }
 
 export function renderWorkflow(m: ResolvedMirror, pipeline: PipelinePin): string {

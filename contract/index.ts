@@ -77,6 +77,12 @@ export interface HealthThresholds {
   readonly maxDaysSinceRelease: number;
 }
 
+/** GitHub's repository roles, lowest first (docs: "Repository roles for an organization"): who may approve an override review holds one or higher. */
+export const REPOSITORY_ROLES = ["read", "triage", "write", "maintain", "admin"] as const;
+export type RepositoryRole = (typeof REPOSITORY_ROLES)[number];
+/** The role the fleet policy names when it names none (infra/policy.ts overrideReview.approverRole). */
+export const DEFAULT_APPROVER_ROLE: RepositoryRole = "write";
+
 /** The `schema` of `.mirror/config.yml`; a changed meaning needs a new number (the pipeline refuses others). */
 export const CONFIG_SCHEMA = 1;
 
@@ -126,4 +132,6 @@ export interface MirrorConfig {
   readonly health: HealthThresholds;
   readonly attestations: boolean;
   readonly reviewers: readonly string[];
+  /** Who may approve an override review by closing its issue: this repository role or higher (pipeline/lib/approval.ts). */
+  readonly overrideReview?: { readonly approverRole: RepositoryRole };
 }

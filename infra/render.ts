@@ -26,7 +26,7 @@ import { renderMirrorFiles } from "../components/render";
 import { pipelineBundle } from "../pipeline/bundle";
 import { FleetConfigError, resolveFleet } from "../components/spec";
 import type { StackSettings } from "../components/types";
-import { loadMirrorEntries, PROJECT_ROOT, readProjectFile } from "./mirrors";
+import { loadMirrorEntries, PROJECT_ROOT } from "./mirrors";
 import { policy as fleetPolicy } from "./policy";
 import type { FleetInputs } from "./program";
 import { settingsFromStackFile } from "./settings";
@@ -215,7 +215,9 @@ export function main(argv: readonly string[], io: Out, root = PROJECT_ROOT): num
     const settings = readStackSettings(values.stack!, root);
     const out = path.resolve(values.out);
     const entries = loadMirrorEntries(path.join(root, "mirrors"), root);
-    const { inventory, warnings, notes, files, removed } = renderFleet(out, { entries, policy: fleetPolicy, settings, readFile: readProjectFile, ...(pipelineCommit ? { pipelineCommit } : {}) });
+    // Override files next to the entries, read under the same root as the entries.
+    const readFile = (rel: string) => fs.readFileSync(path.join(root, rel), "utf8");
+    const { inventory, warnings, notes, files, removed } = renderFleet(out, { entries, policy: fleetPolicy, settings, readFile, ...(pipelineCommit ? { pipelineCommit } : {}) });
     for (const w of warnings) io.stderr(`warning: ${w}\n`);
     for (const n of notes) io.stderr(`note: ${n}\n`);
     const gone = removed.length ? `; removed ${removed.length} no longer rendered: ${removed.join(", ")}` : "";

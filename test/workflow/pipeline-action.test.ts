@@ -15,7 +15,7 @@ import { ACTIONS } from "../../components/pins";
 import { renderWorkflow } from "../../components/workflow";
 import { pipelineBundle } from "../../pipeline/bundle";
 import { describeZizmor, zizmorAction } from "../support/zizmor";
-import { PIPELINE, realMirror } from "./fixtures";
+import { fixtureMirror, PIPELINE } from "./fixtures";
 import { runStep, tempDir, type Obj } from "./steps";
 
 const files = renderPipelineFiles(pipelineBundle(), "acme-corp");
@@ -106,15 +106,15 @@ describe("the pin a workflow names", () => {
     ];
     for (const [over, message] of cases) {
       assert.throws(() => checkPin({ ...PIPELINE, ...over }), message);
-      assert.throws(() => renderWorkflow(realMirror("plik"), { ...PIPELINE, ...over }), message);
+      assert.throws(() => renderWorkflow(fixtureMirror("plik"), { ...PIPELINE, ...over }), message);
     }
   });
 
   test("GIVEN render's placeholder commit WHEN rendered THEN each setup step says it is a placeholder; with a real commit, nothing does", () => {
-    const placeholder = renderWorkflow(realMirror("plik"), { ...PIPELINE, commit: PLACEHOLDER_COMMIT });
+    const placeholder = renderWorkflow(fixtureMirror("plik"), { ...PIPELINE, commit: PLACEHOLDER_COMMIT });
     const lines = placeholder.split("\n").filter((l) => l.includes(`uses: ${PIPELINE.repository}@`));
     assert.ok(lines.length >= 9);
     for (const l of lines) assert.match(l, /@0{40} # placeholder: the commit pulumi up makes \(npm run render -- --pipeline-commit <sha>\)$/);
-    assert.doesNotMatch(renderWorkflow(realMirror("plik"), PIPELINE), /placeholder/);
+    assert.doesNotMatch(renderWorkflow(fixtureMirror("plik"), PIPELINE), /placeholder/);
   });
 });

@@ -19,10 +19,11 @@ import { ACTIONS } from "../../components/pins";
 import { checkWorkflowSecurity, renderWorkflow, SARIF_CATEGORIES, TAG_PATTERN } from "../../components/workflow";
 import { trivyCertificateIdentity, TRIVY_OIDC_ISSUER } from "../../components/workflow/trivy";
 import { toYaml } from "../../components/yaml";
-import { allMirrors, edgeMirrors, realMirror, PIPELINE } from "./fixtures";
+import { allMirrors } from "./all-mirrors";
+import { edgeMirrors, fixtureMirror, PIPELINE } from "./fixtures";
 import { fakePipeline, git, job, jobs, parseWorkflow, runStep, step, stepIndex, steps, stub, tempDir, type Obj } from "./steps";
 
-const gokapi = () => renderWorkflow(realMirror("gokapi"), PIPELINE);
+const gokapi = () => renderWorkflow(fixtureMirror("gokapi"), PIPELINE);
 const edge = (label: string) => {
   const e = edgeMirrors().find((x) => x.label.startsWith(label));
   if (!e) throw new Error(`no edge case ${label}`);
@@ -299,7 +300,7 @@ describe("the build uses the resolved commit", () => {
 });
 
 describe("Trivy is installed by version and verified by signature before it runs", () => {
-  const version = realMirror("gokapi").trivyVersion;
+  const version = fixtureMirror("gokapi").trivyVersion;
 
   /** A fake release: tarball with a `trivy` script, checksums, bundle; curl serves it, cosign answers as told. */
   function fakeRelease(opts: { cosignOk: boolean; tamper?: boolean }): { bin: string } {
@@ -425,7 +426,7 @@ describe("what is scanned is what is pushed", () => {
 
 describe("the build step passes data as arguments, never as shell text", () => {
   test("GIVEN fleet build args with shell metacharacters WHEN the build step runs THEN docker gets each as one literal argument, VERSION is the tag, and the archive is the output", () => {
-    const base = realMirror("plik");
+    const base = fixtureMirror("plik");
     const m = { ...base, build: { ...base.build, args: { EVIL: "$(touch pwned) `id` ; x", PLAIN: "a b" } } };
     const s = step(parseWorkflow(renderWorkflow(m, PIPELINE)), "build", "Build once");
     const ws = tempDir();
@@ -467,8 +468,8 @@ describe("the rescan reads image-pin.yml strictly and never builds or pushes", (
   const read = step(doc, "rescan", "pin");
   const digest = `sha256:${"ab".repeat(32)}`;
   const cases: Array<[string, string | null, number, Record<string, string>]> = [
-    ["plain keys", `# generated\nimage: ghcr.io/acme-corp/gokapi\ntag: v2.2.4\ndigest: ${digest}\n`, 0, { pinned: "true", digest, tag: "v2.2.4" }],
-    ["quoted values", `tag: "v2.2.4"\ndigest: '${digest}'\n`, 0, { pinned: "true", digest, tag: "v2.2.4" }],
+    ["plain keys", `# generated\nimage: ghcr.io/acme-corp/gokapi\ntag: v2.2.4\ndigest: ${digest}\n`, 0, { pinned: "true", digest, tag: "v2.2.4", commit: "" }],
+    ["quoted values", `tag: "v2.2.4"\ndigest: '${digest}'\n`, 0, { pinned: "true", digest, tag: "v2.2.4", commit: "" }],
     ["no file yet", null, 0, { pinned: "false" }],
     ["a short digest", `tag: v2.2.4\ndigest: sha256:abc\n`, 1, {}],
     ["a tag with a shell metacharacter", `tag: v1;id\ndigest: ${digest}\n`, 1, {}],
@@ -503,7 +504,7 @@ describe("the rescan reads image-pin.yml strictly and never builds or pushes", (
       fs.writeFileSync(path.join(ws, "image-pin.yml"), pin);
       const r = runStep(read, ws, {});
       assert.equal(r.status, 0, r.stderr + r.stdout);
-      assert.deepEqual(r.outputs, { pinned: "true", digest, tag });
+      assert.deepEqual(r.outputs, { pinned: "true", digest, tag, commit: "c".repeat(40) });
     });
   }
 
@@ -525,7 +526,7 @@ describe("reporting", () => {
       .flatMap((j) => j.steps as Obj[])
       .filter((s) => s.uses === `${ACTIONS.uploadSarif.uses}@${ACTIONS.uploadSarif.sha}`)
       .map((s) => [(s.with as Obj).sarif_file, (s.with as Obj).category]);
-    const slugs = realMirror("gokapi").build.platforms.map((p) => p.replace("/", "-"));
+    const slugs = fixtureMirror("gokapi").build.platforms.map((p) => p.replace("/", "-"));
     assert.deepEqual(categories, [
       ...slugs.map((s) => [`audit/trivy-image-${s}.sarif`, `${SARIF_CATEGORIES.image}-${s}`]),
       ["audit/trivy-fs.sarif", SARIF_CATEGORIES.filesystem],

@@ -13,11 +13,11 @@ import { renderWorkflow } from "../../components/workflow";
 import { COSIGN_SECRETS, COSIGN_SIGN_RELEASE } from "../../components/workflow/sign";
 import { checkCosignKeys, settingsFrom } from "../../infra/settings";
 import { COMMANDS } from "../../pipeline/main";
-import { edgeMirrors, FLEET_PUBLIC_KEY, realMirror, PIPELINE } from "./fixtures";
+import { edgeMirrors, FLEET_PUBLIC_KEY, fixtureMirror, PIPELINE } from "./fixtures";
 import { parseWorkflow, steps, type Obj } from "./steps";
 
 const signed = edgeMirrors().find((e) => e.label.startsWith("signed with the fleet's cosign key"))!.mirror;
-const unsigned = realMirror("gokapi");
+const unsigned = fixtureMirror("gokapi");
 
 describe("signing in the rendered mirror", () => {
   test("GIVEN a stack with a cosign key WHEN the workflow is rendered THEN publish installs cosign v2.6.5 and runs sign right after the push, the only step holding the key", () => {
@@ -37,10 +37,13 @@ describe("signing in the rendered mirror", () => {
     const usage = COMMANDS.find((c) => c.name === "sign")!.usage;
     for (const flag of String(sign.run).match(/--[a-z][a-z-]*/g) ?? []) assert.ok(usage.includes(`  ${flag} `), `sign --help does not list ${flag}`);
     assert.match(String(sign.run), new RegExp(`--public-key ${MIRROR_PATHS.publicKey.replace(".", "\\.")} `));
-    // Nothing else in the workflow sees the key.
+    // Nothing else in the workflow sees the key but the re-attest step of a passing rescan,
+    // and both jobs run in the key's environment (components/workflow/sign.ts).
     const text = renderWorkflow(signed, PIPELINE);
-    assert.equal(text.split("secrets.COSIGN_PRIVATE_KEY").length - 1, 1);
-    assert.equal(text.split("secrets.COSIGN_PASSWORD").length - 1, 1);
+    assert.equal(text.split("secrets.COSIGN_PRIVATE_KEY").length - 1, 2);
+    assert.equal(text.split("secrets.COSIGN_PASSWORD").length - 1, 2);
+    const holding = Object.entries(doc.jobs as Record<string, Obj>).filter(([, j]) => JSON.stringify(j).includes("secrets.COSIGN_PRIVATE_KEY")).map(([id, j]) => [id, j.environment]);
+    assert.deepEqual(holding, [["publish", "mirror-signing"], ["reattest", "mirror-signing"]]);
     // The job asks for nothing more than the push did.
     assert.deepEqual((doc.jobs as Record<string, Obj>).publish.permissions, { attestations: "write", contents: "read", "id-token": "write", packages: "write" });
     const pin = steps(doc, "pin").find((s) => s.id === "pin")!;
