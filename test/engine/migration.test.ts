@@ -25,8 +25,8 @@ import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standi
 import { runStep, tempDir } from "../workflow/steps";
 import { EngineProject, requireBuiltTools, ROOT, type EngineRun } from "./harness";
 
-/** main before issue 21: every mirror committed the bundle as `.mirror/pipeline.cjs` and ran `node .mirror/pipeline.cjs`. */
-const OLD_LAYOUT = "4c88dc8e8f8761f073bb6a89bfa61d09414ee12e";
+/** main before issue 21 (the last main commit merged into this branch, so that the two layouts differ by this change only): every mirror committed the bundle as `.mirror/pipeline.cjs` and ran `node .mirror/pipeline.cjs`. */
+const OLD_LAYOUT = "dce01c70d5e1b7465854664ff72e828f18e83aa4";
 const OWNER = "acme-corp";
 const MIRRORS = ["gokapi", "plik"];
 const OLD_BUNDLE = ".mirror/pipeline.cjs";
