@@ -9,10 +9,10 @@ import { buildPipelineBundle, bundledPackages, pipelineBundle } from "../../pipe
 import { COMMANDS } from "../../pipeline/main";
 import { TESTDATA, tmpDir } from "../fixtures/pipeline/harness";
 
-/** What the bundle may weigh: it is committed into every mirror repo and kept in Pulumi state per mirror. */
+/** What the bundle may weigh: it is committed to the pipeline repository and kept in Pulumi state, once per fleet (each run copies it out of the pipeline action). */
 const BUDGET_BYTES = 512 * 1024;
 
-describe("bundle: .mirror/pipeline.cjs", () => {
+describe("bundle: pipeline.cjs (run here from a folder of its own, with nothing else around it)", () => {
   let bundle: string;
   let dir: string;
   const node = (args: string[]) =>
