@@ -521,6 +521,12 @@ export interface RecordedRequest {
   readonly body?: unknown;
   /** Body fields GitHub ignores (sent by the provider on /api/v3; see the header). */
   readonly ignoredFields?: readonly string[];
+  /** Who sent it (the identity's login; an App as `<slug>[bot]`). */
+  readonly actor?: string;
+  /** Answered 403 because the identity's primary rate limit was spent. */
+  readonly rateLimited?: true;
+  /** Answered 304: the client's ETag was still current. */
+  readonly notModified?: true;
 }
 
 export interface RejectedRequest {
@@ -643,7 +649,7 @@ export class GitHubStandIn {
   /** Token -> identity; installation tokens join as Apps exchange their JWTs. */
   private readonly identities = new Map<string, Identity>();
   private readonly checkResponses: boolean;
-  private readonly rateLimit: { readonly limit: number; readonly windowMs: number };
+  private rateLimit: { readonly limit: number; readonly windowMs: number };
   /** Requests counted against the primary limit, per identity, in the current window. */
   private readonly rateUse = new Map<string, { used: number; resetAt: number }>();
 
@@ -1047,6 +1053,7 @@ export class GitHubStandIn {
     let who: Identity | undefined;
     let described: Routed["described"] | undefined;
     let faulted = false;
+    let rateLimited = false;
     try {
       const routed = this.route(method, rawUrl, req.headers, text);
       if ("reject" in routed) {
@@ -1065,7 +1072,9 @@ export class GitHubStandIn {
           this.unimplemented.push({ method, url: rawUrl, status: 400, reason });
         } else {
           const ctx: Ctx = { params: routed.params, body: routed.body, url: rawUrl, base: this.url, actor: who };
-          const refused = this.overLimit(who) ?? this.authorize(who, routed.op, ctx) ?? this.archivedRefusal(routed.op, ctx);
+          const limited = this.overLimit(who);
+          rateLimited = limited !== undefined;
+          const refused = limited ?? this.authorize(who, routed.op, ctx) ?? this.archivedRefusal(routed.op, ctx);
           const fault = refused ? undefined : this.takeFault(operationId);
           const tooLong = bodyTooLong(operationId, routed.body);
           answer = refused
@@ -1112,6 +1121,9 @@ export class GitHubStandIn {
       status: answer.status,
       ...(write ? { body: parsedBody } : {}),
       ...(ignored.length ? { ignoredFields: ignored } : {}),
+      ...(who ? { actor: loginOf(who) } : {}),
+      ...(rateLimited ? { rateLimited: true as const } : {}),
+      ...(answer.status === 304 ? { notModified: true as const } : {}),
     });
     if (this.logFile) {
       const line = { method, path: rawUrl, status: answer.status, write, operationId, ...(ignored.length ? { ignoredFields: ignored } : {}) };
@@ -1281,7 +1293,10 @@ export class GitHubStandIn {
     if (!repo) return undefined;
     const role = this.roleIn(who, repo);
     if (role === undefined) return notFound();
-    const refused = this.permissionRefusal(who, need, this.touchesWorkflows(op.operationId, repo, ctx));
+    // "This endpoint can be used without authentication or the aforementioned
+    // permissions if only public resources are requested."
+    const publicRead = !repo.private && need.access === "read";
+    const refused = publicRead ? undefined : this.permissionRefusal(who, need, this.touchesWorkflows(op.operationId, repo, ctx));
     if (refused) return refused;
     if (who.kind === "app" && need.access === "write" && !this.installedOn(who, repo)) {
       return { status: 403, body: { message: notAccessible(who), documentation_url: "https://docs.github.com/rest", status: "403" } };
@@ -1381,6 +1396,12 @@ export class GitHubStandIn {
 
   // -------------------------------------------------------------------------
   // The primary rate limit ("Rate limits for the REST API").
+
+  /** Changes the primary rate limit from now on (a new window starts for every identity). */
+  setRateLimit(limit: number, windowMs: number): void {
+    this.rateLimit = { limit, windowMs };
+    this.rateUse.clear();
+  }
 
   private rateOf(who: Identity): { used: number; resetAt: number } {
     const key = who.kind === "app" ? `installation:${who.installationId}` : `user:${who.login}`;
