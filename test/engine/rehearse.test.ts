@@ -21,7 +21,8 @@ test("GIVEN this checkout WHEN rehearsed THEN the fleet is created in the stand-
   assert.ok(summary.changes.create > 20, JSON.stringify(summary));
   assert.match(r.stdout, /What GitHub received \(\d+ requests, \d+ writes, 0 refused by GitHub's description\):/);
   assert.match(r.stdout, /^acme-corp\/mirror-gokapi \(private, default branch main\)$/m);
-  assert.match(r.stdout, /^ {2}labels: blocked, cve, mirror-build, override-review, rescan, security, upstream-health$/m);
+  // The fleet's labels, next to the nine GitHub gives every new repository.
+  assert.match(r.stdout, /^ {2}labels: blocked, bug, cve, documentation, duplicate, enhancement, good first issue, help wanted, invalid, mirror-build, override-review, question, rescan, security, upstream-health, wontfix$/m);
   assert.equal(gitStatus(), before, "the rehearsal changed the checkout");
 });
 

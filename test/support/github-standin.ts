@@ -527,6 +527,8 @@ export interface RecordedRequest {
   readonly rateLimited?: true;
   /** Answered 304: the client's ETag was still current. */
   readonly notModified?: true;
+  /** The ETag a conditional GET sent (If-None-Match). */
+  readonly ifNoneMatch?: string;
 }
 
 export interface RejectedRequest {
@@ -1100,12 +1102,14 @@ export class GitHubStandIn {
     // Conditional requests ("Best practices for using the REST API"): a GET
     // carries an ETag of its answer, and one that sends it back in
     // If-None-Match while the answer is unchanged gets 304 and no body.
-    if (method === "GET" && answer.status === 200 && answer.body !== undefined) {
+    // Every JSON answer of a success carries the ETag of its body (a create's
+    // answer too: it is the resource as a later GET returns it).
+    if (answer.status >= 200 && answer.status < 300 && answer.body !== undefined && !faulted) {
       const etag = `W/"${createHash("sha256").update(JSON.stringify(answer.body)).update(headers.link ?? "").digest("hex")}"`;
       headers.etag = etag;
       headers.vary = "Accept, Authorization, Cookie, X-GitHub-OTP";
       const sent = req.headers["if-none-match"];
-      if (typeof sent === "string" && sent.split(",").map((t) => t.trim()).includes(etag)) answer = { status: 304 };
+      if (method === "GET" && typeof sent === "string" && sent.split(",").map((t) => t.trim()).includes(etag)) answer = { status: 304 };
     }
     if (this.checkResponses && described && !faulted) {
       const wrong = checkResponse(described[0], described[1], answer.status, answer.body);
@@ -1124,6 +1128,7 @@ export class GitHubStandIn {
       ...(who ? { actor: loginOf(who) } : {}),
       ...(rateLimited ? { rateLimited: true as const } : {}),
       ...(answer.status === 304 ? { notModified: true as const } : {}),
+      ...(typeof req.headers["if-none-match"] === "string" ? { ifNoneMatch: req.headers["if-none-match"] } : {}),
     });
     if (this.logFile) {
       const line = { method, path: rawUrl, status: answer.status, write, operationId, ...(ignored.length ? { ignoredFields: ignored } : {}) };
