@@ -13,6 +13,7 @@ import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import { allowedActionPatterns } from "./pins";
 import { renderMirrorFiles } from "./render";
+import { repositoryArgs } from "./repository";
 import { inventoryEntry, type InventoryEntry } from "./inventory";
 import type { FleetPolicy, GithubPlan, NotifyTarget, RenderedFiles, ResolvedMirror } from "./types";
 import { COSIGN_SECRETS } from "./workflow/sign";
@@ -53,9 +54,10 @@ export interface MirroredImageArgs {
    */
   readonly preflightTag?: pulumi.Input<string>;
   /**
-   * What of this mirror already exists on GitHub (infra/adopt.ts): declared
-   * with `import`, so that a create GitHub applied but never answered is
-   * adopted instead of failing with 422 on every later `up`. @default nothing
+   * What of this mirror exists on GitHub that the stack does not hold and
+   * infra/adopt.ts proved the fleet's own: declared with `import`, so that a
+   * create GitHub applied but never answered is adopted instead of failing
+   * with 422 on every later `up`. @default nothing
    */
   readonly adopt?: { readonly repository: boolean; readonly labels: readonly string[] };
 }
@@ -90,8 +92,6 @@ export class MirroredImage extends pulumi.ComponentResource {
     this.files = renderMirrorFiles(m);
     this.inventory = inventoryEntry(m, this.files, today);
 
-    // autoInit: the repository starts with a commit on its default branch,
-    // which the file commits and the branch ruleset both need to exist.
     // retainOnDelete: the repository holds the audit trail (issues, pin PRs,
     // Security tab); removing a mirror from mirrors/ drops it from the stack
     // and leaves it on GitHub (README: archive it by hand). Not `protect`:
@@ -100,27 +100,11 @@ export class MirroredImage extends pulumi.ComponentResource {
     // the provider's delete never runs.
     this.repository = new github.Repository(
       `${name}-repo`,
-      {
-        name: m.repo,
-        description: `Hardened mirror of ${m.upstream.fullName}: rebuilt, scanned and digest-pinned by mirror-fleet`,
-        homepageUrl: m.upstream.url,
-        visibility: m.visibility,
-        hasIssues: true,
-        hasWiki: false,
-        hasProjects: false,
-        hasDiscussions: false,
-        autoInit: true,
-        deleteBranchOnMerge: true,
-        // Merge commits keep the reviewer and the pin PR in the default branch's history.
-        allowMergeCommit: true,
-        allowSquashMerge: false,
-        allowRebaseMerge: false,
-        allowAutoMerge: false,
-        topics: ["mirror-fleet", "container-image"],
-      },
+      repositoryArgs(m),
       // hasDownloads: GitHub reads it back as true, the provider never sends
       // it on create and setting it is deprecated: left alone, every preview
       // would show an update (seen with the real engine, test/engine).
+      // import: only what infra/adopt.ts proved this fleet's own.
       { parent: this, retainOnDelete: true, ignoreChanges: ["hasDownloads"], ...(args.adopt?.repository ? { import: m.repo } : {}) },
     );
     this.repositoryUrl = this.repository.htmlUrl;

@@ -183,6 +183,12 @@ export interface StackSettings {
   readonly githubPlan?: GithubPlan;
   /** The fleet's cosign public key (PEM): when set, every mirror signs and attests what it pushes. */
   readonly cosignPublicKey?: string;
+  /**
+   * Mirror repositories (names, `mirror-x`) that exist on GitHub and that a
+   * person checked and vouches for as the fleet's own (a mirror removed and
+   * added back): adopted although the stack did not create them. @default []
+   */
+  readonly adoptRepositories?: readonly string[];
 }
 
 /** GitHub plans, as far as the settings a mirror needs differ (Pro counts as Team). */

@@ -13,10 +13,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { LocalWorkspace, PulumiCommand, type OpMap, type Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, PulumiCommand, type EngineEvent, type OpMap, type Stack } from "@pulumi/pulumi/automation";
 import * as semver from "semver";
 import { builtToolRoot, toolsBinDir } from "../tools/paths";
-import { PROJECT_ROOT } from "./mirrors";
+import { loadMirrorEntries, PROJECT_ROOT } from "./mirrors";
 
 /** The CLI version this program is tested against; moves with the @pulumi/pulumi SDK (a test keeps them equal). */
 export const PULUMI_CLI_VERSION = "3.276.0";
@@ -25,22 +25,31 @@ export interface AutomationOptions {
   readonly command: "preview" | "up";
   readonly stack: string;
   readonly refresh: boolean;
+  /** up: apply a plan that deletes mirrors whose entries are still in mirrors/ (see `lostMirrors`). */
+  readonly allowMirrorDeletes: boolean;
   readonly backendUrl: string;
   /** Where the pinned CLI is installed when none is on PATH. */
   readonly cliRoot: string;
 }
 
-export const USAGE = `usage: npm run preview|up -- [--stack NAME] [--refresh]
+export const USAGE = `usage: npm run preview|up -- [--stack NAME] [--refresh] [--allow-mirror-deletes]
 
   preview   show what \`pulumi up\` would change (with --refresh: also drift in the mirror repos)
-  up        create or update every mirror repository
+  up        create or update every mirror repository; previews first, and stops
+            if the plan deletes a mirror whose entry is still in mirrors/
   --stack   stack name (default prod; its settings are Pulumi.<stack>.yaml)
   --refresh read the current state of every resource from GitHub first
+  --allow-mirror-deletes
+            up: apply such a plan anyway (a mirror is removed by deleting its
+            file in mirrors/, which needs no flag)
 
 environment:
-  PULUMI_BACKEND_URL        state backend (default: file://<project>/.pulumi-state)
-  PULUMI_CONFIG_PASSPHRASE  passphrase of the stack's secrets (local and bucket backends)
-  GITHUB_TOKEN              token for the GitHub provider, unless set in stack config
+  PULUMI_BACKEND_URL           state backend (default: file://<project>/.pulumi-state)
+  PULUMI_CONFIG_PASSPHRASE     passphrase of the stack's secrets (local and bucket backends)
+  GITHUB_TOKEN                 token for the GitHub provider, unless set in stack config
+  MIRROR_FLEET_GITHUB_API      another GitHub: a GitHub Enterprise Server or the stand-in
+                               (https://ghe.example.com/; requests go to <base>/api/v3)
+  MIRROR_FLEET_WRITE_DELAY_MS  the provider's pause after each write (default 1000)
 `;
 
 export class AutomationError extends Error {}
@@ -61,7 +70,7 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
       args: [...argv],
       allowPositionals: true,
       strict: true,
-      options: { stack: { type: "string", default: "prod" }, refresh: { type: "boolean", default: false } },
+      options: { stack: { type: "string", default: "prod" }, refresh: { type: "boolean", default: false }, "allow-mirror-deletes": { type: "boolean", default: false } },
     });
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\n\n${USAGE}`);
@@ -72,10 +81,12 @@ export function parseOptions(argv: readonly string[], env: Readonly<Record<strin
   }
   const stack = parsed.values.stack!;
   if (!/^[A-Za-z0-9_.-]{1,100}$/.test(stack)) throw new AutomationError(`--stack: ${JSON.stringify(stack)} is not a stack name`);
+  if (parsed.values["allow-mirror-deletes"] && command !== "up") throw new UsageError(`--allow-mirror-deletes: only for up\n\n${USAGE}`);
   return {
     command,
     stack,
     refresh: parsed.values.refresh!,
+    allowMirrorDeletes: parsed.values["allow-mirror-deletes"]!,
     backendUrl: env.PULUMI_BACKEND_URL || `file://${path.join(root, ".pulumi-state")}`,
     cliRoot: path.join(root, ".pulumi-cli", PULUMI_CLI_VERSION),
   };
@@ -88,6 +99,8 @@ export interface AutomationDeps {
   /** The pinned CLI: found on PATH or in cliRoot, else installed there. */
   readonly pulumiCommand: (root: string) => Promise<PulumiCommand>;
   readonly selectStack: (opts: AutomationOptions, cmd: PulumiCommand, env: Readonly<Record<string, string | undefined>>) => Promise<Pick<Stack, "preview" | "up" | "outputs">>;
+  /** The `name` of every entry in mirrors/ (what the program must declare). */
+  readonly mirrorNames: () => readonly string[];
 }
 
 type CliLocator = Pick<typeof PulumiCommand, "get" | "install">;
@@ -144,9 +157,44 @@ export function engineEnv(opts: AutomationOptions, env: Readonly<Record<string, 
 async function selectStack(opts: AutomationOptions, cmd: PulumiCommand, env: Readonly<Record<string, string | undefined>>): Promise<Stack> {
   if (opts.backendUrl.startsWith("file://")) fs.mkdirSync(opts.backendUrl.slice("file://".length), { recursive: true });
   return LocalWorkspace.createOrSelectStack(
+    // The very function Pulumi.yaml's `main` exports (`export =`), loaded when the engine asks for it.
     { stackName: opts.stack, projectName: "mirror-fleet", program: async () => (await import("./index")).default() },
     { workDir: PROJECT_ROOT, pulumiCommand: cmd, envVars: engineEnv(opts, env) },
   );
+}
+
+const COMPONENT = "mirror-fleet:index:MirroredImage";
+
+/**
+ * The mirrors a plan deletes although their entries are still in mirrors/:
+ * only a program that did not run (an entry point the loader could not call)
+ * or ran on the wrong folder plans that. Removing a mirror the README's way
+ * deletes its file first, so it never shows here.
+ */
+export function lostMirrors(events: readonly EngineEvent[], entries: readonly string[]): string[] {
+  const deleted = events
+    .map((e) => e.resourcePreEvent?.metadata)
+    .filter((m) => m?.op === "delete" && m.type === COMPONENT)
+    .map((m) => m!.urn.slice(m!.urn.lastIndexOf("::") + 2));
+  return [...new Set(deleted)].filter((name) => entries.includes(name)).sort();
+}
+
+/**
+ * What the engine said went wrong, without the Automation API's wrapping
+ * (the command line and all of its output, each twice): the error
+ * diagnostics of the run's events, once each. A program's own refusals (a
+ * bad entry, a stranger's repository) then read as they do from `npm run
+ * render` and `pulumi up`.
+ */
+export function engineErrors(e: unknown, events: readonly EngineEvent[]): Error {
+  if (!(e as { commandResult?: unknown }).commandResult) return e as Error;
+  const messages = events
+    .map((ev) => ev.diagnosticEvent)
+    .filter((d) => d?.severity === "error")
+    .map((d) => d!.message.trim())
+    .filter((m) => m && m !== "update failed" && m !== "preview failed");
+  const unique = [...new Set(messages)];
+  return new AutomationError(unique.length ? unique.join("\n") : ((e as Error).message.split("\n").slice(-20).join("\n")));
 }
 
 /** The last line of every run: one JSON object a script can read. */
@@ -167,12 +215,26 @@ export async function run(opts: AutomationOptions, deps: AutomationDeps): Promis
   const cmd = await deps.pulumiCommand(opts.cliRoot);
   const stack = await deps.selectStack(opts, cmd, deps.env);
   const onOutput = (t: string) => deps.out(t);
+  const events: EngineEvent[] = [];
+  const onEvent = (e: EngineEvent) => void events.push(e);
+  const failed = (e: unknown) => Promise.reject(engineErrors(e, events));
   if (opts.command === "preview") {
-    const result = await stack.preview({ onOutput, diff: true, refresh: opts.refresh });
+    const result = await stack.preview({ onOutput, onEvent, diff: true, refresh: opts.refresh }).catch(failed);
     deps.out(summaryLine("preview", opts.stack, result.changeSummary));
     return 0;
   }
-  const result = await stack.up({ onOutput, refresh: opts.refresh });
+  // The plan first: a program that declared less than mirrors/ holds must not delete the fleet.
+  await stack.preview({ onEvent, refresh: opts.refresh }).catch(failed);
+  const lost = lostMirrors(events, deps.mirrorNames());
+  if (lost.length && !opts.allowMirrorDeletes) {
+    throw new AutomationError(
+      `the plan deletes ${lost.length === 1 ? "the mirror" : `${lost.length} mirrors`} ${lost.join(", ")} although ${lost.length === 1 ? "its entry is" : "their entries are"} still in mirrors/: ` +
+        `the program declared less than mirrors/ holds (did it run, in this folder?). Nothing was changed. ` +
+        `To remove a mirror, delete its file in mirrors/; to apply this plan anyway, run: npm run up -- --allow-mirror-deletes`,
+    );
+  }
+  deps.out(`mirror-fleet: the plan keeps every mirror in mirrors/; applying it\n`);
+  const result = await stack.up({ onOutput, onEvent, refresh: opts.refresh }).catch(failed);
   const outputs = await stack.outputs();
   deps.out(`\ninventory:\n${JSON.stringify(outputs.inventory?.value ?? [], null, 2)}\n`);
   deps.out(`summary:\n${JSON.stringify(outputs.summary?.value ?? {}, null, 2)}\n`);
@@ -190,7 +252,8 @@ if (require.main === module) {
         return;
       }
       const opts = parseOptions(process.argv.slice(2), env);
-      process.exitCode = await run(opts, { env, out, pulumiCommand: (r) => pinnedPulumi(r), selectStack });
+      const mirrorNames = () => loadMirrorEntries().flatMap((e) => (e.spec && typeof (e.spec as { name?: unknown }).name === "string" ? [(e.spec as { name: string }).name] : []));
+      process.exitCode = await run(opts, { env, out, pulumiCommand: (r) => pinnedPulumi(r), selectStack, mirrorNames });
     } catch (e) {
       process.stderr.write(`mirror-fleet: ${(e as Error).message}\n`);
       process.exitCode = e instanceof UsageError ? 2 : 1;

@@ -6,10 +6,13 @@
 import * as dockerbuild from "@pulumi/docker-build";
 import type * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import { findExisting, type Existing } from "./adopt";
-import { checkUpstreams, newestAllowedTag, type GitHubReader, type HealthByRepo } from "./upstream-health";
+import type { GitHub } from "../pipeline/github";
+import { findExisting, managedByStack, type Existing } from "./adopt";
+import { checkOwner } from "./owner";
+import { checkUpstreams, client, newestAllowedTag, type GitHubReader, type HealthByRepo } from "./upstream-health";
 import { fleetSummary, type Inventory } from "../components/inventory";
 import { MirroredImage } from "../components/mirrored-image";
+import { createdSettings } from "../components/repository";
 import { resolveFleet, type MirrorEntry, type ResolvedFleet } from "../components/spec";
 import type { FleetPolicy, NotifyTarget, StackSettings } from "../components/types";
 
@@ -52,29 +55,58 @@ export function resolveProgram(inputs: FleetInputs): ResolvedFleet {
   return resolveFleet(inputs.entries, { policy: inputs.policy, settings: inputs.settings, readFile: inputs.readFile, today: inputs.today ?? new Date() });
 }
 
-/** What of the resolved mirrors already exists on GitHub (infra/adopt.ts), read before any resource is declared. */
-export async function existingOnGitHub(inputs: FleetInputs, resolved: ResolvedFleet): Promise<Map<string, Existing>> {
-  const gh = inputs.github ?? { apiUrl: "https://api.github.com" };
-  const token = await new Promise<string | undefined>((resolve) => void pulumi.output(gh.token).apply(resolve));
-  return findExisting(
-    inputs.settings.owner,
-    resolved.mirrors.map((m) => m.repo),
-    inputs.policy.labels.map((l) => l.name),
-    { apiUrl: gh.apiUrl, token, env: process.env },
+/**
+ * What the program must know from GitHub before it declares anything: that
+ * the owner is an organisation that lets Actions open pull requests
+ * (infra/owner.ts), and what of the resolved mirrors exists there that this
+ * stack does not hold and may adopt (infra/adopt.ts). A problem with either
+ * stops the run here, before any write.
+ */
+export async function lookAtGitHub(inputs: FleetInputs, resolved: ResolvedFleet): Promise<{ existing: Map<string, Existing>; warnings: string[] }> {
+  const where = inputs.github ?? { apiUrl: "https://api.github.com" };
+  const token = await new Promise<string | undefined>((resolve) => void pulumi.output(where.token).apply(resolve));
+  let gh: GitHub | undefined;
+  const api = async (): Promise<GitHub> => {
+    if (gh) return gh;
+    const c = await client({ apiUrl: where.apiUrl, token, env: process.env });
+    if (typeof c === "string") throw new Error(`cannot read ${where.apiUrl} before deploying: ${c}`);
+    return (gh = c);
+  };
+  const owner = await checkOwner(await api(), inputs.settings.owner, where.apiUrl);
+  if (owner.problems.length) throw new Error(`${owner.problems.length} problem(s); nothing was written:\n  - ${owner.problems.join("\n  - ")}`);
+  const existing = await findExisting(
+    {
+      owner: inputs.settings.owner,
+      mirrors: resolved.mirrors.map((m) => ({ sourceFile: m.sourceFile, repo: m.repo, settings: createdSettings(m) })),
+      labels: inputs.policy.labels.map((l) => l.name),
+      managed: await managedByStack(),
+      vouched: inputs.settings.adoptRepositories ?? [],
+    },
+    api,
   );
+  return { existing, warnings: [...owner.warnings] };
 }
 
-export function fleetProgram(inputs: FleetInputs): Fleet {
-  const today = inputs.today ?? new Date();
-  const { mirrors: resolved, warnings } = inputs.resolved ?? resolveProgram({ ...inputs, today });
-  // Notification targets need their stack secret: checked for the whole
-  // fleet before the first component is declared.
-  const missing = resolved.flatMap((m) =>
+/**
+ * Problems of the stack's secrets for this fleet: a notification target
+ * without its webhook secret, a public key without its private half. Checked
+ * for the whole fleet before the first component (or provider) is declared.
+ */
+export function secretProblems(inputs: Pick<FleetInputs, "webhooks" | "settings" | "cosign">, resolved: ResolvedFleet): string[] {
+  const missing = resolved.mirrors.flatMap((m) =>
     m.notify.filter((t) => inputs.webhooks?.[t] === undefined).map((t) => `${m.sourceFile}: notify: ${t} needs the stack secret mirror-fleet:${t}WebhookUrl (pulumi config set --secret mirror-fleet:${t}WebhookUrl …)`),
   );
   if (inputs.settings.cosignPublicKey !== undefined && !inputs.cosign) {
     missing.push("mirror-fleet:cosignPublicKey is set: signing needs the stack secrets mirror-fleet:cosignPrivateKey and mirror-fleet:cosignPassword (pulumi config set --secret …)");
   }
+  return missing;
+}
+
+export function fleetProgram(inputs: FleetInputs): Fleet {
+  const today = inputs.today ?? new Date();
+  const fleetResolved = inputs.resolved ?? resolveProgram({ ...inputs, today });
+  const { mirrors: resolved, warnings } = fleetResolved;
+  const missing = secretProblems(inputs, fleetResolved);
   if (missing.length) throw new Error(`${missing.length} problem(s); nothing was created:\n  - ${missing.join("\n  - ")}`);
 
   // The program's reads of GitHub, with its token once known. unsecret: the

@@ -74,6 +74,20 @@ export function settingsFrom(get: (key: string) => unknown, where: string): Stac
   if (cosignPublicKey !== undefined && !/^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+-----END PUBLIC KEY-----\n?$/.test(cosignPublicKey.trim() + "\n")) {
     problems.push(`${NS}:cosignPublicKey: not a PEM public key (allowed: the contents of the cosign.pub that cosign generate-key-pair wrote; pulumi config set ${NS}:cosignPublicKey < cosign.pub)`);
   }
+  // Structured values come as JSON text from pulumi.Config.get, as a list from the stack file.
+  const rawAdopt = get("adoptRepositories");
+  let adopt: unknown = rawAdopt;
+  if (typeof rawAdopt === "string") {
+    try {
+      adopt = JSON.parse(rawAdopt);
+    } catch {
+      adopt = rawAdopt;
+    }
+  }
+  const adoptRepositories = adopt === undefined ? undefined : Array.isArray(adopt) && adopt.every((r) => typeof r === "string" && /^[A-Za-z0-9._-]{1,100}$/.test(r)) ? (adopt as string[]) : null;
+  if (adoptRepositories === null) {
+    problems.push(`${NS}:adoptRepositories: ${JSON.stringify(rawAdopt)} is not allowed (allowed: a list of mirror repository names such as [mirror-plik], each checked by a person; README, "Removing a mirror")`);
+  }
   if (problems.length) throw new Error(`${where}:\n  - ${problems.join("\n  - ")}`);
   return {
     owner: owner!,
@@ -84,6 +98,7 @@ export function settingsFrom(get: (key: string) => unknown, where: string): Stac
     githubPlan: plan as GithubPlan,
     ...(bypass !== undefined ? { deployBypassActorId: bypass } : {}),
     ...(cosignPublicKey !== undefined ? { cosignPublicKey: cosignPublicKey.trim() + "\n" } : {}),
+    ...(adoptRepositories ? { adoptRepositories } : {}),
   };
 }
 

@@ -137,6 +137,28 @@ build_trivy_db() {
   go_wrapper trivy-db . trivy-db "" "$TRIVY_VERSION-$src"
 }
 
+# SUBSTITUTE for Pulumi's Node.js language host, which the module proxy does
+# not serve: our own TypeScript (tools/language-host, read its header), bundled
+# with the SDK's gRPC stubs, so that the engine scenarios can run the plain CLI
+# (`pulumi preview|up` in the project folder). Keyed by the CLI version and a
+# hash of its source and of package-lock.json (the SDK it bundles).
+build_language_host() {
+  local bin=pulumi-language-nodejs key dir root
+  root=$(cd "$here/.." && pwd)
+  key=$(cat "$here"/language-host/*.ts "$root/package-lock.json" | sha256sum | cut -c1-12)
+  dir="$TOOLS/language-host-$PULUMI_VERSION-$key"
+  if have "$dir" "$bin"; then link "$dir" "$bin"; echo "language-host $PULUMI_VERSION: cached ($dir/bin/$bin, a substitute)"; return; fi
+  local t0=$SECONDS
+  mkdir -p "$dir/bin"
+  "$root/node_modules/.bin/esbuild" "$here/language-host/start.ts" --bundle --platform=node --target=node22 \
+    --define:HOST_VERSION="\"$PULUMI_VERSION\"" --outfile="$dir/$bin.cjs" --log-level=warning
+  printf '#!/bin/sh\n# SUBSTITUTE for the released pulumi-language-nodejs: mirror-fleet tools/language-host.\nexec node "%s" "$@"\n' "$dir/$bin.cjs" >"$dir/bin/$bin.tmp"
+  chmod +x "$dir/bin/$bin.tmp"
+  mv "$dir/bin/$bin.tmp" "$dir/bin/$bin"
+  link "$dir" "$bin"
+  echo "language-host $PULUMI_VERSION: built in $((SECONDS - t0)) s ($dir/bin/$bin, a substitute for the released host)"
+}
+
 main() {
   local want=()
   for a in "$@"; do

@@ -11,4 +11,4 @@ ZIZMOR_VERSION=1.32.0
 COSIGN_VERSION=2.6.5
 KUSTOMIZE_VERSION=5.8.0
 KYVERNO_VERSION=1.19.1
-ALL_TOOLS=(pulumi github trivy trivy_db actionlint zizmor cosign kustomize kyverno)
+ALL_TOOLS=(pulumi language_host github trivy trivy_db actionlint zizmor cosign kustomize kyverno)

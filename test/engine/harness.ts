@@ -15,13 +15,18 @@ import { PULUMI_CLI_VERSION } from "../../infra/automation";
 export const ROOT = path.resolve(__dirname, "..", "..");
 
 /** What the project copy needs to run the program and render it. */
-const COPIED = ["infra", "components", "mirrors", "pipeline", "tools", "package.json", "tsconfig.json"];
+const COPIED = ["infra", "components", "mirrors", "pipeline", "tools", "package.json", "package-lock.json", "tsconfig.json"];
 
-/** Fails with the way out when a tool the engine scenarios need has not been built. */
-export function requireBuiltTools(): void {
+/**
+ * Fails with the way out when a tool the engine scenarios need has not been
+ * built. `plainCli`: also the substitute for Pulumi's Node language host
+ * (tools/language-host), which the plain `pulumi preview|up` starts.
+ */
+export function requireBuiltTools(opts: { plainCli?: boolean } = {}): void {
   const missing = [
     path.join(builtToolRoot("pulumi", PULUMI_CLI_VERSION), "bin", "pulumi"),
     path.join(toolsBinDir(), "pulumi-resource-github"),
+    ...(opts.plainCli ? [path.join(toolsBinDir(), "pulumi-language-nodejs")] : []),
   ].filter((f) => !fs.existsSync(f));
   if (missing.length > 0) {
     throw new Error(`the real engine is not built (${missing.join(", ")} missing): run \`npm run engine:build\` first`);
@@ -94,7 +99,18 @@ export class EngineProject {
   /** `pulumi <args>` with the built CLI, in the copy (e.g. stack output). */
   pulumi(args: readonly string[], env: Record<string, string>, timeoutMs = 60_000): Promise<EngineRun> {
     const cli = path.join(builtToolRoot("pulumi", PULUMI_CLI_VERSION), "bin", "pulumi");
-    return spawnBounded(cli, [...args, "--non-interactive"], this.dir, env, timeoutMs);
+    return spawnBounded(cli, ["--non-interactive", ...args], this.dir, env, timeoutMs);
+  }
+
+  /**
+   * `pulumi <args>` as a user types it in the project folder: the built CLI,
+   * which starts the Node language host found on PATH (here the substitute
+   * in the tools cache's bin/, tools/language-host) and so the SDK's own
+   * loader on Pulumi.yaml's `main`. No `npm run`, no Automation API.
+   */
+  plain(args: readonly string[], env: Record<string, string>, timeoutMs = 300_000): Promise<EngineRun> {
+    const cli = path.join(builtToolRoot("pulumi", PULUMI_CLI_VERSION), "bin", "pulumi");
+    return spawnBounded(cli, ["--non-interactive", ...args], this.dir, { ...env, PATH: [toolsBinDir(), env.PATH].join(path.delimiter) }, timeoutMs);
   }
 
   /**

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { describe, test } from "node:test";
-import { AutomationError, parseOptions, PULUMI_CLI_VERSION, run, type AutomationDeps, type AutomationOptions } from "../../infra/automation";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { AutomationError, engineErrors, lostMirrors, parseOptions, PULUMI_CLI_VERSION, run, type AutomationDeps, type AutomationOptions } from "../../infra/automation";
 
 const root = "/work/fleet";
 
@@ -16,6 +17,7 @@ describe("parseOptions", () => {
       command: "preview",
       stack: "prod",
       refresh: false,
+      allowMirrorDeletes: false,
       backendUrl: "file:///work/fleet/.pulumi-state",
       cliRoot: `/work/fleet/.pulumi-cli/${PULUMI_CLI_VERSION}`,
     });
@@ -29,6 +31,7 @@ describe("parseOptions", () => {
     [["up", "extra"], /expected "preview" or "up", got "up extra"/],
     [["up", "--force"], /Unknown option '--force'/],
     [["up", "--stack", "../x"], /--stack: "\.\.\/x" is not a stack name/],
+    [["preview", "--allow-mirror-deletes"], /--allow-mirror-deletes: only for up/],
   ];
   for (const [argv, message] of bad) {
     test(`GIVEN ${JSON.stringify(argv)} WHEN parsed THEN a usage error says what is wrong`, () => {
@@ -37,9 +40,13 @@ describe("parseOptions", () => {
   }
 });
 
+/** An engine event announcing a step on a resource. */
+const step = (op: string, type: string, name: string): EngineEvent =>
+  ({ sequence: 1, timestamp: 0, resourcePreEvent: { metadata: { op, type, urn: `urn:pulumi:prod::mirror-fleet::${type}::${name}`, provider: "", old: undefined, new: undefined } } }) as unknown as EngineEvent;
+
 describe("run", () => {
   const opts: AutomationOptions = parseOptions(["up"], {}, root);
-  function deps(over: Partial<AutomationDeps> = {}) {
+  function deps(over: Partial<AutomationDeps> = {}, planned: EngineEvent[] = []) {
     const calls: string[] = [];
     let out = "";
     const d: AutomationDeps = {
@@ -52,13 +59,14 @@ describe("run", () => {
       selectStack: async (o) => {
         calls.push(`stack ${o.stack} ${o.backendUrl}`);
         return {
-          preview: async (p: { onOutput?: (s: string) => void }) =>
-            (p.onOutput?.("previewing\n"), calls.push("preview"), { changeSummary: { same: 3, update: 1 } }) as never,
+          preview: async (p: { onOutput?: (s: string) => void; onEvent?: (e: EngineEvent) => void }) =>
+            (p.onOutput?.("previewing\n"), planned.forEach((e) => p.onEvent?.(e)), calls.push("preview"), { changeSummary: { same: 3, update: 1 } }) as never,
           up: async (p: { onOutput?: (s: string) => void }) =>
             (p.onOutput?.("updating\n"), calls.push("up"), { summary: { resourceChanges: { create: 2 } } }) as never,
           outputs: async () => ({ inventory: { value: [{ name: "gokapi" }], secret: false }, summary: { value: { count: 1 }, secret: false } }),
         };
       },
+      mirrorNames: () => ["gokapi", "plik"],
       ...over,
     };
     return { d, calls, out: () => out };
@@ -67,10 +75,41 @@ describe("run", () => {
   test("GIVEN up WHEN run THEN the stack is updated, progress streamed and the inventory printed", async () => {
     const { d, calls, out } = deps();
     assert.equal(await run(opts, d), 0);
-    assert.deepEqual(calls, [`cli ${opts.cliRoot}`, "stack prod file:///work/fleet/.pulumi-state", "up"]);
+    assert.deepEqual(calls, [`cli ${opts.cliRoot}`, "stack prod file:///work/fleet/.pulumi-state", "preview", "up"]);
     assert.match(out(), /updating\n/);
     assert.match(out(), /inventory:\n\[\n  \{\n    "name": "gokapi"/);
     assert.equal(out().split("\n").at(-2), '{"command":"up","stack":"prod","changes":{"create":2},"outputs":["inventory","summary"]}');
+  });
+
+  test("GIVEN a plan that deletes mirrors still in mirrors/ WHEN up THEN nothing is applied and the error names them and the flag", async () => {
+    const planned = [step("delete", "mirror-fleet:index:MirroredImage", "plik"), step("delete", "mirror-fleet:index:MirroredImage", "gokapi"), step("delete", "github:index/repository:Repository", "plik-repo")];
+    const { d, calls } = deps({}, planned);
+    await assert.rejects(run(opts, d), (e: Error) =>
+      e instanceof AutomationError &&
+      e.message === "the plan deletes 2 mirrors gokapi, plik although their entries are still in mirrors/: the program declared less than mirrors/ holds (did it run, in this folder?). Nothing was changed. To remove a mirror, delete its file in mirrors/; to apply this plan anyway, run: npm run up -- --allow-mirror-deletes",
+    );
+    assert.ok(!calls.includes("up"));
+    const flagged = deps({}, planned);
+    assert.equal(await run({ ...opts, allowMirrorDeletes: true }, flagged.d), 0);
+    assert.ok(flagged.calls.includes("up"));
+  });
+
+  test("GIVEN the engine's plan events WHEN read THEN only deleted MirroredImage components whose entries remain count", () => {
+    const events = [step("delete", "mirror-fleet:index:MirroredImage", "uptime"), step("delete", "mirror-fleet:index:MirroredImage", "plik"), step("update", "mirror-fleet:index:MirroredImage", "gokapi"), step("delete", "github:index/issueLabel:IssueLabel", "gokapi")];
+    assert.deepEqual(lostMirrors(events, ["gokapi", "plik"]), ["plik"]);
+    assert.deepEqual(lostMirrors(events, []), []);
+  });
+
+  test("GIVEN the engine failed on the program's own refusal WHEN reported THEN only its error diagnostics are kept, once each", () => {
+    // The diagnostics of a real `npm run preview` with a bad entry (pulumi 3.276.0): the program's error twice, then the engine's.
+    const message = "1 problem in mirrors/; nothing was created:\n  - mirrors/bad.ts: image: \"docker.io/bad/bad\" is not allowed (allowed: a GHCR repository, 'ghcr.io/<namespace>/<name>' or a bare '<name>')";
+    const diag = (severity: string, m: string) => ({ sequence: 1, timestamp: 0, diagnosticEvent: { severity, message: `${m}\n`, color: "never", prefix: `${severity}: ` } }) as unknown as EngineEvent;
+    const events = [diag("warning", "using pulumi-resource-github from $PATH"), diag("error", message), diag("error", message), diag("error", "preview failed")];
+    const e = engineErrors(Object.assign(new Error("Command failed with exit code 1: pulumi preview …"), { commandResult: { stderr: "…" } }), events);
+    assert.ok(e instanceof AutomationError);
+    assert.equal(e.message, message);
+    const other = new Error("not from the engine");
+    assert.equal(engineErrors(other, events), other);
   });
 
   test("GIVEN preview WHEN run THEN the last line is the engine's change summary as JSON", async () => {

@@ -6,6 +6,7 @@
  * clear, and the plan-dependent settings resolve as GitHub allows.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
@@ -17,12 +18,47 @@ const project = parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "u
 const stack = parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.prod.yaml"), "utf8"));
 const declared = project.config as Record<string, { type?: string; description?: string; secret?: boolean; default?: unknown }>;
 
-test("GIVEN Pulumi.yaml WHEN read THEN it runs infra/ with TypeScript and disables every default provider", () => {
+test("GIVEN Pulumi.yaml WHEN read THEN it runs infra/index.ts with TypeScript and the project's tsconfig, and disables every default provider", () => {
   assert.equal(project.name, "mirror-fleet");
-  assert.deepEqual(project.runtime, { name: "nodejs", options: { typescript: true, packagemanager: "npm" } });
-  assert.equal(project.main, "infra/");
-  assert.ok(fs.existsSync(path.join(PROJECT_ROOT, "infra/index.ts")));
+  assert.deepEqual(project.runtime, { name: "nodejs", options: { typescript: true, packagemanager: "npm", tsconfig: "../tsconfig.json" } });
+  assert.equal(project.main, "infra/index.ts");
   assert.deepEqual(declared["pulumi:disable-default-providers"], ["*"]);
+});
+
+/**
+ * What Pulumi's Node loader does with Pulumi.yaml, restated from its sources:
+ * the engine runs a file `main` in its folder with its base name as entry
+ * point (pkg/engine/project.go getPwdMain); the host passes `tsconfig` as
+ * PULUMI_NODEJS_TSCONFIG_PATH and `typescript` as PULUMI_NODEJS_TYPESCRIPT
+ * (sdk/nodejs/cmd/pulumi-language-nodejs/main.go execRuntime); the loader
+ * (node_modules/@pulumi/pulumi/cmd/run/run.js `run`) registers ts-node with
+ * that tsconfig, `require`s the entry point and calls it only if it is a
+ * function. The engine scenarios run the real thing (test/engine/plain-cli).
+ */
+const LOADER = `
+const fs = require("fs"), path = require("path");
+const tsutils = require("@pulumi/pulumi/tsutils");
+const tsConfigPath = process.env.PULUMI_NODEJS_TSCONFIG_PATH ?? "tsconfig.json";
+const compilerOptions = tsutils.loadTypeScriptCompilerOptions(tsConfigPath);
+const { tsnodeRequire, typescriptRequire } = tsutils.typeScriptRequireStrings();
+const tsn = require(tsnodeRequire);
+tsn.register({ compiler: typescriptRequire, transpileOnly: compilerOptions.noCheck, project: tsConfigPath, skipProject: !fs.existsSync(tsConfigPath),
+  compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", sourceMap: "true", ...compilerOptions } });
+const programExport = require(path.join(process.cwd(), process.argv[1]));
+const service = require.extensions[".ts"] && process[Symbol.for("ts-node.register.instance")];
+console.log(JSON.stringify({ type: typeof programExport, transpileOnly: service?.options.transpileOnly === true, module: service?.config.options.module }));
+`;
+
+test("GIVEN the entry point as Pulumi's loader resolves it WHEN required under the SDK's TypeScript registration THEN it is the program function, compiled with the project's tsconfig", () => {
+  const main = String(project.main);
+  const programDirectory = path.join(PROJECT_ROOT, path.dirname(main));
+  const out = execFileSync(process.execPath, ["-e", LOADER, path.basename(main)], {
+    cwd: programDirectory,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, PULUMI_NODEJS_TYPESCRIPT: "true", PULUMI_NODEJS_TSCONFIG_PATH: String(project.runtime.options.tsconfig) },
+    encoding: "utf8",
+  });
+  // module 1 is CommonJS (the project's tsconfig), not the loader's default nodenext (199).
+  assert.deepEqual(JSON.parse(out.trim().split("\n").at(-1)!), { type: "function", transpileOnly: true, module: 1 });
 });
 
 /** Every Pulumi.<stack>.yaml next to Pulumi.yaml: name -> parsed file. */

@@ -137,6 +137,21 @@ test("GIVEN every operation the stand-in serves WHEN each is sent THEN every 2xx
     await ok(gh("GET", `/repos/${REPO}/pulls/${pull.number}/merge`), "pulls/check-if-merged");
     await ok(gh("DELETE", `/repos/${REPO}/git/refs/heads/mirror-build/v1`), "git/delete-ref");
 
+    // Who and what else can reach a repository (infra/adopt.ts reads these before adopting one).
+    s.repo(REPO).access = { collaborators: [{ login: "eve", role_name: "write" }], invitations: [], teams: [], keys: [], hooks: [], variables: [], runners: [], environments: [] };
+    for (const [p, op] of [
+      ["collaborators", "repos/list-collaborators"],
+      ["invitations", "repos/list-invitations"],
+      ["teams", "repos/list-teams"],
+      ["keys", "repos/list-deploy-keys"],
+      ["hooks", "repos/list-webhooks"],
+      ["actions/variables", "actions/list-repo-variables"],
+      ["actions/runners", "actions/list-self-hosted-runners-for-repo"],
+      ["environments", "repos/get-all-environments"],
+    ]) {
+      await ok(ghes("GET", `/repos/${REPO}/${p}`), op);
+    }
+    await ok(ghes("GET", `/repos/${REPO}/git/trees/${s.head(REPO, "main")!.sha}`), "git/get-tree");
     await ok(ghes("GET", "/repos/upstream/tool/tags"), "repos/list-tags");
     await ok(ghes("GET", "/repos/upstream/tool/releases"), "repos/list-releases");
     await ok(ghes("GET", "/repos/upstream/tool/releases/latest"), "repos/get-latest-release");

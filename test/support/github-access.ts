@@ -92,6 +92,8 @@ export const NEEDS: Readonly<Record<string, Need>> = {
   "repos/get-repo-rulesets": repo("metadata", "read", "read"),
   "repos/get-repo-ruleset": repo("metadata", "read", "read"),
   "repos/list-tags": repo("metadata", "read", "read"),
+  // "Lists the collaborators": the authenticated user must have push access.
+  "repos/list-collaborators": repo("metadata", "read", "write"),
   // Administration (repository)
   "repos/create-in-org": { any: ["administration"], access: "write", role: "read", on: "org" },
   "repos/update": repo("administration", "write", "admin"),
@@ -110,6 +112,14 @@ export const NEEDS: Readonly<Record<string, Need>> = {
   "actions/get-github-actions-default-workflow-permissions-repository": repo("administration", "read", "admin"),
   "actions/set-github-actions-default-workflow-permissions-repository": repo("administration", "write", "admin"),
   "actions/get-workflow-access-to-repository": repo("administration", "read", "admin"),
+  "repos/list-invitations": repo("administration", "read", "admin"),
+  "repos/list-teams": repo("administration", "read", "read"),
+  "repos/list-deploy-keys": repo("administration", "read", "admin"),
+  "actions/list-self-hosted-runners-for-repo": repo("administration", "read", "admin"),
+  // Webhooks; Variables (`actions_variables`, collaborator access); Actions (environments: read access).
+  "repos/list-webhooks": repo("repository_hooks", "read", "admin"),
+  "actions/list-repo-variables": repo("actions_variables", "read", "write"),
+  "repos/get-all-environments": repo("actions", "read", "read"),
   "actions/set-workflow-access-to-repository": repo("administration", "write", "admin"),
   // Contents
   "repos/list-branches": repo("contents", "read", "read"),
@@ -122,6 +132,7 @@ export const NEEDS: Readonly<Record<string, Need>> = {
   "repos/delete-file": repo("contents", "write", "write"),
   "git/get-ref": repo("contents", "read", "read"),
   "git/list-matching-refs": repo("contents", "read", "read"),
+  "git/get-tree": repo("contents", "read", "read"),
   "git/create-ref": repo("contents", "write", "write"),
   "git/update-ref": repo("contents", "write", "write"),
   "git/delete-ref": repo("contents", "write", "write"),

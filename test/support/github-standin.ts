@@ -508,6 +508,28 @@ export interface RepoState {
   createdBy?: string;
   /** A rename in progress (GitHub renames in the background): seen once `due` (ms since epoch) has passed. */
   pendingRename?: { readonly from: string; readonly to: string; readonly due: number };
+  /**
+   * Who and what else can reach the repository, as the list endpoints answer
+   * them (infra/adopt.ts reads these before it adopts a repository). Absent in
+   * a state saved by an older stand-in: nothing.
+   */
+  access?: RepoAccess;
+}
+
+/** The answers of the list endpoints infra/adopt.ts reads, by operationId's noun. */
+export interface RepoAccess {
+  collaborators: Array<{ login: string; role_name: string }>;
+  invitations: Obj[];
+  teams: Obj[];
+  keys: Obj[];
+  hooks: Obj[];
+  variables: Obj[];
+  runners: Obj[];
+  environments: Obj[];
+}
+
+function access(repo: RepoState): RepoAccess {
+  return (repo.access ??= { collaborators: [], invitations: [], teams: [], keys: [], hooks: [], variables: [], runners: [], environments: [] });
 }
 
 export interface RecordedRequest {
@@ -1855,7 +1877,11 @@ function privateUser(login: string): Obj {
 /** GitHub's fine-grained permission names and their levels, from the description's `app-permissions` schema. */
 export function permissionLevels(): Map<string, string[]> {
   const props = ((spec().doc.components as Obj).schemas as Record<string, Obj>)["app-permissions"].properties as Record<string, { enum?: string[] }>;
-  return new Map(Object.entries(props).map(([name, p]) => [name, (p.enum ?? []).filter((l) => l === "read" || l === "write")]));
+  const levels = new Map(Object.entries(props).map(([name, p]) => [name, (p.enum ?? []).filter((l) => l === "read" || l === "write")]));
+  // Repository permissions for "Variables" ("Permissions required for GitHub Apps"), which the
+  // description's app-permissions schema does not list.
+  levels.set("actions_variables", ["read", "write"]);
+  return levels;
 }
 
 /** Every permission at its highest access (read or write). */
@@ -2425,6 +2451,43 @@ function applyIssuePatch(self: GitHubStandIn, repo: RepoState, issue: IssueState
 const HANDLERS: Record<string, Handler> = {
   "repos/get": withRepo(function (repo, { actor }) {
     return { status: 200, body: repoJson(repo, this.roleIn(actor, repo), this.ownerType(repo)) };
+  }),
+
+  // --- who and what else can reach a repository (infra/adopt.ts, before it adopts one)
+  "repos/list-collaborators": withRepo(function (repo, ctx) {
+    return page(access(repo).collaborators.map((c) => ({ ...user(c.login), role_name: c.role_name, permissions: { admin: c.role_name === "admin", maintain: false, push: true, triage: true, pull: true } })), ctx);
+  }),
+  "repos/list-invitations": withRepo(function (repo, ctx) {
+    return page(access(repo).invitations, ctx);
+  }),
+  "repos/list-teams": withRepo(function (repo, ctx) {
+    return page(access(repo).teams, ctx);
+  }),
+  "repos/list-deploy-keys": withRepo(function (repo, ctx) {
+    return page(access(repo).keys, ctx);
+  }),
+  "repos/list-webhooks": withRepo(function (repo, ctx) {
+    return page(access(repo).hooks, ctx);
+  }),
+  "actions/list-repo-variables": withRepo(function (repo) {
+    return { status: 200, body: { total_count: access(repo).variables.length, variables: access(repo).variables } };
+  }),
+  "actions/list-self-hosted-runners-for-repo": withRepo(function (repo) {
+    return { status: 200, body: { total_count: access(repo).runners.length, runners: access(repo).runners } };
+  }),
+  "repos/get-all-environments": withRepo(function (repo) {
+    return { status: 200, body: { total_count: access(repo).environments.length, environments: access(repo).environments } };
+  }),
+  "git/get-tree": withRepo(function (repo, { params }) {
+    // A commit's sha doubles as its tree's here (commitJson); top-level entries, as without ?recursive.
+    const c = repo.commits.get(String(params.tree_sha));
+    if (!c) return notFound();
+    const top = new Map<string, Obj>();
+    for (const [p, content] of c.tree) {
+      const [first, ...rest] = p.split("/");
+      if (!top.has(first)) top.set(first, rest.length ? { path: first, mode: "040000", type: "tree", sha: c.sha } : { path: first, mode: "100644", type: "blob", sha: blobSha(content), size: Buffer.byteLength(content) });
+    }
+    return { status: 200, body: { sha: c.sha, url: `https://api.github.com/repos/${repo.fullName}/git/trees/${c.sha}`, tree: [...top.values()], truncated: false } };
   }),
 
   // --- what the Pulumi GitHub provider manages (through /api/v3)

@@ -1,0 +1,172 @@
+/**
+ * `pulumi preview` / `pulumi up` typed in the project folder (DESIGN
+ * invariant 12): the built Pulumi CLI starts the Node language host found on
+ * PATH, which starts the SDK's own loader (`@pulumi/pulumi/cmd/run`) on
+ * Pulumi.yaml's `main`. The released host cannot be built here (the module
+ * proxy refuses it); these scenarios run with its SUBSTITUTE,
+ * tools/language-host (bundled into the tools cache by `npm run
+ * engine:build`), which starts that loader with the released host's
+ * arguments, environment and working directory.
+ *
+ * With `export default` in infra/index.ts (before issue 22) the loader got an
+ * object, ran nothing, and scenario 1 planned `+ 1 to create` (the stack
+ * alone) where `npm run up` created the fleet.
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
+import { EngineProject, requireBuiltTools, type EngineRun } from "./harness";
+
+const OWNER = "acme-corp";
+
+/** A stand-in like the one fleet.test.ts uses: the organisation and the upstreams the health check reads. */
+async function standIn(): Promise<GitHubStandIn> {
+  const s = await startGitHubStandIn();
+  s.addOrg(OWNER, { canApprovePullRequestReviews: true });
+  s.addRepo("Forceu/Gokapi", { private: false, date: "2026-03-10T00:00:00Z" });
+  s.addRepo("root-gg/plik", { private: false, date: "2026-06-01T00:00:00Z" });
+  return s;
+}
+
+/** The change summary of `pulumi preview --json` (one JSON document) or `pulumi up --json` (its summaryEvent line). */
+function summary(r: EngineRun, what: string): Record<string, number> {
+  assert.equal(r.code, 0, `${what} failed:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+  const summaryEvent = r.stdout
+    .split("\n")
+    .filter((l) => l.startsWith('{"sequence"'))
+    .map((l) => JSON.parse(l) as { summaryEvent?: { resourceChanges: Record<string, number> } })
+    .find((e) => e.summaryEvent);
+  const changes = summaryEvent?.summaryEvent?.resourceChanges ?? (JSON.parse(r.stdout) as { changeSummary: Record<string, number> }).changeSummary;
+  return Object.fromEntries(Object.entries(changes).filter(([op, n]) => op !== "same" && n > 0));
+}
+
+/** The URNs a preview's steps change, with their operation. */
+function steps(r: EngineRun): string[] {
+  return (JSON.parse(r.stdout) as { steps: Array<{ op: string; urn: string }> }).steps.filter((s) => s.op !== "same" && s.op !== "refresh").map((s) => `${s.op} ${s.urn.slice(s.urn.lastIndexOf("::") + 2)}`);
+}
+
+/** Every file on every mirror repository's default branch. */
+function contents(s: GitHubStandIn): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of s.repoNames().filter((n) => n.startsWith(`${OWNER}/mirror-`)).sort()) {
+    const repo = s.repo(name);
+    const head = repo.refs.get(`refs/heads/${repo.defaultBranch}`)!;
+    for (const [file, content] of repo.commits.get(head)!.tree) out[`${name}:${file}`] = content;
+  }
+  return out;
+}
+
+function dayless(inventory: unknown): unknown {
+  return JSON.parse(JSON.stringify(inventory, (k, v) => (k === "daysLeft" || k === "health" ? undefined : v)));
+}
+
+async function urns(p: EngineProject, env: Record<string, string>): Promise<string[]> {
+  const r = await p.plain(["stack", "export", "--stack", "prod"], env, 60_000);
+  assert.equal(r.code, 0, r.stderr);
+  return (JSON.parse(r.stdout).deployment.resources as Array<{ urn: string }>).map((x) => x.urn).sort();
+}
+
+describe("the plain CLI (pulumi preview|up in the folder) against the GitHub stand-in", { concurrency: false }, () => {
+  let a: GitHubStandIn;
+  let b: GitHubStandIn;
+  let plain: EngineProject;
+  let inline: EngineProject;
+  /** The plain project's environment: no PULUMI_BACKEND_URL, `pulumi login` chooses the backend, as a user does. */
+  let plainEnv: Record<string, string>;
+  let inlineEnv: Record<string, string>;
+
+  before(async () => {
+    requireBuiltTools({ plainCli: true });
+    [a, b] = await Promise.all([standIn(), standIn()]);
+    plain = EngineProject.create("mirror-fleet-plain-");
+    inline = EngineProject.create("mirror-fleet-inline-");
+    const { PULUMI_BACKEND_URL: _, ...rest } = plain.env(`${a.url}/`, a.token);
+    plainEnv = rest;
+    inlineEnv = inline.env(`${b.url}/`, b.token);
+  });
+
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    plain?.cleanup();
+    inline?.cleanup();
+  });
+
+  test("1. GIVEN a fresh stand-in WHEN pulumi login, stack select, preview, up in the folder THEN the same resources, files and inventory as npm run up on another fresh stand-in", async () => {
+    fs.mkdirSync(plain.stateDir, { recursive: true });
+    for (const args of [["login", `file://${plain.stateDir}`], ["stack", "select", "--create", "prod"]]) {
+      const r = await plain.plain(args, plainEnv, 60_000);
+      assert.equal(r.code, 0, `pulumi ${args.join(" ")}: ${r.stderr}`);
+    }
+    const preview = summary(await plain.plain(["preview", "--json"], plainEnv), "pulumi preview");
+    assert.ok((preview.create ?? 0) > 20, `pulumi preview plans ${JSON.stringify(preview)}: did the loader run the program?`);
+    const up = summary(await plain.plain(["up", "--yes", "--json"], plainEnv), "pulumi up");
+    assert.deepEqual(up, preview);
+
+    const viaNpm = await inline.run(["up"], inlineEnv);
+    assert.equal(viaNpm.code, 0, viaNpm.stdout.slice(-3000));
+    assert.deepEqual(viaNpm.summary?.changes, up);
+    assert.deepEqual(await urns(plain, plainEnv), await urns(inline, inlineEnv));
+    assert.deepEqual(contents(a), contents(b));
+    assert.ok(Object.keys(contents(a)).length > 10);
+    const [x, y] = await Promise.all([plain.plain(["stack", "output", "inventory", "--json"], plainEnv, 60_000), inline.pulumi(["stack", "output", "inventory", "--json", "--stack", "prod"], inlineEnv)]);
+    assert.equal(x.code, 0, x.stderr);
+    assert.deepEqual(dayless(JSON.parse(x.stdout)), dayless(JSON.parse(y.stdout)));
+    assert.deepEqual([a.rejected, b.rejected], [[], []], "requests GitHub's description does not allow");
+  });
+
+  test("2. GIVEN one stack WHEN npm run up made it THEN plain pulumi preview shows no change; WHEN plain pulumi up made it THEN npm run preview shows no change", async () => {
+    assert.deepEqual(summary(await inline.plain(["preview", "--json", "--stack", "prod"], inlineEnv), "plain preview of the npm-made stack"), {});
+    const viaNpm = await plain.run(["preview"], { ...plainEnv, PULUMI_BACKEND_URL: `file://${plain.stateDir}` });
+    assert.equal(viaNpm.code, 0, viaNpm.stdout.slice(-3000));
+    assert.deepEqual(Object.fromEntries(Object.entries(viaNpm.summary!.changes).filter(([op]) => op !== "same")), {});
+  });
+
+  test("3. GIVEN a generated file edited in GitHub's web UI WHEN plain pulumi preview --refresh THEN exactly that file shows", async () => {
+    const repo = `${OWNER}/mirror-gokapi`;
+    a.putFile(repo, "main", ".mirror/config.yml", `${a.readFile(repo, "main", ".mirror/config.yml")}# edited by hand\n`, "Update config.yml");
+    const r = await plain.plain(["preview", "--refresh", "--json"], plainEnv);
+    assert.deepEqual(summary(r, "pulumi preview --refresh"), { update: 1 });
+    assert.deepEqual(steps(r), ["update gokapi-file-mirror-config-yml"]);
+  });
+
+  test("4. GIVEN a bad entry in mirrors/ WHEN plain pulumi preview THEN it fails with render's message (file, field, what is allowed) before any request reaches GitHub", async () => {
+    plain.write("mirrors/bad.ts", `import { defineMirror } from "../components/spec";\nexport default defineMirror({ name: "bad", upstream: { repo: "root-gg/plik", license: "MIT" }, image: "docker.io/bad/bad", override: null });\n`);
+    try {
+      const render = await plain.exec(["--import", "tsx", "infra/render.ts", "--out", path.join(plain.base, "render-bad")], plainEnv, 120_000);
+      assert.notEqual(render.code, 0);
+      const message = (render.stderr + render.stdout).split("\n").filter((l) => l.includes("mirrors/bad.ts"));
+      assert.deepEqual(message, [`  - mirrors/bad.ts: image: "docker.io/bad/bad" is not allowed (allowed: a GHCR repository, 'ghcr.io/<namespace>/<name>' or a bare '<name>')`]);
+      const requests = a.requests.length;
+      const r = await plain.plain(["preview"], plainEnv);
+      assert.notEqual(r.code, 0);
+      const out = r.stdout + r.stderr;
+      assert.ok(out.includes("1 problem in mirrors/; nothing was created:"), out.slice(-3000));
+      assert.ok(out.includes(message[0].trim()), out.slice(-3000));
+      assert.doesNotMatch(out, /at [\w.]+ \(\/|Unhandled exception/, "a stack trace or the loader's unhandled-exception banner");
+      assert.equal(a.requests.length, requests, "requests reached GitHub before the entry was checked");
+    } finally {
+      plain.remove("mirrors/bad.ts");
+    }
+  });
+
+  test("5. GIVEN a program that declares less than mirrors/ holds (here: nothing) WHEN npm run up THEN nothing is applied and the mirrors are named; with --allow-mirror-deletes the plan is applied", async () => {
+    const index = inline.read("infra/index.ts");
+    inline.write("infra/index.ts", "export = async () => ({});\n");
+    try {
+      const writes = b.writes().length;
+      const refused = await inline.run(["up"], inlineEnv);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /mirror-fleet: the plan deletes 2 mirrors gokapi, plik although their entries are still in mirrors\/: the program declared less than mirrors\/ holds \(did it run, in this folder\?\)\. Nothing was changed\./);
+      assert.equal(b.writes().length, writes, "a refused up wrote to GitHub");
+      assert.ok((await urns(inline, inlineEnv)).some((u) => u.endsWith("::gokapi")), "the state lost a mirror");
+      const allowed = await inline.run(["up", "--allow-mirror-deletes"], inlineEnv);
+      assert.equal(allowed.code, 0, allowed.stdout.slice(-3000));
+      assert.ok((allowed.summary?.changes.delete ?? 0) > 20);
+      assert.ok(b.repo(`${OWNER}/mirror-gokapi`), "repositories are kept (retainOnDelete)");
+    } finally {
+      inline.write("infra/index.ts", index);
+    }
+  });
+});
