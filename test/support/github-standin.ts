@@ -3101,6 +3101,21 @@ const HANDLERS: Record<string, Handler> = {
   }),
 };
 
+/**
+ * The plaintext of an Actions secret from a stand-in's state folder (a
+ * server started with `npm run standin -- --state DIR`), as `secretValue`
+ * reads it in-process: what a workflow run against that stand-in would see.
+ */
+export function secretValueIn(stateDir: string, fullName: string, name: string): string {
+  const data = JSON.parse(fs.readFileSync(path.join(stateDir, "state.json"), "utf8"), (_k, v: unknown) =>
+    v && typeof v === "object" && "$map" in v ? new Map((v as { $map: Array<[unknown, unknown]> }).$map) : v,
+  ) as { repos: RepoState[] };
+  const repo = data.repos.find((r) => r.fullName.toLowerCase() === fullName.toLowerCase());
+  const secret = repo?.secrets.get(name.toUpperCase());
+  if (secret?.value === undefined) throw new Error(`stand-in state ${stateDir}: no opened secret ${name} in ${fullName}`);
+  return secret.value;
+}
+
 /** The operations the stand-in serves, by operationId (the rows of the permission table, and what the response test sends). */
 export function servedOperations(): string[] {
   return Object.keys(HANDLERS).sort();

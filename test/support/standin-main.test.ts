@@ -9,6 +9,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
+import sodium from "libsodium-wrappers";
+import { secretValueIn } from "./github-standin";
 
 const MAIN = path.join(__dirname, "standin-main.ts");
 
@@ -151,9 +153,15 @@ test("GIVEN --identities, --allow-actions-prs and --default-branch WHEN tokens c
       assert.equal((await call("ghp_member_token_1", "PUT", "/repos/acme/r/actions/permissions/workflow", { can_approve_pull_request_reviews: true })).status, 403, "a member is no admin");
       assert.equal((await call("ghp_owner_token_1", "PUT", "/repos/acme/r/actions/permissions/workflow", { can_approve_pull_request_reviews: true })).status, 204, "the organisation allows it");
       assert.equal((await call("not-a-token", "GET", "/repos/acme/r")).status, 401);
+      // A secret sealed to the repository's key: its plaintext is in the state folder for a test to read back.
+      const key = (await (await call("ghp_owner_token_1", "GET", "/repos/acme/r/actions/secrets/public-key")).json()) as { key: string; key_id: string };
+      await sodium.ready;
+      const sealed = Buffer.from(sodium.crypto_box_seal(sodium.from_string("cosign-key-material"), Buffer.from(key.key, "base64"))).toString("base64");
+      assert.equal((await call("ghp_owner_token_1", "PUT", "/repos/acme/r/actions/secrets/COSIGN_PRIVATE_KEY", { encrypted_value: sealed, key_id: key.key_id })).status, 201);
     } finally {
       assert.equal(await stop(s.child), 0);
     }
+    assert.equal(secretValueIn(dir, "acme/r", "COSIGN_PRIVATE_KEY"), "cosign-key-material");
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
