@@ -294,10 +294,21 @@ describe("an organisation like a real one", { concurrency: false }, () => {
       p?.cleanup();
     });
 
-    test("GIVEN the organisation keeps Actions from creating pull requests WHEN up THEN GitHub's 409 stops it; once an owner allows it, up converges", async () => {
+    test("GIVEN the organisation keeps Actions from creating pull requests WHEN up THEN it stops before any write naming the setting (GitHub would answer 409 half-way); once an owner allows it, up converges", async () => {
+      const from = s.requests.length;
       const r = await p.run(["up"], env);
       assert.notEqual(r.code, 0);
-      assert.match(r.stdout + r.stderr, /actions\/permissions\/workflow: 409/);
+      assert.match(r.stdout + r.stderr, /mirror-fleet:actionsCanCreatePullRequests: true, but acme-corp has "Allow GitHub Actions to create and approve pull requests" turned off/);
+      assert.deepEqual(writesSince(s, from).writes, [], "written before the organisation's policy was checked");
+      // The backstop, had the program not read the policy: GitHub's 409 on the repository setting.
+      s.addRepo(`${OWNER}/probe`);
+      const refused = await fetch(`${s.url}/repos/${OWNER}/probe/actions/permissions/workflow`, {
+        method: "PUT",
+        headers: { authorization: `token ${s.token}`, "content-type": "application/json" },
+        body: JSON.stringify({ can_approve_pull_request_reviews: true }),
+      });
+      assert.equal(refused.status, 409);
+      s.deleteRepo(`${OWNER}/probe`);
       const allow = await fetch(`${s.url}/orgs/${OWNER}/actions/permissions/workflow`, {
         method: "PUT",
         headers: { authorization: `token ${s.token}`, "content-type": "application/json" },
