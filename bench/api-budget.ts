@@ -97,14 +97,23 @@ export const PER_RUN: Ops = { "GET orgs/get": 1 };
 
 /**
  * The program's own reads at every preview and up (measured the same way).
- * Adoption (infra/adopt.ts): the repository, and its labels when it exists
- * (one page up to 100 labels). Upstream health (infra/upstream-health.ts,
- * pipeline/lib/health.ts): the repository, a page of commits, the tags and
- * the releases (one page each per 100): 4 for an upstream whose versions are
- * releases (measured). Tags without a release cost up to 3 more reads (the
- * commit dates of the three highest), so 7 at most below 100 tags.
+ * The owner (infra/owner.ts): the organisation and its Actions workflow
+ * policy, once per run. Adoption (infra/adopt.ts): nothing for a repository
+ * the stack's state holds with its labels, one read for one it does not (the
+ * 14 more reads of a repository that exists without the stack knowing it are
+ * the rare case of a lost answer, left out). Upstream health
+ * (infra/upstream-health.ts, pipeline/lib/health.ts): the repository, a page
+ * of commits, the tags and the releases (one page each per 100): 4 for an
+ * upstream whose versions are releases (measured). Tags without a release
+ * cost up to 3 more reads (the commit dates of the three highest), so 7 at
+ * most below 100 tags.
+ *
+ * `npm run up` previews before it applies (the plan must keep every mirror in
+ * mirrors/): it pays the program's reads and the provider's start twice, and
+ * with --refresh the refresh twice.
  */
-export const ADOPTION_PER_MIRROR = { missing: 1, existing: 2 } as const;
+export const OWNER_CHECK_PER_RUN = 2;
+export const ADOPTION_PER_MIRROR = { missing: 1, managed: 0 } as const;
 export const HEALTH_CHECK_PER_UPSTREAM = 4;
 export const HEALTH_CHECK_PER_UPSTREAM_MAX = 7;
 

@@ -65,8 +65,9 @@ export function fromProgram(r: Seen): boolean {
   return /^mirror-fleet/.test(r.userAgent);
 }
 
-/** What the program's own reads were for: its mirror repositories (adoption) or the upstreams (health, preflight). */
-export function programPurpose(r: Seen, owner: string): "adopt" | "health" {
+/** What the program's own reads were for: the owner, its mirror repositories (adoption) or the upstreams (health, preflight). */
+export function programPurpose(r: Seen, owner: string): "owner" | "adopt" | "health" {
+  if (r.url === `/api/v3/orgs/${owner}` || r.url.startsWith(`/api/v3/orgs/${owner}/`)) return "owner";
   return r.url.startsWith(`/api/v3/repos/${owner}/`) ? "adopt" : "health";
 }
 
@@ -92,7 +93,8 @@ export interface RunMeasure {
   readonly changes: Record<string, number>;
   readonly requests: number;
   readonly writes: number;
-  /** Requests the program itself sent (all reads): adoption lookups and upstream health. */
+  /** Requests the program itself sent (all reads): the owner check, adoption lookups and upstream health. */
+  readonly owner: number;
   readonly adopt: number;
   readonly health: number;
   /** Provider requests by `METHOD operationId`. */
@@ -219,12 +221,10 @@ export class EngineSession {
     for (const q of s.requests.slice(fromStandIn)) opOf.set(`${q.method} ${q.url}`, q.operationId);
     const byType: Record<string, { requests: number; writes: number }> = {};
     const ops: Record<string, number> = {};
-    let adopt = 0;
-    let health = 0;
+    const program = { owner: 0, adopt: 0, health: 0 };
     for (const q of seen) {
       if (fromProgram(q)) {
-        if (programPurpose(q, OWNER) === "adopt") adopt++;
-        else health++;
+        program[programPurpose(q, OWNER)]++;
         continue;
       }
       const op = `${q.method} ${opOf.get(`${q.method} ${q.url}`) ?? q.url.replace(/\?.*$/, "")}`;
@@ -238,8 +238,7 @@ export class EngineSession {
       changes: Object.fromEntries(Object.entries(r.summary.changes).filter(([op, c]) => op !== "same" && c > 0)),
       requests: seen.length,
       writes: seen.filter((q) => WRITE_METHODS.has(q.method)).length,
-      adopt,
-      health,
+      ...program,
       ops,
       byType,
     };
@@ -292,12 +291,16 @@ export function mismatches(measured: Readonly<Record<string, number>>, predicted
   return ops.filter((op) => (measured[op] ?? 0) !== (predicted[op] ?? 0)).map((op) => `${op}: ${measured[op] ?? 0} measured vs ${predicted[op] ?? 0} in the table`);
 }
 
-/** The first up and the refresh of one size against the committed table. */
+/**
+ * The first up and the refresh of one size against the committed table. The
+ * first `npm run up` runs the engine twice (the plan, then the update), each
+ * starting the provider; its refreshes read nothing (the state is empty).
+ */
 export function engineCheck(r: EngineMeasure): { ok: boolean; text: string } {
-  const withRun = (ops: Record<string, number>) => ({ ...ops, ...Object.fromEntries(Object.entries(PER_RUN).map(([k, c]) => [k, (ops[k] ?? 0) + c])) });
+  const withRun = (ops: Record<string, number>, runs: number) => ({ ...ops, ...Object.fromEntries(Object.entries(PER_RUN).map(([k, c]) => [k, (ops[k] ?? 0) + c * runs])) });
   const bad = [
-    ...mismatches(r.firstUp.ops, withRun(predictOps(r.resources, "create"))).map((m) => `first up, ${m}`),
-    ...mismatches(r.refresh.ops, withRun(predictOps(r.resources, "read"))).map((m) => `refresh, ${m}`),
+    ...mismatches(r.firstUp.ops, withRun(predictOps(r.resources, "create"), 2)).map((m) => `first up, ${m}`),
+    ...mismatches(r.refresh.ops, withRun(predictOps(r.resources, "read"), 1)).map((m) => `refresh, ${m}`),
   ];
   return bad.length
     ? { ok: false, text: `At ${r.n} mirrors the provider's requests differ from bench/api-budget.ts (re-measure it: npm run test:engine): ${bad.join("; ")}.` }
@@ -309,14 +312,14 @@ const per = (x: number, n: number) => (x / n).toFixed(1);
 
 export function engineTable(rows: readonly EngineMeasure[]): string {
   const lines = [
-    "| mirrors | resources | first `up`: wall / per mirror | requests / writes per mirror | state per mirror | no-op `preview`: wall | requests per mirror (program: adoption + health) | `preview --refresh`: wall | requests per mirror |",
+    "| mirrors | resources | first `up`: wall / per mirror | requests / writes per mirror | state per mirror | no-op `preview`: wall | requests per mirror (program: owner + adoption + health) | `preview --refresh`: wall | requests per mirror |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of rows) {
     const total = Object.values(r.resources).reduce((a, b) => a + b, 0);
     lines.push(
       `| ${r.n} | ${total} | ${f1(r.firstUp.ms / 1000)} s / ${f1(r.firstUp.ms / 1000 / r.n)} s | ${per(r.firstUp.requests, r.n)} / ${per(r.firstUp.writes, r.n)} | ${(r.stateBytes / r.n / 2 ** 20).toFixed(2)} MiB | ` +
-        `${f1(r.preview.ms / 1000)} s | ${per(r.preview.requests, r.n)} (${per(r.preview.adopt, r.n)} + ${per(r.preview.health, r.n)}) | ` +
+        `${f1(r.preview.ms / 1000)} s | ${per(r.preview.requests, r.n)} (${per(r.preview.owner, r.n)} + ${per(r.preview.adopt, r.n)} + ${per(r.preview.health, r.n)}) | ` +
         `${f1(r.refresh.ms / 1000)} s | ${per(r.refresh.requests, r.n)} |`,
     );
   }
@@ -334,7 +337,7 @@ export function perTypeTable(r: EngineMeasure): string {
     const k = count(t);
     lines.push(`| ${t} | ${k ?? "—"} | ${c.requests} | ${c.writes} | ${k ? `${(c.requests / k).toFixed(2)} / ${(c.writes / k).toFixed(2)}` : "—"} | ${per(c.requests, r.n)} |`);
   }
-  lines.push(`| program reads (adoption + health) | — | ${r.firstUp.adopt + r.firstUp.health} | 0 | — | ${per(r.firstUp.adopt + r.firstUp.health, r.n)} |`);
+  lines.push(`| program reads (owner + adoption + health) | — | ${r.firstUp.owner + r.firstUp.adopt + r.firstUp.health} | 0 | — | ${per(r.firstUp.owner + r.firstUp.adopt + r.firstUp.health, r.n)} |`);
   return lines.join("\n");
 }
 

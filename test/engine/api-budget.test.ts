@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ADOPTION_PER_MIRROR, CALLS, HEALTH_CHECK_PER_UPSTREAM, PER_RUN, predictOps } from "../../bench/api-budget";
+import { ADOPTION_PER_MIRROR, CALLS, HEALTH_CHECK_PER_UPSTREAM, OWNER_CHECK_PER_RUN, PER_RUN, predictOps } from "../../bench/api-budget";
 import { engineCheck, EngineSession, type RunMeasure } from "../../bench/engine";
 import { SYNTHETIC_WEBHOOKS } from "../../bench/synthetic";
 
@@ -46,17 +46,16 @@ describe("the API cost table in bench/api-budget.ts is what the real provider do
       assert.ok(CALLS[type], `${type} is declared by the program but has no measured cost in bench/api-budget.ts`);
     }
     assert.ok(resources["github:index/actionsSecret:ActionsSecret"], "the fleet under test has no ActionsSecret: its cost would go unchecked");
-    assert.deepEqual(sorted(up.ops), plus(predictOps(resources, "create"), PER_RUN));
-    assert.equal(up.adopt, ADOPTION_PER_MIRROR.missing * N);
-    assert.equal(up.health, HEALTH_CHECK_PER_UPSTREAM * e.upstreams);
+    // npm run up: the plan, then the update; two engine runs, each with the program's reads (the refresh of an empty state reads nothing).
+    assert.deepEqual(sorted(up.ops), plus(predictOps(resources, "create"), PER_RUN, PER_RUN));
+    assert.deepEqual([up.owner, up.adopt, up.health], [2 * OWNER_CHECK_PER_RUN, 2 * ADOPTION_PER_MIRROR.missing * N, 2 * HEALTH_CHECK_PER_UPSTREAM * e.upstreams]);
   });
 
-  test("GIVEN the fleet is up WHEN preview THEN the provider reads nothing but the owner; the program reads as the table says", async () => {
+  test("GIVEN the fleet is up WHEN preview THEN the provider reads nothing but the owner; the program reads as the table says, nothing about repositories the state holds", async () => {
     const preview = await e.run(["preview"]);
     assert.deepEqual(preview.changes, {});
     assert.deepEqual(sorted(preview.ops), sorted({ ...PER_RUN }));
-    assert.equal(preview.adopt, ADOPTION_PER_MIRROR.existing * N);
-    assert.equal(preview.health, HEALTH_CHECK_PER_UPSTREAM * e.upstreams);
+    assert.deepEqual([preview.owner, preview.adopt, preview.health], [OWNER_CHECK_PER_RUN, ADOPTION_PER_MIRROR.managed * N, HEALTH_CHECK_PER_UPSTREAM * e.upstreams]);
   });
 
   test("GIVEN the fleet is up WHEN preview --refresh THEN the provider's requests are the table's read cost of every resource", async () => {
@@ -82,6 +81,7 @@ describe("the API cost table in bench/api-budget.ts is what the real provider do
     // Mirror 0 sets its own severities (bench/synthetic.ts): the others' config.yml change.
     assert.deepEqual(up.changes, { update: N - 1 });
     const file = CALLS["github:index/repositoryFile:RepositoryFile"].update!;
-    assert.deepEqual(sorted(up.ops), plus(...Array.from({ length: N - 1 }, () => file), PER_RUN));
+    // The plan, then the update: the provider starts twice.
+    assert.deepEqual(sorted(up.ops), plus(...Array.from({ length: N - 1 }, () => file), PER_RUN, PER_RUN));
   });
 });

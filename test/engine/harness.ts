@@ -14,6 +14,9 @@ import { PULUMI_CLI_VERSION } from "../../infra/automation";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 
+/** The passphrase of every throw-away stack here (tests, `npm run rehearse`). */
+export const ENGINE_PASSPHRASE = "engine-scenarios";
+
 /** What the project copy needs to run the program and render it. */
 const COPIED = ["infra", "components", "mirrors", "pipeline", "tools", "package.json", "package-lock.json", "tsconfig.json"];
 
@@ -80,7 +83,7 @@ export class EngineProject {
       ...(process.env.MIRROR_FLEET_TOOLS ? { MIRROR_FLEET_TOOLS: process.env.MIRROR_FLEET_TOOLS } : {}),
       ...(process.env.XDG_CACHE_HOME ? { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME } : {}),
       PULUMI_BACKEND_URL: `file://${this.stateDir}`,
-      PULUMI_CONFIG_PASSPHRASE: "engine-scenarios",
+      PULUMI_CONFIG_PASSPHRASE: ENGINE_PASSPHRASE,
       PULUMI_HOME: path.join(this.base, "pulumi-home"),
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
       PULUMI_SKIP_UPDATE_CHECK: "true",

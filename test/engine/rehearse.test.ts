@@ -4,6 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { test } from "node:test";
 import { requireBuiltTools, ROOT } from "./harness";
 
@@ -26,10 +28,36 @@ test("GIVEN this checkout WHEN rehearsed THEN the fleet is created in the stand-
   assert.equal(gitStatus(), before, "the rehearsal changed the checkout");
 });
 
+test("GIVEN a stack file the user's own runs changed (encryptionsalt of another passphrase, encrypted secrets) WHEN rehearsed THEN it runs on placeholders and says which", () => {
+  requireBuiltTools();
+  const file = path.join(ROOT, "Pulumi.rehearsal-test.yaml");
+  const prod = fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8");
+  fs.writeFileSync(
+    file,
+    `${prod}  mirror-fleet:slackWebhookUrl:\n    secure: v1:AAAAAAAAAAAAAAAA:ciphertext-of-another-passphrase\n  mirror-fleet:githubToken:\n    secure: v1:AAAAAAAAAAAAAAAA:ciphertext\nencryptionsalt: v1:EXdnALK51IE=:v1:jpRBPkSth1OcsPqK:U+mtagwct3HKsmimPbeekTXuFCOlcg==\n`,
+  );
+  try {
+    const r = rehearse(["--stack", "rehearsal-test"]);
+    assert.equal(r.status, 0, `${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+    assert.match(r.stdout, /the rehearsal gives these placeholders instead: mirror-fleet:slackWebhookUrl\n/);
+    assert.match(r.stdout, /What GitHub received \(\d+ requests, \d+ writes, 0 refused/);
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+});
+
+test("GIVEN --org-default (GitHub's own default: Actions may not open pull requests) WHEN rehearsed THEN the up fails before any write, naming the organisation setting, and the rehearsal says it failed", () => {
+  requireBuiltTools();
+  const r = rehearse(["--org-default"]);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stdout + r.stderr, /mirror-fleet:actionsCanCreatePullRequests: true, but acme-corp has "Allow GitHub Actions to create and approve pull requests" turned off/);
+  assert.match(r.stdout, /The rehearsal's up FAILED \(exit 1; its error is above\)\. What GitHub received before it stopped \(\d+ requests, 0 writes, 0 refused/);
+});
+
 test("GIVEN --help or an unknown option WHEN rehearse runs THEN usage with exit 0, or usage with exit 2", () => {
   const help = rehearse(["--help"]);
   assert.equal(help.status, 0);
-  assert.match(help.stdout, /^usage: npm run rehearse -- \[--stack NAME\] \[--keep\]/);
+  assert.match(help.stdout, /^usage: npm run rehearse -- \[--stack NAME\] \[--keep\] \[--org-default\]/);
   const bad = rehearse(["--bogus"]);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /Unknown option '--bogus'[\s\S]*usage: npm run rehearse/);
