@@ -5,6 +5,7 @@
  */
 import { KUSTOMIZE_PATH } from "../pipeline/lib/pin";
 import { verifyCommands } from "../pipeline/lib/sign";
+import { isHardened, runtimeBase } from "./hardening";
 import { header } from "./header";
 import { MIRROR_PATHS } from "./mirror-config";
 import type { ResolvedMirror } from "./types";
@@ -17,12 +18,50 @@ function cronText(cron: string): string {
 }
 
 /**
- * What the mirror is, said plainly: only an override earns "hardened". A
- * mirror built from upstream's own Dockerfile is a rebuild: scanned and
- * digest-pinned, but on whatever base upstream chose.
+ * What the mirror is, said plainly: only a digest-pinned, minimal runtime base
+ * earns "hardened" (components/hardening.ts). A mirror built from upstream's
+ * own Dockerfile is a rebuild: scanned and pinned by digest, but on whatever
+ * base upstream chose.
  */
 function kind(m: ResolvedMirror): string {
-  return m.override ? "A hardened mirror" : "A scanned rebuild, on upstream's own Dockerfile and base images,";
+  if (isHardened(m)) return "A hardened mirror";
+  return m.override ? "A scanned rebuild, with the fleet's Dockerfile on a digest-pinned base that is not minimal," : "A scanned rebuild, on upstream's own Dockerfile and base images,";
+}
+
+/** Where the image comes from, for an override: its pinned bases, and whether the runtime one is minimal. */
+function overrideOrigin(m: ResolvedMirror, o: NonNullable<ResolvedMirror["override"]>): string {
+  const base = runtimeBase(m);
+  const runtime = base && base.minimal
+    ? `- The image ships on \`${base.ref}\`: minimal, no shell and no package manager.`
+    : `- The image ships on \`${base?.ref ?? "its last FROM"}\`, which is pinned but not a minimal base: the override is not called hardened.`;
+  return `- Built from upstream's source at the release tag, with the fleet's Dockerfile \`${MIRROR_PATHS.override}\` (from \`${o.source}\` in the fleet repository) instead of upstream's own. Its base images are pinned by digest:\n${o.basePins.map((p) => `  - \`${p}\``).join("\n")}\n${runtime}`;
+}
+
+/** "CRITICAL", "CRITICAL and HIGH", "CRITICAL, HIGH and MEDIUM". */
+function severityList(severities: readonly string[]): string {
+  return severities.length < 2 ? severities.join("") : `${severities.slice(0, -1).join(", ")} and ${severities[severities.length - 1]}`;
+}
+
+/**
+ * What blocks, named: the severities and the fix rule this mirror's gate
+ * applies (its `gate` in the config), and which scans count. A reader should
+ * not need the config to know what the gate let through. (A policy change of
+ * the severities rewrites this README with the config.)
+ */
+function gateLines(m: ResolvedMirror): string[] {
+  const fix = m.gate.fixedOnly ? "that have a fix available (an unfixed one is reported, and does not block)" : "whether or not a fix is available";
+  const where = m.gate.scans.includes("source") ? "in any platform of the image or in the upstream source" : "in any platform of the image";
+  const lines = [`- Blocks on ${severityList(m.gate.severities)} findings ${fix}, ${where} (\`gate\` in \`${MIRROR_PATHS.config}\`). A missing or unreadable report, an unknown severity or an expired waiver also blocks.`];
+  const why = m.gate.sourceOffReason?.trim();
+  if (why) lines.push(`- The upstream source is scanned too, but its findings do not block: ${/[.!?]$/.test(why) ? why : `${why}.`}`);
+  return lines;
+}
+
+/** The waiver files, as they are: the OpenVEX document exists only when something is waived (components/waivers.ts). */
+function waiversLine(m: ResolvedMirror): string {
+  return m.gate.waivers.length
+    ? `- Waivers: \`${MIRROR_PATHS.trivyignore}\` (Trivy's format, each with a statement and an expiry date) and the same decisions as an OpenVEX document, \`${MIRROR_PATHS.vex}\`.`
+    : `- Waivers: none. \`${MIRROR_PATHS.trivyignore}\` lists none, and there is no OpenVEX document; a waiver in \`${m.sourceFile}\` (\`gate.waivers\`) adds it to both.`;
 }
 
 /** Which plan shows the scan in the Security tab: code scanning on a private repository needs GitHub Code Security. */
@@ -121,20 +160,21 @@ export function renderReadme(m: ResolvedMirror): string {
     "## Where the image comes from",
     "",
     m.override
-      ? `- Built from upstream's source at the release tag, with the hardened Dockerfile \`${MIRROR_PATHS.override}\` (from \`${m.override.source}\` in the fleet repository) instead of upstream's own. Its base images are pinned by digest:\n${m.override.basePins.map((p) => `  - \`${p}\``).join("\n")}`
-      : `- Built from upstream's source at the release tag with upstream's own Dockerfile (\`${m.build.dockerfile}\`), unchanged: its base images are upstream's choice, neither pinned by digest here nor minimal. Each build records the digest every \`FROM\` resolved to in the audit bundle (\`audit/base-images.json\`) and in the pin pull request, so the base of every pinned image is on record.`,
+      ? overrideOrigin(m, m.override)
+      : `- Built from upstream's source at the release tag with upstream's own Dockerfile (\`${m.build.dockerfile}\`), unchanged: its base images are upstream's choice, not pinned by digest here and not checked to be minimal. Each build records the digest every \`FROM\` resolved to in the audit bundle (\`audit/base-images.json\`) and in the pin pull request, so the base of every pinned image is on record.`,
     `- Platforms: ${m.build.platforms.map((p) => `\`${p}\``).join(", ")}.`,
     `- The image is built once; the archive that was scanned is the one pushed, and the push is checked: the registry's digest must equal the scanned digest.`,
-    `- A change to ${m.watch.map((w) => `\`${w}\``).join(", ")} upstream since the last built tag blocks the build until a human closes the \`override-review\` issue.`,
+    // The drift gate exists only where there is an override to keep in step (components/workflow.ts).
+    m.override
+      ? `- A change to ${m.watch.map((w) => `\`${w}\``).join(", ")} upstream since the last built tag blocks the build until a human closes the \`override-review\` issue.`
+      : `- A change to ${m.watch.map((w) => `\`${w}\``).join(", ")} upstream since the last built tag does not block the build: there is no override to keep in step, upstream's own Dockerfile is what is built. The pin pull request shows the diff review (commit log, changed files, patch) for the human who merges it.`,
     "",
     "## The scan gate",
     "",
-    // The severities are stated once, in the config: a fleet-wide policy
-    // change then rewrites one file per mirror, not two (DESIGN invariant 6).
-    `- Blocks on the findings selected by \`gate\` in \`${MIRROR_PATHS.config}\` (severities, and whether only findings with a fix count). A missing or unreadable report, an unknown severity or an expired waiver also blocks.`,
+    ...gateLines(m),
     `- A blocked build pushes nothing and opens (or updates) one issue labelled \`cve\`, \`blocked\`, \`security\`.`,
     `- A rescan of the pinned digest against the current vulnerability database runs ${cronText(m.cron.rescan)}; new findings open an issue labelled \`rescan\`, and it closes itself when a later scan is clean.`,
-    `- Waivers: \`${MIRROR_PATHS.trivyignore}\` (Trivy's format, each with a statement and an expiry date) and the same decisions as an OpenVEX document, \`${MIRROR_PATHS.vex}\`.`,
+    waiversLine(m),
     `- Findings as SARIF: ${securityTab(m)} Each run's job summary says where its SARIF went.`,
     "",
   ];

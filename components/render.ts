@@ -9,7 +9,7 @@ import { header } from "./header";
 import { MIRROR_PATHS, mirrorConfig, renderOverride } from "./mirror-config";
 import { renderReadme } from "./readme";
 import type { RenderedFiles, ResolvedMirror } from "./types";
-import { renderOpenVex, renderTrivyignore } from "./waivers";
+import { waiverFiles } from "./waivers";
 import { renderWorkflow } from "./workflow";
 import { toYaml } from "./yaml";
 
@@ -42,8 +42,7 @@ export function renderMirrorFiles(m: ResolvedMirror): RenderedFiles {
   // Verbatim: a header would make it differ from the key file users compare it with.
   if (m.signing) files.push({ path: MIRROR_PATHS.publicKey, content: m.signing.publicKey.trim() + "\n" });
   files.push(
-    { path: MIRROR_PATHS.trivyignore, content: renderTrivyignore(m) },
-    { path: MIRROR_PATHS.vex, content: renderOpenVex(m) },
+    ...waiverFiles(m),
     { path: MIRROR_PATHS.bundle, content: pipelineBundle() },
     { path: MIRROR_PATHS.workflow, content: renderWorkflow(m) },
   );

@@ -5,13 +5,15 @@
  * repository that a lost answer left behind. Pure.
  */
 import type * as github from "@pulumi/github";
+import { repositoryDescription } from "./hardening";
 import type { ResolvedMirror } from "./types";
 
 /** The Repository inputs of a mirror. */
 export function repositoryArgs(m: ResolvedMirror) {
   return {
     name: m.repo,
-    description: `Hardened mirror of ${m.upstream.fullName}: rebuilt, scanned and digest-pinned by mirror-fleet`,
+    // Said only where true: components/hardening.ts.
+    description: repositoryDescription(m),
     homepageUrl: m.upstream.url,
     visibility: m.visibility,
     hasIssues: true,

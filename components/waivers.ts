@@ -17,7 +17,7 @@
 import { header } from "./header";
 import { MIRROR_PATHS } from "./mirror-config";
 import { parseDay, sha256 } from "./spec";
-import type { ResolvedMirror, ResolvedWaiver } from "./types";
+import type { RenderedFiles, ResolvedMirror, ResolvedWaiver } from "./types";
 import { toYaml } from "./yaml";
 
 export const OPENVEX_CONTEXT = "https://openvex.dev/ns/v0.2.0";
@@ -29,10 +29,10 @@ export const OPENVEX_CONTEXT = "https://openvex.dev/ns/v0.2.0";
  * gives the same bytes on every deploy. A wall-clock time would re-commit the
  * file on every `pulumi up`.
  *
- * VEX_UNDATED is used only when no waiver says when it was approved (or there
- * is no waiver, so the document states nothing): the epoch is an honest "not
- * recorded", and on the safe side, since any later VEX statement from another
- * source about the same image outranks ours.
+ * VEX_UNDATED is used only when no waiver says when it was approved: the
+ * epoch is an honest "not recorded", and on the safe side, since any later VEX
+ * statement from another source about the same image outranks ours. A mirror
+ * without waivers has no document at all (waiverFiles).
  */
 export const VEX_UNDATED = "1970-01-01T00:00:00Z";
 
@@ -178,11 +178,23 @@ export function openVexDocument(m: ResolvedMirror): OpenVexDocument {
   };
 }
 
-/**
- * `.mirror/waivers.openvex.json`. A mirror with no waivers gets a document
- * with no statements: it says "we claim nothing", which tools read fine,
- * although the OpenVEX JSON schema asks for at least one statement.
- */
+/** `.mirror/waivers.openvex.json`. Only for a mirror with waivers: see waiverFiles. */
 export function renderOpenVex(m: ResolvedMirror): string {
   return JSON.stringify(openVexDocument(m), null, 2) + "\n";
+}
+
+/**
+ * The waiver files a mirror commits, in commit order. `.trivyignore.yaml`
+ * always (the gate hands it to Trivy; empty, it says that every selected
+ * finding blocks). The OpenVEX document only when there is a waiver: with no
+ * statement it would assert nothing, fail the OpenVEX schema (at least one
+ * statement) and carry no day it was issued; an auditor would read a
+ * document dated 1970. Its absence is the statement: nothing is waived. When
+ * the last waiver goes, `pulumi up` deletes the file.
+ */
+export function waiverFiles(m: ResolvedMirror): RenderedFiles {
+  return [
+    { path: MIRROR_PATHS.trivyignore, content: renderTrivyignore(m) },
+    ...(m.gate.waivers.length ? [{ path: MIRROR_PATHS.vex, content: renderOpenVex(m) }] : []),
+  ];
 }

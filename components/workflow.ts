@@ -132,6 +132,46 @@ const VERIFY_TAG_COMMIT = [
   "git -C upstream -c advice.detachedHead=false checkout --quiet --detach \"$COMMIT\"",
 ];
 
+/**
+ * Nightly only: whether the pinned image was built from the override committed
+ * now. The pin records the override's sha256 (pipeline/lib/pin.ts); a changed
+ * override (an edit in the fleet repository, or a base image moved in
+ * infra/base-images.ts) rebuilds the pinned tag at this mirror's own nightly
+ * minute, spread over the window, not at the minute `pulumi up` pushed the
+ * change to every mirror.
+ */
+function overrideChangedStep(): Step {
+  return {
+    name: "Was the pinned image built from the override committed now?",
+    id: "recipe",
+    if: expr("github.event_name == 'schedule'"),
+    run: sh(
+      "changed=false",
+      `if [ -f ${MIRROR_PATHS.pin} ]; then`,
+      `  pinned="$(sed -nE 's/^override_sha256:[[:space:]]*"?([0-9a-f]{64})"?[[:space:]]*$/\\1/p' ${MIRROR_PATHS.pin})"`,
+      `  current="$(sha256sum ${MIRROR_PATHS.override} | cut -d' ' -f1)"`,
+      "  if [ \"$pinned\" != \"$current\" ]; then",
+      "    echo \"::notice::the pinned image was built from override sha256 ${pinned:-(none recorded)}; the committed override is $current: this run rebuilds the pinned tag\"",
+      "    changed=true",
+      "  fi",
+      "fi",
+      "echo \"changed=$changed\" >> \"$GITHUB_OUTPUT\"",
+    ),
+  };
+}
+
+/**
+ * When `resolve` rebuilds the pinned tag: asked for by a dispatch (`force`),
+ * or a nightly run after the override changed. Never on a push: a push from
+ * `pulumi up` reaches every mirror in the same minute, so it builds only a tag
+ * that is not pinned yet (a new mirror's first build, a tag a new waiver lets
+ * through); a changed gate or waiver re-judges the pinned digest at the
+ * nightly rescan, which reads the config and waivers committed then.
+ */
+function forceExpr(m: ResolvedMirror): Expr {
+  return expr(m.override ? "inputs.force || steps.recipe.outputs.changed == 'true'" : "inputs.force");
+}
+
 function resolveJob(m: ResolvedMirror): Job {
   return {
     name: "Resolve the upstream tag",
@@ -148,14 +188,14 @@ function resolveJob(m: ResolvedMirror): Job {
     steps: [
       checkout,
       setupNode(m),
+      ...(m.override ? [overrideChangedStep()] : []),
       {
         name: "Newest allowed upstream tag vs image-pin.yml",
         id: "resolve",
         env: {
           UPSTREAM_URL: m.upstream.url,
           TAG_INPUT: expr("inputs.tag"),
-          // A push changed the config, override or waivers: rebuild even the pinned tag.
-          FORCE: expr("github.event_name == 'push' || inputs.force"),
+          FORCE: forceExpr(m),
         },
         run: sh(
           `args=(--config ${CONFIG} --pin ${MIRROR_PATHS.pin} --remote "$UPSTREAM_URL")`,
@@ -1012,9 +1052,10 @@ function healthJob(m: ResolvedMirror): Job {
 }
 
 /**
- * Files whose change on the default branch rebuilds the current tag (never
- * image-pin.yml). The workflow itself too: `pulumi up` commits it last, so a
- * new mirror or a changed workflow starts one run (pushes made with a job's
+ * Files whose change on the default branch starts a run (never image-pin.yml):
+ * it builds a tag that is not pinned yet, never the pinned one (forceExpr).
+ * The workflow itself too: `pulumi up` commits it last, so a new mirror builds
+ * at once and a changed workflow runs once (pushes made with a job's
  * GITHUB_TOKEN start none).
  */
 export function pushPaths(m: ResolvedMirror): string[] {

@@ -197,6 +197,25 @@ export function engineErrors(e: unknown, events: readonly EngineEvent[]): Error 
   return new AutomationError(unique.length ? unique.join("\n") : ((e as Error).message.split("\n").slice(-20).join("\n")));
 }
 
+/**
+ * The run's warnings, once each: the program's (a waiver about to expire, a
+ * mirror without reviewers) and the engine's. The Automation API streams a
+ * preview's diff on stdout and its diagnostics on stderr, where they were
+ * lost; they are printed from the engine's events instead.
+ */
+export function warningsOf(events: readonly EngineEvent[]): string[] {
+  const out = events
+    .map((e) => e.diagnosticEvent)
+    .filter((d) => d?.severity === "warning" && !d.ephemeral)
+    .map((d) => d!.message.trim())
+    .map((m) =>
+      /^using pulumi-resource-\S+ from \$PATH/.test(m)
+        ? `${m} (the provider \`npm run engine:build\` built; the engine names any plugin that is not in its own plugin cache)`
+        : m,
+    );
+  return [...new Set(out)];
+}
+
 /** The last line of every run: one JSON object a script can read. */
 export function summaryLine(command: "preview" | "up", stack: string, changes: OpMap | Record<string, number> | undefined, outputs?: readonly string[]): string {
   const counts = Object.fromEntries(Object.entries(changes ?? {}).sort(([a], [b]) => a.localeCompare(b)));
@@ -220,6 +239,7 @@ export async function run(opts: AutomationOptions, deps: AutomationDeps): Promis
   const failed = (e: unknown) => Promise.reject(engineErrors(e, events));
   if (opts.command === "preview") {
     const result = await stack.preview({ onOutput, onEvent, diff: true, refresh: opts.refresh }).catch(failed);
+    for (const w of warningsOf(events)) deps.out(`warning: ${w}\n`);
     deps.out(summaryLine("preview", opts.stack, result.changeSummary));
     return 0;
   }
@@ -238,6 +258,7 @@ export async function run(opts: AutomationOptions, deps: AutomationDeps): Promis
   const outputs = await stack.outputs();
   deps.out(`\ninventory:\n${JSON.stringify(outputs.inventory?.value ?? [], null, 2)}\n`);
   deps.out(`summary:\n${JSON.stringify(outputs.summary?.value ?? {}, null, 2)}\n`);
+  for (const w of warningsOf(events)) deps.out(`warning: ${w}\n`);
   deps.out(summaryLine("up", opts.stack, result.summary.resourceChanges, Object.keys(outputs)));
   return 0;
 }

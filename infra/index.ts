@@ -16,7 +16,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { githubApi } from "./github-api";
 import { loadMirrorEntries, readProjectFile } from "./mirrors";
 import { policy } from "./policy";
-import { fleetProgram, lookAtGitHub, resolveProgram, secretProblems } from "./program";
+import { fleetProgram, lookAtGitHub, problemList, resolveProgram, secretProblems } from "./program";
 import { readStackConfig } from "./settings";
 
 /**
@@ -54,7 +54,7 @@ async function fleetStack(): Promise<Record<string, unknown>> {
     };
     const resolved = resolveProgram(inputs);
     const missing = secretProblems(inputs, resolved);
-    if (missing.length) throw new Error(`${missing.length} problem(s); nothing was created:\n  - ${missing.join("\n  - ")}`);
+    if (missing.length) throw new Error(problemList(missing, "created"));
     // The owner is checked; a repository or label GitHub made but never confirmed is adopted, not created twice; a stranger's is refused.
     return { stack, api, inputs, resolved, github: await lookAtGitHub(inputs, resolved) };
   });

@@ -73,7 +73,7 @@ export async function lookAtGitHub(inputs: FleetInputs, resolved: ResolvedFleet)
     return (gh = c);
   };
   const owner = await checkOwner(await api(), inputs.settings.owner, where.apiUrl);
-  if (owner.problems.length) throw new Error(`${owner.problems.length} problem(s); nothing was written:\n  - ${owner.problems.join("\n  - ")}`);
+  if (owner.problems.length) throw new Error(problemList(owner.problems, "written"));
   const existing = await findExisting(
     {
       owner: inputs.settings.owner,
@@ -85,6 +85,11 @@ export async function lookAtGitHub(inputs: FleetInputs, resolved: ResolvedFleet)
     api,
   );
   return { existing, warnings: [...owner.warnings] };
+}
+
+/** `N problem(s); nothing was …:` and one bullet per problem. */
+export function problemList(problems: readonly string[], nothing: string): string {
+  return `${problems.length} problem${problems.length === 1 ? "" : "s"}; nothing was ${nothing}:\n  - ${problems.join("\n  - ")}`;
 }
 
 /**
@@ -107,7 +112,7 @@ export function fleetProgram(inputs: FleetInputs): Fleet {
   const fleetResolved = inputs.resolved ?? resolveProgram({ ...inputs, today });
   const { mirrors: resolved, warnings } = fleetResolved;
   const missing = secretProblems(inputs, fleetResolved);
-  if (missing.length) throw new Error(`${missing.length} problem(s); nothing was created:\n  - ${missing.join("\n  - ")}`);
+  if (missing.length) throw new Error(problemList(missing, "created"));
 
   // The program's reads of GitHub, with its token once known. unsecret: the
   // results hold no secret, only the token that fetched them is one.

@@ -18,7 +18,7 @@ import { fleetSummary, inventoryEntry, type Inventory } from "../components/inve
 import { renderMirrorFiles } from "../components/render";
 import { FleetConfigError, resolveFleet } from "../components/spec";
 import type { StackSettings } from "../components/types";
-import { loadMirrorEntries, PROJECT_ROOT, readProjectFile } from "./mirrors";
+import { loadMirrorEntries, PROJECT_ROOT } from "./mirrors";
 import { policy as fleetPolicy } from "./policy";
 import type { FleetInputs } from "./program";
 import { settingsFromStackFile } from "./settings";
@@ -167,7 +167,9 @@ export function main(argv: readonly string[], io: Out, root = PROJECT_ROOT): num
     const settings = readStackSettings(values.stack!, root);
     const out = path.resolve(values.out);
     const entries = loadMirrorEntries(path.join(root, "mirrors"), root);
-    const { inventory, warnings, files, removed } = renderFleet(out, { entries, policy: fleetPolicy, settings, readFile: readProjectFile });
+    // Override files next to the entries, read under the same root as the entries.
+    const readFile = (rel: string) => fs.readFileSync(path.join(root, rel), "utf8");
+    const { inventory, warnings, files, removed } = renderFleet(out, { entries, policy: fleetPolicy, settings, readFile });
     for (const w of warnings) io.stderr(`warning: ${w}\n`);
     const gone = removed.length ? `; removed ${removed.length} no longer rendered: ${removed.join(", ")}` : "";
     io.stdout(`rendered ${files} files for ${inventory.mirrors.length} mirrors into ${out}${gone}\n`);

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { test } from "node:test";
 import { renderWorkflow } from "../../components/workflow";
 import { gitRepo, run as runLocal, tmpDir } from "../fixtures/pipeline/harness";
-import { realMirror } from "../workflow/fixtures";
+import { fixtureMirror } from "../workflow/fixtures";
 import { parseWorkflow, job, step } from "../workflow/steps";
 import { REPO, withWorld, withoutWriteId, type World } from "./pipeline-world";
 
@@ -98,7 +98,7 @@ test("GIVEN an approval WHEN the build is pinned THEN the pull request's audit r
 });
 
 test("GIVEN the rendered workflow THEN who approved travels from the override-review job to pin's --approved-by", () => {
-  const doc = parseWorkflow(renderWorkflow(realMirror("gokapi")));
+  const doc = parseWorkflow(renderWorkflow(fixtureMirror("gokapi")));
   assert.equal((job(doc, "override-review").outputs as Record<string, string>).approved_by, "${{ steps.ask.outputs.approved_by }}");
   const pin = step(doc, "pin", "pin");
   assert.equal((pin.env as Record<string, string>).APPROVED_BY, "${{ needs.override-review.outputs.approved_by }}");

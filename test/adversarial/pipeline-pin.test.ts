@@ -8,13 +8,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { renderWorkflow } from "../../components/workflow";
-import { realMirror } from "../workflow/fixtures";
+import { fixtureMirror } from "../workflow/fixtures";
 import { job, parseWorkflow, step } from "../workflow/steps";
 import { REPO, finding, gateJson, withWorld, withoutWriteId } from "./pipeline-world";
 
 test("GIVEN the rendered workflow THEN built_at is the build job's output and pin's --built-at", () => {
   for (const name of ["gokapi", "plik"]) {
-    const doc = parseWorkflow(renderWorkflow(realMirror(name)));
+    const doc = parseWorkflow(renderWorkflow(fixtureMirror(name)));
     const out = (job(doc, "build").outputs as Record<string, string>).built_at;
     const m = /^\$\{\{ steps\.([a-z-]+)\.outputs\.([a-z_]+) \}\}$/.exec(out);
     assert.ok(m, `${name}: build outputs.built_at = ${out}`);
@@ -82,7 +82,7 @@ test("GIVEN an open pin pull request of a tag WHEN a later build of that tag is 
     ]);
     assert.match(r.err, /withdrew pin pull request #1/);
     // The block job may close pull requests: it holds pull-requests: write.
-    const doc = parseWorkflow(renderWorkflow(realMirror("gokapi")));
+    const doc = parseWorkflow(renderWorkflow(fixtureMirror("gokapi")));
     assert.equal((job(doc, "block").permissions as Record<string, string>)["pull-requests"], "write");
   });
 });

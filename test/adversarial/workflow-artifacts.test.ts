@@ -17,7 +17,8 @@ import { describe, test } from "node:test";
 import { MIRROR_PATHS } from "../../components/mirror-config";
 import { renderMirrorFiles } from "../../components/render";
 import { renderWorkflow } from "../../components/workflow";
-import { allMirrors, realMirror } from "../workflow/fixtures";
+import { allMirrors } from "../workflow/all-mirrors";
+import { fixtureMirror } from "../workflow/fixtures";
 import { jobs, parseWorkflow, runStep, step, steps, tempDir, type Obj } from "../workflow/steps";
 
 const isDownload = (s: Obj) => typeof s.uses === "string" && s.uses.startsWith("actions/download-artifact@");
@@ -53,7 +54,7 @@ describe("adversarial (issue 12 #14): artifacts land in folders of their own", (
 });
 
 describe("adversarial (issue 12 #14): publish checks the archive before anything holds a token", () => {
-  const doc = parseWorkflow(renderWorkflow(realMirror("gokapi")));
+  const doc = parseWorkflow(renderWorkflow(fixtureMirror("gokapi")));
   const publish = steps(doc, "publish");
   const checkAt = publish.findIndex((s) => (s.env as Obj | undefined)?.ARCHIVE_SHA256 === ARCHIVE_SHA);
 

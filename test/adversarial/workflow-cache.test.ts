@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { renderWorkflow } from "../../components/workflow";
-import { allMirrors } from "../workflow/fixtures";
+import { allMirrors } from "../workflow/all-mirrors";
 import { jobs, parseWorkflow, type Obj } from "../workflow/steps";
 
 const CACHE = /^actions\/cache(?:\/restore|\/save)?@/;

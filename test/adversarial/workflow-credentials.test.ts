@@ -16,7 +16,7 @@ import { archiveImage } from "../../pipeline/lib/oci";
 import { describe, test } from "node:test";
 import { renderWorkflow } from "../../components/workflow";
 import { PROJECT_ROOT } from "../../infra/mirrors";
-import { realMirror } from "../workflow/fixtures";
+import { fixtureMirror } from "../workflow/fixtures";
 import { parseWorkflow, runStep, steps, stub, tempDir, type Obj } from "../workflow/steps";
 
 const USER = "mirror-bot";
@@ -86,7 +86,7 @@ describe("adversarial (issue 12 #16): no registry password survives a killed pub
     assert.ok(fs.existsSync(path.join(root, "seen-auth")), "skopeo was not handed an auth file");
     assert.deepEqual(holding(tmpdir), [], "the credentials file is left in $TMPDIR");
 
-    const publish = steps(parseWorkflow(renderWorkflow(realMirror("gokapi"))), "publish");
+    const publish = steps(parseWorkflow(renderWorkflow(fixtureMirror("gokapi"))), "publish");
     const cleanup = publish[publish.length - 1];
     assert.equal(cleanup.if, "${{ always() }}", `the last publish step ("${String(cleanup.name)}") does not run always()`);
     assert.equal((cleanup as Obj).uses, undefined);

@@ -10,7 +10,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { renderWorkflow } from "../../components/workflow";
-import { allMirrors, edgeMirrors } from "../workflow/fixtures";
+import { allMirrors } from "../workflow/all-mirrors";
+import { edgeMirrors } from "../workflow/fixtures";
 import { jobs, parseWorkflow, runStep, steps, stub, tempDir, type Obj } from "../workflow/steps";
 
 const holdsSecret = (r: unknown) => Object.values((r ?? {}) as Obj).some((v) => /\bsecrets\./.test(String(v)));

@@ -21,8 +21,8 @@ import { parse, parseAllDocuments } from "yaml";
 import { ADMISSION_PATHS, kyvernoPolicy, renderAdmissionPolicies, sigstorePolicy } from "../../components/admission";
 import type { StackSettings } from "../../components/types";
 import { renderFleet } from "../../infra/render";
-import { loadMirrorEntries, readProjectFile } from "../../infra/mirrors";
 import { policy } from "../../infra/policy";
+import { FIXTURE_FLEET } from "../support/fleets";
 import { toolVersions } from "../support/tools";
 import { FLEET_PUBLIC_KEY } from "../workflow/fixtures";
 
@@ -110,7 +110,7 @@ describe("npm run render writes them", () => {
   test("GIVEN a stack with a key THEN DIR/admission/ holds both, as YAML equal to the policies; without a key they are removed", () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "admission-render-"));
     try {
-      const inputs = { entries: loadMirrorEntries(), policy, readFile: readProjectFile, today: new Date("2026-11-23T12:00:00Z") };
+      const inputs = { entries: FIXTURE_FLEET.entries(), policy, readFile: FIXTURE_FLEET.readFile, today: new Date("2026-11-23T12:00:00Z") };
       renderFleet(out, { ...inputs, settings: SETTINGS });
       assert.deepEqual(parse(fs.readFileSync(path.join(out, ADMISSION_PATHS.kyverno), "utf8")), kyvernoPolicy(SETTINGS));
       assert.deepEqual(parse(fs.readFileSync(path.join(out, ADMISSION_PATHS.sigstore), "utf8")), sigstorePolicy(SETTINGS));

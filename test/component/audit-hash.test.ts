@@ -14,12 +14,12 @@ import { parse } from "yaml";
 import { inventoryEntry } from "../../components/inventory";
 import { MIRROR_PATHS } from "../../components/mirror-config";
 import { renderMirrorFiles } from "../../components/render";
-import { realMirror } from "../workflow/fixtures";
+import { fixtureMirror } from "../workflow/fixtures";
 
 const sha = (s: string | Buffer) => createHash("sha256").update(s).digest("hex");
 
 describe("audit record: the override's hashes", () => {
-  const m = realMirror("gokapi");
+  const m = fixtureMirror("gokapi");
   const files = renderMirrorFiles(m);
   const built = files.find((f) => f.path === MIRROR_PATHS.override)!.content;
   const source = fs.readFileSync(path.join(__dirname, "..", "..", m.override!.source));

@@ -3,6 +3,10 @@
  * must not declare, the order of commits, the policy-change property, and
  * render == component. The program's own reads of GitHub (upstream health,
  * preflight tags) go to the GitHub stand-in; there is no invoke at all.
+ *
+ * What a named mirror declares is asserted of the fixture fleet (the worked
+ * examples, test/fixtures/fleet); of the user's mirrors/, only what holds for
+ * any valid fleet (render == component, what a policy change touches).
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -16,6 +20,8 @@ import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standi
 import { ACTIONS, allowedActionPatterns, NESTED_ACTIONS } from "../../components/pins";
 import type { FleetPolicy, StackSettings } from "../../components/types";
 import type { MirrorEntry } from "../../components/spec";
+import { FIXTURE_FLEET, type TestFleet } from "../support/fleets";
+import { USER_FLEET, USER_FLEET_DAY } from "../support/user-fleet";
 
 // Import the program only after the mocks are in place (runUnderMocks sets them per run).
 type ProgramModule = typeof import("../../infra/program");
@@ -53,15 +59,16 @@ function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => o.apply((v) => void resolve(v)));
 }
 
-async function fleet(over: { policy?: FleetPolicy; settings?: StackSettings; entries?: MirrorEntry[]; cosign?: { privateKey: string; password: string } } = {}) {
+async function fleet(over: { policy?: FleetPolicy; settings?: StackSettings; entries?: MirrorEntry[]; cosign?: { privateKey: string; password: string }; of?: TestFleet } = {}) {
   return runUnderMocks(() =>
     program.fleetProgram({
       entries: over.entries ?? [...entries, third],
       policy: over.policy ?? policy,
       settings: over.settings ?? settings,
-      readFile,
-      today,
-      webhooks: { slack: "https://hooks.slack.example/T000/B000/XXXX" },
+      readFile: over.of?.readFile ?? readFile,
+      today: over.of === USER_FLEET ? USER_FLEET_DAY : today,
+      // Both targets: a valid entry in the user's mirrors/ may notify either.
+      webhooks: { slack: "https://hooks.slack.example/T000/B000/XXXX", teams: "https://acme.webhook.office.example/webhookb2/XXXX" },
       ...(over.cosign ? { cosign: over.cosign } : {}),
       github: { apiUrl: gh.url, token: pulumi.secret(gh.token) },
     }),
@@ -76,9 +83,8 @@ before(async () => {
   }
   gh.addRepo("acme-oss/monorepo", { private: false, date: "2026-11-01T00:00:00Z" });
   program = await import("../../infra/program");
-  const mirrors = await import("../../infra/mirrors");
-  entries = mirrors.loadMirrorEntries();
-  readFile = mirrors.readProjectFile;
+  entries = FIXTURE_FLEET.entries();
+  readFile = FIXTURE_FLEET.readFile;
   policy = (await import("../../infra/policy")).policy;
 });
 
@@ -87,7 +93,7 @@ after(async () => {
   await gh.stop();
 });
 
-describe("MirroredImage under mocks", () => {
+describe("MirroredImage under mocks (the fixture fleet and a third mirror)", () => {
   let resources: readonly RecordedResource[];
   let run: Awaited<ReturnType<typeof fleet>>;
   before(async () => {
@@ -113,6 +119,11 @@ describe("MirroredImage under mocks", () => {
     // Deprecated (vulnerabilityAlerts) or never run under retainOnDelete (archiveOnDestroy).
     for (const key of ["vulnerabilityAlerts", "archiveOnDestroy"]) assert.equal(key in repo.inputs, false, key);
     for (const r of resources.filter((r) => r.type.startsWith("github:"))) assert.equal(r.protect, false, r.name);
+  });
+
+  test("GIVEN gokapi on distroless and plik on upstream's own Dockerfile WHEN run THEN only gokapi's repository description says hardened", () => {
+    assert.match(child(resources, T.repo, "gokapi-repo").inputs.description, /^Hardened mirror of Forceu\/Gokapi: /);
+    assert.equal(child(resources, T.repo, "plik-repo").inputs.description, "Mirror of root-gg/plik: rebuilt from upstream's own Dockerfile, scanned and pinned by digest by mirror-fleet");
   });
 
   test("GIVEN gokapi WHEN run THEN Dependabot alerts are on through their own resource", () => {
@@ -326,46 +337,61 @@ describe("preflight", () => {
 
 describe("a fleet-wide policy change", () => {
   /** URN -> inputs, for every resource of a run. */
-  async function inputsByUrn(p: FleetPolicy) {
-    const { resources } = await fleet({ policy: p, entries });
+  async function inputsByUrn(p: FleetPolicy, of: TestFleet = FIXTURE_FLEET) {
+    const { resources } = await fleet({ policy: p, entries: of.entries(), of });
     return new Map(resources.map((r) => [r.urn, JSON.stringify(r.inputs)]));
   }
-  const changes: Array<[string, (p: FleetPolicy) => FleetPolicy]> = [
-    ["the blocking severities", (p) => ({ ...p, gate: { ...p.gate, severities: ["CRITICAL"] } })],
-    ["the upstream-health thresholds", (p) => ({ ...p, health: { ...p.health, maxDaysSinceCommit: 90 } })],
+  // The files each change rewrites per mirror: the config the pipeline reads,
+  // and the README where it names what changed (the gate's severities).
+  const changes: Array<[string, (p: FleetPolicy) => FleetPolicy, string[]]> = [
+    ["the blocking severities", (p) => ({ ...p, gate: { ...p.gate, severities: ["CRITICAL"] } }), ["mirror-config-yml", "readme-md"]],
+    ["the upstream-health thresholds", (p) => ({ ...p, health: { ...p.health, maxDaysSinceCommit: 90 } }), ["mirror-config-yml"]],
   ];
-  for (const [what, change] of changes) {
-    test(`GIVEN ${what} changed WHEN run twice THEN exactly one file per mirror changes, the config`, async () => {
+  for (const [what, change, files] of changes) {
+    test(`GIVEN ${what} changed WHEN run twice THEN exactly ${files.join(" and ")} change, per mirror`, async () => {
       const a = await inputsByUrn(policy);
       const b = await inputsByUrn(change(policy));
       assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort(), "same resources");
       const changed = [...a.keys()].filter((urn) => a.get(urn) !== b.get(urn)).map((urn) => urn.split("::").pop());
-      assert.deepEqual(changed.sort(), ["gokapi-file-mirror-config-yml", "plik-file-mirror-config-yml"]);
+      assert.deepEqual(changed.sort(), ["gokapi", "plik"].flatMap((m) => files.map((f) => `${m}-file-${f}`)).sort());
     });
   }
+
+  test("GIVEN the user's mirrors/ WHEN a policy field changes THEN only generated files change, never a repository, label or setting", async () => {
+    const a = await inputsByUrn(policy, USER_FLEET);
+    for (const [what, change] of changes) {
+      const b = await inputsByUrn(change(policy), USER_FLEET);
+      assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort(), `${what}: same resources`);
+      for (const urn of [...a.keys()].filter((u) => a.get(u) !== b.get(u))) assert.match(urn, /\$github:index\/repositoryFile:RepositoryFile::/, `${what}: ${urn}`);
+    }
+  });
 });
 
 describe("render == component", () => {
-  test("GIVEN npm run render's output WHEN compared with the committed file contents THEN they are byte-identical", async () => {
-    const { renderFleet } = await import("../../infra/render");
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), "render-"));
-    try {
-      renderFleet(out, { entries, policy, settings, readFile, today });
-      const { resources } = await fleet({ entries });
-      const files = ofType(resources, T.file);
-      assert.ok(files.length > 10);
-      for (const f of files) {
-        const repo = f.inputs.repository as string;
-        const onDisk = fs.readFileSync(path.join(out, repo, f.inputs.file));
-        assert.ok(onDisk.equals(Buffer.from(f.inputs.content as string)), `${repo}/${f.inputs.file}`);
+  for (const of of [FIXTURE_FLEET, USER_FLEET]) {
+    test(`GIVEN ${of.label} WHEN npm run render's output is compared with the committed file contents THEN they are byte-identical`, async () => {
+      const { renderFleet } = await import("../../infra/render");
+      const out = fs.mkdtempSync(path.join(os.tmpdir(), "render-"));
+      try {
+        const ofEntries = of.entries();
+        renderFleet(out, { entries: ofEntries, policy, settings, readFile: of.readFile, today: of === USER_FLEET ? USER_FLEET_DAY : today });
+        const { resources } = await fleet({ entries: ofEntries, of });
+        const files = ofType(resources, T.file);
+        // README, CODEOWNERS, config, .trivyignore.yaml, bundle, workflow: at least.
+        assert.ok(files.length >= 6 * ofEntries.length, `${files.length} files for ${ofEntries.length} mirrors`);
+        for (const f of files) {
+          const repo = f.inputs.repository as string;
+          const onDisk = fs.readFileSync(path.join(out, repo, f.inputs.file));
+          assert.ok(onDisk.equals(Buffer.from(f.inputs.content as string)), `${repo}/${f.inputs.file}`);
+        }
+        const rendered = fs.readdirSync(out, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).length;
+        assert.equal(rendered, files.length + 1, "every rendered file is committed (plus inventory.json)");
+        const inventory = JSON.parse(fs.readFileSync(path.join(out, "inventory.json"), "utf8"));
+        assert.deepEqual(inventory.mirrors.map((m: { name: string }) => m.name), ofEntries.map((e) => (e.spec as { name: string }).name));
+        if (of === FIXTURE_FLEET) assert.equal(inventory.mirrors[0].waivers[0].daysLeft, 97);
+      } finally {
+        fs.rmSync(out, { recursive: true, force: true });
       }
-      const rendered = fs.readdirSync(out, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).length;
-      assert.equal(rendered, files.length + 1, "every rendered file is committed (plus inventory.json)");
-      const inventory = JSON.parse(fs.readFileSync(path.join(out, "inventory.json"), "utf8"));
-      assert.deepEqual(inventory.mirrors.map((m: { name: string }) => m.name), ["gokapi", "plik"]);
-      assert.equal(inventory.mirrors[0].waivers[0].daysLeft, 97);
-    } finally {
-      fs.rmSync(out, { recursive: true, force: true });
-    }
-  });
+    });
+  }
 });

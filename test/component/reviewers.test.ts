@@ -15,10 +15,13 @@ const entry: MirrorEntry = { file: "mirrors/plik.ts", spec: { name: "plik", upst
 
 async function run(policy: FleetPolicy) {
   const program = await import("../../infra/program");
-  const { readProjectFile } = await import("../../infra/mirrors");
+  // plik has no override: nothing to read.
+  const readFile = (rel: string): string => {
+    throw new Error(`ENOENT ${rel}`);
+  };
   const noReads: FleetPolicy = { ...policy, deploy: { ...policy.deploy, healthCheck: false } };
   const { resources, result } = await runUnderMocks(() =>
-    program.fleetProgram({ entries: [entry], policy: noReads, settings, readFile: readProjectFile, today: new Date("2026-11-23T00:00:00Z"), github: { apiUrl: "http://127.0.0.1:9" } }),
+    program.fleetProgram({ entries: [entry], policy: noReads, settings, readFile, today: new Date("2026-11-23T00:00:00Z"), github: { apiUrl: "http://127.0.0.1:9" } }),
   );
   const codeowners = ofType(resources, "github:index/repositoryFile:RepositoryFile").find((r) => r.inputs.file === ".github/CODEOWNERS")!;
   const ruleset = ofType(resources, "github:index/repositoryRuleset:RepositoryRuleset")[0];

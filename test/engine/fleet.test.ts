@@ -138,13 +138,13 @@ describe("the real engine against the GitHub stand-in", { concurrency: false }, 
     assert.equal((s.settingsOf(repo).merge as { squash: boolean }).squash, false);
   });
 
-  test("4. GIVEN gate.severities changes in the policy WHEN preview THEN exactly one update per mirror", async () => {
+  test("4. GIVEN gate.severities changes in the policy WHEN preview THEN per mirror exactly its config and its README (which names the severities) update", async () => {
     const policy = p.read("infra/policy.ts");
     p.write("infra/policy.ts", policy.replace('severities: ["CRITICAL", "HIGH"]', 'severities: ["CRITICAL"]'));
     try {
       const r = await p.run(["preview"], env);
-      assert.deepEqual(changes(ok(r, "preview after a policy change")), { update: MIRRORS.length });
-      assert.deepEqual(updated(r.stdout), MIRRORS.map((m) => `github:index/repositoryFile:RepositoryFile ${m}-file-mirror-config-yml`));
+      assert.deepEqual(changes(ok(r, "preview after a policy change")), { update: 2 * MIRRORS.length });
+      assert.deepEqual(updated(r.stdout), MIRRORS.flatMap((m) => ["mirror-config-yml", "readme-md"].map((f) => `github:index/repositoryFile:RepositoryFile ${m}-file-${f}`)).sort());
     } finally {
       p.write("infra/policy.ts", policy);
     }

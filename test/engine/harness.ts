@@ -11,14 +11,20 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { builtToolRoot, toolsBinDir } from "../../tools/paths";
 import { PULUMI_CLI_VERSION } from "../../infra/automation";
+import { copyEntries, FIXTURE_FLEET } from "../support/fleets";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 
 /** The passphrase of every throw-away stack here (tests, `npm run rehearse`). */
 export const ENGINE_PASSPHRASE = "engine-scenarios";
 
-/** What the project copy needs to run the program and render it. */
-const COPIED = ["infra", "components", "mirrors", "pipeline", "tools", "package.json", "package-lock.json", "tsconfig.json"];
+/**
+ * What the project copy needs to run the program and render it. Its mirrors/
+ * is the fixture fleet (the shipped examples gokapi and plik), not the user's:
+ * the scenarios assert what those two declare, and a user's own mirrors/ may
+ * hold anything.
+ */
+const COPIED = ["infra", "components", "pipeline", "tools", "package.json", "package-lock.json", "tsconfig.json"];
 
 /**
  * Fails with the way out when a tool the engine scenarios need has not been
@@ -58,6 +64,7 @@ export class EngineProject {
     fs.mkdirSync(p.dir);
     const stackFiles = fs.readdirSync(ROOT).filter((f) => /^Pulumi(\.[A-Za-z0-9_.-]+)?\.yaml$/.test(f));
     for (const name of [...COPIED, ...stackFiles]) fs.cpSync(path.join(ROOT, name), path.join(p.dir, name), { recursive: true });
+    copyEntries(path.join(FIXTURE_FLEET.root, "mirrors"), path.join(p.dir, "mirrors"));
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(p.dir, "node_modules"));
     return p;
   }

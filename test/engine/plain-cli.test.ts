@@ -17,7 +17,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
-import { EngineProject, requireBuiltTools, type EngineRun } from "./harness";
+import { EngineProject, requireBuiltTools, ROOT, type EngineRun } from "./harness";
 
 const OWNER = "acme-corp";
 
@@ -103,6 +103,10 @@ describe("the plain CLI (pulumi preview|up in the folder) against the GitHub sta
     assert.ok((preview.create ?? 0) > 20, `pulumi preview plans ${JSON.stringify(preview)}: did the loader run the program?`);
     const up = summary(await plain.plain(["up", "--yes", "--json"], plainEnv), "pulumi up");
     assert.deepEqual(up, preview);
+    // The CLI rewrote the stack file once, to add the passphrase's salt; nothing else of it changed.
+    const original = fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8");
+    assert.equal(plain.read("Pulumi.prod.yaml").replace(/^encryptionsalt: \S+\n/m, ""), original);
+    assert.match(plain.read("Pulumi.prod.yaml"), /^encryptionsalt: v1:/m);
 
     const viaNpm = await inline.run(["up"], inlineEnv);
     assert.equal(viaNpm.code, 0, viaNpm.stdout.slice(-3000));
@@ -129,6 +133,27 @@ describe("the plain CLI (pulumi preview|up in the folder) against the GitHub sta
     const r = await plain.plain(["preview", "--refresh", "--json"], plainEnv);
     assert.deepEqual(summary(r, "pulumi preview --refresh"), { update: 1 });
     assert.deepEqual(steps(r), ["update gokapi-file-mirror-config-yml"]);
+  });
+
+  test("3b. GIVEN a waiver that expires in 10 days WHEN render, npm run preview and plain pulumi preview THEN each path shows the program's warning", async () => {
+    const entry = plain.read("mirrors/gokapi.ts");
+    const soon = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
+    assert.match(entry, /expires: "\d{4}-\d{2}-\d{2}"/);
+    plain.write("mirrors/gokapi.ts", entry.replace(/expires: "\d{4}-\d{2}-\d{2}"/, `expires: "${soon}"`));
+    const warning = /warning: mirrors\/gokapi\.ts: gate\.waivers\[0\] \(CVE-2026-34986\) expires in (9|10) days, on \d{4}-\d{2}-\d{2}/;
+    try {
+      const render = await plain.exec(["--import", "tsx", "infra/render.ts", "--out", path.join(plain.base, "render-warning")], plainEnv, 120_000);
+      assert.equal(render.code, 0, render.stderr);
+      assert.match(render.stdout + render.stderr, warning);
+      const viaNpm = await plain.run(["preview"], { ...plainEnv, PULUMI_BACKEND_URL: `file://${plain.stateDir}` });
+      assert.equal(viaNpm.code, 0, viaNpm.stdout.slice(-3000));
+      assert.match(viaNpm.stdout, warning);
+      const viaCli = await plain.plain(["preview"], plainEnv);
+      assert.equal(viaCli.code, 0, viaCli.stdout.slice(-3000));
+      assert.match(viaCli.stdout + viaCli.stderr, warning);
+    } finally {
+      plain.write("mirrors/gokapi.ts", entry);
+    }
   });
 
   test("4. GIVEN a bad entry in mirrors/ WHEN plain pulumi preview THEN it fails with render's message (file, field, what is allowed) before any request reaches GitHub", async () => {

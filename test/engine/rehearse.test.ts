@@ -7,6 +7,8 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
+import { policy } from "../../infra/policy";
+import { USER_FLEET } from "../support/user-fleet";
 import { requireBuiltTools, ROOT } from "./harness";
 
 const rehearse = (args: string[]) =>
@@ -22,7 +24,11 @@ test("GIVEN this checkout WHEN rehearsed THEN the fleet is created in the stand-
   const summary = JSON.parse(/^\{"command":"up".*$/m.exec(r.stdout)![0]);
   assert.ok(summary.changes.create > 20, JSON.stringify(summary));
   assert.match(r.stdout, /What GitHub received \(\d+ requests, \d+ writes, 0 refused by GitHub's description\):/);
-  assert.match(r.stdout, /^acme-corp\/mirror-gokapi \(private, default branch main\)$/m);
+  // This checkout's own fleet, whatever the user keeps in mirrors/: one repository per entry.
+  for (const e of USER_FLEET.entries()) {
+    const name = (e.spec as { name: string }).name;
+    assert.match(r.stdout, new RegExp(`^[A-Za-z0-9-]+/${policy.repoPrefix}${name} \\((?:private|public), default branch main\\)$`, "m"), e.file);
+  }
   // The fleet's labels, next to the nine GitHub gives every new repository.
   assert.match(r.stdout, /^ {2}labels: blocked, bug, cve, documentation, duplicate, enhancement, good first issue, help wanted, invalid, mirror-build, override-review, question, rescan, security, upstream-health, wontfix$/m);
   assert.equal(gitStatus(), before, "the rehearsal changed the checkout");

@@ -1,7 +1,8 @@
 /**
  * Override presets: Dockerfile text from a few fields, every base from the
  * one table in infra/base-images.ts. The Gokapi preset must say exactly what
- * the hand-written mirrors/gokapi.Dockerfile says, instruction for
+ * the hand-written gokapi.Dockerfile of the worked example (a copy in the
+ * fixture fleet, test/fixtures/fleet) says, instruction for
  * instruction; the runtime-stage preset must splice onto a real upstream
  * Dockerfile (root-gg/plik's, vendored) and fail closed when it cannot.
  */
@@ -25,8 +26,8 @@ import { PLIK } from "../fixtures/plik-rebase";
 import { fromLines, resolveFleet } from "../../components/spec";
 import type { StackSettings } from "../../components/types";
 import { BASE_IMAGES } from "../../infra/base-images";
-import { PROJECT_ROOT } from "../../infra/mirrors";
 import { policy } from "../../infra/policy";
+import { FIXTURE_FLEET } from "../support/fleets";
 
 const settings: StackSettings = { owner: "acme-corp", registryNamespace: "acme-corp", visibility: "private", branchProtection: true, attestations: false };
 const TODAY = new Date("2026-11-23T12:00:00Z");
@@ -69,8 +70,8 @@ function problems(f: () => unknown): readonly string[] {
 }
 
 describe("goStaticDistroless", () => {
-  test("GIVEN Gokapi's fields WHEN rendered THEN instruction for instruction the hand-written mirrors/gokapi.Dockerfile", () => {
-    const hand = fs.readFileSync(path.join(PROJECT_ROOT, "mirrors", "gokapi.Dockerfile"), "utf8");
+  test("GIVEN Gokapi's fields WHEN rendered THEN instruction for instruction the worked example's hand-written gokapi.Dockerfile", () => {
+    const hand = FIXTURE_FLEET.readFile("mirrors/gokapi.Dockerfile");
     assert.deepEqual(instructions(goStaticDistroless(GOKAPI).dockerfile), instructions(hand));
   });
 

@@ -12,15 +12,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { renderReadme } from "../../components/readme";
-import { resolveFleet } from "../../components/spec";
 import type { ResolvedMirror, StackSettings } from "../../components/types";
-import { loadMirrorEntries, readProjectFile } from "../../infra/mirrors";
-import { policy } from "../../infra/policy";
 import { renderPinFile } from "../../pipeline/lib/pin";
+import { FIXTURE_FLEET, resolveTestFleet } from "../support/fleets";
 
 const settings = (visibility: "private" | "public"): StackSettings => ({ owner: "acme-corp", registryNamespace: "acme-corp", visibility, branchProtection: true, attestations: false });
 const mirrors = (visibility: "private" | "public" = "private") =>
-  resolveFleet(loadMirrorEntries(), { policy, settings: settings(visibility), readFile: readProjectFile, today: new Date("2026-11-23T12:00:00Z") }).mirrors;
+  resolveTestFleet(FIXTURE_FLEET, { settings: settings(visibility), today: new Date("2026-11-23T12:00:00Z") }).mirrors;
 const by = (name: string, visibility: "private" | "public" = "private"): ResolvedMirror => mirrors(visibility).find((m) => m.name === name)!;
 
 const dirs: string[] = [];
@@ -35,7 +33,43 @@ describe("mirror README: what the mirror is", () => {
     const text = renderReadme(by("plik"));
     assert.doesNotMatch(text, /hardened/i);
     assert.match(text, /\n# mirror-plik\n\nA scanned rebuild, on upstream's own Dockerfile and base images, of \[root-gg\/plik\]/);
-    assert.match(text, /neither pinned by digest here nor minimal\. Each build records the digest every `FROM` resolved to in the audit bundle \(`audit\/base-images\.json`\)/);
+    assert.match(text, /not pinned by digest here and not checked to be minimal\. Each build records the digest every `FROM` resolved to in the audit bundle \(`audit\/base-images\.json`\)/);
+  });
+});
+
+describe("mirror README: the drift gate, where the workflow has one", () => {
+  test("GIVEN an override WHEN rendered THEN a change to a watched file blocks until the override-review issue is closed; without one, it does not block", () => {
+    assert.match(renderReadme(by("gokapi")), /- A change to `Dockerfile`, `dockerentry\.sh`, `go\.mod` upstream since the last built tag blocks the build until a human closes the `override-review` issue\./);
+    const plik = renderReadme(by("plik"));
+    assert.match(plik, /- A change to `Dockerfile`, `Makefile` upstream since the last built tag does not block the build: there is no override to keep in step/);
+    assert.doesNotMatch(plik, /blocks the build until a human closes the `override-review` issue/);
+  });
+});
+
+describe("mirror README: the scan gate, as the config applies it", () => {
+  const gateOf = (text: string) => text.slice(text.indexOf("## The scan gate"), text.indexOf("## Verify an image"));
+
+  test("GIVEN the policy's gate WHEN rendered THEN the sentence names the severities and the fix rule the config holds", () => {
+    const m = by("gokapi");
+    assert.deepEqual([m.gate.severities, m.gate.fixedOnly], [["CRITICAL", "HIGH"], true]);
+    assert.match(
+      gateOf(renderReadme(m)),
+      /\n- Blocks on CRITICAL and HIGH findings that have a fix available \(an unfixed one is reported, and does not block\), in any platform of the image or in the upstream source \(`gate` in `\.mirror\/config\.yml`\)\./,
+    );
+  });
+
+  test("GIVEN an entry's own gate WHEN rendered THEN its severities, every finding, and the source scan's reason for not blocking", () => {
+    const m = { ...by("plik"), gate: { ...by("plik").gate, severities: ["CRITICAL", "HIGH", "MEDIUM"] as const, fixedOnly: false, scans: ["image"] as const, sourceOffReason: "the lockfile lists build tools only" } };
+    const text = gateOf(renderReadme(m));
+    assert.match(text, /\n- Blocks on CRITICAL, HIGH and MEDIUM findings whether or not a fix is available, in any platform of the image \(`gate`/);
+    assert.match(text, /\n- The upstream source is scanned too, but its findings do not block: the lockfile lists build tools only\.\n/);
+  });
+
+  test("GIVEN waivers or none WHEN rendered THEN the OpenVEX document is named only where one is committed", () => {
+    assert.match(gateOf(renderReadme(by("gokapi"))), /- Waivers: `\.trivyignore\.yaml` \(Trivy's format, each with a statement and an expiry date\) and the same decisions as an OpenVEX document, `\.mirror\/waivers\.openvex\.json`\./);
+    const plik = gateOf(renderReadme(by("plik")));
+    assert.match(plik, /- Waivers: none\. `\.trivyignore\.yaml` lists none, and there is no OpenVEX document; a waiver in `mirrors\/plik\.ts` \(`gate\.waivers`\) adds it to both\./);
+    assert.doesNotMatch(plik, /waivers\.openvex\.json/);
   });
 });
 

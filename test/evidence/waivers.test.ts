@@ -10,9 +10,11 @@ import { parseDocument, Scalar, isMap, isSeq } from "yaml";
 import { header, headerLines } from "../../components/header";
 import { FleetConfigError, resolveFleet } from "../../components/spec";
 import type { ResolvedMirror, StackSettings, Waiver } from "../../components/types";
-import { imagePurl, openVexDocument, renderOpenVex, renderTrivyignore, trivyExpiredAt, VEX_UNDATED } from "../../components/waivers";
-import { loadMirrorEntries, readProjectFile } from "../../infra/mirrors";
+import { MIRROR_PATHS } from "../../components/mirror-config";
+import { imagePurl, openVexDocument, renderOpenVex, renderTrivyignore, trivyExpiredAt, VEX_UNDATED, waiverFiles } from "../../components/waivers";
 import { policy } from "../../infra/policy";
+import { FIXTURE_FLEET, resolveTestFleet } from "../support/fleets";
+import { propertyMirrors } from "../support/user-fleet";
 import { openVexValidator } from "./openvex-schema";
 
 const settings: StackSettings = { owner: "acme-corp", registryNamespace: "acme-corp", visibility: "private", branchProtection: true, attestations: false };
@@ -166,11 +168,14 @@ describe("OpenVEX document", () => {
     assert.ok(validate(doc), JSON.stringify(validate.errors, null, 2));
   });
 
-  test("GIVEN the real mirrors/ entries WHEN rendered THEN every document with waivers validates", () => {
-    const { mirrors } = resolveFleet(loadMirrorEntries(), { policy, settings, readFile: readProjectFile, today: TODAY });
-    const withWaivers = mirrors.filter((m) => m.gate.waivers.length > 0);
-    assert.ok(withWaivers.length > 0, "the worked example (gokapi) declares a waiver");
-    for (const m of withWaivers) assert.ok(validate(JSON.parse(renderOpenVex(m))), `${m.sourceFile}: ${JSON.stringify(validate.errors)}`);
+  test("GIVEN every mirror of the fixture fleet and of mirrors/ WHEN its files are rendered THEN an OpenVEX document exactly where there are waivers, and each validates", () => {
+    const all = propertyMirrors(settings, TODAY);
+    assert.ok(all.some(({ mirror }) => mirror.gate.waivers.length > 0), "the worked example (gokapi) declares a waiver");
+    for (const { label, mirror: m } of all) {
+      const vex = waiverFiles(m).find((f) => f.path === MIRROR_PATHS.vex);
+      assert.equal(vex !== undefined, m.gate.waivers.length > 0, label);
+      if (vex) assert.ok(validate(JSON.parse(vex.content)), `${label}: ${JSON.stringify(validate.errors)}`);
+    }
   });
 
   test("GIVEN a not_affected waiver with a purl WHEN rendered THEN image product, purl subcomponent, justification and the reason as impact statement", () => {
@@ -239,10 +244,12 @@ describe("OpenVEX document", () => {
     assert.ok(validate.errors?.some((e) => e.keyword === "required" && (e.params as { missingProperty: string }).missingProperty === "action_statement"));
   });
 
-  test("GIVEN no waivers WHEN rendered THEN no statements, and the schema's minItems is the only objection", () => {
-    const doc = openVexDocument(mirror([]));
-    assert.deepEqual(doc.statements, []);
-    assert.equal(validate(doc), false);
+  test("GIVEN no waivers WHEN the waiver files are rendered THEN .trivyignore.yaml alone: no OpenVEX document that states nothing, dated 1970", () => {
+    assert.deepEqual(waiverFiles(mirror([])).map((f) => f.path), [MIRROR_PATHS.trivyignore]);
+    assert.deepEqual(waiverFiles(mirror([JOSE])).map((f) => f.path), [MIRROR_PATHS.trivyignore, MIRROR_PATHS.vex]);
+    // What it would have been: the schema refuses a document without statements.
+    const empty = openVexDocument(mirror([]));
+    assert.equal(validate(empty), false);
     assert.deepEqual(validate.errors?.map((e) => `${e.instancePath} ${e.keyword}`), ["/statements minItems"]);
   });
 });
@@ -285,8 +292,8 @@ describe("OpenVEX timestamp", () => {
     assert.equal(renderOpenVex(mirror(ws, new Date("2026-11-23T00:00:00Z"))), renderOpenVex(mirror(ws, new Date("2026-12-30T00:00:00Z"))));
   });
 
-  test("GIVEN the real gokapi entry WHEN rendered THEN its timestamp is the day its waiver was approved, not 1970", () => {
-    const { mirrors } = resolveFleet(loadMirrorEntries(), { policy, settings, readFile: readProjectFile, today: TODAY });
+  test("GIVEN the worked gokapi entry WHEN rendered THEN its timestamp is the day its waiver was approved, not 1970", () => {
+    const { mirrors } = resolveTestFleet(FIXTURE_FLEET, { settings, today: TODAY });
     const doc = openVexDocument(mirrors.find((m) => m.name === "gokapi")!);
     assert.equal(doc.timestamp, "2026-11-23T00:00:00Z");
   });

@@ -1,7 +1,9 @@
 /**
- * Golden files: every file `pulumi up` commits for the two shipped mirrors,
- * as rendered for the example stack (Pulumi.prod.yaml), is committed under
- * test/golden/render/. A change to a template shows in review as a diff of
+ * Golden files: every file `pulumi up` commits for the fixture fleet
+ * (test/fixtures/fleet: copies of the worked examples gokapi and plik), as
+ * rendered for the example stack (Pulumi.prod.yaml), is committed under
+ * test/golden/render/. The user's own mirrors/ is not rendered here: adding an
+ * entry there changes no golden. A change to a template shows in review as a diff of
  * these files; CI re-renders and fails on any difference.
  *
  * Two exceptions keep the goldens readable: the workflow has its own goldens
@@ -16,17 +18,17 @@ import * as path from "node:path";
 import { test } from "node:test";
 import { MIRROR_PATHS } from "../../components/mirror-config";
 import { renderMirrorFiles } from "../../components/render";
-import { resolveFleet, sha256 } from "../../components/spec";
-import { loadMirrorEntries, PROJECT_ROOT, readProjectFile } from "../../infra/mirrors";
-import { policy } from "../../infra/policy";
+import { sha256 } from "../../components/spec";
+import { PROJECT_ROOT } from "../../infra/mirrors";
 import { settingsFromStackFile } from "../../infra/settings";
+import { FIXTURE_FLEET, resolveTestFleet } from "../support/fleets";
 
 const GOLDEN = path.join(__dirname, "render");
 const update = process.env.UPDATE_GOLDEN === "1";
 
 function expected(): Map<string, string> {
   const settings = settingsFromStackFile(path.join(PROJECT_ROOT, "Pulumi.prod.yaml"));
-  const { mirrors } = resolveFleet(loadMirrorEntries(), { policy, settings, readFile: readProjectFile, today: new Date("2026-11-23T00:00:00Z") });
+  const { mirrors } = resolveTestFleet(FIXTURE_FLEET, { settings, today: new Date("2026-11-23T00:00:00Z") });
   const out = new Map<string, string>();
   for (const m of mirrors) {
     for (const f of renderMirrorFiles(m)) {
@@ -49,7 +51,7 @@ function onDisk(dir: string, prefix = ""): Map<string, string> {
   return out;
 }
 
-test("GIVEN gokapi and plik WHEN rendered THEN every file equals its golden copy", () => {
+test("GIVEN the fixture fleet (gokapi and plik) WHEN rendered THEN every file equals its golden copy", () => {
   const want = expected();
   if (update) {
     fs.rmSync(GOLDEN, { recursive: true, force: true });

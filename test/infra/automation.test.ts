@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { describe, test } from "node:test";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { AutomationError, engineErrors, lostMirrors, parseOptions, PULUMI_CLI_VERSION, run, type AutomationDeps, type AutomationOptions } from "../../infra/automation";
+import { AutomationError, engineErrors, lostMirrors, warningsOf, parseOptions, PULUMI_CLI_VERSION, run, type AutomationDeps, type AutomationOptions } from "../../infra/automation";
 
 const root = "/work/fleet";
 
@@ -110,6 +110,15 @@ describe("run", () => {
     assert.equal(e.message, message);
     const other = new Error("not from the engine");
     assert.equal(engineErrors(other, events), other);
+  });
+
+  test("GIVEN the engine's diagnostics WHEN the run ends THEN each warning is printed once, the plugin-path one explained", () => {
+    const diag = (severity: string, message: string, ephemeral = false) => ({ sequence: 1, timestamp: 0, diagnosticEvent: { severity, message: `${message}\n`, color: "never", ephemeral } }) as unknown as EngineEvent;
+    const waiver = "mirrors/gokapi.ts: gate.waivers[0] (CVE-2026-34986) expires in 10 days, on 2026-12-16";
+    assert.deepEqual(warningsOf([diag("warning", waiver), diag("warning", waiver), diag("info", "x"), diag("warning", "transient", true), diag("warning", "using pulumi-resource-github from $PATH at /t/bin/pulumi-resource-github")]), [
+      waiver,
+      "using pulumi-resource-github from $PATH at /t/bin/pulumi-resource-github (the provider `npm run engine:build` built; the engine names any plugin that is not in its own plugin cache)",
+    ]);
   });
 
   test("GIVEN preview WHEN run THEN the last line is the engine's change summary as JSON", async () => {

@@ -40,7 +40,7 @@ const commands: Array<[string, string, string[], string]> = [
 
 describe("every command: --help and unknown options", () => {
   test("GIVEN the preview/up usage WHEN read THEN flags go after one `--`", () => {
-    assert.match(AUTOMATION, /^usage: npm run preview\|up -- \[--stack NAME\] \[--refresh\]\n/);
+    assert.match(AUTOMATION, /^usage: npm run preview\|up -- \[--stack NAME\] \[--refresh\] \[--allow-mirror-deletes\]\n/);
   });
 
   for (const [name, file, pre, usage] of commands) {

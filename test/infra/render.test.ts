@@ -8,15 +8,16 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, test } from "node:test";
-import { loadMirrorEntries, readProjectFile } from "../../infra/mirrors";
 import { policy } from "../../infra/policy";
 import { main, renderFleet, RenderError, USAGE, type RenderInputs } from "../../infra/render";
 import type { StackSettings } from "../../components/types";
+import { FIXTURE_FLEET } from "../support/fleets";
+import { USER_FLEET } from "../support/user-fleet";
 
 const settings: StackSettings = { owner: "acme-corp", registryNamespace: "acme-corp", visibility: "private", branchProtection: true, attestations: false };
 const today = new Date("2026-11-23T12:00:00Z");
-const entries = loadMirrorEntries();
-const inputs = (e = entries): RenderInputs => ({ entries: e, policy, settings, readFile: readProjectFile, today });
+const entries = FIXTURE_FLEET.entries();
+const inputs = (e = entries): RenderInputs => ({ entries: e, policy, settings, readFile: FIXTURE_FLEET.readFile, today });
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -34,7 +35,7 @@ const filesUnder = (dir: string) =>
     .map((d) => path.relative(dir, path.join(d.parentPath, d.name)))
     .sort();
 
-describe("renderFleet: render owns what it writes", () => {
+describe("renderFleet: render owns what it writes (the fixture fleet)", () => {
   test("GIVEN a folder rendered with gokapi and plik WHEN rendered again without plik THEN plik's files are removed and nothing else", () => {
     const out = tmp();
     renderFleet(out, inputs());
@@ -106,11 +107,11 @@ describe("npm run render: the command", () => {
     assert.equal(fs.existsSync(path.join(root, "out")), false);
   });
 
-  test("GIVEN the project WHEN rendered twice THEN the second run reports nothing removed and exit 0", () => {
+  test("GIVEN the project (the user's mirrors/) WHEN rendered twice THEN one mirror per entry, the second run reports nothing removed and exit 0", () => {
     const out = path.join(tmp(), "fleet");
-    const first = run(["--out", out]);
+    const first = run(["--out", out], USER_FLEET.root);
     assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stdout, /^rendered \d+ files for 2 mirrors into /);
-    assert.doesNotMatch(run(["--out", out]).stdout, /removed/);
+    assert.match(first.stdout, new RegExp(`^rendered \\d+ files for ${USER_FLEET.entries().length} mirrors into `));
+    assert.doesNotMatch(run(["--out", out], USER_FLEET.root).stdout, /removed/);
   });
 });

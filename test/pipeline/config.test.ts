@@ -4,12 +4,10 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { mirrorConfig } from "../../components/mirror-config";
 import { renderConfig } from "../../components/render";
-import { resolveFleet } from "../../components/spec";
 import type { StackSettings } from "../../components/types";
-import { loadMirrorEntries, readProjectFile } from "../../infra/mirrors";
-import { policy } from "../../infra/policy";
 import { ConfigError, loadConfigOption, loadMirrorConfig, parseSeverities } from "../../pipeline/lib/config";
 import { configYaml, tmpDir } from "../fixtures/pipeline/harness";
+import { propertyMirrors } from "../support/user-fleet";
 
 const settings: StackSettings = { owner: "acme", registryNamespace: "acme", visibility: "private", branchProtection: false, attestations: false };
 
@@ -20,9 +18,8 @@ function write(text: string): string {
 }
 
 describe("config: the pipeline reads what deploy time renders", () => {
-  const fleet = resolveFleet(loadMirrorEntries(), { policy, settings, readFile: readProjectFile, today: new Date("2026-11-23T00:00:00Z") });
-  for (const m of fleet.mirrors) {
-    it(`GIVEN the rendered .mirror/config.yml of ${m.name} WHEN loaded THEN exactly mirrorConfig(m)`, () => {
+  for (const { label, mirror: m } of propertyMirrors(settings, new Date("2026-11-23T00:00:00Z"))) {
+    it(`GIVEN the rendered .mirror/config.yml of ${label} WHEN loaded THEN exactly mirrorConfig(m)`, () => {
       assert.deepEqual(loadMirrorConfig(write(renderConfig(m)), ".mirror/config.yml"), JSON.parse(JSON.stringify(mirrorConfig(m))));
     });
   }

@@ -23,7 +23,7 @@ import { edgeMirrors } from "../workflow/fixtures";
 import { parseWorkflow, runStep, step } from "../workflow/steps";
 
 const PLIK_UPSTREAM = fs.readFileSync(path.join(__dirname, "..", "fixtures", "upstream-dockerfiles", "plik.Dockerfile"), "utf8");
-const GOKAPI_DOCKERFILE = fs.readFileSync(path.join(__dirname, "..", "..", "mirrors", "gokapi.Dockerfile"));
+const GOKAPI_DOCKERFILE = fs.readFileSync(path.join(__dirname, "..", "fixtures", "fleet", "mirrors", "gokapi.Dockerfile"));
 
 /** The runtime stage as components/render.ts commits it: the generated header first. */
 const STAGE = header("#", "mirrors/plik.ts (override rebaseRuntime, components/presets.ts)") + rebaseRuntime(PLIK).dockerfile;
@@ -54,7 +54,7 @@ describe("dockerfile: written", () => {
       want: `${PLIK_UPSTREAM}\n\n${STAGE}`,
     },
     {
-      label: "GIVEN a whole-Dockerfile override (mirrors/gokapi.Dockerfile) THEN copied unchanged, upstream's not read",
+      label: "GIVEN a whole-Dockerfile override (the fixture fleet's mirrors/gokapi.Dockerfile) THEN copied unchanged, upstream's not read",
       files: { [MIRROR_PATHS.override]: GOKAPI_DOCKERFILE },
       args: ARGS,
       out: "build.Dockerfile",

@@ -14,9 +14,9 @@ import { parse } from "yaml";
 import { resolveFleet } from "../../components/spec";
 import type { ResolvedMirror } from "../../components/types";
 import { renderWorkflow } from "../../components/workflow";
-import { loadMirrorEntries, readProjectFile } from "../../infra/mirrors";
 import { policy } from "../../infra/policy";
 import { syntheticEntries, syntheticReadFile, SYNTHETIC_SETTINGS } from "../../bench/synthetic";
+import { propertyMirrors } from "../support/user-fleet";
 
 const TODAY = new Date("2026-11-23T00:00:00Z");
 
@@ -162,22 +162,17 @@ function jobsThatRun(workflow: { jobs: Record<string, { needs?: string[]; if?: s
 }
 
 describe("a night of one mirror, over its parsed workflow", () => {
-  const { mirrors } = resolveFleet(loadMirrorEntries(), {
-    policy,
-    settings: { owner: "acme-corp", registryNamespace: "acme-corp", visibility: "private", branchProtection: true, attestations: false },
-    readFile: readProjectFile,
-    today: TODAY,
-  });
-  for (const m of mirrors) {
+  const settings = { owner: "acme-corp", registryNamespace: "acme-corp", visibility: "private", branchProtection: true, attestations: false } as const;
+  for (const { label, mirror: m } of propertyMirrors(settings, TODAY)) {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const wf = parse(renderWorkflow(m)) as any;
 
-    test(`GIVEN ${m.name} and no new upstream tag WHEN the nightly build fires THEN only resolve runs: no build job starts`, () => {
+    test(`GIVEN ${label} and no new upstream tag WHEN the nightly build fires THEN only resolve runs: no build job starts`, () => {
       const ran = jobsThatRun(wf, { event: "schedule", schedule: m.cron.build, outputs: { resolve: { build: "false", reason: "v2.2.4 is already pinned" } } });
       assert.deepEqual(ran, ["resolve"]);
     });
 
-    test(`GIVEN ${m.name} and a new tag that passes WHEN the nightly build fires THEN it builds, publishes and pins (the evaluation is live)`, () => {
+    test(`GIVEN ${label} and a new tag that passes WHEN the nightly build fires THEN it builds, publishes and pins (the evaluation is live)`, () => {
       const ran = jobsThatRun(wf, {
         event: "schedule",
         schedule: m.cron.build,
@@ -191,13 +186,19 @@ describe("a night of one mirror, over its parsed workflow", () => {
       assert.ok(!ran.includes("rescan") && !ran.includes("health"), ran.join(", "));
     });
 
-    test(`GIVEN ${m.name} WHEN the rescan fires THEN no build job starts`, () => {
+    test(`GIVEN ${label} and a push from pulumi up (a policy change) with the newest tag pinned WHEN the workflow runs THEN only resolve runs: no build, no scan`, () => {
+      // resolve is never forced on a push (test/workflow/policy-change.test.ts), so a pinned tag is not rebuilt.
+      const ran = jobsThatRun(wf, { event: "push", outputs: { resolve: { build: "false", reason: "v2.2.4 is already pinned" } } });
+      assert.deepEqual(ran, ["resolve"]);
+    });
+
+    test(`GIVEN ${label} WHEN the rescan fires THEN no build job starts`, () => {
       const ran = jobsThatRun(wf, { event: "schedule", schedule: m.cron.rescan, outputs: {} });
       assert.ok(!ran.includes("resolve") && !ran.includes("build"), ran.join(", "));
       assert.ok(ran.includes("rescan"), ran.join(", "));
     });
 
-    test(`GIVEN ${m.name} WHEN its workflow scans THEN no job takes the Trivy DB from the Actions cache (each scan downloads it: test/adversarial/workflow-cache.test.ts)`, () => {
+    test(`GIVEN ${label} WHEN its workflow scans THEN no job takes the Trivy DB from the Actions cache (each scan downloads it: test/adversarial/workflow-cache.test.ts)`, () => {
       const cached = Object.entries(wf.jobs as Record<string, { steps: Array<{ uses?: string }> }>).flatMap(([job, j]) =>
         j.steps.filter((s) => s.uses?.startsWith("actions/cache")).map(() => job),
       );

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { FleetConfigError, resolveFleet, type MirrorEntry } from "../../components/spec";
 import type { StackSettings } from "../../components/types";
-import { loadMirrorEntries, loadProblems, NO_EXPORT, PROJECT_ROOT, readProjectFile, syntaxError } from "../../infra/mirrors";
+import { loadMirrorEntries, loadProblems, NO_EXPORT, PROJECT_ROOT, syntaxError } from "../../infra/mirrors";
 import { policy } from "../../infra/policy";
 
 const settings: StackSettings = { owner: "acme-corp", registryNamespace: "acme-corp", visibility: "private", branchProtection: true, attestations: false };
@@ -29,9 +29,14 @@ function load(files: Record<string, string>): MirrorEntry[] {
   return loadMirrorEntries(path.join(dir, "mirrors"), dir);
 }
 
+/** No entry here names an override file: a read is a mistake, not a fall-back to the project's mirrors/. */
+const readFile = (rel: string): string => {
+  throw new Error(`ENOENT ${rel}`);
+};
+
 function failure(entries: MirrorEntry[]): FleetConfigError {
   try {
-    resolveFleet(entries, { policy, settings, readFile: readProjectFile, today });
+    resolveFleet(entries, { policy, settings, readFile, today });
   } catch (e) {
     assert.ok(e instanceof FleetConfigError, String(e));
     return e;
@@ -105,7 +110,7 @@ describe("mirrors/: mistakes in entries", () => {
   });
 
   test("GIVEN an image in the fleet's namespace WHEN previewed THEN it is accepted", () => {
-    const r = resolveFleet([{ file: "mirrors/x.ts", spec: { name: "x", upstream: { repo: "a/b" }, image: "ghcr.io/acme-corp/tools/x", override: null } }], { policy, settings, readFile: readProjectFile, today });
+    const r = resolveFleet([{ file: "mirrors/x.ts", spec: { name: "x", upstream: { repo: "a/b" }, image: "ghcr.io/acme-corp/tools/x", override: null } }], { policy, settings, readFile, today });
     assert.equal(r.mirrors[0].image, "ghcr.io/acme-corp/tools/x");
   });
 });
@@ -113,7 +118,7 @@ describe("mirrors/: mistakes in entries", () => {
 describe("mirrors/: reviewers", () => {
   const spec = { name: "x", upstream: { repo: "a/b" }, override: null };
   test("GIVEN no reviewers in the entry or the policy WHEN previewed THEN a warning says what that means", () => {
-    const r = resolveFleet([{ file: "mirrors/x.ts", spec }], { policy: { ...policy, reviewers: [], reviewTeam: undefined }, settings, readFile: readProjectFile, today });
+    const r = resolveFleet([{ file: "mirrors/x.ts", spec }], { policy: { ...policy, reviewers: [], reviewTeam: undefined }, settings, readFile, today });
     assert.deepEqual(r.mirrors[0].reviewers, []);
     assert.deepEqual(r.warnings, [
       "mirrors/x.ts: reviewers: none (in the entry or infra/policy.ts), so CODEOWNERS names nobody and a pull request that pins a new digest " +
@@ -122,7 +127,7 @@ describe("mirrors/: reviewers", () => {
   });
 
   test("GIVEN the policy's review team WHEN an entry sets no reviewers THEN the team of the stack's organisation owns it, without a warning", () => {
-    const r = resolveFleet([{ file: "mirrors/x.ts", spec }, { file: "mirrors/y.ts", spec: { ...spec, name: "y", reviewers: ["alice"] } }], { policy, settings, readFile: readProjectFile, today });
+    const r = resolveFleet([{ file: "mirrors/x.ts", spec }, { file: "mirrors/y.ts", spec: { ...spec, name: "y", reviewers: ["alice"] } }], { policy, settings, readFile, today });
     assert.deepEqual(r.mirrors.map((m) => m.reviewers), [["acme-corp/mirror-reviewers"], ["alice"]]);
     assert.deepEqual(r.warnings, []);
   });
@@ -130,7 +135,7 @@ describe("mirrors/: reviewers", () => {
   test("GIVEN a review team that is not a slug WHEN previewed THEN the policy field is named", () => {
     const e = (() => {
       try {
-        resolveFleet([{ file: "mirrors/x.ts", spec }], { policy: { ...policy, reviewTeam: "acme-corp/ops" }, settings, readFile: readProjectFile, today });
+        resolveFleet([{ file: "mirrors/x.ts", spec }], { policy: { ...policy, reviewTeam: "acme-corp/ops" }, settings, readFile, today });
       } catch (e) {
         return e as FleetConfigError;
       }

@@ -7,8 +7,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { FleetConfigError, fromLines, resolveFleet, spreadSchedule, type MirrorEntry } from "../../components/spec";
 import type { StackSettings } from "../../components/types";
-import { loadMirrorEntries, readProjectFile } from "../../infra/mirrors";
 import { policy } from "../../infra/policy";
+import { FIXTURE_FLEET, resolveTestFleet } from "../support/fleets";
+import { USER_FLEET, USER_FLEET_DAY } from "../support/user-fleet";
 
 const settings: StackSettings = { owner: "acme-corp", registryNamespace: "acme-corp", visibility: "private", branchProtection: true, attestations: false };
 const today = new Date("2026-11-23T12:00:00Z");
@@ -104,12 +105,12 @@ describe("resolveFleet: bad entries", () => {
   });
 });
 
-describe("resolveFleet: the real fleet", () => {
-  const fleet = resolveFleet(loadMirrorEntries(), { policy, settings, readFile: readProjectFile, today });
+describe("resolveFleet: the worked examples (the fixture fleet)", () => {
+  const fleet = resolveTestFleet(FIXTURE_FLEET, { settings, today });
   const gokapi = fleet.mirrors.find((m) => m.name === "gokapi")!;
   const plik = fleet.mirrors.find((m) => m.name === "plik")!;
 
-  test("GIVEN mirrors/ WHEN resolved THEN gokapi and plik resolve with the policy's defaults", () => {
+  test("GIVEN the fixture fleet WHEN resolved THEN gokapi and plik resolve with the policy's defaults", () => {
     assert.deepEqual(fleet.mirrors.map((m) => m.name), ["gokapi", "plik"]);
     assert.equal(gokapi.repo, "mirror-gokapi");
     assert.equal(gokapi.image, "ghcr.io/acme-corp/gokapi");
@@ -130,47 +131,33 @@ describe("resolveFleet: the real fleet", () => {
   });
 
   test("GIVEN a waiver within the notice period WHEN resolved THEN a warning names it, and no error", () => {
-    const soon = new Date("2027-02-10T00:00:00Z");
-    const r = resolveFleet(loadMirrorEntries(), { policy, settings, readFile: readProjectFile, today: soon });
+    const r = resolveTestFleet(FIXTURE_FLEET, { settings, today: new Date("2027-02-10T00:00:00Z") });
     assert.deepEqual(r.warnings, ["mirrors/gokapi.ts: gate.waivers[0] (CVE-2026-34986) expires in 18 days, on 2027-02-28"]);
   });
 
   test("GIVEN preflight switched on fleet-wide WHEN resolved THEN it applies where there is an override to build, and is no error elsewhere", () => {
     const on = { ...policy, deploy: { ...policy.deploy, preflight: true } };
-    const r = resolveFleet(loadMirrorEntries(), { policy: on, settings, readFile: readProjectFile, today });
+    const r = resolveTestFleet(FIXTURE_FLEET, { policy: on, settings, today });
     assert.deepEqual(r.mirrors.map((m) => [m.name, m.preflight]), [["gokapi", true], ["plik", false]]);
+  });
+});
+
+describe("resolveFleet: the user's mirrors/ (what holds for any valid fleet)", () => {
+  test("GIVEN mirrors/ WHEN resolved THEN every entry resolves, in file order, each built and rescanned inside the policy's window", () => {
+    const entries = USER_FLEET.entries();
+    const fleet = resolveTestFleet(USER_FLEET, { settings, today: USER_FLEET_DAY });
+    assert.deepEqual(fleet.mirrors.map((m) => m.sourceFile), entries.map((e) => e.file));
+    const { startHour, hours } = policy.schedule;
+    for (const m of fleet.mirrors) {
+      const [minute, hour] = m.cron.build.split(" ").map(Number);
+      const offset = ((hour - startHour + 24) % 24) * 60 + minute;
+      assert.ok(offset < hours * 60, `${m.sourceFile}: build at ${m.cron.build}, outside the ${hours}-hour window from ${startHour}:00`);
+      assert.equal(m.cron.rescan, `${minute} ${(hour + 12) % 24} * * *`, m.sourceFile);
+    }
   });
 
   test("GIVEN the same fleet WHEN resolved twice THEN the result is identical (deterministic schedule)", () => {
-    const again = resolveFleet(loadMirrorEntries(), { policy, settings, readFile: readProjectFile, today });
-    assert.deepEqual(again.mirrors, fleet.mirrors);
-    for (const m of fleet.mirrors) assert.match(m.cron.build, /^\d{1,2} [1-4] \* \* \*$/);
-  });
-});
-
-describe("fromLines", () => {
-  test("GIVEN stages, scratch and a platform flag WHEN read THEN only registry images need pins", () => {
-    const df = "FROM --platform=$BUILDPLATFORM golang:1@sha256:" + "a".repeat(64) + " AS build\nFROM build AS test\nFROM scratch\nFROM alpine:3\n";
-    assert.deepEqual(fromLines(df), { pins: ["golang:1@sha256:" + "a".repeat(64)], unpinned: ["alpine:3"] });
-  });
-});
-
-describe("spreadSchedule", () => {
-  test("GIVEN 500 mirrors and a 4-hour window WHEN spread THEN no two share a minute", () => {
-    const names = Array.from({ length: 500 }, (_, i) => `mirror-${i}`);
-    const { minutes, crowded } = spreadSchedule(names, 240 * 3);
-    assert.equal(crowded, false);
-    assert.equal(new Set(minutes.values()).size, 500);
-  });
-  test("GIVEN more mirrors than minutes WHEN spread THEN it says the window is crowded", () => {
-    const names = Array.from({ length: 300 }, (_, i) => `m${i}`);
-    assert.equal(spreadSchedule(names, 240).crowded, true);
-  });
-  test("GIVEN a fleet WHEN a mirror is added THEN existing mirrors outside its run keep their minute", () => {
-    const names = Array.from({ length: 50 }, (_, i) => `m${i}`);
-    const before = spreadSchedule(names, 240).minutes;
-    const after = spreadSchedule([...names, "newcomer"], 240).minutes;
-    const moved = names.filter((n) => before.get(n) !== after.get(n));
-    assert.ok(moved.length <= 1, `moved: ${moved.join(", ")}`);
+    const fleet = resolveTestFleet(USER_FLEET, { settings, today: USER_FLEET_DAY });
+    assert.deepEqual(resolveTestFleet(USER_FLEET, { settings, today: USER_FLEET_DAY }).mirrors, fleet.mirrors);
   });
 });

@@ -10,10 +10,11 @@ import { checkJobChains, pushPaths, renderWorkflow, workflowCounts } from "../..
 import { evaluate, jobsThatCanRun } from "../../components/workflow/analyze";
 import { MIRROR_PATHS } from "../../components/mirror-config";
 import { toYaml } from "../../components/yaml";
-import { allMirrors, edgeMirrors, realMirror } from "./fixtures";
+import { allMirrors } from "./all-mirrors";
+import { edgeMirrors, fixtureMirror } from "./fixtures";
 import { job, jobs, parseWorkflow, step, steps, type Obj } from "./steps";
 
-const gokapi = () => renderWorkflow(realMirror("gokapi"));
+const gokapi = () => renderWorkflow(fixtureMirror("gokapi"));
 
 function mutate(text: string, change: (doc: Obj) => void): string {
   const doc = parseWorkflow(text);
@@ -30,7 +31,7 @@ describe("workflowCounts: builds, scans and write tokens per run", () => {
   }
 
   test("GIVEN gokapi WHEN counted per kind of run THEN the build runs build and scan, the rescan only scans, the health check does neither", () => {
-    const m = realMirror("gokapi");
+    const m = fixtureMirror("gokapi");
     const c = workflowCounts(renderWorkflow(m));
     const p = m.build.platforms.length;
     const build = ["resolve", "review", "override-review", "build", "report", "block", "publish", "pin"];
@@ -47,7 +48,7 @@ describe("workflowCounts: builds, scans and write tokens per run", () => {
   });
 
   // gokapi's platforms: the build run scans each, plus the source.
-  const p = realMirror("gokapi").build.platforms.length;
+  const p = fixtureMirror("gokapi").build.platforms.length;
   const n = p + 1;
   const broken: Array<[string, (d: Obj) => void, [number, number, number]]> = [
     [
@@ -169,7 +170,7 @@ describe("job chains", () => {
 
 describe("triggers and concurrency", () => {
   test("GIVEN a mirror WHEN rendered THEN it runs on its spread crons, on dispatch (tag, force) and on pushes of its config, override, waivers and itself only", () => {
-    const m = realMirror("gokapi");
+    const m = fixtureMirror("gokapi");
     const on = parseWorkflow(renderWorkflow(m)).on as Obj;
     assert.deepEqual(on.schedule, [{ cron: m.cron.build }, { cron: m.cron.rescan }, { cron: m.cron.health }]);
     const inputs = (on.workflow_dispatch as Obj).inputs as Obj;
@@ -181,13 +182,13 @@ describe("triggers and concurrency", () => {
   });
 
   test("GIVEN a mirror without override WHEN rendered THEN the push paths leave the override out and there is no override-review job", () => {
-    const m = realMirror("plik");
+    const m = fixtureMirror("plik");
     assert.deepEqual(pushPaths(m), [MIRROR_PATHS.config, MIRROR_PATHS.trivyignore, MIRROR_PATHS.workflow]);
     assert.equal("override-review" in jobs(parseWorkflow(renderWorkflow(m))), false);
   });
 
   test("GIVEN the concurrency group WHEN evaluated per kind of run THEN it is per mirror and kind, and never cancels", () => {
-    const m = realMirror("gokapi");
+    const m = fixtureMirror("gokapi");
     const conc = parseWorkflow(renderWorkflow(m)).concurrency as Obj;
     assert.equal(conc["cancel-in-progress"], false);
     const group = String(conc.group);
@@ -216,8 +217,8 @@ describe("triggers and concurrency", () => {
     assert.equal(run("push", "main"), true);
     assert.equal(run("push", "feature"), false);
     assert.equal(run("workflow_dispatch", "feature"), false);
-    assert.equal(run("schedule", "main", realMirror("gokapi").cron.build), true);
-    assert.equal(run("schedule", "main", realMirror("gokapi").cron.rescan), false);
+    assert.equal(run("schedule", "main", fixtureMirror("gokapi").cron.build), true);
+    assert.equal(run("schedule", "main", fixtureMirror("gokapi").cron.rescan), false);
   });
 });
 

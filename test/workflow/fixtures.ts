@@ -1,6 +1,7 @@
 /**
- * Mirrors to render the workflow for: every entry in mirrors/ plus edge-case
- * specs that the real fleet does not (yet) have. And SchemaStore's
+ * Mirrors to render the workflow for: the fixture fleet's worked examples
+ * (test/support/fleets.ts) and edge-case specs that it does not have; with the
+ * user's mirrors/ too, in all-mirrors.ts. And SchemaStore's
  * github-workflow JSON schema, one of the two outside checks of a rendered
  * workflow (the other, actionlint, is test/support/actionlint.ts).
  */
@@ -12,19 +13,17 @@ import { rebaseRuntime } from "../../components/presets";
 import { resolveFleet, type MirrorEntry } from "../../components/spec";
 import type { ResolvedMirror, StackSettings } from "../../components/types";
 import { BASE_IMAGES } from "../../infra/base-images";
-import { loadMirrorEntries, PROJECT_ROOT, readProjectFile } from "../../infra/mirrors";
+import { PROJECT_ROOT } from "../../infra/mirrors";
 import { policy } from "../../infra/policy";
+import { FIXTURE_FLEET, resolveTestFleet } from "../support/fleets";
 
 export const SETTINGS: StackSettings = { owner: "acme-corp", registryNamespace: "acme-corp", visibility: "private", branchProtection: true, attestations: false };
 export const TODAY = new Date("2026-11-23T12:00:00Z");
 
-export function realMirrors(settings: StackSettings = SETTINGS): ResolvedMirror[] {
-  return [...resolveFleet(loadMirrorEntries(), { policy, settings, readFile: readProjectFile, today: TODAY }).mirrors];
-}
-
-export function realMirror(name: string, settings: StackSettings = SETTINGS): ResolvedMirror {
-  const m = realMirrors(settings).find((x) => x.name === name);
-  if (!m) throw new Error(`mirrors/: no mirror named ${name}`);
+/** A worked example of the fixture fleet (gokapi, plik), for assertions about what that entry renders. */
+export function fixtureMirror(name: string, settings: StackSettings = SETTINGS): ResolvedMirror {
+  const m = resolveTestFleet(FIXTURE_FLEET, { settings, today: TODAY }).mirrors.find((x) => x.name === name);
+  if (!m) throw new Error(`${FIXTURE_FLEET.root}/mirrors: no mirror named ${name}`);
   return m;
 }
 
@@ -96,11 +95,6 @@ export function edgeMirrors(): EdgeCase[] {
       ),
     },
   ];
-}
-
-/** Every mirror the tests render: real ones first. */
-export function allMirrors(): EdgeCase[] {
-  return [...realMirrors().map((m) => ({ label: `mirrors/${m.name}.ts`, mirror: m })), ...edgeMirrors()];
 }
 
 let schemaValidator: ReturnType<Ajv["compile"]> | undefined;

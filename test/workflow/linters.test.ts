@@ -19,7 +19,8 @@ import { PROJECT_ROOT } from "../../infra/mirrors";
 import { actionlintVersion, describeFindings, lintWorkflow } from "../support/actionlint";
 import { toolVersions } from "../support/tools";
 import { describeZizmor, zizmorVersion, zizmorWorkflow } from "../support/zizmor";
-import { allMirrors, realMirror } from "./fixtures";
+import { allMirrors } from "./all-mirrors";
+import { fixtureMirror } from "./fixtures";
 
 interface Target {
   readonly label: string;
@@ -85,7 +86,7 @@ describe("workflow linters: both are live (a known mistake is reported)", () => 
   });
 
   test("GIVEN a rendered workflow whose checkout keeps the token and whose action is pinned by tag WHEN zizmor runs THEN it reports those audits", () => {
-    const text = renderWorkflow(realMirror("gokapi"));
+    const text = renderWorkflow(fixtureMirror("gokapi"));
     const broken = text.replace(/uses: actions\/checkout@[0-9a-f]{40}[^\n]*\n\s+with:\n\s+persist-credentials: false\n/, "uses: actions/checkout@v4\n");
     assert.notEqual(broken, text, "the rendered workflow no longer checks out with a pinned actions/checkout and persist-credentials: false");
     const idents = new Set(zizmorWorkflow(broken, MIRROR_PATHS.workflow).map((f) => f.ident));

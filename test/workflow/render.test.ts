@@ -1,7 +1,8 @@
 /**
  * The rendered mirror workflow against the outside world's checkers:
  * actionlint (native, test/support/actionlint.ts; zizmor too in linters.test.ts) and SchemaStore's
- * schema, for every mirror in mirrors/ and for edge-case specs; the golden files of Gokapi and plik; and the
+ * schema, for the fixture fleet, edge-case specs and every mirror in the user's mirrors/; the golden files of
+ * the fixture fleet's Gokapi and plik; and the
  * guards of the workflow model.
  */
 import assert from "node:assert/strict";
@@ -17,7 +18,8 @@ import { expr, toGithub, type Workflow } from "../../components/workflow/model";
 import { checkTrivyVersion } from "../../components/workflow/trivy";
 import { PROJECT_ROOT } from "../../infra/mirrors";
 import { describeFindings, lintWorkflow } from "../support/actionlint";
-import { allMirrors, realMirror, schemaErrors } from "./fixtures";
+import { allMirrors } from "./all-mirrors";
+import { fixtureMirror, schemaErrors } from "./fixtures";
 
 const GOLDEN_DIR = path.join(PROJECT_ROOT, "test", "golden", "workflows");
 const GOLDEN = ["gokapi", "plik"];
@@ -47,8 +49,8 @@ describe("rendered workflows: actionlint and schema", () => {
   const attested = () => allMirrors().find((c) => c.label === "attestations on (stack setting)")!.mirror;
   const mistakes: Array<[string, () => ResolvedMirror, string, string, string, RegExp]> = [
     ["a misspelt permission scope", attested, "      attestations: write\n", "      attestation: write\n", "permissions", /^unknown permission scope "attestation"\./],
-    ["an unknown runner label", () => realMirror("gokapi"), `    runs-on: ${RUNNER}\n`, "    runs-on: ubuntu-14.04\n", "runner-label", /^label "ubuntu-14\.04" is unknown\./],
-    ["an expression reading a job it does not need", () => realMirror("plik"), "needs.resolve.outputs.", "needs.resolv.outputs.", "expression", /^property "resolv" is not defined in object type \{/],
+    ["an unknown runner label", () => fixtureMirror("gokapi"), `    runs-on: ${RUNNER}\n`, "    runs-on: ubuntu-14.04\n", "runner-label", /^label "ubuntu-14\.04" is unknown\./],
+    ["an expression reading a job it does not need", () => fixtureMirror("plik"), "needs.resolve.outputs.", "needs.resolv.outputs.", "expression", /^property "resolv" is not defined in object type \{/],
   ];
   for (const [what, mirror, from, to, kind, message] of mistakes) {
     test(`GIVEN a rendered workflow with ${what} WHEN linted THEN actionlint reports exactly that (${kind})`, async () => {
@@ -62,12 +64,12 @@ describe("rendered workflows: actionlint and schema", () => {
   }
 
   test("GIVEN a workflow with a bad permission level WHEN validated THEN the schema rejects it (the schema is really checked)", () => {
-    const text = renderWorkflow(realMirror("gokapi")).replace("      contents: read\n", "      contents: admin\n");
+    const text = renderWorkflow(fixtureMirror("gokapi")).replace("      contents: read\n", "      contents: admin\n");
     assert.notDeepEqual(schemaErrors(text), []);
   });
 
   test("GIVEN a mirror WHEN rendered THEN every job runs on the pinned runner image, never a moving label", () => {
-    const labels = [...renderWorkflow(realMirror("gokapi")).matchAll(/^ {4}runs-on: (.*)$/gm)].map((x) => x[1]);
+    const labels = [...renderWorkflow(fixtureMirror("gokapi")).matchAll(/^ {4}runs-on: (.*)$/gm)].map((x) => x[1]);
     assert.ok(labels.length > 0);
     assert.deepEqual([...new Set(labels)], ["ubuntu-24.04"]);
   });
@@ -75,9 +77,9 @@ describe("rendered workflows: actionlint and schema", () => {
 
 describe("rendered workflows: golden files", () => {
   for (const name of GOLDEN) {
-    test(`GIVEN mirrors/${name}.ts WHEN rendered THEN the output equals test/golden/workflows/${name}.yml (UPDATE_GOLDEN=1 rewrites it)`, () => {
+    test(`GIVEN the fixture fleet's mirrors/${name}.ts WHEN rendered THEN the output equals test/golden/workflows/${name}.yml (UPDATE_GOLDEN=1 rewrites it)`, () => {
       const file = path.join(GOLDEN_DIR, `${name}.yml`);
-      const text = renderWorkflow(realMirror(name));
+      const text = renderWorkflow(fixtureMirror(name));
       if (process.env.UPDATE_GOLDEN === "1") {
         fs.mkdirSync(GOLDEN_DIR, { recursive: true });
         fs.writeFileSync(file, text);
@@ -90,13 +92,13 @@ describe("rendered workflows: golden files", () => {
 
 describe("rendered workflows: file shape", () => {
   test("GIVEN a mirror WHEN rendered THEN the generated-file header comes first and names the entry", () => {
-    const m = realMirror("gokapi");
+    const m = fixtureMirror("gokapi");
     const text = renderWorkflow(m);
     assert.ok(text.startsWith(header("#", "mirrors/gokapi.ts, infra/policy.ts and components/workflow.ts")));
   });
 
   test("GIVEN the same mirror WHEN rendered twice THEN the bytes are equal, and renderMirrorFiles commits exactly that text", () => {
-    const m = realMirror("plik");
+    const m = fixtureMirror("plik");
     assert.equal(renderWorkflow(m), renderWorkflow(m));
     const files = renderMirrorFiles(m).filter((f) => f.path === MIRROR_PATHS.workflow);
     assert.equal(files.length, 1);
@@ -135,7 +137,7 @@ describe("workflow model guards", () => {
   for (const [version, message] of versions) {
     test(`GIVEN policy.trivy.version ${version} WHEN the workflow is rendered THEN it throws`, () => {
       assert.throws(() => checkTrivyVersion(version), { message });
-      assert.throws(() => renderWorkflow({ ...realMirror("gokapi"), trivyVersion: version }), { message });
+      assert.throws(() => renderWorkflow({ ...fixtureMirror("gokapi"), trivyVersion: version }), { message });
     });
   }
 });

@@ -12,14 +12,14 @@ import * as path from "node:path";
 import { describe, test } from "node:test";
 import { ACTIONS } from "../../components/pins";
 import { renderWorkflow } from "../../components/workflow";
-import { realMirror, SETTINGS } from "./fixtures";
+import { fixtureMirror, SETTINGS } from "./fixtures";
 import { parseWorkflow, runStep, steps, tempDir, type Obj } from "./steps";
 
 const SUMMARY_STEP = "Job summary: where the SARIF went";
 const PRIVATE_WHY = "code scanning on a private repository needs GitHub Code Security (Team or Enterprise plan)";
 
 function workflow(visibility: "private" | "public") {
-  return parseWorkflow(renderWorkflow(realMirror("gokapi", { ...SETTINGS, visibility })));
+  return parseWorkflow(renderWorkflow(fixtureMirror("gokapi", { ...SETTINGS, visibility })));
 }
 
 /** Jobs that upload SARIF, with their uploads (file, category, step id) and the summary step. */

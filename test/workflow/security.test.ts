@@ -18,10 +18,11 @@ import { ACTIONS } from "../../components/pins";
 import { checkWorkflowSecurity, renderWorkflow, SARIF_CATEGORIES, TAG_PATTERN } from "../../components/workflow";
 import { trivyCertificateIdentity, TRIVY_OIDC_ISSUER } from "../../components/workflow/trivy";
 import { toYaml } from "../../components/yaml";
-import { allMirrors, edgeMirrors, realMirror } from "./fixtures";
+import { allMirrors } from "./all-mirrors";
+import { edgeMirrors, fixtureMirror } from "./fixtures";
 import { git, job, jobs, parseWorkflow, runStep, step, stepIndex, steps, stub, tempDir, type Obj } from "./steps";
 
-const gokapi = () => renderWorkflow(realMirror("gokapi"));
+const gokapi = () => renderWorkflow(fixtureMirror("gokapi"));
 const edge = (label: string) => {
   const e = edgeMirrors().find((x) => x.label.startsWith(label));
   if (!e) throw new Error(`no edge case ${label}`);
@@ -275,7 +276,7 @@ describe("the build uses the resolved commit", () => {
 });
 
 describe("Trivy is installed by version and verified by signature before it runs", () => {
-  const version = realMirror("gokapi").trivyVersion;
+  const version = fixtureMirror("gokapi").trivyVersion;
 
   /** A fake release: tarball with a `trivy` script, checksums, bundle; curl serves it, cosign answers as told. */
   function fakeRelease(opts: { cosignOk: boolean; tamper?: boolean }): { bin: string } {
@@ -404,7 +405,7 @@ describe("what is scanned is what is pushed", () => {
 
 describe("the build step passes data as arguments, never as shell text", () => {
   test("GIVEN fleet build args with shell metacharacters WHEN the build step runs THEN docker gets each as one literal argument, VERSION is the tag, and the archive is the output", () => {
-    const base = realMirror("plik");
+    const base = fixtureMirror("plik");
     const m = { ...base, build: { ...base.build, args: { EVIL: "$(touch pwned) `id` ; x", PLAIN: "a b" } } };
     const s = step(parseWorkflow(renderWorkflow(m)), "build", "Build once");
     const ws = tempDir();
@@ -504,7 +505,7 @@ describe("reporting", () => {
       .flatMap((j) => j.steps as Obj[])
       .filter((s) => s.uses === `${ACTIONS.uploadSarif.uses}@${ACTIONS.uploadSarif.sha}`)
       .map((s) => [(s.with as Obj).sarif_file, (s.with as Obj).category]);
-    const slugs = realMirror("gokapi").build.platforms.map((p) => p.replace("/", "-"));
+    const slugs = fixtureMirror("gokapi").build.platforms.map((p) => p.replace("/", "-"));
     assert.deepEqual(categories, [
       ...slugs.map((s) => [`audit/trivy-image-${s}.sarif`, `${SARIF_CATEGORIES.image}-${s}`]),
       ["audit/trivy-fs.sarif", SARIF_CATEGORIES.filesystem],

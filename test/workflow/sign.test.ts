@@ -13,11 +13,11 @@ import { renderWorkflow } from "../../components/workflow";
 import { COSIGN_SECRETS, COSIGN_SIGN_RELEASE } from "../../components/workflow/sign";
 import { checkCosignKeys, settingsFrom } from "../../infra/settings";
 import { COMMANDS } from "../../pipeline/main";
-import { edgeMirrors, FLEET_PUBLIC_KEY, realMirror } from "./fixtures";
+import { edgeMirrors, FLEET_PUBLIC_KEY, fixtureMirror } from "./fixtures";
 import { parseWorkflow, steps, type Obj } from "./steps";
 
 const signed = edgeMirrors().find((e) => e.label.startsWith("signed with the fleet's cosign key"))!.mirror;
-const unsigned = realMirror("gokapi");
+const unsigned = fixtureMirror("gokapi");
 
 describe("signing in the rendered mirror", () => {
   test("GIVEN a stack with a cosign key WHEN the workflow is rendered THEN publish installs cosign v2.6.5 and runs sign right after the push, the only step holding the key", () => {
