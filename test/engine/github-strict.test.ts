@@ -144,7 +144,17 @@ describe("deployed as a GitHub App with the README's permissions and its id as d
     p.write("infra/policy.ts", policy.replace('severities: ["CRITICAL", "HIGH"]', 'severities: ["CRITICAL"]'));
     try {
       const before = s.readFile(REPO, "main", FILE)!;
-      assert.deepEqual(changes(ok(await p.run(["up"], env), "policy change")), { update: 1 });
+      // The mirror's config and its README (which names the severities).
+      const from = s.requests.length;
+      const r = await p.run(["up"], env);
+      assert.deepEqual(changes(ok(r, "policy change")), { update: 2 }, updated(r.stdout).join("\n"));
+      assert.deepEqual(
+        writesSince(s, from).writes.filter((w) => w.operationId !== "apps/create-installation-access-token").map((w) => [w.operationId, w.status]),
+        [
+          ["repos/create-or-update-file-contents", 200],
+          ["repos/create-or-update-file-contents", 200],
+        ],
+      );
       assert.notEqual(s.readFile(REPO, "main", FILE), before);
       assert.equal(s.head(REPO, "main")!.committer?.name, "mirror-fleet");
     } finally {

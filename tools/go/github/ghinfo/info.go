@@ -61,6 +61,15 @@ func Info(version string) tfbridge.ProviderInfo {
 			"github_dependabot_organization_secret": {Fields: map[string]*tfbridge.SchemaInfo{
 				"selected_repository_ids": {ForceNew: tfbridge.True()},
 			}},
+			"github_codespaces_organization_secret": {Fields: map[string]*tfbridge.SchemaInfo{
+				"selected_repository_ids": {ForceNew: tfbridge.True()},
+			}},
+			// Replaced by deleting first, as pulumi-github's resources.go says:
+			// the name (or key) is unique, so the new one cannot exist beside the old.
+			"github_actions_environment_secret":    {DeleteBeforeReplace: true},
+			"github_repository_collaborator":       {DeleteBeforeReplace: true},
+			"github_repository_deploy_key":         {DeleteBeforeReplace: true},
+			"github_repository_autolink_reference": {DeleteBeforeReplace: true},
 			// Upstream made reviewers a single block (MaxItems 1) after
 			// @pulumi/github had shipped it as a list; pulumi-github keeps the
 			// list (its bridge metadata records the old decision).
