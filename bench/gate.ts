@@ -16,6 +16,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { MAX_LOCATIONS } from "../pipeline/lib/gate";
+import { ociPlatforms } from "../pipeline/lib/oci";
+import { platformSlug, scannedArtifact } from "../pipeline/lib/scan";
 
 const REPORT_MAX = 100_000;
 /** Places per finding: 10 (100k distinct findings in 1M occurrences) and 1000 (1k findings, each capped at MAX_LOCATIONS). */
@@ -41,9 +43,14 @@ export function writeSyntheticScan(dir: string, n: number, places: number): stri
   let written = 0;
   for (let r = 0; r < reports; r++) {
     const count = Math.min(per, n - written);
-    const name = r === reports - 1 ? "trivy-fs.json" : `trivy-image-linux-p${r}.json`;
+    // Real platform values: the gate refuses others (pipeline/lib/oci.ts ociPlatform).
+    const platform = ociPlatforms()[r];
+    if (platform === undefined) throw new Error(`bench/gate.ts: ${reports} reports need more platforms than the OCI spec has`);
+    const digest = `sha256:${String(r).padStart(64, "0")}`;
+    const name = r === reports - 1 ? "trivy-fs.json" : `trivy-image-${platformSlug(platform)}.json`;
     const fd = fs.openSync(path.join(dir, name), "w");
-    fs.writeSync(fd, `{"SchemaVersion":2,"ArtifactName":"bench","ArtifactType":"container_image","Results":[{"Target":"app","Class":"lang-pkgs","Type":"gomod","Vulnerabilities":[`);
+    const artifact = r === reports - 1 ? "upstream" : scannedArtifact(digest);
+    fs.writeSync(fd, `{"SchemaVersion":2,"ArtifactName":"${artifact}","ArtifactType":"container_image","Results":[{"Target":"app","Class":"lang-pkgs","Type":"gomod","Vulnerabilities":[`);
     let chunk = "";
     for (let i = 0; i < count; i++) {
       const k = written + i;
@@ -61,7 +68,7 @@ export function writeSyntheticScan(dir: string, n: number, places: number): stri
     fs.writeSync(fd, `${chunk}]}]}`);
     fs.closeSync(fd);
     written += count;
-    if (name !== "trivy-fs.json") platforms.push({ platform: `linux/p${r}`, digest: `sha256:${String(r).padStart(64, "0")}`, report: name, sarif: "x.sarif", sbom: "x.cdx.json" });
+    if (name !== "trivy-fs.json") platforms.push({ platform, digest, report: name, sarif: "x.sarif", sbom: "x.cdx.json" });
   }
   const record = {
     schema: 1,

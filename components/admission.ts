@@ -1,17 +1,29 @@
 /**
  * Admission policies for the fleet's registry namespace: a cluster admits an
  * image of `ghcr.io/<namespace>/…` only when it is pinned by digest, signed
- * with the fleet key, and carries the CycloneDX SBOM and the passing
- * scan-gate attestations that `pipeline sign` attaches. Two engines, one
- * rule each: Kyverno (ClusterPolicy, verifyImages) and Sigstore's
- * policy-controller (ClusterImagePolicy). Both trust the key alone and skip
- * the transparency log, as the signing does (docs/evidence.md).
+ * with the fleet key, and carries the CycloneDX SBOM and a passing scan-gate
+ * attestation younger than the stack's window (admissionWindow, default
+ * 48h): the nightly rescan re-attests a digest that still passes, and a
+ * blocking rescan leaves the last attestation to age out (DESIGN invariant
+ * 13). Two engines: Kyverno (ClusterPolicy: a registry allow-list rule and a
+ * verifyImages rule) and Sigstore's policy-controller (ClusterImagePolicy).
+ * Both trust the key alone and skip the transparency log, as the signing
+ * does (docs/evidence.md).
+ *
+ * Kyverno matches `imageReferences` and the allow-list by spelling
+ * (kyverno v1.19.1 pkg/engine/internal/imageverifier.go matchReferences:
+ * wildcard.Match on the reference as written, host case and port kept), so
+ * `GHCR.IO/<ns>/x` or `ghcr.io:443/<ns>/x`, which the node pulls from the same
+ * registry, would match no verify rule. The allow-list rule admits only
+ * images spelled as the fleet's registry or as a pattern the stack lists
+ * (admissionAllowedImages); every other spelling is denied.
  *
  * Rendered by `npm run render` into DIR/admission/ when the stack has a key;
- * validated against the projects' own CRD schemas (test/components/admission.test.ts).
+ * validated against the projects' own CRD schemas (test/component/admission.test.ts).
  */
 import { SBOM_TYPE, SCAN_GATE_PREDICATE_TYPE } from "../pipeline/lib/sign";
 import { header } from "./header";
+import { stackRegistry } from "./registry";
 import type { StackSettings } from "./types";
 import { toYaml } from "./yaml";
 
@@ -24,9 +36,9 @@ export const ADMISSION_PATHS = {
 export const CYCLONEDX_PREDICATE_TYPE = "https://cyclonedx.org/bom";
 const POLICY_NAME = "mirror-fleet-images";
 
-/** `ghcr.io/<namespace>`: every mirror's image lives below it. */
+/** `<registry>/<namespace>` (`ghcr.io/acme`): every mirror's image lives below it. */
 export function fleetRegistry(settings: StackSettings): string {
-  return `ghcr.io/${settings.registryNamespace}`;
+  return `${stackRegistry(settings)}/${settings.registryNamespace}`;
 }
 
 function publicKey(settings: StackSettings): string {
@@ -34,25 +46,88 @@ function publicKey(settings: StackSettings): string {
   return settings.cosignPublicKey.trim() + "\n";
 }
 
+/** The stack's window: how long a passing scan-gate result admits its digest (a Go duration). */
+export const DEFAULT_ADMISSION_WINDOW = "48h";
+
+function windowOf(settings: StackSettings): string {
+  return settings.admissionWindow ?? DEFAULT_ADMISSION_WINDOW;
+}
+
+/**
+ * A gate decision dated later than this is no fresher than now: it cannot
+ * stretch its window into the future (a clock ahead by more than this is an error).
+ */
+const CLOCK_SKEW = "5m";
+
+/**
+ * The scan-gate attestation's conditions: a pass, decided within the window
+ * and not in the future. Kyverno checks every statement of the type
+ * (v1.19.1 imageverifier.go verifyAttestation), so the pipeline keeps one per
+ * digest (`cosign attest --replace`).
+ */
+export function scanGateConditions(window: string): Array<{ all: Array<{ key: string; operator: string; value: string }> }> {
+  const age = "{{ time_since('', gate.decidedAt, '') }}";
+  return [
+    {
+      all: [
+        { key: "{{ decision }}", operator: "Equals", value: "pass" },
+        { key: age, operator: "LessThanOrEquals", value: window },
+        { key: age, operator: "GreaterThanOrEquals", value: `-${CLOCK_SKEW}` },
+      ],
+    },
+  ];
+}
+
+/** The image patterns the allow-list admits: the fleet's registry namespace and what the stack lists. */
+export function allowedImages(settings: StackSettings, registry = fleetRegistry(settings)): string[] {
+  return [`${registry}/*`, ...(settings.admissionAllowedImages ?? [])];
+}
+
 /** `registry`: where the fleet's images live (the e2e passes its registry on 127.0.0.1). */
 export function kyvernoPolicy(settings: StackSettings, registry = fleetRegistry(settings)): Record<string, unknown> {
   const key = {
     entries: [{ keys: { publicKeys: publicKey(settings), signatureAlgorithm: "sha256", rekor: { ignoreTlog: true }, ctlog: { ignoreSCT: true } } }],
   };
+  const allowed = allowedImages(settings, registry);
   return {
     apiVersion: "kyverno.io/v1",
     kind: "ClusterPolicy",
     metadata: {
       name: POLICY_NAME,
       annotations: {
-        "policies.kyverno.io/title": "mirror-fleet images: pinned, signed, attested",
-        "policies.kyverno.io/description": `Images of ${registry} must be referenced by digest, signed with the fleet's cosign key, and carry the CycloneDX SBOM and a passing ${SCAN_GATE_PREDICATE_TYPE} attestation.`,
+        "policies.kyverno.io/title": "mirror-fleet images: allowed registries; pinned, signed, attested",
+        "policies.kyverno.io/description":
+          `Every container image must be spelled as ${allowed.join(" or ")}. Images of ${registry} must be referenced by digest, signed with the fleet's cosign key, ` +
+          `and carry the CycloneDX SBOM and a passing ${SCAN_GATE_PREDICATE_TYPE} attestation decided within the last ${windowOf(settings)}.`,
       },
     },
     spec: {
       background: false,
       webhookTimeoutSeconds: 30,
       rules: [
+        {
+          name: "allowed-registries",
+          match: { any: [{ resources: { kinds: ["Pod"] } }] },
+          validate: {
+            failureAction: "Enforce",
+            message: `every container image must be spelled as ${allowed.join(" or ")} (stack setting admissionAllowedImages lists others)`,
+            foreach: [
+              {
+                list: "request.object.spec.[containers, initContainers, ephemeralContainers][]",
+                deny: {
+                  conditions: {
+                    any: [
+                      { key: "{{ element.image }}", operator: "AnyNotIn", value: allowed },
+                      // AnyNotIn also reads the image as a pattern (operator/anyin.go
+                      // anyKeyExistsInArray): no image may hold a wildcard.
+                      { key: "{{ regex_match('[*?]', element.image) }}", operator: "Equals", value: true },
+                    ],
+                  },
+                },
+              },
+            ],
+          },
+        },
         {
           name: "pinned-signed-attested",
           match: { any: [{ resources: { kinds: ["Pod"] } }] },
@@ -67,11 +142,7 @@ export function kyvernoPolicy(settings: StackSettings, registry = fleetRegistry(
               attestors: [key],
               attestations: [
                 { type: CYCLONEDX_PREDICATE_TYPE, attestors: [key] },
-                {
-                  type: SCAN_GATE_PREDICATE_TYPE,
-                  attestors: [key],
-                  conditions: [{ all: [{ key: "{{ decision }}", operator: "Equals", value: "pass" }] }],
-                },
+                { type: SCAN_GATE_PREDICATE_TYPE, attestors: [key], conditions: scanGateConditions(windowOf(settings)) },
               ],
             },
           ],
@@ -100,13 +171,42 @@ export function sigstorePolicy(settings: StackSettings): Record<string, unknown>
             {
               name: "scan-gate",
               predicateType: SCAN_GATE_PREDICATE_TYPE,
-              policy: { type: "cue", data: `predicateType: "${SCAN_GATE_PREDICATE_TYPE}"\npredicate: decision: "pass"\n` },
+              // Rego, not CUE: the window needs the time of the admission (OPA's time.now_ns).
+              policy: { type: "rego", data: scanGateRego(windowOf(settings)) },
             },
           ],
         },
       ],
     },
   };
+}
+
+/**
+ * policy-controller's attestation policy in Rego: package sigstore, rule
+ * isCompliant, over the in-toto statement (sigstore docs, "Policies:
+ * attestations with rego"). Same conditions as Kyverno's.
+ */
+export function scanGateRego(window: string): string {
+  const ns = (d: string) => `${goDurationSeconds(d)} * 1000000000`;
+  return [
+    "package sigstore",
+    "default isCompliant = false",
+    "isCompliant {",
+    `  input.predicateType == "${SCAN_GATE_PREDICATE_TYPE}"`,
+    '  input.predicate.decision == "pass"',
+    "  age := time.now_ns() - time.parse_rfc3339_ns(input.predicate.gate.decidedAt)",
+    `  age <= ${ns(window)}`,
+    `  age >= -${ns(CLOCK_SKEW)}`,
+    "}",
+    "",
+  ].join("\n");
+}
+
+/** Seconds of a duration as the stack writes it (`48h`, `90m`, `30s`). */
+export function goDurationSeconds(d: string): number {
+  const m = /^([1-9][0-9]*)(h|m|s)$/.exec(d);
+  if (!m) throw new Error(`admission window ${JSON.stringify(d)} is not allowed (allowed: a whole number of hours, minutes or seconds, e.g. 48h)`);
+  return Number(m[1]) * { h: 3600, m: 60, s: 1 }[m[2] as "h" | "m" | "s"];
 }
 
 /** The two files, or none when the stack sets no key. */

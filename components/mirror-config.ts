@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { header } from "./header";
+import type { RepositoryRole } from "../pipeline/lib/approval";
 import type { ResolvedMirror, Severity } from "./types";
 
 /** Paths of the generated files inside a mirror repository. */
@@ -66,6 +67,8 @@ export interface MirrorConfig {
   readonly health: ResolvedMirror["health"];
   readonly attestations: boolean;
   readonly reviewers: readonly string[];
+  /** Who may approve an override review by closing its issue: this repository role or higher (pipeline/lib/approval.ts). */
+  readonly overrideReview?: { readonly approverRole: RepositoryRole };
 }
 
 export function mirrorConfig(m: ResolvedMirror): MirrorConfig {
@@ -96,6 +99,7 @@ export function mirrorConfig(m: ResolvedMirror): MirrorConfig {
     health: m.health,
     attestations: m.attestations,
     reviewers: m.reviewers,
+    overrideReview: { approverRole: m.overrideApproverRole },
   };
 }
 

@@ -16,7 +16,7 @@ import { renderMirrorFiles } from "./render";
 import { repositoryArgs } from "./repository";
 import { inventoryEntry, type InventoryEntry } from "./inventory";
 import type { FleetPolicy, GithubPlan, NotifyTarget, RenderedFiles, ResolvedMirror } from "./types";
-import { COSIGN_SECRETS } from "./workflow/sign";
+import { declareSigningKey } from "./signing-key";
 
 /** The branch every mirror works on; the repository is created with it. */
 export const DEFAULT_BRANCH = "main";
@@ -161,17 +161,8 @@ export class MirroredImage extends pulumi.ComponentResource {
         { parent: this },
       );
     }
-    // Only the publish job's signing step reads these (components/workflow/sign.ts).
-    if (m.signing && args.cosign) {
-      const values = { privateKey: args.cosign.privateKey, password: args.cosign.password };
-      for (const k of ["privateKey", "password"] as const) {
-        new github.ActionsSecret(
-          `${name}-secret-cosign-${k}`,
-          { repository: repo, secretName: COSIGN_SECRETS[k], value: pulumi.secret(values[k]) },
-          { parent: this },
-        );
-      }
-    }
+    // The fleet key: in an environment only the default branch's signing jobs enter, where the plan has one.
+    if (m.signing && args.cosign) declareSigningKey(this, name, { mirror: m, repository: repo, branch: DEFAULT_BRANCH, cosign: args.cosign, dependsOn: [branch] });
 
     // The provider makes one commit per file, and parallel writes to one
     // branch fail with 409: each file waits for the one before it, and every

@@ -8,6 +8,7 @@ import { verifyCommands } from "../pipeline/lib/sign";
 import { isHardened, runtimeBase } from "./hardening";
 import { header } from "./header";
 import { MIRROR_PATHS } from "./mirror-config";
+import { registryHost } from "./registry";
 import type { ResolvedMirror } from "./types";
 
 function cronText(cron: string): string {
@@ -97,7 +98,7 @@ function verifySection(m: ResolvedMirror): string[] {
     `docker buildx imagetools inspect "${m.image}@$digest" --format '{{json .Manifest.Digest}}'`,
     "```",
     "",
-    `${m.visibility === "private" ? `The image is private: log in first (\`gh auth token | docker login ghcr.io -u <you> --password-stdin\`; skopeo and crane read the same credentials). ` : ""}A digest that is missing from the registry, or differs in any of the three places, is not an image this mirror built: do not deploy it.`,
+    `${m.visibility === "private" ? `The image is private: log in first (\`gh auth token | docker login ${registryHost(m.image)} -u <you> --password-stdin\`; skopeo and crane read the same credentials). ` : ""}A digest that is missing from the registry, or differs in any of the three places, is not an image this mirror built: do not deploy it.`,
     "",
   ];
 }

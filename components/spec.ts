@@ -9,7 +9,10 @@
  */
 import { createHash } from "node:crypto";
 import * as semver from "semver";
+import { DEFAULT_APPROVER_ROLE, REPOSITORY_ROLES } from "../pipeline/lib/approval";
 import { isRuntimeStageOverride } from "./presets";
+import { signingEnvironment } from "./workflow/sign";
+import { stackRegistry } from "./registry";
 import {
   NOTIFY_TARGETS,
   SEVERITIES,
@@ -216,6 +219,10 @@ export function resolveFleet(entries: readonly MirrorEntry[], opts: ResolveOptio
   if (policy.reviewTeam !== undefined && !TEAM_SLUG.test(policy.reviewTeam)) {
     problems.push(`infra/policy.ts: reviewTeam: ${show(policy.reviewTeam)} is not allowed (allowed: the slug of a team in ${settings.owner}, e.g. 'mirror-reviewers')`);
   }
+  const approverRole = policy.overrideReview?.approverRole ?? DEFAULT_APPROVER_ROLE;
+  if (!(REPOSITORY_ROLES as readonly string[]).includes(approverRole)) {
+    problems.push(`infra/policy.ts: overrideReview.approverRole: ${show(approverRole)} is not allowed (allowed: ${REPOSITORY_ROLES.join(", ")})`);
+  }
 
   for (const entry of entries) {
     const p: Problems = [];
@@ -295,21 +302,22 @@ function resolveEntry(
   const prefix = tags ? str(p, "upstream.tags.prefix", tags.prefix, PREFIX_PATTERN, "letters, digits and . _ / - (e.g. 'photos-v')", true) : undefined;
   const license = up ? str(p, "upstream.license", up.license, /^[A-Za-z0-9.+() -]{1,64}$/, "an SPDX license id such as 'AGPL-3.0-only'", true) : undefined;
 
-  // Image: a bare name under the stack's namespace, or a full ghcr.io reference.
+  // Image: a bare name under the stack's namespace, or a full reference in the stack's registry.
   let image: string | undefined;
   const rawImage = s.image === undefined ? name : s.image;
+  const registry = stackRegistry(settings);
   if (typeof rawImage === "string") {
-    const full = rawImage.includes("/") ? rawImage : `ghcr.io/${settings.registryNamespace}/${rawImage}`;
+    const full = rawImage.includes("/") ? rawImage : `${registry}/${settings.registryNamespace}/${rawImage}`;
     const segs = full.split("/");
-    if (segs[0] !== "ghcr.io" || segs.length < 3) {
-      p.push(`image: ${show(rawImage)} is not allowed (allowed: a GHCR repository, 'ghcr.io/<namespace>/<name>' or a bare '<name>')`);
+    if (segs[0] !== registry || segs.length < 3) {
+      p.push(`image: ${show(rawImage)} is not allowed (allowed: a repository of the stack's registry, '${registry}/<namespace>/<name>' or a bare '<name>')`);
     } else if (!segs.slice(1).every((x) => IMAGE_SEGMENT.test(x))) {
       p.push(`image: ${show(rawImage)} is not allowed (allowed: lowercase letters, digits and . _ - separators; GHCR rejects uppercase)`);
-    } else if (full.includes("@") || full.includes(":")) {
+    } else if (full.includes("@") || full.slice(registry.length).includes(":")) {
       p.push(`image: ${show(rawImage)} is not allowed (allowed: a repository without tag or digest)`);
     } else if (segs[1] !== settings.registryNamespace) {
       p.push(
-        `image: ${show(rawImage)} is not allowed (allowed: an image under ghcr.io/${settings.registryNamespace}/, or a bare '<name>'; ` +
+        `image: ${show(rawImage)} is not allowed (allowed: an image under ${registry}/${settings.registryNamespace}/, or a bare '<name>'; ` +
           `the workflow pushes with the mirror repository's own GITHUB_TOKEN, which can only write packages in the fleet's namespace ${settings.registryNamespace})`,
       );
     } else image = full;
@@ -444,10 +452,11 @@ function resolveEntry(
       sourceOffReason: scanSource === false ? (scanReason ?? null) : null,
     },
     reviewers: resolvedReviewers,
+    overrideApproverRole: policy.overrideReview?.approverRole ?? DEFAULT_APPROVER_ROLE,
     cronStartHour: startHour ?? policy.schedule.startHour,
     notify: notify ?? policy.notify,
     attestations: attestations ?? settings.attestations,
-    signing: settings.cosignPublicKey ? { publicKey: settings.cosignPublicKey } : null,
+    signing: settings.cosignPublicKey ? { publicKey: settings.cosignPublicKey, environment: signingEnvironment(settings.visibility, settings.githubPlan ?? "team") } : null,
     preflight,
     branchProtection: settings.branchProtection,
     health: policy.health,

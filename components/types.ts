@@ -5,6 +5,8 @@
  * component, the inventory) reads only ResolvedMirror.
  */
 
+import type { RepositoryRole } from "../pipeline/lib/approval";
+
 /** Trivy's severities, most severe first. */
 export const SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -140,6 +142,12 @@ export interface FleetPolicy {
    * team needs write access to the mirror repositories to count as a code owner.
    */
   readonly reviewTeam?: string;
+  /**
+   * The repository role (read, triage, write, maintain, admin) whose holders
+   * approve an override review by closing its issue as completed; closing
+   * alone needs only triage. @default "write"
+   */
+  readonly overrideReview?: { readonly approverRole: RepositoryRole };
   readonly notify: readonly NotifyTarget[];
   readonly platforms: readonly string[];
   /** An upstream is unhealthy when archived or past either threshold. */
@@ -172,8 +180,14 @@ export interface Label {
 export interface StackSettings {
   /** GitHub owner of every mirror repository. */
   readonly owner: string;
-  /** GHCR namespace, lowercase. */
+  /** Registry namespace (GHCR: the owner, lowercase). */
   readonly registryNamespace: string;
+  /**
+   * Container registry host the mirrors push to: `ghcr.io` for github.com, the
+   * Enterprise Server's own registry host otherwise (infra/github-api.ts);
+   * config `mirror-fleet:registry` overrides it. @default "ghcr.io"
+   */
+  readonly registry?: string;
   readonly visibility: "private" | "public";
   readonly branchProtection: boolean;
   readonly attestations: boolean;
@@ -183,6 +197,14 @@ export interface StackSettings {
   readonly githubPlan?: GithubPlan;
   /** The fleet's cosign public key (PEM): when set, every mirror signs and attests what it pushes. */
   readonly cosignPublicKey?: string;
+  /**
+   * How long a passing scan-gate result admits its digest: `<n>h`, `<n>m` or
+   * `<n>s`. Longer than the time between two nightly rescans, or a clean
+   * image is denied in between. @default "48h"
+   */
+  readonly admissionWindow?: string;
+  /** Image patterns (Kyverno wildcards: `*`, `?`) the admission policy admits besides the fleet's registry, e.g. `registry.k8s.io/*`. @default [] */
+  readonly admissionAllowedImages?: readonly string[];
   /**
    * Mirror repositories (names, `mirror-x`) that exist on GitHub and that a
    * person checked and vouches for as the fleet's own (a mirror removed and
@@ -211,7 +233,7 @@ export interface ResolvedMirror {
     readonly license: string;
     readonly tags: { readonly range: string; readonly prerelease: boolean; readonly prefix: string };
   };
-  /** Full image repository, `ghcr.io/<namespace>/<name>`, no tag. */
+  /** Full image repository, `<registry>/<namespace>/<name>` (`ghcr.io/acme/gokapi`), no tag. */
   readonly image: string;
   readonly override: {
     /** Where the text came from: a file in the fleet repo (`mirrors/gokapi.Dockerfile`) or `preset:<name>`. */
@@ -239,12 +261,22 @@ export interface ResolvedMirror {
     readonly sourceOffReason: string | null;
   };
   readonly reviewers: readonly string[];
+  /** The role that approves an override review (policy.overrideReview.approverRole). */
+  readonly overrideApproverRole: RepositoryRole;
   /** Cron for the nightly build (`m h * * *`), spread over the window from the mirror's name. */
   readonly cron: { readonly build: string; readonly rescan: string; readonly health: string };
   readonly notify: readonly NotifyTarget[];
   readonly attestations: boolean;
   /** cosign signing with the fleet key (pipeline sign); null when the stack sets no key: nothing is signed. */
-  readonly signing: { readonly publicKey: string } | null;
+  readonly signing: {
+    readonly publicKey: string;
+    /**
+     * The GitHub environment that holds the private key, readable only by jobs
+     * of the default branch; null where the plan has no environments for the
+     * repository (private on GitHub Free): then the key is a repository secret.
+     */
+    readonly environment: string | null;
+  } | null;
   readonly preflight: boolean;
   readonly branchProtection: boolean;
   readonly health: FleetPolicy["health"];

@@ -28,6 +28,7 @@
 import { header } from "./header";
 import { isRuntimeStageOverride } from "./presets";
 import { MIRROR_PATHS } from "./mirror-config";
+import { registryHost } from "./registry";
 import type { ResolvedMirror } from "./types";
 import {
   and,
@@ -46,7 +47,7 @@ import {
   type Value,
   type Workflow,
 } from "./workflow/model";
-import { signSteps } from "./workflow/sign";
+import { reattestJob, signSteps } from "./workflow/sign";
 import { trivySteps } from "./workflow/trivy";
 import { toYaml } from "./yaml";
 
@@ -243,6 +244,16 @@ function resolveJob(m: ResolvedMirror): Job {
       },
     ],
   };
+}
+
+/**
+ * A job's output, or '' unless the job succeeded. For a job that may have
+ * been skipped: GitHub gives a skipped job's outputs as '', act leaves them
+ * unevaluated (nektos/act#2467); reading them only after success is what is
+ * meant on both.
+ */
+function outputIfSucceeded(job: string, name: string): Expr {
+  return expr(`needs.${job}.result == 'success' && needs.${job}.outputs.${name} || ''`);
 }
 
 const TAG = needsOutput("resolve", "tag");
@@ -676,8 +687,10 @@ function blockJob(m: ResolvedMirror): Job {
     name: "Blocked-build issue",
     needs: ["resolve", "build"],
     // Also runs on a pass: a later build of the same tag that passes (a new
-    // waiver, a fixed base) closes the tag's issue.
-    if: expr("!cancelled() && needs.build.outputs.decision != ''"),
+    // waiver, a fixed base) closes the tag's issue. The decision is one of the
+    // two verdicts, not merely set: act leaves a skipped job's outputs
+    // unevaluated (nektos/act#2467), GitHub leaves them empty.
+    if: expr("!cancelled() && (needs.build.outputs.decision == 'pass' || needs.build.outputs.decision == 'block')"),
     // pull-requests: a block withdraws the open pin pull request of the tag (an earlier digest).
     permissions: { contents: "read", issues: "write", "pull-requests": "write" },
     timeoutMinutes: 10,
@@ -749,9 +762,9 @@ function publishJob(m: ResolvedMirror): Job {
     steps.push(
       {
         // The attestation actions push to the registry with the Docker credential store.
-        name: "Log in to GHCR for the attestations",
+        name: "Log in to the registry for the attestations",
         uses: "login",
-        with: { registry: "ghcr.io", username: expr("github.actor"), password: githubToken() },
+        with: { registry: registryHost(m.image), username: expr("github.actor"), password: githubToken() },
       },
       {
         name: "Attest build provenance",
@@ -773,17 +786,13 @@ function publishJob(m: ResolvedMirror): Job {
       },
     );
   }
-  steps.push({
-    // publish writes the registry credentials under $RUNNER_TEMP/mirror-credentials
-    // and removes them itself; this covers a kill (timeout, cancel) that skips that.
-    name: "Remove the registry credentials file, also after a kill",
-    if: expr("always()"),
-    run: sh("rm -rf \"$RUNNER_TEMP/mirror-credentials\""),
-  });
+  steps.push(removeCredentials);
   return {
     name: "Publish to GHCR",
     needs: ["resolve", "build"],
     if: succeeded(["resolve", "build"], "needs.build.outputs.decision == 'pass'"),
+    // The signing key's environment, where the plan has one (components/workflow/sign.ts).
+    ...(m.signing?.environment ? { environment: m.signing.environment } : {}),
     permissions,
     timeoutMinutes: 30,
     outputs: {
@@ -808,8 +817,8 @@ function pinJob(m: ResolvedMirror): Job {
   };
   if (m.override) {
     // The override review that let this build through the drift gate, for the pull request's audit record.
-    env.APPROVAL_ISSUE = needsOutput("override-review", "number");
-    env.APPROVED_BY = needsOutput("override-review", "approved_by");
+    env.APPROVAL_ISSUE = outputIfSucceeded("override-review", "number");
+    env.APPROVED_BY = outputIfSucceeded("override-review", "approved_by");
   }
   if (m.attestations) {
     env.PROVENANCE_URL = needsOutput("publish", "provenance_url");
@@ -859,9 +868,12 @@ const WEBHOOK_SECRETS = { slack: "MIRROR_SLACK_WEBHOOK", teams: "MIRROR_TEAMS_WE
 function notifyJob(m: ResolvedMirror): Job {
   const needs = ["resolve", "build", "block", "pin", ...(m.override ? ["override-review"] : [])];
   const passed = "needs.pin.result == 'success'";
-  const gateBlocked = "needs.block.outputs.number != '' && needs.block.outputs.action != 'unchanged'";
+  // A job's outputs are read only once it succeeded: a skipped job's outputs
+  // are empty on GitHub, but act leaves them unevaluated (nektos/act#2467),
+  // and "succeeded" is what is meant anyway.
+  const gateBlocked = "needs.block.result == 'success' && needs.block.outputs.number != '' && needs.block.outputs.action != 'unchanged'";
   const driftBlocked =
-    "needs.override-review.outputs.approved != 'true' && needs.override-review.outputs.number != '' && needs.override-review.outputs.action != 'unchanged'";
+    "needs.override-review.result == 'success' && needs.override-review.outputs.approved != 'true' && needs.override-review.outputs.number != '' && needs.override-review.outputs.action != 'unchanged'";
   // The webhook URLs are secrets: only the step that posts sees them, never
   // the checkout or setup actions that run before it in the same job.
   const env: Record<string, Value> = {
@@ -905,6 +917,17 @@ function notifyJob(m: ResolvedMirror): Job {
   };
 }
 
+/**
+ * publish, sign and scan --image write the registry credentials under
+ * $RUNNER_TEMP/mirror-credentials and remove them themselves; this last step
+ * of each job that holds them covers a kill (timeout, cancel) that skips that.
+ */
+const removeCredentials: Step = {
+  name: "Remove the registry credentials file, also after a kill",
+  if: expr("always()"),
+  run: sh("rm -rf \"$RUNNER_TEMP/mirror-credentials\""),
+};
+
 function rescanJob(m: ResolvedMirror): Job {
   const pinned = expr("steps.pin.outputs.pinned == 'true'");
   return {
@@ -915,6 +938,8 @@ function rescanJob(m: ResolvedMirror): Job {
     timeoutMinutes: 30,
     outputs: {
       tag: stepOutput("pin", "tag"),
+      digest: stepOutput("pin", "digest"),
+      commit: stepOutput("pin", "commit"),
       decision: stepOutput("gate", "verdict"),
       scanned: stepOutput("gate", "scanned"),
     },
@@ -933,6 +958,8 @@ function rescanJob(m: ResolvedMirror): Job {
           `pin="$(tr -d "\\"'" < ${MIRROR_PATHS.pin})"`,
           "digest=\"$(printf '%s\\n' \"$pin\" | sed -nE 's/^digest:[[:space:]]*(sha256:[0-9a-f]{64})[[:space:]]*$/\\1/p')\"",
           "tag=\"$(printf '%s\\n' \"$pin\" | sed -nE 's/^tag:[[:space:]]*([^[:space:]]+)[[:space:]]*$/\\1/p')\"",
+          // The upstream commit the pin records (upstream.commit): the re-attested predicate names it.
+          "commit=\"$(printf '%s\\n' \"$pin\" | sed -nE 's/^[[:space:]]+commit:[[:space:]]*([0-9a-f]{40}([0-9a-f]{24})?)[[:space:]]*$/\\1/p' | head -n 1)\"",
           `if ! [[ "$digest" =~ ${DIGEST_PATTERN} ]]; then`,
           `  echo "::error::${MIRROR_PATHS.pin}: no digest: sha256:<64 hex>"`,
           "  exit 1",
@@ -945,6 +972,7 @@ function rescanJob(m: ResolvedMirror): Job {
           "  echo \"pinned=true\"",
           "  echo \"digest=$digest\"",
           "  echo \"tag=$tag\"",
+          "  echo \"commit=$commit\"",
           "} >> \"$GITHUB_OUTPUT\"",
         ),
       },
@@ -996,6 +1024,7 @@ function rescanJob(m: ResolvedMirror): Job {
           overwrite: true,
         },
       },
+      removeCredentials,
     ],
   };
 }
@@ -1079,6 +1108,7 @@ export function mirrorWorkflow(m: ResolvedMirror): Workflow {
     ...(m.notify.length > 0 ? { notify: notifyJob(m) } : {}),
     rescan: rescanJob(m),
     "rescan-report": rescanReportJob(m),
+    ...withJob("reattest", reattestJob(m, { checkout, setupNode: setupNode(m), download, removeCredentials, pipeline: PIPELINE, runUrl: RUN_URL, rescanArtifact: ARTIFACTS.rescan })),
     health: healthJob(m),
   };
   return {
@@ -1099,6 +1129,10 @@ export function mirrorWorkflow(m: ResolvedMirror): Workflow {
     runsOn: RUNNER,
     jobs,
   };
+}
+
+function withJob(id: string, job: Job | undefined): Record<string, Job> {
+  return job ? { [id]: job } : {};
 }
 
 export function renderWorkflow(m: ResolvedMirror): string {

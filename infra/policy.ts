@@ -17,6 +17,10 @@ export const policy: FleetPolicy = {
   // stack's organisation (CODEOWNERS, code-owner review on the pin PR). Create
   // it and give it write access to the mirrors; unset, preview warns per mirror.
   reviewTeam: "mirror-reviewers",
+  // Closing an override-review issue as completed approves the upstream drift,
+  // but closing needs only triage: the closer must hold this role or higher
+  // (checked by the pipeline when it reads the close, pipeline/lib/approval.ts).
+  overrideReview: { approverRole: "write" },
   notify: [],
   platforms: ["linux/amd64"],
   // transfer.sh (last tag 2023-12-04) fails both; Gokapi passes both.

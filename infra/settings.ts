@@ -7,6 +7,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
+import { DEFAULT_ADMISSION_WINDOW } from "../components/admission";
+import { githubApi } from "./github-api";
+import { REGISTRY_PATTERN, registryOf } from "../components/registry";
 import { GITHUB_PLANS, type GithubPlan, type NotifyTarget, type StackSettings } from "../components/types";
 
 const NS = "mirror-fleet";
@@ -14,8 +17,12 @@ const NS = "mirror-fleet";
 /** The organisation setting the pin job needs, as GitHub's settings page names it. */
 export const ORG_PR_SETTING = "Allow GitHub Actions to create and approve pull requests";
 
-/** Builds StackSettings from plain config values (`key` without the `mirror-fleet:` namespace). */
-export function settingsFrom(get: (key: string) => unknown, where: string): StackSettings {
+/**
+ * Builds StackSettings from plain config values (`key` without the
+ * `mirror-fleet:` namespace). `env`: where MIRROR_FLEET_GITHUB_API says the
+ * GitHub is, whose registry is the default of `registry`.
+ */
+export function settingsFrom(get: (key: string) => unknown, where: string, env: Readonly<Record<string, string | undefined>> = process.env): StackSettings {
   const problems: string[] = [];
   const str = (key: string): string | undefined => {
     const v = get(key);
@@ -37,6 +44,10 @@ export function settingsFrom(get: (key: string) => unknown, where: string): Stac
   const namespace = str("registryNamespace") ?? owner?.toLowerCase() ?? "";
   if (owner !== undefined && !/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(namespace)) {
     problems.push(`${NS}:registryNamespace: ${JSON.stringify(namespace)} is not allowed (allowed: a lowercase GHCR namespace)`);
+  }
+  const registry = str("registry") ?? registryOf(githubApi(env).providerBaseUrl);
+  if (!REGISTRY_PATTERN.test(registry)) {
+    problems.push(`${NS}:registry: ${JSON.stringify(registry)} is not allowed (allowed: a registry host, optionally with a port, such as ghcr.io or containers.ghe.example.com)`);
   }
   const visibility = str("visibility") ?? "private";
   if (visibility !== "private" && visibility !== "public") {
@@ -74,6 +85,15 @@ export function settingsFrom(get: (key: string) => unknown, where: string): Stac
   if (cosignPublicKey !== undefined && !/^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+-----END PUBLIC KEY-----\n?$/.test(cosignPublicKey.trim() + "\n")) {
     problems.push(`${NS}:cosignPublicKey: not a PEM public key (allowed: the contents of the cosign.pub that cosign generate-key-pair wrote; pulumi config set ${NS}:cosignPublicKey < cosign.pub)`);
   }
+  // How long a passing scan-gate result admits its digest (components/admission.ts).
+  const admissionWindow = str("admissionWindow") ?? DEFAULT_ADMISSION_WINDOW;
+  if (!/^[1-9][0-9]{0,5}(h|m|s)$/.test(admissionWindow)) {
+    problems.push(
+      `${NS}:admissionWindow: ${JSON.stringify(admissionWindow)} is not allowed (allowed: a whole number of hours, minutes or seconds, e.g. 48h; ` +
+        `longer than the time between two nightly rescans, or a clean image is denied in between)`,
+    );
+  }
+  const admissionAllowedImages = imagePatterns(get("admissionAllowedImages"), problems);
   // Structured values come as JSON text from pulumi.Config.get, as a list from the stack file.
   const rawAdopt = get("adoptRepositories");
   let adopt: unknown = rawAdopt;
@@ -92,14 +112,40 @@ export function settingsFrom(get: (key: string) => unknown, where: string): Stac
   return {
     owner: owner!,
     registryNamespace: namespace,
+    registry,
     visibility: visibility as StackSettings["visibility"],
     branchProtection,
     attestations,
     githubPlan: plan as GithubPlan,
     ...(bypass !== undefined ? { deployBypassActorId: bypass } : {}),
     ...(cosignPublicKey !== undefined ? { cosignPublicKey: cosignPublicKey.trim() + "\n" } : {}),
+    admissionWindow,
+    ...(admissionAllowedImages.length ? { admissionAllowedImages } : {}),
     ...(adoptRepositories ? { adoptRepositories } : {}),
   };
+}
+
+/**
+ * `admissionAllowedImages`: a list (in the stack file) or its JSON (what
+ * `pulumi config` hands over for a list), of image patterns spelled as a pod
+ * names them, a registry host first: `registry.k8s.io/*`.
+ */
+function imagePatterns(v: unknown, problems: string[]): string[] {
+  if (v === undefined) return [];
+  let list: unknown = v;
+  if (typeof v === "string") {
+    try {
+      list = JSON.parse(v);
+    } catch {
+      list = undefined;
+    }
+  }
+  const pattern = /^[a-z0-9.-]+(:[0-9]+)?\/[a-z0-9._/*?@:-]*$/;
+  if (!Array.isArray(list) || list.some((x) => typeof x !== "string" || !pattern.test(x))) {
+    problems.push(`${NS}:admissionAllowedImages: ${JSON.stringify(v).slice(0, 120)} is not allowed (allowed: a list of image patterns, a lowercase registry host first, e.g. ["registry.k8s.io/*"])`);
+    return [];
+  }
+  return list as string[];
 }
 
 /** Plain (non-secret) values of a stack file, for `npm run render`. */

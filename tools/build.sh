@@ -2,13 +2,15 @@
 # npm run engine:build [-- TOOL...]: builds the real tools the tests put in the
 # loop, from their published modules (Go module proxy, PyPI), into a cache
 # outside the repository, keyed by version. Idempotent: a tool whose versioned
-# folder holds its binary is not built again. Prints one line per tool.
+# folder holds its binary is not built again. Says which tool of how many it
+# is on, and every 30 s how far a Go build is (packages compiled of those it
+# needs): a cold build takes minutes per tool.
 #
 #   MIRROR_FLEET_TOOLS  the cache (default: ${XDG_CACHE_HOME:-~/.cache}/mirror-fleet/tools)
 #
 # Layout: $MIRROR_FLEET_TOOLS/<tool>-<version>/bin/<binary>, and
 # $MIRROR_FLEET_TOOLS/bin/<binary> linking to the current version of each, the
-# one folder to put on PATH (tools/env.sh prints it).
+# one folder to put on PATH (`bash tools/env.sh` prints it).
 #
 # Nothing third-party is committed: tools/go/<tool>/ holds our own wrapper
 # modules (go.mod, go.sum and, where a tool needs one, a small main).
@@ -19,6 +21,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 TOOLS=${MIRROR_FLEET_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/mirror-fleet/tools}
 mkdir -p "$TOOLS/bin"
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
+# Which tool of how many this run is on, for every line it prints.
+STEP=0 STEPS=0
+# Seconds between two progress lines of one Go build.
+PROGRESS_EVERY=${MIRROR_FLEET_BUILD_PROGRESS_EVERY:-30}
+
+say() { echo "[$STEP/$STEPS] $*"; }
 
 usage() {
   cat <<EOF
@@ -40,17 +48,42 @@ link() {
   for b in "$@"; do ln -sfn "$dir/bin/$b" "$TOOLS/bin/$b"; done
 }
 
-# go_wrapper TOOL PACKAGE BINARY LDFLAGS: go build PACKAGE inside tools/go/TOOL.
+# go_build TOOL SRC PACKAGE OUT LDFLAGS [VAR=VALUE...]: `go build PACKAGE` in the
+# module SRC, into OUT. The package count comes from `go list -deps` (which
+# also downloads the modules on a cold build); `go build -v` names each package
+# it compiles, so the progress line can say how many of them are done.
+go_build() {
+  local tool=$1 src=$2 pkg=$3 out=$4 ldflags=$5; shift 5
+  local log="$out.log" total pid t0=$SECONDS
+  say "$tool: downloading modules and listing the packages of $pkg"
+  total=$(cd "$src" && env "$@" go list -deps "$pkg" | wc -l)
+  say "$tool: compiling $pkg ($total packages, fewer when the Go build cache has some)"
+  (cd "$src" && exec env "$@" go build -v -trimpath -o "$out.tmp" -ldflags "$ldflags" "$pkg") 2>"$log" &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    if [ $(((SECONDS - t0) % PROGRESS_EVERY)) = 0 ] && kill -0 "$pid" 2>/dev/null; then
+      say "$tool: $(grep -c . "$log" || true) of $total packages compiled, $((SECONDS - t0)) s"
+    fi
+  done
+  if ! wait "$pid"; then
+    tail -n 40 "$log" >&2
+    say "$tool: go build $pkg failed (whole log: $log)" >&2
+    return 1
+  fi
+  mv "$out.tmp" "$out"
+}
+
+# go_wrapper TOOL PACKAGE BINARY LDFLAGS VERSION [VAR=VALUE...]: go build PACKAGE inside tools/go/TOOL.
 go_wrapper() {
-  local tool=$1 pkg=$2 bin=$3 ldflags=$4 version=$5 extra_env=${6:-}
+  local tool=$1 pkg=$2 bin=$3 ldflags=$4 version=$5; shift 5
   local dir="$TOOLS/$tool-$version"
-  if have "$dir" "$bin"; then link "$dir" "$bin"; echo "$tool $version: cached ($dir/bin/$bin)"; return; fi
+  if have "$dir" "$bin"; then link "$dir" "$bin"; say "$tool $version: cached ($dir/bin/$bin)"; return; fi
   local t0=$SECONDS
   mkdir -p "$dir/bin"
-  (cd "$here/go/$tool" && env $extra_env go build -trimpath -o "$dir/bin/$bin.tmp" -ldflags "$ldflags" "$pkg")
-  mv "$dir/bin/$bin.tmp" "$dir/bin/$bin"
+  go_build "$tool" "$here/go/$tool" "$pkg" "$dir/bin/$bin" "$ldflags" "$@"
   link "$dir" "$bin"
-  echo "$tool $version: built in $((SECONDS - t0)) s ($dir/bin/$bin)"
+  say "$tool $version: built in $((SECONDS - t0)) s ($dir/bin/$bin)"
 }
 
 build_pulumi() {
@@ -72,17 +105,17 @@ github_src_hash() {
 build_github() {
   local v=$GITHUB_PROVIDER_VERSION bin=pulumi-resource-github
   local dir="$TOOLS/github-$v-$(github_src_hash)"
-  if have "$dir" "$bin"; then link "$dir" "$bin"; echo "github $v: cached ($dir/bin/$bin)"; return; fi
+  if have "$dir" "$bin"; then link "$dir" "$bin"; say "github $v: cached ($dir/bin/$bin)"; return; fi
   local t0=$SECONDS src="$here/go/github"
   mkdir -p "$dir/bin" "$dir/schema"
-  (cd "$src" && go build -trimpath -o "$dir/schemagen" -ldflags "-X main.version=$v" ./schemagen)
+  go_build github "$src" ./schemagen "$dir/schemagen" "-X main.version=$v"
+  say "github: generating the provider schema"
   "$dir/schemagen" schema --out "$dir/schema" --skip-docs --skip-examples >"$dir/schemagen.log" 2>&1 \
     || { cat "$dir/schemagen.log" >&2; echo "github $v: schema generation failed" >&2; return 1; }
   printf '{"Replace":{"%s":"%s"}}\n' "$src/schema.json" "$dir/schema/schema.json" >"$dir/overlay.json"
-  (cd "$src" && go build -trimpath -overlay "$dir/overlay.json" -o "$dir/bin/$bin.tmp" -ldflags "-X main.version=$v" .)
-  mv "$dir/bin/$bin.tmp" "$dir/bin/$bin"
+  go_build github "$src" . "$dir/bin/$bin" "-X main.version=$v" "GOFLAGS=$GOFLAGS -overlay=$dir/overlay.json"
   link "$dir" "$bin"
-  echo "github $v: built in $((SECONDS - t0)) s ($dir/bin/$bin)"
+  say "github $v: built in $((SECONDS - t0)) s ($dir/bin/$bin)"
 }
 
 build_trivy() {
@@ -97,6 +130,19 @@ build_trivy() {
 build_cosign() {
   go_wrapper cosign github.com/sigstore/cosign/v2/cmd/cosign cosign \
     "-X sigs.k8s.io/release-utils/version.gitVersion=v$COSIGN_VERSION" "$COSIGN_VERSION"
+}
+
+# cosign v3: the release the workflow installs to verify Trivy's release
+# (components/workflow/trivy.ts). Its own folder and no link in bin/, where
+# `cosign` is the v2 that signs; the e2e's cosign-installer stand-in picks the
+# folder of the release a step asks for.
+build_cosign_v3() {
+  local v=$COSIGN_V3_VERSION dir="$TOOLS/cosign-$COSIGN_V3_VERSION"
+  if have "$dir" cosign; then say "cosign $v: cached ($dir/bin/cosign)"; return; fi
+  local t0=$SECONDS
+  mkdir -p "$dir/bin"
+  go_build cosign_v3 "$here/go/cosign-v3" github.com/sigstore/cosign/v3/cmd/cosign "$dir/bin/cosign" "-X sigs.k8s.io/release-utils/version.gitVersion=v$v"
+  say "cosign $v: built in $((SECONDS - t0)) s ($dir/bin/cosign)"
 }
 
 # kustomize builds the pin's kustomize Component in the tests.
@@ -116,17 +162,46 @@ build_actionlint() {
     "-X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" "$ACTIONLINT_VERSION"
 }
 
+# act runs the rendered mirror workflow in the e2e, jobs on the host. Its
+# version is the VERSION file its main embeds (no ldflag).
+build_act() {
+  go_wrapper act github.com/nektos/act act "" "$ACT_VERSION"
+}
+
+# BuildKit: buildkitd (OCI worker, runc, the native snapshotter in the e2e) and
+# buildctl. Release builds add cgo for seccomp; without cgo the daemon runs
+# the same way with runc's own defaults.
+build_buildkit() {
+  local ldflags="-X github.com/moby/buildkit/version.Version=v$BUILDKIT_VERSION -X github.com/moby/buildkit/version.Package=github.com/moby/buildkit"
+  go_wrapper buildkit github.com/moby/buildkit/cmd/buildkitd buildkitd "$ldflags" "$BUILDKIT_VERSION"
+  go_wrapper buildkit github.com/moby/buildkit/cmd/buildctl buildctl "$ldflags" "$BUILDKIT_VERSION"
+}
+
+# buildx as a docker CLI plugin: the binary is named docker-buildx, and the
+# docker CLI finds it in $DOCKER_CONFIG/cli-plugins/ (the e2e links it there).
+build_buildx() {
+  go_wrapper buildx github.com/docker/buildx/cmd/buildx docker-buildx \
+    "-X github.com/docker/buildx/version.Version=v$BUILDX_VERSION -X github.com/docker/buildx/version.Package=github.com/docker/buildx" "$BUILDX_VERSION"
+}
+
+# The Node.js the mirror workflow asks setup-node for: the e2e's setup-node
+# stand-in takes it from here (tools/node.sh: the npm registry's node-linux package).
+build_mirror_node() {
+  say "node $MIRROR_NODE_VERSION: $(bash "$here/node.sh" "$MIRROR_NODE_VERSION")"
+}
+
 # zizmor ships on PyPI as a binary wheel (no compiler needed): a venv per
 # version, pinned with --only-binary so pip never falls back to a Rust build.
 build_zizmor() {
   local dir="$TOOLS/zizmor-$ZIZMOR_VERSION"
-  if have "$dir" zizmor; then link "$dir" zizmor; echo "zizmor $ZIZMOR_VERSION: cached ($dir/bin/zizmor)"; return; fi
+  if have "$dir" zizmor; then link "$dir" zizmor; say "zizmor $ZIZMOR_VERSION: cached ($dir/bin/zizmor)"; return; fi
   local t0=$SECONDS
+  say "zizmor: pip install zizmor==$ZIZMOR_VERSION (binary wheel) into a venv"
   rm -rf "$dir"
   python3 -m venv "$dir" || { echo "zizmor: python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; return 1; }
   "$dir/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: "zizmor==$ZIZMOR_VERSION"
   link "$dir" zizmor
-  echo "zizmor $ZIZMOR_VERSION: installed in $((SECONDS - t0)) s ($dir/bin/zizmor)"
+  say "zizmor $ZIZMOR_VERSION: installed in $((SECONDS - t0)) s ($dir/bin/zizmor)"
 }
 
 build_trivy_db() {
@@ -147,7 +222,7 @@ build_language_host() {
   root=$(cd "$here/.." && pwd)
   key=$(cat "$here"/language-host/*.ts "$root/package-lock.json" | sha256sum | cut -c1-12)
   dir="$TOOLS/language-host-$PULUMI_VERSION-$key"
-  if have "$dir" "$bin"; then link "$dir" "$bin"; echo "language-host $PULUMI_VERSION: cached ($dir/bin/$bin, a substitute)"; return; fi
+  if have "$dir" "$bin"; then link "$dir" "$bin"; say "language-host $PULUMI_VERSION: cached ($dir/bin/$bin, a substitute)"; return; fi
   local t0=$SECONDS
   mkdir -p "$dir/bin"
   "$root/node_modules/.bin/esbuild" "$here/language-host/start.ts" --bundle --platform=node --target=node22 \
@@ -156,7 +231,7 @@ build_language_host() {
   chmod +x "$dir/bin/$bin.tmp"
   mv "$dir/bin/$bin.tmp" "$dir/bin/$bin"
   link "$dir" "$bin"
-  echo "language-host $PULUMI_VERSION: built in $((SECONDS - t0)) s ($dir/bin/$bin, a substitute for the released host)"
+  say "language-host $PULUMI_VERSION: built in $((SECONDS - t0)) s ($dir/bin/$bin, a substitute for the released host)"
 }
 
 main() {
@@ -172,7 +247,8 @@ main() {
   for t in "${want[@]}"; do
     if ! declare -F "build_$t" >/dev/null; then echo "unknown tool: $t (known: ${ALL_TOOLS[*]})" >&2; exit 2; fi
   done
-  for t in "${want[@]}"; do "build_$t"; done
+  STEPS=${#want[@]}
+  for t in "${want[@]}"; do STEP=$((STEP + 1)); "build_$t"; done
 }
 
 main "$@"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# bash tools/node.sh: prints the bin folder of Node.js $NODE_VERSION
-# (tools/versions.sh, the minimum of package.json `engines`), installed from
+# bash tools/node.sh [VERSION]: prints the bin folder of Node.js VERSION
+# (default $NODE_VERSION in tools/versions.sh, the minimum of package.json
+# `engines`), installed from
 # the npm registry's node-linux-<arch> package into the tools cache, keyed by
 # version. The binary ships inside that package: no install script runs and
 # nothing else is downloaded. Idempotent. .ci/run puts it first on PATH, so
@@ -16,11 +17,12 @@ case "$(uname -m)" in
   aarch64 | arm64) arch=arm64 ;;
   *) echo "tools/node.sh: no node-linux package for $(uname -m)" >&2; exit 1 ;;
 esac
-dir="$TOOLS/node-$NODE_VERSION"
+version=${1:-$NODE_VERSION}
+dir="$TOOLS/node-$version"
 bin="$dir/node_modules/node-linux-$arch/bin"
 if [ ! -x "$bin/node" ]; then
   mkdir -p "$dir"
-  npm install --prefix "$dir" --no-save --no-audit --no-fund --ignore-scripts --loglevel=error "node-linux-$arch@$NODE_VERSION" >&2
+  npm install --prefix "$dir" --no-save --no-audit --no-fund --ignore-scripts --loglevel=error "node-linux-$arch@$version" >&2
 fi
 "$bin/node" --version >/dev/null
 echo "$bin"

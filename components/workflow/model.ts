@@ -89,6 +89,8 @@ export interface Job {
   /** Least privilege, stated per job; `{}` is no token scope at all. */
   readonly permissions: Permissions;
   readonly timeoutMinutes: number;
+  /** A GitHub environment: its secrets reach only this job, on the branches its deployment policy allows. */
+  readonly environment?: string;
   readonly continueOnError?: boolean;
   readonly outputs?: Readonly<Record<string, Expr>>;
   readonly env?: Readonly<Record<string, Value>>;
@@ -166,6 +168,7 @@ export function toGithub(w: Workflow): Record<string, unknown> {
       needs: j.needs && j.needs.length > 0 ? [...j.needs] : undefined,
       if: j.if?.toString(),
       "runs-on": w.runsOn,
+      environment: j.environment,
       "timeout-minutes": j.timeoutMinutes,
       permissions: Object.fromEntries(Object.entries(j.permissions).sort(([a], [b]) => (a < b ? -1 : 1))),
       "continue-on-error": j.continueOnError,

@@ -43,7 +43,8 @@ scoped wrongly. A path-scoped waiver leaves a finding listed with only the
 places it still blocks.
 
 Prints {decision, unusable[], blocking[], waived[], expiredWaivers[],
-unmatchedWaivers[], counts, scan, …}.
+unmatchedWaivers[], counts, scan, decidedAt, …}; decidedAt is when the gate
+decided (UTC): a pass admits the digest for the stack's window from then.
 Step outputs: decision, blocking_count. Exit 0 pass, 1 block, 2 unusable input
 (also a block).
 `;
@@ -100,9 +101,9 @@ export const command: Command = {
     acc.addUnusable(waiverProblems);
 
     // One report at a time: only the distinct findings stay in memory.
-    const read = (file: string, shown: string, place: string): void => {
+    const read = (file: string, shown: string, place: string, artifact?: string): void => {
       try {
-        acc.add(readTrivyReport(file, shown), shown, place);
+        acc.add(readTrivyReport(file, shown, artifact), shown, place);
       } catch (e) {
         if (!(e instanceof UnusableInput)) throw e;
         acc.addUnusable(e.problems);
@@ -116,7 +117,7 @@ export const command: Command = {
         const wantSource = config?.gate.scans?.includes("source") ?? true;
         const { reports: listed, missing } = recordReports(record, file, recordFlag, wantSource);
         acc.addUnusable(missing);
-        for (const r of listed) read(r.file, r.shown, r.place);
+        for (const r of listed) read(r.file, r.shown, r.place, r.artifact);
         scan = {
           record: recordFlag,
           digest: record.image.digest,
@@ -149,7 +150,9 @@ export const command: Command = {
     const c = result.counts;
     io.stderr(`gate: ${result.decision}: ${c.blocking} blocking, ${c.waived} waived, ${c.findings} findings (${c.occurrences} occurrences) in ${result.reports.length} report(s)\n`);
     for (const w of result.unmatchedWaivers) io.stderr(`gate: ${w.message}\n`);
-    writeResult(io, result);
+    // When the decision was made: a passing result admits its digest for the stack's window from
+    // then on (the scan-gate attestation carries it; components/admission.ts).
+    writeResult(io, { ...result, decidedAt: new Date().toISOString() });
     setOutputs(io, { decision: result.decision, blocking_count: String(c.blocking) });
     return gateExitCode(result);
   },
@@ -160,7 +163,7 @@ export const command: Command = {
  * of thousands of findings one JSON.stringify of the whole would be a single
  * string past V8's limit, and the gate must still leave a usable gate.json.
  */
-function writeResult(io: Io, r: GateResult): void {
+function writeResult(io: Io, r: GateResult & { readonly decidedAt: string }): void {
   const { blocking, waived, ...rest } = r;
   const head = JSON.stringify(rest, null, 2);
   io.stdout(head.slice(0, -2) + ",\n");

@@ -22,6 +22,8 @@ import {
 } from "../lib/issues";
 import { withdrawPins } from "../lib/pin";
 import { checkTagName } from "../lib/tags";
+import { DEFAULT_APPROVER_ROLE } from "../lib/approval";
+import { loadConfigOption } from "../lib/config";
 
 const USAGE = `usage: mirror-pipeline issue --kind KIND --state open|resolved --tag TAG [flags]
 
@@ -42,6 +44,8 @@ is blocked only comments on the build's cve issue.
   --title TITLE        issue title (default per kind)
   --run-url URL        link to the workflow run
   --repo OWNER/NAME    the mirror repository (default: env GITHUB_REPOSITORY)
+  --config FILE        mirror config (default .mirror/config.yml when present):
+                       overrideReview.approverRole, the role an approving closer needs
 
 A blocked build (--kind cve --state open) also withdraws the open pin pull
 request of TAG, which pins an earlier digest: closed, with a comment naming the issue.
@@ -50,7 +54,11 @@ Prints {action, number, state, approved, approvedBy, withdrawn?}; action is crea
 updated, reopened, unchanged, closed or none. approved is true only for an
 override-review issue that a human closed as completed while its findings (the
 changed watched files, the upstream commit and the drift patch's hash) are
-unchanged: the approval that lets the drift gate pass; approvedBy is who closed it.
+unchanged, by someone with overrideReview.approverRole (default ${DEFAULT_APPROVER_ROLE})
+or higher, while the issue text is what the pipeline wrote when it asked for
+the review (pipeline/lib/approval.ts): the approval that lets the drift gate
+pass; approvedBy is who closed it. A close that is no such approval reopens
+the issue, saying why.
 Only issues and comments written by the workflow's identity are read as the
 pipeline's (MIRROR_BOT_LOGIN, default github-actions[bot]).
 Outputs: action, number, approved, approved_by. Env: GITHUB_TOKEN, GITHUB_API_URL.
@@ -83,6 +91,7 @@ export const command: Command = {
       "health-json": { type: "string" },
       "run-url": { type: "string" },
       repo: { type: "string" },
+      config: { type: "string" },
     });
     if (!f.kind || !(ISSUE_KINDS as readonly string[]).includes(f.kind)) {
       throw new UsageError(`--kind: ${JSON.stringify(f.kind ?? null)} is not allowed (allowed: ${ISSUE_KINDS.join(", ")})`);
@@ -149,6 +158,7 @@ export const command: Command = {
       throw new UsageError(`--state open needs the findings: ${want} FILE`);
     }
 
+    const config = loadConfigOption(io.cwd, f.config);
     const gh = github(io);
     const bot = botLogin(io.env);
     const result = await syncIssue(gh, repo, {
@@ -159,7 +169,7 @@ export const command: Command = {
       items,
       details: details.join("\n\n"),
       ...(f["run-url"] !== undefined ? { runUrl: f["run-url"] } : {}),
-    }, bot);
+    }, bot, config?.overrideReview?.approverRole ?? DEFAULT_APPROVER_ROLE);
     const withdrawn = kind === "cve" && state === "open" && result.number !== null ? await withdrawPins(gh, repo, tag, result.number, bot) : [];
     io.stderr(
       `issue ${kind} ${tag}: ${result.action}${result.number !== null ? ` #${result.number}` : ""}` +

@@ -10,11 +10,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseFlags, setOutputs, UsageError, type Command, type Io } from "../cli";
 import { loadConfigOption } from "../lib/config";
-import { extractOciArchive } from "../lib/oci";
+import { extractOciArchive, isOciPlatform } from "../lib/oci";
 import { checkImage } from "../lib/publish";
 import { readVexStatus, scan, type TrivyRunner } from "../lib/scan";
 import { isDay, readIgnoreFile, UnusableInput, type IgnoreEntry } from "../lib/trivy";
-import { writeAuthFile } from "./publish";
+import { credentialsTemp, writeAuthFile } from "./publish";
 
 const USAGE = `usage: mirror-pipeline scan --archive FILE --out DIR [--source DIR] [flags]
        mirror-pipeline scan --image REGISTRY/NS/NAME --digest sha256:… --out DIR [flags]
@@ -52,17 +52,33 @@ Flags:
 
 Trivy comes from PATH; its own TRIVY_* environment (TRIVY_CACHE_DIR,
 TRIVY_SKIP_DB_UPDATE, TRIVY_OFFLINE_SCAN, …) applies to every call.
-Registry credentials: REGISTRY_USER and REGISTRY_PASSWORD, as for publish.
+Registry credentials: REGISTRY_USER and REGISTRY_PASSWORD, as for publish,
+in a file under $RUNNER_TEMP/mirror-credentials that exists only while skopeo
+pulls. Trivy and skopeo get no credentials in their environment (only PATH,
+HOME, TMPDIR, locale, proxy, certificate and TRIVY_* settings).
 
 Prints the scan record; outputs digest, complete. Exit 0 when every platform
 (and the source, when given) has its reports, 2 otherwise (the record says
 which is missing; the gate then blocks).
 `;
 
+/**
+ * What a tool run by scan sees of the environment: the basics a process
+ * needs and Trivy's own settings, never the registry credentials or a token.
+ * Trivy reads the image from a folder; a scanner that a compromised release
+ * or database turned hostile must find nothing to steal (issue 17 item 13).
+ */
+const TOOL_ENV = /^(PATH|HOME|TMPDIR|LANG|LC_[A-Z]+|TZ|XDG_[A-Z_]+|CONTAINERS_[A-Z_]+|HTTPS?_PROXY|https?_proxy|NO_PROXY|no_proxy|SSL_CERT_FILE|SSL_CERT_DIR|TRIVY_[A-Z0-9_]+)$/;
+const CREDENTIAL_NAME = /USER|PASS|TOKEN|SECRET|AUTH|KEY/;
+
+export function toolEnv(env: Io["env"]): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k, v]) => v !== undefined && TOOL_ENV.test(k) && !CREDENTIAL_NAME.test(k))) as NodeJS.ProcessEnv;
+}
+
 function runTool(io: Io, file: string, timeoutMs: number): (args: readonly string[], cwd?: string) => Promise<string> {
   return (args, cwd) =>
     new Promise((resolve, reject) => {
-      execFile(file, [...args], { env: { ...io.env } as NodeJS.ProcessEnv, cwd: cwd ?? io.cwd, maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs }, (err, stdout, stderr) => {
+      execFile(file, [...args], { env: toolEnv(io.env), cwd: cwd ?? io.cwd, maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs }, (err, stdout, stderr) => {
         if (err) {
           const why = (err as NodeJS.ErrnoException).code === "ENOENT" ? `${file} is not installed (not on PATH)` : lastLines(String(stderr)) || err.message;
           reject(new Error(`${file} ${args[0]} failed: ${why}`));
@@ -110,7 +126,7 @@ export const command: Command = {
     }
     const config = loadConfigOption(io.cwd, f.config);
     const platforms = f.platforms !== undefined ? f.platforms.split(",").map((x) => x.trim()).filter((x) => x !== "") : config?.build.platforms;
-    for (const p of platforms ?? []) if (!/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/.test(p)) throw new UsageError(`--platforms: ${JSON.stringify(p)} is not allowed (allowed: os/arch[/variant], e.g. linux/arm64)`);
+    for (const p of platforms ?? []) if (!isOciPlatform(p)) throw new UsageError(`--platforms: ${JSON.stringify(p)} is not allowed (allowed: os/arch[/variant] from the OCI image index specification, e.g. linux/arm64)`);
     const wantSource = config?.gate.scans?.includes("source") ?? true;
     if (f.source !== undefined && !fs.statSync(path.resolve(io.cwd, f.source), { throwIfNoEntry: false })?.isDirectory()) {
       throw new UsageError(`--source ${f.source}: not a directory`);
@@ -136,10 +152,18 @@ export const command: Command = {
       if (f.archive !== undefined) {
         await extractOciArchive(path.resolve(io.cwd, f.archive), layout);
       } else {
-        const authFile = writeAuthFile(io, work, image!);
-        const skopeo = runTool(io, "skopeo", 30 * 60_000);
-        await skopeo(["copy", "--quiet", "--all", "--preserve-digests", "--retry-times", "3", `--src-tls-verify=${tls}`,
-          ...(authFile ? ["--src-authfile", authFile] : []), `docker://${image}@${f.digest}`, `oci:${layout}:scan`]);
+        // The credentials live under $RUNNER_TEMP/mirror-credentials (removed by the
+        // rescan job's always() step after a kill) and only while skopeo pulls: never
+        // next to the layout, which is Trivy's working folder.
+        const credentials = credentialsTemp(io, "scan-");
+        try {
+          const authFile = writeAuthFile(io, credentials, image!);
+          const skopeo = runTool(io, "skopeo", 30 * 60_000);
+          await skopeo(["copy", "--quiet", "--all", "--preserve-digests", "--retry-times", "3", `--src-tls-verify=${tls}`,
+            ...(authFile ? ["--src-authfile", authFile] : []), `docker://${image}@${f.digest}`, `oci:${layout}:scan`]);
+        } finally {
+          fs.rmSync(credentials, { recursive: true, force: true });
+        }
       }
       const out = path.resolve(io.cwd, f.out);
       const source = f.source !== undefined

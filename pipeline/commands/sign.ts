@@ -16,6 +16,7 @@ import { publicKeyBody, scanGatePredicate, SCAN_GATE_PREDICATE_TYPE, signAndAtte
 import { credentialsTemp, writeAuthFile } from "./publish";
 
 const USAGE = `usage: mirror-pipeline sign --image REGISTRY/NS/NAME --digest sha256:… --scan-record FILE --gate-json FILE --public-key FILE --tag TAG --commit SHA [flags]
+       mirror-pipeline sign --rescan --image REGISTRY/NS/NAME --digest sha256:… --scan-record FILE --gate-json FILE --public-key FILE --tag TAG --commit SHA [flags]
 
 Signs the pushed digest (the index) and each platform's manifest digest with
 cosign and the private key in env COSIGN_PRIVATE_KEY (password
@@ -38,6 +39,11 @@ log (--tlog-upload=false); verify with --insecure-ignore-tlog.
   --run-url URL        the workflow run
   --config FILE        mirror config (default .mirror/config.yml): the upstream repository
   --tls-verify BOOL    verify the registry's TLS certificate (default true; false only for a local test registry)
+  --rescan             the nightly rescan of the pinned digest passed: --scan-record is the
+                       rescan's. Nothing is signed and no SBOM attested; the digests must
+                       already carry the fleet's signature, and each gets the fresh
+                       scan-gate result in place of the last (cosign attest --replace), so
+                       admission keeps the digest for another window (components/admission.ts)
 
 Credentials: env REGISTRY_USER and REGISTRY_PASSWORD, handed to cosign in a
 temporary Docker config that is removed afterwards.
@@ -86,6 +92,7 @@ export const command: Command = {
       "run-url": { type: "string" },
       config: { type: "string" },
       "tls-verify": { type: "string" },
+      rescan: { type: "boolean" },
     });
     for (const k of ["image", "digest", "scan-record", "gate-json", "public-key", "tag", "commit"] as const) if (!f[k]) throw new UsageError(`--${k} is required`);
     let image: string;
@@ -98,6 +105,7 @@ export const command: Command = {
     if (!COMMIT.test(f.commit!)) throw new UsageError(`--commit ${JSON.stringify(f.commit)} is not allowed (allowed: a full git commit SHA)`);
     if (f["run-url"] !== undefined && !URL_PATTERN.test(f["run-url"])) throw new UsageError(`--run-url ${JSON.stringify(f["run-url"])} is not allowed (allowed: an http(s) URL)`);
     if ((f["review-file"] === undefined) !== (f["diff-file"] === undefined)) throw new UsageError("--review-file and --diff-file go together (the review and the patch it summarises)");
+    if (f.rescan && f["review-file"] !== undefined) throw new UsageError("--review-file is the build's: a rescan reviews no diff");
     const tlsFlag = f["tls-verify"] ?? "true";
     if (tlsFlag !== "true" && tlsFlag !== "false") throw new UsageError(`--tls-verify ${JSON.stringify(tlsFlag)} is not allowed (allowed: true, false)`);
 
@@ -133,6 +141,7 @@ export const command: Command = {
         throw new SignError(`--gate-json ${f["gate-json"]}: not the gate's JSON result (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       }
       const predicate = scanGatePredicate({
+        kind: f.rescan ? "rescan" : "build",
         image,
         digest: f.digest!,
         record,

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { MirrorConfig } from "../../components/mirror-config";
 import { SEVERITIES, type Severity } from "../../components/types";
+import { REPOSITORY_ROLES } from "./approval";
 import { parseYaml } from "./yaml";
 
 export const DEFAULT_CONFIG = ".mirror/config.yml";
@@ -55,7 +56,7 @@ export function loadMirrorConfig(file: string, shown = file): MirrorConfig {
 export function validateMirrorConfig(doc: unknown, shown: string): MirrorConfig {
   const p: string[] = [];
   const c = new Checker(p);
-  const root = c.obj("", doc, ["schema", "name", "repository", "upstream", "image", "override", "build", "watch", "gate", "health", "attestations", "reviewers"]);
+  const root = c.obj("", doc, ["schema", "name", "repository", "upstream", "image", "override", "build", "watch", "gate", "health", "attestations", "reviewers", "overrideReview"]);
   if (!root) throw new ConfigError(shown, p);
   if (root.schema !== 1) p.push(`schema: ${show(root.schema)} is not supported (allowed: 1; this pipeline bundle is older or newer than the config)`);
   c.str("name", root.name, /^[a-z0-9](?:[a-z0-9-]{0,37}[a-z0-9])?$/, "a mirror name");
@@ -72,7 +73,7 @@ export function validateMirrorConfig(doc: unknown, shown: string): MirrorConfig 
       if (t.prefix !== "") c.str("upstream.tags.prefix", t.prefix, /^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/, "'' or letters, digits and . _ / -");
     }
   }
-  c.str("image", root.image, /^ghcr\.io\/[a-z0-9._/-]+$/, "ghcr.io/<namespace>/<name>");
+  c.str("image", root.image, /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::\d{1,5})?\/[a-z0-9._-]+(?:\/[a-z0-9._-]+)+$/, "<registry host>/<namespace>/<name>, e.g. ghcr.io/acme/gokapi");
   if (root.override === undefined) p.push("override: missing (allowed: null or a mapping)");
   else if (root.override !== null) {
     const o = c.obj("override", root.override, ["path", "sha256", "source", "sourceSha256", "basePins"]);
@@ -113,6 +114,11 @@ export function validateMirrorConfig(doc: unknown, shown: string): MirrorConfig 
   }
   c.bool("attestations", root.attestations);
   c.list("reviewers", root.reviewers, (v, at) => c.str(at, v, /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\/[A-Za-z0-9._-]+)?$/, "a GitHub login or org/team"));
+  // Absent in configs rendered before the closer's role was checked: the fleet default.
+  if (root.overrideReview !== undefined) {
+    const r = c.obj("overrideReview", root.overrideReview, ["approverRole"]);
+    if (r) c.str("overrideReview.approverRole", r.approverRole, new RegExp(`^(${REPOSITORY_ROLES.join("|")})$`), REPOSITORY_ROLES.join(", "));
+  }
   if (p.length > 0) throw new ConfigError(shown, p);
   return root as unknown as MirrorConfig;
 }

@@ -17,6 +17,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { createOnce, type GitHub } from "../github";
+import { checkApproval, DEFAULT_APPROVER_ROLE, ensureAsked, type RepositoryRole } from "./approval";
 
 export const ISSUE_KINDS = ["cve", "override-review", "rescan", "upstream-health"] as const;
 export type IssueKind = (typeof ISSUE_KINDS)[number];
@@ -67,7 +68,7 @@ export interface IssueResult {
   readonly state: "open" | "closed" | null;
   /** True only for an override-review issue a human closed as completed while its findings are unchanged. */
   readonly approved: boolean;
-  /** Who closed the issue that approves (GitHub's `closed_by`), when approved. */
+  /** Who closed the issue that approves (the actor of the timeline's close event), when approved. */
   readonly approvedBy: string | null;
   readonly url: string | null;
   /** A create that GitHub had applied before its answer was lost, found by its marker and adopted. */
@@ -433,12 +434,6 @@ async function findIssues(gh: GitHub, repo: Repo, kind: IssueKind, tag: string, 
     }));
 }
 
-/** The login of who closed an issue: the single-issue answer carries `closed_by` (the list does not promise it). */
-async function closedBy(gh: GitHub, repo: Repo, number: number): Promise<string | null> {
-  const { data } = await gh.request("GET /repos/{owner}/{repo}/issues/{issue_number}", { ...repo, issue_number: number });
-  return data.closed_by?.login ?? null;
-}
-
 /** The login the pipeline writes as, when the caller does not say (the mirror workflow's `github.token`). */
 const DEFAULT_BOT = "github-actions[bot]";
 
@@ -463,8 +458,12 @@ export async function postComment(gh: GitHub, repo: Repo, number: number, text: 
   );
 }
 
-/** Applies the lifecycle for one (kind, tag) to GitHub. `bot` is the login the workflow writes as. */
-export async function syncIssue(gh: GitHub, repo: Repo, input: IssueInput, bot: string = DEFAULT_BOT): Promise<IssueResult> {
+/**
+ * Applies the lifecycle for one (kind, tag) to GitHub. `bot` is the login the
+ * workflow writes as; `approverRole` the role an override review's closer
+ * needs (pipeline/lib/approval.ts).
+ */
+export async function syncIssue(gh: GitHub, repo: Repo, input: IssueInput, bot: string = DEFAULT_BOT, approverRole: RepositoryRole = DEFAULT_APPROVER_ROLE): Promise<IssueResult> {
   if (input.kind === "rescan") {
     // While a build of this tag is blocked, the build's issue holds the findings; a rescan only comments there.
     const [build] = await findIssues(gh, repo, "cve", input.tag, "open", bot);
@@ -503,12 +502,34 @@ export async function syncIssue(gh: GitHub, repo: Repo, input: IssueInput, bot: 
     if (plan.update) await gh.request("PATCH /repos/{owner}/{repo}/issues/{issue_number}", { ...repo, issue_number: number, ...plan.update });
     if (plan.comment) await postComment(gh, repo, number, plan.comment, bot);
   }
-  const approvedBy = plan.approved && number !== null ? await closedBy(gh, repo, number) : null;
+  let { action, state, approved } = plan;
+  let approvedBy: string | null = null;
+  if (input.kind === "override-review" && number !== null) {
+    const fp = fingerprint(input.items.map((i) => i.key));
+    if (approved) {
+      const a = await checkApproval(gh, repo, number, fp, approverRole, bot);
+      if (a.approved) approvedBy = a.by;
+      else {
+        // Closed as completed, but not an approval that holds: ask again, saying why.
+        await gh.request("PATCH /repos/{owner}/{repo}/issues/{issue_number}", { ...repo, issue_number: number, body: renderBody(input), state: "open", state_reason: "reopened" });
+        await postComment(gh, repo, number, `Not approved: ${a.why}. Reopened${input.runUrl ? ` by [this run](${input.runUrl})` : ""}; close it as completed to approve.`, bot);
+        [action, state, approved] = ["reopened", "open", false];
+      }
+    }
+    if (state === "open") {
+      const n = number;
+      await ensureAsked(gh, repo, n, fp, approverRole, bot, {
+        fresh: plan.create !== undefined || plan.update?.body !== undefined || action === "reopened",
+        rewrite: async () => void (await gh.request("PATCH /repos/{owner}/{repo}/issues/{issue_number}", { ...repo, issue_number: n, body: renderBody(input) })),
+        post: (text) => postComment(gh, repo, n, text, bot),
+      });
+    }
+  }
   return {
-    action: plan.action,
+    action,
     number,
-    state: plan.state,
-    approved: plan.approved,
+    state,
+    approved,
     approvedBy,
     url,
     ...(adopted ? { adopted } : {}),

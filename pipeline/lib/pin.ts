@@ -532,6 +532,9 @@ async function supersede(gh: GitHub, repo: Repo, s: { base: string; branch: stri
     const ref = p.head.ref;
     if (!ref.startsWith(BRANCH_PREFIX) || ref === s.branch) continue;
     if (p.head.repo?.full_name?.toLowerCase() !== `${repo.owner}/${repo.repo}`.toLowerCase()) continue;
+    // Only the workflow identity's own pin pull requests, as withdrawPins: a person
+    // can push a mirror-build/* branch and open a pull request from it too.
+    if (p.user?.login !== s.bot) continue;
     if (!isOlderTag(ref.slice(BRANCH_PREFIX.length), s.tag, s.prefix)) continue;
     const by = s.by !== null ? `#${s.by} (${code(s.tag)})` : code(s.tag);
     await postComment(gh, repo, p.number, `Superseded by ${by}: a newer upstream tag was built. Closed by the mirror pipeline.`, s.bot);

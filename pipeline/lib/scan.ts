@@ -8,7 +8,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DIGEST_PATTERN, layoutImage, writeScanIndex, type LayoutImage } from "./oci";
+import { DIGEST_PATTERN, isOciPlatform, layoutImage, verifyLayers, writeScanIndex, type LayoutImage } from "./oci";
 import { entryMatches, isExpired, parsePurl, purlMatches, readTrivyReport, type IgnoreEntry, type Occurrence } from "./trivy";
 
 export const SCAN_RECORD_SCHEMA = 1;
@@ -55,9 +55,20 @@ export interface ScanRecord {
   readonly complete: boolean;
 }
 
-/** `linux/arm64/v8` -> `linux-arm64-v8`: a file name part. */
+/**
+ * `linux/arm64/v8` -> `linux-arm64-v8`: a file name part. Only for the OCI
+ * spec's platform values (pipeline/lib/oci.ts ociPlatform), whose parts are
+ * lowercase letters and digits: `/` -> `-` is then one to one, and two
+ * platforms can never share a report file.
+ */
 export function platformSlug(platform: string): string {
-  return platform.replace(/[^A-Za-z0-9._-]+/g, "-");
+  if (!isOciPlatform(platform)) throw new Error(`platform ${JSON.stringify(platform).slice(0, 80)} is not an OCI platform value (os/architecture[/variant]); no report name is made for it`);
+  return platform.replace(/\//g, "-");
+}
+
+/** What Trivy names a report of `--input image@<digest>` (pkg/fanal/image/archive.go: the --input as given). */
+export function scannedArtifact(digest: string): string {
+  return `image@${digest}`;
 }
 
 export interface ScanInput {
@@ -94,6 +105,7 @@ export async function scan(input: ScanInput): Promise<ScanRecord> {
   // the input: scanned from the layout's parent as `image@<digest>`, the
   // report says which platform manifest it read, not a temporary path.
   if (path.basename(input.layout) !== "image") throw new Error(`the scan layout must be a folder named image (got ${input.layout})`);
+  await verifyLayers(input.layout, image);
   writeScanIndex(input.layout, image);
 
   const active = input.waivers.filter((w) => !isExpired(w, input.today));
@@ -109,12 +121,16 @@ export async function scan(input: ScanInput): Promise<ScanRecord> {
   };
 
   const platforms: PlatformScan[] = [];
+  const names = new Set<string>();
   for (const p of image.platforms) {
     const base = `trivy-image-${platformSlug(p.platform)}`;
+    // One file per platform: a second scan must never overwrite the first's report.
+    if (names.has(base)) throw new Error(`${input.from}: two platforms would share the report ${base}.json; nothing was scanned`);
+    names.add(base);
     const report = `${base}.json`;
     log(`scanning ${p.platform} (${p.digest})`);
     try {
-      await input.trivy(["image", ...COMMON, "--output", path.join(out, report), "--input", `image@${p.digest}`], path.dirname(input.layout));
+      await input.trivy(["image", ...COMMON, "--output", path.join(out, report), "--input", scannedArtifact(p.digest)], path.dirname(input.layout));
       platforms.push({ platform: p.platform, digest: p.digest, ...(await convert(base, report)) });
     } catch (e) {
       log(`${p.platform}: no report: ${(e as Error).message}`);
@@ -205,21 +221,36 @@ export function readScanRecord(file: string, shown = file): ScanRecord {
   if (!Array.isArray(r.platforms) || r.platforms.length === 0) bad("platforms: no platform was scanned");
   for (const [i, p] of r.platforms!.entries()) {
     if (typeof p?.platform !== "string" || !DIGEST_PATTERN.test(String(p?.digest))) bad(`platforms[${i}]: no platform and manifest digest`);
+    if (!isOciPlatform(p.platform)) bad(`platforms[${i}]: ${JSON.stringify(p.platform).slice(0, 80)} is not an OCI platform (allowed: os/architecture[/variant] from the OCI image index specification)`);
   }
+  const seen = r.platforms!.map((p) => p.platform);
+  const twice = seen.find((p, i) => seen.indexOf(p) !== i);
+  if (twice !== undefined) bad(`platforms: ${twice} is listed twice`);
+  const reports = r.platforms!.map((p) => p.report).filter((x) => x !== undefined);
+  const shared = reports.find((x, i) => reports.indexOf(x) !== i);
+  if (shared !== undefined) bad(`platforms: two platforms name the same report ${JSON.stringify(shared)}`);
   if (!r.source || typeof r.source !== "object") bad("source: missing");
   return r as ScanRecord;
 }
 
 /** What the gate reads from a record: the reports to read, and what is missing (unusable input). */
-export function recordReports(record: ScanRecord, recordFile: string, shown: string, wantSource: boolean): { reports: Array<{ file: string; shown: string; place: string }>; missing: string[] } {
+export interface RecordReport {
+  readonly file: string;
+  readonly shown: string;
+  readonly place: string;
+  /** The ArtifactName the report must carry: a platform's report is of that platform's manifest digest. */
+  readonly artifact?: string;
+}
+
+export function recordReports(record: ScanRecord, recordFile: string, shown: string, wantSource: boolean): { reports: RecordReport[]; missing: string[] } {
   const dir = path.dirname(recordFile);
   const shownDir = path.dirname(shown);
-  const reports: Array<{ file: string; shown: string; place: string }> = [];
+  const reports: RecordReport[] = [];
   const missing: string[] = [];
   const rel = (f: string) => (shownDir === "." ? f : `${shownDir}/${f}`);
   for (const p of record.platforms) {
     if (p.report === undefined || !safeName(p.report)) missing.push(`${shown}: platform ${p.platform} (${p.digest}) has no report${p.error ? `: ${oneLine(p.error)}` : ""}`);
-    else reports.push({ file: path.join(dir, p.report), shown: rel(p.report), place: p.platform });
+    else reports.push({ file: path.join(dir, p.report), shown: rel(p.report), place: p.platform, artifact: scannedArtifact(p.digest) });
   }
   if ("skipped" in record.source) {
     if (wantSource && record.kind === "build") missing.push(`${shown}: the source was not scanned (${oneLine(record.source.skipped)}), but gate.scans includes source`);

@@ -42,6 +42,8 @@ export interface FileDigest {
 
 export interface ScanGatePredicate {
   readonly decision: "pass";
+  /** `build`: the scan before the push; `rescan`: the nightly scan of the pinned digest against that day's DB. */
+  readonly scan: ScanRecord["kind"];
   readonly image: {
     readonly name: string;
     readonly digest: string;
@@ -58,6 +60,8 @@ export interface ScanGatePredicate {
     readonly fixedOnly: boolean;
     /** The day waivers were judged against (YYYY-MM-DD). */
     readonly today: string | null;
+    /** When the gate decided (UTC, RFC 3339): admission holds the pass for the stack's window from then. */
+    readonly decidedAt: string;
     readonly bySeverity: Readonly<Record<string, number>>;
     readonly blocking: 0;
   };
@@ -84,6 +88,8 @@ export function fileDigest(file: string, name = path.basename(file)): FileDigest
 }
 
 export interface PredicateInput {
+  /** Which scan is attested: the build's, or the nightly rescan's of the pinned digest. @default "build" */
+  readonly kind?: ScanRecord["kind"];
   readonly image: string;
   readonly digest: string;
   readonly record: ScanRecord;
@@ -110,7 +116,8 @@ export function scanGatePredicate(input: PredicateInput): ScanGatePredicate {
     throw new SignError(`${why}; nothing was signed`);
   };
   if (!DIGEST_PATTERN.test(digest)) no(`--digest ${JSON.stringify(digest)} is not allowed (allowed: sha256:<64 hex>)`);
-  if (record.kind !== "build") no(`${path.basename(input.recordFile)}: kind is ${record.kind}, not build: only a build's scan is signed`);
+  const kind = input.kind ?? "build";
+  if (record.kind !== kind) no(`${path.basename(input.recordFile)}: kind is ${record.kind}, not ${kind}: ${kind === "build" ? "only a build's scan is signed" : "only the rescan's own scan is re-attested"}`);
   if (record.image.digest !== digest) no(`${path.basename(input.recordFile)} is of ${record.image.digest}, not of the pushed ${digest}`);
   const blocking = Array.isArray(gate.blocking) ? gate.blocking.length : -1;
   const unusable = Array.isArray(gate.unusable) ? gate.unusable.length : -1;
@@ -119,6 +126,10 @@ export function scanGatePredicate(input: PredicateInput): ScanGatePredicate {
   }
   const gscan = gate.scan as { digest?: unknown } | undefined;
   if (gscan?.digest !== digest) no(`${gateName}: scan.digest is ${JSON.stringify(gscan?.digest ?? null)}, not the pushed ${digest}`);
+  const decidedAt = gate.decidedAt;
+  if (typeof decidedAt !== "string" || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/.test(decidedAt) || Number.isNaN(Date.parse(decidedAt))) {
+    no(`${gateName}: decidedAt: ${JSON.stringify(decidedAt ?? null)} is not allowed (allowed: the UTC time the gate decided, as gate writes it)`);
+  }
   const policy = (gate.policy ?? {}) as { severities?: unknown; fixedOnly?: unknown; today?: unknown };
   const counts = (gate.counts ?? {}) as { bySeverity?: unknown };
   const bySeverity = counts.bySeverity;
@@ -155,6 +166,7 @@ export function scanGatePredicate(input: PredicateInput): ScanGatePredicate {
 
   return {
     decision: "pass",
+    scan: kind,
     image: {
       name: input.image,
       digest,
@@ -169,6 +181,7 @@ export function scanGatePredicate(input: PredicateInput): ScanGatePredicate {
       severities: Array.isArray(policy.severities) ? (policy.severities as string[]) : [],
       fixedOnly: policy.fixedOnly === true,
       today: typeof policy.today === "string" ? policy.today : null,
+      decidedAt: decidedAt as string,
       bySeverity: bySeverity as Record<string, number>,
       blocking: 0,
     },
@@ -191,6 +204,8 @@ export interface SignPlan {
   /** `image@digest` of every digest to sign: the index first, then each platform's manifest. */
   readonly subjects: readonly string[];
   readonly attestations: readonly Attestation[];
+  /** False for a rescan: the digests were signed when they were built; only the scan-gate result is attested anew. */
+  readonly sign: boolean;
 }
 
 /**
@@ -201,16 +216,19 @@ export interface SignPlan {
  */
 export function signPlan(image: string, record: ScanRecord, recordDir: string, predicateFile: string): SignPlan {
   const index = `${image}@${record.image.digest}`;
-  const platforms = record.platforms.map((p) => ({ ref: `${image}@${p.digest}`, sbom: path.join(recordDir, p.sbom!) }));
+  const platforms = record.platforms.map((p) => ({ ref: `${image}@${p.digest}`, sbom: p.sbom === undefined ? undefined : path.join(recordDir, p.sbom) }));
   // A single-platform image's "index" is its only manifest: one subject, not two.
   const subjects = [index, ...platforms.map((p) => p.ref).filter((r) => r !== index)];
   const attestations: Attestation[] = [];
-  for (const p of platforms) {
-    attestations.push({ subject: p.ref, type: SBOM_TYPE, predicate: p.sbom });
-    if (p.ref !== index) attestations.push({ subject: index, type: SBOM_TYPE, predicate: p.sbom });
+  const build = record.kind === "build";
+  if (build) {
+    for (const p of platforms) {
+      attestations.push({ subject: p.ref, type: SBOM_TYPE, predicate: p.sbom! });
+      if (p.ref !== index) attestations.push({ subject: index, type: SBOM_TYPE, predicate: p.sbom! });
+    }
   }
   for (const s of subjects) attestations.push({ subject: s, type: SCAN_GATE_PREDICATE_TYPE, predicate: predicateFile });
-  return { subjects, attestations };
+  return { subjects, attestations, sign: build };
 }
 
 /** The PEM body of a public key, whitespace removed: what two copies of one key share. */
@@ -246,15 +264,30 @@ export interface SignResult {
 export async function signAndAttest(input: SignInput, cosign: Cosign): Promise<SignResult> {
   const { plan, key, registryFlags, log } = input;
   const offline = ["--tlog-upload=false"];
-  for (const s of plan.subjects) {
-    log(`signing ${s}`);
-    await cosign(["sign", "--yes", "--key", key, ...offline, ...registryFlags, s]);
+  const verify = ["--key", input.publicKey, "--insecure-ignore-tlog=true", ...registryFlags];
+  if (!plan.sign) {
+    // A rescan attests digests the build signed: one the fleet key never signed gets nothing.
+    for (const s of plan.subjects) {
+      try {
+        await cosign(["verify", ...verify, s]);
+      } catch (e) {
+        throw new SignError(`${s} carries no signature that verifies with ${input.publicKey}: nothing was attested (${(e as Error).message})`);
+      }
+    }
+  }
+  if (plan.sign) {
+    for (const s of plan.subjects) {
+      log(`signing ${s}`);
+      await cosign(["sign", "--yes", "--key", key, ...offline, ...registryFlags, s]);
+    }
   }
   for (const a of plan.attestations) {
     log(`attesting ${a.type} on ${a.subject}`);
-    await cosign(["attest", "--yes", "--key", key, ...offline, ...registryFlags, "--type", a.type, "--predicate", a.predicate, a.subject]);
+    // One scan-gate result per digest, the newest: Kyverno requires every statement of a
+    // type to meet the conditions, so an aged one left beside it would deny a fresh pass.
+    const replace = a.type === SCAN_GATE_PREDICATE_TYPE ? ["--replace"] : [];
+    await cosign(["attest", "--yes", "--key", key, ...offline, ...replace, ...registryFlags, "--type", a.type, "--predicate", a.predicate, a.subject]);
   }
-  const verify = ["--key", input.publicKey, "--insecure-ignore-tlog=true", ...registryFlags];
   for (const s of plan.subjects) {
     try {
       await cosign(["verify", ...verify, s]);
@@ -275,7 +308,7 @@ export async function signAndAttest(input: SignInput, cosign: Cosign): Promise<S
   }
   log(`verified ${plan.subjects.length} signature(s) and ${plan.attestations.length} attestation(s) with ${input.publicKey} (no transparency log)`);
   return {
-    signed: plan.subjects,
+    signed: plan.sign ? plan.subjects : [],
     attested: plan.attestations.map((a) => ({ subject: a.subject, type: a.type })),
     tlog: false,
   };

@@ -117,7 +117,9 @@ export function allowedTags(tags: readonly UpstreamTag[], policy: TagPolicy): Ca
   }
   const strict = parsed.filter((c) => c.strict);
   const strictVersions = new Set(strict.map((c) => c.version.version));
-  const strictMajors = new Set(strict.map((c) => c.version.major));
+  // Only releases the policy allows open a major to loose tags: a prerelease it
+  // excludes (`v3.0.0-rc.1`) must not make `v3` (3.0.0) a candidate.
+  const strictMajors = new Set(strict.filter((c) => policy.prerelease || !isPrerelease(c)).map((c) => c.version.major));
   return parsed
     .filter((c) => c.strict || (!strictVersions.has(c.version.version) && (strict.length === 0 || strictMajors.has(c.version.major))))
     .filter((c) => (policy.prerelease || !isPrerelease(c)) && range.test(c.version))

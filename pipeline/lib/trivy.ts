@@ -6,6 +6,7 @@
  */
 import * as fs from "node:fs";
 import { SEVERITIES, type Severity } from "../../components/types";
+import { doublestarMatch, validatePattern } from "./doublestar";
 import { parseYaml } from "./yaml";
 
 /** Trivy's vulnerability statuses (pkg/types, dbTypes.Status). */
@@ -45,7 +46,8 @@ export class UnusableInput extends Error {
 /** The most problems reported per file: past that, one more line says how many were left out. */
 const MAX_PROBLEMS = 20;
 
-export function readTrivyReport(file: string, shown = file): Occurrence[] {
+/** `artifact`: the ArtifactName the report must carry (what was scanned), when the caller knows it. */
+export function readTrivyReport(file: string, shown = file, artifact?: string): Occurrence[] {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
@@ -53,10 +55,10 @@ export function readTrivyReport(file: string, shown = file): Occurrence[] {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UnusableInput([code === "ENOENT" ? `${shown}: report does not exist (the scan did not write it)` : `${shown}: report cannot be read (${code ?? (e as Error).message})`]);
   }
-  return parseTrivyReport(text, shown);
+  return parseTrivyReport(text, shown, artifact);
 }
 
-export function parseTrivyReport(text: string, shown: string): Occurrence[] {
+export function parseTrivyReport(text: string, shown: string, artifact?: string): Occurrence[] {
   if (text.trim() === "") throw new UnusableInput([`${shown}: report is empty (a scan that wrote nothing is not a clean scan)`]);
   let doc: unknown;
   try {
@@ -82,6 +84,9 @@ export function parseTrivyReport(text: string, shown: string): Occurrence[] {
   if (typeof doc.ArtifactName !== "string" || typeof doc.ArtifactType !== "string") {
     throw new UnusableInput([`${shown}: not a Trivy JSON report (ArtifactName and ArtifactType are missing)`]);
   }
+  if (artifact !== undefined && doc.ArtifactName !== artifact) {
+    throw new UnusableInput([`${shown}: the report is of ${plain(doc.ArtifactName)}, not of ${artifact}: it is not this platform's scan`]);
+  }
   // Trivy omits Results when it detected nothing at all; anything else must be a list.
   const results = doc.Results === undefined ? [] : doc.Results;
   if (!Array.isArray(results)) throw new UnusableInput([`${shown}: Results is ${JSON.stringify(results)} (allowed: a list)`]);
@@ -104,8 +109,18 @@ export function parseTrivyReport(text: string, shown: string): Occurrence[] {
       list.forEach((item, j) => {
         const here = `${at}.${field}[${j}]`;
         if (suppressed) {
-          // Only vulnerabilities matter to this gate; a suppressed one is judged again against our waivers.
-          if (!isObj(item) || item.Type !== "vulnerability") return;
+          // A suppressed finding is judged again against our waivers. The scans run with
+          // `--scanners vuln`, so Trivy writes only Type "vulnerability" (pkg/types/finding.go
+          // FindingTypeVulnerability); any other Type, or a near miss such as "Vulnerability",
+          // is a report this gate does not understand, never a finding to drop.
+          if (!isObj(item)) {
+            problems.push(`${shown}: ${here}: not a suppressed finding (expected an object with Type and Finding)`);
+            return;
+          }
+          if (item.Type !== "vulnerability") {
+            problems.push(`${shown}: ${here}.Type: ${JSON.stringify(item.Type ?? null).slice(0, 60)} is not allowed (allowed: vulnerability; the scans run with --scanners vuln)`);
+            return;
+          }
           const o = occurrence(item.Finding, `${here}.Finding`, r.Target as string, shown, problems, typeof item.Source === "string" ? item.Source : "the scanner");
           if (o) out.push(o);
           return;
@@ -231,13 +246,8 @@ export function parseIgnoreFile(text: string, shown: string): IgnoreEntry[] {
       return v as string[];
     };
     const paths = strings("paths");
-    for (const p of paths) {
-      try {
-        globToRegExp(p);
-      } catch (err) {
-        problems.push(`${at}.paths: ${(err as Error).message}`);
-      }
-    }
+    // Trivy refuses the whole file on a pattern doublestar cannot read (pkg/result/ignore.go).
+    for (const p of paths) if (!validatePattern(p)) problems.push(`${at}.paths: ${JSON.stringify(p)} is not a valid path pattern (allowed: a doublestar glob, as Trivy reads it: *, ?, **, [...], {a,b})`);
     const purls = strings("purls");
     for (const p of purls) if (!parsePurl(p)) problems.push(`${at}.purls: ${JSON.stringify(p)} is not a package URL (allowed: pkg:<type>/<namespace>/<name>@<version>)`);
     let expiredAt: string | null = null;
@@ -263,7 +273,7 @@ export function entryMatches(entry: IgnoreEntry, o: Occurrence): boolean {
   if (entry.id !== o.id) return false;
   if (entry.paths.length > 0) {
     const places = [o.target, o.pkgPath].filter((x): x is string => x !== null && x !== "");
-    if (!entry.paths.some((p) => places.some((x) => globToRegExp(p).test(x)))) return false;
+    if (!entry.paths.some((p) => places.some((x) => doublestarMatch(p, x) === true))) return false;
   }
   if (entry.purls.length > 0) {
     // Trivy lets a purl-scoped entry match a finding that has no purl; a waiver scoped to a
@@ -334,81 +344,6 @@ export function purlMatches(constraint: Purl, target: Purl): boolean {
   if (constraint.version !== "" && constraint.version !== target.version) return false;
   if (constraint.subpath !== "" && constraint.subpath !== target.subpath) return false;
   return Object.entries(constraint.qualifiers).every(([k, v]) => target.qualifiers[k] === v);
-}
-
-// ---------------------------------------------------------------------------
-// Glob patterns as Trivy matches `paths` (bmatcuk/doublestar): `*` and `?`
-// stay inside one path segment, `**` as a whole segment spans any number of
-// them, `[…]` classes and `{a,b}` alternatives.
-
-const globCache = new Map<string, RegExp>();
-
-export function globToRegExp(glob: string): RegExp {
-  const hit = globCache.get(glob);
-  if (hit) return hit;
-  let re = "";
-  let i = 0;
-  let braces = 0;
-  const bad = (what: string): never => {
-    throw new Error(`${JSON.stringify(glob)} is not a valid path pattern: ${what}`);
-  };
-  while (i < glob.length) {
-    const c = glob[i];
-    if (c === "*") {
-      if (glob[i + 1] === "*") {
-        const segStart = i === 0 || glob[i - 1] === "/";
-        const segEnd = i + 2 === glob.length || glob[i + 2] === "/";
-        if (segStart && segEnd) {
-          if (glob.length === 2) re += ".*"; // `**`: anything
-          else if (i + 2 === glob.length) re = re.slice(0, -2) + "(?:/.*)?"; // `a/**`: a, and all under it
-          else re += "(?:[^/]*/)*"; // `**/` and `/**/`: zero or more directories
-          i += i + 2 === glob.length ? 2 : 3;
-          continue;
-        }
-        i += 2;
-        re += "[^/]*";
-        continue;
-      }
-      re += "[^/]*";
-      i++;
-    } else if (c === "?") {
-      re += "[^/]";
-      i++;
-    } else if (c === "[") {
-      const end = glob.indexOf("]", i + 2);
-      if (end < 0) bad("an unclosed '['");
-      let cls = glob.slice(i + 1, end);
-      if (cls.startsWith("!") || cls.startsWith("^")) cls = "^" + cls.slice(1);
-      re += `[${cls.replace(/\\/g, "\\\\").replace(/\]/g, "\\]")}]`;
-      i = end + 1;
-    } else if (c === "{") {
-      braces++;
-      re += "(?:";
-      i++;
-    } else if (c === "}" && braces > 0) {
-      braces--;
-      re += ")";
-      i++;
-    } else if (c === "," && braces > 0) {
-      re += "|";
-      i++;
-    } else if (c === "\\") {
-      if (i + 1 >= glob.length) bad("a trailing '\\'");
-      re += escapeRe(glob[i + 1]);
-      i += 2;
-    } else {
-      re += escapeRe(c);
-      i++;
-    }
-  }
-  if (braces > 0) bad("an unclosed '{'");
-  const out = new RegExp(`^${re}$`);
-  globCache.set(glob, out);
-  return out;
-}
-
-function escapeRe(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
 
 /**

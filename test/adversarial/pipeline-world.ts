@@ -81,6 +81,8 @@ export class World {
 
 export async function withWorld(f: (w: World) => Promise<void>): Promise<void> {
   await withCheckedStandIn(REPO, async (s) => {
+    // Who approves override reviews in these tests: the policy's default role (pipeline/lib/approval.ts).
+    for (const login of ["alice", "bob"]) s.setRole(REPO, login, "write");
     const w = new World(s);
     try {
       await f(w);

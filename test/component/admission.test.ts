@@ -81,7 +81,9 @@ describe("admission policies against their CRD schemas (from the Go modules)", (
   test("GIVEN the fleet's Kyverno ClusterPolicy THEN it is valid v1, refuses tags (verifyDigest), checks the key without a log, and both attestations", () => {
     const doc = kyvernoPolicy(SETTINGS);
     assert.deepEqual(kyverno(doc), []);
-    const rule = ((doc.spec as Record<string, unknown[]>).rules[0] as { verifyImages: Array<Record<string, unknown>> }).verifyImages[0];
+    const rules = (doc.spec as { rules: Array<{ name: string; verifyImages?: Array<Record<string, unknown>> }> }).rules;
+    assert.deepEqual(rules.map((r) => r.name), ["allowed-registries", "pinned-signed-attested"]);
+    const rule = rules[1].verifyImages![0];
     assert.deepEqual(rule.imageReferences, ["ghcr.io/acme-corp/*"]);
     assert.equal(rule.verifyDigest, true);
     assert.equal(rule.mutateDigest, false);
@@ -98,7 +100,7 @@ describe("admission policies against their CRD schemas (from the Go modules)", (
 
   test("GIVEN a misspelt or mistyped field THEN the schema check fails (it is not a check that cannot fail)", () => {
     const k = kyvernoPolicy(SETTINGS) as { spec: { rules: Array<{ verifyImages: Array<Record<string, unknown>> }> } };
-    k.spec.rules[0].verifyImages[0].verifyDigests = true;
+    k.spec.rules[1].verifyImages[0].verifyDigests = true;
     assert.match(kyverno(k).join("\n"), /must NOT have additional properties.*verifyDigests/);
     const s = sigstorePolicy(SETTINGS) as { spec: { mode: unknown } };
     s.spec.mode = 1;

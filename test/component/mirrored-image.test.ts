@@ -257,12 +257,13 @@ describe("switches and bad input", () => {
 
 describe("the fleet's cosign key", () => {
   const publicKey = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEmN4FIRmI0hC8WiPGJ/pH6KJ8jgg0\n80BGQJ3CXCZegS4C4iy0SxpkYYIHCIOdWldCcWKTFPmlNOTWHFkgCWmWhw==\n-----END PUBLIC KEY-----\n";
-  test("GIVEN the key pair in the stack WHEN run THEN every mirror gets COSIGN_PRIVATE_KEY and COSIGN_PASSWORD as Actions secrets and commits cosign.pub", async () => {
+  test("GIVEN the key pair in the stack (team plan) WHEN run THEN every mirror gets COSIGN_PRIVATE_KEY and COSIGN_PASSWORD as secrets of its mirror-signing environment and commits cosign.pub", async () => {
     const { resources } = await fleet({ settings: { ...settings, cosignPublicKey: publicKey }, cosign: { privateKey: "ENCRYPTED KEY", password: "pw" } });
-    const secrets = ofType(resources, T.secret).filter((s) => /-secret-cosign-/.test(s.name));
-    assert.deepEqual(secrets.map((s) => [s.name, s.inputs.secretName, s.inputs.value]).sort(), [
-      ...["gokapi", "photos", "plik"].flatMap((m) => [[`${m}-secret-cosign-password`, "COSIGN_PASSWORD", "pw"], [`${m}-secret-cosign-privateKey`, "COSIGN_PRIVATE_KEY", "ENCRYPTED KEY"]]),
+    const secrets = ofType(resources, "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret");
+    assert.deepEqual(secrets.map((s) => [s.name, s.inputs.environment, s.inputs.secretName, s.inputs.value]).sort(), [
+      ...["gokapi", "photos", "plik"].flatMap((m) => [[`${m}-env-secret-cosign-password`, "mirror-signing", "COSIGN_PASSWORD", "pw"], [`${m}-env-secret-cosign-privateKey`, "mirror-signing", "COSIGN_PRIVATE_KEY", "ENCRYPTED KEY"]]),
     ].sort());
+    assert.deepEqual(ofType(resources, T.secret).filter((s) => /cosign/.test(s.name)), [], "no repository secret holds the key");
     assert.equal(child(resources, T.file, "gokapi-file-cosign-pub").inputs.content, publicKey);
   });
 

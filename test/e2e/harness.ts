@@ -1,15 +1,16 @@
 /**
  * The parts the end-to-end run starts and must take down again: child
- * processes (the registry), temporary directories, the buildah store, and the
- * few system directories containers/image creates on its own (its blob-info
- * cache, buildah's network config dir). Everything registers a cleanup when it
- * is created; `Cleanup.run()` undoes them newest first and is called from
- * `finally` and from SIGINT/SIGTERM, so a failed or interrupted run leaves
- * nothing behind.
+ * processes (the registry, buildkitd, act), HTTP servers on 127.0.0.1 (the
+ * upstream's git, the webhook sink), temporary directories, and the few
+ * system directories containers/image creates on its own (its blob-info
+ * cache). Everything registers a cleanup when it is created;
+ * `Cleanup.run()` undoes them newest first and is called from `finally` and
+ * from SIGINT/SIGTERM, so a failed or interrupted run leaves nothing behind.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
+import * as https from "node:https";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -78,7 +79,7 @@ export class Cleanup {
 }
 
 /**
- * Directories that buildah and skopeo create outside any --root we give them
+ * Directories that skopeo creates outside anything we give it
  * (containers/image writes its blob-info cache to /var/lib/containers/cache
  * for root and has no flag to move it). Whatever of these did not exist
  * before the run is removed after it.
@@ -100,7 +101,7 @@ export function removeCreatedLater(cleanup: Cleanup, dirs: readonly string[]): v
 export function tempDir(cleanup: Cleanup, prefix: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   cleanup.add(`directory ${dir}`, () => {
-    // A build interrupted half-way could leave a mount below the store; unmounting is buildah's job, but check.
+    // A build interrupted half-way could leave a mount below buildkitd's root; unmounting is its job, but check.
     const mounts = fs.readFileSync("/proc/self/mounts", "utf8").split("\n").map((l) => l.split(" ")[1]).filter((m) => m && m.startsWith(dir));
     if (mounts.length > 0) throw new Error(`still mounted below ${dir}: ${mounts.join(", ")}; not removed`);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -219,9 +220,13 @@ export interface HttpResult {
   readonly body: Buffer;
 }
 
+/** The CA the e2e's registry certificate is signed by (see makeTls), for https requests. */
+let trustedCa: string | undefined;
+
 export function httpRequest(url: string, opts: { method?: string; headers?: Record<string, string> } = {}): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: opts.method ?? "GET", headers: opts.headers, timeout: 10_000 }, (res) => {
+    const client = url.startsWith("https:") ? https : http;
+    const req = client.request(url, { method: opts.method ?? "GET", headers: opts.headers, timeout: 10_000, ...(url.startsWith("https:") && trustedCa ? { ca: trustedCa } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -232,19 +237,46 @@ export function httpRequest(url: string, opts: { method?: string; headers?: Reco
   });
 }
 
+export interface Tls {
+  /** PEM of the CA: what a client trusts (SSL_CERT_FILE for Go programs). */
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+/**
+ * A CA of this run and a server certificate for 127.0.0.1 signed by it
+ * (openssl): the registry speaks HTTPS as GHCR does, so the workflow's own
+ * commands (skopeo, cosign) verify TLS as on GitHub, trusting this CA
+ * through SSL_CERT_FILE, which Go's crypto/x509 reads on Linux.
+ */
+export async function makeTls(cleanup: Cleanup, dir: string): Promise<Tls> {
+  fs.mkdirSync(dir, { recursive: true });
+  const f = (n: string) => path.join(dir, n);
+  const ossl = (args: string[]) => must(cleanup, `openssl ${args[0]}`, "openssl", args, { env: { PATH: process.env.PATH } });
+  await ossl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f("ca.key"), "-out", f("ca.pem"), "-days", "2", "-subj", "/CN=mirror-fleet e2e CA"]);
+  await ossl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f("server.key"), "-out", f("server.csr"), "-subj", "/CN=127.0.0.1"]);
+  fs.writeFileSync(f("server.ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n");
+  await ossl(["x509", "-req", "-in", f("server.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", f("server.ext"), "-out", f("server.pem")]);
+  trustedCa = fs.readFileSync(f("ca.pem"), "utf8");
+  return { caFile: f("ca.pem"), certFile: f("server.pem"), keyFile: f("server.key") };
+}
+
 export interface Registry {
   /** `127.0.0.1:<port>` */
   readonly host: string;
+  /** `https://127.0.0.1:<port>` with TLS, else `http://…` */
+  readonly url: string;
   readonly storage: string;
   readonly pid: number;
 }
 
 /**
  * Debian's `docker-registry` (distribution v2) with its own config: storage
- * in a directory of this run, listening on a free port of 127.0.0.1 only.
- * The system service, if any, is not touched.
+ * in a directory of this run, listening on a free port of 127.0.0.1 only,
+ * over HTTPS with the run's certificate when given one. The system service, if any, is not touched.
  */
-export async function startRegistry(cleanup: Cleanup, dir: string): Promise<Registry> {
+export async function startRegistry(cleanup: Cleanup, dir: string, tls?: Tls): Promise<Registry> {
   const bin = which("docker-registry") ?? fail("docker-registry is not installed (apt-get install docker-registry)");
   const storage = path.join(dir, "storage");
   fs.mkdirSync(storage, { recursive: true });
@@ -269,6 +301,7 @@ export async function startRegistry(cleanup: Cleanup, dir: string): Promise<Regi
         `  addr: ${host}`,
         // A fixed secret keeps the registry from warning that it made one up.
         "  secret: mirror-fleet-e2e",
+        ...(tls ? ["  tls:", `    certificate: ${tls.certFile}`, `    key: ${tls.keyFile}`] : []),
         "",
       ].join("\n"),
     );
@@ -290,8 +323,9 @@ export async function startRegistry(cleanup: Cleanup, dir: string): Promise<Regi
     for (let i = 0; i < 100; i++) {
       if (child.exitCode !== null) break;
       try {
-        const r = await httpRequest(`http://${host}/v2/`);
-        if (r.status === 200) return { host, storage, pid: child.pid! };
+        const url = `${tls ? "https" : "http"}://${host}`;
+        const r = await httpRequest(`${url}/v2/`);
+        if (r.status === 200) return { host, url, storage, pid: child.pid! };
       } catch {
         // not listening yet
       }
@@ -306,7 +340,7 @@ export async function startRegistry(cleanup: Cleanup, dir: string): Promise<Regi
 
 /** Tags of a repository in the registry ([] when it has none: distribution answers NAME_UNKNOWN). */
 export async function registryTags(reg: Registry, name: string): Promise<string[]> {
-  const r = await httpRequest(`http://${reg.host}/v2/${name}/tags/list`);
+  const r = await httpRequest(`${reg.url}/v2/${name}/tags/list`);
   if (r.status === 404) return [];
   check(r.status === 200, `registry tags/list for ${name}: HTTP ${r.status} ${r.body.toString()}`);
   return (JSON.parse(r.body.toString()) as { tags: string[] | null }).tags ?? [];
@@ -321,7 +355,7 @@ const MANIFEST_ACCEPT = [
 
 /** The registry's own answer for a tag or digest: Docker-Content-Digest and the body bytes, or undefined on 404. */
 export async function registryManifest(reg: Registry, name: string, reference: string): Promise<HttpResult | undefined> {
-  const r = await httpRequest(`http://${reg.host}/v2/${name}/manifests/${reference}`, { headers: { Accept: MANIFEST_ACCEPT } });
+  const r = await httpRequest(`${reg.url}/v2/${name}/manifests/${reference}`, { headers: { Accept: MANIFEST_ACCEPT } });
   if (r.status === 404) return undefined;
   check(r.status === 200, `registry manifests/${reference} for ${name}: HTTP ${r.status} ${r.body.toString()}`);
   return r;
@@ -329,7 +363,7 @@ export async function registryManifest(reg: Registry, name: string, reference: s
 
 /** Every repository in the registry, with its tags: the state the second run must leave unchanged. */
 export async function registrySnapshot(reg: Registry): Promise<Record<string, string[]>> {
-  const r = await httpRequest(`http://${reg.host}/v2/_catalog`);
+  const r = await httpRequest(`${reg.url}/v2/_catalog`);
   check(r.status === 200, `registry _catalog: HTTP ${r.status}`);
   const out: Record<string, string[]> = {};
   for (const name of (JSON.parse(r.body.toString()) as { repositories: string[] }).repositories ?? []) {
@@ -338,67 +372,72 @@ export async function registrySnapshot(reg: Registry): Promise<Record<string, st
   return out;
 }
 
-// ---------------------------------------------------------------- buildah
+// ---------------------------------------------------------------- buildkitd
+
+export interface BuildKit {
+  /** `unix:///…/buildkitd.sock`: the buildx remote driver's endpoint. */
+  readonly address: string;
+  readonly platforms: string;
+}
 
 /**
- * buildah with a private store (vfs: no overlay mounts to leak; chroot
- * isolation: no runtime, works as root in a container). The store lives in
- * the run's temp directory and goes with it.
+ * buildkitd (built from its module) as root: the OCI worker with Debian's
+ * runc and the native snapshotter (no overlay mounts to leak), its root and
+ * socket in this run's folder. Waits until `buildctl debug workers` answers.
  */
-export class Buildah {
-  constructor(
-    private readonly cleanup: Cleanup,
-    readonly root: string,
-    readonly runroot: string,
-    private readonly tmp: string,
-  ) {}
-
-  private args(rest: readonly string[]): string[] {
-    return ["--root", this.root, "--runroot", this.runroot, "--storage-driver", "vfs", ...rest];
+export async function startBuildkit(cleanup: Cleanup, dir: string, buildkitd: string, buildctl: string): Promise<BuildKit> {
+  fs.mkdirSync(dir, { recursive: true });
+  const address = `unix://${path.join(dir, "buildkitd.sock")}`;
+  const logFile = path.join(dir, "buildkitd.log");
+  const logFd = fs.openSync(logFile, "w");
+  const child = spawn(buildkitd, ["--root", path.join(dir, "root"), "--addr", address, "--containerd-worker=false", "--oci-worker=true", "--oci-worker-snapshotter=native", "--oci-worker-binary=runc"], {
+    stdio: ["ignore", logFd, logFd],
+    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+  });
+  fs.closeSync(logFd);
+  cleanup.children.add(child);
+  const exited = new Promise<void>((res) => child.once("exit", () => res()));
+  cleanup.add(`buildkitd pid ${child.pid} on ${address}`, async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(killer);
+    cleanup.children.delete(child);
+  });
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) break;
+    const r = await run(cleanup, buildctl, ["--addr", address, "debug", "workers"], { timeoutMs: 5_000 });
+    if (r.code === 0 && r.stdout.includes("linux/amd64")) return { address, platforms: r.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[1]).join(",") };
+    await new Promise((res) => setTimeout(res, 200));
   }
+  return fail(`buildkitd did not come up on ${address}: ${lastLines(fs.readFileSync(logFile, "utf8"), 10)}`);
+}
 
-  private env(): NodeJS.ProcessEnv {
-    return { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: this.tmp, BUILDAH_ISOLATION: "chroot" };
-  }
+// ---------------------------------------------------------------- HTTP servers of the run
 
-  /**
-   * Builds every platform into one manifest list and writes it as an OCI
-   * archive holding the image index; returns buildah's own digest of the
-   * index it wrote. Stages that only COPY need no emulation for a foreign
-   * platform.
-   */
-  async buildToArchive(o: {
-    platforms: readonly string[];
-    dockerfile: string;
-    context: string;
-    image: string;
-    buildArgs: Readonly<Record<string, string>>;
-    labels: Readonly<Record<string, string>>;
-    /** Seconds since the epoch for every timestamp in the image (SOURCE_DATE_EPOCH). */
-    timestamp: number;
-    archive: string;
-    archiveTag: string;
-  }): Promise<{ buildahDigest: string; log: string }> {
-    const build = await run(this.cleanup, "buildah", this.args([
-      "build", "--isolation", "chroot", "--layers=false", "--timestamp", String(o.timestamp),
-      "--platform", o.platforms.join(","), "--manifest", o.image,
-      ...Object.entries(o.buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
-      ...Object.entries(o.labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
-      "-f", o.dockerfile, o.context,
-    ]), { env: this.env() });
-    if (build.code !== 0) {
-      fail(`buildah build failed (exit ${build.code}); buildah needs root (or user namespaces) and chroot isolation must be allowed in this sandbox:\n    ${lastLines(build.stderr || build.stdout, 12)}`);
-    }
-    const digestFile = path.join(this.tmp, "buildah.digest");
-    await must(this.cleanup, "buildah manifest push to an OCI archive", "buildah",
-      this.args(["manifest", "push", "--all", "--quiet", "--format", "oci", "--digestfile", digestFile, o.image, `oci-archive:${o.archive}:${o.archiveTag}`]), { env: this.env() });
-    return { buildahDigest: fs.readFileSync(digestFile, "utf8").trim(), log: build.stdout };
-  }
+export interface LocalServer {
+  readonly url: string;
+}
 
-  /** How many images the private store holds: the second run must not add one. */
-  async imageCount(): Promise<number> {
-    if (!fs.existsSync(this.root)) return 0;
-    const r = await must(this.cleanup, "buildah images", "buildah", this.args(["images", "--quiet", "--no-trunc"]), { env: this.env() });
-    return r.stdout.split("\n").filter((l) => l.trim()).length;
-  }
+/** An HTTP server on a free port of 127.0.0.1, closed by the cleanup. */
+export async function startHttp(cleanup: Cleanup, what: string, handler: (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void | Promise<void>): Promise<LocalServer> {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      void Promise.resolve(handler(req, res, Buffer.concat(chunks))).catch((e: Error) => {
+        if (!res.headersSent) res.writeHead(500).end(e.message);
+      });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  cleanup.add(`${what} on ${url}`, () => new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  }));
+  return { url };
 }

@@ -1,99 +1,124 @@
 /**
- * `npm run e2e`: one mirror all the way through, with real tools, in the
- * order the generated workflow runs the pipeline's commands:
+ * `npm run e2e`: the mirror workflow as rendered, run by act (built from its
+ * Go module), jobs on the host, night after night against one GitHub
+ * stand-in, one registry and one upstream git server, asserting on the
+ * stand-in's state, the registry's content and act's job results.
  *
- *   upstream git repo -> render the mirror repo -> resolve -> review + drift
- *   gate (blocks until the override-review issue is closed) -> build once
- *   (buildah, linux/amd64 + linux/arm64, OCI archive of the index) -> scan
- *   (the real Trivy on every platform and the source, offline DB of planted
- *   advisories) -> gate (blocks on exactly those: issue, nothing pushed;
- *   then waivers: passes, SARIF/CycloneDX show them suppressed) -> publish
- *   (skopeo to a local docker-registry, registry digest == scanned index
- *   digest) -> sign (the real cosign, a key pair made by the run, offline:
- *   no transparency log; then cosign itself verifies the pinned digest, the
- *   SBOM and scan-gate attestations, and denies the wrong key, an unsigned
- *   image and an image re-tagged over the signed tag; `kyverno apply` of the
- *   rendered ClusterPolicy admits the signed digest and denies a tag, an
- *   unsigned image, the wrong key) -> pin (PR in the GitHub stand-in, with
- *   the kustomize Component, built by the real kustomize) -> the same run again: nothing
- *   new is built, pushed, filed or opened -> an advisory added to the DB: the
- *   rescan of the pushed digest opens the rescan issue.
+ * Nothing restates the workflow here: the file act runs is byte for byte the
+ * `.github/workflows/mirror.yml` that `npm run render` writes (and that the
+ * stand-in's mirror repository holds). The only substitutions are the
+ * third-party actions, mapped to small local stand-ins (test/e2e/actions.ts,
+ * test/actions/README.md). The build step's own `docker buildx build` runs
+ * against a real BuildKit (buildkitd and the buildx plugin built from their
+ * modules, buildx's remote driver); Trivy, cosign, skopeo, git and the
+ * registry are real. The runner's environment supplies what a self-hosted
+ * runner would: the Trivy built from its module (the install step downloads
+ * from github.com: exempt, see EXEMPT), the offline vulnerability DB of
+ * planted advisories, the registry's CA, a git rewrite of
+ * https://github.com/ to the local upstream server.
  *
- * It proves DESIGN invariant 1 (the pinned digest is the scanned digest) and
- * the gates' behaviour. It never skips: a missing tool or a sandbox that
- * forbids chroot is a failure that names what is missing. Everything it
- * starts is stopped and removed at the end, on failure and on SIGINT/SIGTERM.
+ * The nights, as events:
+ *   1. push (a new mirror, nothing pinned): v1.1.0 built for amd64 and arm64,
+ *      scanned, BLOCKED by the planted advisories: cve issue, nothing pushed,
+ *      the webhook sink told, no pin pull request;
+ *   2. push of the waivers (what `pulumi up` commits): PASS; pushed digest ==
+ *      scanned digest for the index and every platform; signed and attested;
+ *      pin pull request with the kustomize Component; a reviewer merges it;
+ *   3. schedule, nothing new upstream: only `resolve` runs;
+ *   4. schedule, upstream released v1.2.0 with a changed Dockerfile: the
+ *      override-review issue; nothing built;
+ *   5. schedule, after a reviewer closed it as completed: built, pinned
+ *      with the approval recorded;
+ *   6. workflow_dispatch with tag and force: the pinned tag rebuilt;
+ *   7. schedule (rescan cron) after an advisory is added to the DB: the
+ *      rescan issue; once it is withdrawn, the next rescan closes it;
+ *   8. schedule (health cron), upstream archived: the upstream-health issue.
+ * Then cosign verifies what was signed and `kyverno apply` admits the pinned
+ * digest and denies the rest. The run writes e2e-coverage.json (every step of
+ * every job: executed in which nights; every `needs.*.outputs.*` with the
+ * value seen) and prints its path last.
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse as parseYaml } from "yaml";
+import { kyvernoPolicy } from "../../components/admission";
+import { applyWindowPolicy, waitPastWindow, WINDOW_SECONDS, type AdmissionWindowWorld } from "./admission-window";
 import { MIRROR_PATHS } from "../../components/mirror-config";
 import { renderMirrorFiles } from "../../components/render";
 import { parsePinFile } from "../../components/report";
 import { resolveFleet } from "../../components/spec";
 import type { MirrorSpec, ResolvedMirror, StackSettings } from "../../components/types";
-import { readProjectFile } from "../../infra/mirrors";
-import { renderFleet } from "../../infra/render";
-import { policy } from "../../infra/policy";
-import { kyvernoPolicy } from "../../components/admission";
 import { toYaml } from "../../components/yaml";
+import { readProjectFile } from "../../infra/mirrors";
+import { policy } from "../../infra/policy";
+import { renderFleet } from "../../infra/render";
 import { KUSTOMIZE_PATH } from "../../pipeline/lib/pin";
 import { SCAN_GATE_PREDICATE_TYPE } from "../../pipeline/lib/sign";
-import { buildWithComponent } from "../support/kustomize";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
+import { serveGit, gitRequestOf } from "../support/git-http";
+import { buildWithComponent } from "../support/kustomize";
+import { toolPath, toolsDir, toolVersions } from "../support/tools";
+import { Coverage, runAct, workflowShape, type ActRun, type Exemption } from "./act";
+import { localRepositories, STAND_INS } from "./actions";
 import spec, { WAIVERS } from "./fixtures/e2e-hello";
-import { toolPath } from "../support/tools";
-import { checkScanOutputs, PLANTED, PLATFORMS, trivyEnv } from "./scan-checks";
 import {
-  Buildah,
   check,
   Cleanup,
   E2eFailure,
   fail,
   isStaticElf,
   lastLines,
+  makeTls,
   must,
   registryManifest,
   registrySnapshot,
   registryTags,
   removeCreatedLater,
   run,
+  startBuildkit,
+  startHttp,
   startRegistry,
   tempDir,
   toolSideEffectDirs,
   which,
   type Registry,
 } from "./harness";
+import { checkScanOutputs, PLANTED, PLATFORMS, trivyEnv } from "./scan-checks";
 
 const FIXTURES = path.join(__dirname, "fixtures");
+const ROOT = path.resolve(__dirname, "..", "..");
 const ENTRY_FILE = "test/e2e/fixtures/e2e-hello.ts";
-const SETTINGS: StackSettings = {
-  owner: "e2e-org",
-  registryNamespace: "e2e-org",
-  visibility: "private",
-  branchProtection: false,
-  attestations: false,
-};
-const TAGS = ["v1.0.0", "v1.1.0", "v2.0.0-rc.1"] as const;
-const RUN_URL = "https://github.com/e2e-org/mirror-e2e-hello/actions/runs/1";
+const OWNER = "e2e-org";
+const UPSTREAM = "e2e-upstream/hello";
 const COSIGN_PASSWORD = "e2e fleet key password";
-const APT_PACKAGES = "buildah skopeo docker-registry busybox-static git";
+const APT_PACKAGES = "git skopeo docker-registry busybox-static runc docker.io jq sudo qemu-user-static openssl";
+
+/**
+ * What cannot run here, with the reason (at most two). Both are the same
+ * install step, in the build and the rescan job: under act the step's own
+ * `if:` skips it (components/workflow/trivy.ts NOT_UNDER_ACT).
+ */
+const EXEMPT_WHY =
+  "downloads Trivy's release from github.com and verifies its checksum file's Sigstore bundle against the public-good trust root (certificate of Trivy's release workflow at the tag); neither github.com nor Sigstore is reachable here. The runner brings the Trivy built from github.com/aquasecurity/trivy at the same version instead; the scan steps run it.";
 
 // ---------------------------------------------------------------- output
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 let stepNo = 0;
-/** `[n] title` of the step that failed, for the last line. */
 let failedStep: string | undefined;
+/** act's logs of every night, copied next to the checkout when the run fails (the run's folder is removed). */
+let actLogs: string | undefined;
+const KEPT_LOGS = path.resolve(__dirname, "..", "..", ".e2e-tmp", "act-logs");
 
 /** One numbered step: prints its title, then its result (or the failure) indented under it. */
 async function step<T>(title: string, fn: () => Promise<[T, string]>): Promise<T> {
   stepNo++;
   out(`[${String(stepNo).padStart(2)}] ${title}`);
+  const t0 = Date.now();
   try {
     const [value, result] = await fn();
     for (const l of result.split("\n")) out(`     ${l}`);
+    out(`     (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     return value;
   } catch (e) {
     failedStep = `[${stepNo}] ${title}`;
@@ -102,737 +127,523 @@ async function step<T>(title: string, fn: () => Promise<[T, string]>): Promise<T
   }
 }
 
-// ---------------------------------------------------------------- the pipeline
-
-interface PipelineResult {
-  readonly code: number;
-  /** The command's one JSON object (shape per command, checked field by field below). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly json: any;
-  readonly outputs: Readonly<Record<string, string>>;
-  readonly stderr: string;
-}
-
-/** GITHUB_OUTPUT as Actions reads it: `name=value` lines and `name<<DELIM` heredocs. */
-function parseOutputs(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const heredoc = /^([A-Za-z_][A-Za-z0-9_-]*)<<(.+)$/.exec(lines[i]);
-    if (heredoc) {
-      const end = lines.indexOf(heredoc[2], i + 1);
-      check(end > i, `GITHUB_OUTPUT: ${heredoc[1]} has no closing ${heredoc[2]}`);
-      outputs[heredoc[1]] = lines.slice(i + 1, end).join("\n");
-      i = end;
-      continue;
-    }
-    const kv = /^([A-Za-z_][A-Za-z0-9_-]*)=(.*)$/.exec(lines[i]);
-    if (kv) outputs[kv[1]] = kv[2];
-  }
-  return outputs;
-}
-
-/** Flags only the e2e passes, and why the workflow does not. */
-const E2E_ONLY_FLAGS: Readonly<Record<string, string>> = {
-  "--tls-verify": "the local registry speaks plain HTTP; GHCR is HTTPS",
-};
-
-/**
- * The pipeline calls of the rendered workflow: per command, the flags of each
- * `run:` block that calls it. The e2e runs the commands itself (there is no
- * Actions runner here), so every call it makes is checked against these: a
- * flag the workflow never passes is a run the workflow would not make.
- */
-class WorkflowCalls {
-  private readonly calls = new Map<string, Array<{ text: string; flags: Set<string> }>>();
-
-  constructor(readonly file: string) {
-    const wf = parseYaml(fs.readFileSync(file, "utf8")) as { jobs?: Record<string, { steps?: Array<{ run?: unknown }> }> };
-    for (const job of Object.values(wf.jobs ?? {})) {
-      for (const st of job.steps ?? []) {
-        if (typeof st.run !== "string") continue;
-        for (const m of st.run.matchAll(/pipeline\.cjs ([a-z-]+)/g)) {
-          const block = { text: st.run, flags: new Set(st.run.match(/--[a-z][a-z-]*/g) ?? []) };
-          this.calls.set(m[1], [...(this.calls.get(m[1]) ?? []), block]);
-        }
-      }
-    }
-  }
-
-  /** Whether the workflow's step that runs `command` with `marker` in its script also passes `flag`. */
-  passes(command: string, marker: string, flag: string): boolean {
-    return (this.calls.get(command) ?? []).some((b) => b.text.includes(marker) && b.flags.has(flag));
-  }
-
-  /** Fails unless some step of the workflow calls `command` with every flag of `args`. */
-  check(args: readonly string[]): void {
-    const [command, ...rest] = args;
-    const flags = rest.filter((a) => /^--[a-z]/.test(a) && !(a in E2E_ONLY_FLAGS));
-    const blocks = this.calls.get(command);
-    if (!blocks) fail(`the generated workflow (${MIRROR_PATHS.workflow}) never runs \`${command}\`; the e2e must run what the workflow runs`);
-    if (blocks.some((b) => flags.every((f) => b.flags.has(f)))) return;
-    const shown = blocks.map((b) => `{${[...b.flags].sort().join(" ")}}`).join(", ");
-    fail(`the generated workflow never runs \`${command} ${flags.join(" ")}\`; its ${command} steps pass ${shown}`);
-  }
-}
-
-/** The pipeline as the mirror repo's workflow runs it: `node .mirror/pipeline.cjs <command>` in the repo's checkout. */
-class Pipeline {
-  private calls = 0;
-
-  constructor(
-    private readonly cleanup: Cleanup,
-    private readonly mirrorDir: string,
-    private readonly tmp: string,
-    private readonly env: Readonly<Record<string, string>>,
-    readonly workflow: WorkflowCalls,
-  ) {
-    const bundle = fs.readFileSync(path.join(mirrorDir, MIRROR_PATHS.bundle), "utf8");
-    if (bundle.length < 10_000) fail(`the rendered ${MIRROR_PATHS.bundle} is ${bundle.length} bytes, not the pipeline bundle (pipeline/bundle.ts)`);
-  }
-
-  /** Runs one command in the mirror repo, as a workflow step does; fails unless the exit code is expected. */
-  async run(args: readonly string[], expect: readonly number[] = [0], stepEnv: Readonly<Record<string, string>> = {}): Promise<PipelineResult> {
-    this.workflow.check(args);
-    const outFile = path.join(this.tmp, `github-output-${++this.calls}`);
-    fs.writeFileSync(outFile, "");
-    // stepEnv: what only one workflow step sees (the signing key), as the step-level env does.
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: this.tmp, GITHUB_OUTPUT: outFile, ...this.env, ...stepEnv };
-    const r = await run(this.cleanup, process.execPath, [MIRROR_PATHS.bundle, ...args], { cwd: this.mirrorDir, env });
-    const shown = `pipeline ${args.join(" ")}`;
-    if (!expect.includes(r.code)) {
-      // The reason comes first (a usage error is followed by the whole usage text).
-      const lines = (r.stderr || r.stdout).trim().split("\n");
-      const why = lines.length > 8 ? [...lines.slice(0, 6), `… (${lines.length - 6} more lines)`] : lines;
-      fail(`${shown}: exit ${r.code}, expected ${expect.join(" or ")}:\n    ${why.join("\n    ")}`);
-    }
-    let json: unknown = null;
-    // A refusal (expected non-zero exit) may print nothing: its reason is on stderr.
-    if (r.code !== 0 && r.stdout.trim() === "") return { code: r.code, json, outputs: parseOutputs(fs.readFileSync(outFile, "utf8")), stderr: r.stderr };
-    try {
-      json = JSON.parse(r.stdout);
-    } catch {
-      fail(`${shown}: stdout is not one JSON object:\n    ${lastLines(r.stdout, 5)}\n    stderr: ${lastLines(r.stderr, 8)}`);
-    }
-    return { code: r.code, json, outputs: parseOutputs(fs.readFileSync(outFile, "utf8")), stderr: r.stderr };
-  }
-}
-
 // ---------------------------------------------------------------- the parts
 
-/**
- * `npm run render`'s own function (infra/render.ts renderFleet: resolveFleet,
- * then renderMirrorFiles) with this one entry, into `out`; the mirror repo is
- * `out/<repo>`. Returns the mirror and the rendered paths whose content changed.
- */
-function render(out: string, entry: MirrorSpec, settings: StackSettings): { mirror: ResolvedMirror; changed: string[] } {
+/** `npm run render`'s own function (infra/render.ts renderFleet) with this one entry, into `out`. */
+function render(outDir: string, entry: MirrorSpec, settings: StackSettings): { mirror: ResolvedMirror; changed: string[] } {
   const inputs = { entries: [{ file: ENTRY_FILE, spec: entry }], policy, settings, readFile: readProjectFile };
   const mirror = resolveFleet(inputs.entries, inputs).mirrors[0];
   const paths = renderMirrorFiles(mirror).map((f) => f.path);
-  const read = (p: string) => (fs.existsSync(path.join(out, mirror.repo, p)) ? fs.readFileSync(path.join(out, mirror.repo, p), "utf8") : undefined);
+  const read = (p: string) => (fs.existsSync(path.join(outDir, mirror.repo, p)) ? fs.readFileSync(path.join(outDir, mirror.repo, p), "utf8") : undefined);
   const before = new Map(paths.map((p) => [p, read(p)]));
-  renderFleet(out, inputs);
+  renderFleet(outDir, inputs);
   return { mirror, changed: paths.filter((p) => read(p) !== before.get(p)) };
 }
 
-/** The test upstream: one commit and one annotated tag per fixture directory, on fixed dates. */
-async function makeUpstream(cleanup: Cleanup, dir: string, busybox: string): Promise<Map<string, { commit: string; time: number }>> {
-  const env = {
-    PATH: process.env.PATH,
-    HOME: dir,
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_AUTHOR_NAME: "Upstream Dev",
-    GIT_AUTHOR_EMAIL: "dev@upstream.invalid",
-    GIT_COMMITTER_NAME: "Upstream Dev",
-    GIT_COMMITTER_EMAIL: "dev@upstream.invalid",
-  };
-  const git = (args: string[], extra: Record<string, string> = {}) =>
-    must(cleanup, `git ${args[0]}`, "git", args, { cwd: dir, env: { ...env, ...extra } });
-  fs.mkdirSync(dir, { recursive: true });
-  await git(["init", "--quiet", "--initial-branch=main"]);
-  const tags = new Map<string, { commit: string; time: number }>();
-  let time = Date.parse("2026-01-05T10:00:00Z") / 1000;
-  for (const tag of TAGS) {
-    fs.cpSync(path.join(FIXTURES, "upstream", tag), dir, { recursive: true });
-    if (tag === TAGS[0]) fs.copyFileSync(busybox, path.join(dir, "busybox"));
-    const date = `@${time} +0000`;
-    await git(["add", "--all"]);
-    await git(["commit", "--quiet", "-m", `release ${tag}`], { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date });
-    await git(["tag", "-a", tag, "-m", `${tag}`], { GIT_COMMITTER_DATE: date });
-    const commit = (await git(["rev-parse", `${tag}^{commit}`])).stdout.trim();
-    tags.set(tag, { commit, time });
-    time += 14 * 86_400;
+/** The test upstream: one commit and one annotated tag per release, on fixed dates; released one at a time. */
+class Upstream {
+  readonly tags = new Map<string, { commit: string; time: number }>();
+  private time = Date.parse("2026-01-05T10:00:00Z") / 1000;
+
+  constructor(
+    private readonly cleanup: Cleanup,
+    readonly dir: string,
+    private readonly busybox: string,
+  ) {}
+
+  private git(args: string[], extra: Record<string, string> = {}) {
+    return must(this.cleanup, `git ${args[0]}`, "git", args, {
+      cwd: this.dir,
+      env: { PATH: process.env.PATH, HOME: this.dir, GIT_CONFIG_NOSYSTEM: "1", GIT_AUTHOR_NAME: "Upstream Dev", GIT_AUTHOR_EMAIL: "dev@upstream.invalid", GIT_COMMITTER_NAME: "Upstream Dev", GIT_COMMITTER_EMAIL: "dev@upstream.invalid", ...extra },
+    });
   }
-  return tags;
+
+  async release(tag: string): Promise<{ commit: string; time: number }> {
+    if (!fs.existsSync(path.join(this.dir, ".git"))) {
+      fs.mkdirSync(this.dir, { recursive: true });
+      await this.git(["init", "--quiet", "--initial-branch=main"]);
+      fs.copyFileSync(this.busybox, path.join(this.dir, "busybox"));
+    }
+    fs.cpSync(path.join(FIXTURES, "upstream", tag), this.dir, { recursive: true });
+    const date = `@${this.time} +0000`;
+    await this.git(["add", "--all"]);
+    await this.git(["commit", "--quiet", "-m", `release ${tag}`], { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date });
+    await this.git(["tag", "-a", tag, "-m", tag], { GIT_COMMITTER_DATE: date });
+    const commit = (await this.git(["rev-parse", `${tag}^{commit}`])).stdout.trim();
+    const t = { commit, time: this.time };
+    this.tags.set(tag, t);
+    this.time += 14 * 86_400;
+    return t;
+  }
 }
 
 // ---------------------------------------------------------------- the run
 
-async function e2e(cleanup: Cleanup): Promise<void> {
+async function e2e(cleanup: Cleanup): Promise<string> {
   const busybox = process.env.E2E_BUSYBOX ?? "/bin/busybox";
-  let trivy = "";
-  let trivyDb = "";
-  let cosign = "";
+  const tools: Record<string, string> = {};
 
-  await step("preflight: tools", async () => {
-    const missing = ["git", "buildah", "skopeo", "docker-registry"].filter((t) => !which(t));
+  await step("preflight: the tools npm run engine:build builds, and the runner's Debian packages (tools/setup.sh)", async () => {
+    const missing = ["git", "skopeo", "docker-registry", "runc", "sudo", "jq", "openssl"].filter((t) => !which(t));
+    if (!fs.existsSync("/usr/bin/docker")) missing.push("/usr/bin/docker (docker.io)");
     if (!fs.existsSync(busybox)) missing.push(`a static busybox at ${busybox}`);
     else if (!isStaticElf(busybox)) missing.push(`a static busybox (${busybox} is dynamically linked: install busybox-static, not busybox)`);
-    if (missing.length > 0) fail(`missing: ${missing.join(", ")}. On Debian/Ubuntu: apt-get install ${APT_PACKAGES}`);
-    // The real scanner, built by npm run engine:build; never a recorded report.
+    if (missing.length > 0) fail(`missing: ${missing.join(", ")}. On Debian/Ubuntu: apt-get install ${APT_PACKAGES} (bash tools/setup.sh does)`);
     try {
-      trivy = toolPath("trivy");
-      trivyDb = toolPath("trivy-db", "trivy_db");
-      cosign = toolPath("cosign");
+      for (const [name, tool] of [["act", "act"], ["buildkitd", "buildkit"], ["buildctl", "buildkit"], ["docker-buildx", "buildx"], ["trivy", "trivy"], ["trivy-db", "trivy_db"], ["cosign", "cosign"], ["kustomize", "kustomize"]]) {
+        tools[name] = fs.realpathSync(toolPath(name, tool));
+      }
     } catch (e) {
       fail((e as Error).message);
     }
-    const version = (await must(cleanup, "trivy --version", trivy, ["--version"])).stdout.trim().split("\n")[0];
-    const cosignVersion = (JSON.parse((await must(cleanup, "cosign version", cosign, ["version", "--json"])).stdout) as { gitVersion: string }).gitVersion;
-    return [undefined, `git, buildah, skopeo, docker-registry, static busybox: found; ${trivy} (${version}); ${trivyDb}; ${cosign} (${cosignVersion})`];
+    const v = toolVersions();
+    for (const release of [v.cosign, v.cosign_v3]) {
+      if (!fs.existsSync(path.join(toolsDir(), `cosign-${release}`, "bin", "cosign"))) fail(`cosign ${release} is not built (run: npm run engine:build -- cosign cosign_v3)`);
+    }
+    const act = (await must(cleanup, "act --version", tools.act, ["--version"])).stdout.trim();
+    return [undefined, `${act}; buildkitd, buildctl ${v.buildkit}; docker-buildx ${v.buildx}; trivy ${v.trivy}; cosign ${v.cosign} and ${v.cosign_v3}\nrunner packages: git, skopeo, docker-registry, runc, /usr/bin/docker, sudo, jq, openssl, static busybox`];
   });
 
   removeCreatedLater(cleanup, toolSideEffectDirs());
   const work = tempDir(cleanup, "mirror-fleet-e2e-");
   const tmp = path.join(work, "tmp");
-  fs.mkdirSync(tmp);
-  const upstreamDir = path.join(work, "upstream");
-  const renderDir = path.join(work, "rendered");
-  const srcDir = path.join(work, "src");
-  const reviewDir = path.join(work, "review");
-  const archive = path.join(work, "image.oci.tar");
-
-  const tags = await step("upstream: a git repository with tags v1.0.0, v1.1.0, v2.0.0-rc.1", async () => {
-    const t = await makeUpstream(cleanup, upstreamDir, busybox);
-    return [t, [...t].map(([tag, c]) => `${tag} -> ${c.commit.slice(0, 12)}`).join(", ") + `\nin ${upstreamDir}; upstream Dockerfile changes between v1.0.0 and v1.1.0`];
-  });
+  const logs = path.join(work, "logs");
+  for (const d of [tmp, logs]) fs.mkdirSync(d);
+  actLogs = logs;
+  const upstream = new Upstream(cleanup, path.join(work, "upstream"), busybox);
+  const v100 = await upstream.release("v1.0.0");
+  const v110 = await upstream.release("v1.1.0");
 
   const keys = path.join(work, "keys");
   const cosignHome = path.join(work, "cosign-home");
-  // cosign as a user of the mirror runs it: its own HOME, so nothing lands in ours.
-  const cosignRun = (args: readonly string[], env: Record<string, string> = {}) =>
-    run(cleanup, cosign, args, { env: { PATH: process.env.PATH, HOME: cosignHome, TMPDIR: tmp, ...env } });
+  fs.mkdirSync(cosignHome, { recursive: true });
   const settings: StackSettings = await step("fleet key pair: cosign generate-key-pair (the README's command), and a second, wrong, pair", async () => {
     for (const dir of ["fleet", "wrong"]) {
       fs.mkdirSync(path.join(keys, dir), { recursive: true });
-      fs.mkdirSync(cosignHome, { recursive: true });
-      const r = await run(cleanup, cosign, ["generate-key-pair"], { cwd: path.join(keys, dir), env: { PATH: process.env.PATH, HOME: cosignHome, COSIGN_PASSWORD: COSIGN_PASSWORD } });
-      check(r.code === 0, `cosign generate-key-pair failed (exit ${r.code}): ${lastLines(r.stderr, 5)}`);
+      await must(cleanup, "cosign generate-key-pair", tools.cosign, ["generate-key-pair"], { cwd: path.join(keys, dir), env: { PATH: process.env.PATH, HOME: cosignHome, COSIGN_PASSWORD } });
     }
     const publicKey = fs.readFileSync(path.join(keys, "fleet", "cosign.pub"), "utf8");
-    check(publicKey.startsWith("-----BEGIN PUBLIC KEY-----"), `cosign.pub is not a PEM public key:\n${publicKey}`);
-    return [{ ...SETTINGS, cosignPublicKey: publicKey }, `${keys}/fleet/cosign.{key,pub} (the stack's cosignPrivateKey, cosignPassword, cosignPublicKey); ${keys}/wrong/cosign.pub`];
+    return [
+      { owner: OWNER, registryNamespace: OWNER, visibility: "private", branchProtection: false, attestations: false, cosignPublicKey: publicKey } as StackSettings,
+      `${keys}/fleet/cosign.{key,pub}; ${keys}/wrong/cosign.pub`,
+    ];
   });
 
-  let { mirror } = await step("render: npm run render's renderFleet -> the local mirror repo", async () => {
-    const r = render(renderDir, spec, settings);
-    const dir = path.join(renderDir, r.mirror.repo);
-    for (const p of [MIRROR_PATHS.config, MIRROR_PATHS.trivyignore, MIRROR_PATHS.override, MIRROR_PATHS.bundle, MIRROR_PATHS.workflow, MIRROR_PATHS.publicKey]) {
-      check(fs.existsSync(path.join(dir, p)), `the rendered mirror repo has no ${p}`);
-    }
-    return [r, `${r.changed.length} files: ${r.changed.join(", ")}\nin ${dir}`];
+  const tls = await makeTls(cleanup, path.join(work, "tls"));
+  const registry: Registry = await step("registry: docker-registry on 127.0.0.1 over HTTPS (a CA of this run), own storage", async () => {
+    const r = await startRegistry(cleanup, path.join(work, "registry"), tls);
+    return [r, `pid ${r.pid}, https://${r.host}, storage ${r.storage}`];
+  });
+  // The stack's registry setting (mirror-fleet:registry): the workflow pushes here, as it pushes to GHCR on github.com.
+  const stack: StackSettings = { ...settings, registry: registry.host };
+
+  const sink: Array<{ path: string; body: string }> = [];
+  const hooks = await startHttp(cleanup, "webhook sink", (req, res, body) => {
+    sink.push({ path: req.url ?? "/", body: body.toString("utf8") });
+    res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+  });
+  const upstreamGit = await startHttp(cleanup, "upstream git server", async (req, res, body) => {
+    const g = gitRequestOf(req.url ?? "/");
+    if (!g || `${g.owner}/${g.repo}` !== UPSTREAM) return void res.writeHead(404).end("not found\n");
+    await serveGit(req, res, body, path.join(upstream.dir, ".git"), g.service);
+  });
+
+  const renderDir = path.join(work, "rendered");
+  const entry: MirrorSpec = { ...spec, notify: ["slack"] };
+  let { mirror } = await step("render: npm run render's renderFleet, the stack's registry set to this registry", async () => {
+    const r = render(renderDir, entry, stack);
+    check(r.mirror.image === `${registry.host}/${OWNER}/${r.mirror.name}`, `the mirror's image is ${r.mirror.image}, not in the stack's registry ${registry.host}`);
+    return [r, `${r.changed.length} files; image ${r.mirror.image}`];
   });
   const mirrorDir = path.join(renderDir, mirror.repo);
   const repoFullName = `${mirror.owner}/${mirror.repo}`;
+  const workflowFile = path.join(mirrorDir, MIRROR_PATHS.workflow);
+  const image = mirror.image;
+  const imageName = image.slice(registry.host.length + 1);
 
-  const registry: Registry = await step("registry: docker-registry on 127.0.0.1, own storage", async () => {
-    const r = await startRegistry(cleanup, path.join(work, "registry"));
-    return [r, `pid ${r.pid}, http://${r.host}, storage ${r.storage}`];
-  });
-  const imageName = `${SETTINGS.registryNamespace}/${mirror.name}`;
-  const image = `${registry.host}/${imageName}`;
-
-  const gh: GitHubStandIn = await step("GitHub stand-in: the mirror repository as Pulumi leaves it", async () => {
+  const gh: GitHubStandIn = await step("GitHub stand-in: the mirror repository as `pulumi up` leaves it, the upstream's repository", async () => {
     const s = await startGitHubStandIn();
     cleanup.add(`GitHub stand-in on ${s.url}`, () => s.stop());
+    s.addOrg(OWNER);
     const files: Record<string, string> = {};
     for (const f of renderMirrorFiles(mirror)) files[f.path] = fs.readFileSync(path.join(mirrorDir, f.path), "utf8");
     s.addRepo(repoFullName, { files });
     for (const l of policy.labels) s.addLabel(repoFullName, l.name, l.color, l.description);
-    return [s, `${s.url}: ${repoFullName} with ${Object.keys(files).length} files and ${policy.labels.length} labels`];
+    // The upstream as the health check reads it from the API (its git is served by the upstream server).
+    s.addRepo(UPSTREAM, { private: false, date: new Date(v100.time * 1000).toISOString() });
+    s.addTag(UPSTREAM, "v1.0.0");
+    s.addTag(UPSTREAM, "v1.1.0", s.addCommit(UPSTREAM, { message: "release v1.1.0", date: new Date(v110.time * 1000).toISOString() }));
+    return [s, `${s.url}: ${repoFullName} (${Object.keys(files).length} files, ${policy.labels.length} labels), ${UPSTREAM}`];
   });
 
-  // The mirror was built before, at v1.0.0: the pin the previous run's PR merged.
-  const previousDigest = `sha256:${"0".repeat(64)}`;
-  const previousPin = `schema: 1\nimage: ${mirror.image}\ndigest: ${previousDigest}\nref: ${mirror.image}@${previousDigest}\ntag: v1.0.0\n`;
-  fs.writeFileSync(path.join(mirrorDir, MIRROR_PATHS.pin), previousPin);
-  gh.putFile(repoFullName, "main", MIRROR_PATHS.pin, previousPin, "Pin v1.0.0");
+  // ---------------------------------------------------------------- the runner
 
   const trivyCache = path.join(work, "trivy-cache");
   await step("vulnerability DB: npm run trivy:db's program on the planted advisories (offline; no download)", async () => {
-    const r = await must(cleanup, "trivy-db", trivyDb, ["--fixtures", path.join(FIXTURES, "trivy-db"), "--cache-dir", trivyCache]);
+    const r = await must(cleanup, "trivy-db", tools["trivy-db"], ["--fixtures", path.join(FIXTURES, "trivy-db"), "--cache-dir", trivyCache]);
     return [undefined, `${r.stdout.trim()}\nthe DB holds only the planted advisories (${PLANTED.build.join(", ")}): every finding below is one of them`];
   });
-  const pipeEnv = { ...gh.env(repoFullName), ...trivyEnv(trivyCache), PATH: `${path.dirname(trivy)}:${process.env.PATH}` };
-  const pipe = new Pipeline(cleanup, mirrorDir, tmp, pipeEnv, new WorkflowCalls(path.join(mirrorDir, MIRROR_PATHS.workflow)));
-  out(`     pipeline commands run as the workflow runs them: node ${MIRROR_PATHS.bundle} <command>, in the mirror repo`);
-  const buildah = new Buildah(cleanup, path.join(work, "buildah/root"), path.join(work, "buildah/runroot"), tmp);
-
-  out("\n== run 1 ==");
-  const v11 = tags.get("v1.1.0")!;
-  const resolved = await step("resolve --remote <upstream>: newest allowed tag vs image-pin.yml", async () => {
-    const r = await pipe.run(["resolve", "--config", MIRROR_PATHS.config, "--pin", MIRROR_PATHS.pin, "--remote", upstreamDir]);
-    const j = r.json;
-    check(j.tag === "v1.1.0", `resolve chose ${JSON.stringify(j.tag)}, expected v1.1.0 (v2.0.0-rc.1 is a prerelease the policy does not allow)`);
-    check(j.build === true && r.outputs.build === "true", `resolve says build=${j.build} (output ${r.outputs.build}), expected true`);
-    check(j.lastTag === "v1.0.0" && r.outputs.last_tag === "v1.0.0", `resolve says lastTag=${j.lastTag}, expected v1.0.0 from image-pin.yml`);
-    check(j.commit === v11.commit, `resolve says commit ${j.commit}, the tag's commit is ${v11.commit}`);
-    return [j as { tag: string; commit: string; lastTag: string }, `tag ${j.tag} (commit ${String(j.commit).slice(0, 12)}), last built ${j.lastTag}, build=true: ${j.reason}`];
+  const buildkit = await step("BuildKit: buildkitd (OCI worker, runc, native snapshotter) for buildx's remote driver", async () => {
+    const b = await startBuildkit(cleanup, path.join(work, "buildkit"), tools.buildkitd, tools.buildctl);
+    return [b, `${b.address}; worker platforms ${b.platforms} (no binfmt: arm64 stages must not RUN anything)`];
   });
 
-  await step(`checkout: clone the upstream at ${resolved.tag}`, async () => {
-    await must(cleanup, "git clone", "git", ["clone", "--quiet", upstreamDir, srcDir], { env: { PATH: process.env.PATH, HOME: work } });
-    await must(cleanup, "git checkout", "git", ["-c", "advice.detachedHead=false", "checkout", "--quiet", `refs/tags/${resolved.tag}`], { cwd: srcDir });
-    const head = (await must(cleanup, "git rev-parse", "git", ["rev-parse", "HEAD"], { cwd: srcDir })).stdout.trim();
-    check(head === resolved.commit, `checkout is at ${head}, resolve said ${resolved.commit}`);
-    return [undefined, `${srcDir} at ${head.slice(0, 12)}`];
+  const runner = path.join(work, "runner");
+  const dockerConfig = path.join(runner, "docker");
+  fs.mkdirSync(path.join(dockerConfig, "cli-plugins"), { recursive: true });
+  fs.symlinkSync(tools["docker-buildx"], path.join(dockerConfig, "cli-plugins", "docker-buildx"));
+  fs.mkdirSync(path.join(runner, "home"), { recursive: true });
+  const gitconfig = path.join(runner, "gitconfig");
+  // Upstreams are github.com repositories: the runner's git fetches them from the local upstream server instead.
+  fs.writeFileSync(gitconfig, `[url "${upstreamGit.url}/"]\n\tinsteadOf = https://github.com/\n`);
+  const artifacts = path.join(work, "artifacts");
+  const sarifs = path.join(work, "sarif");
+  const runnerEnv: Record<string, string> = {
+    // The Trivy built from its module first (the install step is exempt), the runner's Node.js (what JavaScript
+    // actions run on), the system; not /usr/local/bin, whatever it holds on this machine.
+    PATH: [path.dirname(tools.trivy), path.dirname(process.execPath), "/usr/sbin", "/usr/bin", "/sbin", "/bin"].join(":"),
+    HOME: path.join(runner, "home"),
+    TMPDIR: tmp,
+    LANG: "C.UTF-8",
+    DOCKER_CONFIG: dockerConfig,
+    GIT_CONFIG_GLOBAL: gitconfig,
+    GIT_CONFIG_NOSYSTEM: "1",
+    SSL_CERT_FILE: tls.caFile,
+    ...trivyEnv(trivyCache),
+    // The pipeline's pacing of GitHub writes (1-3 s each) only slows a run against the stand-in.
+    MIRROR_GITHUB_THROTTLE: "off",
+    // For the action stand-ins (test/actions).
+    MIRROR_FLEET_TOOLS: toolsDir(),
+    MIRROR_FLEET_ROOT: ROOT,
+    MIRROR_FLEET_ARTIFACTS: artifacts,
+    MIRROR_FLEET_SARIF: sarifs,
+    MIRROR_FLEET_BUILDKIT_HOST: buildkit.address,
+  };
+  const workdir = path.join(work, "workdir");
+  const secrets = () => ({
+    GITHUB_TOKEN: gh.token,
+    COSIGN_PRIVATE_KEY: fs.readFileSync(path.join(keys, "fleet", "cosign.key"), "utf8"),
+    COSIGN_PASSWORD,
+    MIRROR_SLACK_WEBHOOK: `${hooks.url}/slack`,
   });
+  const actEngine = (await must(cleanup, "act --version", tools.act, ["--version"])).stdout.trim().replace(/^act version /, "act ");
+  const shape = workflowShape(workflowFile);
+  const exempt: Exemption[] = shape.jobs.flatMap((j) => j.steps.filter((s) => /^Install Trivy .*\(signature-verified\)$/.test(s.name)).map((s) => ({ job: j.id, step: s.name, why: EXEMPT_WHY })));
+  const coverage = new Coverage(shape, actEngine, exempt);
+  let runId = 0;
 
-  const drift = await step(`review --from ${resolved.lastTag} --to ${resolved.tag}: diff review and Dockerfile drift`, async () => {
-    const r = await pipe.run(["review", "--src", srcDir, "--from", resolved.lastTag, "--to", resolved.tag, "--watch", mirror.watch.join(","), "--out", reviewDir], [1]);
-    const dj = JSON.parse(fs.readFileSync(path.join(reviewDir, "drift.json"), "utf8")) as { status: string; files: string[] };
-    check(dj.status === "changed" && r.outputs.drift === "changed", `drift is ${dj.status} (output ${r.outputs.drift}), expected changed: upstream's Dockerfile changed`);
-    check(dj.files.includes("Dockerfile"), `drift files are ${dj.files.join(", ")}, expected Dockerfile`);
-    for (const f of ["diff-review.md", "diff.patch"]) check(fs.existsSync(path.join(reviewDir, f)), `review wrote no ${f}`);
-    return [dj, `drift=${dj.status} (${dj.files.join(", ")}); wrote diff-review.md, diff.patch, drift.json (exit ${r.code})`];
-  });
-
-  // Flags the workflow may add to its issue steps (their files exist in those jobs): passed exactly when it does.
-  const optional = (marker: string, flag: string, file: string) => (pipe.workflow.passes("issue", marker, flag) ? [flag, file] : []);
-  const driftGate = (expectApproved: boolean) =>
-    pipe.run(["issue", "--kind", "override-review", "--state", "open", "--tag", resolved.tag,
-      "--body-file", path.join(reviewDir, "diff-review.md"), ...optional("--kind override-review", "--drift-json", path.join(reviewDir, "drift.json")),
-      "--run-url", RUN_URL]).then((r) => {
-      check(r.json.approved === expectApproved && r.outputs.approved === String(expectApproved),
-        `issue override-review says approved=${r.json.approved} (output ${r.outputs.approved}), expected ${expectApproved}`);
-      return r;
-    });
-
-  const reviewIssue = await step("drift gate: override-review issue, not yet approved -> blocked", async () => {
-    check(drift.status === "changed", "no drift to gate");
-    const r = await driftGate(false);
-    check(r.json.action === "created" && typeof r.json.number === "number", `issue action ${r.json.action}, expected created`);
-    const issue = gh.issue(repoFullName, r.json.number);
-    check(issue.labels.includes("override-review") && issue.state === "open", `issue #${issue.number} labels ${issue.labels.join(",")}, state ${issue.state}`);
-    check(!fs.existsSync(archive), "an archive exists although the drift gate blocked");
-    check(Object.keys(await registrySnapshot(registry)).length === 0, "the registry holds something although the drift gate blocked");
-    return [r.json.number as number, `issue #${r.json.number} created (labels ${issue.labels.join(", ")}); BLOCKED: nothing built, registry empty`];
-  });
-
-  await step("a reviewer closes the override-review issue (approval)", async () => {
-    gh.closeIssue(repoFullName, reviewIssue, { reason: "completed", by: "alice" });
-    const r = await driftGate(true);
-    return [undefined, `issue #${reviewIssue} closed by alice; issue action ${r.json.action}, approved=true -> the drift gate passes`];
-  });
-
-  const scanDigest = await step(`build ONCE for ${PLATFORMS.join(" and ")}: buildah (vfs, chroot, COPY only: no emulation) -> OCI archive of the index; publish --print-digest`, async () => {
-    check(mirror.build.platforms.join(",") === PLATFORMS.join(","), `the e2e entry builds ${mirror.build.platforms.join(", ")}, expected ${PLATFORMS.join(", ")}`);
-    // As the workflow's build step: VERSION is the tag, then the fleet's build args.
-    const cfgArgs = { ...mirror.build.args, VERSION: resolved.tag };
-    const { buildahDigest } = await buildah.buildToArchive({
-      platforms: mirror.build.platforms,
-      dockerfile: path.join(mirrorDir, MIRROR_PATHS.override),
-      context: path.join(srcDir, mirror.build.context),
-      image: `localhost/${mirror.name}:${resolved.tag}`,
-      buildArgs: cfgArgs,
-      // The labels the workflow's buildx step sets.
-      labels: {
-        "org.opencontainers.image.source": `https://github.com/${repoFullName}`,
-        "org.opencontainers.image.revision": resolved.commit,
-        "org.opencontainers.image.version": resolved.tag,
+  /** One night: act runs the workflow file as rendered, for one event, against the current state. */
+  const night = async (scenario: string, eventName: string, payload: Record<string, unknown>): Promise<ActRun> => {
+    // The file act runs is the one npm run render wrote, and the one the mirror repository holds.
+    const rendered = fs.readFileSync(workflowFile, "utf8");
+    check(gh.readFile(repoFullName, "main", MIRROR_PATHS.workflow) === rendered, `${MIRROR_PATHS.workflow} in the stand-in differs from npm run render's`);
+    // act's working directory: a clone at the head of main (github.sha).
+    fs.rmSync(workdir, { recursive: true, force: true });
+    const auth = `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${gh.token}`).toString("base64")}`;
+    await must(cleanup, "git clone", "git", ["-c", auth, "clone", "--quiet", `${gh.url}/${repoFullName}`, workdir], { env: { PATH: process.env.PATH, HOME: runnerEnv.HOME, GIT_CONFIG_NOSYSTEM: "1" } });
+    const r = await runAct(cleanup, scenario, { name: eventName, payload }, {
+      act: tools.act,
+      workflow: workflowFile,
+      workdir,
+      runsOn: "ubuntu-24.04",
+      localRepositories: localRepositories(rendered, gh, path.join(work, "exported-actions")),
+      githubEnv: {
+        GITHUB_SERVER_URL: gh.url,
+        GITHUB_API_URL: gh.url,
+        GITHUB_REPOSITORY: repoFullName,
+        GITHUB_REPOSITORY_OWNER: OWNER,
+        GITHUB_REF: "refs/heads/main",
+        GITHUB_RUN_ID: String(++runId),
+        GITHUB_RUN_NUMBER: String(runId),
       },
-      timestamp: v11.time,
-      archive,
-      archiveTag: resolved.tag,
+      secrets: secrets(),
+      runnerEnv,
+      logDir: logs,
     });
-    const r = await pipe.run(["publish", "--archive", archive, "--print-digest"]);
-    const d = r.json.digest as string;
-    check(/^sha256:[0-9a-f]{64}$/.test(d) && r.outputs.digest === d, `publish --print-digest printed ${JSON.stringify(r.json)}`);
-    check(d === buildahDigest, `the archive's index names ${d}, buildah reported ${buildahDigest}`);
-    check(r.json.index === true, `the archive holds a ${r.json.mediaType}, not an image index`);
-    return [d, `${archive} (${fs.statSync(archive).size} bytes)\narchive digest (index, scanned): ${d}  (buildah agrees)`];
-  });
-
-  const audit = path.join(work, "audit");
-  const scanArgs = (out: string) => ["scan", "--config", MIRROR_PATHS.config, "--platforms", mirror.build.platforms.join(","), "--archive", archive, "--source", srcDir, "--out", out];
-  const scanned = async (out: string, waived: readonly string[]) => {
-    const r = await pipe.run(scanArgs(out));
-    check(r.json.image.digest === scanDigest && r.outputs.digest === scanDigest, `scan recorded ${r.json.image.digest}, the archive's index is ${scanDigest}`);
-    return checkScanOutputs(out, r.json, { platforms: PLATFORMS, waived });
+    coverage.add(r);
+    return r;
   };
+  const repoPayload = () => ({ name: mirror.repo, full_name: repoFullName, default_branch: "main", private: true, owner: { login: OWNER } });
+  const pushPayload = (before: string) => ({ ref: "refs/heads/main", before, after: gh.head(repoFullName, "main")!.sha, repository: repoPayload(), pusher: { name: "pulumi" }, head_commit: { id: gh.head(repoFullName, "main")!.sha, message: gh.head(repoFullName, "main")!.message } });
+  const schedulePayload = (cron: string) => ({ schedule: cron, repository: repoPayload() });
 
-  await step(`scan (the workflow's command): real Trivy on ${PLATFORMS.join(" and ")} and the upstream source`, async () => {
-    const lines = await scanned(audit, []);
-    return [undefined, lines.join("\n")];
-  });
-
-  const gateArgs = (dir: string, summary: string) => ["gate", "--config", MIRROR_PATHS.config, "--scan-record", path.join(dir, "scan.json"), "--summary-out", summary];
-  const summary1 = path.join(work, "gate-summary-1.md");
-
-  await step("gate, pass 1 (no waiver): blocks on exactly the planted advisories -> cve issue, nothing pushed", async () => {
-    const g = await pipe.run(gateArgs(audit, summary1), [1]);
-    check(g.json.decision === "block" && g.outputs.decision === "block", `gate decision ${g.json.decision}, expected block`);
-    const blocking = g.json.blocking as Array<{ id: string; places: string[] }>;
-    const ids = blocking.map((f) => f.id).sort();
-    check(JSON.stringify(ids) === JSON.stringify(PLANTED.build), `gate blocks on ${ids.join(", ") || "nothing"}, expected exactly ${PLANTED.build.join(", ")}`);
-    const places = Object.fromEntries(blocking.map((f) => [f.id, f.places.join(", ")]));
-    check(places[PLANTED.armOnly] === "linux/arm64", `${PLANTED.armOnly} is listed at ${places[PLANTED.armOnly]}, expected linux/arm64 only`);
-    check(places[PLANTED.lockfile] === "linux/amd64, linux/arm64, source", `${PLANTED.lockfile} is listed at ${places[PLANTED.lockfile]}, expected once with linux/amd64, linux/arm64, source`);
-    check(g.json.scan?.digest === scanDigest, `gate.json names scan digest ${g.json.scan?.digest}`);
-    const gate1 = path.join(work, "gate-1.json");
-    fs.writeFileSync(gate1, JSON.stringify(g.json));
-    const i = await pipe.run(["issue", "--kind", "cve", "--state", "open", "--tag", resolved.tag, "--run-url", RUN_URL,
-      "--summary-file", summary1, ...optional("--kind cve --state open", "--gate-json", gate1)]);
-    check(i.json.action === "created", `cve issue action ${i.json.action}, expected created`);
-    const issue = gh.issue(repoFullName, i.json.number);
-    for (const l of ["cve", "blocked", "security"]) check(issue.labels.includes(l), `cve issue #${issue.number} lacks label ${l}`);
-    const tagsNow = await registryTags(registry, imageName);
-    check(tagsNow.length === 0, `the registry has tags ${tagsNow.join(", ")} for ${imageName} after a block`);
-    check((await registryManifest(registry, imageName, scanDigest)) === undefined, `the registry has ${scanDigest} after a block`);
-    return [undefined, `BLOCKED on exactly the planted ${ids.join(", ")} (${blocking.map((f) => `${f.id} at ${f.places.join(", ")}`).join("; ")}); ` +
-      `issue #${i.json.number} created (${issue.labels.join(", ")}); registry has no ${imageName}:${resolved.tag} and no ${scanDigest.slice(0, 19)}…`];
-  });
-
-  const gateJson = path.join(audit, "gate.json");
-  await step(`waivers: add ${WAIVERS.map((w) => w.id).join(" and ")} to the entry, re-render, scan and gate again -> pass, waived shown as suppressed`, async () => {
-    const withWaiver: MirrorSpec = { ...spec, gate: { waivers: WAIVERS } };
-    const r = render(renderDir, withWaiver, settings);
-    mirror = r.mirror;
-    const changed = r.changed;
-    check(changed.includes(MIRROR_PATHS.trivyignore), `re-rendering with the waiver did not change ${MIRROR_PATHS.trivyignore}`);
-    // What `pulumi up` does with the change: one commit per changed file on the default branch.
-    for (const p of changed) gh.putFile(repoFullName, "main", p, fs.readFileSync(path.join(mirrorDir, p), "utf8"), `pulumi up: ${p}`);
-    const ignore = fs.readFileSync(path.join(mirrorDir, MIRROR_PATHS.trivyignore), "utf8");
-    for (const w of WAIVERS) check(ignore.includes(w.id), `the rendered ${MIRROR_PATHS.trivyignore} does not name ${w.id} (components/waivers.ts):\n${ignore}`);
-    // The push re-runs the workflow: the same archive is scanned again, now with the waivers.
-    fs.rmSync(audit, { recursive: true, force: true });
-    const lines = await scanned(audit, PLANTED.build);
-    const g = await pipe.run(gateArgs(audit, path.join(audit, "gate-summary.md")));
-    check(g.json.decision === "pass", `gate decision ${g.json.decision}, expected pass`);
-    const waived = (g.json.waived as Array<{ id: string }>).map((f) => f.id).sort();
-    check(JSON.stringify(waived) === JSON.stringify(PLANTED.build), `gate waived ${waived.join(", ") || "nothing"}, expected exactly ${PLANTED.build.join(", ")}`);
-    fs.writeFileSync(gateJson, JSON.stringify(g.json));
-    const i = await pipe.run(["issue", "--kind", "cve", "--state", "resolved", "--tag", resolved.tag, "--run-url", RUN_URL]);
-    check(i.json.action === "closed", `cve issue action ${i.json.action} after a pass, expected closed`);
-    return [undefined, `re-rendered: ${changed.join(", ")}\n${lines.join("\n")}\nPASS (waived exactly the planted ${waived.join(", ")}); cve issue #${i.json.number} closed`];
-  });
-
-  const registryDigest = await step(`publish: skopeo push by digest and as :${resolved.tag}, read back`, async () => {
-    const p = await pipe.run(["publish", "--archive", archive, "--image", image, "--tag", resolved.tag, "--digest", scanDigest, "--scan-record", path.join(audit, "scan.json"), "--tls-verify", "false"]);
-    check(p.json.digest === scanDigest && p.json.ref === `${image}@${scanDigest}`, `publish printed ${JSON.stringify(p.json)}`);
-    check(p.outputs.digest === scanDigest && p.outputs.ref === p.json.ref, `publish outputs ${JSON.stringify(p.outputs)}`);
-    // Read it back from the registry directly, not through the code under test.
-    const byTag = await registryManifest(registry, imageName, resolved.tag);
-    check(byTag, `the registry has no ${imageName}:${resolved.tag}`);
-    const header = String(byTag.headers["docker-content-digest"]);
-    const hashed = `sha256:${createHash("sha256").update(byTag.body).digest("hex")}`;
-    check(header === hashed, `the registry's Docker-Content-Digest ${header} is not the hash of what it served (${hashed})`);
-    return [hashed, `pushed ${p.json.ref}\nregistry ${imageName}:${resolved.tag} -> ${hashed}`];
-  });
-
-  out("");
-  out(`     digest scanned (archive): ${scanDigest}`);
-  out(`     digest in the registry:   ${registryDigest}`);
-  check(scanDigest === registryDigest, "the registry digest is not the scanned digest (DESIGN invariant 1)");
-  out("     equal: the pushed image is the scanned image");
-  out("");
-
-  const pubKey = path.join(mirrorDir, MIRROR_PATHS.publicKey);
-  const insecure = ["--allow-insecure-registry", "--allow-http-registry"];
-  const record = JSON.parse(fs.readFileSync(path.join(audit, "scan.json"), "utf8")) as {
-    platforms: Array<{ platform: string; digest: string; report: string; sarif: string; sbom: string }>;
-    source: { report: string; sarif: string; sbom: string };
-    trivy: { version: string };
-    db: { updatedAt: string };
+  /** The job results of a run, in the workflow's order; a job act did not start is absent. */
+  const results = (r: ActRun) => shape.jobs.filter((j) => r.jobs.has(j.id)).map((j) => `${j.id}=${r.jobs.get(j.id)}`).join(" ");
+  const expectJobs = (r: ActRun, want: Record<string, "success" | "failure" | "absent">) => {
+    for (const [job, result] of Object.entries(want)) {
+      const got = r.jobs.get(job) ?? "absent";
+      if (got !== result) {
+        const failed = r.steps.find((s) => s.job === job && s.result === "failure");
+        const why = failed ? `\n    its step ${failed.stepId} failed:\n    ${r.lines(job, failed.stepId).slice(-15).join("\n    ")}` : "";
+        fail(`${r.scenario}: job ${job} is ${got}, expected ${result} (act exit ${r.code}; jobs: ${results(r)}; log ${r.log})${why}`);
+      }
+    }
   };
-  const platformRefs = record.platforms.map((p) => `${image}@${p.digest}`);
-  const signArgs = ["sign", "--config", MIRROR_PATHS.config, "--image", image, "--digest", scanDigest, "--tag", resolved.tag, "--commit", resolved.commit,
-    "--scan-record", path.join(audit, "scan.json"), "--gate-json", gateJson, "--public-key", MIRROR_PATHS.publicKey,
-    "--review-file", path.join(reviewDir, "diff-review.md"), "--diff-file", path.join(reviewDir, "diff.patch"), "--run-url", RUN_URL, "--tls-verify", "false"];
-  // HOME: cosign keeps a ~/.sigstore cache; the run's own, so nothing lands in ours.
-  const keyEnv = (pair: string) => ({ COSIGN_PRIVATE_KEY: fs.readFileSync(path.join(keys, pair, "cosign.key"), "utf8"), COSIGN_PASSWORD, HOME: cosignHome });
-  const cosignTags = async () => (await registryTags(registry, imageName)).filter((t) => /^sha256-[0-9a-f]{64}\.(sig|att)$/.test(t));
+  const out1 = (r: ActRun, job: string, stepId: string, name: string) => r.outputs.get(job)?.get(stepId)?.get(name);
+  const issuesOf = (label: string) => gh.issues(repoFullName).filter((i) => i.labels.includes(label));
 
-  await step("sign with a private key that is not the pair of the committed cosign.pub -> refused, nothing signed", async () => {
-    const s = await pipe.run(signArgs, [1], keyEnv("wrong"));
-    check(/COSIGN_PRIVATE_KEY is not the pair of cosign\.pub/.test(s.stderr), `sign said: ${lastLines(s.stderr, 4)}`);
-    check((await cosignTags()).length === 0, `the registry has signature tags after a refused sign: ${(await cosignTags()).join(", ")}`);
-    return [undefined, `exit 1: ${s.stderr.trim().split("\n").pop()}`];
+  // ---------------------------------------------------------------- night 1: push of a new mirror
+  out("\n== night 1: the workflow's own push (a new mirror, nothing pinned) ==");
+  await step("act push: resolve v1.1.0 -> review (first build: no diff) -> build (buildx, amd64 + arm64) -> scan -> BLOCKED; cve issue, webhook, nothing pushed, no pin PR", async () => {
+    const r = await night("1-push-new-mirror", "push", pushPayload("0".repeat(40)));
+    expectJobs(r, { resolve: "success", review: "success", build: "success", report: "success", block: "success", notify: "success", publish: "absent", pin: "absent", rescan: "absent", health: "absent" });
+    check(out1(r, "resolve", "checked", "tag") === "v1.1.0" && out1(r, "resolve", "checked", "last_tag") === "", `resolve chose ${out1(r, "resolve", "checked", "tag")} (last ${out1(r, "resolve", "checked", "last_tag")})`);
+    check(out1(r, "build", "gate", "verdict") === "block", `the gate said ${out1(r, "build", "gate", "verdict")}, expected block`);
+    const cve = issuesOf("cve");
+    check(cve.length === 1 && cve[0].state === "open", `cve issues: ${JSON.stringify(cve.map((i) => [i.number, i.state]))}`);
+    for (const id of PLANTED.build) check((cve[0].body ?? "").includes(id), `the cve issue does not name ${id}`);
+    check((await registryTags(registry, imageName)).length === 0, `the registry has ${imageName} after a block`);
+    check(gh.pulls(repoFullName).length === 0, "a pull request was opened after a block");
+    check(sink.length === 1 && /blocked/i.test(sink[0].body) && sink[0].body.includes(`/issues/${cve[0].number}`), `the webhook sink got ${JSON.stringify(sink)}`);
+    const audit = path.join(artifacts, String(runId), "audit");
+    check(fs.existsSync(path.join(audit, "scan.json")), `no audit artifact at ${audit}`);
+    const record = JSON.parse(fs.readFileSync(path.join(audit, "scan.json"), "utf8"));
+    const scanLines = await checkScanOutputs(audit, record, { platforms: PLATFORMS, waived: [] });
+    return [r, `jobs: ${results(r)}\ncve issue #${cve[0].number} (${cve[0].labels.join(", ")}); webhook: ${sink[0].path} told "blocked"; registry: no ${imageName}; no pull request\n${scanLines.join("\n")}`];
   });
 
-  await step("sign (the workflow's command): cosign signs the index and both platform manifests, attests each SBOM and the scan-gate predicate; OFFLINE: no transparency log", async () => {
-    const s = await pipe.run(signArgs, [0], keyEnv("fleet"));
-    const want = [`${image}@${scanDigest}`, ...platformRefs];
-    check(JSON.stringify(s.json.signed) === JSON.stringify(want), `sign signed ${JSON.stringify(s.json.signed)}, expected ${JSON.stringify(want)}`);
-    check(s.json.tlog === false && s.outputs.signed === "true", `sign printed tlog ${s.json.tlog}, output signed=${s.outputs.signed}`);
-    const tags = await cosignTags();
-    // One .sig and one .att tag per signed digest, stored next to the image.
-    check(tags.length === want.length * 2, `the registry holds ${tags.length} signature/attestation tags, expected ${want.length * 2}: ${tags.join(", ")}`);
-    return [undefined, `signed ${want.length} digests (index + ${platformRefs.length} platforms), ${s.json.attested.length} attestations; registry tags: ${tags.length} (.sig/.att)\nnothing was uploaded to a transparency log (--tlog-upload=false): verification uses --insecure-ignore-tlog and the key alone`];
-  });
-
-  const verify = (ref: string, key = pubKey) => cosignRun(["verify", "--key", key, "--insecure-ignore-tlog=true", ...insecure, ref]);
-  const verifyAtt = (ref: string, type: string, key = pubKey) =>
-    cosignRun(["verify-attestation", "--key", key, "--insecure-ignore-tlog=true", ...insecure, "--type", type, ref]);
-  /** The in-toto statements of verify-attestation's output (one DSSE envelope per line). */
-  const statements = (stdout: string) =>
-    stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(Buffer.from((JSON.parse(l) as { payload: string }).payload, "base64").toString("utf8")) as {
-      predicateType: string;
-      subject: Array<{ digest: { sha256: string } }>;
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      predicate: any;
-    });
-  const sha256File = (f: string) => createHash("sha256").update(fs.readFileSync(f)).digest("hex");
-
-  await step(`verify (cosign, not the code under test) with the mirror repo's ${MIRROR_PATHS.publicKey}: the pinned digest and each platform pass`, async () => {
-    const lines: string[] = [];
-    for (const ref of [`${image}@${scanDigest}`, ...platformRefs]) {
-      const r = await verify(ref);
-      check(r.code === 0, `cosign verify ${ref} failed (exit ${r.code}): ${lastLines(r.stderr, 6)}`);
-      const claims = JSON.parse(r.stdout) as Array<{ critical: { image: { "docker-manifest-digest": string } } }>;
-      const digest = ref.split("@")[1];
-      check(claims.length === 1 && claims[0].critical.image["docker-manifest-digest"] === digest, `cosign verify ${ref}: claims ${r.stdout.slice(0, 300)}`);
-      lines.push(`cosign verify --key cosign.pub --insecure-ignore-tlog ${ref.replace(registry.host, "<registry>")}: OK`);
-    }
-    return [undefined, lines.join("\n")];
-  });
-
-  await step("verify-attestation --type cyclonedx: each platform's SBOM, on the index and on its own manifest", async () => {
-    const serial = (f: string) => (JSON.parse(fs.readFileSync(path.join(audit, f), "utf8")) as { serialNumber: string }).serialNumber;
-    const want = record.platforms.map((p) => serial(p.sbom)).sort();
-    const r = await verifyAtt(`${image}@${scanDigest}`, "cyclonedx");
-    check(r.code === 0, `cosign verify-attestation --type cyclonedx of the index failed (exit ${r.code}): ${lastLines(r.stderr, 6)}`);
-    const st = statements(r.stdout);
-    const got = st.map((x) => x.predicate.serialNumber as string).sort();
-    check(st.every((x) => x.predicateType === "https://cyclonedx.org/bom" && x.subject[0].digest.sha256 === scanDigest.slice(7)), `statements ${JSON.stringify(st.map((x) => [x.predicateType, x.subject]))}`);
-    check(JSON.stringify(got) === JSON.stringify(want), `the index's SBOM attestations are ${got.join(", ")}, the audit SBOMs ${want.join(", ")}`);
-    for (const p of record.platforms) {
-      const rp = await verifyAtt(`${image}@${p.digest}`, "cyclonedx");
-      check(rp.code === 0, `verify-attestation --type cyclonedx of ${p.platform} failed: ${lastLines(rp.stderr, 6)}`);
-      const sp = statements(rp.stdout);
-      check(sp.length === 1 && sp[0].predicate.serialNumber === serial(p.sbom), `${p.platform}'s SBOM attestation is not ${p.sbom}`);
-    }
-    return [undefined, `index: ${st.length} SBOMs (${record.platforms.map((p) => p.sbom).join(", ")}); each platform manifest: its own`];
-  });
-
-  await step(`verify-attestation --type ${SCAN_GATE_PREDICATE_TYPE}: the gate's decision, the reports' hashes, the waivers, Trivy and its DB, the upstream commit, the reviewed diff`, async () => {
-    const r = await verifyAtt(`${image}@${scanDigest}`, SCAN_GATE_PREDICATE_TYPE);
-    check(r.code === 0, `cosign verify-attestation --type ${SCAN_GATE_PREDICATE_TYPE} failed (exit ${r.code}): ${lastLines(r.stderr, 6)}`);
-    const st = statements(r.stdout);
-    check(st.length === 1 && st[0].predicateType === SCAN_GATE_PREDICATE_TYPE, `statements: ${JSON.stringify(st.map((x) => x.predicateType))}`);
-    const p = st[0].predicate;
-    check(p.decision === "pass" && p.image.digest === scanDigest && p.gate.blocking === 0, `predicate decision ${p.decision}, digest ${p.image.digest}`);
-    const reports = new Map((p.reports as Array<{ scan: string; report: { name: string; sha256: string } }>).map((x) => [x.scan, x.report]));
-    for (const pl of record.platforms) check(reports.get(pl.platform)?.sha256 === sha256File(path.join(audit, pl.report)), `predicate report of ${pl.platform}: ${JSON.stringify(reports.get(pl.platform))}`);
-    check(reports.get("source")?.sha256 === sha256File(path.join(audit, record.source.report)), `predicate source report: ${JSON.stringify(reports.get("source"))}`);
-    const waivers = p.waivers as Array<{ id: string; reason: string | null; expires: string | null }>;
-    check(JSON.stringify(waivers.map((w) => w.id)) === JSON.stringify(PLANTED.build), `predicate waivers ${JSON.stringify(waivers)}, expected ${PLANTED.build.join(", ")}`);
-    check(waivers.every((w) => w.reason && w.expires), `a waiver without reason or expiry: ${JSON.stringify(waivers)}`);
-    check(p.scanner.version === record.trivy.version && p.scanner.db.updatedAt === record.db.updatedAt, `predicate scanner ${JSON.stringify(p.scanner)}`);
-    check(p.upstream.commit === resolved.commit && p.upstream.tag === resolved.tag, `predicate upstream ${JSON.stringify(p.upstream)}`);
-    check(p.review?.diff.sha256 === sha256File(path.join(reviewDir, "diff.patch")), `predicate review ${JSON.stringify(p.review)}`);
-    check(p.gate.result.sha256 === sha256File(gateJson), `predicate gate result ${JSON.stringify(p.gate.result)}`);
-    for (const ref of platformRefs) {
-      const rp = await verifyAtt(ref, SCAN_GATE_PREDICATE_TYPE);
-      check(rp.code === 0, `verify-attestation scan-gate of ${ref} failed: ${lastLines(rp.stderr, 6)}`);
-    }
-    return [undefined, `decision pass, ${reports.size} reports hashed, waivers ${waivers.map((w) => `${w.id} (until ${w.expires})`).join(", ")}, trivy ${p.scanner.version}, DB ${p.scanner.db.updatedAt}, upstream ${p.upstream.commit.slice(0, 12)}, diff.patch ${p.review.diff.sha256.slice(0, 12)}; on the index and each platform`];
-  });
-
-  const skopeo = (args: string[]) => must(cleanup, `skopeo ${args[0]}`, "skopeo", args, { env: { PATH: process.env.PATH, HOME: cosignHome, TMPDIR: tmp } });
-  // A different image: the amd64 manifest converted to Docker schema 2 (another manifest, another digest, same layers).
-  const otherImage = async (dest: string) => {
-    await skopeo(["copy", "--quiet", "--src-tls-verify=false", "--dest-tls-verify=false", "--format", "v2s2", `docker://${platformRefs[0]}`, `docker://${dest}`]);
-    return (await registryManifest(registry, dest.slice(registry.host.length + 1).split(":")[0], dest.split(":").pop()!))!.headers["docker-content-digest"] as string;
-  };
-
-  await step("denied: the wrong key, an unsigned image, and another image re-tagged over the signed tag", async () => {
-    const lines: string[] = [];
-    const wrong = await verify(`${image}@${scanDigest}`, path.join(keys, "wrong", "cosign.pub"));
-    check(wrong.code !== 0, `cosign verify with the wrong key passed:\n${wrong.stdout.slice(0, 300)}`);
-    lines.push(`wrong key: exit ${wrong.code}: ${lastLines(wrong.stderr, 1)}`);
-
-    const unsignedRef = `${registry.host}/${SETTINGS.registryNamespace}/unsigned:${resolved.tag}`;
-    const unsignedDigest = await otherImage(unsignedRef);
-    check(unsignedDigest !== scanDigest && !record.platforms.some((p) => p.digest === unsignedDigest), `the unsigned image has a signed digest ${unsignedDigest}`);
-    const u = await verify(`${registry.host}/${SETTINGS.registryNamespace}/unsigned@${unsignedDigest}`);
-    check(u.code !== 0, `cosign verify of an unsigned image passed`);
-    const ua = await verifyAtt(`${registry.host}/${SETTINGS.registryNamespace}/unsigned@${unsignedDigest}`, SCAN_GATE_PREDICATE_TYPE);
-    check(ua.code !== 0, `cosign verify-attestation of an unsigned image passed`);
-    lines.push(`unsigned image (${unsignedDigest.slice(0, 19)}…): verify exit ${u.code}: ${lastLines(u.stderr, 1)}; verify-attestation exit ${ua.code}`);
-
-    const tagged = `${image}:${resolved.tag}`;
-    const retagged = await otherImage(tagged);
-    check(retagged !== scanDigest, `the re-tag did not move ${tagged}`);
-    const t = await verify(tagged);
-    check(t.code !== 0, `cosign verify ${tagged} passed after another image (${retagged}) was tagged over it`);
-    const ta = await verifyAtt(tagged, "cyclonedx");
-    check(ta.code !== 0, `cosign verify-attestation ${tagged} passed after the re-tag`);
-    const pinned = await verify(`${image}@${scanDigest}`);
-    check(pinned.code === 0, `the pinned digest no longer verifies after the re-tag: ${lastLines(pinned.stderr, 4)}`);
-    lines.push(`${imageName}:${resolved.tag} re-tagged to ${retagged.slice(0, 19)}…: verify exit ${t.code}: ${lastLines(t.stderr, 1)}; verify-attestation exit ${ta.code}; the pinned digest still verifies`);
-
-    // Put the tag back as publish left it, and drop the unsigned repository's tag, so run 2 starts from the published state.
-    await skopeo(["copy", "--quiet", "--all", "--preserve-digests", "--src-tls-verify=false", "--dest-tls-verify=false", `docker://${image}@${scanDigest}`, `docker://${tagged}`]);
-    const back = await registryManifest(registry, imageName, resolved.tag);
-    check(back && back.headers["docker-content-digest"] === scanDigest, `${tagged} is not back at ${scanDigest}`);
-    lines.push(`${imageName}:${resolved.tag} put back at the signed ${scanDigest.slice(0, 19)}…`);
-    return [undefined, lines.join("\n")];
-  });
-
-  await step("kyverno apply (the real Kyverno CLI): the rendered ClusterPolicy, for this registry, admits the signed, attested digest; denies a tag, an unsigned image, the wrong key and a scan-gate decision that was not attested", async () => {
-    const kyverno = toolPath("kyverno");
-    const dir = path.join(work, "kyverno");
-    fs.mkdirSync(dir);
-    const reg = `${registry.host}/${SETTINGS.registryNamespace}`;
-    const write = (name: string, doc: unknown) => {
-      fs.writeFileSync(path.join(dir, name), toYaml(doc));
-      return path.join(dir, name);
-    };
-    const fleetPolicy = write("policy.yaml", kyvernoPolicy(settings, reg));
-    const wrongPolicy = write("policy-wrong-key.yaml", kyvernoPolicy({ ...settings, cosignPublicKey: fs.readFileSync(path.join(keys, "wrong", "cosign.pub"), "utf8") }, reg));
-    // The same policy asking the scan gate for another decision: proves the attestation's predicate is read, not only its presence.
-    const blockOnly = JSON.parse(JSON.stringify(kyvernoPolicy(settings, reg)).replace('"value":"pass"', '"value":"block"'));
-    check(JSON.stringify(blockOnly).includes('"value":"block"'), "the policy has no scan-gate condition to change");
-    const blockPolicy = write("policy-block-only.yaml", blockOnly);
-    const pod = (name: string, image: string) => write(`pod-${name}.yaml`, { apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "default" }, spec: { containers: [{ name: "app", image }] } });
-    const apply = async (policyFile: string, podFile: string) => {
-      const r = await run(cleanup, kyverno, ["apply", policyFile, "--resource", podFile, "--remove-color"], { env: { PATH: process.env.PATH, HOME: cosignHome, TMPDIR: tmp } });
-      const m = /pass: (\d+), fail: (\d+), warn: (\d+), error: (\d+), skip: (\d+)/.exec(r.stdout);
-      check(m, `kyverno apply printed no result summary (exit ${r.code}):\n    ${lastLines(r.stdout + r.stderr, 8)}`);
-      // kyverno prints "policy … -> resource … failed:" and the rule's message on the lines after it.
-      const out = (r.stdout + r.stderr).split("\n").map((l) => l.trim()).filter(Boolean);
-      const at = out.findIndex((l) => / failed:$/.test(l));
-      const why = at >= 0 ? out.slice(at + 1, at + 3).join(" ") : "";
-      return { code: r.code, pass: Number(m[1]), fail: Number(m[2]) + Number(m[4]), text: lastLines(r.stdout, 6), why: why.slice(0, 200) };
-    };
-    const signedPod = pod("signed", `${image}@${scanDigest}`);
-    const lines: string[] = [];
-    const admitted = await apply(fleetPolicy, signedPod);
-    // pass counts the verifyImages checks (the signature and its attestations), not pods.
-    check(admitted.code === 0 && admitted.pass > 0 && admitted.fail === 0, `the signed digest was not admitted (exit ${admitted.code}):\n    ${admitted.text}`);
-    lines.push(`signed digest ${scanDigest.slice(0, 19)}…: admitted (exit 0, pass ${admitted.pass}, fail 0)`);
-    const unsignedRef = `${reg}/unsigned@${(await registryManifest(registry, `${SETTINGS.registryNamespace}/unsigned`, resolved.tag))!.headers["docker-content-digest"]}`;
-    for (const [what, policyFile, podFile] of [
-      ["tag only", fleetPolicy, pod("tag", `${image}:${resolved.tag}`)],
-      ["unsigned image", fleetPolicy, pod("unsigned", unsignedRef)],
-      ["the wrong key", wrongPolicy, signedPod],
-      ["a scan-gate decision other than the attested one", blockPolicy, signedPod],
-    ] as const) {
-      const r = await apply(policyFile, podFile);
-      check(r.code !== 0 && r.fail > 0, `${what}: not denied (exit ${r.code}):\n    ${r.text}`);
-      lines.push(`${what}: denied (exit ${r.code}, fail/error ${r.fail}): ${r.why}`);
-    }
-    return [undefined, lines.join("\n")];
-  });
-
-  const pr = await step("pin: image-pin.yml with that digest, pull request in the stand-in", async () => {
-    const p = await pipe.run(["pin", "--config", MIRROR_PATHS.config, "--image", image, "--digest", scanDigest, "--tag", resolved.tag, "--commit", resolved.commit,
-      "--gate-json", gateJson, "--review-file", path.join(reviewDir, "diff-review.md"), "--run-url", RUN_URL, "--public-key", MIRROR_PATHS.publicKey,
-      // The build's time travels with the build (the build job's output in the workflow).
-      "--built-at", new Date(v11.time * 1000).toISOString().replace(/\.\d{3}Z$/, "Z")]);
-    check(p.json.action === "created", `pin action ${p.json.action}, expected created`);
-    const branch = `mirror-build/${resolved.tag}`;
-    const pinText = gh.readFile(repoFullName, branch, MIRROR_PATHS.pin);
-    check(pinText !== undefined, `no ${MIRROR_PATHS.pin} on ${branch}`);
-    check(pinText.includes(scanDigest), `${MIRROR_PATHS.pin} on ${branch} does not hold ${scanDigest}:\n${pinText}`);
-    // The fleet report reads the signature from the pin file (issue 14: visible per mirror).
-    check(parsePinFile(pinText).signed === true, `${MIRROR_PATHS.pin} on ${branch} records no signature, though sign ran:\n${pinText}`);
-    const record = JSON.parse(fs.readFileSync(path.join(audit, "scan.json"), "utf8")) as { image: { digest: string } };
-    check(record.image.digest === scanDigest, `the pinned ${scanDigest} is not the index digest the scan record names (${record.image.digest})`);
-    const pull = gh.pulls(repoFullName).find((x) => x.number === p.json.number);
-    check(pull && pull.issue.state === "open" && pull.head === branch, `no open pull request #${p.json.number} from ${branch}`);
-    // The body's commands are the ones step 20-22 ran (against the http registry they need --allow-http-registry too).
-    const verifyLine = `cosign verify --key ${MIRROR_PATHS.publicKey} --insecure-ignore-tlog ${image}@${scanDigest}`;
-    check((pull.issue.body ?? "").includes(verifyLine), `the pin pull request does not give \`${verifyLine}\``);
-    // The GitOps half: the Component on the branch, built by the real kustomize into an app that names the image by tag.
-    const component = gh.readFile(repoFullName, branch, KUSTOMIZE_PATH);
-    check(component !== undefined, `no ${KUSTOMIZE_PATH} on ${branch}`);
+  // ---------------------------------------------------------------- night 2: the waivers pushed
+  out("\n== night 2: the waivers, committed by `pulumi up`, start a push run ==");
+  const before2 = gh.head(repoFullName, "main")!.sha;
+  ({ mirror } = render(renderDir, { ...entry, gate: { waivers: WAIVERS } }, stack));
+  const changed2 = renderMirrorFiles(mirror).filter((f) => fs.readFileSync(path.join(mirrorDir, f.path), "utf8") !== gh.readFile(repoFullName, "main", f.path));
+  for (const f of changed2) gh.addCommit(repoFullName, { files: { [f.path]: fs.readFileSync(path.join(mirrorDir, f.path), "utf8") }, message: `pulumi up: ${f.path}` });
+  const pass = await step("act push: PASS with the waivers; publish pushes the scanned archive by digest; sign; pin PR with the kustomize Component", async () => {
+    check(changed2.some((f) => f.path === MIRROR_PATHS.trivyignore), `the waivers did not change ${MIRROR_PATHS.trivyignore}`);
+    const r = await night("2-push-waivers", "push", pushPayload(before2));
+    expectJobs(r, { resolve: "success", review: "success", build: "success", report: "success", block: "success", publish: "success", pin: "success", notify: "success" });
+    const scanned = out1(r, "build", "image", "digest")!;
+    const pushed = out1(r, "publish", "publish", "digest")!;
+    check(/^sha256:[0-9a-f]{64}$/.test(scanned) && pushed === scanned, `build scanned ${scanned}, publish pushed ${pushed}`);
+    const byTag = await registryManifest(registry, imageName, "v1.1.0");
+    check(byTag, `the registry has no ${imageName}:v1.1.0`);
+    const served = `sha256:${createHash("sha256").update(byTag.body).digest("hex")}`;
+    check(served === scanned && byTag.headers["docker-content-digest"] === scanned, `the registry serves ${served} (${byTag.headers["docker-content-digest"]}) for v1.1.0, the scan was of ${scanned}`);
+    const audit = path.join(artifacts, String(runId), "audit");
+    const record = JSON.parse(fs.readFileSync(path.join(audit, "scan.json"), "utf8")) as { platforms: Array<{ platform: string; digest: string }> };
+    const index = JSON.parse(byTag.body.toString("utf8")) as { manifests: Array<{ digest: string; platform: { os: string; architecture: string } }> };
+    const inRegistry = index.manifests.map((m) => `${m.platform.os}/${m.platform.architecture}@${m.digest}`).sort();
+    const inScan = record.platforms.map((p) => `${p.platform}@${p.digest}`).sort();
+    check(JSON.stringify(inRegistry) === JSON.stringify(inScan), `the pushed index holds ${inRegistry.join(", ")}; the scan covered ${inScan.join(", ")}`);
+    const scanLines = await checkScanOutputs(audit, record as never, { platforms: PLATFORMS, waived: PLANTED.build });
+    const sarifDir = path.join(sarifs, String(runId));
+    const recorded = fs.existsSync(sarifDir) ? fs.readdirSync(sarifDir).sort() : [];
+    check(recorded.length === PLATFORMS.length + 1, `upload-sarif recorded ${recorded.join(", ") || "nothing"}`);
+    const pulls = gh.pulls(repoFullName).filter((p) => p.issue.state === "open");
+    check(pulls.length === 1 && pulls[0].head === "mirror-build/v1.1.0", `open pull requests: ${JSON.stringify(pulls.map((p) => p.head))}`);
+    const pin = gh.readFile(repoFullName, pulls[0].head, MIRROR_PATHS.pin)!;
+    check(pin.includes(scanned) && parsePinFile(pin).signed === true, `${MIRROR_PATHS.pin} on ${pulls[0].head} does not pin the signed ${scanned}:\n${pin}`);
+    const component = gh.readFile(repoFullName, pulls[0].head, KUSTOMIZE_PATH);
+    check(component !== undefined, `no ${KUSTOMIZE_PATH} on ${pulls[0].head}`);
     const [deployment] = buildWithComponent(component, image);
-    const built = deployment.spec.template.spec.containers[0].image;
-    check(built === `${image}@${scanDigest}`, `kustomize build with ${KUSTOMIZE_PATH} gives ${built}, expected ${image}@${scanDigest}`);
-    return [p.json.number as number, `PR #${p.json.number} from ${branch}: ${MIRROR_PATHS.pin} pins ${scanDigest}, the index digest the scan record names (both platforms scanned)\n` +
-      `the body gives the cosign verify commands; ${KUSTOMIZE_PATH} (kustomize Component): kustomize build turns ${image.replace(registry.host, "<registry>")}:<tag> into @${scanDigest.slice(0, 19)}…`];
+    check(deployment.spec.template.spec.containers[0].image === `${image}@${scanned}`, `kustomize build gives ${deployment.spec.template.spec.containers[0].image}`);
+    check(issuesOf("cve").every((i) => i.state === "closed"), "the cve issue of v1.1.0 is still open after a pass");
+    check(sink.length === 2 && /passed/i.test(sink[1].body), `the webhook sink got ${JSON.stringify(sink.slice(1))}`);
+    gh.mergePull(repoFullName, pulls[0].number, "alice");
+    return [{ digest: scanned, platforms: record.platforms, audit }, `jobs: ${results(r)}\nscanned ${scanned} == pushed == served by the registry; index platforms ${inRegistry.join(", ")} are the scanned ones\n${scanLines.join("\n")}\nSARIF recorded: ${recorded.join(", ")}\nPR #${pulls[0].number} (${pulls[0].head}): ${MIRROR_PATHS.pin} signed, ${KUSTOMIZE_PATH} builds to @${scanned.slice(0, 19)}…; merged by alice; cve issue closed; webhook told "passed"`];
   });
 
-  await step("a reviewer merges the PR; the mirror repo's checkout now pins v1.1.0", async () => {
-    gh.mergePull(repoFullName, pr, "alice");
-    const merged = gh.readFile(repoFullName, "main", MIRROR_PATHS.pin);
-    check(merged !== undefined && merged.includes(scanDigest), `main's ${MIRROR_PATHS.pin} does not hold ${scanDigest} after the merge`);
-    fs.writeFileSync(path.join(mirrorDir, MIRROR_PATHS.pin), merged);
-    const shown = merged.split("\n").filter((l) => /^(tag|digest|ref):/.test(l));
-    return [undefined, `PR #${pr} merged; ${MIRROR_PATHS.pin} on main: ${shown.join(", ")}`];
+  // ---------------------------------------------------------------- night 3: nothing new
+  out("\n== night 3: the build cron, nothing new upstream ==");
+  await step("act schedule (build cron): resolve says build=false; no other job runs; nothing written", async () => {
+    const writes = gh.writes().length;
+    const registryBefore = JSON.stringify(await registrySnapshot(registry));
+    const r = await night("3-schedule-noop", "schedule", schedulePayload(mirror.cron.build));
+    expectJobs(r, { resolve: "success", review: "absent", build: "absent", publish: "absent", pin: "absent", notify: "absent", rescan: "absent", health: "absent" });
+    check(out1(r, "resolve", "checked", "build") === "false", `resolve said build=${out1(r, "resolve", "checked", "build")}`);
+    check(gh.writes().length === writes, `${gh.writes().length - writes} GitHub write(s) on a no-op night`);
+    check(JSON.stringify(await registrySnapshot(registry)) === registryBefore, "the registry changed on a no-op night");
+    return [undefined, `jobs: ${results(r)}; no GitHub write, the registry unchanged`];
   });
 
-  const before = {
-    registry: JSON.stringify(await registrySnapshot(registry)),
-    writes: gh.writes().length,
-    issues: JSON.stringify(gh.issues(repoFullName, { pulls: true }).map((i) => [i.number, i.state])),
-    images: await buildah.imageCount(),
-    archive: fs.statSync(archive).mtimeMs,
-  };
-
-  out("\n== run 2: the same workflow again ==");
-  await step("resolve: the pinned tag is the newest allowed -> build=false, the workflow stops", async () => {
-    const r = await pipe.run(["resolve", "--config", MIRROR_PATHS.config, "--pin", MIRROR_PATHS.pin, "--remote", upstreamDir]);
-    check(r.json.tag === "v1.1.0" && r.json.lastTag === "v1.1.0", `resolve: tag ${r.json.tag}, lastTag ${r.json.lastTag}`);
-    check(r.json.build === false && r.outputs.build === "false", `resolve says build=${r.json.build}, expected false`);
-    return [undefined, `tag ${r.json.tag}, last built ${r.json.lastTag}, build=false: ${r.json.reason}`];
+  // ---------------------------------------------------------------- nights 4 and 5: drift
+  out("\n== nights 4 and 5: upstream releases v1.2.0 with a changed Dockerfile (and a prerelease) ==");
+  const v120 = await upstream.release("v1.2.0");
+  await upstream.release("v2.0.0-rc.1");
+  gh.addTag(UPSTREAM, "v1.2.0", gh.addCommit(UPSTREAM, { message: "release v1.2.0", date: new Date(v120.time * 1000).toISOString() }));
+  const reviewIssue = await step("act schedule: resolve v1.2.0 (not the prerelease) -> drift in Dockerfile -> the override-review issue; BLOCKED: nothing built", async () => {
+    const registryBefore = JSON.stringify(await registrySnapshot(registry));
+    const r = await night("4-schedule-drift", "schedule", schedulePayload(mirror.cron.build));
+    expectJobs(r, { resolve: "success", review: "success", "override-review": "success", build: "absent", publish: "absent", pin: "absent", notify: "success" });
+    check(out1(r, "resolve", "checked", "tag") === "v1.2.0" && out1(r, "review", "review", "drift") === "changed", `tag ${out1(r, "resolve", "checked", "tag")}, drift ${out1(r, "review", "review", "drift")}`);
+    const issues = issuesOf("override-review");
+    check(issues.length === 1 && issues[0].state === "open", `override-review issues: ${JSON.stringify(issues.map((i) => [i.number, i.state]))}`);
+    check(JSON.stringify(await registrySnapshot(registry)) === registryBefore, "the registry changed while the drift gate blocked");
+    check(/blocked/i.test(sink.at(-1)!.body) && sink.at(-1)!.body.includes(`/issues/${issues[0].number}`), `the webhook sink's last message: ${sink.at(-1)?.body}`);
+    return [issues[0].number, `jobs: ${results(r)}\noverride-review issue #${issues[0].number}; nothing built or pushed; webhook told "blocked"`];
   });
 
-  await step("nothing new: built, pushed, filed or opened", async () => {
-    const after = {
-      registry: JSON.stringify(await registrySnapshot(registry)),
-      writes: gh.writes().length,
-      issues: JSON.stringify(gh.issues(repoFullName, { pulls: true }).map((i) => [i.number, i.state])),
-      images: await buildah.imageCount(),
-      archive: fs.statSync(archive).mtimeMs,
-    };
-    check(after.images === before.images && after.archive === before.archive, `buildah store or archive changed (${before.images} -> ${after.images} images)`);
-    check(after.registry === before.registry, `the registry changed: ${before.registry} -> ${after.registry}`);
-    check(after.writes === before.writes, `the pipeline wrote to GitHub ${after.writes - before.writes} more time(s)`);
-    check(after.issues === before.issues, `issues/PRs changed: ${before.issues} -> ${after.issues}`);
-    check(gh.rejected.length === 0, `the stand-in rejected requests GitHub would reject: ${JSON.stringify(gh.rejected.slice(0, 3))}`);
-    check(gh.unimplemented.length === 0, `requests the stand-in does not implement: ${JSON.stringify(gh.unimplemented.slice(0, 3))}`);
-    return [undefined, `registry ${after.registry}; ${after.images} image(s) in the build store; GitHub writes: ${after.writes} (unchanged); no request rejected by the OpenAPI check`];
+  // alice holds the repository role the policy names for approving (policy.overrideReview.approverRole, pipeline/lib/approval.ts).
+  gh.setRole(repoFullName, "alice", "write");
+  gh.closeIssue(repoFullName, reviewIssue, { reason: "completed", by: "alice" });
+  const drifted = await step(`a reviewer closes #${reviewIssue} as completed; act schedule: approved -> built, passed, pushed, signed, pin PR naming the approval`, async () => {
+    const r = await night("5-schedule-approved", "schedule", schedulePayload(mirror.cron.build));
+    expectJobs(r, { resolve: "success", review: "success", "override-review": "success", build: "success", publish: "success", pin: "success" });
+    check(out1(r, "override-review", "ask", "approved") === "true" && out1(r, "override-review", "ask", "approved_by") === "alice", `override-review: approved=${out1(r, "override-review", "ask", "approved")} by ${out1(r, "override-review", "ask", "approved_by")}`);
+    const digest = out1(r, "build", "image", "digest")!;
+    check(out1(r, "publish", "publish", "digest") === digest, "publish pushed another digest than the build scanned");
+    const pull = gh.pulls(repoFullName).find((p) => p.head === "mirror-build/v1.2.0" && p.issue.state === "open");
+    check(pull, "no open pull request from mirror-build/v1.2.0");
+    check((pull.issue.body ?? "").includes(`#${reviewIssue}`) && (pull.issue.body ?? "").includes("alice"), `the pin pull request does not record the approval #${reviewIssue} by alice`);
+    gh.mergePull(repoFullName, pull.number, "alice");
+    return [digest, `jobs: ${results(r)}\npushed ${digest}; PR #${pull.number} records approval #${reviewIssue} by alice; merged`];
   });
 
-  out("\n== the nightly rescan, after an advisory is added to the DB ==");
-  await step(`vulnerability DB: the planted advisories plus ${PLANTED.rescan.join(", ")} (e2e-base, on every platform)`, async () => {
+  // ---------------------------------------------------------------- night 6: dispatch
+  out("\n== workflow_dispatch: tag and force ==");
+  await step("act workflow_dispatch tag=v1.2.0 force=true: the pinned tag is built again", async () => {
+    const r = await night("6-dispatch-force", "workflow_dispatch", { inputs: { tag: "v1.2.0", force: "true" }, ref: "refs/heads/main", repository: repoPayload() });
+    expectJobs(r, { resolve: "success", review: "success", build: "success", publish: "success", pin: "success" });
+    check(out1(r, "resolve", "checked", "tag") === "v1.2.0" && out1(r, "resolve", "checked", "build") === "true", `resolve: build=${out1(r, "resolve", "checked", "build")} tag=${out1(r, "resolve", "checked", "tag")}`);
+    return [undefined, `jobs: ${results(r)}; resolve took tag v1.2.0 from the input and built it although pinned (force)`];
+  });
+  // Every pass of the pinned digest was decided before this moment (night 6 rebuilds the same sources: the same digest, attested again).
+  const pinnedPassedBy = Date.now();
+  let reattestedBy = 0;
+
+  // ---------------------------------------------------------------- nights 7 and 8: rescan, health
+  out("\n== the rescan cron, after an advisory is added to the DB; the health cron ==");
+  await step(`vulnerability DB: the planted advisories plus ${PLANTED.rescan.join(", ")}`, async () => {
     const fixtures = path.join(work, "trivy-db-rescan");
     fs.mkdirSync(fixtures);
     for (const dir of ["trivy-db", "trivy-db-rescan"]) {
       for (const f of fs.readdirSync(path.join(FIXTURES, dir))) fs.copyFileSync(path.join(FIXTURES, dir, f), path.join(fixtures, `${dir}-${f}`));
     }
-    const r = await must(cleanup, "trivy-db", trivyDb, ["--fixtures", fixtures, "--cache-dir", trivyCache]);
+    const r = await must(cleanup, "trivy-db", tools["trivy-db"], ["--fixtures", fixtures, "--cache-dir", trivyCache]);
     return [undefined, r.stdout.trim()];
   });
+  await step("act schedule (rescan cron): the pinned digest from the registry, every platform -> blocks on the new advisory -> the rescan issue", async () => {
+    const r = await night("7-schedule-rescan-blocked", "schedule", schedulePayload(mirror.cron.rescan));
+    expectJobs(r, { rescan: "success", "rescan-report": "success", reattest: "absent", resolve: "absent", build: "absent", health: "absent" });
+    check(out1(r, "rescan", "gate", "verdict") === "block", `the rescan gate said ${out1(r, "rescan", "gate", "verdict")}`);
+    const issues = issuesOf("rescan");
+    check(issues.length === 1 && issues[0].state === "open" && (issues[0].body ?? "").includes(PLANTED.rescan[0]), `rescan issues: ${JSON.stringify(issues.map((i) => [i.number, i.state]))}`);
+    return [undefined, `jobs: ${results(r)}; rescan issue #${issues[0].number} names ${PLANTED.rescan[0]}`];
+  });
+  const admission: AdmissionWindowWorld = { settings: stack, pinned: `${image}@${drifted}`, kyvernoEnv: { PATH: process.env.PATH, HOME: cosignHome, TMPDIR: tmp, SSL_CERT_FILE: tls.caFile } };
+  await step(`admission after the blocking rescan (kyverno apply, admissionWindow ${WINDOW_SECONDS}s): nothing was re-attested, so the pinned digest is denied once the window has passed since its last pass`, async () => {
+    const waited = await waitPastWindow(pinnedPassedBy);
+    const r = await applyWindowPolicy(admission);
+    check(!r.admitted, `the pinned digest's last pass is older than ${WINDOW_SECONDS}s and it is still admitted:\n    ${lastLines(r.text, 8)}`);
+    return [undefined, `waited ${(waited / 1000).toFixed(0)} s; denied (exit ${r.code}) ${r.why}`];
+  });
+  await step(`act schedule (rescan cron) after ${PLANTED.rescan[0]} is withdrawn from the DB: the rescan passes and closes its issue`, async () => {
+    await must(cleanup, "trivy-db", tools["trivy-db"], ["--fixtures", path.join(FIXTURES, "trivy-db"), "--cache-dir", trivyCache]);
+    const r = await night("7-schedule-rescan-clean", "schedule", schedulePayload(mirror.cron.rescan));
+    reattestedBy = Date.now();
+    expectJobs(r, { rescan: "success", "rescan-report": "success", reattest: "success", resolve: "absent" });
+    check(out1(r, "rescan", "gate", "verdict") === "pass", `the rescan gate said ${out1(r, "rescan", "gate", "verdict")}`);
+    const issues = issuesOf("rescan");
+    check(issues.length === 1 && issues[0].state === "closed", `rescan issues: ${JSON.stringify(issues.map((i) => [i.number, i.state]))}`);
+    return [undefined, `jobs: ${results(r)}; rescan issue #${issues[0].number} closed by the pipeline; reattest replaced the scan-gate attestation`];
+  });
+  await step("admission after the passing rescan: the reattest job's fresh pass admits the pinned digest again; with no newer pass it is denied once the window has passed", async () => {
+    const fresh = await applyWindowPolicy(admission);
+    check(fresh.admitted, `after the re-attestation the pinned digest is not admitted (exit ${fresh.code}):\n    ${lastLines(fresh.text, 8)}`);
+    const waited = await waitPastWindow(reattestedBy);
+    const aged = await applyWindowPolicy(admission);
+    check(!aged.admitted, `the re-attested pass is older than ${WINDOW_SECONDS}s and the digest is still admitted:\n    ${lastLines(aged.text, 8)}`);
+    return [undefined, `re-attested: admitted (pass ${fresh.pass}); ${(waited / 1000).toFixed(0)} s later: denied (exit ${aged.code}) ${aged.why}`];
+  });
+  // The upstream's owners archive it (Settings > Archive this repository).
+  gh.repo(UPSTREAM).archived = true;
+  await step("act schedule (health cron), the upstream archived: the upstream-health issue", async () => {
+    const r = await night("8-schedule-health", "schedule", schedulePayload(mirror.cron.health));
+    expectJobs(r, { health: "success", resolve: "absent", rescan: "absent" });
+    const issues = issuesOf("upstream-health");
+    check(issues.length === 1 && issues[0].state === "open" && /archived/.test(issues[0].body ?? ""), `upstream-health issues: ${JSON.stringify(issues.map((i) => [i.number, i.state]))}`);
+    return [undefined, `jobs: ${results(r)}; upstream-health issue #${issues[0].number}: archived`];
+  });
 
-  const pinnedDigest = /^digest:\s*(sha256:[0-9a-f]{64})\s*$/m.exec(fs.readFileSync(path.join(mirrorDir, MIRROR_PATHS.pin), "utf8"))?.[1];
-  const rescanDir = path.join(work, "rescan");
-  await step("rescan (the workflow's command): scan --image <pinned image> --digest <pinned digest>, every platform, from the registry", async () => {
-    check(pinnedDigest === scanDigest, `${MIRROR_PATHS.pin} pins ${pinnedDigest}, expected ${scanDigest}`);
-    const r = await pipe.run(["scan", "--config", MIRROR_PATHS.config, "--platforms", mirror.build.platforms.join(","), "--image", image, "--digest", pinnedDigest!, "--out", rescanDir, "--tls-verify", "false"]);
-    check(r.json.kind === "rescan" && r.json.image.digest === scanDigest, `rescan recorded ${r.json.kind} of ${r.json.image.digest}`);
-    const lines = await checkScanOutputs(rescanDir, r.json, { platforms: PLATFORMS, waived: PLANTED.build, source: false });
+  // ---------------------------------------------------------------- what was signed, verified by cosign and Kyverno
+  out("\n== what was signed, checked by cosign and Kyverno (not by the code under test) ==");
+  const cosignRun = (args: readonly string[]) => run(cleanup, tools.cosign, args, { env: { PATH: process.env.PATH, HOME: cosignHome, TMPDIR: tmp, SSL_CERT_FILE: tls.caFile } });
+  const pubKey = path.join(mirrorDir, MIRROR_PATHS.publicKey);
+  const verify = (ref: string, key = pubKey) => cosignRun(["verify", "--key", key, "--insecure-ignore-tlog=true", ref]);
+  const verifyAtt = (ref: string, type: string, key = pubKey) => cosignRun(["verify-attestation", "--key", key, "--insecure-ignore-tlog=true", "--type", type, ref]);
+  const skopeo = (args: string[]) => must(cleanup, `skopeo ${args[0]}`, "skopeo", args, { env: { PATH: process.env.PATH, HOME: cosignHome, TMPDIR: tmp, SSL_CERT_FILE: tls.caFile } });
+  // An image of the fleet's registry nobody signed: the amd64 manifest as Docker schema 2 (another digest, same layers).
+  await skopeo(["copy", "--quiet", "--format", "v2s2", `docker://${image}@${pass.platforms[0].digest}`, `docker://${registry.host}/${OWNER}/unsigned:v1`]);
+  const unsignedDigest = (await registryManifest(registry, `${OWNER}/unsigned`, "v1"))!.headers["docker-content-digest"] as string;
+  await step("cosign verify and verify-attestation: the night-2 index and each platform; the wrong key, an unsigned image and another image re-tagged over the signed tag are denied", async () => {
+    const lines: string[] = [];
+    for (const ref of [`${image}@${pass.digest}`, ...pass.platforms.map((p) => `${image}@${p.digest}`)]) {
+      const v = await verify(ref);
+      check(v.code === 0, `cosign verify ${ref}: exit ${v.code}: ${lastLines(v.stderr, 6)}`);
+      for (const type of ["cyclonedx", SCAN_GATE_PREDICATE_TYPE]) {
+        const a = await verifyAtt(ref, type);
+        check(a.code === 0, `cosign verify-attestation --type ${type} ${ref}: exit ${a.code}: ${lastLines(a.stderr, 6)}`);
+      }
+      lines.push(`${ref.replace(registry.host, "<registry>")}: signature, SBOM and scan-gate attestations verify with ${MIRROR_PATHS.publicKey}`);
+    }
+    const wrong = await verify(`${image}@${pass.digest}`, path.join(keys, "wrong", "cosign.pub"));
+    check(wrong.code !== 0, "cosign verify with the wrong key passed");
+    lines.push(`wrong key: exit ${wrong.code}: ${lastLines(wrong.stderr, 1)}`);
+    const unsigned = await verify(`${registry.host}/${OWNER}/unsigned@${unsignedDigest}`);
+    check(unsigned.code !== 0, "cosign verify of an unsigned image passed");
+    lines.push(`unsigned image: exit ${unsigned.code}: ${lastLines(unsigned.stderr, 1)}`);
+    // The night-2 tag moved to another image: verifying by tag fails, the pinned digest still verifies.
+    await skopeo(["copy", "--quiet", "--format", "v2s2", `docker://${registry.host}/${OWNER}/unsigned@${unsignedDigest}`, `docker://${image}:v1.1.0`]);
+    const retagged = await verify(`${image}:v1.1.0`);
+    check(retagged.code !== 0, `cosign verify ${image}:v1.1.0 passed after another image was tagged over it`);
+    check((await verify(`${image}@${pass.digest}`)).code === 0, "the signed digest no longer verifies after the re-tag");
+    lines.push(`v1.1.0 re-tagged to an unsigned image: exit ${retagged.code}; the signed digest still verifies`);
+    return [undefined, lines.join("\n")];
+  });
+  await step("kyverno apply (the real Kyverno CLI): the rendered ClusterPolicy admits the pinned, signed digest; denies a tag, an unsigned image, the wrong key and a scan-gate decision that was not attested", async () => {
+    const kyverno = toolPath("kyverno");
+    const dir = path.join(work, "kyverno");
+    fs.mkdirSync(dir);
+    const write = (name: string, doc: unknown) => {
+      fs.writeFileSync(path.join(dir, name), toYaml(doc));
+      return path.join(dir, name);
+    };
+    const fleetPolicy = write("policy.yaml", kyvernoPolicy(stack));
+    const wrongPolicy = write("policy-wrong-key.yaml", kyvernoPolicy({ ...stack, cosignPublicKey: fs.readFileSync(path.join(keys, "wrong", "cosign.pub"), "utf8") }));
+    // The same policy asking the scan gate for another decision: proves the attestation's predicate is read, not only its presence.
+    const blockOnly = JSON.parse(JSON.stringify(kyvernoPolicy(stack)).replace('"value":"pass"', '"value":"block"'));
+    check(JSON.stringify(blockOnly).includes('"value":"block"'), "the policy has no scan-gate condition to change");
+    const blockPolicy = write("policy-block-only.yaml", blockOnly);
+
+    const pod = (name: string, ref: string) => write(`pod-${name}.yaml`, { apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "default" }, spec: { containers: [{ name: "app", image: ref }] } });
+    const apply = async (policyFile: string, podFile: string) => {
+      const r = await run(cleanup, kyverno, ["apply", policyFile, "--resource", podFile, "--remove-color"], { env: { PATH: process.env.PATH, HOME: cosignHome, TMPDIR: tmp, SSL_CERT_FILE: tls.caFile } });
+      const m = /pass: (\d+), fail: (\d+), warn: (\d+), error: (\d+), skip: (\d+)/.exec(r.stdout);
+      check(m, `kyverno apply printed no result summary (exit ${r.code}):\n    ${lastLines(r.stdout + r.stderr, 8)}`);
+      return { code: r.code, pass: Number(m[1]), fail: Number(m[2]) + Number(m[4]), text: lastLines(r.stdout, 6) };
+    };
+    const pinned = pod("pinned", `${image}@${drifted}`);
+    const admitted = await apply(fleetPolicy, pinned);
+    check(admitted.code === 0 && admitted.pass > 0 && admitted.fail === 0, `the pinned digest was not admitted (exit ${admitted.code}):\n    ${admitted.text}`);
+    const lines = [`pinned ${drifted.slice(0, 19)}…: admitted (pass ${admitted.pass})`];
+    for (const [what, policyFile, podFile] of [
+      ["tag only", fleetPolicy, pod("tag", `${image}:v1.2.0`)],
+      ["an unsigned image", fleetPolicy, pod("unsigned", `${registry.host}/${OWNER}/unsigned@${unsignedDigest}`)],
+      ["the wrong key", wrongPolicy, pinned],
+      ["a scan-gate decision other than the attested one", blockPolicy, pinned],
+    ] as const) {
+      const r = await apply(policyFile, podFile);
+      check(r.code !== 0 && r.fail > 0, `${what}: not denied (exit ${r.code}):\n    ${r.text}`);
+      lines.push(`${what}: denied (exit ${r.code})`);
+    }
     return [undefined, lines.join("\n")];
   });
 
-  await step("gate the rescan: blocks on exactly the new advisory -> the rescan issue is opened", async () => {
-    const summary = path.join(rescanDir, "gate-summary.md");
-    const g = await pipe.run(gateArgs(rescanDir, summary), [1]);
-    const ids = (g.json.blocking as Array<{ id: string }>).map((f) => f.id).sort();
-    check(JSON.stringify(ids) === JSON.stringify(PLANTED.rescan), `the rescan gate blocks on ${ids.join(", ") || "nothing"}, expected exactly ${PLANTED.rescan.join(", ")}`);
-    const places = (g.json.blocking as Array<{ places: string[] }>)[0].places.join(", ");
-    check(places === PLATFORMS.join(", "), `${PLANTED.rescan[0]} is listed at ${places}, expected ${PLATFORMS.join(", ")}`);
-    const gateFile = path.join(rescanDir, "gate.json");
-    fs.writeFileSync(gateFile, JSON.stringify(g.json));
-    const i = await pipe.run(["issue", "--kind", "rescan", "--state", "open", "--tag", resolved.tag, "--gate-json", gateFile, "--summary-file", summary, "--run-url", RUN_URL]);
-    check(i.json.action === "created", `rescan issue action ${i.json.action}, expected created`);
-    const issue = gh.issue(repoFullName, i.json.number);
-    check(issue.state === "open" && (issue.body ?? "").includes(PLANTED.rescan[0]), `rescan issue #${issue.number} is ${issue.state} and does not name ${PLANTED.rescan[0]}`);
-    return [undefined, `BLOCKED on exactly ${ids.join(", ")} at ${places} (the planted advisory added after the pin); rescan issue #${i.json.number} opened (${issue.labels.join(", ")})`];
+  await step("the stand-in: no request GitHub would refuse, none it does not implement", async () => {
+    check(gh.rejected.length === 0, `the stand-in rejected: ${JSON.stringify(gh.rejected.slice(0, 3))}`);
+    check(gh.unimplemented.length === 0, `not implemented by the stand-in: ${JSON.stringify(gh.unimplemented.slice(0, 3))}`);
+    return [undefined, `${gh.requests.length} requests, ${gh.writes().length} writes, none refused`];
   });
+
+  // ---------------------------------------------------------------- coverage
+  const coverageFile = path.resolve(process.env.E2E_COVERAGE ?? path.join(ROOT, "e2e-coverage.json"));
+  await step("coverage of the rendered workflow across the nights: e2e-coverage.json", async () => {
+    const c = coverage.write(coverageFile);
+    const lines = [c.steps, c.outputs, ...exempt.map((e) => `exempt: ${e.job} / ${e.step}`), `stand-ins: ${Object.keys(STAND_INS).length} actions (test/actions/README.md)`];
+    check(c.missing.length === 0, `${c.missing.join("\n    ")}\n    (${coverageFile})`);
+    return [undefined, lines.join("\n")];
+  });
+  return coverageFile;
 }
 
 async function main(): Promise<number> {
@@ -851,14 +662,20 @@ async function main(): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
-  out("mirror-fleet e2e: one mirror through the pipeline with buildah, skopeo and docker-registry\n");
+  out("mirror-fleet e2e: the rendered mirror workflow, run by act, night after night\n");
   let failure: Error | undefined;
+  let coverageFile: string | undefined;
   try {
-    await e2e(cleanup);
+    coverageFile = await e2e(cleanup);
   } catch (e) {
     failure = e as Error;
   }
   if (interrupted) return 1;
+  if (failure && actLogs && fs.existsSync(actLogs)) {
+    fs.rmSync(KEPT_LOGS, { recursive: true, force: true });
+    fs.cpSync(actLogs, KEPT_LOGS, { recursive: true });
+    out(`\nact's logs of this run: ${KEPT_LOGS}`);
+  }
   out("\n== cleanup ==");
   const problems = await cleanup.run(out);
   for (const p of problems) out(`  NOT CLEANED: ${p}`);
@@ -873,16 +690,19 @@ async function main(): Promise<number> {
     return 1;
   }
   out(`\nE2E PASSED in ${seconds}s`);
+  out(coverageFile!);
   return 0;
 }
 
 export const USAGE = `usage: npm run e2e
 
-One mirror through the pipeline with real tools (git, buildah, skopeo,
-docker-registry, a static busybox; Trivy when on PATH), against a GitHub
-stand-in and a registry on 127.0.0.1. Takes no options. Exits 0 when it
-passes, 1 when a step fails (the step and its reason are printed).
-  E2E_BUSYBOX  path of a static busybox (default /bin/busybox)
+The rendered mirror workflow run by act (npm run engine:build builds act,
+BuildKit, buildx, Trivy, cosign, Kyverno), night after night, against a
+GitHub stand-in, a registry and an upstream git server on 127.0.0.1. Takes
+no options. Exits 0 when it passes, 1 when a step fails (the step and its
+reason are printed). Its last line is the path of e2e-coverage.json.
+  E2E_BUSYBOX   path of a static busybox (default /bin/busybox)
+  E2E_COVERAGE  where to write the coverage file (default ./e2e-coverage.json)
 `;
 
 const argv = process.argv.slice(2);

@@ -83,7 +83,9 @@ describe("adoption: only what the fleet provably made", { concurrency: false }, 
     s.deleteRepo(PLIK);
     const created = changes(await p.run(["up"], env), "up");
     assert.ok((created.create ?? 0) > 20);
-    assert.deepEqual([...s.repo(PLIK).secrets.keys()].sort(), ["COSIGN_PASSWORD", "COSIGN_PRIVATE_KEY"]);
+    // Secrets of the mirror's signing environment (the team plan has environments: issue 17 item 7), not of the repository.
+    assert.deepEqual([...s.repo(PLIK).environments!.get("mirror-signing")!.secrets.keys()].sort(), ["COSIGN_PASSWORD", "COSIGN_PRIVATE_KEY"]);
+    assert.deepEqual([...s.repo(PLIK).secrets.keys()], []);
   });
 
   test("3. GIVEN a mirror removed, its repository kept and archived, then added back WHEN up THEN it is refused until unarchived and vouched for, then adopted with its files restored", async () => {

@@ -111,10 +111,12 @@ test("GIVEN every stack file WHEN read THEN every key is one the program reads, 
   assert.deepEqual(settingsFromStackFile(path.join(PROJECT_ROOT, "Pulumi.prod.yaml")), {
     owner: "acme-corp",
     registryNamespace: "acme-corp",
+    registry: "ghcr.io",
     visibility: "private",
     githubPlan: "team",
     branchProtection: true,
     attestations: false,
+    admissionWindow: "48h",
   });
 });
 

@@ -34,7 +34,7 @@ describe("config: problems are all reported, naming the file and the field", () 
       text: good.replace("    - HIGH", "    - SEVERE").replace("fixedOnly: true", "fixedOnly: yes"),
       problems: ['gate.severities[1]: "SEVERE" is not allowed (allowed: CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN)', 'gate.fixedOnly: "yes" is not allowed (allowed: true or false)'],
     },
-    { name: "an unknown key", text: good + "extra: 1\n", problems: ["extra: unknown key (allowed: schema, name, repository, upstream, image, override, build, watch, gate, health, attestations, reviewers)"] },
+    { name: "an unknown key", text: good + "extra: 1\n", problems: ["extra: unknown key (allowed: schema, name, repository, upstream, image, override, build, watch, gate, health, attestations, reviewers, overrideReview)"] },
     { name: "a missing key", text: good.replace("attestations: false\n", ""), problems: ["attestations: missing is not allowed (allowed: true or false)"] },
     { name: "no override key", text: good.replace("override: null\n", ""), problems: ["override: missing (allowed: null or a mapping)"] },
     { name: "a watch path leaving the checkout", text: good.replace("  - Dockerfile\n", "  - ../x\n"), problems: ['watch[0]: "../x" is not allowed (allowed: a relative path inside the upstream checkout)'] },

@@ -96,6 +96,8 @@ class World {
 
 async function withWorld(f: (w: World) => Promise<void>): Promise<void> {
   await withCheckedStandIn(REPO, async (s) => {
+    // The closer of an override review needs the policy's role (pipeline/lib/approval.ts).
+    s.setRole(REPO, "alice", "write");
     const w = new World(s);
     try {
       await f(w);
@@ -209,7 +211,9 @@ test("GIVEN upstream drift WHEN a human closes the override-review issue THEN `i
     // the drift changes: the approval no longer holds
     const reopened = await w.twice(drift(["Dockerfile", "go.mod"]));
     assert.deepEqual(reopened.json, { action: "reopened", number: 1, state: "open", approved: false, approvedBy: null });
-    assert.match(withoutWriteId(s.comments(REPO, 1).at(-1)!.body), /\*\*Added\*\* \(1\)\n- `go\.mod`\n$/);
+    // The change, then the request for review of the body as it now stands.
+    assert.match(withoutWriteId(s.comments(REPO, 1).at(-2)!.body), /\*\*Added\*\* \(1\)\n- `go\.mod`\n$/);
+    assert.match(s.comments(REPO, 1).at(-1)!.body, /^<!-- mirror-fleet:ask fingerprint=[0-9a-f]{64} body-sha256=[0-9a-f]{64} -->\n/);
 
     // closed as not planned: a rejection, the build stays blocked
     s.closeIssue(REPO, 1, { reason: "not_planned" });

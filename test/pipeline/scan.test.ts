@@ -33,6 +33,13 @@ const D = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 function scanDir(platforms: Record<string, string | null>, source: string | null | "skipped", files: Record<string, string>): string {
   const d = tmpDir();
   for (const [f, t] of Object.entries(files)) fs.writeFileSync(path.join(d, f), t);
+  // Each platform's report names what Trivy scanned: that platform's manifest (image@<digest>).
+  Object.values(platforms).forEach((r, i) => {
+    if (r && fs.existsSync(path.join(d, r))) {
+      const doc = JSON.parse(fs.readFileSync(path.join(d, r), "utf8"));
+      fs.writeFileSync(path.join(d, r), JSON.stringify({ ...doc, ArtifactName: `image@${D(i + 1)}` }));
+    }
+  });
   const rec = {
     schema: 1,
     kind: "build",
@@ -222,7 +229,7 @@ describe("scan: bad input", () => {
     ["no --out", ["--archive", "image.tar"], "scan: --out is required\n"],
     ["both --archive and --image", ["--archive", "a.tar", "--image", "ghcr.io/a/b", "--digest", D(1), "--out", "o"], "scan: give exactly one of --archive FILE or --image REF --digest DIGEST\n"],
     ["--image without --digest", ["--image", "ghcr.io/a/b", "--out", "o"], "scan: --digest null is not allowed (allowed: sha256:<64 hex>, with --image)\n"],
-    ["a bad platform", ["--archive", "a.tar", "--out", "o", "--platforms", "linux/amd64,Linux"], 'scan: --platforms: "Linux" is not allowed (allowed: os/arch[/variant], e.g. linux/arm64)\n'],
+    ["a bad platform", ["--archive", "a.tar", "--out", "o", "--platforms", "linux/amd64,Linux"], 'scan: --platforms: "Linux" is not allowed (allowed: os/arch[/variant] from the OCI image index specification, e.g. linux/arm64)\n'],
   ];
   for (const [what, args, message] of cases) {
     it(`GIVEN ${what} WHEN scan THEN exit 2 with the usage`, async () => {

@@ -66,6 +66,7 @@ function audit(opts: { decision?: "pass" | "block"; gateDigest?: string; dropSbo
     counts: { bySeverity: { CRITICAL: 0, HIGH: 1, MEDIUM: 0, LOW: 0, UNKNOWN: 0 } },
     policy: { severities: ["CRITICAL", "HIGH"], fixedOnly: false, today: "2026-12-04" },
     scan: { record: "scan.json", digest: opts.gateDigest ?? INDEX, platforms: [], source: "upstream", trivy: "0.74.0", dbUpdatedAt: "2026-12-01T00:00:00Z" },
+    decidedAt: "2026-12-04T02:17:00.000Z",
   }));
   write("diff-review.md", "# review\n");
   write("diff.patch", "diff --git a/Dockerfile b/Dockerfile\n");
@@ -106,6 +107,7 @@ describe("the scan-gate predicate", () => {
     assert.equal(p.review?.diff.sha256, hex("diff --git a/Dockerfile b/Dockerfile\n"));
     assert.equal(p.gate.result.sha256, hex(fs.readFileSync(path.join(dir, "gate.json"))));
     assert.deepEqual(p.gate.bySeverity, { CRITICAL: 0, HIGH: 1, MEDIUM: 0, LOW: 0, UNKNOWN: 0 });
+    assert.deepEqual([p.scan, p.gate.decidedAt], ["build", "2026-12-04T02:17:00.000Z"]);
   });
 
   it("GIVEN a blocking gate, a gate of another digest, or a missing SBOM THEN SignError naming the file and nothing is signed", () => {

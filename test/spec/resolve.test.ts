@@ -35,7 +35,7 @@ describe("resolveFleet: bad entries", () => {
   const cases: Array<[string, Record<string, unknown>, string]> = [
     ["bad owner/repo", { ...good, upstream: { repo: "not a repo" } }, `upstream.repo: "not a repo" is not allowed (allowed: a GitHub 'owner/repo')`],
     ["uppercase image", { ...good, image: "ghcr.io/acme-corp/Gokapi" }, `image: "ghcr.io/acme-corp/Gokapi" is not allowed (allowed: lowercase letters, digits and . _ - separators; GHCR rejects uppercase)`],
-    ["non-GHCR image", { ...good, image: "docker.io/acme/gokapi" }, `image: "docker.io/acme/gokapi" is not allowed (allowed: a GHCR repository, 'ghcr.io/<namespace>/<name>' or a bare '<name>')`],
+    ["image outside the stack's registry", { ...good, image: "docker.io/acme/gokapi" }, `image: "docker.io/acme/gokapi" is not allowed (allowed: a repository of the stack's registry, 'ghcr.io/<namespace>/<name>' or a bare '<name>')`],
     ["image with tag", { ...good, image: "ghcr.io/acme-corp/gokapi:latest" }, `image: "ghcr.io/acme-corp/gokapi:latest" is not allowed (allowed: lowercase letters, digits and . _ - separators; GHCR rejects uppercase)`],
     ["invalid semver range", { ...good, upstream: { repo: "a/b", tags: { range: ">=banana" } } }, `upstream.tags.range: ">=banana" is not allowed (allowed: a semver range such as '>=2.0.0 <3')`],
     ["unknown severity", { ...good, gate: { severities: ["HIGH", "SEVERE"] } }, `gate.severities[1]: "SEVERE" is not allowed (allowed: CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN)`],
@@ -69,7 +69,7 @@ describe("resolveFleet: bad entries", () => {
     ]);
     assert.deepEqual(problems, [
       `mirrors/a.ts: upstream.repo: "x" is not allowed (allowed: a GitHub 'owner/repo')`,
-      `mirrors/a.ts: image: "docker.io/a/a" is not allowed (allowed: a GHCR repository, 'ghcr.io/<namespace>/<name>' or a bare '<name>')`,
+      `mirrors/a.ts: image: "docker.io/a/a" is not allowed (allowed: a repository of the stack's registry, 'ghcr.io/<namespace>/<name>' or a bare '<name>')`,
       `mirrors/b.ts: gate.severities[0]: "SEVERE" is not allowed (allowed: CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN)`,
     ]);
     const err = (() => { try { resolveFleet([{ file: "mirrors/a.ts", spec: { ...good, upstream: { repo: "x" } } }], { policy, settings, readFile, today }); } catch (e) { return e as Error; } return undefined; })();

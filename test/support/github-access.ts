@@ -92,6 +92,7 @@ export const NEEDS: Readonly<Record<string, Need>> = {
   "repos/get-repo-rulesets": repo("metadata", "read", "read"),
   "repos/get-repo-ruleset": repo("metadata", "read", "read"),
   "repos/list-tags": repo("metadata", "read", "read"),
+  "repos/get-collaborator-permission-level": repo("metadata", "read", "read"),
   // "Lists the collaborators": the authenticated user must have push access.
   "repos/list-collaborators": repo("metadata", "read", "write"),
   // Administration (repository)
@@ -120,6 +121,15 @@ export const NEEDS: Readonly<Record<string, Need>> = {
   "repos/list-webhooks": repo("repository_hooks", "read", "admin"),
   "actions/list-repo-variables": repo("actions_variables", "read", "write"),
   "repos/get-all-environments": repo("actions", "read", "read"),
+  // Deployment environments and their branch policies: Administration to change, Actions to read.
+  "repos/create-or-update-environment": repo("administration", "write", "admin"),
+  "repos/delete-an-environment": repo("administration", "write", "admin"),
+  "repos/get-environment": repo("actions", "read", "read"),
+  "repos/create-deployment-branch-policy": repo("administration", "write", "admin"),
+  "repos/update-deployment-branch-policy": repo("administration", "write", "admin"),
+  "repos/delete-deployment-branch-policy": repo("administration", "write", "admin"),
+  "repos/list-deployment-branch-policies": repo("actions", "read", "read"),
+  "repos/get-deployment-branch-policy": repo("actions", "read", "read"),
   "actions/set-workflow-access-to-repository": repo("administration", "write", "admin"),
   // Contents
   "repos/list-branches": repo("contents", "read", "read"),
@@ -146,6 +156,7 @@ export const NEEDS: Readonly<Record<string, Need>> = {
   "issues/create": repo("issues", "write", "read"),
   "issues/update": repo(ISSUES_OR_PULLS, "write", "triage"),
   "issues/list-comments": repo(ISSUES_OR_PULLS, "read", "read"),
+  "issues/list-events-for-timeline": repo(ISSUES_OR_PULLS, "read", "read"),
   "issues/create-comment": repo(ISSUES_OR_PULLS, "write", "read"),
   "issues/update-comment": repo(ISSUES_OR_PULLS, "write", "read"),
   "issues/add-labels": repo(ISSUES_OR_PULLS, "write", "triage"),
@@ -167,6 +178,10 @@ export const NEEDS: Readonly<Record<string, Need>> = {
   "actions/get-repo-secret": repo("secrets", "read", "write"),
   "actions/create-or-update-repo-secret": repo("secrets", "write", "write"),
   "actions/delete-repo-secret": repo("secrets", "write", "write"),
+  "actions/get-environment-public-key": repo("secrets", "read", "read"),
+  "actions/get-environment-secret": repo("secrets", "read", "write"),
+  "actions/create-or-update-environment-secret": repo("secrets", "write", "write"),
+  "actions/delete-environment-secret": repo("secrets", "write", "write"),
   // Actions
   "actions/create-workflow-dispatch": repo("actions", "write", "write"),
   // Organization administration (owners only)

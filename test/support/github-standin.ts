@@ -51,12 +51,15 @@ import { createHash, createVerify, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import sodium from "libsodium-wrappers";
 import { acceptedPermissions, grants, loginOf, needOf, notAccessible, roleAtLeast, type Access, type Identity, type RepoRole } from "./github-access";
 import { bypassOf, evaluate, violationMessage, type RefChange, type RuleActor } from "./github-rulesets";
+import { gitCommitObjects, gitCommitSha, writeBareRepository } from "./git-objects";
+import { basicPassword, gitRequestOf, serveGit, type GitRequest } from "./git-http";
 
 // ---------------------------------------------------------------------------
 // The OpenAPI description: operations, parameter and body validators.
@@ -414,6 +417,18 @@ export interface SecretState {
   value?: string;
 }
 
+export interface EnvironmentState {
+  readonly id: number;
+  readonly name: string;
+  canAdminsBypass: boolean;
+  /** null: every branch may deploy. */
+  deploymentBranchPolicy: { protected_branches: boolean; custom_branch_policies: boolean } | null;
+  readonly branchPolicies: Map<number, { readonly id: number; name: string; type: "branch" | "tag" }>;
+  readonly secrets: Map<string, SecretState>;
+  /** The environment's Actions key pair (X25519, base64): its secrets are sealed to `key`. */
+  publicKey: { readonly keyId: string; readonly key: string; readonly privateKey?: string };
+}
+
 export interface IssueState {
   readonly number: number;
   readonly id: number;
@@ -429,6 +444,8 @@ export interface IssueState {
   closedBy: string | null;
   /** Pull requests are issues too (shared numbering, labels and comments). */
   readonly isPull: boolean;
+  /** Close and reopen events, oldest first, as the timeline lists them (absent: none yet). */
+  events?: Array<{ readonly id: number; readonly event: "closed" | "reopened"; readonly actor: string; readonly at: string; readonly stateReason: string | null }>;
 }
 
 export interface CommentState {
@@ -502,6 +519,8 @@ export interface RepoState {
   /** GET …/actions/permissions, …/selected-actions, …/permissions/workflow and …/permissions/access. */
   readonly actions: { permissions: Obj; selectedActions: Obj; workflow: Obj; access?: Obj };
   readonly secrets: Map<string, SecretState>;
+  /** Deployment environments by lower-case name (docs: "REST API endpoints for deployment environments"); absent: none yet. */
+  environments?: Map<string, EnvironmentState>;
   /** The repository's Actions key pair (X25519, base64) and the key's id; secrets are sealed to `key`. */
   publicKey: { readonly keyId: string; readonly key: string; readonly privateKey?: string };
   /** Who created it (a login; an App acts as `<slug>[bot]`). Absent: seeded by the test. */
@@ -518,7 +537,8 @@ export interface RepoState {
 
 /** The answers of the list endpoints infra/adopt.ts reads, by operationId's noun. */
 export interface RepoAccess {
-  collaborators: Array<{ login: string; role_name: string }>;
+  /** `permission`: the legacy base role GET …/collaborators/{username}/permission answers (default: from role_name). */
+  collaborators: Array<{ login: string; role_name: string; permission?: string }>;
   invitations: Obj[];
   teams: Obj[];
   keys: Obj[];
@@ -722,6 +742,7 @@ export class GitHubStandIn {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
+    if (this.gitRoot) fs.rmSync(this.gitRoot, { recursive: true, force: true });
   }
 
   /**
@@ -805,12 +826,15 @@ export class GitHubStandIn {
   }
 
   /**
-   * The plaintext of an Actions secret, opened with the repository's private
-   * key as GitHub opens it: what a workflow would see in `secrets.NAME`.
+   * The plaintext of an Actions secret (of the repository, or of one of its
+   * deployment environments), opened with the private key as GitHub opens it:
+   * what a workflow would see in `secrets.NAME`.
    */
-  secretValue(fullName: string, name: string): string {
-    const secret = this.repo(fullName).secrets.get(name.toUpperCase());
-    if (!secret) throw new Error(`stand-in: no secret ${name} in ${fullName}`);
+  secretValue(fullName: string, name: string, environment?: string): string {
+    const repo = this.repo(fullName);
+    const store = environment === undefined ? repo.secrets : repo.environments?.get(environment.toLowerCase())?.secrets;
+    const secret = store?.get(name.toUpperCase());
+    if (!secret) throw new Error(`stand-in: no secret ${name} in ${fullName}${environment === undefined ? "" : ` (environment ${environment})`}`);
     if (secret.value === undefined) throw new Error(`stand-in: secret ${name} in ${fullName} was not sealed to this stand-in's key`);
     return secret.value;
   }
@@ -979,16 +1003,35 @@ export class GitHubStandIn {
     issue.closedAt = this.tick();
     issue.closedBy = opts.by ?? "alice";
     issue.updatedAt = issue.closedAt;
+    this.issueEvent(issue, "closed", issue.closedBy, issue.closedAt);
     return issue;
   }
 
-  reopenIssue(fullName: string, number: number): IssueState {
+  reopenIssue(fullName: string, number: number, by = "alice"): IssueState {
     const issue = this.issueOf(fullName, number);
     issue.state = "open";
     issue.stateReason = "reopened";
     issue.closedAt = null;
     issue.updatedAt = this.tick();
+    this.issueEvent(issue, "reopened", by, issue.updatedAt);
     return issue;
+  }
+
+  /**
+   * Gives `login` a repository role: read, triage, write, maintain, admin, or a
+   * custom role's name with its base. `permission` is the legacy base role the
+   * endpoint also answers: maintain counts as write, triage as read.
+   */
+  setRole(fullName: string, login: string, role: string, permission?: string): void {
+    const list = access(this.repo(fullName)).collaborators;
+    const i = list.findIndex((c) => c.login.toLowerCase() === login.toLowerCase());
+    const entry = { login, role_name: role, ...(permission ? { permission } : {}) };
+    if (i >= 0) list[i] = entry;
+    else list.push(entry);
+  }
+
+  issueEvent(issue: IssueState, event: "closed" | "reopened", actor: string, at: string): void {
+    (issue.events ??= []).push({ id: this.id(), event, actor, at, stateReason: event === "closed" ? issue.stateReason : null });
   }
 
   /** A comment by someone other than the pipeline. */
@@ -1068,6 +1111,8 @@ export class GitHubStandIn {
     const rawUrl = req.url ?? "/";
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    const git = gitRequestOf(rawUrl);
+    if (git) return this.serveGitRequest(req, res, Buffer.concat(chunks), git);
     const text = Buffer.concat(chunks).toString("utf8");
     this.settle();
     let answer: Answer;
@@ -1164,6 +1209,42 @@ export class GitHubStandIn {
     }
   }
 
+  // -------------------------------------------------------------------------
+  // Git over HTTP (git clone/fetch, actions/checkout): the repositories as real
+  // git repositories, written from the same state before each request.
+
+  private gitRoot?: string;
+  /** Git protocol requests (clone, fetch), kept apart from the REST requests: a fetch is a POST but writes nothing. */
+  readonly gitRequests: Array<{ method: string; url: string; service: string; status: number }> = [];
+
+  private async serveGitRequest(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, git: GitRequest): Promise<void> {
+    const repo = this.repos.get(`${git.owner}/${git.repo}`.toLowerCase());
+    const password = basicPassword(req);
+    // A token reads a repository over git as it reads its contents over REST (Contents: read, a role that sees it).
+    const who = password === undefined ? undefined : this.identities.get(password);
+    const authorized = who !== undefined && repo !== undefined && this.roleIn(who, repo) !== undefined && !this.permissionRefusal(who, needOf("repos/get-content"), false);
+    const log = (status: number) => this.gitRequests.push({ method: req.method ?? "GET", url: req.url ?? "/", service: git.service, status });
+    // GitHub answers a private repository's git requests without credentials with 401, and an unknown repository with 404.
+    if (repo?.private && !authorized) {
+      log(401);
+      res.writeHead(401, { "www-authenticate": 'Basic realm="GitHub"', "content-type": "text/plain" }).end("stand-in: authentication required\n");
+      return;
+    }
+    if (!repo) {
+      log(404);
+      res.writeHead(404, { "content-type": "text/plain" }).end("Repository not found.\n");
+      return;
+    }
+    this.gitRoot ??= fs.mkdtempSync(path.join(os.tmpdir(), "standin-git-"));
+    const dir = path.join(this.gitRoot, `${repo.owner}`, `${repo.name}.git`);
+    const objects = [...repo.commits.values()].flatMap((c) =>
+      gitCommitObjects({ parents: c.parents, tree: c.tree, message: c.message, author: { ...(c.author ?? STANDIN_IDENTITY), date: c.date }, committer: { ...(c.committer ?? STANDIN_IDENTITY), date: c.date } }),
+    );
+    writeBareRepository(dir, objects, repo.refs, repo.defaultBranch);
+    await serveGit(req, res, body, dir, git.service);
+    log(res.statusCode);
+  }
+
   private readonly apps = new Map<string, string>();
   /** What an App's installation tokens may do, by app id (addApp). */
   private readonly appGrants = new Map<string, { permissions?: Readonly<Record<string, Access>>; slug?: string; repositories?: readonly string[] }>();
@@ -1226,7 +1307,13 @@ export class GitHubStandIn {
   ): (Routed & { who: Identity }) | { reject: string; status: number } {
     const url = new URL(rawUrl, "http://stand-in");
     const ghes = url.pathname === "/api/v3" || url.pathname.startsWith("/api/v3/");
-    const pathname = ghes ? url.pathname.slice("/api/v3".length) || "/" : url.pathname;
+    let pathname = ghes ? url.pathname.slice("/api/v3".length) || "/" : url.pathname;
+    // GitHub serves a repository's routes under /repositories/{repository_id} too; go-github
+    // v88 (the provider's) uses that form for environment secrets (actions_secrets.go
+    // GetEnvPublicKey, GetEnvSecret): read as the owner/name path it stands for.
+    const byId = /^\/repositories\/(\d+)(\/.*)?$/.exec(pathname);
+    const aliased = byId ? [...this.repos.values()].find((r) => r.id === Number(byId[1])) : undefined;
+    if (byId && aliased && byId[2]) pathname = `/repos/${aliased.fullName}${byId[2]}`;
     const auth = headers.authorization ?? "";
     const m = /^(?:token|bearer)\s+(\S+)$/i.exec(auth);
     // /app/… endpoints authenticate as a GitHub App: a JWT signed with a key registered by addApp().
@@ -1485,8 +1572,8 @@ export class GitHubStandIn {
     c: { parents: string[]; tree: Map<string, string>; message: string; date?: string; author?: GitIdentity; committer?: GitIdentity },
   ): string {
     const date = c.date ? iso(c.date) : this.tick();
-    const treeText = [...c.tree.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([p, v]) => `${p}\0${blobSha(v)}`).join("\n");
-    const sha = createHash("sha1").update(`${c.parents.join(",")}\n${treeText}\n${c.message}\n${date}\n${repo.commits.size}`).digest("hex");
+    // A real git commit id (test/support/git-objects.ts), so that git clients of the stand-in see the same SHAs as its API.
+    const sha = gitCommitSha({ parents: c.parents, tree: c.tree, message: c.message, author: { ...(c.author ?? STANDIN_IDENTITY), date }, committer: { ...(c.committer ?? STANDIN_IDENTITY), date } });
     repo.commits.set(sha, {
       sha,
       parents: c.parents,
@@ -1903,6 +1990,16 @@ function newKeyPair(fullName: string): RepoState["publicKey"] {
   };
 }
 
+/** A libsodium sealed box opened with a key pair of newKeyPair: the plaintext, or undefined when it is not one sealed to that key. */
+function openSealedBox(encrypted: unknown, key: RepoState["publicKey"]): string | undefined {
+  if (typeof encrypted !== "string" || !key.privateKey) return undefined;
+  try {
+    return Buffer.from(sodium.crypto_box_seal_open(Buffer.from(encrypted, "base64"), Buffer.from(key.key, "base64"), Buffer.from(key.privateKey, "base64"))).toString("utf8");
+  } catch {
+    return undefined;
+  }
+}
+
 /** The address GitHub gives a user who keeps theirs private. */
 function noreplyEmail(login: string): string {
   return `${Math.abs(hashInt(login))}+${login}@users.noreply.github.com`;
@@ -2252,9 +2349,12 @@ function refJson(repo: RepoState, ref: string, sha: string): Obj {
   };
 }
 
+/** Author and committer of commits made without one (seeding). */
+const STANDIN_IDENTITY: GitIdentity = { name: "stand-in", email: "stand-in@example.invalid" };
+
 /** The git author and committer of a commit (the stand-in's own when none was given). */
 function gitPeople(c: CommitState): { author: Obj; committer: Obj } {
-  const who = { name: "stand-in", email: "stand-in@example.invalid", date: c.date };
+  const who = { ...STANDIN_IDENTITY, date: c.date };
   return { author: c.author ? { ...c.author, date: c.date } : who, committer: c.committer ? { ...c.committer, date: c.date } : who };
 }
 
@@ -2413,6 +2513,30 @@ function withIssue(f: (this: GitHubStandIn, repo: RepoState, issue: IssueState, 
   });
 }
 
+function withEnvironment(f: (this: GitHubStandIn, repo: RepoState, env: EnvironmentState, ctx: Ctx) => Answer): Handler {
+  return withRepo(function (repo, ctx) {
+    const env = repo.environments?.get(String(ctx.params.environment_name).toLowerCase());
+    if (!env) return notFound();
+    return f.call(this, repo, env, ctx);
+  });
+}
+
+function environmentJson(repo: RepoState, e: EnvironmentState): Obj {
+  const rules = e.deploymentBranchPolicy ? [{ id: e.id + 1, node_id: `GA_${e.id}`, type: "branch_policy" }] : [];
+  return {
+    id: e.id,
+    node_id: `EN_${e.id}`,
+    name: e.name,
+    url: `https://api.github.com/repos/${repo.fullName}/environments/${encodeURIComponent(e.name)}`,
+    html_url: `https://github.com/${repo.fullName}/deployments/activity_log?environments_filter=${encodeURIComponent(e.name)}`,
+    created_at: "2026-01-01T00:00:00Z",
+    updated_at: "2026-01-01T00:00:00Z",
+    can_admins_bypass: e.canAdminsBypass,
+    protection_rules: rules,
+    deployment_branch_policy: e.deploymentBranchPolicy,
+  };
+}
+
 function withPull(f: (this: GitHubStandIn, repo: RepoState, pull: PullState, ctx: Ctx) => Answer): Handler {
   return withRepo(function (repo, ctx) {
     const pull = repo.pulls.get(Number(ctx.params.pull_number));
@@ -2439,11 +2563,13 @@ function applyIssuePatch(self: GitHubStandIn, repo: RepoState, issue: IssueState
     issue.stateReason = (b.state_reason as IssueState["stateReason"]) ?? "completed";
     issue.closedAt = now;
     issue.closedBy = by;
+    self.issueEvent(issue, "closed", by, now);
   } else if (b.state === "open" && issue.state !== "open") {
     issue.state = "open";
     issue.stateReason = "reopened";
     issue.closedAt = null;
     issue.closedBy = null;
+    self.issueEvent(issue, "reopened", by, now);
   }
   issue.updatedAt = now;
 }
@@ -2476,7 +2602,9 @@ const HANDLERS: Record<string, Handler> = {
     return { status: 200, body: { total_count: access(repo).runners.length, runners: access(repo).runners } };
   }),
   "repos/get-all-environments": withRepo(function (repo) {
-    return { status: 200, body: { total_count: access(repo).environments.length, environments: access(repo).environments } };
+    // Those a test planted (access) and those made through the API (repos/create-or-update-environment).
+    const all = [...access(repo).environments, ...[...(repo.environments?.values() ?? [])].map((e) => environmentJson(repo, e))];
+    return { status: 200, body: { total_count: all.length, environments: all } };
   }),
   "git/get-tree": withRepo(function (repo, { params }) {
     // A commit's sha doubles as its tree's here (commitJson); top-level entries, as without ?recursive.
@@ -2717,28 +2845,107 @@ const HANDLERS: Record<string, Handler> = {
     // "Encrypting secrets for the REST API": a libsodium sealed box to the
     // repository's public key. GitHub opens it; a box sealed to another key,
     // or not a box at all, cannot be a secret.
-    if (typeof b.encrypted_value !== "string") return unprocessable("Bad request: encrypted_value is not a sealed box");
-    let value: string;
-    try {
-      const opened = sodium.crypto_box_seal_open(Buffer.from(b.encrypted_value, "base64"), Buffer.from(repo.publicKey.key, "base64"), Buffer.from(repo.publicKey.privateKey!, "base64"));
-      value = Buffer.from(opened).toString("utf8");
-    } catch {
-      return unprocessable("Bad request: encrypted_value could not be opened with the repository's public key (a libsodium sealed box to the key of GET .../actions/secrets/public-key)");
-    }
+    const value = openSealedBox(b.encrypted_value, repo.publicKey);
+    if (value === undefined) return unprocessable("Bad request: encrypted_value could not be opened with the repository's public key (a libsodium sealed box to the key of GET .../actions/secrets/public-key)");
     const existing = repo.secrets.get(name);
     const now = this.tick();
     if (existing) {
-      existing.encryptedValue = b.encrypted_value;
+      existing.encryptedValue = String(b.encrypted_value);
       existing.keyId = b.key_id;
       existing.value = value;
       existing.updatedAt = now;
       return { status: 204 };
     }
-    repo.secrets.set(name, { name, createdAt: now, updatedAt: now, encryptedValue: b.encrypted_value, keyId: b.key_id, value });
+    repo.secrets.set(name, { name, createdAt: now, updatedAt: now, encryptedValue: String(b.encrypted_value), keyId: b.key_id, value });
     return { status: 201, body: {} };
   }),
   "actions/delete-repo-secret": withRepo(function (repo, { params }) {
     return repo.secrets.delete(String(params.secret_name).toUpperCase()) ? { status: 204 } : notFound();
+  }),
+
+  // --- deployment environments, their branch policies and secrets (what the provider's
+  // RepositoryEnvironment, RepositoryEnvironmentDeploymentPolicy and ActionsEnvironmentSecret send)
+  "repos/create-or-update-environment": withRepo(function (repo, { params, body }) {
+    const b = (body ?? {}) as { can_admins_bypass?: boolean; deployment_branch_policy?: { protected_branches: boolean; custom_branch_policies: boolean } | null };
+    const name = String(params.environment_name);
+    const p = b.deployment_branch_policy;
+    // Docs: exactly one of protected_branches and custom_branch_policies may be true.
+    if (p && p.protected_branches === p.custom_branch_policies && p.protected_branches) return unprocessable("Validation Failed: only one of protected_branches and custom_branch_policies can be true");
+    repo.environments ??= new Map();
+    const key = name.toLowerCase();
+    const env = repo.environments.get(key) ?? {
+      id: this.id(),
+      name,
+      canAdminsBypass: true,
+      deploymentBranchPolicy: null,
+      branchPolicies: new Map(),
+      secrets: new Map(),
+      publicKey: newKeyPair(`${repo.fullName}#${key}`),
+    };
+    if (b.can_admins_bypass !== undefined) env.canAdminsBypass = b.can_admins_bypass;
+    if (b.deployment_branch_policy !== undefined) env.deploymentBranchPolicy = b.deployment_branch_policy && (p!.protected_branches || p!.custom_branch_policies) ? { ...b.deployment_branch_policy } : null;
+    repo.environments.set(key, env);
+    return { status: 200, body: environmentJson(repo, env) };
+  }),
+  "repos/get-environment": withEnvironment(function (repo, env) {
+    return { status: 200, body: environmentJson(repo, env) };
+  }),
+  "repos/delete-an-environment": withEnvironment(function (repo, env) {
+    repo.environments!.delete(env.name.toLowerCase());
+    return { status: 204 };
+  }),
+  "repos/list-deployment-branch-policies": withEnvironment(function (_repo, env, ctx) {
+    const answer = page([...env.branchPolicies.values()], ctx);
+    return { ...answer, body: { total_count: env.branchPolicies.size, branch_policies: answer.body.map((x) => ({ ...x, node_id: `DBP_${x.id}` })) } };
+  }),
+  "repos/create-deployment-branch-policy": withEnvironment(function (_repo, env, { body }) {
+    // Docs: policies apply only with custom_branch_policies on; GitHub answers 404 otherwise.
+    if (!env.deploymentBranchPolicy?.custom_branch_policies) return notFound();
+    const b = body as { name: string; type?: "branch" | "tag" };
+    const type = b.type ?? "branch";
+    if ([...env.branchPolicies.values()].some((x) => x.name === b.name && x.type === type)) return { status: 303, body: {} };
+    const policy = { id: this.id(), name: b.name, type };
+    env.branchPolicies.set(policy.id, policy);
+    return { status: 200, body: { ...policy, node_id: `DBP_${policy.id}` } };
+  }),
+  "repos/get-deployment-branch-policy": withEnvironment(function (_repo, env, { params }) {
+    const x = env.branchPolicies.get(Number(params.branch_policy_id));
+    return x ? { status: 200, body: { ...x, node_id: `DBP_${x.id}` } } : notFound();
+  }),
+  "repos/update-deployment-branch-policy": withEnvironment(function (_repo, env, { params, body }) {
+    const x = env.branchPolicies.get(Number(params.branch_policy_id));
+    if (!x) return notFound();
+    x.name = String((body as { name: string }).name);
+    return { status: 200, body: { ...x, node_id: `DBP_${x.id}` } };
+  }),
+  "repos/delete-deployment-branch-policy": withEnvironment(function (_repo, env, { params }) {
+    return env.branchPolicies.delete(Number(params.branch_policy_id)) ? { status: 204 } : notFound();
+  }),
+  "actions/get-environment-public-key": withEnvironment(function (_repo, env) {
+    return { status: 200, body: { key_id: env.publicKey.keyId, key: env.publicKey.key } };
+  }),
+  "actions/get-environment-secret": withEnvironment(function (_repo, env, { params }) {
+    const secret = env.secrets.get(String(params.secret_name).toUpperCase());
+    return secret ? { status: 200, body: secretJson(secret) } : notFound();
+  }),
+  "actions/create-or-update-environment-secret": withEnvironment(function (_repo, env, { params, body }) {
+    const b = body as { encrypted_value?: string; key_id?: string };
+    const name = String(params.secret_name).toUpperCase();
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(name) || name.startsWith("GITHUB_")) return unprocessable(`Validation Failed: ${name} is not a valid secret name`);
+    if (b.key_id !== env.publicKey.keyId) return unprocessable("Bad request: key_id does not match the environment's public key");
+    const value = openSealedBox(b.encrypted_value, env.publicKey);
+    if (value === undefined) return unprocessable("Bad request: encrypted_value could not be opened with the environment's public key (a libsodium sealed box to the key of GET .../secrets/public-key)");
+    const now = this.tick();
+    const existing = env.secrets.get(name);
+    if (existing) {
+      Object.assign(existing, { encryptedValue: b.encrypted_value, keyId: b.key_id, updatedAt: now, value });
+      return { status: 204 };
+    }
+    env.secrets.set(name, { name, createdAt: now, updatedAt: now, encryptedValue: String(b.encrypted_value), keyId: b.key_id, value });
+    return { status: 201, body: {} };
+  }),
+  "actions/delete-environment-secret": withEnvironment(function (_repo, env, { params }) {
+    return env.secrets.delete(String(params.secret_name).toUpperCase()) ? { status: 204 } : notFound();
   }),
 
   // --- issues, labels, comments
@@ -2787,6 +2994,29 @@ const HANDLERS: Record<string, Handler> = {
   "issues/update": withIssue(function (repo, issue, { body, actor }) {
     applyIssuePatch(this, repo, issue, (body as Obj) ?? {}, loginOf(actor));
     return { status: 200, body: issueJson(this, repo, issue) };
+  }),
+  // The timeline (docs: "List timeline events for an issue"): comments as `commented`
+  // items and close/reopen events as state-change events, oldest first.
+  "issues/list-events-for-timeline": withIssue(function (repo, issue, ctx) {
+    const items: Array<{ at: string; id: number; json: Obj }> = [
+      ...repo.comments.filter((c) => c.issue === issue.number).map((c) => ({ at: c.createdAt, id: c.id, json: { event: "commented", actor: user(c.user), ...commentJson(repo, c), author_association: "NONE" } })),
+      ...(issue.events ?? []).map((e) => ({
+        at: e.at,
+        id: e.id,
+        json: { id: e.id, node_id: `CE_${e.id}`, url: `https://api.github.com/repos/${repo.fullName}/issues/events/${e.id}`, actor: user(e.actor), event: e.event, commit_id: null, commit_url: null, created_at: e.at, performed_via_github_app: null, state_reason: e.stateReason },
+      })),
+    ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id - b.id));
+    const answer = page(items, ctx);
+    return { ...answer, body: answer.body.map((x) => x.json) };
+  }),
+  // The collaborators' roles (setRole, access.collaborators); someone without one: 404.
+  "repos/get-collaborator-permission-level": withRepo(function (repo, { params }) {
+    const login = String(params.username);
+    const c = access(repo).collaborators.find((x) => x.login.toLowerCase() === login.toLowerCase());
+    if (!c) return notFound();
+    // The legacy base role: maintain counts as write, triage as read (the endpoint's description).
+    const legacy = c.permission ?? ({ admin: "admin", maintain: "write", write: "write", triage: "read", read: "read" } as Record<string, string>)[c.role_name] ?? "read";
+    return { status: 200, body: { permission: legacy, role_name: c.role_name, user: user(c.login) } };
   }),
   "issues/list-comments": withIssue(function (repo, issue, ctx) {
     const items = repo.comments.filter((c) => c.issue === issue.number);
@@ -3106,12 +3336,13 @@ const HANDLERS: Record<string, Handler> = {
  * server started with `npm run standin -- --state DIR`), as `secretValue`
  * reads it in-process: what a workflow run against that stand-in would see.
  */
-export function secretValueIn(stateDir: string, fullName: string, name: string): string {
+export function secretValueIn(stateDir: string, fullName: string, name: string, environment?: string): string {
   const data = JSON.parse(fs.readFileSync(path.join(stateDir, "state.json"), "utf8"), (_k, v: unknown) =>
     v && typeof v === "object" && "$map" in v ? new Map((v as { $map: Array<[unknown, unknown]> }).$map) : v,
   ) as { repos: RepoState[] };
   const repo = data.repos.find((r) => r.fullName.toLowerCase() === fullName.toLowerCase());
-  const secret = repo?.secrets.get(name.toUpperCase());
+  const store = environment === undefined ? repo?.secrets : repo?.environments?.get(environment.toLowerCase())?.secrets;
+  const secret = store?.get(name.toUpperCase());
   if (secret?.value === undefined) throw new Error(`stand-in state ${stateDir}: no opened secret ${name} in ${fullName}`);
   return secret.value;
 }

@@ -34,7 +34,7 @@ export const FLEET_PUBLIC_KEY =
 /** A whole-Dockerfile override with pinned bases, for specs that read `mirrors/edge.Dockerfile`. */
 const EDGE_DOCKERFILE = `FROM ${BASE_IMAGES.goBuilder} AS build\nARG VERSION\nRUN go build -o /out/app .\nFROM ${BASE_IMAGES.distrolessStaticNonroot}\nCOPY --from=build /out/app /app\n`;
 
-function resolveOne(spec: Record<string, unknown>, settings: StackSettings): ResolvedMirror {
+export function resolveOne(spec: Record<string, unknown>, settings: StackSettings): ResolvedMirror {
   const entry: MirrorEntry = { file: `mirrors/${String(spec.name)}.ts`, spec };
   const readFile = (p: string) => {
     if (p === `mirrors/${String(spec.name)}.Dockerfile`) return EDGE_DOCKERFILE;

@@ -447,8 +447,8 @@ describe("the rescan reads image-pin.yml strictly and never builds or pushes", (
   const read = step(doc, "rescan", "pin");
   const digest = `sha256:${"ab".repeat(32)}`;
   const cases: Array<[string, string | null, number, Record<string, string>]> = [
-    ["plain keys", `# generated\nimage: ghcr.io/acme-corp/gokapi\ntag: v2.2.4\ndigest: ${digest}\n`, 0, { pinned: "true", digest, tag: "v2.2.4" }],
-    ["quoted values", `tag: "v2.2.4"\ndigest: '${digest}'\n`, 0, { pinned: "true", digest, tag: "v2.2.4" }],
+    ["plain keys", `# generated\nimage: ghcr.io/acme-corp/gokapi\ntag: v2.2.4\ndigest: ${digest}\n`, 0, { pinned: "true", digest, tag: "v2.2.4", commit: "" }],
+    ["quoted values", `tag: "v2.2.4"\ndigest: '${digest}'\n`, 0, { pinned: "true", digest, tag: "v2.2.4", commit: "" }],
     ["no file yet", null, 0, { pinned: "false" }],
     ["a short digest", `tag: v2.2.4\ndigest: sha256:abc\n`, 1, {}],
     ["a tag with a shell metacharacter", `tag: v1;id\ndigest: ${digest}\n`, 1, {}],
@@ -483,7 +483,7 @@ describe("the rescan reads image-pin.yml strictly and never builds or pushes", (
       fs.writeFileSync(path.join(ws, "image-pin.yml"), pin);
       const r = runStep(read, ws, {});
       assert.equal(r.status, 0, r.stderr + r.stdout);
-      assert.deepEqual(r.outputs, { pinned: "true", digest, tag });
+      assert.deepEqual(r.outputs, { pinned: "true", digest, tag, commit: "c".repeat(40) });
     });
   }
 
