@@ -15,6 +15,7 @@ import { generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { SIGNING_ENVIRONMENT } from "../../components/workflow/sign";
 import type { Access, Identity } from "../support/github-access";
 import { GITHUB_DEFAULT_LABELS, startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
 import { EngineProject, requireBuiltTools, ROOT, type EngineRun } from "./harness";
@@ -35,9 +36,11 @@ function readmePermissions(): Record<string, Access> {
   return Object.fromEntries(rows.map((m) => [m[1].toLowerCase(), m[2] === "read" ? "read" : "write"])) as Record<string, Access>;
 }
 
-function ok(r: EngineRun, what: string): NonNullable<EngineRun["summary"]> {
+function ok(r: EngineRun, what: string, s?: GitHubStandIn): NonNullable<EngineRun["summary"]> {
   const diagnostics = r.stdout.split("\nOutputs:")[0].split("Diagnostics:")[1] ?? r.stdout.slice(-4000);
-  assert.equal(r.code, 0, `${what} failed:\n${diagnostics}\n${r.stderr.slice(-3000)}`);
+  // What GitHub refused (403s name the permission wanted), to tell a program's defect from a stand-in's.
+  const refused = (s?.requests ?? []).filter((x) => x.status === 401 || x.status === 403 || x.status >= 409).map((x) => `${x.method} ${x.url} (${x.operationId}) ${x.status}`);
+  assert.equal(r.code, 0, `${what} failed:\n${diagnostics}\n${r.stderr.slice(-3000)}\nrefused by the stand-in:\n${refused.slice(-20).join("\n")}`);
   assert.ok(r.summary, `${what}: no JSON summary as the last line`);
   return r.summary;
 }
@@ -116,7 +119,7 @@ describe("deployed as a GitHub App with the README's permissions and its id as d
   });
 
   test("GIVEN empty state WHEN up THEN the App makes everything, with only the README's permissions, and every secret opens to what the stack holds", async () => {
-    const summary = ok(await p.run(["up"], env), "up as the App");
+    const summary = ok(await p.run(["up"], env), "up as the App", s);
     assert.ok((summary.changes.create ?? 0) > 15);
     assert.deepEqual(s.rejected, []);
     assert.deepEqual(s.badResponses, []);
@@ -124,8 +127,10 @@ describe("deployed as a GitHub App with the README's permissions and its id as d
     assert.deepEqual([...writers], ["fleet-deploy[bot]"], "every write was the App's");
     assert.equal(s.repo(REPO).createdBy, "fleet-deploy[bot]");
     assert.equal(s.secretValue(REPO, "MIRROR_SLACK_WEBHOOK"), slack);
-    assert.equal(s.secretValue(REPO, "COSIGN_PRIVATE_KEY"), cosignPrivate);
-    assert.equal(s.secretValue(REPO, "COSIGN_PASSWORD"), "correct horse");
+    // A private repository on Team: the key is a secret of the signing environment (components/signing-key.ts).
+    assert.equal(s.secretValue(REPO, "COSIGN_PRIVATE_KEY", SIGNING_ENVIRONMENT), cosignPrivate);
+    assert.equal(s.secretValue(REPO, "COSIGN_PASSWORD", SIGNING_ENVIRONMENT), "correct horse");
+    assert.deepEqual([...s.repo(REPO).secrets.keys()], ["MIRROR_SLACK_WEBHOOK"], "no repository secret but the webhook");
     const ruleset = [...s.repo(REPO).rulesets.values()][0];
     assert.deepEqual(ruleset.bypass_actors, [{ actor_id: APP_ID, actor_type: "Integration", bypass_mode: "always" }]);
   });

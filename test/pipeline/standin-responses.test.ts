@@ -113,6 +113,8 @@ test("GIVEN every operation the stand-in serves WHEN each is sent THEN every 2xx
     await ok(gh("PATCH", `/repos/${REPO}/issues/comments/${comment.id}`, { body: "again!" }), "issues/update-comment");
     await ok(gh("POST", `/repos/${REPO}/issues/${issue.number}/labels`, { labels: ["security"] }), "issues/add-labels");
     await ok(gh("DELETE", `/repos/${REPO}/issues/${issue.number}/labels/security`), "issues/remove-label");
+    await ok(gh("PATCH", `/repos/${REPO}/issues/${issue.number}`, { state: "closed", state_reason: "completed" }), "close it (a timeline event)");
+    await ok(gh("GET", `/repos/${REPO}/issues/${issue.number}/timeline`), "issues/list-events-for-timeline");
 
     const main = await ok(gh("GET", `/repos/${REPO}/git/ref/heads/main`), "git/get-ref");
     await ok(gh("GET", `/repos/${REPO}/git/matching-refs/heads/`), "git/list-matching-refs");
@@ -151,6 +153,25 @@ test("GIVEN every operation the stand-in serves WHEN each is sent THEN every 2xx
     ]) {
       await ok(ghes("GET", `/repos/${REPO}/${p}`), op);
     }
+    await ok(ghes("GET", `/repos/${REPO}/collaborators/eve/permission`), "repos/get-collaborator-permission-level");
+
+    // Deployment environments, their branch policies and sealed secrets.
+    const ENV = `/repos/${REPO}/environments/mirror-signing`;
+    await ok(ghes("PUT", ENV, { deployment_branch_policy: { protected_branches: false, custom_branch_policies: true } }), "repos/create-or-update-environment");
+    await ok(ghes("GET", ENV), "repos/get-environment");
+    const policy = await ok(ghes("POST", `${ENV}/deployment-branch-policies`, { name: "main", type: "branch" }), "repos/create-deployment-branch-policy");
+    await ok(ghes("GET", `${ENV}/deployment-branch-policies`), "repos/list-deployment-branch-policies");
+    await ok(ghes("GET", `${ENV}/deployment-branch-policies/${policy.id}`), "repos/get-deployment-branch-policy");
+    await ok(ghes("PUT", `${ENV}/deployment-branch-policies/${policy.id}`, { name: "trunk" }), "repos/update-deployment-branch-policy");
+    await ok(ghes("DELETE", `${ENV}/deployment-branch-policies/${policy.id}`), "repos/delete-deployment-branch-policy");
+    const envKey = await ok(ghes("GET", `${ENV}/secrets/public-key`), "actions/get-environment-public-key");
+    const envSealed = Buffer.from(sodium.crypto_box_seal(sodium.from_string("cosign key"), Buffer.from(envKey.key, "base64"))).toString("base64");
+    await ok(ghes("PUT", `${ENV}/secrets/COSIGN_PRIVATE_KEY`, { encrypted_value: envSealed, key_id: envKey.key_id }), "actions/create-or-update-environment-secret");
+    assert.equal(s.secretValue(REPO, "COSIGN_PRIVATE_KEY", "mirror-signing"), "cosign key");
+    await ok(ghes("GET", `${ENV}/secrets/COSIGN_PRIVATE_KEY`), "actions/get-environment-secret");
+    await ok(ghes("DELETE", `${ENV}/secrets/COSIGN_PRIVATE_KEY`), "actions/delete-environment-secret");
+    await ok(ghes("DELETE", ENV), "repos/delete-an-environment");
+
     await ok(ghes("GET", `/repos/${REPO}/git/trees/${s.head(REPO, "main")!.sha}`), "git/get-tree");
     await ok(ghes("GET", "/repos/upstream/tool/tags"), "repos/list-tags");
     await ok(ghes("GET", "/repos/upstream/tool/releases"), "repos/list-releases");

@@ -218,6 +218,10 @@ test("GIVEN identities WHEN each calls THEN GitHub's permission rules answer: an
     const res = await fetch(`${s.url}/repos/${REPO}/labels`, { method: "POST", headers: { authorization: `token ${NO_WORKFLOWS_TOKEN}` }, body: JSON.stringify({ name: "cve", color: "b60205" }) });
     assert.equal(res.status, 403);
     assert.equal(res.headers.get("x-accepted-github-permissions"), "issues=write; pull_requests=write");
+    // An environment secret needs Environments as well as Secrets.
+    assert.equal((await raw(s, "PUT", `/repos/${REPO}/environments/mirror-signing`, {}, APP_TOKEN)).status, 200);
+    const envKey = await fetch(`${s.url}/repos/${REPO}/environments/mirror-signing/secrets/public-key`, { headers: { authorization: `token ${APP_TOKEN}` } });
+    assert.deepEqual([envKey.status, envKey.headers.get("x-accepted-github-permissions")], [403, "secrets=read,environments=read"]);
     // A member with the organisation's base role (read): sees the repository, may not write or change it.
     assert.equal((await raw(s, "GET", `/repos/${REPO}`, undefined, MEMBER_TOKEN)).status, 200);
     assert.equal((await put(s, MEMBER_TOKEN, "x.txt", "x\n")).status, 404);

@@ -72,6 +72,8 @@ export interface Need {
   readonly any: readonly string[];
   readonly access: Access;
   readonly role: RepoRole;
+  /** Permissions needed as well as one of `any`, at the same access (environment secrets: Secrets and Environments). */
+  readonly also?: readonly string[];
   /** `repo`: on {owner}/{repo}; `org`: organisation settings (owners only); `user`: the caller's own account (not Apps); `public`: anyone. */
   readonly on: "repo" | "org" | "user" | "public";
 }
@@ -178,10 +180,12 @@ export const NEEDS: Readonly<Record<string, Need>> = {
   "actions/get-repo-secret": repo("secrets", "read", "write"),
   "actions/create-or-update-repo-secret": repo("secrets", "write", "write"),
   "actions/delete-repo-secret": repo("secrets", "write", "write"),
-  "actions/get-environment-public-key": repo("secrets", "read", "read"),
-  "actions/get-environment-secret": repo("secrets", "read", "write"),
-  "actions/create-or-update-environment-secret": repo("secrets", "write", "write"),
-  "actions/delete-environment-secret": repo("secrets", "write", "write"),
+  // Environment secrets: Secrets and Environments both (the Apps data lists them under
+  // "environments" with additional permissions; the REST page: "Environments" and "Secrets").
+  "actions/get-environment-public-key": { ...repo("secrets", "read", "read"), also: ["environments"] },
+  "actions/get-environment-secret": { ...repo("secrets", "read", "write"), also: ["environments"] },
+  "actions/create-or-update-environment-secret": { ...repo("secrets", "write", "write"), also: ["environments"] },
+  "actions/delete-environment-secret": { ...repo("secrets", "write", "write"), also: ["environments"] },
   // Actions
   "actions/create-workflow-dispatch": repo("actions", "write", "write"),
   // Organization administration (owners only)
@@ -211,7 +215,8 @@ export function roleAtLeast(role: RepoRole | undefined, least: RepoRole): boolea
 
 /** `X-Accepted-GitHub-Permissions`: the sets that would do, `;`-separated. */
 export function acceptedPermissions(need: Need, alsoWorkflows: boolean): string {
-  return need.any.map((p) => [`${p}=${need.access}`, ...(alsoWorkflows ? ["workflows=write"] : [])].join(",")).join("; ");
+  const also = [...(need.also ?? []).map((p) => `${p}=${need.access}`), ...(alsoWorkflows ? ["workflows=write"] : [])];
+  return need.any.map((p) => [`${p}=${need.access}`, ...also].join(",")).join("; ");
 }
 
 /** The message GitHub gives a token that lacks a permission. */

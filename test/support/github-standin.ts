@@ -1377,7 +1377,10 @@ export class GitHubStandIn {
     if (!granted) return undefined;
     // Every installation and fine-grained token has Metadata: read ("About GitHub App permissions").
     const level = (p: string) => granted[p] ?? (p === "metadata" ? "read" : undefined);
-    const ok = (need.any.length === 0 || need.any.some((p) => grants(level(p), access))) && (!workflows || grants(granted.workflows, "write"));
+    const ok =
+      (need.any.length === 0 || need.any.some((p) => grants(level(p), access))) &&
+      (need.also ?? []).every((p) => grants(level(p), access)) &&
+      (!workflows || grants(granted.workflows, "write"));
     if (ok) return undefined;
     return {
       status: 403,
@@ -2521,6 +2524,13 @@ function withEnvironment(f: (this: GitHubStandIn, repo: RepoState, env: Environm
   });
 }
 
+// A collaborator as GitHub lists one: the `permissions` flags are those its role includes
+// (docs: "Repository roles for an organization": each role includes those below it).
+function collaboratorJson(c: { login: string; role_name: string }): Obj {
+  const rank = ["read", "triage", "write", "maintain", "admin"].indexOf(c.role_name);
+  return { ...user(c.login), role_name: c.role_name, permissions: { pull: rank >= 0, triage: rank >= 1, push: rank >= 2, maintain: rank >= 3, admin: rank >= 4 } };
+}
+
 function environmentJson(repo: RepoState, e: EnvironmentState): Obj {
   const rules = e.deploymentBranchPolicy ? [{ id: e.id + 1, node_id: `GA_${e.id}`, type: "branch_policy" }] : [];
   return {
@@ -2581,7 +2591,7 @@ const HANDLERS: Record<string, Handler> = {
 
   // --- who and what else can reach a repository (infra/adopt.ts, before it adopts one)
   "repos/list-collaborators": withRepo(function (repo, ctx) {
-    return page(access(repo).collaborators.map((c) => ({ ...user(c.login), role_name: c.role_name, permissions: { admin: c.role_name === "admin", maintain: false, push: true, triage: true, pull: true } })), ctx);
+    return page(access(repo).collaborators.map(collaboratorJson), ctx);
   }),
   "repos/list-invitations": withRepo(function (repo, ctx) {
     return page(access(repo).invitations, ctx);
@@ -3016,7 +3026,7 @@ const HANDLERS: Record<string, Handler> = {
     if (!c) return notFound();
     // The legacy base role: maintain counts as write, triage as read (the endpoint's description).
     const legacy = c.permission ?? ({ admin: "admin", maintain: "write", write: "write", triage: "read", read: "read" } as Record<string, string>)[c.role_name] ?? "read";
-    return { status: 200, body: { permission: legacy, role_name: c.role_name, user: user(c.login) } };
+    return { status: 200, body: { permission: legacy, role_name: c.role_name, user: collaboratorJson(c) } };
   }),
   "issues/list-comments": withIssue(function (repo, issue, ctx) {
     const items = repo.comments.filter((c) => c.issue === issue.number);
