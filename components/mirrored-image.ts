@@ -21,6 +21,9 @@ import { declareSigningKey } from "./signing-key";
 /** The branch every mirror works on; the repository is created with it. */
 export const DEFAULT_BRANCH = "main";
 
+/** The name of every mirror's default-branch ruleset (infra/owner.ts reads whether the deploying identity can bypass it). */
+export const RULESET_NAME = "mirror-fleet: default branch";
+
 /** Who the generated-file commits are attributed to. */
 export const COMMIT_AUTHOR = { name: "mirror-fleet", email: "mirror-fleet@users.noreply.github.com" } as const;
 
@@ -114,7 +117,9 @@ export class MirroredImage extends pulumi.ComponentResource {
     // `main` whatever that was, before anything is committed to it.
     const branch = new github.BranchDefault(
       `${name}-default-branch`,
-      { repository: repo, branch: DEFAULT_BRANCH, rename: true },
+      // waitForRename: GitHub applies a rename of the default branch a moment
+      // later (the provider's docs); the first file commit must find `main`.
+      { repository: repo, branch: DEFAULT_BRANCH, rename: true, waitForRename: true },
       { parent: this },
     );
 
@@ -198,7 +203,7 @@ export class MirroredImage extends pulumi.ComponentResource {
         `${name}-ruleset`,
         {
           repository: repo,
-          name: "mirror-fleet: default branch",
+          name: RULESET_NAME,
           target: "branch",
           enforcement: "active",
           conditions: { refName: { includes: ["~DEFAULT_BRANCH"], excludes: [] } },
