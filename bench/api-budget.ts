@@ -103,7 +103,8 @@ export const PER_RUN: Ops = { "GET orgs/get": 1 };
 /**
  * The program's own reads at every preview and up (measured the same way).
  * The owner (infra/owner.ts): the organisation and its Actions workflow
- * policy, once per run. Adoption (infra/adopt.ts): nothing for a repository
+ * policy, once per run; and, once the stack manages a repository with branch
+ * protection on, whether the deploying identity can bypass its ruleset. Adoption (infra/adopt.ts): nothing for a repository
  * the stack's state holds with its labels, one read for one it does not (the
  * 14 more reads of a repository that exists without the stack knowing it are
  * the rare case of a lost answer, left out). Upstream health
@@ -118,6 +119,8 @@ export const PER_RUN: Ops = { "GET orgs/get": 1 };
  * with --refresh the refresh twice.
  */
 export const OWNER_CHECK_PER_RUN = 2;
+/** The deploying identity's bypass of the ruleset (infra/owner.ts checkBypass): its list and the ruleset, once the stack manages a repository with branch protection on. */
+export const BYPASS_CHECK_PER_RUN = 2;
 export const ADOPTION_PER_MIRROR = { missing: 1, managed: 0 } as const;
 export const HEALTH_CHECK_PER_UPSTREAM = 4;
 export const HEALTH_CHECK_PER_UPSTREAM_MAX = 7;

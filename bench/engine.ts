@@ -67,7 +67,7 @@ export function fromProgram(r: Seen): boolean {
 
 /** What the program's own reads were for: the owner, its mirror repositories (adoption) or the upstreams (health, preflight). */
 export function programPurpose(r: Seen, owner: string): "owner" | "adopt" | "health" {
-  if (r.url === `/api/v3/orgs/${owner}` || r.url.startsWith(`/api/v3/orgs/${owner}/`)) return "owner";
+  if (r.url === `/api/v3/orgs/${owner}` || r.url.startsWith(`/api/v3/orgs/${owner}/`) || /^\/api\/v3\/repos\/[^/]+\/[^/]+\/rulesets/.test(r.url)) return "owner";
   return r.url.startsWith(`/api/v3/repos/${owner}/`) ? "adopt" : "health";
 }
 

@@ -23,6 +23,7 @@ import { declareSigningKey } from "./signing-key";
 /** The branch every mirror works on; the repository is created with it. */
 export const DEFAULT_BRANCH = "main";
 
+
 /** Who the generated-file commits are attributed to. */
 export const COMMIT_AUTHOR = { name: "mirror-fleet", email: "mirror-fleet@users.noreply.github.com" } as const;
 
@@ -122,7 +123,9 @@ export class MirroredImage extends pulumi.ComponentResource {
     // `main` whatever that was, before anything is committed to it.
     const branch = new github.BranchDefault(
       `${name}-default-branch`,
-      { repository: repo, branch: DEFAULT_BRANCH, rename: true },
+      // waitForRename: GitHub applies a rename of the default branch a moment
+      // later (the provider's docs); the first file commit must find `main`.
+      { repository: repo, branch: DEFAULT_BRANCH, rename: true, waitForRename: true },
       { parent: this },
     );
 

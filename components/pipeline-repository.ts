@@ -83,7 +83,7 @@ export class PipelineRepository extends pulumi.ComponentResource {
       { parent: this, retainOnDelete: true, ignoreChanges: ["hasDownloads"] },
     );
     const repo = this.repository.name;
-    const branch = new github.BranchDefault(`${name}-default-branch`, { repository: repo, branch: DEFAULT_BRANCH, rename: true }, { parent: this });
+    const branch = new github.BranchDefault(`${name}-default-branch`, { repository: repo, branch: DEFAULT_BRANCH, rename: true, waitForRename: true }, { parent: this });
 
     // The organisation's private mirrors may use this private repository's
     // action; GitHub passes their runners a read token for it. Public

@@ -7,13 +7,16 @@
 import type * as github from "@pulumi/github";
 import type * as pulumi from "@pulumi/pulumi";
 
+/** The ruleset's name (infra/owner.ts reads whether the deploying identity can bypass it). */
+export const RULESET_NAME = "mirror-fleet: default branch";
+
 export function defaultBranchRuleset(
   repository: pulumi.Input<string>,
   o: { readonly deployBypassActorId?: number; readonly requireCodeOwnerReview: boolean },
 ): github.RepositoryRulesetArgs {
   return {
     repository,
-    name: "mirror-fleet: default branch",
+    name: RULESET_NAME,
     target: "branch",
     enforcement: "active",
     conditions: { refName: { includes: ["~DEFAULT_BRANCH"], excludes: [] } },

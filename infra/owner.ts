@@ -17,6 +17,8 @@
  *   read permission; without it the check is skipped with a warning, and
  *   GitHub's own 409 remains the backstop.
  */
+import { RULESET_NAME } from "../components/ruleset";
+import type { StackSettings } from "../components/types";
 import type { GitHub } from "../pipeline/github";
 import { ORG_PR_SETTING } from "./settings";
 
@@ -61,4 +63,50 @@ export async function checkOwner(gh: GitHub, owner: string, apiUrl: string): Pro
         ],
         warnings: [],
       };
+}
+
+/**
+ * Whether the deploying identity can bypass the mirrors' default-branch
+ * ruleset, which every later `up` needs: a drift fix or a policy change
+ * commits straight to `main`, and GitHub refuses that ("Repository rule
+ * violations found", in the middle of an up) to anyone the ruleset does not
+ * list as a bypass actor. Checked before any write:
+ * - deploying as a GitHub App (GITHUB_APP_ID, no githubToken), the ruleset's
+ *   Integration bypass must name that App: `deployBypassActorId` must be its id;
+ * - otherwise, on a repository the stack already manages (the ruleset exists
+ *   from the first `up` on), GitHub says it itself: the ruleset's
+ *   `current_user_can_bypass` for the caller (two reads per run).
+ */
+export async function checkBypass(
+  gh: () => Promise<GitHub>,
+  settings: Pick<StackSettings, "owner" | "branchProtection" | "deployBypassActorId">,
+  env: Readonly<Record<string, string | undefined>>,
+  configToken: boolean,
+  managedRepo: string | undefined,
+): Promise<string[]> {
+  if (!settings.branchProtection) return [];
+  const fix = `Set mirror-fleet:deployBypassActorId to the id of the GitHub App you deploy with (GITHUB_APP_ID), or deploy with an organisation owner's token and leave it unset`;
+  const app = !configToken && env.GITHUB_APP_ID && env.GITHUB_APP_INSTALLATION_ID && env.GITHUB_APP_PEM_FILE ? Number(env.GITHUB_APP_ID) : undefined;
+  if (app !== undefined && settings.deployBypassActorId !== app) {
+    return [
+      `mirror-fleet:deployBypassActorId: ${settings.deployBypassActorId ?? "unset (organisation admins)"}, but the fleet deploys as the GitHub App ${app} (GITHUB_APP_ID): ` +
+        `every later commit to a mirror's default branch would be refused by its ruleset ("Repository rule violations found"). ${fix}`,
+    ];
+  }
+  if (!managedRepo) return [];
+  const api = await gh();
+  const p = { owner: settings.owner, repo: managedRepo };
+  const list = (await api.request("GET /repos/{owner}/{repo}/rulesets", { ...p, includes_parents: false, per_page: 100 })).data as Array<{ id: number; name: string }>;
+  const ours = list.find((r) => r.name === RULESET_NAME);
+  if (!ours) return [];
+  const r = (await api.request("GET /repos/{owner}/{repo}/rulesets/{ruleset_id}", { ...p, ruleset_id: ours.id })).data as {
+    current_user_can_bypass?: string;
+    bypass_actors?: Array<{ actor_type?: string; actor_id?: number | null }>;
+  };
+  if (r.current_user_can_bypass !== "never") return [];
+  const actors = (r.bypass_actors ?? []).map((a) => `${a.actor_type}${a.actor_id ? ` ${a.actor_id}` : ""}`).join(", ") || "none";
+  return [
+    `${settings.owner}/${managedRepo}: the deploying identity cannot bypass the ruleset "${RULESET_NAME}" (its bypass: ${actors}), ` +
+      `so every drift fix and policy change would be refused ("Repository rule violations found"). ${fix}`,
+  ];
 }

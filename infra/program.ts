@@ -8,7 +8,7 @@ import type * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import type { GitHub } from "../pipeline/github";
 import { findExisting, managedByStack, type Existing } from "./adopt";
-import { checkOwner } from "./owner";
+import { checkBypass, checkOwner } from "./owner";
 import { checkUpstreams, client, newestAllowedTag, type GitHubReader, type HealthByRepo } from "./upstream-health";
 import { fleetSummary, inventoryWaivers, type InventoryEntry } from "../components/inventory";
 import { MirroredImage } from "../components/mirrored-image";
@@ -83,14 +83,17 @@ export async function lookAtGitHub(inputs: FleetInputs, resolved: ResolvedFleet)
     if (typeof c === "string") throw new Error(`cannot read ${where.apiUrl} before deploying: ${c}`);
     return (gh = c);
   };
+  const managed = await managedByStack();
   const owner = await checkOwner(await api(), inputs.settings.owner, where.apiUrl);
-  if (owner.problems.length) throw new Error(problemList(owner.problems, "written"));
+  const bypass = await checkBypass(api, inputs.settings, process.env, token !== undefined, resolved.mirrors.map((m) => m.repo).find((r) => managed.repositories.has(r)));
+  const problems = [...owner.problems, ...bypass];
+  if (problems.length) throw new Error(problemList(problems, "written"));
   const existing = await findExisting(
     {
       owner: inputs.settings.owner,
       mirrors: resolved.mirrors.map((m) => ({ sourceFile: m.sourceFile, repo: m.repo, settings: createdSettings(m) })),
       labels: inputs.policy.labels.map((l) => l.name),
-      managed: await managedByStack(),
+      managed,
       vouched: inputs.settings.adoptRepositories ?? [],
     },
     api,

@@ -95,9 +95,16 @@ build_pulumi() {
 # so tools/go/github maps the upstream Terraform provider itself; its schema
 # is generated from that mapping (tfgen's `schema` command) and embedded with
 # `go build -overlay`, so nothing generated lands in the repository.
+# Keyed by the version and a hash of our mapping (tools/go/github), so that a
+# change to the bridge options or the mapping is built again (tools/paths.ts
+# githubProviderRoot computes the same key).
+github_src_hash() {
+  (cd "$here/go/github" && cat main.go ghinfo/info.go schemagen/main.go go.mod go.sum) | sha256sum | cut -c1-12
+}
+
 build_github() {
   local v=$GITHUB_PROVIDER_VERSION bin=pulumi-resource-github
-  local dir="$TOOLS/github-$v"
+  local dir="$TOOLS/github-$v-$(github_src_hash)"
   if have "$dir" "$bin"; then link "$dir" "$bin"; say "github $v: cached ($dir/bin/$bin)"; return; fi
   local t0=$SECONDS src="$here/go/github"
   mkdir -p "$dir/bin" "$dir/schema"

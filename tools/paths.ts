@@ -3,6 +3,8 @@
  * folder per tool and version, and bin/ with a link to the current binary of
  * each. Keep the default in step with tools/build.sh.
  */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
@@ -22,4 +24,16 @@ export function toolsBinDir(env: Env = process.env): string {
 /** The versioned folder of one tool (its binaries are in bin/ below it). */
 export function builtToolRoot(tool: string, version: string, env: Env = process.env): string {
   return path.join(toolsDir(env), `${tool}-${version}`);
+}
+
+/**
+ * The folder of the GitHub provider built from this checkout's mapping:
+ * tools/build.sh keys it by version and a hash of tools/go/github (its
+ * `github_src_hash`), so a changed mapping is a new build.
+ */
+export function githubProviderRoot(version: string, env: Env = process.env): string {
+  const src = path.join(__dirname, "go", "github");
+  const hash = createHash("sha256");
+  for (const f of ["main.go", "ghinfo/info.go", "schemagen/main.go", "go.mod", "go.sum"]) hash.update(fs.readFileSync(path.join(src, f)));
+  return builtToolRoot("github", `${version}-${hash.digest("hex").slice(0, 12)}`, env);
 }

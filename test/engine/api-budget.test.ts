@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ADOPTION_PER_MIRROR, CALLS, HEALTH_CHECK_PER_UPSTREAM, OWNER_CHECK_PER_RUN, PER_RUN, predictOps } from "../../bench/api-budget";
+import { ADOPTION_PER_MIRROR, BYPASS_CHECK_PER_RUN, CALLS, HEALTH_CHECK_PER_UPSTREAM, OWNER_CHECK_PER_RUN, PER_RUN, predictOps } from "../../bench/api-budget";
 import { engineCheck, EngineSession, type RunMeasure } from "../../bench/engine";
 import { SYNTHETIC_WEBHOOKS } from "../../bench/synthetic";
 
@@ -55,7 +55,7 @@ describe("the API cost table in bench/api-budget.ts is what the real provider do
     const preview = await e.run(["preview"]);
     assert.deepEqual(preview.changes, {});
     assert.deepEqual(sorted(preview.ops), sorted({ ...PER_RUN }));
-    assert.deepEqual([preview.owner, preview.adopt, preview.health], [OWNER_CHECK_PER_RUN, ADOPTION_PER_MIRROR.managed * N, HEALTH_CHECK_PER_UPSTREAM * e.upstreams]);
+    assert.deepEqual([preview.owner, preview.adopt, preview.health], [OWNER_CHECK_PER_RUN + BYPASS_CHECK_PER_RUN, ADOPTION_PER_MIRROR.managed * N, HEALTH_CHECK_PER_UPSTREAM * e.upstreams]);
   });
 
   test("GIVEN the fleet is up WHEN preview --refresh THEN the provider's requests are the table's read cost of every resource", async () => {

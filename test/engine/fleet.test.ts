@@ -13,11 +13,13 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
+import { GITHUB_DEFAULT_LABELS, startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
 import { EngineProject, requireBuiltTools, type EngineRun } from "./harness";
 
 const OWNER = "acme-corp";
 const MIRRORS = ["gokapi", "plik"];
+/** The fleet's labels (infra/policy.ts) next to the ones GitHub gives every new repository. */
+const LABELS = ["blocked", "cve", "mirror-build", "override-review", "rescan", "security", "upstream-health", ...GITHUB_DEFAULT_LABELS.map((l) => l.name)].sort();
 
 /** The pipeline the stack committed: `pulumi stack output pipeline`. */
 async function pipelineOutput(p: EngineProject, env: Record<string, string>): Promise<{ repository: string; commit: string; bundleSha256: string }> {
@@ -96,6 +98,7 @@ describe("the real engine against the GitHub stand-in", { concurrency: false }, 
     assert.deepEqual(changes(summary), { create: resources });
     assert.deepEqual(summary.outputs, ["inventory", "pipeline", "summary"]);
     assert.deepEqual(s.rejected, [], "requests GitHub's description does not allow");
+    assert.deepEqual(s.badResponses, [], "answers outside GitHub's response schemas");
 
     const out = await render(p, env);
     for (const m of MIRRORS) {
@@ -105,7 +108,7 @@ describe("the real engine against the GitHub stand-in", { concurrency: false }, 
       for (const f of filesUnder(path.join(out, `mirror-${m}`))) {
         assert.equal(s.readFile(repo, state.defaultBranch, f), fs.readFileSync(path.join(out, `mirror-${m}`, f), "utf8"), `${repo}: ${f}`);
       }
-      assert.deepEqual([...state.labels.keys()].sort(), ["blocked", "cve", "mirror-build", "override-review", "rescan", "security", "upstream-health"]);
+      assert.deepEqual([...state.labels.keys()].sort(), LABELS);
     }
     // The pipeline, once: its repository holds what render writes, shared with the organisation,
     // and the commit every workflow names is the one that last wrote action.yml.
@@ -208,14 +211,19 @@ describe("the real engine against the GitHub stand-in", { concurrency: false }, 
   async function convergesAfter(name: string, faults: Parameters<GitHubStandIn["injectFault"]>[0][]): Promise<void> {
     p.write(`mirrors/${name}.ts`, p.read("mirrors/plik.ts").replace(/name: "plik"/, `name: "${name}"`).replace(/image: "plik"/, `image: "${name}"`));
     for (const f of faults) s.injectFault(f);
+    const served = s.servedFaults.length;
     const first = await p.run(["up"], env);
     assert.notEqual(first.code, 0, "the faults did not reach the provider");
     const second = ok(await p.run(["up"], env), "the up after the faults");
+    // Each injected fault was answered (a fault that never fired proves nothing).
+    assert.deepEqual(s.faultsLeft(), [], "faults never served");
+    const key = (f: { operationId: string; status: number }) => `${f.operationId} ${f.status}`;
+    assert.deepEqual(s.servedFaults.slice(served).map(key).sort(), faults.map(key).sort());
     assert.equal(changes(second).delete ?? 0, 0);
     assert.deepEqual(changes(ok(await p.run(["preview", "--refresh"], env), "preview after converging")), {});
     const repo = `${OWNER}/mirror-${name}`;
     assert.equal(s.repoNames().filter((n) => n === repo).length, 1);
-    assert.deepEqual([...s.repo(repo).labels.keys()].sort(), ["blocked", "cve", "mirror-build", "override-review", "rescan", "security", "upstream-health"]);
+    assert.deepEqual([...s.repo(repo).labels.keys()].sort(), LABELS);
     const out = await render(p, env);
     const files = filesUnder(path.join(out, `mirror-${name}`));
     for (const f of files) assert.equal(s.readFile(repo, "main", f), fs.readFileSync(path.join(out, `mirror-${name}`, f), "utf8"), f);

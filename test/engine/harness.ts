@@ -141,6 +141,25 @@ export class EngineProject {
     return spawnBounded(cli, ["--non-interactive", ...args], this.dir, { ...env, PATH: [toolsBinDir(), env.PATH].join(path.delimiter) }, timeoutMs);
   }
 
+  /**
+   * `pulumi config set [--secret] KEY VALUE` in the copy's stack, created on
+   * first use (a stack setting or secret, as a user sets one).
+   */
+  async setConfig(env: Record<string, string>, key: string, value: string, opts: { secret?: boolean; stack?: string } = {}): Promise<void> {
+    const stack = opts.stack ?? "prod";
+    fs.mkdirSync(this.stateDir, { recursive: true });
+    const list = await this.pulumi(["stack", "ls", "--json"], env);
+    if (list.code !== 0) throw new Error(`pulumi stack ls failed: ${list.stderr}`);
+    if (!(JSON.parse(list.stdout || "[]") as Array<{ name: string }>).some((s) => s.name === stack)) {
+      const init = await this.pulumi(["stack", "init", stack], env);
+      if (init.code !== 0) throw new Error(`pulumi stack init ${stack} failed: ${init.stderr}`);
+    }
+    // `--` before the value: a PEM starts with dashes (and `pulumi` would append its flag after it).
+    const cli = path.join(builtToolRoot("pulumi", PULUMI_CLI_VERSION), "bin", "pulumi");
+    const set = await spawnBounded(cli, ["config", "set", ...(opts.secret ? ["--secret"] : []), "--stack", stack, "--non-interactive", "--", key, value], this.dir, env, 60_000);
+    if (set.code !== 0) throw new Error(`pulumi config set ${key} failed: ${set.stderr}`);
+  }
+
   exec(nodeArgs: readonly string[], env: Record<string, string>, timeoutMs: number): Promise<EngineRun> {
     return spawnBounded(process.execPath, nodeArgs, this.dir, env, timeoutMs);
   }

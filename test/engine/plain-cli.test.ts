@@ -187,7 +187,8 @@ describe("the plain CLI (pulumi preview|up in the folder) against the GitHub sta
       const render = await plain.exec(["--import", "tsx", "infra/render.ts", "--out", path.join(plain.base, "render-bad")], plainEnv, 120_000);
       assert.notEqual(render.code, 0);
       const message = (render.stderr + render.stdout).split("\n").filter((l) => l.includes("mirrors/bad.ts"));
-      assert.deepEqual(message, [`  - mirrors/bad.ts: image: "docker.io/bad/bad" is not allowed (allowed: a GHCR repository, 'ghcr.io/<namespace>/<name>' or a bare '<name>')`]);
+      // The stack's registry follows the GitHub it deploys to (components/registry.ts): here the stand-in's host.
+      assert.deepEqual(message, [`  - mirrors/bad.ts: image: "docker.io/bad/bad" is not allowed (allowed: a repository of the stack's registry, 'containers.127.0.0.1/<namespace>/<name>' or a bare '<name>')`]);
       const requests = a.requests.length;
       const r = await plain.plain(["preview"], plainEnv);
       assert.notEqual(r.code, 0);

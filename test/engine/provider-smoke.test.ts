@@ -28,7 +28,7 @@ import { after, before, describe, test } from "node:test";
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
-import { builtToolRoot } from "../../tools/paths";
+import { builtToolRoot, githubProviderRoot } from "../../tools/paths";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -45,7 +45,7 @@ const PULUMI_VERSION = toolVersion("PULUMI_VERSION");
 const GITHUB_VERSION = toolVersion("GITHUB_PROVIDER_VERSION");
 const CLI_ROOT = builtToolRoot("pulumi", PULUMI_VERSION);
 const CLI = path.join(CLI_ROOT, "bin", "pulumi");
-const PROVIDER = path.join(builtToolRoot("github", GITHUB_VERSION), "bin", "pulumi-resource-github");
+const PROVIDER = path.join(githubProviderRoot(GITHUB_VERSION), "bin", "pulumi-resource-github");
 
 function requireTools(): void {
   const missing = [CLI, PROVIDER].filter((f) => !fs.existsSync(f));
@@ -186,7 +186,8 @@ function program(s: GitHubStandIn): () => Promise<Record<string, unknown>> {
         target: "branch",
         enforcement: "active",
         conditions: { refName: { includes: ["~DEFAULT_BRANCH"], excludes: [] } },
-        bypassActors: [{ actorId: 12345, actorType: "Integration", bypassMode: "always" }],
+        // The smoke deploys with an owner's token: organisation admins bypass (the program's default).
+        bypassActors: [{ actorType: "OrganizationAdmin", bypassMode: "always" }],
         rules: {
           deletion: true,
           nonFastForward: true,
@@ -273,6 +274,7 @@ describe("the GitHub provider built here, under the real engine, against the sta
   function noRejections(step: string): void {
     assert.deepEqual(s.rejected, [], `${step}: requests GitHub's OpenAPI description does not allow`);
     assert.deepEqual(s.unimplemented, [], `${step}: requests the stand-in does not implement`);
+    assert.deepEqual(s.badResponses, [], `${step}: answers outside GitHub's response schemas`);
   }
 
   test("GIVEN the built provider WHEN asked for its schema THEN every resource the program makes has the SDK's token and inputs, and the inputs and outputs of pulumi-github's schema", () => {
@@ -302,7 +304,9 @@ describe("the GitHub provider built here, under the real engine, against the sta
     assert.deepEqual(repo.topics, ["mirror-fleet", "container-image"]);
     assert.equal(repo.vulnerabilityAlerts, true);
     assert.equal(repo.settings.allow_squash_merge, false);
-    assert.deepEqual([...repo.labels.values()].map((l) => [l.name, l.color]), [["cve", "b60205"]]);
+    // The label the program made, next to the nine GitHub gives every new repository.
+    assert.deepEqual([...repo.labels.values()].filter((l) => !l.default).map((l) => [l.name, l.color]), [["cve", "b60205"]]);
+    assert.equal([...repo.labels.values()].filter((l) => l.default).length, 9);
     for (const f of FILES) assert.equal(s.readFile(full, "main", f), `# ${f}\nversion: 1\n`);
     // One commit per file, by the configured author, after the initial commit.
     assert.deepEqual(s.history(full, "main").map((c) => c.message), [...FILES].reverse().map((f) => `mirror-fleet: update ${f}`).concat(["Initial commit"]));
@@ -316,6 +320,8 @@ describe("the GitHub provider built here, under the real engine, against the sta
     });
     assert.deepEqual(repo.actions.workflow, { default_workflow_permissions: "read", can_approve_pull_request_reviews: false });
     assert.deepEqual([...repo.secrets.keys()], ["SLACK_WEBHOOK_URL"]);
+    // Sealed by the provider to the repository's key, opened as GitHub opens it.
+    assert.equal(s.secretValue(full, "SLACK_WEBHOOK_URL"), "https://hooks.example.invalid/T0/B0/x");
     assert.deepEqual([...repo.rulesets.values()].map((r) => [r.name, (r.rules as Obj[]).map((x) => x.type).sort()]), [["mirror-fleet: default branch", ["deletion", "non_fast_forward", "pull_request"]]]);
     const lines = fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { method: string; path: string; status: number; write: boolean });
     assert.equal(lines.length, s.requests.length);
@@ -331,6 +337,47 @@ describe("the GitHub provider built here, under the real engine, against the sta
     assert.deepEqual(changes(preview.changeSummary), {}, steps.join("\n"));
     assert.equal(s.writes().length, writes, "a refresh or preview wrote to GitHub");
     noRejections("second up, preview --refresh");
+  });
+
+  test("GIVEN the stack is up WHEN its state is read THEN each resource carries what the released provider's bridge options write: its schema version and the raw state delta", async () => {
+    const state = (await stack.exportStack()).deployment as { resources: Array<{ type: string; urn: string; outputs?: Obj }> };
+    const bridged = state.resources.filter((r) => r.type.startsWith("github:index/"));
+    assert.equal(bridged.length, 9);
+    // Schema versions of terraform-provider-github v6.13.0 (github/resource_*.go SchemaVersion).
+    const versions: Record<string, string> = {
+      "github:index/repository:Repository": "1",
+      "github:index/branchDefault:BranchDefault": "1",
+      "github:index/repositoryFile:RepositoryFile": "1",
+      "github:index/repositoryRuleset:RepositoryRuleset": "1",
+      "github:index/actionsSecret:ActionsSecret": "2",
+    };
+    for (const r of bridged) {
+      const meta = JSON.parse(String(r.outputs?.__meta ?? "{}")) as { schema_version?: string };
+      assert.equal(meta.schema_version ?? "0", versions[r.type] ?? "0", `${r.urn}: schema version`);
+      // EnableRawStateDelta (on by default in bridge v3.120.0, set by pulumi-github v6.15.0).
+      assert.ok(r.outputs && "__pulumi_raw_state_delta" in r.outputs, `${r.urn}: no raw state delta`);
+    }
+  });
+
+  test("GIVEN a file's state without its schema version WHEN preview --refresh THEN it is upgraded from version 0, as EnableZeroDefaultSchemaVersion makes the released provider do, and nothing changes", async () => {
+    const repoReads = () => s.requests.filter((r) => r.method === "GET" && r.operationId === "repos/get").length;
+    let before = repoReads();
+    assert.deepEqual(changes((await stack.preview({ refresh: true })).changeSummary), {});
+    const baseline = repoReads() - before;
+    const exported = await stack.exportStack();
+    const deployment = exported.deployment as { resources: Array<{ urn: string; outputs?: Obj }> };
+    const file = deployment.resources.find((r) => r.urn.endsWith("::file-0"))!;
+    // A state an older provider wrote: no __meta (and so no schema version), no raw state delta.
+    delete file.outputs!.__meta;
+    delete file.outputs!.__pulumi_raw_state_delta;
+    await stack.importStack(exported);
+    before = repoReads();
+    const steps: string[] = [];
+    assert.deepEqual(changes((await stack.preview({ refresh: true, onEvent: stepsOf(steps) })).changeSummary), {}, steps.join("\n"));
+    // github_repository_file's v0 -> v1 state upgrader reads the repository (its repository_id): one more read than the baseline.
+    assert.equal(repoReads() - before, baseline + 1);
+    assert.deepEqual(changes((await stack.up({ refresh: true })).summary.resourceChanges), {});
+    noRejections("state upgrade");
   });
 
   test("GIVEN a file edited in GitHub's web UI WHEN preview --refresh THEN exactly that file shows as an update of its content", async () => {

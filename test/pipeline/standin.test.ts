@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { test } from "node:test";
+import sodium from "libsodium-wrappers";
 import { github } from "../../pipeline/github";
 import { captureIo, startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
 
@@ -201,6 +202,276 @@ test("GIVEN the Actions access setting (issue 21) WHEN set THEN an organisation'
     assert.deepEqual(s.exportCommit("acme/mirror-fleet-pipeline", sha, dir), ["action.yml", "pipeline.cjs"]);
     assert.equal(require("node:fs").readFileSync(`${dir}/pipeline.cjs`, "utf8"), "1\n");
     assert.throws(() => s.exportCommit("acme/mirror-fleet-pipeline", "0".repeat(40), dir), /has no commit/);
+  } finally {
+    await s.stop();
+  }
+});
+
+// ---------------------------------------------------------------------------
+// As strict as GitHub: identities, rulesets, secrets, organisation defaults.
+
+const OWNER_TOKEN = "ghp_owner_ada_0001";
+const MEMBER_TOKEN = "ghp_member_bob_0001";
+const APP_TOKEN = "ghs_app_deploy_0001";
+const NO_WORKFLOWS_TOKEN = "ghs_app_noworkflows_01";
+
+/** A stand-in with an owner, a member (base role read), and two installations of App 4242 (one without Workflows). */
+async function strict(): Promise<GitHubStandIn> {
+  const s = await startGitHubStandIn({
+    identities: {
+      [OWNER_TOKEN]: { kind: "owner", login: "ada" },
+      [MEMBER_TOKEN]: { kind: "member", login: "bob", teams: [77] },
+      [APP_TOKEN]: { kind: "app", appId: 4242, installationId: 1, slug: "fleet-deploy", permissions: { administration: "write", contents: "write", workflows: "write", issues: "write", secrets: "write", pull_requests: "write" } },
+      [NO_WORKFLOWS_TOKEN]: { kind: "app", appId: 4343, installationId: 2, permissions: { contents: "write" } },
+    },
+  });
+  s.addOrg("acme");
+  s.addRepo(REPO);
+  return s;
+}
+
+const put = (s: GitHubStandIn, token: string, file: string, content: string, branch = "main") =>
+  raw(s, "PUT", `/repos/${REPO}/contents/${file}`, { message: `add ${file}`, content: Buffer.from(content).toString("base64"), branch }, token);
+
+function defaultBranchRuleset(bypass: unknown[], rules: unknown[] = [{ type: "deletion" }, { type: "non_fast_forward" }, { type: "pull_request", parameters: { required_approving_review_count: 1, require_last_push_approval: true, require_code_owner_review: false, dismiss_stale_reviews_on_push: true, required_review_thread_resolution: false } }]) {
+  return { name: "mirror-fleet: default branch", target: "branch", enforcement: "active", conditions: { ref_name: { include: ["~DEFAULT_BRANCH"], exclude: [] } }, bypass_actors: bypass, rules };
+}
+
+test("GIVEN identities WHEN each calls THEN GitHub's permission rules answer: an App without a permission 403 with the one it needs, a member 404 or 403 by role", async () => {
+  const s = await strict();
+  try {
+    const workflow = await put(s, NO_WORKFLOWS_TOKEN, ".github/workflows/mirror.yml", "on: push\n");
+    assert.equal(workflow.status, 403);
+    assert.equal(workflow.body?.message, "Resource not accessible by integration");
+    assert.equal((await put(s, NO_WORKFLOWS_TOKEN, "notes.txt", "x\n")).status, 201, "Contents: write is enough outside .github/workflows/");
+    assert.equal((await put(s, APP_TOKEN, ".github/workflows/mirror.yml", "on: push\n")).status, 201, "with Workflows: write");
+    const res = await fetch(`${s.url}/repos/${REPO}/labels`, { method: "POST", headers: { authorization: `token ${NO_WORKFLOWS_TOKEN}` }, body: JSON.stringify({ name: "cve", color: "b60205" }) });
+    assert.equal(res.status, 403);
+    assert.equal(res.headers.get("x-accepted-github-permissions"), "issues=write; pull_requests=write");
+    // An environment secret needs Environments as well as Secrets.
+    assert.equal((await raw(s, "PUT", `/repos/${REPO}/environments/mirror-signing`, {}, APP_TOKEN)).status, 200);
+    const envKey = await fetch(`${s.url}/repos/${REPO}/environments/mirror-signing/secrets/public-key`, { headers: { authorization: `token ${APP_TOKEN}` } });
+    assert.deepEqual([envKey.status, envKey.headers.get("x-accepted-github-permissions")], [403, "secrets=read,environments=read"]);
+    // A member with the organisation's base role (read): sees the repository, may not write or change it.
+    assert.equal((await raw(s, "GET", `/repos/${REPO}`, undefined, MEMBER_TOKEN)).status, 200);
+    assert.equal((await put(s, MEMBER_TOKEN, "x.txt", "x\n")).status, 404);
+    const settings = await raw(s, "PATCH", `/repos/${REPO}`, { has_wiki: false }, MEMBER_TOKEN);
+    assert.deepEqual([settings.status, settings.body?.message], [403, "Must have admin rights to Repository."]);
+    // A private repository of another account is not there for them.
+    s.addRepo("someone/private-thing");
+    assert.equal((await raw(s, "GET", "/repos/someone/private-thing", undefined, MEMBER_TOKEN)).status, 404);
+    // GET /user is a user's own profile: an installation gets 403.
+    assert.equal((await raw(s, "GET", "/user", undefined, APP_TOKEN)).status, 403);
+    assert.equal((await raw(s, "GET", "/user", undefined, OWNER_TOKEN)).body?.login, "ada");
+  } finally {
+    await s.stop();
+  }
+});
+
+test("GIVEN a default-branch ruleset WHEN each identity writes to the branch THEN only its bypass actors pass, with GitHub's rule violation answers", async () => {
+  const s = await strict();
+  try {
+    const create = async (bypass: unknown[]) => {
+      for (const id of [...s.repo(REPO).rulesets.keys()]) s.repo(REPO).rulesets.delete(id);
+      return raw(s, "POST", `/repos/${REPO}/rulesets`, defaultBranchRuleset(bypass), OWNER_TOKEN);
+    };
+    // OrganizationAdmin: the owner passes, an App and a member do not.
+    const rs = await create([{ actor_type: "OrganizationAdmin", bypass_mode: "always" }]);
+    assert.equal(rs.status, 201, JSON.stringify(rs.body));
+    assert.equal(rs.body?.current_user_can_bypass, "always");
+    assert.equal((await raw(s, "GET", `/repos/${REPO}/rulesets/${rs.body?.id}`, undefined, APP_TOKEN)).body?.current_user_can_bypass, "never");
+    assert.equal((await put(s, OWNER_TOKEN, "a.txt", "a\n")).status, 201);
+    const refused = await put(s, APP_TOKEN, "b.txt", "b\n");
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body?.message, "Repository rule violations found\n\nChanges must be made through a pull request.\n\n");
+    // Integration with the App's id: that App passes; another id does not.
+    await create([{ actor_id: 4242, actor_type: "Integration", bypass_mode: "always" }]);
+    assert.equal((await put(s, APP_TOKEN, "b.txt", "b\n")).status, 201);
+    await create([{ actor_id: 999, actor_type: "Integration", bypass_mode: "always" }]);
+    assert.equal((await put(s, APP_TOKEN, "c.txt", "c\n")).status, 409);
+    assert.equal((await put(s, OWNER_TOKEN, "c.txt", "c\n")).status, 409, "an owner is no bypass actor of this ruleset");
+    // Team and RepositoryRole (admin = 5).
+    await create([{ actor_id: 77, actor_type: "Team", bypass_mode: "always" }]);
+    s.repo(REPO).createdBy = "bob"; // bob created it: admin, so he may write at all
+    assert.equal((await put(s, MEMBER_TOKEN, "d.txt", "d\n")).status, 201);
+    await create([{ actor_id: 5, actor_type: "RepositoryRole", bypass_mode: "always" }]);
+    assert.equal((await put(s, MEMBER_TOKEN, "e.txt", "e\n")).status, 201);
+    // non_fast_forward and deletion, through git refs: 422.
+    await create([]);
+    const main = s.head(REPO, "main")!;
+    const force = await raw(s, "PATCH", `/repos/${REPO}/git/refs/heads/main`, { sha: main.parents[0], force: true }, OWNER_TOKEN);
+    assert.deepEqual([force.status, force.body?.message], [422, "Repository rule violations found\n\nCannot force-push to this branch\n\nChanges must be made through a pull request.\n\n"]);
+    const del = await raw(s, "DELETE", `/repos/${REPO}/git/refs/heads/main`, undefined, OWNER_TOKEN);
+    assert.deepEqual([del.status, del.body?.message], [422, "Repository rule violations found\n\nCannot delete this branch\n\n"]);
+    // Another branch is not the default branch: no rule applies.
+    assert.equal((await raw(s, "POST", `/repos/${REPO}/git/refs`, { ref: "refs/heads/feature", sha: main.sha }, APP_TOKEN)).status, 201);
+    assert.equal((await put(s, APP_TOKEN, "f.txt", "f\n", "feature")).status, 201);
+    // A merge through the API needs the approvals; approved by someone other than the author, it passes.
+    const pr = await raw(s, "POST", `/repos/${REPO}/pulls`, { title: "f", head: "feature", base: "main" }, APP_TOKEN);
+    assert.equal(pr.status, 201, JSON.stringify(pr.body));
+    const early = await raw(s, "PUT", `/repos/${REPO}/pulls/${pr.body?.number}/merge`, {}, APP_TOKEN);
+    assert.deepEqual([early.status, early.body?.message], [405, "Repository rule violations found\n\nAt least 1 approving review is required by reviewers with write access.\n\n"]);
+    s.approvePull(REPO, Number(pr.body?.number), "alice");
+    assert.equal((await raw(s, "PUT", `/repos/${REPO}/pulls/${pr.body?.number}/merge`, {}, APP_TOKEN)).status, 200);
+    // bypass_mode pull_request: no direct push, but a merge without reviews.
+    await create([{ actor_id: 4242, actor_type: "Integration", bypass_mode: "pull_request" }]);
+    assert.equal((await put(s, APP_TOKEN, "g.txt", "g\n")).status, 409);
+    await raw(s, "PATCH", `/repos/${REPO}/git/refs/heads/feature`, { sha: s.head(REPO, "main")!.sha, force: true }, APP_TOKEN);
+    assert.equal((await put(s, APP_TOKEN, "g.txt", "g\n", "feature")).status, 201);
+    const pr2 = await raw(s, "POST", `/repos/${REPO}/pulls`, { title: "g", head: "feature", base: "main" }, APP_TOKEN);
+    assert.equal((await raw(s, "PUT", `/repos/${REPO}/pulls/${pr2.body?.number}/merge`, {}, APP_TOKEN)).status, 200);
+    // evaluate: reported, not enforced.
+    await create([]);
+    const id = [...s.repo(REPO).rulesets.keys()][0];
+    await raw(s, "PUT", `/repos/${REPO}/rulesets/${id}`, { enforcement: "evaluate" }, OWNER_TOKEN);
+    assert.equal((await put(s, APP_TOKEN, "h.txt", "h\n")).status, 201);
+    assert.equal(s.unimplemented.length, 0);
+    // A rule the stand-in does not evaluate refuses the write as unimplemented, rather than letting it through.
+    await raw(s, "POST", `/repos/${REPO}/rulesets`, { ...defaultBranchRuleset([], [{ type: "required_signatures" }]), name: "signed" }, OWNER_TOKEN);
+    assert.equal((await put(s, OWNER_TOKEN, "i.txt", "i\n")).status, 400);
+    assert.match(s.unimplemented.map((u) => u.reason).join("\n"), /has a required_signatures rule, which the stand-in does not evaluate/);
+  } finally {
+    await s.stop();
+  }
+});
+
+test("GIVEN an archived repository WHEN anything writes THEN 403 read-only, until it is unarchived", async () => {
+  const s = await strict();
+  try {
+    s.archiveRepo(REPO);
+    for (const [method, path, body] of [
+      ["POST", `/repos/${REPO}/issues`, { title: "t" }],
+      ["POST", `/repos/${REPO}/labels`, { name: "cve", color: "b60205" }],
+      ["PUT", `/repos/${REPO}/topics`, { names: ["x"] }],
+      ["PATCH", `/repos/${REPO}`, { description: "d" }],
+    ] as const) {
+      const r = await raw(s, method, path, body, OWNER_TOKEN);
+      assert.deepEqual([r.status, r.body?.message], [403, "Repository was archived so is read-only."], `${method} ${path}`);
+    }
+    assert.equal((await put(s, OWNER_TOKEN, "a.txt", "a\n")).status, 403);
+    assert.equal((await raw(s, "GET", `/repos/${REPO}`, undefined, OWNER_TOKEN)).body?.archived, true);
+    const unarchived = await raw(s, "PATCH", `/repos/${REPO}`, { archived: false }, OWNER_TOKEN);
+    assert.deepEqual([unarchived.status, unarchived.body?.archived], [200, false]);
+    assert.equal((await put(s, OWNER_TOKEN, "a.txt", "a\n")).status, 201);
+  } finally {
+    await s.stop();
+  }
+});
+
+test("GIVEN a secret sealed to the repository's key WHEN stored THEN its plaintext can be read back; a box not sealed to it is refused", async () => {
+  const s = await startGitHubStandIn();
+  try {
+    s.addRepo(REPO);
+    const key = (await raw(s, "GET", `/repos/${REPO}/actions/secrets/public-key`)).body as { key: string; key_id: string };
+    assert.equal(Buffer.from(key.key, "base64").length, 32, "an X25519 public key");
+    await sodium.ready;
+    const seal = (text: string, pub: Uint8Array) => Buffer.from(sodium.crypto_box_seal(sodium.from_string(text), pub)).toString("base64");
+    const ok = await raw(s, "PUT", `/repos/${REPO}/actions/secrets/COSIGN_PASSWORD`, { encrypted_value: seal("hunter2", Buffer.from(key.key, "base64")), key_id: key.key_id });
+    assert.equal(ok.status, 201);
+    assert.equal(s.secretValue(REPO, "COSIGN_PASSWORD"), "hunter2");
+    const other = sodium.crypto_box_keypair();
+    const wrong = await raw(s, "PUT", `/repos/${REPO}/actions/secrets/COSIGN_PASSWORD`, { encrypted_value: seal("hunter3", other.publicKey), key_id: key.key_id });
+    assert.equal(wrong.status, 422);
+    assert.equal(s.secretValue(REPO, "COSIGN_PASSWORD"), "hunter2", "the refused value did not replace it");
+  } finally {
+    await s.stop();
+  }
+});
+
+test("GIVEN an organisation's defaults WHEN a repository is created THEN it starts on its branch with its labels, and a label differing in case is taken", async () => {
+  const s = await startGitHubStandIn();
+  try {
+    s.addOrg("acme", { defaultBranch: "master", defaultLabels: [{ name: "Security", color: "ff0000", description: "Org default" }] });
+    s.addOrg("plain");
+    const created = await raw(s, "POST", "/orgs/acme/repos", { name: "m", auto_init: true, private: true });
+    assert.equal(created.body?.default_branch, "master");
+    assert.deepEqual(s.branches("acme/m"), ["master"]);
+    const clash = await raw(s, "POST", "/repos/acme/m/labels", { name: "security", color: "e11d21" });
+    assert.equal(clash.status, 422);
+    assert.deepEqual((clash.body as { errors: unknown[] }).errors, [{ resource: "Label", code: "already_exists", field: "name" }]);
+    // Without an organisation setting, GitHub's nine default labels.
+    await raw(s, "POST", "/orgs/plain/repos", { name: "m", auto_init: true });
+    assert.deepEqual([...s.repo("plain/m").labels.values()].map((l) => l.name), ["bug", "documentation", "duplicate", "enhancement", "good first issue", "help wanted", "invalid", "question", "wontfix"]);
+    assert.equal(s.repo("plain/m").defaultBranch, "main");
+  } finally {
+    await s.stop();
+  }
+});
+
+test("GIVEN a rename with a delay WHEN the branch is read and written meanwhile THEN the old name stays the default, the new one is not there and the old one refuses writes, until it lands", async () => {
+  const s = await startGitHubStandIn();
+  try {
+    s.addOrg("acme", { defaultBranch: "master", renameDelayMs: 400 });
+    await raw(s, "POST", "/orgs/acme/repos", { name: "m", auto_init: true });
+    const renamed = await raw(s, "POST", "/repos/acme/m/branches/master/rename", { new_name: "main" });
+    assert.equal(renamed.status, 201);
+    assert.equal((await raw(s, "GET", "/repos/acme/m")).body?.default_branch, "master");
+    assert.equal((await raw(s, "GET", "/repos/acme/m/branches/main")).status, 404);
+    const write = await raw(s, "PUT", "/repos/acme/m/contents/a.txt", { message: "a", content: "YQo=", branch: "master" });
+    assert.equal(write.status, 409);
+    await new Promise((r) => setTimeout(r, 450));
+    assert.equal((await raw(s, "GET", "/repos/acme/m")).body?.default_branch, "main");
+    assert.equal((await raw(s, "GET", "/repos/acme/m/branches/main")).status, 200);
+  } finally {
+    await s.stop();
+  }
+});
+
+test("GIVEN an unchanged resource WHEN fetched with its ETag THEN 304 and no body, not counted against the rate limit; a change gives a new ETag", async () => {
+  const s = await startGitHubStandIn({ rateLimit: { limit: 3, windowMs: 60_000 } });
+  try {
+    s.addRepo(REPO);
+    const get = (etag?: string) => fetch(`${s.url}/repos/${REPO}`, { headers: { authorization: `token ${s.token}`, ...(etag ? { "if-none-match": etag } : {}) } });
+    const first = await get();
+    const etag = first.headers.get("etag")!;
+    assert.match(etag, /^W\/"[0-9a-f]{64}"$/);
+    assert.deepEqual([first.headers.get("x-ratelimit-limit"), first.headers.get("x-ratelimit-remaining"), first.headers.get("x-ratelimit-used"), first.headers.get("x-ratelimit-resource")], ["3", "2", "1", "core"]);
+    assert.ok(Number(first.headers.get("x-ratelimit-reset")) > Date.now() / 1000);
+    const again = await get(etag);
+    assert.equal(again.status, 304);
+    assert.equal(await again.text(), "");
+    assert.equal(again.headers.get("x-ratelimit-remaining"), "2", "a 304 is not counted");
+    s.editRepo(REPO, { has_wiki: false });
+    const changed = await get(etag);
+    assert.equal(changed.status, 200);
+    assert.notEqual(changed.headers.get("etag"), etag);
+    await get();
+    const limited = await get();
+    assert.equal(limited.status, 403);
+    assert.equal(limited.headers.get("x-ratelimit-remaining"), "0");
+    assert.match(((await limited.json()) as { message: string }).message, /^API rate limit exceeded for user ID \d+\.$/);
+  } finally {
+    await s.stop();
+  }
+});
+
+test("GIVEN the organisation forbids Actions from approving pull requests WHEN a repository turns it on THEN 409; once the organisation allows it, 204", async () => {
+  const s = await startGitHubStandIn();
+  try {
+    s.addOrg("acme");
+    s.addRepo(REPO);
+    assert.deepEqual((await raw(s, "GET", "/orgs/acme/actions/permissions/workflow")).body, { default_workflow_permissions: "read", can_approve_pull_request_reviews: false });
+    assert.equal((await raw(s, "PUT", `/repos/${REPO}/actions/permissions/workflow`, { can_approve_pull_request_reviews: true })).status, 409);
+    assert.equal((await raw(s, "PUT", "/orgs/acme/actions/permissions/workflow", { can_approve_pull_request_reviews: true })).status, 204);
+    assert.equal((await raw(s, "PUT", `/repos/${REPO}/actions/permissions/workflow`, { can_approve_pull_request_reviews: true })).status, 204);
+  } finally {
+    await s.stop();
+  }
+});
+
+test("GIVEN a repository a stranger created WHEN read THEN its first commit is theirs, as on GitHub; created through the API by a member it is theirs too", async () => {
+  const s = await startGitHubStandIn({ identities: { [OWNER_TOKEN]: { kind: "owner", login: "ada" }, [MEMBER_TOKEN]: { kind: "member", login: "mallory" } } });
+  try {
+    s.addOrg("acme");
+    s.addRepo("acme/mirror-seeded", { createdBy: "eve" });
+    assert.equal(s.repo("acme/mirror-seeded").createdBy, "eve");
+    assert.equal(s.history("acme/mirror-seeded", "main").at(-1)!.author?.name, "eve");
+    assert.equal((await raw(s, "POST", "/orgs/acme/repos", { name: "mirror-squat", auto_init: true, private: true }, MEMBER_TOKEN)).status, 201);
+    assert.equal(s.repo("acme/mirror-squat").createdBy, "mallory");
+    const commits = await raw(s, "GET", "/repos/acme/mirror-squat/commits", undefined, OWNER_TOKEN);
+    assert.equal((commits.body as unknown as Array<{ commit: { author: { name: string } } }>)[0].commit.author.name, "mallory");
+    // The owner sees and may administer it (organisation owners are admins of every repository).
+    assert.equal((await raw(s, "GET", "/repos/acme/mirror-squat", undefined, OWNER_TOKEN)).body?.permissions && true, true);
   } finally {
     await s.stop();
   }

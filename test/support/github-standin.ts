@@ -27,8 +27,25 @@
  *   fields are ignored as GitHub ignores them, and recorded: the provider's
  *   go-github structs send `auto_init` or `topics` on every repository PATCH.
  *
- * The answers are shaped like GitHub's (the fields the pipeline reads and the
- * usual neighbours), not validated against the response schemas.
+ * The answers are shaped like GitHub's and, with `checkResponses` (the
+ * default), every 2xx JSON answer is validated against the response schema
+ * api.github.com's description gives for that operation and status; a
+ * mismatch is recorded in `badResponses`.
+ *
+ * As strict as GitHub where the program depends on it (each rule names its
+ * source where it is enforced):
+ * - identities: each token is an organisation owner, a member or a GitHub App
+ *   installation with fine-grained permissions, and every request is checked
+ *   for the permission GitHub requires of it (test/support/github-access.ts);
+ * - rulesets on every write to a ref: the contents API, git refs, merges
+ *   (test/support/github-rulesets.ts);
+ * - Actions secrets sealed to a real X25519 key pair per repository and
+ *   opened with libsodium's sealed box, as GitHub does (`secretValue`);
+ * - an organisation's default branch name, default labels and its "Allow
+ *   GitHub Actions to create and approve pull requests" policy; branch
+ *   renames that take effect after a delay;
+ * - archived repositories refuse every write;
+ * - ETags, 304 on an unchanged conditional GET, and `x-ratelimit-*` headers.
  */
 import { createHash, createVerify, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -38,6 +55,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
+import sodium from "libsodium-wrappers";
+import { acceptedPermissions, grants, loginOf, needOf, notAccessible, roleAtLeast, type Access, type Identity, type RepoRole } from "./github-access";
+import { bypassOf, evaluate, violationMessage, type RefChange, type RuleActor } from "./github-rulesets";
 import { gitCommitObjects, gitCommitSha, writeBareRepository } from "./git-objects";
 import { basicPassword, gitRequestOf, serveGit, type GitRequest } from "./git-http";
 
@@ -63,8 +83,11 @@ interface Operation {
   readonly literals: number;
   readonly params: readonly Param[];
   readonly body: { readonly required: boolean; readonly schema: Obj; readonly json: boolean } | null;
+  /** Documented answers by status: the JSON schema, or null when the answer has no JSON body. */
+  readonly responses: ReadonlyMap<number, Obj | null>;
   validateParams?: ValidateFunction;
   validateBody?: ValidateFunction;
+  readonly validateResponse: Map<number, ValidateFunction>;
 }
 
 interface Spec {
@@ -72,6 +95,7 @@ interface Spec {
   readonly ops: readonly Operation[];
   readonly bodies: Ajv;
   readonly params: Ajv;
+  readonly answers: Ajv;
 }
 
 /** The description `/api/v3/…` requests are checked against first (then api.github.com's). */
@@ -122,6 +146,13 @@ function spec(variant = DOTCOM): Spec {
       const rb = op.requestBody ? resolveRef(doc, op.requestBody as Obj) : undefined;
       const content = rb?.content as Record<string, Obj> | undefined;
       const media = content?.["application/json"] ?? (content ? Object.values(content)[0] : undefined);
+      const responses = new Map<number, Obj | null>();
+      for (const [status, raw] of Object.entries((op.responses as Record<string, Obj> | undefined) ?? {})) {
+        if (!/^\d{3}$/.test(status)) continue;
+        const r = resolveRef(doc, raw);
+        const json = (r.content as Record<string, Obj> | undefined)?.["application/json"];
+        responses.set(Number(status), (json?.schema as Obj | undefined) ?? null);
+      }
       ops.push({
         method: method.toUpperCase(),
         template,
@@ -131,19 +162,22 @@ function spec(variant = DOTCOM): Spec {
         literals,
         params,
         body: media ? { required: rb?.required === true, schema: (media.schema as Obj) ?? {}, json: Boolean(content?.["application/json"]) } : null,
+        responses,
+        validateResponse: new Map(),
       });
     }
   }
   ops.sort((a, b) => b.literals - a.literals);
   const bodies = new Ajv({ strict: false, allErrors: true, logger: false });
   const params = new Ajv({ strict: false, allErrors: true, logger: false, coerceTypes: "array", useDefaults: false });
-  for (const ajv of [bodies, params]) {
+  const answers = new Ajv({ strict: false, allErrors: true, logger: false });
+  for (const ajv of [bodies, params, answers]) {
     addFormats(ajv);
     // GitHub's own formats: documented, not checkable beyond their type.
     ajv.addFormat("repo.nwo", /^[^/\s]+\/[^/\s]+$/);
     ajv.addFormat("timestamp", true);
   }
-  const loaded = { doc, ops, bodies, params };
+  const loaded = { doc, ops, bodies, params, answers };
   SPECS.set(variant, loaded);
   return loaded;
 }
@@ -221,6 +255,8 @@ interface Routed {
   readonly body: unknown;
   /** Top-level body fields the description does not know (only accepted on /api/v3). */
   readonly ignored: readonly string[];
+  /** api.github.com's description and operation, which the answer is checked against. */
+  readonly described?: readonly [Spec, Operation];
 }
 
 /** Path and query parameters (unknown query parameters refused) and the body of `op`, as `sp` describes them. */
@@ -291,6 +327,27 @@ function validateRequest(
   return { op, params, body, ignored };
 }
 
+/**
+ * Checks a 2xx answer against the description: the status must be one the
+ * operation documents, and a JSON body must match its schema. Error answers
+ * are not checked: the description lists only some of the 4xx GitHub gives
+ * (a 403 for a missing permission is on no operation), and their body is
+ * GitHub's `basic-error` shape, which the stand-in always uses.
+ */
+function checkResponse(sp: Spec, op: Operation, status: number, body: unknown): string | undefined {
+  if (status < 200 || status > 299) return undefined;
+  if (!op.responses.has(status)) return `status ${status} is not documented for ${op.operationId} (documented: ${[...op.responses.keys()].join(", ")})`;
+  const schema = op.responses.get(status);
+  if (!schema) return body === undefined ? undefined : `${op.operationId} ${status} documents no body, the stand-in sent one`;
+  if (body === undefined) return `${op.operationId} ${status} documents a body, the stand-in sent none`;
+  let validate = op.validateResponse.get(status);
+  if (!validate) {
+    validate = sp.answers.compile(selfContained(sp.doc, schema));
+    op.validateResponse.set(status, validate);
+  }
+  return validate(body) ? undefined : `answer of ${op.operationId} ${status}: ${ajvMessage(validate.errors)}`;
+}
+
 // ---------------------------------------------------------------------------
 // The in-memory state.
 
@@ -312,20 +369,52 @@ export interface OrgState {
   readonly login: string;
   /** GET /orgs/{org}/actions/permissions/workflow */
   readonly workflow: { default_workflow_permissions: string; can_approve_pull_request_reviews: boolean };
+  /** The branch name new repositories start on (organisation Settings > Repository > Repository default branch). @default "main" */
+  defaultBranch?: string;
+  /** How long a branch rename takes to be seen (GitHub renames in the background). @default 0 */
+  renameDelayMs?: number;
+  /** Labels every new repository gets (organisation Settings > Repository > Repository labels). @default GitHub's nine */
+  defaultLabels?: readonly LabelSpec[];
+  /** Members may create repositories (organisation Settings > Member privileges). @default true */
+  membersCanCreateRepositories?: boolean;
 }
+
+export interface LabelSpec {
+  readonly name: string;
+  readonly color: string;
+  readonly description: string | null;
+}
+
+/**
+ * The labels GitHub gives every new repository unless the organisation set
+ * others (docs.github.com, "Managing labels" > "About default labels").
+ */
+export const GITHUB_DEFAULT_LABELS: readonly LabelSpec[] = [
+  { name: "bug", color: "d73a4a", description: "Something isn't working" },
+  { name: "documentation", color: "0075ca", description: "Improvements or additions to documentation" },
+  { name: "duplicate", color: "cfd3d7", description: "This issue or pull request already exists" },
+  { name: "enhancement", color: "a2eeef", description: "New feature or request" },
+  { name: "good first issue", color: "7057ff", description: "Good for newcomers" },
+  { name: "help wanted", color: "008672", description: "Extra attention is needed" },
+  { name: "invalid", color: "e4e669", description: "This doesn't seem right" },
+  { name: "question", color: "d876e3", description: "Further information is requested" },
+  { name: "wontfix", color: "ffffff", description: "This will not be worked on" },
+];
 
 export interface GitIdentity {
   readonly name: string;
   readonly email: string;
 }
 
-/** An Actions secret: GitHub never returns the value; the stand-in keeps the sealed box to show it arrived. */
+/** An Actions secret: GitHub never returns the value; the stand-in keeps the sealed box and what it opened to (`secretValue`). */
 export interface SecretState {
   readonly name: string;
   readonly createdAt: string;
   updatedAt: string;
   encryptedValue: string;
   keyId: string;
+  /** The plaintext, opened with the repository's private key. */
+  value?: string;
 }
 
 export interface EnvironmentState {
@@ -336,7 +425,8 @@ export interface EnvironmentState {
   deploymentBranchPolicy: { protected_branches: boolean; custom_branch_policies: boolean } | null;
   readonly branchPolicies: Map<number, { readonly id: number; name: string; type: "branch" | "tag" }>;
   readonly secrets: Map<string, SecretState>;
-  readonly publicKey: { readonly keyId: string; readonly key: string };
+  /** The environment's Actions key pair (X25519, base64): its secrets are sealed to `key`. */
+  publicKey: { readonly keyId: string; readonly key: string; readonly privateKey?: string };
 }
 
 export interface IssueState {
@@ -377,6 +467,8 @@ export interface PullState {
   mergedAt: string | null;
   mergeCommitSha: string | null;
   draft: boolean;
+  /** Logins that approved the pull request (approvePull), for the ruleset's review count on a merge. */
+  approvals?: string[];
 }
 
 export interface ReleaseState {
@@ -394,6 +486,8 @@ export interface LabelState {
   name: string;
   color: string;
   description: string | null;
+  /** One of the labels GitHub (or the organisation) gave the new repository. */
+  default?: boolean;
 }
 
 export interface RepoState {
@@ -427,8 +521,12 @@ export interface RepoState {
   readonly secrets: Map<string, SecretState>;
   /** Deployment environments by lower-case name (docs: "REST API endpoints for deployment environments"); absent: none yet. */
   environments?: Map<string, EnvironmentState>;
-  /** The repository's Actions public key (base64 of 32 bytes) and its id. */
-  readonly publicKey: { readonly keyId: string; readonly key: string };
+  /** The repository's Actions key pair (X25519, base64) and the key's id; secrets are sealed to `key`. */
+  publicKey: { readonly keyId: string; readonly key: string; readonly privateKey?: string };
+  /** Who created it (a login; an App acts as `<slug>[bot]`). Absent: seeded by the test. */
+  createdBy?: string;
+  /** A rename in progress (GitHub renames in the background): seen once `due` (ms since epoch) has passed. */
+  pendingRename?: { readonly from: string; readonly to: string; readonly due: number };
   /**
    * Who and what else can reach the repository, as the list endpoints answer
    * them (infra/adopt.ts reads these before it adopts a repository). Absent in
@@ -465,6 +563,14 @@ export interface RecordedRequest {
   readonly body?: unknown;
   /** Body fields GitHub ignores (sent by the provider on /api/v3; see the header). */
   readonly ignoredFields?: readonly string[];
+  /** Who sent it (the identity's login; an App as `<slug>[bot]`). */
+  readonly actor?: string;
+  /** Answered 403 because the identity's primary rate limit was spent. */
+  readonly rateLimited?: true;
+  /** Answered 304: the client's ETag was still current. */
+  readonly notModified?: true;
+  /** The ETag a conditional GET sent (If-None-Match). */
+  readonly ifNoneMatch?: string;
 }
 
 export interface RejectedRequest {
@@ -506,6 +612,19 @@ export interface StandInOptions {
   readonly stateDir?: string;
   /** Port on 127.0.0.1. @default a free one */
   readonly port?: number;
+  /**
+   * Token -> identity (test/support/github-access.ts). @default `token` is an
+   * organisation owner with every permission, as `botLogin`
+   */
+  readonly identities?: Readonly<Record<string, Identity>>;
+  /** Validate every 2xx answer against the description's response schema (`badResponses`). @default true */
+  readonly checkResponses?: boolean;
+  /**
+   * The primary rate limit per identity and window: `x-ratelimit-*` headers
+   * count down from `limit`, and a request beyond it gets GitHub's 403 "API rate
+   * limit exceeded" until the window resets. @default 5000 an hour, GitHub's for a user token
+   */
+  readonly rateLimit?: { readonly limit: number; readonly windowMs: number };
 }
 
 export interface RepoOptions {
@@ -514,6 +633,8 @@ export interface RepoOptions {
   readonly archived?: boolean;
   /** @default true */
   readonly private?: boolean;
+  /** Who created it: a login (the initial commit's author), e.g. a stranger's. @default nobody (seeded) */
+  readonly createdBy?: string;
   /** Files of the initial commit (autoInit). @default { "README.md": "# <name>\n" } */
   readonly files?: Readonly<Record<string, string>>;
   /** Date of the initial commit. @default the stand-in's clock */
@@ -521,6 +642,7 @@ export interface RepoOptions {
 }
 
 const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+const INSTALLATION_TOKEN_PREFIX = "ghs_standin_installation_";
 
 export class GitHubStandIn {
   /** Base URL for GITHUB_API_URL, e.g. `http://127.0.0.1:41234`. */
@@ -537,12 +659,21 @@ export class GitHubStandIn {
   readonly dispatches: Array<{ repo: string; workflow: string; ref: string }> = [];
   /** Installation tokens handed out to GitHub Apps, by installation id. */
   readonly installationTokens: Array<{ installation: number; authorization: string; token: string }> = [];
+  /** 2xx answers that do not match the description's response schema (see checkResponses). Tests assert this stays empty. */
+  readonly badResponses: RejectedRequest[] = [];
   /** Faults still to inject (see injectFault). */
   private readonly faults: Array<Fault & { left: number }> = [];
+  /** Faults answered, in order: what a fault scenario asserts was actually served. */
+  readonly servedFaults: Array<Fault & { readonly url: string }> = [];
 
   /** Answers the next `times` requests of `f.operationId` with `f.status`, before or after applying them. */
   injectFault(f: Fault): void {
     this.faults.push({ ...f, left: f.times ?? 1 });
+  }
+
+  /** Injected faults not served yet (a scenario whose fault never fired proves nothing). */
+  faultsLeft(): Fault[] {
+    return this.faults.filter((f) => f.left > 0);
   }
 
   private takeFault(operationId: string): Fault | undefined {
@@ -559,12 +690,27 @@ export class GitHubStandIn {
   private clock: number;
   private readonly logFile?: string;
   private readonly stateDir?: string;
+  /** Token -> identity; installation tokens join as Apps exchange their JWTs. */
+  private readonly identities = new Map<string, Identity>();
+  private readonly checkResponses: boolean;
+  private rateLimit: { readonly limit: number; readonly windowMs: number };
+  /** Requests counted against the primary limit, per identity, in the current window. */
+  private readonly rateUse = new Map<string, { used: number; resetAt: number }>();
 
   private constructor(server: http.Server, url: string, opts: StandInOptions) {
     this.server = server;
     this.url = url;
-    this.token = opts.token ?? `ghs_standin_${randomBytes(12).toString("hex")}`;
     this.botLogin = opts.botLogin ?? "github-actions[bot]";
+    if (opts.identities && Object.keys(opts.identities).length) {
+      for (const [token, who] of Object.entries(opts.identities)) this.identities.set(token, who);
+      if (opts.token !== undefined && !this.identities.has(opts.token)) throw new Error("stand-in: `token` is not one of `identities`");
+      this.token = opts.token ?? Object.keys(opts.identities)[0];
+    } else {
+      this.token = opts.token ?? `ghs_standin_${randomBytes(12).toString("hex")}`;
+      this.identities.set(this.token, { kind: "owner", login: this.botLogin });
+    }
+    this.checkResponses = opts.checkResponses ?? true;
+    this.rateLimit = opts.rateLimit ?? { limit: 5000, windowMs: 3_600_000 };
     this.clock = Date.parse(opts.clockStart ?? "2026-01-01T00:00:00Z");
     this.logFile = opts.logFile;
     this.stateDir = opts.stateDir;
@@ -576,6 +722,7 @@ export class GitHubStandIn {
     // Load before listening, so the first request is not slowed by parsing 13 MB
     // (GHES's description waits for the first /api/v3 request: most tests never send one).
     spec();
+    await sodium.ready;
     let self: GitHubStandIn | undefined;
     const server = http.createServer((req, res) => {
       void self!.handle(req, res);
@@ -623,7 +770,9 @@ export class GitHubStandIn {
   addRepo(fullName: string, opts: RepoOptions = {}): RepoState {
     const repo = this.newRepo(fullName, { defaultBranch: opts.defaultBranch, archived: opts.archived, private: opts.private });
     const files = opts.files ?? { "README.md": `# ${repo.name}\n` };
-    this.addCommit(fullName, { files, message: "Initial commit", date: opts.date });
+    if (opts.createdBy) repo.createdBy = opts.createdBy;
+    const by = opts.createdBy ? { name: opts.createdBy, email: noreplyEmail(opts.createdBy) } : undefined;
+    this.addCommit(fullName, { files, message: "Initial commit", date: opts.date, ...(by ? { author: by, committer: by } : {}) });
     return repo;
   }
 
@@ -631,11 +780,63 @@ export class GitHubStandIn {
    * Registers an organisation: GET /orgs/{org} answers, and POST /orgs/{org}/repos creates in it.
    * `canApprovePullRequestReviews` is its "Allow GitHub Actions to create and approve pull requests"
    * policy, off by default as on GitHub: a repository of it then cannot turn it on (409).
+   * `defaultBranch` is the branch new repositories start on (GitHub's default "main"), and
+   * `renameDelayMs` how long a branch rename takes to be seen; `defaultLabels` the labels a new
+   * repository gets (GitHub's nine unless the organisation set others).
    */
-  addOrg(login: string, opts: { canApprovePullRequestReviews?: boolean } = {}): void {
-    const org = this.orgs.get(login.toLowerCase()) ?? { id: this.id(), login, workflow: { default_workflow_permissions: "read", can_approve_pull_request_reviews: false } };
+  addOrg(
+    login: string,
+    opts: { canApprovePullRequestReviews?: boolean; defaultBranch?: string; renameDelayMs?: number; defaultLabels?: readonly LabelSpec[]; membersCanCreateRepositories?: boolean } = {},
+  ): OrgState {
+    const org: OrgState = this.orgs.get(login.toLowerCase()) ?? { id: this.id(), login, workflow: { default_workflow_permissions: "read", can_approve_pull_request_reviews: false } };
     if (opts.canApprovePullRequestReviews !== undefined) org.workflow.can_approve_pull_request_reviews = opts.canApprovePullRequestReviews;
+    if (opts.defaultBranch !== undefined) org.defaultBranch = opts.defaultBranch;
+    if (opts.renameDelayMs !== undefined) org.renameDelayMs = opts.renameDelayMs;
+    if (opts.defaultLabels !== undefined) org.defaultLabels = opts.defaultLabels;
+    if (opts.membersCanCreateRepositories !== undefined) org.membersCanCreateRepositories = opts.membersCanCreateRepositories;
     this.orgs.set(login.toLowerCase(), org);
+    return org;
+  }
+
+  /** Adds a token and who it stands for (an owner, a member, an App installation). */
+  addIdentity(token: string, who: Identity): void {
+    if (this.identities.has(token)) throw new Error("stand-in: that token is taken");
+    this.identities.set(token, who);
+  }
+
+  /** Environment for the pipeline (see env) as another identity: its token instead of the stand-in's. */
+  envAs(token: string, repository?: string): Record<string, string> {
+    if (!this.identities.has(token)) throw new Error("stand-in: no identity has that token");
+    return { ...this.env(repository), GITHUB_TOKEN: token };
+  }
+
+  /** Archives (or unarchives) a repository as an owner does in Settings: an archived one refuses every write. */
+  archiveRepo(fullName: string, archived = true): RepoState {
+    const repo = this.repo(fullName);
+    repo.archived = archived;
+    return repo;
+  }
+
+  /** Records an approving review of a pull request by `login` (what the ruleset's review count reads on a merge). */
+  approvePull(fullName: string, number: number, login = "alice"): PullState {
+    const pull = this.repo(fullName).pulls.get(number);
+    if (!pull) throw new Error(`stand-in: no pull request #${number} in ${fullName}`);
+    pull.approvals = [...(pull.approvals ?? []), login];
+    return pull;
+  }
+
+  /**
+   * The plaintext of an Actions secret (of the repository, or of one of its
+   * deployment environments), opened with the private key as GitHub opens it:
+   * what a workflow would see in `secrets.NAME`.
+   */
+  secretValue(fullName: string, name: string, environment?: string): string {
+    const repo = this.repo(fullName);
+    const store = environment === undefined ? repo.secrets : repo.environments?.get(environment.toLowerCase())?.secrets;
+    const secret = store?.get(name.toUpperCase());
+    if (!secret) throw new Error(`stand-in: no secret ${name} in ${fullName}${environment === undefined ? "" : ` (environment ${environment})`}`);
+    if (secret.value === undefined) throw new Error(`stand-in: secret ${name} in ${fullName} was not sealed to this stand-in's key`);
+    return secret.value;
   }
 
   /** An empty repository (no commit, no branch), as GitHub creates one without auto_init. */
@@ -670,7 +871,7 @@ export class GitHubStandIn {
         access: { access_level: "none" },
       },
       secrets: new Map(),
-      publicKey: { keyId: String(hashInt(`${fullName}#key`) >>> 0), key: createHash("sha256").update(`${fullName}#actions-public-key`).digest("base64") },
+      publicKey: newKeyPair(fullName),
     };
     this.repos.set(key, repo);
     return repo;
@@ -700,6 +901,7 @@ export class GitHubStandIn {
   }
 
   repo(fullName: string): RepoState {
+    this.settle();
     const r = this.repos.get(fullName.toLowerCase());
     if (!r) throw new Error(`stand-in: no repository ${fullName}`);
     return r;
@@ -838,7 +1040,11 @@ export class GitHubStandIn {
     return this.addComment(this.repo(fullName), number, body, login);
   }
 
-  /** Merges a pull request the way the merge button does (merge commit on the base branch). */
+  /**
+   * Merges a pull request the way the merge button does (merge commit on the
+   * base branch), as a reviewer who approved it: the rulesets' review rules are
+   * met by that approval (PUT …/pulls/{n}/merge checks them).
+   */
   mergePull(fullName: string, number: number, by = "alice"): PullState {
     const repo = this.repo(fullName);
     const pull = repo.pulls.get(number);
@@ -932,33 +1138,48 @@ export class GitHubStandIn {
     const git = gitRequestOf(rawUrl);
     if (git) return this.serveGitRequest(req, res, Buffer.concat(chunks), git);
     const text = Buffer.concat(chunks).toString("utf8");
+    this.settle();
     let answer: Answer;
     let operationId: string | null = null;
     let parsedBody: unknown;
     let ignored: readonly string[] = [];
+    let who: Identity | undefined;
+    let described: Routed["described"] | undefined;
+    let faulted = false;
+    let rateLimited = false;
     try {
       const routed = this.route(method, rawUrl, req.headers, text);
       if ("reject" in routed) {
         answer = { status: routed.status, body: { message: routed.reject, documentation_url: "https://docs.github.com/rest" } };
         this.rejected.push({ method, url: rawUrl, status: routed.status, reason: routed.reject });
       } else {
+        who = routed.who;
         operationId = routed.op.operationId;
         parsedBody = routed.body;
         ignored = routed.ignored;
+        described = routed.described;
         const handler = HANDLERS[operationId];
         if (!handler) {
           const reason = `stand-in: ${method} ${routed.op.template} (${operationId}) is documented but not implemented by the stand-in`;
           answer = { status: 400, body: { message: reason } };
           this.unimplemented.push({ method, url: rawUrl, status: 400, reason });
         } else {
-          const fault = this.takeFault(operationId);
+          const ctx: Ctx = { params: routed.params, body: routed.body, url: rawUrl, base: this.url, actor: who };
+          const limited = this.overLimit(who);
+          rateLimited = limited !== undefined;
+          const refused = limited ?? this.authorize(who, routed.op, ctx) ?? this.archivedRefusal(routed.op, ctx);
+          const fault = refused ? undefined : this.takeFault(operationId);
           const tooLong = bodyTooLong(operationId, routed.body);
-          answer = tooLong
-            ? tooLong
-            : fault?.when === "before"
-              ? { status: fault.status }
-              : handler.call(this, { params: routed.params, body: routed.body, url: rawUrl, base: this.url });
+          answer = refused
+            ? refused
+            : tooLong
+              ? tooLong
+              : fault?.when === "before"
+                ? { status: fault.status }
+                : handler.call(this, ctx);
           if (fault) {
+            faulted = true;
+            this.servedFaults.push({ ...fault, url: rawUrl });
             answer = { status: fault.status, body: fault.body ?? { message: `stand-in: injected ${fault.status}`, status: String(fault.status) }, headers: { ...fault.headers } };
             if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
           }
@@ -968,6 +1189,25 @@ export class GitHubStandIn {
       answer = { status: 400, body: { message: `stand-in error: ${(e as Error).message}` } };
       this.unimplemented.push({ method, url: rawUrl, status: 400, reason: (e as Error).message });
     }
+    const headers: Record<string, string> = { "x-github-api-version-selected": "2022-11-28", ...(answer.headers ?? {}) };
+    // Conditional requests ("Best practices for using the REST API"): a GET
+    // carries an ETag of its answer, and one that sends it back in
+    // If-None-Match while the answer is unchanged gets 304 and no body.
+    // Every JSON answer of a success carries the ETag of its body (a create's
+    // answer too: it is the resource as a later GET returns it).
+    if (answer.status >= 200 && answer.status < 300 && answer.body !== undefined && !faulted) {
+      const etag = `W/"${createHash("sha256").update(JSON.stringify(answer.body)).update(headers.link ?? "").digest("hex")}"`;
+      headers.etag = etag;
+      headers.vary = "Accept, Authorization, Cookie, X-GitHub-OTP";
+      const sent = req.headers["if-none-match"];
+      if (method === "GET" && typeof sent === "string" && sent.split(",").map((t) => t.trim()).includes(etag)) answer = { status: 304 };
+    }
+    if (this.checkResponses && described && !faulted) {
+      const wrong = checkResponse(described[0], described[1], answer.status, answer.body);
+      if (wrong) this.badResponses.push({ method, url: rawUrl, status: answer.status, reason: `stand-in: ${wrong}` });
+    }
+    // The primary rate limit counts every authenticated request but a 304 ("Rate limits for the REST API").
+    if (who) Object.assign(headers, this.spend(who, answer.status !== 304));
     const write = WRITE_METHODS.has(method);
     this.requests.push({
       method,
@@ -976,13 +1216,16 @@ export class GitHubStandIn {
       status: answer.status,
       ...(write ? { body: parsedBody } : {}),
       ...(ignored.length ? { ignoredFields: ignored } : {}),
+      ...(who ? { actor: loginOf(who) } : {}),
+      ...(rateLimited ? { rateLimited: true as const } : {}),
+      ...(answer.status === 304 ? { notModified: true as const } : {}),
+      ...(typeof req.headers["if-none-match"] === "string" ? { ifNoneMatch: req.headers["if-none-match"] } : {}),
     });
     if (this.logFile) {
       const line = { method, path: rawUrl, status: answer.status, write, operationId, ...(ignored.length ? { ignoredFields: ignored } : {}) };
       fs.appendFileSync(this.logFile, `${JSON.stringify(line)}\n`);
     }
     if (write && this.stateDir) this.save();
-    const headers: Record<string, string> = { "x-github-api-version-selected": "2022-11-28", ...(answer.headers ?? {}) };
     if (answer.body === undefined) {
       res.writeHead(answer.status, headers).end();
     } else {
@@ -1001,7 +1244,9 @@ export class GitHubStandIn {
   private async serveGitRequest(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, git: GitRequest): Promise<void> {
     const repo = this.repos.get(`${git.owner}/${git.repo}`.toLowerCase());
     const password = basicPassword(req);
-    const authorized = password !== undefined && (password === this.token || this.installationTokens.some((t) => t.token === password));
+    // A token reads a repository over git as it reads its contents over REST (Contents: read, a role that sees it).
+    const who = password === undefined ? undefined : this.identities.get(password);
+    const authorized = who !== undefined && repo !== undefined && this.roleIn(who, repo) !== undefined && !this.permissionRefusal(who, needOf("repos/get-content"), false);
     const log = (status: number) => this.gitRequests.push({ method: req.method ?? "GET", url: req.url ?? "/", service: git.service, status });
     // GitHub answers a private repository's git requests without credentials with 401, and an unknown repository with 404.
     if (repo?.private && !authorized) {
@@ -1025,22 +1270,55 @@ export class GitHubStandIn {
   }
 
   private readonly apps = new Map<string, string>();
+  /** What an App's installation tokens may do, by app id (addApp). */
+  private readonly appGrants = new Map<string, { permissions?: Readonly<Record<string, Access>>; slug?: string; repositories?: readonly string[] }>();
 
-  /** Registers a GitHub App: its id and the public key that verifies its JWTs. */
-  addApp(appId: string, publicKeyPem: string): void {
+  /**
+   * Registers a GitHub App: its id and the public key that verifies its JWTs.
+   * Its installation tokens get `permissions` (every repository permission
+   * when not given); an identity of kind app with the same installation id
+   * (StandInOptions.identities) decides instead.
+   */
+  addApp(appId: string, publicKeyPem: string, grant: { permissions?: Readonly<Record<string, Access>>; slug?: string; repositories?: readonly string[] } = {}): void {
     this.apps.set(appId, publicKeyPem);
+    this.appGrants.set(appId, grant);
   }
 
-  private validAppJwt(jwt: string): boolean {
+  /** An installation token of `appId` (POST /app/installations/{id}/access_tokens) and who it stands for. */
+  issueInstallationToken(appId: number, installationId: number): { token: string; who: Identity } {
+    const token = `${INSTALLATION_TOKEN_PREFIX}${installationId}`;
+    const who = this.installationIdentity(appId, installationId);
+    this.identities.set(token, who);
+    return { token, who };
+  }
+
+  /** Who an installation token of `appId` stands for: a configured identity of that installation, else the App's grant (addApp). */
+  private installationIdentity(appId: number, installationId: number): Identity {
+    const configured = [...this.identities.values()].find((w) => w.kind === "app" && w.appId === appId && w.installationId === installationId);
+    if (configured) return configured;
+    const grant = this.appGrants.get(String(appId)) ?? {};
+    return {
+      kind: "app",
+      appId,
+      installationId,
+      // Without a grant, every repository permission at its highest access (what the stand-in allowed before identities).
+      permissions: grant.permissions ?? allRepositoryPermissions(),
+      ...(grant.slug ? { slug: grant.slug } : {}),
+      ...(grant.repositories ? { repositories: grant.repositories } : {}),
+    };
+  }
+
+  /** The App a JWT is signed by, or undefined. */
+  private appOfJwt(jwt: string): string | undefined {
     const [h, p, sig] = jwt.split(".");
-    if (!h || !p || !sig) return false;
+    if (!h || !p || !sig) return undefined;
     try {
       const claims = JSON.parse(Buffer.from(p, "base64url").toString()) as { iss?: string; iat?: number; exp?: number };
       const key = this.apps.get(String(claims.iss));
-      if (!key || typeof claims.exp !== "number" || typeof claims.iat !== "number" || claims.exp - claims.iat > 600) return false;
-      return createVerify("RSA-SHA256").update(`${h}.${p}`).verify(key, Buffer.from(sig, "base64url"));
+      if (!key || typeof claims.exp !== "number" || typeof claims.iat !== "number" || claims.exp - claims.iat > 600) return undefined;
+      return createVerify("RSA-SHA256").update(`${h}.${p}`).verify(key, Buffer.from(sig, "base64url")) ? String(claims.iss) : undefined;
     } catch {
-      return false;
+      return undefined;
     }
   }
 
@@ -1050,7 +1328,7 @@ export class GitHubStandIn {
     rawUrl: string,
     headers: http.IncomingHttpHeaders,
     text: string,
-  ): Routed | { reject: string; status: number } {
+  ): (Routed & { who: Identity }) | { reject: string; status: number } {
     const url = new URL(rawUrl, "http://stand-in");
     const ghes = url.pathname === "/api/v3" || url.pathname.startsWith("/api/v3/");
     let pathname = ghes ? url.pathname.slice("/api/v3".length) || "/" : url.pathname;
@@ -1063,10 +1341,14 @@ export class GitHubStandIn {
     const auth = headers.authorization ?? "";
     const m = /^(?:token|bearer)\s+(\S+)$/i.exec(auth);
     // /app/… endpoints authenticate as a GitHub App: a JWT signed with a key registered by addApp().
-    const asApp = pathname.startsWith("/app/");
-    // An installation token handed out by POST /app/installations/{id}/access_tokens works like the token.
-    const known = m && (m[1] === this.token || this.installationTokens.some((t) => t.token === m[1]));
-    if (!m || (asApp ? !this.validAppJwt(m[1]) : !known)) return { reject: "Bad credentials", status: 401 };
+    let who: Identity | undefined;
+    if (m && pathname.startsWith("/app/")) {
+      const appId = this.appOfJwt(m[1]);
+      if (appId) who = { kind: "app", appId: Number(appId), installationId: 0, permissions: {} };
+    } else if (m) {
+      who = this.identities.get(m[1]);
+    }
+    if (!who) return { reject: "Bad credentials", status: 401 };
 
     const s = spec(ghes ? GHES_DESCRIPTION : DOTCOM);
     const candidates = s.ops.filter((o) => o.regex.test(pathname));
@@ -1089,9 +1371,214 @@ export class GitHubStandIn {
       const r = validateRequest(sp, o, method, url, pathname, text, !ghes);
       if ("reject" in r) return r;
       // The handler sees api.github.com's reading (the last check): what it ignores is what GitHub ignores.
-      routed = r;
+      routed = { ...r, described: [sp, o] };
     }
-    return routed!;
+    return { ...routed!, who };
+  }
+
+  // -------------------------------------------------------------------------
+  // Identities and permissions (test/support/github-access.ts).
+
+  /** The role a user has on a repository, or undefined when they may not see it. Apps: "admin" where installed (permissions decide). */
+  roleIn(who: Identity, repo: RepoState): RepoRole | undefined {
+    const orgRepo = this.orgs.has(repo.owner.toLowerCase());
+    if (who.kind === "owner") return "admin";
+    if (who.kind === "app") return this.installedOn(who, repo) ? "admin" : repo.private ? undefined : "read";
+    if (repo.createdBy === who.login || repo.owner.toLowerCase() === who.login.toLowerCase()) return "admin";
+    if (orgRepo) return who.role ?? "read";
+    return repo.private ? undefined : "read";
+  }
+
+  /** Whether an App's installation covers a repository (its selected repositories, else every repository of an organisation). */
+  private installedOn(app: Extract<Identity, { kind: "app" }>, repo: RepoState): boolean {
+    if (app.repositories) return app.repositories.some((r) => r.toLowerCase() === repo.fullName.toLowerCase());
+    return this.orgs.has(repo.owner.toLowerCase()) || this.orgs.size === 0;
+  }
+
+  /** The fine-grained permission check of a token that has them (Apps, fine-grained tokens). */
+  private permissionRefusal(who: Identity, need: ReturnType<typeof needOf>, workflows: boolean, access = need.access): Answer | undefined {
+    const granted = who.permissions;
+    if (!granted) return undefined;
+    // Every installation and fine-grained token has Metadata: read ("About GitHub App permissions").
+    const level = (p: string) => granted[p] ?? (p === "metadata" ? "read" : undefined);
+    const ok =
+      (need.any.length === 0 || need.any.some((p) => grants(level(p), access))) &&
+      (need.also ?? []).every((p) => grants(level(p), access)) &&
+      (!workflows || grants(granted.workflows, "write"));
+    if (ok) return undefined;
+    return {
+      status: 403,
+      body: { message: notAccessible(who), documentation_url: "https://docs.github.com/rest", status: "403" },
+      headers: { "x-accepted-github-permissions": acceptedPermissions({ ...need, access }, workflows) },
+    };
+  }
+
+  /** Refuses a request the identity may not make (see test/support/github-access.ts for the rules and their sources). */
+  private authorize(who: Identity, op: Operation, ctx: Ctx): Answer | undefined {
+    const need = needOf(op.operationId);
+    if (need.on === "public") return undefined;
+    if (need.on === "user") return who.kind === "app" ? { status: 403, body: { message: notAccessible(who), documentation_url: "https://docs.github.com/rest", status: "403" } } : undefined;
+    if (need.on === "org") {
+      const org = this.org(String(ctx.params.org));
+      if (!org) return undefined;
+      if (op.operationId === "repos/create-in-org") {
+        if (who.kind === "member" && org.membersCanCreateRepositories === false) {
+          return { status: 403, body: { message: "You do not have permission to create repositories in this organization.", documentation_url: "https://docs.github.com/rest", status: "403" } };
+        }
+      } else if (who.kind === "member") {
+        return notFound();
+      }
+      return this.permissionRefusal(who, need, false);
+    }
+    const repo = this.repos.get(`${ctx.params.owner}/${ctx.params.repo}`.toLowerCase());
+    if (!repo) return undefined;
+    const role = this.roleIn(who, repo);
+    if (role === undefined) return notFound();
+    // "This endpoint can be used without authentication or the aforementioned
+    // permissions if only public resources are requested."
+    const publicRead = !repo.private && need.access === "read";
+    const refused = publicRead ? undefined : this.permissionRefusal(who, need, this.touchesWorkflows(op.operationId, repo, ctx));
+    if (refused) return refused;
+    if (who.kind === "app" && need.access === "write" && !this.installedOn(who, repo)) {
+      return { status: 403, body: { message: notAccessible(who), documentation_url: "https://docs.github.com/rest", status: "403" } };
+    }
+    // "Rename a branch": the default branch needs admin, and administration:write of a token.
+    const renamingDefault = op.operationId === "repos/rename-branch" && String(ctx.params.branch) === repo.defaultBranch;
+    if (renamingDefault) {
+      const admin = this.permissionRefusal(who, { ...need, any: ["administration"] }, false, "write");
+      if (admin) return admin;
+    }
+    const least: RepoRole = renamingDefault ? "admin" : need.role;
+    if (!roleAtLeast(role, least)) {
+      return least === "admin" ? { status: 403, body: { message: "Must have admin rights to Repository.", documentation_url: "https://docs.github.com/rest", status: "403" } } : notFound();
+    }
+    return undefined;
+  }
+
+  /** Whether a write changes a file under `.github/workflows/` (which needs Workflows: write of an App or fine-grained token). */
+  private touchesWorkflows(operationId: string, repo: RepoState, ctx: Ctx): boolean {
+    const isWorkflow = (p: string) => p.startsWith(".github/workflows/");
+    if (operationId === "repos/create-or-update-file-contents" || operationId === "repos/delete-file") return isWorkflow(String(ctx.params.path));
+    if (operationId !== "git/create-ref" && operationId !== "git/update-ref") return false;
+    const b = ctx.body as { ref?: string; sha?: string };
+    const next = b.sha ? repo.commits.get(b.sha) : undefined;
+    if (!next) return false;
+    const beforeSha = operationId === "git/update-ref" ? repo.refs.get(`refs/${ctx.params.ref}`) : repo.refs.get(`refs/heads/${repo.defaultBranch}`);
+    const before = beforeSha ? repo.commits.get(beforeSha)!.tree : new Map<string, string>();
+    return [...new Set([...before.keys(), ...next.tree.keys()])].some((p) => isWorkflow(p) && before.get(p) !== next.tree.get(p));
+  }
+
+  /** "Archiving repositories": an archived repository is read-only; only unarchiving (and deleting) it is allowed. */
+  private archivedRefusal(op: Operation, ctx: Ctx): Answer | undefined {
+    if (!WRITE_METHODS.has(op.method) || needOf(op.operationId).on !== "repo") return undefined;
+    const repo = this.repos.get(`${ctx.params.owner}/${ctx.params.repo}`.toLowerCase());
+    if (!repo?.archived) return undefined;
+    if (op.operationId === "repos/delete") return undefined;
+    if (op.operationId === "repos/update" && (ctx.body as Obj | undefined)?.archived === false) return undefined;
+    return { status: 403, body: { message: "Repository was archived so is read-only.", documentation_url: "https://docs.github.com/rest", status: "403" } };
+  }
+
+  /** Who a ruleset sees writing. */
+  private ruleActor(who: Identity, repo: RepoState): RuleActor {
+    const login = loginOf(who);
+    return {
+      login,
+      userId: Math.abs(hashInt(login)),
+      orgOwner: who.kind === "owner",
+      ...(who.kind === "app" ? { appId: who.appId } : { role: this.roleIn(who, repo) }),
+      teams: who.kind === "member" ? (who.teams ?? []) : [],
+    };
+  }
+
+  /** The caller's `current_user_can_bypass` of a ruleset. */
+  canBypass(who: Identity, repo: RepoState, ruleset: Obj): string {
+    return bypassOf(ruleset, this.ruleActor(who, repo));
+  }
+
+  /**
+   * Evaluates the repository's rulesets for a write to a ref
+   * (test/support/github-rulesets.ts): undefined when allowed, else GitHub's
+   * refusal with `status`. A rule the stand-in cannot evaluate throws (the
+   * request is then answered as unimplemented).
+   */
+  refRules(repo: RepoState, who: Identity, change: RefChange, status: number, doc: string): Answer | undefined {
+    const verdict = evaluate(repo.rulesets.values(), change, this.ruleActor(who, repo), repo.defaultBranch);
+    if (verdict.unimplemented) throw new Error(`stand-in: ${verdict.unimplemented}`);
+    if (!verdict.violations.length) return undefined;
+    return { status, body: { message: violationMessage(verdict.violations), documentation_url: doc, status: String(status) } };
+  }
+
+  /** A write to a branch being renamed ("Rename a branch": you can't push to the old name while the rename is in progress). */
+  renaming(repo: RepoState, branch: string): Answer | undefined {
+    if (repo.pendingRename?.from !== branch) return undefined;
+    return { status: 409, body: { message: `Branch ${branch} is being renamed to ${repo.pendingRename.to}`, documentation_url: "https://docs.github.com/rest/branches/branches#rename-a-branch", status: "409" } };
+  }
+
+  /** Applies renames whose delay has passed. */
+  private settle(): void {
+    const now = Date.now();
+    for (const repo of this.repos.values()) {
+      const r = repo.pendingRename;
+      if (!r || r.due > now) continue;
+      delete repo.pendingRename;
+      this.applyRename(repo, r.from, r.to);
+    }
+  }
+
+  applyRename(repo: RepoState, from: string, to: string): void {
+    const sha = repo.refs.get(`refs/heads/${from}`);
+    if (!sha) return;
+    repo.refs.delete(`refs/heads/${from}`);
+    repo.refs.set(`refs/heads/${to}`, sha);
+    if (repo.defaultBranch === from) repo.defaultBranch = to;
+    // Open pull requests follow their base ("Renaming a branch").
+    for (const pull of repo.pulls.values()) if (pull.base === from) pull.base = to;
+  }
+
+  // -------------------------------------------------------------------------
+  // The primary rate limit ("Rate limits for the REST API").
+
+  /** Changes the primary rate limit from now on (a new window starts for every identity). */
+  setRateLimit(limit: number, windowMs: number): void {
+    this.rateLimit = { limit, windowMs };
+    this.rateUse.clear();
+  }
+
+  private rateOf(who: Identity): { used: number; resetAt: number } {
+    const key = who.kind === "app" ? `installation:${who.installationId}` : `user:${who.login}`;
+    let use = this.rateUse.get(key);
+    if (!use || use.resetAt <= Date.now()) {
+      use = { used: 0, resetAt: Date.now() + this.rateLimit.windowMs };
+      this.rateUse.set(key, use);
+    }
+    return use;
+  }
+
+  private rateHeaders(use: { used: number; resetAt: number }): Record<string, string> {
+    return {
+      "x-ratelimit-limit": String(this.rateLimit.limit),
+      "x-ratelimit-remaining": String(Math.max(this.rateLimit.limit - use.used, 0)),
+      "x-ratelimit-used": String(use.used),
+      "x-ratelimit-reset": String(Math.ceil(use.resetAt / 1000)),
+      "x-ratelimit-resource": "core",
+    };
+  }
+
+  /** GitHub's answer once the window's requests are spent: 403, remaining 0, wait for the reset. */
+  private overLimit(who: Identity): Answer | undefined {
+    const use = this.rateOf(who);
+    if (use.used < this.rateLimit.limit) return undefined;
+    const whom = who.kind === "app" ? `installation ID ${who.installationId}` : `user ID ${Math.abs(hashInt(who.login))}`;
+    return {
+      status: 403,
+      body: { message: `API rate limit exceeded for ${whom}.`, documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api", status: "403" },
+    };
+  }
+
+  private spend(who: Identity, counts: boolean): Record<string, string> {
+    const use = this.rateOf(who);
+    if (counts && use.used < this.rateLimit.limit) use.used++;
+    return this.rateHeaders(use);
   }
 
   // -------------------------------------------------------------------------
@@ -1134,7 +1621,16 @@ export class GitHubStandIn {
   }
 
   private save(): void {
-    const data = { version: 1, nextId: this.nextId, clock: this.clock, orgs: [...this.orgs.values()], repos: [...this.repos.values()], apps: [...this.apps] };
+    const data = {
+      version: 1,
+      nextId: this.nextId,
+      clock: this.clock,
+      orgs: [...this.orgs.values()],
+      repos: [...this.repos.values()],
+      apps: [...this.apps],
+      appGrants: [...this.appGrants],
+      installations: [...this.identities].filter(([t]) => t.startsWith(INSTALLATION_TOKEN_PREFIX)),
+    };
     const text = JSON.stringify(data, (_k, v: unknown) => (v instanceof Map ? { $map: [...v.entries()] } : v));
     fs.mkdirSync(this.stateDir!, { recursive: true });
     const tmp = `${this.stateFile()}.${process.pid}.tmp`;
@@ -1146,13 +1642,28 @@ export class GitHubStandIn {
     if (!fs.existsSync(this.stateFile())) return;
     const data = JSON.parse(fs.readFileSync(this.stateFile(), "utf8"), (_k, v: unknown) =>
       v && typeof v === "object" && "$map" in v ? new Map((v as { $map: Array<[unknown, unknown]> }).$map) : v,
-    ) as { version: number; nextId: number; clock: number; orgs: OrgState[]; repos: RepoState[]; apps: Array<[string, string]> };
+    ) as {
+      version: number;
+      nextId: number;
+      clock: number;
+      orgs: OrgState[];
+      repos: RepoState[];
+      apps: Array<[string, string]>;
+      appGrants?: Array<[string, { permissions?: Record<string, Access> }]>;
+      installations?: Array<[string, Identity]>;
+    };
     if (data.version !== 1) throw new Error(`stand-in: ${this.stateFile()}: state version ${data.version} is not 1`);
     this.nextId = data.nextId;
     this.clock = data.clock;
     for (const o of data.orgs) this.orgs.set(o.login.toLowerCase(), o);
-    for (const r of data.repos) this.repos.set(r.fullName.toLowerCase(), r);
+    for (const r of data.repos) {
+      // A state written before the key pairs were real has a public key without its private half: a new pair.
+      if (!r.publicKey.privateKey) r.publicKey = newKeyPair(r.fullName);
+      this.repos.set(r.fullName.toLowerCase(), r);
+    }
     for (const [id, key] of data.apps) this.apps.set(id, key);
+    for (const [id, grant] of data.appGrants ?? []) this.appGrants.set(id, grant);
+    for (const [token, who] of data.installations ?? []) if (!this.identities.has(token)) this.identities.set(token, who);
   }
 
   issueOf(fullName: string, number: number): IssueState {
@@ -1245,7 +1756,7 @@ export class GitHubStandIn {
   }
 
   /** POST /orgs/{org}/repos and POST /user/repos: settings from the body; auto_init makes the first commit. */
-  createRepo(owner: string, b: Obj): Answer {
+  createRepo(owner: string, b: Obj, by?: Identity): Answer {
     const fullName = `${owner}/${String(b.name)}`;
     if (this.hasRepo(fullName)) {
       return {
@@ -1259,10 +1770,21 @@ export class GitHubStandIn {
       };
     }
     const isPrivate = typeof b.visibility === "string" ? b.visibility !== "public" : b.private === true;
-    const repo = this.newRepo(fullName, { private: isPrivate });
+    const org = this.org(owner);
+    // New repositories start on the organisation's default branch name and
+    // get its default labels (GitHub's nine unless it set others).
+    const repo = this.newRepo(fullName, { private: isPrivate, defaultBranch: org?.defaultBranch });
     applySettings(repo, b);
-    if (b.auto_init === true) this.addCommit(fullName, { files: { "README.md": `# ${repo.name}\n` }, message: "Initial commit", committer: WEB_UI, author: { name: this.botLogin, email: "bot@example.invalid" } });
-    return { status: 201, body: repoJson(repo) };
+    const login = by ? loginOf(by) : this.botLogin;
+    repo.createdBy = login;
+    for (const l of org?.defaultLabels ?? GITHUB_DEFAULT_LABELS) this.addLabel(fullName, l.name, l.color, l.description).default = true;
+    if (b.auto_init === true) this.addCommit(fullName, { files: { "README.md": `# ${repo.name}\n` }, message: "Initial commit", committer: WEB_UI, author: { name: login, email: noreplyEmail(login) } });
+    return { status: 201, body: repoJson(repo, by ? this.roleIn(by, repo) : "admin", this.ownerType(repo)) };
+  }
+
+  /** An organisation's repositories are owned by an Organization, the rest by a User. */
+  ownerType(repo: RepoState): "User" | "Organization" {
+    return this.orgs.has(repo.owner.toLowerCase()) ? "Organization" : "User";
   }
 
   /** `owner/repo` from path params, or a 404 answer. */
@@ -1310,6 +1832,8 @@ interface Ctx {
   readonly url: string;
   /** The stand-in's base URL, for absolute Link headers. */
   readonly base: string;
+  /** Who sent the request. */
+  readonly actor: Identity;
 }
 
 type Handler = (this: GitHubStandIn, ctx: Ctx) => Answer;
@@ -1368,6 +1892,8 @@ function rulesetJson(repo: RepoState, id: number, b: Obj, createdAt: string, upd
   };
 }
 
+const GIT_REFS_DOC = "https://docs.github.com/rest/git/refs";
+
 function isAnswer(x: RepoState | Answer): x is Answer {
   return !("fullName" in x);
 }
@@ -1406,9 +1932,104 @@ function page<T>(items: readonly T[], { params, url, base }: Ctx): Answer & { bo
   return { status: 200, body, headers: links.length ? { link: links.join(", ") } : {} };
 }
 
-function user(login: string): Obj {
-  const bot = login.endsWith("[bot]");
-  return { login, id: Math.abs(hashInt(login)), type: bot ? "Bot" : "User", site_admin: false, html_url: `https://github.com/${login}` };
+const API = "https://api.github.com";
+
+/** A user as GitHub shows one (`simple-user`); `[bot]` logins are Bots, organisations pass their type. */
+function user(login: string, type?: "User" | "Bot" | "Organization"): Obj {
+  const id = Math.abs(hashInt(login));
+  const u = `${API}/users/${encodeURIComponent(login)}`;
+  // An App's bot user links to the App (`github-actions[bot]` -> /apps/github-actions).
+  const bot = /^(.+)\[bot\]$/.exec(login);
+  return {
+    login,
+    id,
+    node_id: `U_${id}`,
+    avatar_url: `https://avatars.githubusercontent.com/u/${id}?v=4`,
+    gravatar_id: "",
+    url: u,
+    html_url: bot ? `https://github.com/apps/${bot[1]}` : `https://github.com/${login}`,
+    followers_url: `${u}/followers`,
+    following_url: `${u}/following{/other_user}`,
+    gists_url: `${u}/gists{/gist_id}`,
+    starred_url: `${u}/starred{/owner}{/repo}`,
+    subscriptions_url: `${u}/subscriptions`,
+    organizations_url: `${u}/orgs`,
+    repos_url: `${u}/repos`,
+    events_url: `${u}/events{/privacy}`,
+    received_events_url: `${u}/received_events`,
+    type: type ?? (login.endsWith("[bot]") ? "Bot" : "User"),
+    site_admin: false,
+  };
+}
+
+/** GET /user: the caller's own profile (`private-user`). */
+function privateUser(login: string): Obj {
+  return {
+    ...user(login),
+    name: null,
+    company: null,
+    blog: "",
+    location: null,
+    email: null,
+    hireable: null,
+    bio: null,
+    public_repos: 0,
+    public_gists: 0,
+    followers: 0,
+    following: 0,
+    created_at: "2020-01-01T00:00:00Z",
+    updated_at: "2020-01-01T00:00:00Z",
+    private_gists: 0,
+    total_private_repos: 0,
+    owned_private_repos: 0,
+    disk_usage: 0,
+    collaborators: 0,
+    two_factor_authentication: true,
+  };
+}
+
+/** GitHub's fine-grained permission names and their levels, from the description's `app-permissions` schema. */
+export function permissionLevels(): Map<string, string[]> {
+  const props = ((spec().doc.components as Obj).schemas as Record<string, Obj>)["app-permissions"].properties as Record<string, { enum?: string[] }>;
+  const levels = new Map(Object.entries(props).map(([name, p]) => [name, (p.enum ?? []).filter((l) => l === "read" || l === "write")]));
+  // Repository permissions for "Variables" ("Permissions required for GitHub Apps"), which the
+  // description's app-permissions schema does not list.
+  levels.set("actions_variables", ["read", "write"]);
+  return levels;
+}
+
+/** Every permission at its highest access (read or write). */
+function allRepositoryPermissions(): Record<string, Access> {
+  return Object.fromEntries([...permissionLevels()].map(([name, levels]) => [name, levels.includes("write") ? "write" : "read"])) as Record<string, Access>;
+}
+
+/**
+ * A repository's Actions key pair: a real X25519 key (libsodium's
+ * crypto_box_keypair), so that a secret sealed to it can be opened, as
+ * GitHub's "Encrypting secrets for the REST API" describes.
+ */
+function newKeyPair(fullName: string): RepoState["publicKey"] {
+  const kp = sodium.crypto_box_keypair();
+  return {
+    keyId: String(hashInt(`${fullName}#key#${randomBytes(4).toString("hex")}`) >>> 0),
+    key: Buffer.from(kp.publicKey).toString("base64"),
+    privateKey: Buffer.from(kp.privateKey).toString("base64"),
+  };
+}
+
+/** A libsodium sealed box opened with a key pair of newKeyPair: the plaintext, or undefined when it is not one sealed to that key. */
+function openSealedBox(encrypted: unknown, key: RepoState["publicKey"]): string | undefined {
+  if (typeof encrypted !== "string" || !key.privateKey) return undefined;
+  try {
+    return Buffer.from(sodium.crypto_box_seal_open(Buffer.from(encrypted, "base64"), Buffer.from(key.key, "base64"), Buffer.from(key.privateKey, "base64"))).toString("utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** The address GitHub gives a user who keeps theirs private. */
+function noreplyEmail(login: string): string {
+  return `${Math.abs(hashInt(login))}+${login}@users.noreply.github.com`;
 }
 
 function hashInt(s: string): number {
@@ -1423,7 +2044,7 @@ function labelJson(repo: RepoState, l: LabelState): Obj {
     name: l.name,
     color: l.color,
     description: l.description,
-    default: false,
+    default: l.default ?? false,
   };
 }
 
@@ -1480,37 +2101,130 @@ function applySettings(repo: RepoState, b: Obj): void {
   else if (typeof b.private === "boolean") repo.private = b.private;
 }
 
-function repoJson(repo: RepoState): Obj {
+/** The API URLs every repository answer carries (GitHub's templates). */
+function repoUrls(fullName: string): Obj {
+  const u = `${API}/repos/${fullName}`;
+  return {
+    url: u,
+    html_url: `https://github.com/${fullName}`,
+    archive_url: `${u}/{archive_format}{/ref}`,
+    assignees_url: `${u}/assignees{/user}`,
+    blobs_url: `${u}/git/blobs{/sha}`,
+    branches_url: `${u}/branches{/branch}`,
+    collaborators_url: `${u}/collaborators{/collaborator}`,
+    comments_url: `${u}/comments{/number}`,
+    commits_url: `${u}/commits{/sha}`,
+    compare_url: `${u}/compare/{base}...{head}`,
+    contents_url: `${u}/contents/{+path}`,
+    contributors_url: `${u}/contributors`,
+    deployments_url: `${u}/deployments`,
+    downloads_url: `${u}/downloads`,
+    events_url: `${u}/events`,
+    forks_url: `${u}/forks`,
+    git_commits_url: `${u}/git/commits{/sha}`,
+    git_refs_url: `${u}/git/refs{/sha}`,
+    git_tags_url: `${u}/git/tags{/sha}`,
+    hooks_url: `${u}/hooks`,
+    issue_comment_url: `${u}/issues/comments{/number}`,
+    issue_events_url: `${u}/issues/events{/number}`,
+    issues_url: `${u}/issues{/number}`,
+    keys_url: `${u}/keys{/key_id}`,
+    labels_url: `${u}/labels{/name}`,
+    languages_url: `${u}/languages`,
+    merges_url: `${u}/merges`,
+    milestones_url: `${u}/milestones{/number}`,
+    notifications_url: `${u}/notifications{?since,all,participating}`,
+    pulls_url: `${u}/pulls{/number}`,
+    releases_url: `${u}/releases{/id}`,
+    stargazers_url: `${u}/stargazers`,
+    statuses_url: `${u}/statuses/{sha}`,
+    subscribers_url: `${u}/subscribers`,
+    subscription_url: `${u}/subscription`,
+    tags_url: `${u}/tags`,
+    teams_url: `${u}/teams`,
+    trees_url: `${u}/git/trees{/sha}`,
+    ssh_url: `git@github.com:${fullName}.git`,
+    clone_url: `https://github.com/${fullName}.git`,
+    git_url: `git://github.com/${fullName}.git`,
+    svn_url: `https://github.com/${fullName}`,
+  };
+}
+
+/** A repository as GET /repos/{owner}/{repo} answers it (`full-repository`); `permissions` are the caller's (its role). */
+function repoJson(repo: RepoState, role: RepoRole | undefined = "admin", ownerType: "User" | "Organization" = "Organization"): Obj {
   const head = repo.refs.get(`refs/heads/${repo.defaultBranch}`);
+  const first = [...repo.commits.values()].map((c) => c.date).sort()[0] ?? "2026-01-01T00:00:00Z";
+  const openIssues = [...repo.issues.values()].filter((i) => i.state === "open").length;
+  const has = (least: RepoRole) => roleAtLeast(role, least);
   return {
     ...repo.settings,
+    ...repoUrls(repo.fullName),
     topics: repo.topics,
-    ssh_url: `git@github.com:${repo.fullName}.git`,
-    clone_url: `https://github.com/${repo.fullName}.git`,
-    git_url: `git://github.com/${repo.fullName}.git`,
-    svn_url: `https://github.com/${repo.fullName}`,
     language: null,
     template_repository: null,
-    permissions: { admin: true, maintain: true, push: true, triage: true, pull: true },
+    mirror_url: null,
+    license: null,
+    permissions: { admin: has("admin"), maintain: has("maintain"), push: has("write"), triage: has("triage"), pull: has("read") },
     id: repo.id,
     node_id: `R_${repo.id}`,
     name: repo.name,
     full_name: repo.fullName,
-    owner: user(repo.owner),
+    owner: user(repo.owner, ownerType),
     private: repo.private,
     visibility: repo.private ? "private" : "public",
     archived: repo.archived,
     disabled: false,
     fork: false,
     default_branch: repo.defaultBranch,
-    html_url: `https://github.com/${repo.fullName}`,
-    url: `https://api.github.com/repos/${repo.fullName}`,
-    pushed_at: head ? repo.commits.get(head)!.date : null,
+    forks: 0,
+    forks_count: 0,
+    stargazers_count: 0,
+    watchers: 0,
+    watchers_count: 0,
+    network_count: 0,
+    subscribers_count: 0,
+    size: 0,
+    open_issues: openIssues,
+    open_issues_count: openIssues,
+    created_at: first,
+    updated_at: head ? repo.commits.get(head)!.date : first,
+    pushed_at: head ? repo.commits.get(head)!.date : first,
+  };
+}
+
+/** An organisation as GET /orgs/{org} answers it (`organization-full`). */
+function orgJson(org: OrgState): Obj {
+  const u = `${API}/orgs/${org.login}`;
+  return {
+    login: org.login,
+    id: org.id,
+    node_id: `O_${org.id}`,
+    url: u,
+    repos_url: `${u}/repos`,
+    events_url: `${u}/events`,
+    hooks_url: `${u}/hooks`,
+    issues_url: `${u}/issues`,
+    members_url: `${u}/members{/member}`,
+    public_members_url: `${u}/public_members{/member}`,
+    avatar_url: `https://avatars.githubusercontent.com/u/${org.id}?v=4`,
+    description: null,
+    html_url: `https://github.com/${org.login}`,
+    has_organization_projects: true,
+    has_repository_projects: true,
+    public_repos: 0,
+    public_gists: 0,
+    followers: 0,
+    following: 0,
+    type: "Organization",
+    created_at: "2020-01-01T00:00:00Z",
+    updated_at: "2020-01-01T00:00:00Z",
+    archived_at: null,
   };
 }
 
 function issueJson(self: GitHubStandIn, repo: RepoState, i: IssueState): Obj {
   const pull = i.isPull ? repo.pulls.get(i.number) : undefined;
+  const u = `${API}/repos/${repo.fullName}/issues/${i.number}`;
   return {
     id: i.id,
     node_id: `I_${i.id}`,
@@ -1521,6 +2235,9 @@ function issueJson(self: GitHubStandIn, repo: RepoState, i: IssueState): Obj {
     state_reason: i.stateReason,
     locked: false,
     labels: i.labels.map((n) => labelJson(repo, self.ensureLabel(repo, n))),
+    assignee: null,
+    assignees: [],
+    milestone: null,
     user: user(i.user),
     author_association: i.user === self.botLogin ? "NONE" : "OWNER",
     comments: repo.comments.filter((c) => c.issue === i.number).length,
@@ -1529,13 +2246,18 @@ function issueJson(self: GitHubStandIn, repo: RepoState, i: IssueState): Obj {
     closed_at: i.closedAt,
     closed_by: i.closedBy ? user(i.closedBy) : null,
     html_url: `https://github.com/${repo.fullName}/${i.isPull ? "pull" : "issues"}/${i.number}`,
-    url: `https://api.github.com/repos/${repo.fullName}/issues/${i.number}`,
-    repository_url: `https://api.github.com/repos/${repo.fullName}`,
+    url: u,
+    repository_url: `${API}/repos/${repo.fullName}`,
+    labels_url: `${u}/labels{/name}`,
+    comments_url: `${u}/comments`,
+    events_url: `${u}/events`,
     ...(pull
       ? {
           pull_request: {
-            url: `https://api.github.com/repos/${repo.fullName}/pulls/${i.number}`,
+            url: `${API}/repos/${repo.fullName}/pulls/${i.number}`,
             html_url: `https://github.com/${repo.fullName}/pull/${i.number}`,
+            diff_url: `https://github.com/${repo.fullName}/pull/${i.number}.diff`,
+            patch_url: `https://github.com/${repo.fullName}/pull/${i.number}.patch`,
             merged_at: pull.mergedAt,
           },
         }
@@ -1549,24 +2271,39 @@ function commentJson(repo: RepoState, c: CommentState): Obj {
     node_id: `IC_${c.id}`,
     body: c.body,
     user: user(c.user),
+    author_association: "NONE",
     created_at: c.createdAt,
     updated_at: c.updatedAt,
     html_url: `https://github.com/${repo.fullName}/issues/${c.issue}#issuecomment-${c.id}`,
-    issue_url: `https://api.github.com/repos/${repo.fullName}/issues/${c.issue}`,
-    url: `https://api.github.com/repos/${repo.fullName}/issues/comments/${c.id}`,
+    issue_url: `${API}/repos/${repo.fullName}/issues/${c.issue}`,
+    url: `${API}/repos/${repo.fullName}/issues/comments/${c.id}`,
   };
 }
 
+/** A pull request (`pull-request`; lists answer the `pull-request-simple` subset of it). */
 function pullJson(self: GitHubStandIn, repo: RepoState, p: PullState): Obj {
   const i = repo.issues.get(p.number)!;
   const headSha = repo.refs.get(`refs/heads/${p.head}`) ?? p.headSha;
+  const baseSha = repo.refs.get(`refs/heads/${p.base}`);
+  const ownerType = self.org(repo.owner) ? "Organization" : "User";
   const side = (ref: string, sha: string | undefined) => ({
     label: `${repo.owner}:${ref}`,
     ref,
-    sha: sha ?? null,
-    user: user(repo.owner),
-    repo: repoJson(repo),
+    sha: sha ?? p.headSha,
+    user: user(repo.owner, ownerType),
+    repo: { ...repoJson(repo, "admin", ownerType), has_downloads: repo.settings.has_downloads ?? true },
   });
+  const u = `${API}/repos/${repo.fullName}/pulls/${p.number}`;
+  const html = `https://github.com/${repo.fullName}/pull/${p.number}`;
+  const issueUrl = `${API}/repos/${repo.fullName}/issues/${p.number}`;
+  // What the pull request changes: the files that differ between the merge base and the head.
+  const base = baseSha ? new Set(self.ancestors(repo, baseSha)) : new Set<string>();
+  const mergeBase = self.ancestors(repo, headSha).find((c) => base.has(c));
+  const from = mergeBase ? repo.commits.get(mergeBase)!.tree : new Map<string, string>();
+  const to = repo.commits.get(headSha)?.tree ?? new Map<string, string>();
+  const changed = [...new Set([...from.keys(), ...to.keys()])].filter((f) => from.get(f) !== to.get(f));
+  const commits = self.ancestors(repo, headSha).filter((c) => !base.has(c)).length;
+  const lines = (t?: string) => (t === undefined ? 0 : t.split("\n").length);
   return {
     id: i.id,
     node_id: `PR_${i.id}`,
@@ -1576,19 +2313,57 @@ function pullJson(self: GitHubStandIn, repo: RepoState, p: PullState): Obj {
     title: i.title,
     body: i.body,
     user: user(i.user),
-    labels: i.labels.map((n) => labelJson(repo, self.ensureLabel(repo, n))),
+    // The description types a pull request's label description as a string (not nullable).
+    labels: i.labels.map((n) => {
+      const l = labelJson(repo, self.ensureLabel(repo, n));
+      return { ...l, description: l.description ?? "" };
+    }),
+    assignee: null,
+    assignees: [],
+    requested_reviewers: [],
+    requested_teams: [],
+    milestone: null,
     draft: p.draft,
     head: side(p.head, headSha),
-    base: side(p.base, repo.refs.get(`refs/heads/${p.base}`)),
+    base: side(p.base, baseSha),
     merged: p.merged,
     merged_at: p.mergedAt,
+    merged_by: p.merged ? user(i.closedBy ?? i.user) : null,
     merge_commit_sha: p.mergeCommitSha,
+    mergeable: p.merged || i.state !== "open" ? null : true,
+    mergeable_state: p.merged || i.state !== "open" ? "unknown" : "clean",
+    maintainer_can_modify: false,
+    author_association: i.user === self.botLogin ? "NONE" : "OWNER",
+    auto_merge: null,
+    comments: repo.comments.filter((c) => c.issue === p.number).length,
+    review_comments: 0,
+    commits,
+    additions: changed.reduce((n, f) => n + lines(to.get(f)), 0),
+    deletions: changed.reduce((n, f) => n + lines(from.get(f)), 0),
+    changed_files: changed.length,
     created_at: i.createdAt,
     updated_at: i.updatedAt,
     closed_at: i.closedAt,
-    html_url: `https://github.com/${repo.fullName}/pull/${p.number}`,
-    url: `https://api.github.com/repos/${repo.fullName}/pulls/${p.number}`,
-    issue_url: `https://api.github.com/repos/${repo.fullName}/issues/${p.number}`,
+    html_url: html,
+    url: u,
+    issue_url: issueUrl,
+    diff_url: `${html}.diff`,
+    patch_url: `${html}.patch`,
+    commits_url: `${u}/commits`,
+    review_comments_url: `${u}/comments`,
+    review_comment_url: `${API}/repos/${repo.fullName}/pulls/comments{/number}`,
+    comments_url: `${issueUrl}/comments`,
+    statuses_url: `${API}/repos/${repo.fullName}/statuses/${headSha}`,
+    _links: {
+      self: { href: u },
+      html: { href: html },
+      issue: { href: issueUrl },
+      comments: { href: `${issueUrl}/comments` },
+      review_comments: { href: `${u}/comments` },
+      review_comment: { href: `${API}/repos/${repo.fullName}/pulls/comments{/number}` },
+      commits: { href: `${u}/commits` },
+      statuses: { href: `${API}/repos/${repo.fullName}/statuses/${headSha}` },
+    },
   };
 }
 
@@ -1596,45 +2371,108 @@ function refJson(repo: RepoState, ref: string, sha: string): Obj {
   return {
     ref,
     node_id: `REF_${hashInt(ref) >>> 0}`,
-    url: `https://api.github.com/repos/${repo.fullName}/git/${ref}`,
-    object: { sha, type: "commit", url: `https://api.github.com/repos/${repo.fullName}/git/commits/${sha}` },
+    url: `${API}/repos/${repo.fullName}/git/${ref}`,
+    object: { sha, type: "commit", url: `${API}/repos/${repo.fullName}/git/commits/${sha}` },
   };
 }
 
 /** Author and committer of commits made without one (seeding). */
 const STANDIN_IDENTITY: GitIdentity = { name: "stand-in", email: "stand-in@example.invalid" };
 
-function commitJson(repo: RepoState, c: CommitState): Obj {
+/** The git author and committer of a commit (the stand-in's own when none was given). */
+function gitPeople(c: CommitState): { author: Obj; committer: Obj } {
   const who = { ...STANDIN_IDENTITY, date: c.date };
-  const author = c.author ? { ...c.author, date: c.date } : who;
-  const committer = c.committer ? { ...c.committer, date: c.date } : who;
+  return { author: c.author ? { ...c.author, date: c.date } : who, committer: c.committer ? { ...c.committer, date: c.date } : who };
+}
+
+const UNSIGNED = { verified: false, reason: "unsigned", signature: null, payload: null, verified_at: null };
+
+/** A commit as the commits API answers it (`commit`). */
+function commitJson(repo: RepoState, c: CommitState): Obj {
+  const { author, committer } = gitPeople(c);
+  const u = `${API}/repos/${repo.fullName}`;
   return {
     sha: c.sha,
     node_id: `C_${c.sha}`,
-    commit: { message: c.message, author, committer, tree: { sha: c.sha }, url: `https://api.github.com/repos/${repo.fullName}/git/commits/${c.sha}` },
-    parents: c.parents.map((p) => ({ sha: p, url: `https://api.github.com/repos/${repo.fullName}/commits/${p}` })),
+    commit: {
+      message: c.message,
+      author,
+      committer,
+      tree: { sha: c.sha, url: `${u}/git/trees/${c.sha}` },
+      url: `${u}/git/commits/${c.sha}`,
+      comment_count: 0,
+      verification: UNSIGNED,
+    },
+    author: null,
+    committer: null,
+    parents: c.parents.map((p) => ({ sha: p, url: `${u}/commits/${p}`, html_url: `https://github.com/${repo.fullName}/commit/${p}` })),
     html_url: `https://github.com/${repo.fullName}/commit/${c.sha}`,
-    url: `https://api.github.com/repos/${repo.fullName}/commits/${c.sha}`,
+    url: `${u}/commits/${c.sha}`,
+    comments_url: `${u}/commits/${c.sha}/comments`,
+  };
+}
+
+/** The commit the contents API answers a write with (`file-commit`'s `commit`: a git commit). */
+function gitCommitJson(repo: RepoState, c: CommitState): Obj {
+  const { author, committer } = gitPeople(c);
+  const u = `${API}/repos/${repo.fullName}`;
+  return {
+    sha: c.sha,
+    node_id: `C_${c.sha}`,
+    url: `${u}/git/commits/${c.sha}`,
+    html_url: `https://github.com/${repo.fullName}/commit/${c.sha}`,
+    author,
+    committer,
+    message: c.message,
+    tree: { sha: c.sha, url: `${u}/git/trees/${c.sha}` },
+    parents: c.parents.map((p) => ({ sha: p, url: `${u}/git/commits/${p}`, html_url: `https://github.com/${repo.fullName}/commit/${p}` })),
+    verification: UNSIGNED,
+  };
+}
+
+/** A branch as GET …/branches/{branch} answers it (`branch-with-protection`). */
+function branchJson(repo: RepoState, name: string, c: CommitState): Obj {
+  const u = `${API}/repos/${repo.fullName}/branches/${encodeURIComponent(name)}`;
+  return {
+    name,
+    commit: commitJson(repo, c),
+    _links: { self: u, html: `https://github.com/${repo.fullName}/tree/${name}` },
+    protected: false,
+    protection: { enabled: false, required_status_checks: { enforcement_level: "off", contexts: [], checks: [] } },
+    protection_url: `${u}/protection`,
   };
 }
 
 function releaseJson(repo: RepoState, r: ReleaseState): Obj {
+  const u = `${API}/repos/${repo.fullName}/releases/${r.id}`;
   return {
     id: r.id,
     node_id: `RE_${r.id}`,
     tag_name: r.tag,
+    target_commitish: repo.defaultBranch,
     name: r.name,
+    body: null,
     draft: r.draft,
     prerelease: r.prerelease,
     created_at: r.createdAt,
     published_at: r.publishedAt,
+    author: user(repo.owner),
+    assets: [],
     html_url: `https://github.com/${repo.fullName}/releases/tag/${encodeURIComponent(r.tag)}`,
-    url: `https://api.github.com/repos/${repo.fullName}/releases/${r.id}`,
+    url: u,
+    assets_url: `${u}/assets`,
+    upload_url: `https://uploads.github.com/repos/${repo.fullName}/releases/${r.id}/assets{?name,label}`,
+    tarball_url: `${API}/repos/${repo.fullName}/tarball/${encodeURIComponent(r.tag)}`,
+    zipball_url: `${API}/repos/${repo.fullName}/zipball/${encodeURIComponent(r.tag)}`,
   };
 }
 
+/** A file as the contents API answers it (`content-file`). */
 function contentJson(repo: RepoState, filePath: string, content: string, ref: string): Obj {
   const sha = blobSha(content);
+  const url = `${API}/repos/${repo.fullName}/contents/${filePath}?ref=${encodeURIComponent(ref)}`;
+  const git = `${API}/repos/${repo.fullName}/git/blobs/${sha}`;
+  const html = `https://github.com/${repo.fullName}/blob/${ref}/${filePath}`;
   return {
     type: "file",
     encoding: "base64",
@@ -1643,10 +2481,30 @@ function contentJson(repo: RepoState, filePath: string, content: string, ref: st
     path: filePath,
     content: base64Lines(content),
     sha,
-    url: `https://api.github.com/repos/${repo.fullName}/contents/${filePath}?ref=${encodeURIComponent(ref)}`,
-    html_url: `https://github.com/${repo.fullName}/blob/${ref}/${filePath}`,
-    git_url: `https://api.github.com/repos/${repo.fullName}/git/blobs/${sha}`,
-    download_url: null,
+    url,
+    html_url: html,
+    git_url: git,
+    download_url: `https://raw.githubusercontent.com/${repo.fullName}/${ref}/${filePath}`,
+    _links: { self: url, git, html },
+  };
+}
+
+/** A directory entry of the contents API (`content-directory` items). */
+function contentEntryJson(repo: RepoState, entryPath: string, type: "file" | "dir", sha: string, size: number, ref: string): Obj {
+  const url = `${API}/repos/${repo.fullName}/contents/${entryPath}?ref=${encodeURIComponent(ref)}`;
+  const git = type === "file" ? `${API}/repos/${repo.fullName}/git/blobs/${sha}` : `${API}/repos/${repo.fullName}/git/trees/${sha}`;
+  const html = `https://github.com/${repo.fullName}/${type === "file" ? "blob" : "tree"}/${ref}/${entryPath}`;
+  return {
+    type,
+    size,
+    name: entryPath.split("/").pop(),
+    path: entryPath,
+    sha,
+    url,
+    git_url: git,
+    html_url: html,
+    download_url: type === "file" ? `https://raw.githubusercontent.com/${repo.fullName}/${ref}/${entryPath}` : null,
+    _links: { self: url, git, html },
   };
 }
 
@@ -1690,6 +2548,13 @@ function withEnvironment(f: (this: GitHubStandIn, repo: RepoState, env: Environm
   });
 }
 
+// A collaborator as GitHub lists one: the `permissions` flags are those its role includes
+// (docs: "Repository roles for an organization": each role includes those below it).
+function collaboratorJson(c: { login: string; role_name: string }): Obj {
+  const rank = ["read", "triage", "write", "maintain", "admin"].indexOf(c.role_name);
+  return { ...user(c.login), role_name: c.role_name, permissions: { pull: rank >= 0, triage: rank >= 1, push: rank >= 2, maintain: rank >= 3, admin: rank >= 4 } };
+}
+
 function environmentJson(repo: RepoState, e: EnvironmentState): Obj {
   const rules = e.deploymentBranchPolicy ? [{ id: e.id + 1, node_id: `GA_${e.id}`, type: "branch_policy" }] : [];
   return {
@@ -1719,7 +2584,7 @@ function sortByDate<T>(items: T[], key: (t: T) => string, direction: unknown): T
   return direction === "asc" ? sorted : sorted.reverse();
 }
 
-function applyIssuePatch(self: GitHubStandIn, repo: RepoState, issue: IssueState, b: Obj): void {
+function applyIssuePatch(self: GitHubStandIn, repo: RepoState, issue: IssueState, b: Obj, by = self.botLogin): void {
   const now = self.tick();
   if (typeof b.title === "string" || typeof b.title === "number") issue.title = String(b.title);
   if (b.body !== undefined) issue.body = (b.body as string | null) ?? null;
@@ -1731,26 +2596,26 @@ function applyIssuePatch(self: GitHubStandIn, repo: RepoState, issue: IssueState
     issue.state = "closed";
     issue.stateReason = (b.state_reason as IssueState["stateReason"]) ?? "completed";
     issue.closedAt = now;
-    issue.closedBy = self.botLogin;
-    self.issueEvent(issue, "closed", self.botLogin, now);
+    issue.closedBy = by;
+    self.issueEvent(issue, "closed", by, now);
   } else if (b.state === "open" && issue.state !== "open") {
     issue.state = "open";
     issue.stateReason = "reopened";
     issue.closedAt = null;
     issue.closedBy = null;
-    self.issueEvent(issue, "reopened", self.botLogin, now);
+    self.issueEvent(issue, "reopened", by, now);
   }
   issue.updatedAt = now;
 }
 
 const HANDLERS: Record<string, Handler> = {
-  "repos/get": withRepo(function (repo) {
-    return { status: 200, body: repoJson(repo) };
+  "repos/get": withRepo(function (repo, { actor }) {
+    return { status: 200, body: repoJson(repo, this.roleIn(actor, repo), this.ownerType(repo)) };
   }),
 
   // --- who and what else can reach a repository (infra/adopt.ts, before it adopts one)
   "repos/list-collaborators": withRepo(function (repo, ctx) {
-    return page(access(repo).collaborators.map((c) => ({ ...user(c.login), role_name: c.role_name, permissions: { admin: c.role_name === "admin", maintain: false, push: true, triage: true, pull: true } })), ctx);
+    return page(access(repo).collaborators.map(collaboratorJson), ctx);
   }),
   "repos/list-invitations": withRepo(function (repo, ctx) {
     return page(access(repo).invitations, ctx);
@@ -1791,22 +2656,21 @@ const HANDLERS: Record<string, Handler> = {
   "orgs/get": function (this: GitHubStandIn, { params }) {
     const org = this.org(String(params.org));
     if (!org) return notFound();
-    return { status: 200, body: { login: org.login, id: org.id, node_id: `O_${org.id}`, url: `https://api.github.com/orgs/${org.login}`, type: "Organization" } };
+    return { status: 200, body: orgJson(org) };
   },
-  "users/get-authenticated": function (this: GitHubStandIn) {
-    return { status: 200, body: user(this.botLogin) };
+  "users/get-authenticated": function (this: GitHubStandIn, { actor }) {
+    return { status: 200, body: privateUser(loginOf(actor)) };
   },
-  "repos/create-in-org": function (this: GitHubStandIn, { params, body }) {
+  "repos/create-in-org": function (this: GitHubStandIn, { params, body, actor }) {
     const org = this.org(String(params.org));
     if (!org) return notFound();
-    return this.createRepo(org.login, body as Obj);
+    return this.createRepo(org.login, body as Obj, actor);
   },
-  "repos/create-for-authenticated-user": function (this: GitHubStandIn, { body }) {
-    return this.createRepo(this.botLogin, body as Obj);
+  "repos/create-for-authenticated-user": function (this: GitHubStandIn, { body, actor }) {
+    return this.createRepo(loginOf(actor), body as Obj, actor);
   },
-  "repos/update": withRepo(function (repo, { body }) {
+  "repos/update": withRepo(function (repo, { body, actor }) {
     const b = (body as Obj) ?? {};
-    if (repo.archived && b.archived !== false) return { status: 403, body: { message: "Repository was archived so is read-only.", documentation_url: "https://docs.github.com/rest", status: "403" } };
     if (typeof b.default_branch === "string" && b.default_branch !== repo.defaultBranch) {
       if (!repo.refs.has(`refs/heads/${b.default_branch}`)) return unprocessable(`Validation Failed: default_branch ${b.default_branch} does not exist`);
       repo.defaultBranch = b.default_branch;
@@ -1818,7 +2682,7 @@ const HANDLERS: Record<string, Handler> = {
       if (this.hasRepo(fullName)) return unprocessable("Validation Failed: name already exists on this account");
       this.renameRepo(repo, b.name);
     }
-    return { status: 200, body: repoJson(this.repo(`${repo.owner}/${(b.name as string) ?? repo.name}`)) };
+    return { status: 200, body: repoJson(this.repo(`${repo.owner}/${(b.name as string) ?? repo.name}`), this.roleIn(actor, repo), this.ownerType(repo)) };
   }),
   "repos/delete": withRepo(function (repo) {
     this.deleteRepo(repo.fullName);
@@ -1850,12 +2714,15 @@ const HANDLERS: Record<string, Handler> = {
     const to = String((body as { new_name: string }).new_name);
     const sha = repo.refs.get(`refs/heads/${from}`);
     if (!sha) return notFound("Branch not found");
-    if (from === to) return { status: 201, body: { name: to, commit: commitJson(repo, repo.commits.get(sha)!), protected: false } };
-    if (repo.refs.has(`refs/heads/${to}`)) return unprocessable(`Validation Failed: branch ${to} already exists`);
-    repo.refs.delete(`refs/heads/${from}`);
-    repo.refs.set(`refs/heads/${to}`, sha);
-    if (repo.defaultBranch === from) repo.defaultBranch = to;
-    return { status: 201, body: { name: to, commit: commitJson(repo, repo.commits.get(sha)!), protected: false } };
+    if (from === to) return { status: 201, body: branchJson(repo, to, repo.commits.get(sha)!) };
+    if (repo.refs.has(`refs/heads/${to}`) || repo.pendingRename) return unprocessable(`Validation Failed: branch ${to} already exists`);
+    // "Although the API responds immediately, the branch rename process might
+    // take some extra time to complete in the background" (REST description):
+    // the organisation's renameDelayMs of the stand-in is that time.
+    const delay = this.org(repo.owner)?.renameDelayMs ?? 0;
+    if (delay > 0) repo.pendingRename = { from, to, due: Date.now() + delay };
+    else this.applyRename(repo, from, to);
+    return { status: 201, body: branchJson(repo, to, repo.commits.get(sha)!) };
   }),
   "issues/update-label": withRepo(function (repo, { params, body }) {
     const l = repo.labels.get(String(params.name).toLowerCase());
@@ -1879,7 +2746,7 @@ const HANDLERS: Record<string, Handler> = {
     for (const issue of repo.issues.values()) issue.labels = issue.labels.filter((n) => n.toLowerCase() !== key);
     return { status: 204 };
   }),
-  "repos/delete-file": withRepo(function (repo, { params, body }) {
+  "repos/delete-file": withRepo(function (repo, { params, body, actor }) {
     const b = body as { message: string; sha: string; branch?: string; committer?: GitIdentity; author?: GitIdentity };
     const branch = b.branch ?? repo.defaultBranch;
     const head = repo.refs.get(`refs/heads/${branch}`);
@@ -1889,11 +2756,15 @@ const HANDLERS: Record<string, Handler> = {
     const existing = tree.get(filePath);
     if (existing === undefined) return notFound();
     if (b.sha !== blobSha(existing)) return { status: 409, body: { message: `${filePath} does not match ${b.sha}` } };
+    const refused =
+      this.renaming(repo, branch) ??
+      this.refRules(repo, actor, { ref: `refs/heads/${branch}`, kind: "update", fastForward: true }, 409, "https://docs.github.com/rest/repos/contents#delete-a-file");
+    if (refused) return refused;
     tree.delete(filePath);
     const committer = b.committer ? { name: b.committer.name, email: b.committer.email } : undefined;
     const sha = this.commit(repo, { parents: [head], tree, message: b.message, author: b.author ? { name: b.author.name, email: b.author.email } : committer, committer });
     repo.refs.set(`refs/heads/${branch}`, sha);
-    return { status: 200, body: { content: null, commit: commitJson(repo, repo.commits.get(sha)!) } };
+    return { status: 200, body: { content: null, commit: gitCommitJson(repo, repo.commits.get(sha)!) } };
   }),
 
   // --- rulesets
@@ -1901,25 +2772,25 @@ const HANDLERS: Record<string, Handler> = {
     const answer = page([...repo.rulesets.values()], ctx);
     return { ...answer, body: answer.body.map((r) => ({ id: r.id, name: r.name, target: r.target, source_type: r.source_type, source: r.source, enforcement: r.enforcement, node_id: r.node_id, _links: r._links, created_at: r.created_at, updated_at: r.updated_at })) };
   }),
-  "repos/get-repo-ruleset": withRepo(function (repo, { params }) {
+  "repos/get-repo-ruleset": withRepo(function (repo, { params, actor }) {
     const r = repo.rulesets.get(Number(params.ruleset_id));
-    return r ? { status: 200, body: r } : notFound();
+    return r ? { status: 200, body: { ...r, current_user_can_bypass: this.canBypass(actor, repo, r) } } : notFound();
   }),
-  "repos/create-repo-ruleset": withRepo(function (repo, { body }) {
+  "repos/create-repo-ruleset": withRepo(function (repo, { body, actor }) {
     const b = body as Obj;
     if ([...repo.rulesets.values()].some((r) => r.name === b.name)) return unprocessable("Validation Failed: Name must be unique");
     const id = this.id();
     const now = this.tick();
     const r = rulesetJson(repo, id, b, now, now);
     repo.rulesets.set(id, r);
-    return { status: 201, body: r };
+    return { status: 201, body: { ...r, current_user_can_bypass: this.canBypass(actor, repo, r) } };
   }),
-  "repos/update-repo-ruleset": withRepo(function (repo, { params, body }) {
+  "repos/update-repo-ruleset": withRepo(function (repo, { params, body, actor }) {
     const current = repo.rulesets.get(Number(params.ruleset_id));
     if (!current) return notFound();
     const r = rulesetJson(repo, current.id as number, { ...current, ...(body as Obj) }, current.created_at as string, this.tick());
     repo.rulesets.set(r.id as number, r);
-    return { status: 200, body: r };
+    return { status: 200, body: { ...r, current_user_can_bypass: this.canBypass(actor, repo, r) } };
   }),
   "repos/delete-repo-ruleset": withRepo(function (repo, { params }) {
     return repo.rulesets.delete(Number(params.ruleset_id)) ? { status: 204 } : notFound();
@@ -2012,17 +2883,21 @@ const HANDLERS: Record<string, Handler> = {
     const name = String(params.secret_name).toUpperCase();
     if (!/^[A-Z_][A-Z0-9_]*$/.test(name) || name.startsWith("GITHUB_")) return unprocessable(`Validation Failed: ${name} is not a valid secret name`);
     if (b.key_id !== repo.publicKey.keyId) return unprocessable("Bad request: key_id does not match the repository's public key");
-    // A sealed box is the 48-byte overhead (ephemeral key + MAC) plus the value.
-    if (typeof b.encrypted_value !== "string" || Buffer.from(b.encrypted_value, "base64").length < 48) return unprocessable("Bad request: encrypted_value is not a sealed box");
+    // "Encrypting secrets for the REST API": a libsodium sealed box to the
+    // repository's public key. GitHub opens it; a box sealed to another key,
+    // or not a box at all, cannot be a secret.
+    const value = openSealedBox(b.encrypted_value, repo.publicKey);
+    if (value === undefined) return unprocessable("Bad request: encrypted_value could not be opened with the repository's public key (a libsodium sealed box to the key of GET .../actions/secrets/public-key)");
     const existing = repo.secrets.get(name);
     const now = this.tick();
     if (existing) {
-      existing.encryptedValue = b.encrypted_value;
+      existing.encryptedValue = String(b.encrypted_value);
       existing.keyId = b.key_id;
+      existing.value = value;
       existing.updatedAt = now;
       return { status: 204 };
     }
-    repo.secrets.set(name, { name, createdAt: now, updatedAt: now, encryptedValue: b.encrypted_value, keyId: b.key_id });
+    repo.secrets.set(name, { name, createdAt: now, updatedAt: now, encryptedValue: String(b.encrypted_value), keyId: b.key_id, value });
     return { status: 201, body: {} };
   }),
   "actions/delete-repo-secret": withRepo(function (repo, { params }) {
@@ -2046,7 +2921,7 @@ const HANDLERS: Record<string, Handler> = {
       deploymentBranchPolicy: null,
       branchPolicies: new Map(),
       secrets: new Map(),
-      publicKey: { keyId: String(hashInt(`${repo.fullName}#${key}#key`) >>> 0), key: createHash("sha256").update(`${repo.fullName}#${key}#environment-public-key`).digest("base64") },
+      publicKey: newKeyPair(`${repo.fullName}#${key}`),
     };
     if (b.can_admins_bypass !== undefined) env.canAdminsBypass = b.can_admins_bypass;
     if (b.deployment_branch_policy !== undefined) env.deploymentBranchPolicy = b.deployment_branch_policy && (p!.protected_branches || p!.custom_branch_policies) ? { ...b.deployment_branch_policy } : null;
@@ -2099,14 +2974,15 @@ const HANDLERS: Record<string, Handler> = {
     const name = String(params.secret_name).toUpperCase();
     if (!/^[A-Z_][A-Z0-9_]*$/.test(name) || name.startsWith("GITHUB_")) return unprocessable(`Validation Failed: ${name} is not a valid secret name`);
     if (b.key_id !== env.publicKey.keyId) return unprocessable("Bad request: key_id does not match the environment's public key");
-    if (typeof b.encrypted_value !== "string" || Buffer.from(b.encrypted_value, "base64").length < 48) return unprocessable("Bad request: encrypted_value is not a sealed box");
+    const value = openSealedBox(b.encrypted_value, env.publicKey);
+    if (value === undefined) return unprocessable("Bad request: encrypted_value could not be opened with the environment's public key (a libsodium sealed box to the key of GET .../secrets/public-key)");
     const now = this.tick();
     const existing = env.secrets.get(name);
     if (existing) {
-      Object.assign(existing, { encryptedValue: b.encrypted_value, keyId: b.key_id, updatedAt: now });
+      Object.assign(existing, { encryptedValue: b.encrypted_value, keyId: b.key_id, updatedAt: now, value });
       return { status: 204 };
     }
-    env.secrets.set(name, { name, createdAt: now, updatedAt: now, encryptedValue: b.encrypted_value, keyId: b.key_id });
+    env.secrets.set(name, { name, createdAt: now, updatedAt: now, encryptedValue: String(b.encrypted_value), keyId: b.key_id, value });
     return { status: 201, body: {} };
   }),
   "actions/delete-environment-secret": withEnvironment(function (_repo, env, { params }) {
@@ -2129,7 +3005,7 @@ const HANDLERS: Record<string, Handler> = {
     const answer = page(items, ctx);
     return { ...answer, body: answer.body.map((i) => issueJson(this, repo, i)) };
   }),
-  "issues/create": withRepo(function (repo, { body }) {
+  "issues/create": withRepo(function (repo, { body, actor }) {
     const b = body as Obj;
     const number = repo.issues.size + 1;
     const now = this.tick();
@@ -2143,7 +3019,7 @@ const HANDLERS: Record<string, Handler> = {
       state: "open",
       stateReason: null,
       labels,
-      user: this.botLogin,
+      user: loginOf(actor),
       createdAt: now,
       updatedAt: now,
       closedAt: null,
@@ -2156,8 +3032,8 @@ const HANDLERS: Record<string, Handler> = {
   "issues/get": withIssue(function (repo, issue) {
     return { status: 200, body: issueJson(this, repo, issue) };
   }),
-  "issues/update": withIssue(function (repo, issue, { body }) {
-    applyIssuePatch(this, repo, issue, (body as Obj) ?? {});
+  "issues/update": withIssue(function (repo, issue, { body, actor }) {
+    applyIssuePatch(this, repo, issue, (body as Obj) ?? {}, loginOf(actor));
     return { status: 200, body: issueJson(this, repo, issue) };
   }),
   // The timeline (docs: "List timeline events for an issue"): comments as `commented`
@@ -2181,15 +3057,15 @@ const HANDLERS: Record<string, Handler> = {
     if (!c) return notFound();
     // The legacy base role: maintain counts as write, triage as read (the endpoint's description).
     const legacy = c.permission ?? ({ admin: "admin", maintain: "write", write: "write", triage: "read", read: "read" } as Record<string, string>)[c.role_name] ?? "read";
-    return { status: 200, body: { permission: legacy, role_name: c.role_name, user: user(c.login) } };
+    return { status: 200, body: { permission: legacy, role_name: c.role_name, user: collaboratorJson(c) } };
   }),
   "issues/list-comments": withIssue(function (repo, issue, ctx) {
     const items = repo.comments.filter((c) => c.issue === issue.number);
     const answer = page(items, ctx);
     return { ...answer, body: answer.body.map((c) => commentJson(repo, c)) };
   }),
-  "issues/create-comment": withIssue(function (repo, issue, { body }) {
-    const c = this.addComment(repo, issue.number, String((body as Obj).body), this.botLogin);
+  "issues/create-comment": withIssue(function (repo, issue, { body, actor }) {
+    const c = this.addComment(repo, issue.number, String((body as Obj).body), loginOf(actor));
     return { status: 201, body: commentJson(repo, c) };
   }),
   "issues/update-comment": withRepo(function (repo, { params, body }) {
@@ -2239,28 +3115,39 @@ const HANDLERS: Record<string, Handler> = {
     const items = [...repo.refs.entries()].filter(([r]) => r.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : 1));
     return { status: 200, body: items.map(([r, s]) => refJson(repo, r, s)) };
   }),
-  "git/create-ref": withRepo(function (repo, { body }) {
+  "git/create-ref": withRepo(function (repo, { body, actor }) {
     const { ref, sha } = body as { ref: string; sha: string };
     if (!/^refs\/[^/]+\/.+/.test(ref)) return unprocessable("Reference name must start with 'refs/' and have at least two slashes.");
     if (!/^(?!\/)(?!.*(?:\.\.|\/\/|@\{|\\|[\s~^:?*[]))(?!.*\/$)(?!.*\.lock$).+$/.test(ref)) return unprocessable(`${ref} is not a valid ref name.`);
     if (repo.refs.has(ref)) return unprocessable("Reference already exists");
     if (!repo.commits.has(sha)) return unprocessable("Object does not exist");
+    const refused = this.refRules(repo, actor, { ref, kind: "create" }, 422, GIT_REFS_DOC);
+    if (refused) return refused;
     repo.refs.set(ref, sha);
     return { status: 201, body: refJson(repo, ref, sha) };
   }),
-  "git/update-ref": withRepo(function (repo, { params, body }) {
+  "git/update-ref": withRepo(function (repo, { params, body, actor }) {
     const ref = `refs/${params.ref}`;
     const current = repo.refs.get(ref);
     const { sha, force } = body as { sha: string; force?: boolean };
     if (!current) return unprocessable("Reference does not exist");
     if (!repo.commits.has(sha)) return unprocessable("Object does not exist");
-    if (!force && !this.ancestors(repo, sha).includes(current)) return unprocessable("Update is not a fast forward");
+    const fastForward = this.ancestors(repo, sha).includes(current);
+    if (!force && !fastForward) return unprocessable("Update is not a fast forward");
+    const added = this.ancestors(repo, sha).filter((c) => !this.ancestors(repo, current).includes(c));
+    const refused =
+      (ref.startsWith("refs/heads/") ? this.renaming(repo, ref.slice("refs/heads/".length)) : undefined) ??
+      this.refRules(repo, actor, { ref, kind: "update", fastForward, mergeCommit: added.some((c) => repo.commits.get(c)!.parents.length > 1) }, 422, GIT_REFS_DOC);
+    if (refused) return refused;
     repo.refs.set(ref, sha);
     return { status: 200, body: refJson(repo, ref, sha) };
   }),
-  "git/delete-ref": withRepo(function (repo, { params }) {
+  "git/delete-ref": withRepo(function (repo, { params, actor }) {
     const ref = `refs/${params.ref}`;
-    if (!repo.refs.delete(ref)) return unprocessable("Reference does not exist");
+    if (!repo.refs.has(ref)) return unprocessable("Reference does not exist");
+    const refused = this.refRules(repo, actor, { ref, kind: "delete" }, 422, GIT_REFS_DOC);
+    if (refused) return refused;
+    repo.refs.delete(ref);
     return { status: 204 };
   }),
   "repos/list-branches": withRepo(function (repo, ctx) {
@@ -2274,7 +3161,7 @@ const HANDLERS: Record<string, Handler> = {
   "repos/get-branch": withRepo(function (repo, { params }) {
     const sha = repo.refs.get(`refs/heads/${params.branch}`);
     if (!sha) return notFound("Branch not found");
-    return { status: 200, body: { name: params.branch, commit: commitJson(repo, repo.commits.get(sha)!), protected: false } };
+    return { status: 200, body: branchJson(repo, String(params.branch), repo.commits.get(sha)!) };
   }),
   "repos/list-commits": withRepo(function (repo, ctx) {
     const { params } = ctx;
@@ -2309,12 +3196,20 @@ const HANDLERS: Record<string, Handler> = {
       entries.set(rest[0], rest.length > 1 ? "dir" : "file");
     }
     if (!entries.size) return notFound();
+    const dirSha = (dir: string) =>
+      createHash("sha1")
+        .update([...tree.entries()].filter(([f]) => f.startsWith(`${dir}/`)).map(([f, c]) => `${f}\0${blobSha(c)}`).sort().join("\n"))
+        .digest("hex");
     return {
       status: 200,
-      body: [...entries].map(([name, type]) => ({ type, name, path: `${prefix}${name}`, sha: type === "file" ? blobSha(tree.get(`${prefix}${name}`)!) : null })),
+      body: [...entries].map(([name, type]) => {
+        const entry = `${prefix}${name}`;
+        const content = tree.get(entry);
+        return contentEntryJson(repo, entry, type, type === "file" ? blobSha(content!) : dirSha(entry), type === "file" ? Buffer.byteLength(content!, "utf8") : 0, ref);
+      }),
     };
   }),
-  "repos/create-or-update-file-contents": withRepo(function (repo, { params, body }) {
+  "repos/create-or-update-file-contents": withRepo(function (repo, { params, body, actor }) {
     const b = body as { message: string; content: string; sha?: string; branch?: string; committer?: GitIdentity; author?: GitIdentity };
     const branch = b.branch ?? repo.defaultBranch;
     const head = repo.refs.get(`refs/heads/${branch}`);
@@ -2325,6 +3220,10 @@ const HANDLERS: Record<string, Handler> = {
     if (existing !== undefined && !b.sha) return unprocessable('Invalid request.\n\n"sha" wasn\'t supplied.');
     if (existing !== undefined && b.sha !== blobSha(existing)) return { status: 409, body: { message: `${filePath} does not match ${b.sha}` } };
     if (!/^[A-Za-z0-9+/=\s]*$/.test(b.content)) return unprocessable("content is not valid Base64");
+    const refused =
+      this.renaming(repo, branch) ??
+      this.refRules(repo, actor, { ref: `refs/heads/${branch}`, kind: "update", fastForward: true }, 409, "https://docs.github.com/rest/repos/contents#create-or-update-file-contents");
+    if (refused) return refused;
     const content = Buffer.from(b.content, "base64").toString("utf8");
     tree.set(filePath, content);
     const committer = b.committer ? { name: b.committer.name, email: b.committer.email } : undefined;
@@ -2333,7 +3232,7 @@ const HANDLERS: Record<string, Handler> = {
     repo.refs.set(`refs/heads/${branch}`, sha);
     return {
       status: existing === undefined ? 201 : 200,
-      body: { content: contentJson(repo, filePath, content, branch), commit: commitJson(repo, repo.commits.get(sha)!) },
+      body: { content: contentJson(repo, filePath, content, branch), commit: gitCommitJson(repo, repo.commits.get(sha)!) },
     };
   }),
 
@@ -2389,7 +3288,7 @@ const HANDLERS: Record<string, Handler> = {
     const answer = page(items, ctx);
     return { ...answer, body: answer.body.map((p) => pullJson(this, repo, p)) };
   }),
-  "pulls/create": withRepo(function (repo, { body }) {
+  "pulls/create": withRepo(function (repo, { body, actor }) {
     const b = body as { title?: string; head: string; base: string; body?: string; draft?: boolean; issue?: number };
     if (b.issue !== undefined) return unprocessable("stand-in: converting an issue into a pull request is not supported");
     const head = b.head.includes(":") ? b.head.split(":").slice(1).join(":") : b.head;
@@ -2412,7 +3311,7 @@ const HANDLERS: Record<string, Handler> = {
       state: "open",
       stateReason: null,
       labels: [],
-      user: this.botLogin,
+      user: loginOf(actor),
       createdAt: now,
       updatedAt: now,
       closedAt: null,
@@ -2443,19 +3342,56 @@ const HANDLERS: Record<string, Handler> = {
     return { status: 204 };
   }),
 
-  "apps/create-installation-access-token": function (this: GitHubStandIn, { params }) {
+  "apps/create-installation-access-token": function (this: GitHubStandIn, { params, actor }) {
     const installation = Number(params.installation_id);
-    const token = `ghs_standin_installation_${installation}`;
+    const app = actor as Extract<Identity, { kind: "app" }>;
+    const { token, who } = this.issueInstallationToken(app.appId, installation);
     this.installationTokens.push({ installation, authorization: "(seen)", token });
-    return { status: 201, body: { token, expires_at: "2099-01-01T00:00:00Z" } };
+    return {
+      status: 201,
+      body: { token, expires_at: "2099-01-01T00:00:00Z", permissions: who.kind === "app" ? who.permissions : {}, repository_selection: who.kind === "app" && who.repositories ? "selected" : "all" },
+    };
   },
 
-  "pulls/merge": withPull(function (repo, pull) {
-    const r = this.merge(repo, pull, this.botLogin);
+  "pulls/merge": withPull(function (repo, pull, { actor }) {
+    // The merge is a write to the base branch: its rulesets apply, with the
+    // approvals recorded by approvePull; the merge button of a person
+    // (mergePull) stands for a reviewed merge.
+    const approvers = new Set((pull.approvals ?? []).filter((l) => l !== repo.issues.get(pull.number)!.user));
+    const refused = this.refRules(
+      repo,
+      actor,
+      { ref: `refs/heads/${pull.base}`, kind: "update", fastForward: true, mergeCommit: true, merge: { approvals: approvers.size, lastPushApproved: approvers.size > 0 } },
+      405,
+      "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request",
+    );
+    if (refused) return refused;
+    const r = this.merge(repo, pull, loginOf(actor));
     if (typeof r === "string") return { status: 405, body: { message: r } };
     return { status: 200, body: { sha: r.sha, merged: true, message: "Pull Request successfully merged" } };
   }),
 };
+
+/**
+ * The plaintext of an Actions secret from a stand-in's state folder (a
+ * server started with `npm run standin -- --state DIR`), as `secretValue`
+ * reads it in-process: what a workflow run against that stand-in would see.
+ */
+export function secretValueIn(stateDir: string, fullName: string, name: string, environment?: string): string {
+  const data = JSON.parse(fs.readFileSync(path.join(stateDir, "state.json"), "utf8"), (_k, v: unknown) =>
+    v && typeof v === "object" && "$map" in v ? new Map((v as { $map: Array<[unknown, unknown]> }).$map) : v,
+  ) as { repos: RepoState[] };
+  const repo = data.repos.find((r) => r.fullName.toLowerCase() === fullName.toLowerCase());
+  const store = environment === undefined ? repo?.secrets : repo?.environments?.get(environment.toLowerCase())?.secrets;
+  const secret = store?.get(name.toUpperCase());
+  if (secret?.value === undefined) throw new Error(`stand-in state ${stateDir}: no opened secret ${name} in ${fullName}`);
+  return secret.value;
+}
+
+/** The operations the stand-in serves, by operationId (the rows of the permission table, and what the response test sends). */
+export function servedOperations(): string[] {
+  return Object.keys(HANDLERS).sort();
+}
 
 // ---------------------------------------------------------------------------
 // Running pipeline commands in-process against a stand-in.
@@ -2504,6 +3440,7 @@ export async function withCheckedStandIn(repo: string, f: (s: GitHubStandIn) => 
     await f(s);
     if (s.rejected.length) throw new Error(`requests outside GitHub's OpenAPI description: ${JSON.stringify(s.rejected)}`);
     if (s.unimplemented.length) throw new Error(`requests the stand-in does not implement: ${JSON.stringify(s.unimplemented)}`);
+    if (s.badResponses.length) throw new Error(`answers outside GitHub's response schemas: ${JSON.stringify(s.badResponses)}`);
   } finally {
     await s.stop();
   }

@@ -9,6 +9,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
+import sodium from "libsodium-wrappers";
+import { secretValueIn } from "./github-standin";
 
 const MAIN = path.join(__dirname, "standin-main.ts");
 
@@ -103,6 +105,63 @@ test("GIVEN a state folder WHEN a second server starts on it THEN it serves what
     } finally {
       assert.equal(await stop(second.child), 0);
     }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("GIVEN --identities with a bad entry THEN every problem is named with the file, the field and what is allowed, exit 2", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "standin-main-"));
+  try {
+    const file = path.join(dir, "identities.json");
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        "ghp_owner_token_1": { kind: "owner", login: "ada" },
+        "ghp_member_token_1": { kind: "member", login: "bob", role: "boss" },
+        "ghs_app_token_1": { kind: "app", appId: 7, installationId: 8, permissions: { contents: "write", workflow: "write", issues: "admin" } },
+        "ghs_other_token": { kind: "robot" },
+      }),
+    );
+    const r = run(["--port", "0", "--state", dir, "--identities", file]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`identity 2 \\(token ghp_…\\)\\.role: "boss" is not allowed \\(allowed: read, triage, write, maintain, admin\\)`));
+    assert.match(r.stderr, /identity 3 \(token ghs_…\)\.permissions\.workflow: not a GitHub permission \(allowed: actions, administration, /);
+    assert.match(r.stderr, /identity 3 \(token ghs_…\)\.permissions\.issues: "admin" is not allowed \(allowed: read, write\)/);
+    assert.match(r.stderr, /identity 4 \(token ghs_…\)\.kind: "robot" is not allowed \(allowed: owner, member, app\)/);
+    assert.ok(r.stderr.includes(file), "the file is named");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("GIVEN --identities, --allow-actions-prs and --default-branch WHEN tokens call THEN each is what its identity may do in an organisation set up that way", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "standin-main-"));
+  try {
+    const file = path.join(dir, "identities.json");
+    fs.writeFileSync(file, JSON.stringify({ "ghp_owner_token_1": { kind: "owner", login: "ada" }, "ghp_member_token_1": { kind: "member", login: "bob", role: "write" } }));
+    const s = await serve(["--port", "0", "--state", dir, "--org", "acme", "--identities", file, "--allow-actions-prs", "--default-branch", "trunk"]);
+    const call = (token: string, method: string, p: string, body?: unknown) =>
+      fetch(`${s.url}/api/v3${p}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    try {
+      assert.equal(s.token, "ghp_owner_token_1", "the first identity's token");
+      const created = await call("ghp_owner_token_1", "POST", "/orgs/acme/repos", { name: "r", auto_init: true, private: true });
+      assert.equal(((await created.json()) as { default_branch: string }).default_branch, "trunk");
+      const setting = await call("ghp_member_token_1", "PATCH", "/repos/acme/r", { has_wiki: false });
+      assert.equal(setting.status, 403);
+      assert.equal(((await setting.json()) as { message: string }).message, "Must have admin rights to Repository.");
+      assert.equal((await call("ghp_member_token_1", "PUT", "/repos/acme/r/actions/permissions/workflow", { can_approve_pull_request_reviews: true })).status, 403, "a member is no admin");
+      assert.equal((await call("ghp_owner_token_1", "PUT", "/repos/acme/r/actions/permissions/workflow", { can_approve_pull_request_reviews: true })).status, 204, "the organisation allows it");
+      assert.equal((await call("not-a-token", "GET", "/repos/acme/r")).status, 401);
+      // A secret sealed to the repository's key: its plaintext is in the state folder for a test to read back.
+      const key = (await (await call("ghp_owner_token_1", "GET", "/repos/acme/r/actions/secrets/public-key")).json()) as { key: string; key_id: string };
+      await sodium.ready;
+      const sealed = Buffer.from(sodium.crypto_box_seal(sodium.from_string("cosign-key-material"), Buffer.from(key.key, "base64"))).toString("base64");
+      assert.equal((await call("ghp_owner_token_1", "PUT", "/repos/acme/r/actions/secrets/COSIGN_PRIVATE_KEY", { encrypted_value: sealed, key_id: key.key_id })).status, 201);
+    } finally {
+      assert.equal(await stop(s.child), 0);
+    }
+    assert.equal(secretValueIn(dir, "acme/r", "COSIGN_PRIVATE_KEY"), "cosign-key-material");
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
