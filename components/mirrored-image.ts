@@ -125,8 +125,10 @@ export class MirroredImage extends pulumi.ComponentResource {
       `${name}-default-branch`,
       // waitForRename: GitHub applies a rename of the default branch a moment
       // later (the provider's docs); the first file commit must find `main`.
+      // It only acts when the provider renames, so a mirror created before it
+      // was set needs no update for it (ignoreChanges).
       { repository: repo, branch: DEFAULT_BRANCH, rename: true, waitForRename: true },
-      { parent: this },
+      { parent: this, ignoreChanges: ["waitForRename"] },
     );
 
     // Labels strip themselves off every issue when deleted, so they stay.

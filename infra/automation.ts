@@ -194,7 +194,25 @@ export function engineErrors(e: unknown, events: readonly EngineEvent[]): Error 
     .map((d) => d!.message.trim())
     .filter((m) => m && m !== "update failed" && m !== "preview failed");
   const unique = [...new Set(messages)];
+  const spent = unique.map((m) => RATE_LIMIT_SPENT.exec(m)).find((m) => m);
+  if (spent) unique.push(rateLimitAdvice(spent[1], spent[2]));
   return new AutomationError(unique.length ? unique.join("\n") : ((e as Error).message.split("\n").slice(-20).join("\n")));
+}
+
+/**
+ * go-github's own refusal once a response said no request is left
+ * (`checkRateLimitBeforeDo`, google/go-github v88 github.go): the provider's
+ * transport waits only on a 403 it receives, so a run that spends the limit
+ * itself stops here instead of waiting.
+ */
+const RATE_LIMIT_SPENT = /API rate limit of (\d+) still exceeded until ([^,]+), not making remote request/;
+
+function rateLimitAdvice(limit: string, until: string): string {
+  return (
+    `GitHub's rate limit for the deploying identity (${limit} requests an hour) is spent, and the provider stops rather than wait: ` +
+    `run the same command again after ${until}. A refresh reads about 34 times per mirror, a new mirror about 70 (docs/scale.md); ` +
+    `a GitHub App's limit grows with the organisation.`
+  );
 }
 
 /**

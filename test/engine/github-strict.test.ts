@@ -350,15 +350,23 @@ describe("an organisation like a real one", { concurrency: false }, () => {
       ok(await p.run(["up", "--refresh"], env), "restore");
     });
 
-    test("GIVEN a primary rate limit spent half-way WHEN preview --refresh THEN the provider and the program wait for the reset and finish", async () => {
-      s.setRateLimit(25, 4000);
+    // What the released provider does when a run spends the limit itself:
+    // its transport waits for the reset on a 403 it receives (transport.go),
+    // but once an answer says 0 remaining, go-github refuses every later
+    // request before the reset without sending it (checkRateLimitBeforeDo,
+    // google/go-github v88). A refresh larger than a window meets the second
+    // case, so the run stops, and the message says when to run it again.
+    test("GIVEN a rate limit smaller than a refresh WHEN preview --refresh THEN the run stops once an answer says 0 remaining, naming when to run again; after the reset it finishes", async () => {
+      s.setRateLimit(25, 15_000);
       try {
-        const from = s.requests.length;
-        assert.deepEqual(changes(ok(await p.run(["preview", "--refresh"], env), "preview under a rate limit")), {});
-        assert.ok(s.requests.slice(from).some((r) => r.rateLimited), "the limit was never reached");
+        const spent = await p.run(["preview", "--refresh"], env);
+        assert.notEqual(spent.code, 0, "preview went through a spent rate limit");
+        assert.match(spent.stderr, /API rate limit of 25 still exceeded until [^,]+, not making remote request/);
+        assert.match(spent.stderr, /rate limit for the deploying identity \(25 requests an hour\) is spent, and the provider stops rather than wait: run the same command again after /);
       } finally {
-        s.setRateLimit(5000, 3_600_000);
+        s.setRateLimit(5000, 3_600_000); // the reset
       }
+      assert.deepEqual(changes(ok(await p.run(["preview", "--refresh"], env), "preview after the reset")), {});
     });
 
     test("GIVEN a mirror's repository archived in GitHub WHEN up --refresh THEN the provider unarchives it first (PATCH archived=false, the one write an archived repository takes) and then fixes the drift", async () => {
