@@ -55,6 +55,9 @@ import { policy } from "../../infra/policy";
 import { renderFleet } from "../../infra/render";
 import { KUSTOMIZE_PATH } from "../../pipeline/lib/pin";
 import { SCAN_GATE_PREDICATE_TYPE } from "../../pipeline/lib/sign";
+import sodium from "libsodium-wrappers";
+import { WEBHOOK_SECRETS } from "../../components/mirrored-image";
+import { COSIGN_SECRETS } from "../../components/workflow/sign";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
 import { serveGit, gitRequestOf } from "../support/git-http";
 import { buildWithComponent } from "../support/kustomize";
@@ -181,6 +184,25 @@ class Upstream {
 
 // ---------------------------------------------------------------- the run
 
+/** One call to the stand-in's API, as the provider makes it; anything but 2xx stops the run. */
+async function api(s: GitHubStandIn, method: string, url: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${s.url}${url}`, { method, headers: { authorization: `token ${s.token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  const text = await res.text();
+  check(res.ok, `${method} ${url}: ${res.status} ${text}`);
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+}
+
+/** An Actions secret as GitHub takes it: sealed (libsodium's sealed box) to the repository's, or the environment's, public key. */
+async function seal(s: GitHubStandIn, repo: string, environment: string | undefined, name: string, value: string): Promise<void> {
+  const base = environment ? `/repos/${repo}/environments/${environment}/secrets` : `/repos/${repo}/actions/secrets`;
+  const res = await fetch(`${s.url}${base}/public-key`, { headers: { authorization: `token ${s.token}` } });
+  check(res.ok, `GET ${base}/public-key: ${res.status}`);
+  const key = (await res.json()) as { key: string; key_id: string };
+  await sodium.ready;
+  const sealed = sodium.crypto_box_seal(sodium.from_string(value), sodium.from_base64(key.key, sodium.base64_variants.ORIGINAL));
+  await api(s, "PUT", `${base}/${name}`, { encrypted_value: sodium.to_base64(sealed, sodium.base64_variants.ORIGINAL), key_id: key.key_id });
+}
+
 async function e2e(cleanup: Cleanup): Promise<string> {
   const busybox = process.env.E2E_BUSYBOX ?? "/bin/busybox";
   const tools: Record<string, string> = {};
@@ -266,7 +288,7 @@ async function e2e(cleanup: Cleanup): Promise<string> {
   /** The pipeline repository and the commit pulumi up would have made of it: every workflow names it. */
   const pipelineRepo = `${OWNER}/${PIPELINE_REPOSITORY_NAME}`;
   let pipelineCommit: string | undefined;
-  const gh: GitHubStandIn = await step("GitHub stand-in: the pipeline repository and the mirror repository as `pulumi up` leaves them, the upstream's repository", async () => {
+  const gh: GitHubStandIn = await step("GitHub stand-in: the pipeline repository and the mirror repository as `pulumi up` leaves them (files, labels, sealed secrets), the upstream's repository", async () => {
     const s = await startGitHubStandIn();
     cleanup.add(`GitHub stand-in on ${s.url}`, () => s.stop());
     s.addOrg(OWNER);
@@ -281,10 +303,20 @@ async function e2e(cleanup: Cleanup): Promise<string> {
     s.addRepo(repoFullName, { files });
     for (const l of policy.labels) s.addLabel(repoFullName, l.name, l.color, l.description);
     // The upstream as the health check reads it from the API (its git is served by the upstream server).
+    // The secrets as pulumi up leaves them: sealed to the repository's (or its
+    // signing environment's) public key through GitHub's API. The runner gets
+    // them back opened (secrets(), below): the run signs with the key the
+    // secret holds. (test/engine/github-strict.test.ts: the provider's sealed
+    // secrets open to the stack's values.)
+    const signingEnv = mirror.signing?.environment ?? undefined;
+    if (signingEnv) await api(s, "PUT", `/repos/${repoFullName}/environments/${signingEnv}`, {});
+    await seal(s, repoFullName, signingEnv, COSIGN_SECRETS.privateKey, fs.readFileSync(path.join(keys, "fleet", "cosign.key"), "utf8"));
+    await seal(s, repoFullName, signingEnv, COSIGN_SECRETS.password, COSIGN_PASSWORD);
+    await seal(s, repoFullName, undefined, WEBHOOK_SECRETS.slack, `${hooks.url}/slack`);
     s.addRepo(UPSTREAM, { private: false, date: new Date(v100.time * 1000).toISOString() });
     s.addTag(UPSTREAM, "v1.0.0");
     s.addTag(UPSTREAM, "v1.1.0", s.addCommit(UPSTREAM, { message: "release v1.1.0", date: new Date(v110.time * 1000).toISOString() }));
-    return [s, `${s.url}: ${pipelineRepo} at ${pipelineCommit}; ${repoFullName} (${Object.keys(files).length} files, ${policy.labels.length} labels), ${UPSTREAM}`];
+    return [s, `${s.url}: ${pipelineRepo} at ${pipelineCommit}; ${repoFullName} (${Object.keys(files).length} files, ${policy.labels.length} labels, the signing key sealed in ${signingEnv ? `environment ${signingEnv}` : "repository secrets"}), ${UPSTREAM}`];
   });
 
   // ---------------------------------------------------------------- the runner
@@ -331,11 +363,13 @@ async function e2e(cleanup: Cleanup): Promise<string> {
     MIRROR_FLEET_BUILDKIT_HOST: buildkit.address,
   };
   const workdir = path.join(work, "workdir");
+  // What the runner receives: each secret opened from the sealed box the stand-in holds.
+  const secretIn = (name: string, environment?: string) => gh.secretValue(repoFullName, name, environment);
   const secrets = () => ({
     GITHUB_TOKEN: gh.token,
-    COSIGN_PRIVATE_KEY: fs.readFileSync(path.join(keys, "fleet", "cosign.key"), "utf8"),
-    COSIGN_PASSWORD,
-    MIRROR_SLACK_WEBHOOK: `${hooks.url}/slack`,
+    [COSIGN_SECRETS.privateKey]: secretIn(COSIGN_SECRETS.privateKey, mirror.signing?.environment ?? undefined),
+    [COSIGN_SECRETS.password]: secretIn(COSIGN_SECRETS.password, mirror.signing?.environment ?? undefined),
+    [WEBHOOK_SECRETS.slack]: secretIn(WEBHOOK_SECRETS.slack),
   });
   const actEngine = (await must(cleanup, "act --version", tools.act, ["--version"])).stdout.trim().replace(/^act version /, "act ");
   const shape = workflowShape(workflowFile);
