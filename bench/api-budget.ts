@@ -121,7 +121,8 @@ export const PER_RUN: Ops = { "GET orgs/get": 1 };
 export const OWNER_CHECK_PER_RUN = 2;
 /** The deploying identity's bypass of the ruleset (infra/owner.ts checkBypass): its list and the ruleset, once the stack manages a repository with branch protection on. */
 export const BYPASS_CHECK_PER_RUN = 2;
-export const ADOPTION_PER_MIRROR = { missing: 1, managed: 0 } as const;
+/** infra/adopt.ts: per repository the fleet declares (each mirror's and the pipeline repository), one read when the state lacks it. */
+export const ADOPTION_PER_REPOSITORY = { missing: 1, managed: 0 } as const;
 export const HEALTH_CHECK_PER_UPSTREAM = 4;
 export const HEALTH_CHECK_PER_UPSTREAM_MAX = 7;
 

@@ -22,7 +22,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { ADOPTION_PER_MIRROR, appLimit, BYPASS_CHECK_PER_RUN, budget, CALLS, cost, HEALTH_CHECK_PER_UPSTREAM, hoursAtLeast, LIMITS, OWNER_CHECK_PER_RUN } from "./api-budget";
+import { ADOPTION_PER_REPOSITORY, appLimit, BYPASS_CHECK_PER_RUN, budget, CALLS, cost, HEALTH_CHECK_PER_UPSTREAM, hoursAtLeast, LIMITS, OWNER_CHECK_PER_RUN } from "./api-budget";
 import { engineCheck, engineTable, measureEngine, perTypeTable, type EngineMeasure } from "./engine";
 import { requireBuiltTools } from "../test/engine/harness";
 import { gateBench, gateTable } from "./gate";
@@ -181,8 +181,9 @@ export function budgetTable(perMirror: Record<string, number>, sizes: readonly n
     "|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const n of sizes) {
-    // Every run: the provider's start, and the program's own reads (the owner; adoption of each mirror the state lacks; health of each upstream, one per mirror at most).
-    const program = (managed: boolean) => 1 + OWNER_CHECK_PER_RUN + (managed ? BYPASS_CHECK_PER_RUN : 0) + ((managed ? ADOPTION_PER_MIRROR.managed : ADOPTION_PER_MIRROR.missing) + HEALTH_CHECK_PER_UPSTREAM) * n;
+    // Every run: the provider's start, and the program's own reads (the owner; adoption of each repository the state lacks, the mirrors' and the pipeline's; health of each upstream, one per mirror at most).
+    const program = (managed: boolean) =>
+      1 + OWNER_CHECK_PER_RUN + (managed ? BYPASS_CHECK_PER_RUN : 0) + (managed ? ADOPTION_PER_REPOSITORY.managed : ADOPTION_PER_REPOSITORY.missing) * (n + 1) + HEALTH_CHECK_PER_UPSTREAM * n;
     const provider = budget(perMirror, n, "create");
     const create = { requests: provider.requests + program(false), writes: provider.writes };
     const read = { requests: budget(perMirror, n, "read").requests + program(true), writes: 0 };

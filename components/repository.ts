@@ -41,18 +41,28 @@ export function repositoryArgs(m: ResolvedMirror) {
  * (GitHub ignores it there), and topics come in a later request.
  */
 export function createdSettings(m: ResolvedMirror): Readonly<Record<string, string | boolean>> {
-  const a = repositoryArgs(m);
+  return createdSettingsOf(repositoryArgs(m));
+}
+
+/** The same, of any repository the fleet creates (the pipeline repository's too); a homepage only when one is sent. */
+export function createdSettingsOf(
+  a: Pick<github.RepositoryArgs, "allowAutoMerge" | "allowMergeCommit" | "allowRebaseMerge" | "allowSquashMerge" | "deleteBranchOnMerge" | "hasIssues" | "hasProjects" | "hasWiki"> & {
+    readonly description: string;
+    readonly homepageUrl?: string;
+    readonly visibility: string;
+  },
+): Readonly<Record<string, string | boolean>> {
   return {
     description: a.description,
-    homepage: a.homepageUrl,
+    ...(a.homepageUrl !== undefined ? { homepage: a.homepageUrl } : {}),
     visibility: a.visibility,
-    has_issues: a.hasIssues,
-    has_wiki: a.hasWiki,
-    has_projects: a.hasProjects,
-    allow_merge_commit: a.allowMergeCommit,
-    allow_squash_merge: a.allowSquashMerge,
-    allow_rebase_merge: a.allowRebaseMerge,
-    allow_auto_merge: a.allowAutoMerge,
-    delete_branch_on_merge: a.deleteBranchOnMerge,
+    has_issues: a.hasIssues as boolean,
+    has_wiki: a.hasWiki as boolean,
+    has_projects: a.hasProjects as boolean,
+    allow_merge_commit: a.allowMergeCommit as boolean,
+    allow_squash_merge: a.allowSquashMerge as boolean,
+    allow_rebase_merge: a.allowRebaseMerge as boolean,
+    allow_auto_merge: a.allowAutoMerge as boolean,
+    delete_branch_on_merge: a.deleteBranchOnMerge as boolean,
   };
 }

@@ -1,6 +1,7 @@
 /**
- * Which mirror repositories this stack may take as its own (DESIGN
- * invariants 10 and 11), decided before anything is declared.
+ * Which repositories this stack may take as its own (each mirror's, and the
+ * pipeline repository whose action every mirror runs; DESIGN invariants 10
+ * and 11), decided before anything is declared.
  *
  * Writes are safe to retry: a create that got a 502 or timed out after GitHub
  * applied it leaves a repository (or a label) on GitHub that the stack's
@@ -89,6 +90,10 @@ export interface Candidate {
   readonly repo: string;
   /** What the program's create request sends (components/repository.ts `createdSettings`). */
   readonly settings: CreatedSettings;
+  /** What to do when it is not the fleet's. @default rename the mirror (`name` in sourceFile) */
+  readonly ifNotOurs?: string;
+  /** Whether the fleet's labels are declared on it. @default true */
+  readonly labels?: boolean;
 }
 
 export interface AdoptionInputs {
@@ -114,13 +119,14 @@ export async function findExisting(inputs: AdoptionInputs, api: () => Promise<Gi
   const refusals: string[] = [];
   const names = new Set(inputs.mirrors.map((m) => m.repo));
   for (const v of inputs.vouched.filter((r) => !names.has(r))) {
-    refusals.push(`mirror-fleet:adoptRepositories: ${JSON.stringify(v)} is not allowed (allowed: the repository of a mirror in mirrors/: ${[...names].join(", ")})`);
+    refusals.push(`mirror-fleet:adoptRepositories: ${JSON.stringify(v)} is not allowed (allowed: a repository of this fleet: ${[...names].join(", ")})`);
   }
   let deployer: string | null | undefined;
   for (const m of inputs.mirrors) {
     const managedLabels = inputs.managed.labels.get(m.repo) ?? new Set<string>();
+    const labels = m.labels === false ? [] : inputs.labels;
     if (inputs.managed.repositories.has(m.repo)) {
-      const missing = inputs.labels.filter((l) => !managedLabels.has(l.toLowerCase()));
+      const missing = labels.filter((l) => !managedLabels.has(l.toLowerCase()));
       out.set(m.repo, { repository: false, labels: missing.length ? await present(await api(), inputs.owner, m.repo, missing) : [] });
       continue;
     }
@@ -134,7 +140,7 @@ export async function findExisting(inputs: AdoptionInputs, api: () => Promise<Gi
       refusals.push(
         `${m.sourceFile}: ${inputs.owner}/${m.repo} exists and is archived. If it is this fleet's (a mirror removed and added back), unarchive it ` +
           `(its Settings > Danger Zone > Unarchive, or: gh api --method PATCH repos/${inputs.owner}/${m.repo} -F archived=false) and run again; ` +
-          `if it is not, rename the mirror (\`name\` in ${m.sourceFile})`,
+          `if it is not, ${ifNotOurs(m)}`,
       );
       continue;
     }
@@ -146,11 +152,11 @@ export async function findExisting(inputs: AdoptionInputs, api: () => Promise<Gi
         continue;
       }
     }
-    out.set(m.repo, { repository: true, labels: await present(await api(), inputs.owner, m.repo, inputs.labels) });
+    out.set(m.repo, { repository: true, labels: labels.length ? await present(await api(), inputs.owner, m.repo, labels) : [] });
   }
   if (refusals.length) {
     throw new AdoptionRefused(
-      `${refusals.length} mirror ${refusals.length === 1 ? "repository exists" : "repositories exist"} on GitHub that this stack did not create; nothing was written:\n  - ${refusals.join("\n  - ")}`,
+      `${refusals.length} ${refusals.length === 1 ? "repository" : "repositories"} of this fleet ${refusals.length === 1 ? "exists" : "exist"} on GitHub that this stack did not create; nothing was written:\n  - ${refusals.join("\n  - ")}`,
     );
   }
   return out;
@@ -159,10 +165,14 @@ export async function findExisting(inputs: AdoptionInputs, api: () => Promise<Gi
 function refusal(owner: string, m: Candidate, problems: readonly string[]): string {
   return (
     `${m.sourceFile}: ${owner}/${m.repo} already exists and is not what this fleet's create request leaves (${problems.join("; ")}). ` +
-    `If it is not this fleet's, rename the mirror (\`name\` in ${m.sourceFile}) or have its owner rename it. ` +
+    `If it is not this fleet's, ${ifNotOurs(m)}. ` +
     `If it is this fleet's own (a mirror removed and added back), check its collaborators, secrets, webhooks, deploy keys and workflows by hand, ` +
     `then list it: pulumi config set --path 'mirror-fleet:adoptRepositories[0]' ${m.repo}`
   );
+}
+
+function ifNotOurs(m: Candidate): string {
+  return m.ifNotOurs ?? `rename the mirror (\`name\` in ${m.sourceFile}) or have its owner rename it`;
 }
 
 async function getRepo(gh: GitHub, owner: string, repo: string): Promise<Record<string, unknown> | undefined> {

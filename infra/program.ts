@@ -12,8 +12,9 @@ import { checkBypass, checkOwner } from "./owner";
 import { checkUpstreams, client, newestAllowedTag, type GitHubReader, type HealthByRepo } from "./upstream-health";
 import { fleetSummary, inventoryWaivers, type InventoryEntry } from "../components/inventory";
 import { MirroredImage } from "../components/mirrored-image";
-import { PipelineRepository } from "../components/pipeline-repository";
-import { createdSettings } from "../components/repository";
+import { PIPELINE_REPOSITORY_NAME } from "../components/pipeline-action";
+import { PipelineRepository, pipelineRepositoryArgs } from "../components/pipeline-repository";
+import { createdSettings, createdSettingsOf } from "../components/repository";
 import { pipelineBundle } from "../pipeline/bundle";
 import { resolveFleet, type MirrorEntry, type ResolvedFleet } from "../components/spec";
 import type { FleetPolicy, NotifyTarget, StackSettings } from "../components/types";
@@ -91,7 +92,17 @@ export async function lookAtGitHub(inputs: FleetInputs, resolved: ResolvedFleet)
   const existing = await findExisting(
     {
       owner: inputs.settings.owner,
-      mirrors: resolved.mirrors.map((m) => ({ sourceFile: m.sourceFile, repo: m.repo, settings: createdSettings(m) })),
+      mirrors: [
+        ...resolved.mirrors.map((m) => ({ sourceFile: m.sourceFile, repo: m.repo, settings: createdSettings(m) })),
+        // The pipeline repository: a stranger's with its name would hold the code every mirror runs.
+        {
+          sourceFile: "the fleet's pipeline repository",
+          repo: PIPELINE_REPOSITORY_NAME,
+          settings: createdSettingsOf(pipelineRepositoryArgs(pipelineVisibility(inputs.settings))),
+          ifNotOurs: "have its owner rename or delete it (the fleet's pipeline repository takes this name)",
+          labels: false,
+        },
+      ],
       labels: inputs.policy.labels.map((l) => l.name),
       managed,
       vouched: inputs.settings.adoptRepositories ?? [],
@@ -99,6 +110,10 @@ export async function lookAtGitHub(inputs: FleetInputs, resolved: ResolvedFleet)
     api,
   );
   return { existing, warnings: [...owner.warnings] };
+}
+
+function pipelineVisibility(settings: StackSettings): "private" | "public" {
+  return settings.pipelineVisibility ?? settings.visibility;
 }
 
 /** `N problem(s); nothing was …:` and one bullet per problem. */
@@ -146,7 +161,8 @@ export function fleetProgram(inputs: FleetInputs): Fleet {
     {
       owner: inputs.settings.owner,
       bundle: inputs.bundle ?? pipelineBundle(),
-      visibility: inputs.settings.pipelineVisibility ?? inputs.settings.visibility,
+      visibility: pipelineVisibility(inputs.settings),
+      adopt: inputs.existing?.get(PIPELINE_REPOSITORY_NAME)?.repository ?? false,
       branchProtection: inputs.settings.branchProtection,
       deployBypassActorId: inputs.settings.deployBypassActorId,
     },

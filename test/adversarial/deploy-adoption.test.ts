@@ -13,7 +13,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AdoptionRefused, findExisting, managedFrom, type AdoptionInputs, type Managed } from "../../infra/adopt";
-import { createdSettings, repositoryArgs } from "../../components/repository";
+import { PIPELINE_REPOSITORY_NAME } from "../../components/pipeline-action";
+import { pipelineRepositoryArgs } from "../../components/pipeline-repository";
+import { createdSettings, createdSettingsOf, repositoryArgs } from "../../components/repository";
 import type { ResolvedMirror } from "../../components/types";
 import type { Io } from "../../pipeline/cli";
 import { github, type GitHub } from "../../pipeline/github";
@@ -42,8 +44,7 @@ async function withStandIn(f: (s: GitHubStandIn, api: () => Promise<GitHub>) => 
 }
 
 /** What POST /orgs/{org}/repos with the fleet's settings and auto_init leaves, made through the API as the provider makes it. */
-async function createdByTheFleet(s: GitHubStandIn): Promise<void> {
-  const a = repositoryArgs(plik);
+async function createdByTheFleet(s: GitHubStandIn, a: Parameters<typeof createdSettingsOf>[0] & { readonly name: string; readonly autoInit?: boolean } = repositoryArgs(plik)): Promise<void> {
   const r = await fetch(`${s.url}/orgs/${OWNER}/repos`, {
     method: "POST",
     headers: { authorization: `token ${s.token}`, "content-type": "application/json" },
@@ -69,7 +70,7 @@ test("GIVEN a stranger's repository with a mirror's name (own README, branch mas
       (err: Error) => err,
     );
     assert.ok(e instanceof AdoptionRefused, String(e));
-    assert.match(e.message, /^1 mirror repository exists on GitHub that this stack did not create; nothing was written:\n {2}- mirrors\/plik\.ts: acme-corp\/mirror-plik already exists and is not what this fleet's create request leaves \(/);
+    assert.match(e.message, /^1 repository of this fleet exists on GitHub that this stack did not create; nothing was written:\n {2}- mirrors\/plik\.ts: acme-corp\/mirror-plik already exists and is not what this fleet's create request leaves \(/);
     for (const found of [/its description, homepage, has_wiki, has_projects, allow_squash_merge, allow_rebase_merge, delete_branch_on_merge differ from what the fleet's create request sets/, /its first commit holds [^;]*"\.github"[^;]*, not only GitHub's README\.md/, /collaborator\(s\) mallory \(admin\)/]) {
       assert.match(e.message, found);
     }
@@ -107,6 +108,36 @@ test("GIVEN a repository made exactly as the fleet makes it, then given somethin
       await assert.rejects(findExisting(inputs(), api), (e: Error) => e instanceof AdoptionRefused && expected.test(e.message), what);
     });
   }
+});
+
+/** The pipeline repository as infra/program.ts hands it to findExisting. */
+const pipelineCandidate = {
+  sourceFile: "the fleet's pipeline repository",
+  repo: PIPELINE_REPOSITORY_NAME,
+  settings: createdSettingsOf(pipelineRepositoryArgs("private")),
+  ifNotOurs: "have its owner rename or delete it (the fleet's pipeline repository takes this name)",
+  labels: false,
+};
+
+test("GIVEN a stranger's repository with the pipeline repository's name WHEN the program looks THEN it refuses before any write (every mirror would run its code); the fleet's own lost create is adopted, with no label read", async () => {
+  await withStandIn(async (s, api) => {
+    s.addRepo(`${OWNER}/${PIPELINE_REPOSITORY_NAME}`, { files: { "action.yml": "runs:\n  using: composite\n  steps: []\n" } });
+    const writes = s.writes().length;
+    await assert.rejects(
+      findExisting(inputs({ mirrors: [pipelineCandidate] }), api),
+      (e: Error) =>
+        e instanceof AdoptionRefused &&
+        /^1 repository of this fleet exists on GitHub that this stack did not create; nothing was written:\n {2}- the fleet's pipeline repository: acme-corp\/mirror-fleet-pipeline already exists and is not what this fleet's create request leaves \(/.test(e.message) &&
+        /If it is not this fleet's, have its owner rename or delete it \(the fleet's pipeline repository takes this name\)\./.test(e.message),
+    );
+    assert.equal(s.writes().length, writes, "the look wrote to GitHub");
+  });
+  await withStandIn(async (s, api) => {
+    await createdByTheFleet(s, pipelineRepositoryArgs("private"));
+    const before = s.requests.length;
+    assert.deepEqual((await findExisting(inputs({ mirrors: [pipelineCandidate] }), api)).get(PIPELINE_REPOSITORY_NAME), { repository: true, labels: [] });
+    assert.equal(s.requests.slice(before).filter((r) => r.url.includes("/labels")).length, 0, "labels read for a repository that declares none");
+  });
 });
 
 test("GIVEN a repository the stack's state holds WHEN the program looks THEN it is never imported and GitHub is not asked about it, unless a fleet label is missing from the state", async () => {

@@ -1,8 +1,9 @@
 /**
  * The fleet adopts only what it provably made (DESIGN invariant 11; issue 17
  * item 1, issue 19 item 7), run by the real engine against the stand-in:
- * - a stranger's repository with a mirror's name stops `up` and `preview`
- *   before any write, and no secret reaches it (the stack holds a signing key,
+ * - a stranger's repository with a mirror's name, or with the pipeline
+ *   repository's, stops `up` and `preview` before any write, and no secret
+ *   reaches it (the stack holds a signing key,
  *   so the first `up` would write COSIGN_PRIVATE_KEY into every mirror);
  * - a mirror removed from mirrors/, its repository kept and archived, then
  *   added back: refused while archived, refused once unarchived (it is not
@@ -20,6 +21,7 @@ import { EngineProject, requireBuiltTools, type EngineRun } from "./harness";
 
 const OWNER = "acme-corp";
 const PLIK = `${OWNER}/mirror-plik`;
+const PIPELINE = `${OWNER}/mirror-fleet-pipeline`;
 
 function changes(r: EngineRun, what: string): Record<string, number> {
   assert.equal(r.code, 0, `${what} failed:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
@@ -57,17 +59,20 @@ describe("adoption: only what the fleet provably made", { concurrency: false }, 
     p?.cleanup();
   });
 
-  test("1. GIVEN a stranger's private repository named like a mirror (own README, branch master, a workflow printing the signing key, an admin) WHEN preview and up THEN both stop before any write, naming it, and it gets no secret", async () => {
+  test("1. GIVEN a stranger's private repository named like a mirror (own README, branch master, a workflow printing the signing key, an admin), and one named like the pipeline repository WHEN preview and up THEN both stop before any write, naming each, and no secret reaches them", async () => {
     s.addRepo(PLIK, {
       defaultBranch: "master",
       files: { "README.md": "# our own thing\n", ".github/workflows/leak.yml": "on: push\njobs:\n  leak:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"${{ secrets.COSIGN_PRIVATE_KEY }}\" | base64\n" },
     });
     s.repo(PLIK).access = { collaborators: [{ login: "mallory", role_name: "admin" }], invitations: [], teams: [], keys: [], hooks: [], variables: [], runners: [], environments: [] };
+    // And the pipeline repository's name: every mirror's workflow would run the action it holds.
+    s.addRepo(PIPELINE, { files: { "action.yml": "runs:\n  using: composite\n  steps:\n    - run: env | base64\n      shell: bash\n" } });
     for (const command of ["preview", "up"]) {
       const r = await p.run([command], env);
       assert.notEqual(r.code, 0, `${command} went through`);
       const out = r.stdout + r.stderr;
-      assert.match(out, /1 mirror repository exists on GitHub that this stack did not create; nothing was written:\n {2}- mirrors\/plik\.ts: acme-corp\/mirror-plik already exists and is not what this fleet's create request leaves \(/);
+      assert.match(out, /2 repositories of this fleet exist on GitHub that this stack did not create; nothing was written:\n {2}- mirrors\/plik\.ts: acme-corp\/mirror-plik already exists and is not what this fleet's create request leaves \(/);
+      assert.match(out, /\n {2}- the fleet's pipeline repository: acme-corp\/mirror-fleet-pipeline already exists and is not what this fleet's create request leaves \([^\n]*have its owner rename or delete it/);
       assert.match(out, /collaborator\(s\) mallory \(admin\)/);
       assert.match(out, /pulumi config set --path 'mirror-fleet:adoptRepositories\[0\]' mirror-plik/);
     }
@@ -76,11 +81,13 @@ describe("adoption: only what the fleet provably made", { concurrency: false }, 
     assert.equal(repo.defaultBranch, "master");
     assert.equal(repo.secrets.size, 0);
     assert.equal(s.readFile(PLIK, "master", "README.md"), "# our own thing\n");
-    assert.equal(s.repoNames().filter((n) => n.startsWith(`${OWNER}/`)).length, 1, "another mirror was created");
+    assert.equal(s.readFile(PIPELINE, "main", "action.yml")?.includes("env | base64"), true);
+    assert.equal(s.repoNames().filter((n) => n.startsWith(`${OWNER}/`)).length, 2, "another repository was created");
   });
 
   test("2. GIVEN the stranger's repository renamed away WHEN up THEN the fleet is created, signing secrets included", async () => {
     s.deleteRepo(PLIK);
+    s.deleteRepo(PIPELINE);
     const created = changes(await p.run(["up"], env), "up");
     assert.ok((created.create ?? 0) > 20);
     // Secrets of the mirror's signing environment (the team plan has environments: issue 17 item 7), not of the repository.

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { ADOPTION_PER_MIRROR, BYPASS_CHECK_PER_RUN, CALLS, HEALTH_CHECK_PER_UPSTREAM, OWNER_CHECK_PER_RUN, PER_RUN, predictOps } from "../../bench/api-budget";
+import { ADOPTION_PER_REPOSITORY, BYPASS_CHECK_PER_RUN, CALLS, HEALTH_CHECK_PER_UPSTREAM, OWNER_CHECK_PER_RUN, PER_RUN, predictOps } from "../../bench/api-budget";
 import { engineCheck, EngineSession, type RunMeasure } from "../../bench/engine";
 import { SYNTHETIC_WEBHOOKS } from "../../bench/synthetic";
 
@@ -48,14 +48,14 @@ describe("the API cost table in bench/api-budget.ts is what the real provider do
     assert.ok(resources["github:index/actionsSecret:ActionsSecret"], "the fleet under test has no ActionsSecret: its cost would go unchecked");
     // npm run up: the plan, then the update; two engine runs, each with the program's reads (the refresh of an empty state reads nothing).
     assert.deepEqual(sorted(up.ops), plus(predictOps(resources, "create"), PER_RUN, PER_RUN));
-    assert.deepEqual([up.owner, up.adopt, up.health], [2 * OWNER_CHECK_PER_RUN, 2 * ADOPTION_PER_MIRROR.missing * N, 2 * HEALTH_CHECK_PER_UPSTREAM * e.upstreams]);
+    assert.deepEqual([up.owner, up.adopt, up.health], [2 * OWNER_CHECK_PER_RUN, 2 * ADOPTION_PER_REPOSITORY.missing * (N + 1), 2 * HEALTH_CHECK_PER_UPSTREAM * e.upstreams]);
   });
 
   test("GIVEN the fleet is up WHEN preview THEN the provider reads nothing but the owner; the program reads as the table says, nothing about repositories the state holds", async () => {
     const preview = await e.run(["preview"]);
     assert.deepEqual(preview.changes, {});
     assert.deepEqual(sorted(preview.ops), sorted({ ...PER_RUN }));
-    assert.deepEqual([preview.owner, preview.adopt, preview.health], [OWNER_CHECK_PER_RUN + BYPASS_CHECK_PER_RUN, ADOPTION_PER_MIRROR.managed * N, HEALTH_CHECK_PER_UPSTREAM * e.upstreams]);
+    assert.deepEqual([preview.owner, preview.adopt, preview.health], [OWNER_CHECK_PER_RUN + BYPASS_CHECK_PER_RUN, ADOPTION_PER_REPOSITORY.managed * (N + 1), HEALTH_CHECK_PER_UPSTREAM * e.upstreams]);
   });
 
   test("GIVEN the fleet is up WHEN preview --refresh THEN the provider's requests are the table's read cost of every resource", async () => {
