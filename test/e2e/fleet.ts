@@ -25,6 +25,14 @@
  * `.ci/run` runs that suite on the same commit, and running it three more
  * times here would prove nothing more about the workflow.
  *
+ * act (v0.2.89, read in its module): `GITHUB_REPOSITORY`, `GITHUB_RUN_ID`,
+ * `GITHUB_SERVER_URL` and `GITHUB_API_URL` given with `--env` become the
+ * github context (pkg/runner/run_context.go getGithubContext); `github.ref`
+ * of a pull_request is `refs/pull/<number>/merge` from the event
+ * (pkg/model/github_context.go SetRef); `github.token` is the GITHUB_TOKEN
+ * secret (cmd/root.go, Config.Token); the stand-ins of node actions run with `using: node24` on the
+ * host's node (pkg/model/action.go ActionRunsUsingNode24).
+ *
  * The runner's environment gives what a self-hosted runner of this project
  * would: the tools cache (MIRROR_FLEET_TOOLS: infra/automation.ts takes the
  * pinned CLI from it, and the engine the provider from its bin/, as the
@@ -44,7 +52,7 @@ import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standi
 import { toolPath, toolsDir } from "../support/tools";
 import { Coverage, runAct, workflowShape, type ActRun } from "./act";
 import { localRepositories } from "./actions";
-import { check, Cleanup, E2eFailure, fail, freePort, lastLines, must, tempDir } from "./harness";
+import { check, Cleanup, fail, finishRun, freePort, lastLines, must, stepper, tempDir } from "./harness";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const OWNER = "e2e-fleet";
@@ -59,25 +67,10 @@ const PREVIEW = { appId: 4343, installationId: 679, slug: "fleet-preview" };
 const ACTIONS_TOKEN = "ghs_e2e_actions_job_token";
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
-let stepNo = 0;
+const { step, failed } = stepper(out);
 /** act's logs, copied next to the checkout when the run fails (the run's folder is removed). */
 let actLogs: string | undefined;
 const KEPT_LOGS = path.join(ROOT, ".e2e-tmp", "act-logs-fleet");
-
-async function step<T>(title: string, fn: () => Promise<[T, string]>): Promise<T> {
-  stepNo++;
-  out(`[${String(stepNo).padStart(2)}] ${title}`);
-  const t0 = Date.now();
-  try {
-    const [value, result] = await fn();
-    for (const l of result.split("\n")) out(`     ${l}`);
-    out(`     (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-    return value;
-  } catch (e) {
-    out(`     FAILED: ${(e as Error).message}`);
-    throw e instanceof E2eFailure ? e : new E2eFailure(`${title}: ${(e as Error).message}`);
-  }
-}
 
 /** The two Apps' permissions, as docs/fleet-ci.md's table gives them ("—": none). */
 function appPermissions(): { deploy: Record<string, Access>; preview: Record<string, Access> } {
@@ -398,6 +391,7 @@ async function e2e(cleanup: Cleanup): Promise<string> {
   await step("the stand-in: no request GitHub would refuse, none it does not implement", async () => {
     check(gh.rejected.length === 0, `the stand-in rejected: ${JSON.stringify(gh.rejected.slice(0, 3))}`);
     check(gh.unimplemented.length === 0, `not implemented by the stand-in: ${JSON.stringify(gh.unimplemented.slice(0, 3))}`);
+    check(gh.badResponses.length === 0, `answers not matching GitHub's response schema: ${JSON.stringify(gh.badResponses.slice(0, 3))}`);
     return [undefined, `${gh.requests.length} requests, ${gh.writes().length} writes, none refused`];
   });
 
@@ -424,29 +418,30 @@ async function main(): Promise<number> {
   } catch (e) {
     failure = e as Error;
   }
-  if (failure && actLogs && fs.existsSync(actLogs)) {
-    fs.rmSync(KEPT_LOGS, { recursive: true, force: true });
-    fs.cpSync(actLogs, KEPT_LOGS, { recursive: true });
-    out(`\nact's logs of this run: ${KEPT_LOGS}`);
-  }
-  out("\n== cleanup ==");
-  const problems = await cleanup.run(out);
-  for (const p of problems) out(`  NOT CLEANED: ${p}`);
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  if (failure) {
-    out(`\nE2E (fleet workflow) FAILED after ${seconds}s: ${failure instanceof E2eFailure ? failure.message : failure.stack}`);
-    return 1;
-  }
-  if (problems.length > 0) {
-    out(`\nE2E (fleet workflow) FAILED after ${seconds}s: the run passed but left things behind`);
-    return 1;
-  }
-  out(`\nE2E (fleet workflow) PASSED in ${seconds}s`);
-  out(coverageFile!);
-  return 0;
+  return finishRun(out, cleanup, { label: "E2E (fleet workflow)", started, failure, failedStep: failed(), actLogs, keptLogs: KEPT_LOGS, last: coverageFile });
 }
 
-if (require.main === module) {
+export const USAGE = `usage: npm run e2e:fleet
+
+The fleet repository's own .github/workflows/fleet.yml run by act (npm run
+engine:build builds act, the Pulumi CLI, the GitHub provider and moto): a
+pull request (test, preview, the comment), its merge (test, up) and a push
+that changes nothing, against a GitHub stand-in and an s3:// state bucket on
+moto_server, on 127.0.0.1. npm run e2e runs it first. Takes no options.
+Exits 0 when it passes, 1 when a step fails (the step and its reason are
+printed). Its last line is the path of e2e-fleet-coverage.json.
+  E2E_FLEET_COVERAGE  where to write the coverage file (default ./e2e-fleet-coverage.json)
+`;
+
+const argv = process.argv.slice(2);
+if (require.main !== module) {
+  // Imported (for USAGE): run nothing.
+} else if (argv.includes("--help") || argv.includes("-h")) {
+  process.stdout.write(USAGE);
+} else if (argv.length > 0) {
+  process.stderr.write(`e2e:fleet: unknown option ${JSON.stringify(argv[0])}\n\n${USAGE}`);
+  process.exitCode = 2;
+} else {
   main().then(
     (code) => (process.exitCode = code),
     (e) => {
