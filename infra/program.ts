@@ -87,7 +87,10 @@ export async function lookAtGitHub(inputs: FleetInputs, resolved: ResolvedFleet)
   const managed = await managedByStack();
   const owner = await checkOwner(await api(), inputs.settings.owner, where.apiUrl);
   const bypass = await checkBypass(api, inputs.settings, process.env, token !== undefined, resolved.mirrors.map((m) => m.repo).find((r) => managed.repositories.has(r)));
-  const problems = [...owner.problems, ...bypass];
+  // A preview writes nothing, and the fleet workflow previews as its read-only preview App (docs/fleet-ci.md),
+  // which is never the ruleset's bypass actor: there the bypass is a warning; `up` (after its own preview) stops on it.
+  const preview = pulumi.runtime.isDryRun();
+  const problems = [...owner.problems, ...(preview ? [] : bypass)];
   if (problems.length) throw new Error(problemList(problems, "written"));
   const existing = await findExisting(
     {
@@ -109,7 +112,7 @@ export async function lookAtGitHub(inputs: FleetInputs, resolved: ResolvedFleet)
     },
     api,
   );
-  return { existing, warnings: [...owner.warnings] };
+  return { existing, warnings: [...owner.warnings, ...(preview ? bypass.map((b) => `${b} (a preview writes nothing; \`up\` as this identity stops here)`) : [])] };
 }
 
 function pipelineVisibility(settings: StackSettings): "private" | "public" {

@@ -204,6 +204,21 @@ build_zizmor() {
   say "zizmor $ZIZMOR_VERSION: installed in $((SECONDS - t0)) s ($dir/bin/zizmor)"
 }
 
+# moto (PyPI) serves the S3 API on 127.0.0.1 for the fleet workflow's e2e:
+# `moto[server]` brings moto_server and its web server. A venv per version,
+# binary wheels only, as for zizmor.
+build_moto() {
+  local dir="$TOOLS/moto-$MOTO_VERSION"
+  if have "$dir" moto_server; then link "$dir" moto_server; say "moto $MOTO_VERSION: cached ($dir/bin/moto_server)"; return; fi
+  local t0=$SECONDS
+  say "moto: pip install moto[server]==$MOTO_VERSION (binary wheels) into a venv"
+  rm -rf "$dir"
+  python3 -m venv "$dir" || { echo "moto: python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; return 1; }
+  "$dir/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: "moto[server]==$MOTO_VERSION"
+  link "$dir" moto_server
+  say "moto $MOTO_VERSION: installed in $((SECONDS - t0)) s ($dir/bin/moto_server)"
+}
+
 build_trivy_db() {
   # Our own program (tools/go/trivy-db): keyed by Trivy's version and a hash of
   # its source, so that a change to it is built again.

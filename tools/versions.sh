@@ -21,4 +21,6 @@ ACT_VERSION=0.2.89
 # BuildKit (buildkitd, buildctl) and the buildx CLI plugin: the workflow's own build command.
 BUILDKIT_VERSION=0.34.2
 BUILDX_VERSION=0.38.2
-ALL_TOOLS=(pulumi language_host github trivy trivy_db actionlint zizmor cosign kustomize kyverno act buildkit buildx cosign_v3 mirror_node)
+# The S3 emulator the fleet workflow's e2e keeps Pulumi's state in (an s3:// backend, as the workflow requires).
+MOTO_VERSION=5.2.6
+ALL_TOOLS=(pulumi language_host github trivy trivy_db actionlint zizmor cosign kustomize kyverno act buildkit buildx cosign_v3 mirror_node moto)

@@ -22,7 +22,9 @@ const ACTIONS_DIR = path.resolve(__dirname, "..", "actions");
 
 export const STAND_INS: Partial<Record<ActionKey, { readonly dir: string; readonly does: string }>> = {
   checkout: { dir: "checkout", does: "git fetch of the run's commit from GITHUB_SERVER_URL (the GitHub stand-in), clean, no stored credentials" },
-  setupNode: { dir: "setup-node", does: "the Node.js matching node-version from the tools cache, on PATH" },
+  setupNode: { dir: "setup-node", does: "the Node.js matching node-version from the tools cache, on PATH; cache: npm through the cache stand-in's folder" },
+  cache: { dir: "cache", does: "an entry per exact key and paths in a folder: restored in the main step, saved in the post step when missed" },
+  githubScript: { dir: "github-script", does: "the script as an async function with github (Octokit: REST methods, pagination, at GITHUB_API_URL), context, core, require" },
   uploadArtifact: { dir: "upload-artifact", does: "the files into a folder per run and name (folder contents at the root, hidden files left out, if-no-files-found, overwrite)" },
   downloadArtifact: { dir: "download-artifact", does: "the named artifact of this run into path; a missing one fails" },
   uploadSarif: { dir: "codeql-action", does: "validates the SARIF against the 2.1.0 schema and records it per category" },

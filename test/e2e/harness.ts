@@ -34,6 +34,66 @@ export function check(condition: unknown, message: string): asserts condition {
 
 type Undo = { what: string; run: () => void | Promise<void> };
 
+/**
+ * Numbered steps for an e2e's output: each prints its title, then its result
+ * (or its failure) indented under it, and how long it took. `failed()` names
+ * the step that failed, for the run's last lines.
+ */
+export function stepper(out: (line: string) => void): { step: <T>(title: string, fn: () => Promise<[T, string]>) => Promise<T>; failed: () => string | undefined } {
+  let n = 0;
+  let failed: string | undefined;
+  const step = async <T>(title: string, fn: () => Promise<[T, string]>): Promise<T> => {
+    n++;
+    out(`[${String(n).padStart(2)}] ${title}`);
+    const t0 = Date.now();
+    try {
+      const [value, result] = await fn();
+      for (const l of result.split("\n")) out(`     ${l}`);
+      out(`     (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      return value;
+    } catch (e) {
+      failed = `[${n}] ${title}`;
+      out(`     FAILED: ${(e as Error).message}`);
+      throw e instanceof E2eFailure ? e : new E2eFailure(`${title}: ${(e as Error).message}`);
+    }
+  };
+  return { step, failed: () => failed };
+}
+
+/**
+ * The end of an e2e run: act's logs kept next to the checkout when it failed
+ * (its folder is removed), everything it started stopped and removed, and
+ * the verdict printed, then `last` (the coverage file) when it passed.
+ * Returns the exit code.
+ */
+export async function finishRun(
+  out: (line: string) => void,
+  cleanup: Cleanup,
+  r: { readonly label: string; readonly started: number; readonly failure?: Error; readonly failedStep?: string; readonly actLogs?: string; readonly keptLogs: string; readonly last?: string },
+): Promise<number> {
+  if (r.failure && r.actLogs && fs.existsSync(r.actLogs)) {
+    fs.rmSync(r.keptLogs, { recursive: true, force: true });
+    fs.cpSync(r.actLogs, r.keptLogs, { recursive: true });
+    out(`\nact's logs of this run: ${r.keptLogs}`);
+  }
+  out("\n== cleanup ==");
+  const problems = await cleanup.run(out);
+  for (const p of problems) out(`  NOT CLEANED: ${p}`);
+  const seconds = ((Date.now() - r.started) / 1000).toFixed(1);
+  if (r.failure) {
+    if (r.failedStep) out(`\n${r.label} FAILED after ${seconds}s at step ${r.failedStep} (the reason is printed under it)`);
+    else out(`\n${r.label} FAILED after ${seconds}s: ${r.failure instanceof E2eFailure ? r.failure.message : r.failure.stack}`);
+    return 1;
+  }
+  if (problems.length > 0) {
+    out(`\n${r.label} FAILED after ${seconds}s: the run passed but left things behind`);
+    return 1;
+  }
+  out(`\n${r.label} PASSED in ${seconds}s`);
+  if (r.last) out(r.last);
+  return 0;
+}
+
 export class Cleanup {
   private readonly undo: Undo[] = [];
   private done = false;

@@ -69,7 +69,6 @@ import spec, { WAIVERS } from "./fixtures/e2e-hello";
 import {
   check,
   Cleanup,
-  E2eFailure,
   fail,
   isStaticElf,
   lastLines,
@@ -82,6 +81,8 @@ import {
   run,
   startBuildkit,
   startHttp,
+  stepper,
+  finishRun,
   startRegistry,
   tempDir,
   toolSideEffectDirs,
@@ -109,28 +110,11 @@ const EXEMPT_WHY =
 // ---------------------------------------------------------------- output
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
-let stepNo = 0;
-let failedStep: string | undefined;
+const steps = stepper(out);
+const step = steps.step;
 /** act's logs of every night, copied next to the checkout when the run fails (the run's folder is removed). */
 let actLogs: string | undefined;
 const KEPT_LOGS = path.resolve(__dirname, "..", "..", ".e2e-tmp", "act-logs");
-
-/** One numbered step: prints its title, then its result (or the failure) indented under it. */
-async function step<T>(title: string, fn: () => Promise<[T, string]>): Promise<T> {
-  stepNo++;
-  out(`[${String(stepNo).padStart(2)}] ${title}`);
-  const t0 = Date.now();
-  try {
-    const [value, result] = await fn();
-    for (const l of result.split("\n")) out(`     ${l}`);
-    out(`     (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-    return value;
-  } catch (e) {
-    failedStep = `[${stepNo}] ${title}`;
-    out(`     FAILED: ${(e as Error).message}`);
-    throw e instanceof E2eFailure ? e : new E2eFailure(`${title}: ${(e as Error).message}`);
-  }
-}
 
 // ---------------------------------------------------------------- the parts
 
@@ -718,27 +702,7 @@ async function main(): Promise<number> {
     failure = e as Error;
   }
   if (interrupted) return 1;
-  if (failure && actLogs && fs.existsSync(actLogs)) {
-    fs.rmSync(KEPT_LOGS, { recursive: true, force: true });
-    fs.cpSync(actLogs, KEPT_LOGS, { recursive: true });
-    out(`\nact's logs of this run: ${KEPT_LOGS}`);
-  }
-  out("\n== cleanup ==");
-  const problems = await cleanup.run(out);
-  for (const p of problems) out(`  NOT CLEANED: ${p}`);
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  if (failure) {
-    if (failedStep) out(`\nE2E FAILED after ${seconds}s at step ${failedStep} (the reason is printed under it)`);
-    else out(`\nE2E FAILED after ${seconds}s: ${failure instanceof E2eFailure ? failure.message : failure.stack}`);
-    return 1;
-  }
-  if (problems.length > 0) {
-    out(`\nE2E FAILED after ${seconds}s: the run passed but left things behind`);
-    return 1;
-  }
-  out(`\nE2E PASSED in ${seconds}s`);
-  out(coverageFile!);
-  return 0;
+  return finishRun(out, cleanup, { label: "E2E", started, failure, failedStep: steps.failed(), actLogs, keptLogs: KEPT_LOGS, last: coverageFile });
 }
 
 export const USAGE = `usage: npm run e2e
@@ -748,6 +712,7 @@ BuildKit, buildx, Trivy, cosign, Kyverno), night after night, against a
 GitHub stand-in, a registry and an upstream git server on 127.0.0.1. Takes
 no options. Exits 0 when it passes, 1 when a step fails (the step and its
 reason are printed). Its last line is the path of e2e-coverage.json.
+npm run e2e runs npm run e2e:fleet (the fleet repository's own workflow) first.
   E2E_BUSYBOX   path of a static busybox (default /bin/busybox)
   E2E_COVERAGE  where to write the coverage file (default ./e2e-coverage.json)
 `;

@@ -164,18 +164,18 @@ describe("deployed as a GitHub App with the README's permissions and its id as d
     }
   });
 
-  test("GIVEN deployBypassActorId is not the deploying App's id WHEN preview and up THEN both stop before any write, naming the setting and what to set", async () => {
+  test("GIVEN deployBypassActorId is not the deploying App's id WHEN preview and up THEN preview warns (it writes nothing, and CI previews as another App) and up stops before any write, naming the setting and what to set", async () => {
     await p.setConfig(env, "mirror-fleet:deployBypassActorId", "999");
     try {
       const from = s.requests.length;
-      for (const command of ["preview", "up"]) {
-        const r = await p.run([command], env);
-        assert.notEqual(r.code, 0, `${command} went through`);
-        assert.match(
-          r.stdout + r.stderr,
-          /mirror-fleet:deployBypassActorId: 999, but the fleet deploys as the GitHub App 4242 \(GITHUB_APP_ID\): every later commit to a mirror's default branch would be refused by its ruleset/,
-        );
-      }
+      const said = /mirror-fleet:deployBypassActorId: 999, but the fleet deploys as the GitHub App 4242 \(GITHUB_APP_ID\): every later commit to a mirror's default branch would be refused by its ruleset/;
+      const preview = await p.run(["preview"], env);
+      assert.equal(preview.code, 0, `preview stopped:\n${preview.stderr.slice(-2000)}`);
+      assert.match(preview.stdout, said);
+      assert.match(preview.stdout, /a preview writes nothing; `up` as this identity stops here/);
+      const up = await p.run(["up"], env);
+      assert.notEqual(up.code, 0, "up went through");
+      assert.match(up.stdout + up.stderr, said);
       assert.deepEqual(writesSince(s, from).writes.filter((w) => w.operationId !== "apps/create-installation-access-token"), []);
     } finally {
       await p.setConfig(env, "mirror-fleet:deployBypassActorId", String(APP_ID));

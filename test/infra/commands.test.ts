@@ -15,6 +15,7 @@ import { USAGE as RENDER } from "../../infra/render";
 import { USAGE as REPORT } from "../../infra/report";
 import { COMMANDS, usage as pipelineUsage } from "../../pipeline/main";
 import { USAGE as E2E } from "../e2e/run";
+import { USAGE as E2E_FLEET } from "../e2e/fleet";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -35,6 +36,7 @@ const commands: Array<[string, string, string[], string]> = [
   ["npm run report", "infra/report.ts", [], REPORT],
   ["npm run bench", "bench/fleet.ts", [], BENCH],
   ["npm run e2e", "test/e2e/run.ts", [], E2E],
+  ["npm run e2e:fleet", "test/e2e/fleet.ts", [], E2E_FLEET],
   ...COMMANDS.map((c): [string, string, string[], string] => [`npm run pipeline -- ${c.name}`, "pipeline/main.ts", [c.name], c.usage]),
 ];
 
