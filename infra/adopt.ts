@@ -166,7 +166,7 @@ function refusal(owner: string, m: Candidate, problems: readonly string[]): stri
   return (
     `${m.sourceFile}: ${owner}/${m.repo} already exists and is not what this fleet's create request leaves (${problems.join("; ")}). ` +
     `If it is not this fleet's, ${ifNotOurs(m)}. ` +
-    `If it is this fleet's own (a mirror removed and added back), check its collaborators, secrets, webhooks, deploy keys and workflows by hand, ` +
+    `If it is this fleet's own (a repository this stack managed before: a mirror removed and added back, a stack made again), check its collaborators, secrets, webhooks, deploy keys and workflows by hand, ` +
     `then list it: pulumi config set --path 'mirror-fleet:adoptRepositories[0]' ${m.repo}`
   );
 }
