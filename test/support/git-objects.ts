@@ -92,18 +92,29 @@ export function gitCommitSha(c: GitCommitInput): string {
  * HEAD on `head`. Objects already present are kept (they are content-addressed).
  */
 export function writeBareRepository(dir: string, objects: Iterable<GitObject>, refs: ReadonlyMap<string, string>, head: string): void {
+  // Every request rewrites the repository while other requests may be reading
+  // it (act runs jobs in parallel, and each checks out): each file appears
+  // whole (written aside, then renamed), refs live only in packed-refs, and
+  // nothing is removed, so a concurrent git upload-pack never sees a
+  // half-written object or no refs at all.
   for (const d of ["objects", "refs/heads", "refs/tags"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
-  fs.writeFileSync(path.join(dir, "config"), "[core]\n\trepositoryformatversion = 0\n\tbare = true\n");
-  fs.writeFileSync(path.join(dir, "HEAD"), `ref: refs/heads/${head}\n`);
+  writeWhole(path.join(dir, "config"), "[core]\n\trepositoryformatversion = 0\n\tbare = true\n");
+  writeWhole(path.join(dir, "HEAD"), `ref: refs/heads/${head}\n`);
   for (const o of objects) {
     const file = path.join(dir, "objects", o.sha.slice(0, 2), o.sha.slice(2));
     if (fs.existsSync(file)) continue;
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, deflateSync(Buffer.concat([Buffer.from(`${o.type} ${o.body.length}\0`), o.body])));
+    writeWhole(file, deflateSync(Buffer.concat([Buffer.from(`${o.type} ${o.body.length}\0`), o.body])));
   }
-  fs.rmSync(path.join(dir, "refs"), { recursive: true, force: true });
-  fs.rmSync(path.join(dir, "packed-refs"), { force: true });
   const packed = [...refs].filter(([name]) => name.startsWith("refs/")).sort(([a], [b]) => (a < b ? -1 : 1));
-  fs.mkdirSync(path.join(dir, "refs/heads"), { recursive: true });
-  fs.writeFileSync(path.join(dir, "packed-refs"), packed.map(([name, sha]) => `${sha} ${name}\n`).join(""));
+  writeWhole(path.join(dir, "packed-refs"), packed.map(([name, sha]) => `${sha} ${name}\n`).join(""));
+}
+
+let written = 0;
+
+/** Writes `file` as a whole: to a name beside it first, then renamed over it (rename is atomic within a file system). */
+function writeWhole(file: string, data: string | Buffer): void {
+  const aside = `${file}.${process.pid}.${++written}.tmp`;
+  fs.writeFileSync(aside, data);
+  fs.renameSync(aside, file);
 }

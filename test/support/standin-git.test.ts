@@ -53,6 +53,28 @@ test("GIVEN a repository in the stand-in WHEN cloned over HTTP with the token TH
   }
 });
 
+test("GIVEN jobs checking out at once (act runs a workflow's jobs in parallel) WHEN each fetches while the API adds commits THEN every fetch gets its commit", async () => {
+  const s = await startGitHubStandIn();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "standin-git-test-"));
+  try {
+    s.addRepo("acme/mirror", { files: { "README.md": "# mirror\n" } });
+    const auth = `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${s.token}`).toString("base64")}`;
+    // Each request rewrites the served repository; before it was written whole, a fetch that met another's rewrite
+    // failed with "fatal: expected 'packfile'" (seen in the e2e: two jobs of one night checking out together).
+    const fetches = Array.from({ length: 24 }, async (_, i) => {
+      const head = s.putFile("acme/mirror", "main", `f${i}.txt`, `${i}\n`, `commit ${i}`);
+      const f = path.join(dir, `f${i}`);
+      await git(["init", "--quiet", f]);
+      await git(["-c", auth, "fetch", "--quiet", "--depth=1", `${s.url}/acme/mirror`, `+${head}:refs/remotes/origin/main`], f);
+      assert.equal(await git(["rev-parse", "refs/remotes/origin/main"], f), head);
+    });
+    await Promise.all(fetches);
+  } finally {
+    await s.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("GIVEN a private repository WHEN cloned without the token THEN 401; a push over git is refused; an unknown repository is 404", async () => {
   const s = await startGitHubStandIn();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "standin-git-test-"));
