@@ -8,6 +8,26 @@ import type * as github from "@pulumi/github";
 import { repositoryDescription } from "./hardening";
 import type { ResolvedMirror } from "./types";
 
+/**
+ * What every repository the fleet creates has (the mirrors and the pipeline
+ * repository): no wiki, projects or discussions; a first commit; merge
+ * commits only, which keep the reviewer and the pin PR in the default
+ * branch's history.
+ */
+export const FLEET_REPOSITORY = {
+  hasWiki: false,
+  hasProjects: false,
+  hasDiscussions: false,
+  // autoInit: the repository starts with a commit on its default branch,
+  // which the file commits and the branch ruleset both need to exist.
+  autoInit: true,
+  deleteBranchOnMerge: true,
+  allowMergeCommit: true,
+  allowSquashMerge: false,
+  allowRebaseMerge: false,
+  allowAutoMerge: false,
+} as const satisfies github.RepositoryArgs;
+
 /** The Repository inputs of a mirror. */
 export function repositoryArgs(m: ResolvedMirror) {
   return {
@@ -17,18 +37,7 @@ export function repositoryArgs(m: ResolvedMirror) {
     homepageUrl: m.upstream.url,
     visibility: m.visibility,
     hasIssues: true,
-    hasWiki: false,
-    hasProjects: false,
-    hasDiscussions: false,
-    // autoInit: the repository starts with a commit on its default branch,
-    // which the file commits and the branch ruleset both need to exist.
-    autoInit: true,
-    deleteBranchOnMerge: true,
-    // Merge commits keep the reviewer and the pin PR in the default branch's history.
-    allowMergeCommit: true,
-    allowSquashMerge: false,
-    allowRebaseMerge: false,
-    allowAutoMerge: false,
+    ...FLEET_REPOSITORY,
     topics: ["mirror-fleet", "container-image"],
   } satisfies github.RepositoryArgs;
 }
@@ -46,23 +55,19 @@ export function createdSettings(m: ResolvedMirror): Readonly<Record<string, stri
 
 /** The same, of any repository the fleet creates (the pipeline repository's too); a homepage only when one is sent. */
 export function createdSettingsOf(
-  a: Pick<github.RepositoryArgs, "allowAutoMerge" | "allowMergeCommit" | "allowRebaseMerge" | "allowSquashMerge" | "deleteBranchOnMerge" | "hasIssues" | "hasProjects" | "hasWiki"> & {
-    readonly description: string;
-    readonly homepageUrl?: string;
-    readonly visibility: string;
-  },
+  a: typeof FLEET_REPOSITORY & { readonly description: string; readonly homepageUrl?: string; readonly visibility: string; readonly hasIssues: boolean },
 ): Readonly<Record<string, string | boolean>> {
   return {
     description: a.description,
     ...(a.homepageUrl !== undefined ? { homepage: a.homepageUrl } : {}),
     visibility: a.visibility,
-    has_issues: a.hasIssues as boolean,
-    has_wiki: a.hasWiki as boolean,
-    has_projects: a.hasProjects as boolean,
-    allow_merge_commit: a.allowMergeCommit as boolean,
-    allow_squash_merge: a.allowSquashMerge as boolean,
-    allow_rebase_merge: a.allowRebaseMerge as boolean,
-    allow_auto_merge: a.allowAutoMerge as boolean,
-    delete_branch_on_merge: a.deleteBranchOnMerge as boolean,
+    has_issues: a.hasIssues,
+    has_wiki: a.hasWiki,
+    has_projects: a.hasProjects,
+    allow_merge_commit: a.allowMergeCommit,
+    allow_squash_merge: a.allowSquashMerge,
+    allow_rebase_merge: a.allowRebaseMerge,
+    allow_auto_merge: a.allowAutoMerge,
+    delete_branch_on_merge: a.deleteBranchOnMerge,
   };
 }
