@@ -190,34 +190,27 @@ build_mirror_node() {
   say "node $MIRROR_NODE_VERSION: $(bash "$here/node.sh" "$MIRROR_NODE_VERSION")"
 }
 
-# zizmor ships on PyPI as a binary wheel (no compiler needed): a venv per
-# version, pinned with --only-binary so pip never falls back to a Rust build.
-build_zizmor() {
-  local dir="$TOOLS/zizmor-$ZIZMOR_VERSION"
-  if have "$dir" zizmor; then link "$dir" zizmor; say "zizmor $ZIZMOR_VERSION: cached ($dir/bin/zizmor)"; return; fi
+# A tool from PyPI: a venv per version, binary wheels only (--only-binary, so
+# pip never falls back to a compiler build). pip_tool NAME VERSION REQUIREMENT BIN.
+pip_tool() {
+  local name=$1 version=$2 requirement=$3 bin=$4
+  local dir="$TOOLS/$name-$version"
+  if have "$dir" "$bin"; then link "$dir" "$bin"; say "$name $version: cached ($dir/bin/$bin)"; return; fi
   local t0=$SECONDS
-  say "zizmor: pip install zizmor==$ZIZMOR_VERSION (binary wheel) into a venv"
+  say "$name: pip install $requirement (binary wheels) into a venv"
   rm -rf "$dir"
-  python3 -m venv "$dir" || { echo "zizmor: python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; return 1; }
-  "$dir/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: "zizmor==$ZIZMOR_VERSION"
-  link "$dir" zizmor
-  say "zizmor $ZIZMOR_VERSION: installed in $((SECONDS - t0)) s ($dir/bin/zizmor)"
+  python3 -m venv "$dir" || { echo "$name: python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; return 1; }
+  "$dir/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: "$requirement"
+  link "$dir" "$bin"
+  say "$name $version: installed in $((SECONDS - t0)) s ($dir/bin/$bin)"
 }
 
+# zizmor ships on PyPI as a binary wheel (no Rust build needed).
+build_zizmor() { pip_tool zizmor "$ZIZMOR_VERSION" "zizmor==$ZIZMOR_VERSION" zizmor; }
+
 # moto (PyPI) serves the S3 API on 127.0.0.1 for the fleet workflow's e2e:
-# `moto[server]` brings moto_server and its web server. A venv per version,
-# binary wheels only, as for zizmor.
-build_moto() {
-  local dir="$TOOLS/moto-$MOTO_VERSION"
-  if have "$dir" moto_server; then link "$dir" moto_server; say "moto $MOTO_VERSION: cached ($dir/bin/moto_server)"; return; fi
-  local t0=$SECONDS
-  say "moto: pip install moto[server]==$MOTO_VERSION (binary wheels) into a venv"
-  rm -rf "$dir"
-  python3 -m venv "$dir" || { echo "moto: python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; return 1; }
-  "$dir/bin/pip" install --quiet --disable-pip-version-check --only-binary :all: "moto[server]==$MOTO_VERSION"
-  link "$dir" moto_server
-  say "moto $MOTO_VERSION: installed in $((SECONDS - t0)) s ($dir/bin/moto_server)"
-}
+# `moto[server]` brings moto_server and its web server.
+build_moto() { pip_tool moto "$MOTO_VERSION" "moto[server]==$MOTO_VERSION" moto_server; }
 
 build_trivy_db() {
   # Our own program (tools/go/trivy-db): keyed by Trivy's version and a hash of
