@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { check, run, type Cleanup } from "./harness";
+import { check, fail, run, type Cleanup } from "./harness";
 
 export interface ActEvent {
   /** `push`, `schedule`, `workflow_dispatch`, … */
@@ -153,6 +153,26 @@ export function workflowShape(file: string): WorkflowShape {
   }));
   const consumed = [...new Set([...text.matchAll(/needs\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)/g)].map((m) => m[0]))].sort();
   return { jobs, consumed };
+}
+
+/** What a scenario wants of each job: its result, or "absent" (act did not start it). */
+export type JobsWanted = Readonly<Record<string, "success" | "failure" | "absent">>;
+
+/** The job results of a run, in the workflow's order; a job act did not start is absent. */
+export function jobResults(shape: WorkflowShape, r: ActRun): string {
+  return shape.jobs.filter((j) => r.jobs.has(j.id)).map((j) => `${j.id}=${r.jobs.get(j.id)}`).join(" ");
+}
+
+/** Stops the run unless every job ended as wanted, with the last `tail` lines of the step that failed. */
+export function expectJobResults(shape: WorkflowShape, r: ActRun, want: JobsWanted, tail: number): void {
+  for (const [job, result] of Object.entries(want)) {
+    const got = r.jobs.get(job) ?? "absent";
+    if (got !== result) {
+      const failed = r.steps.find((s) => s.job === job && s.result === "failure");
+      const why = failed ? `\n    its step ${failed.stepId} failed:\n    ${r.lines(job, failed.stepId).slice(-tail).join("\n    ")}` : "";
+      fail(`${r.scenario}: job ${job} is ${got}, expected ${result} (act exit ${r.code}; jobs: ${jobResults(shape, r)}; log ${r.log})${why}`);
+    }
+  }
 }
 
 // ---------------------------------------------------------------- coverage

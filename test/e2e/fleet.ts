@@ -50,7 +50,7 @@ import { copyEntries, FIXTURE_FLEET } from "../support/fleets";
 import type { Access } from "../support/github-access";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
 import { toolPath, toolsDir } from "../support/tools";
-import { Coverage, runAct, workflowShape, type ActRun } from "./act";
+import { Coverage, expectJobResults, jobResults, runAct, workflowShape, type ActRun, type JobsWanted } from "./act";
 import { localRepositories } from "./actions";
 import { check, Cleanup, fail, finishRun, freePort, lastLines, must, stepper, tempDir } from "./harness";
 
@@ -292,17 +292,8 @@ async function e2e(cleanup: Cleanup): Promise<string> {
     coverage.add(r);
     return r;
   };
-  const results = (r: ActRun) => shape.jobs.filter((j) => r.jobs.has(j.id)).map((j) => `${j.id}=${r.jobs.get(j.id)}`).join(" ");
-  const expectJobs = (r: ActRun, want: Record<string, "success" | "failure" | "absent">) => {
-    for (const [job, result] of Object.entries(want)) {
-      const got = r.jobs.get(job) ?? "absent";
-      if (got !== result) {
-        const failed = r.steps.find((x) => x.job === job && x.result === "failure");
-        const why = failed ? `\n    its step ${failed.stepId} failed:\n    ${r.lines(job, failed.stepId).slice(-25).join("\n    ")}` : "";
-        fail(`${r.scenario}: job ${job} is ${got}, expected ${result} (act exit ${r.code}; jobs: ${results(r)}; log ${r.log})${why}`);
-      }
-    }
-  };
+  const results = (r: ActRun) => jobResults(shape, r);
+  const expectJobs = (r: ActRun, want: JobsWanted) => expectJobResults(shape, r, want, 25);
   /** The JSON summary line npm run preview|up prints last (infra/automation.ts summaryLine). */
   const summaryOf = (r: ActRun, job: string, command: "preview" | "up") => {
     const line = r.lines(job).filter((l) => l.startsWith(`{"command":"${command}"`)).at(-1);

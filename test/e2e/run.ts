@@ -62,7 +62,7 @@ import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standi
 import { serveGit, gitRequestOf } from "../support/git-http";
 import { buildWithComponent } from "../support/kustomize";
 import { toolPath, toolsDir, toolVersions } from "../support/tools";
-import { Coverage, runAct, workflowShape, type ActRun, type Exemption } from "./act";
+import { Coverage, expectJobResults, jobResults, runAct, workflowShape, type ActRun, type JobsWanted, type Exemption } from "./act";
 import { localRepositories, STAND_INS } from "./actions";
 import { PIPELINE } from "../workflow/fixtures";
 import spec, { WAIVERS } from "./fixtures/e2e-hello";
@@ -396,18 +396,8 @@ async function e2e(cleanup: Cleanup): Promise<string> {
   const pushPayload = (before: string) => ({ ref: "refs/heads/main", before, after: gh.head(repoFullName, "main")!.sha, repository: repoPayload(), pusher: { name: "pulumi" }, head_commit: { id: gh.head(repoFullName, "main")!.sha, message: gh.head(repoFullName, "main")!.message } });
   const schedulePayload = (cron: string) => ({ schedule: cron, repository: repoPayload() });
 
-  /** The job results of a run, in the workflow's order; a job act did not start is absent. */
-  const results = (r: ActRun) => shape.jobs.filter((j) => r.jobs.has(j.id)).map((j) => `${j.id}=${r.jobs.get(j.id)}`).join(" ");
-  const expectJobs = (r: ActRun, want: Record<string, "success" | "failure" | "absent">) => {
-    for (const [job, result] of Object.entries(want)) {
-      const got = r.jobs.get(job) ?? "absent";
-      if (got !== result) {
-        const failed = r.steps.find((s) => s.job === job && s.result === "failure");
-        const why = failed ? `\n    its step ${failed.stepId} failed:\n    ${r.lines(job, failed.stepId).slice(-15).join("\n    ")}` : "";
-        fail(`${r.scenario}: job ${job} is ${got}, expected ${result} (act exit ${r.code}; jobs: ${results(r)}; log ${r.log})${why}`);
-      }
-    }
-  };
+  const results = (r: ActRun) => jobResults(shape, r);
+  const expectJobs = (r: ActRun, want: JobsWanted) => expectJobResults(shape, r, want, 15);
   const out1 = (r: ActRun, job: string, stepId: string, name: string) => r.outputs.get(job)?.get(stepId)?.get(name);
   const issuesOf = (label: string) => gh.issues(repoFullName).filter((i) => i.labels.includes(label));
 
