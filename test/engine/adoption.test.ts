@@ -17,7 +17,7 @@ import { generateKeyPairSync } from "node:crypto";
 import * as fs from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
-import { EngineProject, requireBuiltTools, type EngineRun } from "./harness";
+import { changedOps, EngineProject, requireBuiltTools, type EngineRun } from "./harness";
 
 const OWNER = "acme-corp";
 const PLIK = `${OWNER}/mirror-plik`;
@@ -26,7 +26,7 @@ const PIPELINE = `${OWNER}/mirror-fleet-pipeline`;
 function changes(r: EngineRun, what: string): Record<string, number> {
   assert.equal(r.code, 0, `${what} failed:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
   assert.ok(r.summary, `${what}: no JSON summary`);
-  return Object.fromEntries(Object.entries(r.summary.changes).filter(([op, n]) => op !== "same" && n > 0));
+  return changedOps(r.summary.changes);
 }
 
 describe("adoption: only what the fleet provably made", { concurrency: false }, () => {

@@ -14,7 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { GITHUB_DEFAULT_LABELS, startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
-import { EngineProject, requireBuiltTools, type EngineRun } from "./harness";
+import { changes, EngineProject, requireBuiltTools, type EngineRun } from "./harness";
 
 const OWNER = "acme-corp";
 const MIRRORS = ["gokapi", "plik"];
@@ -52,9 +52,6 @@ function ok(r: EngineRun, what: string): NonNullable<EngineRun["summary"]> {
 }
 
 /** The changes other than `same`, i.e. what the engine would do. */
-function changes(summary: NonNullable<EngineRun["summary"]>): Record<string, number> {
-  return Object.fromEntries(Object.entries(summary.changes).filter(([op, n]) => op !== "same" && n > 0));
-}
 
 /** The resources a preview's diff marks `~ TYPE: (update)`, as "TYPE NAME" (the name is the URN's last part). */
 function updated(stdout: string): string[] {

@@ -15,7 +15,7 @@ import { after, before, describe, test } from "node:test";
 import { SIGNING_ENVIRONMENT } from "../../components/workflow/sign";
 import type { Access, Identity } from "../support/github-access";
 import { GITHUB_DEFAULT_LABELS, startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
-import { EngineProject, requireBuiltTools, ROOT, type EngineRun } from "./harness";
+import { changes, EngineProject, requireBuiltTools, ROOT, type EngineRun } from "./harness";
 
 const OWNER = "acme-corp";
 const MIRROR = "gokapi";
@@ -42,9 +42,6 @@ function ok(r: EngineRun, what: string, s?: GitHubStandIn): NonNullable<EngineRu
   return r.summary;
 }
 
-function changes(summary: NonNullable<EngineRun["summary"]>): Record<string, number> {
-  return Object.fromEntries(Object.entries(summary.changes).filter(([op, n]) => op !== "same" && n > 0));
-}
 
 /** The resources a run's output marks updated, as "TYPE NAME" (for messages). */
 function updated(stdout: string): string[] {

@@ -42,6 +42,16 @@ export function requireBuiltTools(opts: { plainCli?: boolean } = {}): void {
   }
 }
 
+/** The operation counts of a run other than `same`. */
+export function changedOps(ops: Readonly<Record<string, number>> | undefined): Record<string, number> {
+  return Object.fromEntries(Object.entries(ops ?? {}).filter(([op, n]) => op !== "same" && n > 0));
+}
+
+/** The same, of a run's change summary. */
+export function changes(summary: Pick<NonNullable<EngineRun["summary"]>, "changes">): Record<string, number> {
+  return changedOps(summary.changes);
+}
+
 export interface EngineRun {
   readonly code: number;
   readonly stdout: string;

@@ -23,7 +23,7 @@ import { parse } from "yaml";
 import { PIPELINE_PATHS, PIPELINE_RUNNER_FILE } from "../../components/pipeline-action";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
 import { runStep, tempDir } from "../workflow/steps";
-import { EngineProject, requireBuiltTools, ROOT, type EngineRun } from "./harness";
+import { changes, EngineProject, requireBuiltTools, ROOT, type EngineRun } from "./harness";
 
 /** main before issue 21 (the last main commit merged into this branch, so that the two layouts differ by this change only): every mirror committed the bundle as `.mirror/pipeline.cjs` and ran `node .mirror/pipeline.cjs`. */
 const OLD_LAYOUT = "dce01c70d5e1b7465854664ff72e828f18e83aa4";
@@ -57,9 +57,6 @@ function steps(stdout: string): string[] {
     .sort();
 }
 
-function changes(summary: NonNullable<EngineRun["summary"]>): Record<string, number> {
-  return Object.fromEntries(Object.entries(summary.changes).filter(([op, n]) => op !== "same" && n > 0));
-}
 
 /** The pipeline steps of a workflow: each job's `uses:` of the pipeline repository and the bundle sha256 it names. */
 function pipelineUses(workflow: string): Array<{ ref: string; sha: string }> {

@@ -30,6 +30,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
 import { builtToolRoot, githubProviderRoot } from "../../tools/paths";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
+import { changedOps } from "./harness";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const SHARED_SCHEMA = path.resolve(ROOT, "test", "testdata", "schemas", "pulumi-github-schema.json");
@@ -236,10 +237,6 @@ function stepsOf(into: string[]): (e: EngineEvent) => void {
   };
 }
 
-/** Operation counts other than `same`. */
-function changes(summary: Readonly<Record<string, number>> | undefined): Record<string, number> {
-  return Object.fromEntries(Object.entries(summary ?? {}).filter(([op, n]) => op !== "same" && n > 0));
-}
 
 test("GIVEN tools/versions.sh WHEN compared THEN the provider is built at the @pulumi/github version the lock file pins, from the upstream release that version wraps", () => {
   const lock = JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, { version: string }> };
@@ -295,7 +292,7 @@ describe("the GitHub provider built here, under the real engine, against the sta
   test("GIVEN an empty stack WHEN up THEN each resource is created once and the stand-in holds it", async () => {
     const up = await stack.up();
     assert.equal(up.summary.result, "succeeded");
-    assert.deepEqual(changes(up.summary.resourceChanges), { create: 11 }, "the stack, the provider and 9 resources");
+    assert.deepEqual(changedOps(up.summary.resourceChanges), { create: 11 }, "the stack, the provider and 9 resources");
     noRejections("up");
     const full = `${OWNER}/${REPO}`;
     const repo = s.repo(full);
@@ -331,10 +328,10 @@ describe("the GitHub provider built here, under the real engine, against the sta
   test("GIVEN the stack is up WHEN up again and preview --refresh THEN nothing changes and nothing is written", async () => {
     const steps: string[] = [];
     const again = await stack.up({ onEvent: stepsOf(steps) });
-    assert.deepEqual(changes(again.summary.resourceChanges), {}, steps.join("\n"));
+    assert.deepEqual(changedOps(again.summary.resourceChanges), {}, steps.join("\n"));
     const writes = s.writes().length;
     const preview = await stack.preview({ refresh: true, onEvent: stepsOf(steps) });
-    assert.deepEqual(changes(preview.changeSummary), {}, steps.join("\n"));
+    assert.deepEqual(changedOps(preview.changeSummary), {}, steps.join("\n"));
     assert.equal(s.writes().length, writes, "a refresh or preview wrote to GitHub");
     noRejections("second up, preview --refresh");
   });
@@ -362,7 +359,7 @@ describe("the GitHub provider built here, under the real engine, against the sta
   test("GIVEN a file's state without its schema version WHEN preview --refresh THEN it is upgraded from version 0, as EnableZeroDefaultSchemaVersion makes the released provider do, and nothing changes", async () => {
     const repoReads = () => s.requests.filter((r) => r.method === "GET" && r.operationId === "repos/get").length;
     let before = repoReads();
-    assert.deepEqual(changes((await stack.preview({ refresh: true })).changeSummary), {});
+    assert.deepEqual(changedOps((await stack.preview({ refresh: true })).changeSummary), {});
     const baseline = repoReads() - before;
     const exported = await stack.exportStack();
     const deployment = exported.deployment as { resources: Array<{ urn: string; outputs?: Obj }> };
@@ -373,10 +370,10 @@ describe("the GitHub provider built here, under the real engine, against the sta
     await stack.importStack(exported);
     before = repoReads();
     const steps: string[] = [];
-    assert.deepEqual(changes((await stack.preview({ refresh: true, onEvent: stepsOf(steps) })).changeSummary), {}, steps.join("\n"));
+    assert.deepEqual(changedOps((await stack.preview({ refresh: true, onEvent: stepsOf(steps) })).changeSummary), {}, steps.join("\n"));
     // github_repository_file's v0 -> v1 state upgrader reads the repository (its repository_id): one more read than the baseline.
     assert.equal(repoReads() - before, baseline + 1);
-    assert.deepEqual(changes((await stack.up({ refresh: true })).summary.resourceChanges), {});
+    assert.deepEqual(changedOps((await stack.up({ refresh: true })).summary.resourceChanges), {});
     noRejections("state upgrade");
   });
 
@@ -393,10 +390,10 @@ describe("the GitHub provider built here, under the real engine, against the sta
         if (m && m.op === "update") updates.push({ urn: m.urn, diffs: m.diffs ?? [] });
       },
     });
-    assert.deepEqual(changes(preview.changeSummary), { update: 1 }, steps.join("\n"));
+    assert.deepEqual(changedOps(preview.changeSummary), { update: 1 }, steps.join("\n"));
     assert.deepEqual(updates.map((u) => [u.urn.split("::").pop(), u.diffs]), [["file-0", ["content"]]]);
     const up = await stack.up({ refresh: true });
-    assert.deepEqual(changes(up.summary.resourceChanges), { update: 1 });
+    assert.deepEqual(changedOps(up.summary.resourceChanges), { update: 1 });
     assert.equal(s.readFile(full, "main", FILES[0]), `# ${FILES[0]}\nversion: 1\n`);
     noRejections("drift");
   });
@@ -414,9 +411,9 @@ describe("the GitHub provider built here, under the real engine, against the sta
         if (m && m.op === "update") updates.push(`${m.urn.split("::").pop()} ${JSON.stringify(m.diffs)}`);
       },
     });
-    assert.deepEqual(changes(preview.changeSummary), { update: 1 }, steps.join("\n"));
+    assert.deepEqual(changedOps(preview.changeSummary), { update: 1 }, steps.join("\n"));
     assert.deepEqual(updates, ['repo ["allowSquashMerge"]']);
-    assert.deepEqual(changes((await stack.up({ refresh: true })).summary.resourceChanges), { update: 1 });
+    assert.deepEqual(changedOps((await stack.up({ refresh: true })).summary.resourceChanges), { update: 1 });
     assert.equal(s.repo(full).settings.allow_squash_merge, false);
     noRejections("setting drift");
   });
@@ -438,7 +435,7 @@ describe("the GitHub provider built here, under the real engine, against the sta
   test("GIVEN the stack WHEN destroyed THEN every resource is deleted from the stand-in", async () => {
     const r = await stack.destroy();
     assert.equal(r.summary.result, "succeeded");
-    assert.deepEqual(changes(r.summary.resourceChanges), { delete: 11 });
+    assert.deepEqual(changedOps(r.summary.resourceChanges), { delete: 11 });
     assert.deepEqual(s.repoNames(), []);
     noRejections("destroy");
   });
@@ -461,7 +458,7 @@ describe("the built provider with a GitHub App's credentials (appAuth)", () => {
         return {};
       });
       const up = await stack.up();
-      assert.deepEqual(changes(up.summary.resourceChanges), { create: 3 });
+      assert.deepEqual(changedOps(up.summary.resourceChanges), { create: 3 });
       assert.deepEqual(s.installationTokens.map((t) => t.installation), [678]);
       assert.deepEqual(s.writes().map((w) => w.operationId), ["apps/create-installation-access-token", "issues/create-label"]);
       assert.deepEqual(s.rejected, []);
