@@ -36,6 +36,9 @@ export const PIPELINE_REPOSITORY_NAME = "mirror-fleet-pipeline";
 export const PIPELINE_PATHS = { readme: "README.md", bundle: "pipeline.cjs", action: "action.yml" } as const;
 
 /** Where the action puts the checked bundle for the job's later steps: a file in $RUNNER_TEMP. */
+/** Where the shared workflows live (components/workflow.ts): GitHub runs a reusable workflow only from this folder. */
+export const SHARED_WORKFLOW_DIR = ".github/workflows";
+
 export const PIPELINE_RUNNER_FILE = "mirror-fleet-pipeline.cjs";
 
 /** How a workflow step runs the pipeline, once the job's setup step has run the action. */
@@ -52,6 +55,12 @@ export interface PipelinePin {
   readonly commit: string;
   /** sha256 of pipeline.cjs as committed (hex). */
   readonly bundleSha256: string;
+  /**
+   * The shared workflows (`.github/workflows/<file>`, components/workflow.ts
+   * sharedWorkflowFile) and the commit that wrote each: what a mirror's
+   * workflow calls. Absent before they are committed (npm run render).
+   */
+  readonly workflows?: Readonly<Record<string, string>>;
 }
 
 /**

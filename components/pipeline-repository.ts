@@ -14,16 +14,19 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import { COMMIT_AUTHOR, DEFAULT_BRANCH, fileSlug } from "./mirrored-image";
-import { PIPELINE_PATHS, PIPELINE_REPOSITORY_NAME, renderPipelineFiles, sha256Hex, type PipelinePin } from "./pipeline-action";
+import { PIPELINE_PATHS, PIPELINE_REPOSITORY_NAME, PLACEHOLDER_COMMIT, renderPipelineFiles, sha256Hex, SHARED_WORKFLOW_DIR, type PipelinePin } from "./pipeline-action";
 import { FLEET_REPOSITORY } from "./repository";
 import { defaultBranchRuleset } from "./ruleset";
-import type { RenderedFiles } from "./types";
+import type { RenderedFiles, ResolvedMirror } from "./types";
+import { sharedWorkflowFiles } from "./workflow";
 
 export interface PipelineRepositoryArgs {
   /** The GitHub organisation that owns the mirrors (stack setting githubOwner). */
   readonly owner: string;
   /** The pipeline bundle's text (pipeline/bundle.ts `pipelineBundle()`). */
   readonly bundle: string;
+  /** The fleet's mirrors: the repository holds one shared workflow per shape of them (components/workflow.ts). */
+  readonly mirrors: readonly ResolvedMirror[];
   /**
    * Private unless the mirrors are public: a private repository's actions can
    * be used by the organisation's other private repositories once its access
@@ -59,8 +62,11 @@ export class PipelineRepository extends pulumi.ComponentResource {
   public readonly files: RenderedFiles;
   /** sha256 of pipeline.cjs as committed. */
   public readonly bundleSha256: string;
+  /** The shared workflows' paths, in commit order. */
+  public readonly sharedWorkflowPaths: readonly string[];
   /**
-   * What each mirror's workflow names: the commit that wrote action.yml (the
+   * What each mirror's workflow names: the commit that wrote each shared
+   * workflow, and the one that wrote action.yml, which they name (the
    * provider's commitSha), known once the files and the access setting are
    * in place; a resource whose input uses it waits for both.
    */
@@ -95,28 +101,43 @@ export class PipelineRepository extends pulumi.ComponentResource {
         : undefined;
 
     // One commit per file, one after another (parallel writes to a branch
-    // fail with 409); action.yml last, so the commit it reports holds the
-    // bundle it names.
+    // fail with 409); action.yml after the bundle, so the commit it reports
+    // holds the bundle it names; then the shared workflows, which name that
+    // commit.
     let previous: pulumi.Resource = branch;
-    let action: github.RepositoryFile | undefined;
-    for (const f of this.files) {
-      const file = new github.RepositoryFile(
-        `${name}-file-${fileSlug(f.path)}`,
+    const commit = (path: string, content: pulumi.Input<string>, from: string): github.RepositoryFile => {
+      previous = new github.RepositoryFile(
+        `${name}-file-${fileSlug(path)}`,
         {
           repository: repo,
           branch: DEFAULT_BRANCH,
-          file: f.path,
-          content: f.content,
-          commitMessage: `mirror-fleet: update ${f.path}\n\nGenerated from pipeline/ by pulumi up.`,
+          file: path,
+          content,
+          commitMessage: `mirror-fleet: update ${path}\n\nGenerated from ${from} by pulumi up.`,
           commitAuthor: COMMIT_AUTHOR.name,
           commitEmail: COMMIT_AUTHOR.email,
           overwriteOnCreate: true,
         },
         { parent: this, dependsOn: [previous] },
       );
-      previous = file;
+      return previous as github.RepositoryFile;
+    };
+    let action: github.RepositoryFile | undefined;
+    for (const f of this.files) {
+      const file = commit(f.path, f.content, "pipeline/");
       if (f.path === PIPELINE_PATHS.action) action = file;
     }
+
+    const fullName = this.fullName;
+    const bundleSha256 = this.bundleSha256;
+    const actionPin = pulumi
+      .all([action!.commitSha, access?.accessLevel ?? "public"])
+      .apply(([commit]): PipelinePin => ({ repository: fullName, commit, bundleSha256 }));
+    // Their names are known before the commit (a hash of the text without it); their text once it is.
+    const names = [...sharedWorkflowFiles(args.mirrors, { repository: fullName, commit: PLACEHOLDER_COMMIT, bundleSha256 }).keys()];
+    const shared = actionPin.apply((pin) => sharedWorkflowFiles(args.mirrors, pin));
+    this.sharedWorkflowPaths = names.map((n) => `${SHARED_WORKFLOW_DIR}/${n}`);
+    const workflows = names.map((n) => commit(`${SHARED_WORKFLOW_DIR}/${n}`, shared.apply((f) => f.get(n)!), "components/workflow.ts"));
 
     if (args.branchProtection ?? true) {
       new github.RepositoryRuleset(`${name}-ruleset`, defaultBranchRuleset(repo, { deployBypassActorId: args.deployBypassActorId, requireCodeOwnerReview: false }), {
@@ -125,11 +146,9 @@ export class PipelineRepository extends pulumi.ComponentResource {
       });
     }
 
-    const fullName = this.fullName;
-    const bundleSha256 = this.bundleSha256;
     this.pin = pulumi
-      .all([action!.commitSha, access?.accessLevel ?? "public"])
-      .apply(([commit]): PipelinePin => ({ repository: fullName, commit, bundleSha256 }));
+      .all([actionPin, pulumi.all(workflows.map((w) => w.commitSha))])
+      .apply(([pin, commits]): PipelinePin => ({ ...pin, workflows: Object.fromEntries(names.map((n, i) => [n, commits[i]])) }));
 
     this.registerOutputs({ repository: this.fullName, pin: this.pin });
   }

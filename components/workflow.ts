@@ -26,6 +26,7 @@
  * - Build once: the OCI archive made in `build` is the one scanned and the
  *   one `publish` pushes (by digest, verified against the registry).
  */
+import { createHash } from "node:crypto";
 import { header } from "./header";
 import { isRuntimeStageOverride } from "../contract";
 import { MIRROR_PATHS } from "./mirror-config";
@@ -41,8 +42,10 @@ import {
   or,
   PipelineAction,
   secret,
+  SharedWorkflowRef,
   stepOutput,
   toGithub,
+  type CallInput,
   type Expr,
   type Job,
   type Permissions,
@@ -50,7 +53,7 @@ import {
   type Value,
   type Workflow,
 } from "./workflow/model";
-import { reattestJob, signSteps } from "./workflow/sign";
+import { COSIGN_SECRETS, reattestJob, signSteps } from "./workflow/sign";
 import { trivySteps } from "./workflow/trivy";
 import { toYaml } from "./yaml";
 
@@ -93,8 +96,73 @@ function sh(...lines: string[]): string {
 
 const checkout: Step = { name: "Check out the mirror repository", uses: "checkout", with: { "persist-credentials": false } };
 
-/** A mirror with the pipeline its workflow runs (the stack's commit of it). */
-type Mirror = ResolvedMirror & { readonly pipeline: PipelinePin };
+/**
+ * What differs between mirrors that share a workflow: the caller passes it
+ * in `with:`. The effective workflow (mirrorWorkflow) holds a mirror's own
+ * values, the shared one `${{ inputs.<name> }}`; everything else a job reads
+ * of the mirror is its shape (sharedWorkflowFile).
+ */
+interface MirrorValues {
+  readonly upstream_url: Value;
+  readonly upstream_repo: Value;
+  readonly image: Value;
+  readonly watch: Value;
+  readonly context: Value;
+  readonly dockerfile: Value;
+  readonly dockerfile_origin: Value;
+  readonly override_sha256: Value;
+  readonly build_args: Value;
+  readonly retention_days: Value;
+  readonly mirror: Value;
+}
+
+const VALUE_INPUTS: Readonly<Record<keyof MirrorValues, CallInput>> = {
+  upstream_url: { description: "The upstream repository's clone URL", type: "string", required: true },
+  upstream_repo: { description: "The upstream repository, owner/name", type: "string", required: true },
+  image: { description: "The mirror's image, without tag or digest", type: "string", required: true },
+  watch: { description: "Upstream paths whose change is Dockerfile drift, comma-separated", type: "string", required: true },
+  context: { description: "The build context in the upstream checkout", type: "string", required: true },
+  dockerfile: { description: "Upstream's Dockerfile in the upstream checkout", type: "string", required: true },
+  dockerfile_origin: { description: "Where the Dockerfile built comes from (upstream path, or the override's source)", type: "string", required: true },
+  override_sha256: { description: "sha256 of the override's source, or empty", type: "string", required: false, default: "" },
+  build_args: { description: "Build args, one KEY=VALUE a line, or empty", type: "string", required: false, default: "" },
+  retention_days: { description: "Days the run's artifacts are kept", type: "number", required: true },
+  mirror: { description: "The mirror's name", type: "string", required: true },
+};
+
+function valuesOf(m: ResolvedMirror): MirrorValues {
+  return {
+    upstream_url: m.upstream.url,
+    upstream_repo: m.upstream.fullName,
+    image: m.image,
+    watch: m.watch.join(","),
+    context: upstreamPath(m.build.context),
+    dockerfile: upstreamPath(m.build.dockerfile),
+    dockerfile_origin: m.override ? m.override.source : m.build.dockerfile,
+    override_sha256: m.override?.sha256 ?? "",
+    build_args: buildArgLines(m),
+    retention_days: m.artifactRetentionDays,
+    mirror: m.name,
+  };
+}
+
+const INPUT_VALUES = Object.fromEntries(Object.keys(VALUE_INPUTS).map((k) => [k, expr(`inputs.${k}`)])) as unknown as MirrorValues;
+
+/** When each chain runs: a schedule of the mirror's (effective), or the kind of run its caller passes (shared). */
+interface Runs {
+  readonly build: string;
+  readonly rescan: string;
+  readonly health: string;
+}
+
+const SHARED_RUNS: Runs = {
+  build: "github.event_name == 'schedule' && inputs.run == 'build'",
+  rescan: "inputs.run == 'rescan'",
+  health: "inputs.run == 'health'",
+};
+
+/** A mirror with the pipeline its workflow runs (the stack's commit of it), its values and when its chains run. */
+type Mirror = ResolvedMirror & { readonly pipeline: PipelinePin; readonly v: MirrorValues; readonly runs: Runs };
 
 /**
  * The fleet's pipeline, pinned by commit: it sets up Node.js, checks the
@@ -130,9 +198,9 @@ function isSchedule(cron: string): string {
 }
 
 /** Events that run the build chain: the nightly build cron, or a dispatch/push on the default branch. */
-function buildEvent(m: ResolvedMirror): Expr {
+function buildEvent(m: Mirror): Expr {
   return or(
-    isSchedule(m.cron.build),
+    m.runs.build,
     and(
       "github.event_name == 'workflow_dispatch' || github.event_name == 'push'",
       "github.ref_name == github.event.repository.default_branch",
@@ -211,7 +279,7 @@ function resolveJob(m: Mirror): Job {
         name: "Newest allowed upstream tag vs image-pin.yml",
         id: "resolve",
         env: {
-          UPSTREAM_URL: m.upstream.url,
+          UPSTREAM_URL: m.v.upstream_url,
           TAG_INPUT: expr("inputs.tag"),
           FORCE: forceExpr(m),
         },
@@ -290,13 +358,13 @@ function reviewJob(m: Mirror): Job {
       setupPipeline(m),
       {
         name: "Clone upstream (full history, for the commit log and patch)",
-        env: { UPSTREAM_URL: m.upstream.url, TAG, COMMIT },
+        env: { UPSTREAM_URL: m.v.upstream_url, TAG, COMMIT },
         run: sh("git clone --quiet --no-checkout -- \"$UPSTREAM_URL\" upstream", ...VERIFY_TAG_COMMIT),
       },
       {
         name: "Commit log, changed files and patch; Dockerfile drift",
         id: "review",
-        env: { TAG, LAST_TAG, WATCH: m.watch.join(",") },
+        env: { TAG, LAST_TAG, WATCH: m.v.watch },
         run: sh(
           "code=0",
           `${PIPELINE} review --src upstream --from "$LAST_TAG" --to "$TAG" --watch "$WATCH" --out review || code=$?`,
@@ -310,7 +378,7 @@ function reviewJob(m: Mirror): Job {
         with: {
           name: ARTIFACTS.review,
           path: "review/",
-          "retention-days": m.artifactRetentionDays,
+          "retention-days": m.v.retention_days,
           "if-no-files-found": "error",
           overwrite: true,
         },
@@ -368,21 +436,19 @@ interface DockerfilePlan {
   /** Path the build reads (relative to the workspace). */
   readonly path: string;
   readonly source: "override" | "upstream";
-  readonly origin: string;
-  readonly env: Readonly<Record<string, string>>;
+  readonly env: Readonly<Record<string, Value>>;
   readonly script: readonly string[];
 }
 
-function dockerfilePlan(m: ResolvedMirror): DockerfilePlan {
-  const upstreamDockerfile = upstreamPath(m.build.dockerfile);
+function dockerfilePlan(m: Mirror): DockerfilePlan {
+  const upstreamDockerfile = m.v.dockerfile;
   if (!m.override) {
     // Copied out of the checkout by the pipeline, which refuses a symbolic link that leaves it:
     // `cp` or the build would follow one to any file of the runner.
     return {
-      describe: `none, upstream's ${m.build.dockerfile}`,
+      describe: "none, upstream's own",
       path: "build.Dockerfile",
       source: "upstream",
-      origin: m.build.dockerfile,
       env: { DOCKERFILE: "build.Dockerfile", UPSTREAM_DOCKERFILE: upstreamDockerfile },
       script: [`${PIPELINE} dockerfile --root upstream --context "$CONTEXT" --upstream "$UPSTREAM_DOCKERFILE" --out "$DOCKERFILE"`],
     };
@@ -391,19 +457,17 @@ function dockerfilePlan(m: ResolvedMirror): DockerfilePlan {
     // Upstream's build stages stay, the runtime stage is ours: the pipeline
     // appends it and fails closed when a stage it copies from is gone.
     return {
-      describe: `runtime stage appended to upstream's ${m.build.dockerfile}`,
+      describe: "runtime stage appended to upstream's",
       path: "build.Dockerfile",
       source: "override",
-      origin: m.override.source,
       env: { DOCKERFILE: "build.Dockerfile", UPSTREAM_DOCKERFILE: upstreamDockerfile },
       script: [`${PIPELINE} dockerfile --root upstream --context "$CONTEXT" --upstream "$UPSTREAM_DOCKERFILE" --override ${MIRROR_PATHS.override} --out "$DOCKERFILE"`],
     };
   }
   return {
-    describe: `${MIRROR_PATHS.override} replaces upstream's ${m.build.dockerfile}`,
+    describe: `${MIRROR_PATHS.override} replaces upstream's`,
     path: "build.Dockerfile",
     source: "override",
-    origin: m.override.source,
     env: { DOCKERFILE: "build.Dockerfile" },
     script: [`${PIPELINE} dockerfile --root upstream --context "$CONTEXT" --override ${MIRROR_PATHS.override} --out "$DOCKERFILE"`],
   };
@@ -424,7 +488,7 @@ function buildJob(m: Mirror): Job {
     setupPipeline(m),
     {
       name: "Fetch upstream at the tag and check it is the resolved commit",
-      env: { UPSTREAM_URL: m.upstream.url, TAG, COMMIT },
+      env: { UPSTREAM_URL: m.v.upstream_url, TAG, COMMIT },
       run: sh(
         "git init --quiet upstream",
         "git -C upstream fetch --quiet --depth 1 --no-tags -- \"$UPSTREAM_URL\" \"+refs/tags/$TAG:refs/tags/$TAG\"",
@@ -435,7 +499,7 @@ function buildJob(m: Mirror): Job {
     {
       name: `Dockerfile to build: ${dockerfile.describe}`,
       // The build context is upstream's too: a link out of the checkout would send the runner's files to the build.
-      env: { ...dockerfile.env, CONTEXT: upstreamPath(m.build.context) },
+      env: { ...dockerfile.env, CONTEXT: m.v.context },
       run: sh(...dockerfile.script, "cp \"$DOCKERFILE\" audit/Dockerfile"),
     },
     {
@@ -443,10 +507,10 @@ function buildJob(m: Mirror): Job {
       // each FROM resolves to now and build exactly that, so the audit bundle
       // and the pin pull request name every base of the image.
       name: "Base images: record the digest each FROM resolves to, and build those",
-      env: { DOCKERFILE: dockerfile.path, TAG, ...(buildArgLines(m) ? { BUILD_ARGS: buildArgLines(m)! } : {}) },
+      env: { DOCKERFILE: dockerfile.path, TAG, ...(buildArgs ? { BUILD_ARGS: m.v.build_args } : {}) },
       run: sh(
         "args=(--dockerfile \"$DOCKERFILE\" --out audit/base-images.json --pin --build-arg \"VERSION=$TAG\")",
-        ...(buildArgLines(m) ? ["while IFS= read -r arg; do", "  args+=(--build-arg \"$arg\")", "done <<< \"$BUILD_ARGS\""] : []),
+        ...(buildArgs ? ["while IFS= read -r arg; do", "  args+=(--build-arg \"$arg\")", "done <<< \"$BUILD_ARGS\""] : []),
         `${PIPELINE} bases "\${args[@]}"`,
         "# The audit copy is what is built: the pinned text.",
         "cp \"$DOCKERFILE\" audit/Dockerfile",
@@ -455,13 +519,13 @@ function buildJob(m: Mirror): Job {
     {
       name: "Record the upstream commit and the Dockerfile used",
       env: {
-        UPSTREAM_REPO: m.upstream.fullName,
-        UPSTREAM_URL: m.upstream.url,
+        UPSTREAM_REPO: m.v.upstream_repo,
+        UPSTREAM_URL: m.v.upstream_url,
         TAG,
         COMMIT,
         DOCKERFILE_SOURCE: dockerfile.source,
-        DOCKERFILE_ORIGIN: dockerfile.origin,
-        OVERRIDE_SOURCE_SHA256: m.override?.sha256 ?? "",
+        DOCKERFILE_ORIGIN: m.v.dockerfile_origin,
+        OVERRIDE_SOURCE_SHA256: m.v.override_sha256,
       },
       run: sh(
         "jq -n --arg repo \"$UPSTREAM_REPO\" --arg url \"$UPSTREAM_URL\" --arg tag \"$TAG\" --arg commit \"$COMMIT\" \\",
@@ -485,14 +549,14 @@ function buildJob(m: Mirror): Job {
       ),
     });
   }
-  const buildEnv: Record<string, string | Expr> = {
+  const buildEnv: Record<string, Value> = {
     TAG,
     COMMIT,
     PLATFORMS: m.build.platforms.join(","),
     DOCKERFILE: dockerfile.path,
-    CONTEXT: upstreamPath(m.build.context),
+    CONTEXT: m.v.context,
   };
-  if (buildArgs) buildEnv.BUILD_ARGS = buildArgs;
+  if (buildArgs) buildEnv.BUILD_ARGS = m.v.build_args;
   steps.push(
     {
       // The only build of the run. Provenance and SBOM come from GitHub
@@ -588,7 +652,7 @@ function buildJob(m: Mirror): Job {
       with: {
         name: ARTIFACTS.audit,
         path: "audit/",
-        "retention-days": m.artifactRetentionDays,
+        "retention-days": m.v.retention_days,
         "if-no-files-found": "error",
         overwrite: true,
       },
@@ -770,13 +834,13 @@ function publishJob(m: Mirror): Job {
     {
       name: "Push the scanned archive by digest; fail unless the registry digest is the scanned one",
       id: "publish",
-      env: { IMAGE: m.image, TAG, DIGEST, REGISTRY_USER: expr("github.actor"), REGISTRY_PASSWORD: githubToken() },
+      env: { IMAGE: m.v.image, TAG, DIGEST, REGISTRY_USER: expr("github.actor"), REGISTRY_PASSWORD: githubToken() },
       run: sh(`${PIPELINE} publish --archive ${IMAGE_DIR}/image.tar --image "$IMAGE" --tag "$TAG" --digest "$DIGEST" --scan-record audit/scan.json`),
     },
   ];
   // The scan record is read before anything is pushed: an archive whose platforms were not all scanned is refused.
   steps.splice(steps.length - 1, 0, download(ARTIFACTS.audit, "audit"));
-  steps.push(...signSteps(m, PIPELINE, RUN_URL));
+  steps.push(...signSteps(m, m.v.image, PIPELINE, RUN_URL));
   if (m.attestations) {
     steps.push(
       {
@@ -789,14 +853,14 @@ function publishJob(m: Mirror): Job {
         name: "Attest build provenance",
         id: "provenance",
         uses: "attestBuildProvenance",
-        with: { "subject-name": m.image, "subject-digest": stepOutput("publish", "digest"), "push-to-registry": true },
+        with: { "subject-name": m.v.image, "subject-digest": stepOutput("publish", "digest"), "push-to-registry": true },
       },
       {
         name: "Attest the SBOM",
         id: "sbom",
         uses: "attestSbom",
         with: {
-          "subject-name": m.image,
+          "subject-name": m.v.image,
           "subject-digest": stepOutput("publish", "digest"),
           // The index's subject gets the first platform's SBOM; every platform's is in the audit bundle.
           "sbom-path": `audit/sbom-image-${m.build.platforms[0].replace(/[^A-Za-z0-9._-]+/g, "-")}.cdx.json`,
@@ -826,8 +890,8 @@ function publishJob(m: Mirror): Job {
 }
 
 function pinJob(m: Mirror): Job {
-  const env: Record<string, string | Expr> = {
-    IMAGE: m.image,
+  const env: Record<string, Value> = {
+    IMAGE: m.v.image,
     DIGEST: needsOutput("publish", "digest"),
     TAG,
     COMMIT,
@@ -898,7 +962,7 @@ function notifyJob(m: Mirror): Job {
   // The webhook URLs are secrets: only the step that posts sees them, never
   // the checkout or setup actions that run before it in the same job.
   const env: Record<string, Value> = {
-    MIRROR: m.name,
+    MIRROR: m.v.mirror,
     TAG,
     PASSED: expr(passed),
     PR_URL: needsOutput("pin", "pr_url"),
@@ -953,7 +1017,7 @@ function rescanJob(m: Mirror): Job {
   const pinned = expr("steps.pin.outputs.pinned == 'true'");
   return {
     name: "Rescan the pinned digest against today's DB",
-    if: expr(isSchedule(m.cron.rescan)),
+    if: expr(m.runs.rescan),
     // Read-only: Trivy runs here. Issues and SARIF are written by rescan-report.
     permissions: { contents: "read", packages: "read" },
     timeoutMinutes: 30,
@@ -1004,7 +1068,7 @@ function rescanJob(m: Mirror): Job {
         name: "Scan every platform of the pinned digest (Trivy; never rebuilds or pushes)",
         if: pinned,
         env: {
-          IMAGE: m.image,
+          IMAGE: m.v.image,
           DIGEST: stepOutput("pin", "digest"),
           PLATFORMS: m.build.platforms.join(","),
           TRIVY_NO_PROGRESS: "true",
@@ -1040,7 +1104,7 @@ function rescanJob(m: Mirror): Job {
         with: {
           name: ARTIFACTS.rescan,
           path: "rescan/",
-          "retention-days": m.artifactRetentionDays,
+          "retention-days": m.v.retention_days,
           "if-no-files-found": "error",
           overwrite: true,
         },
@@ -1086,7 +1150,7 @@ function rescanReportJob(m: Mirror): Job {
 function healthJob(m: Mirror): Job {
   return {
     name: "Upstream health",
-    if: expr(isSchedule(m.cron.health)),
+    if: expr(m.runs.health),
     permissions: { contents: "read", issues: "write" },
     timeoutMinutes: 10,
     steps: [
@@ -1112,13 +1176,34 @@ export function pushPaths(m: ResolvedMirror): string[] {
   return [MIRROR_PATHS.config, ...(m.override ? [MIRROR_PATHS.override] : []), MIRROR_PATHS.trivyignore, MIRROR_PATHS.workflow];
 }
 
-/** The workflow of one mirror, as a model; every job that runs the pipeline runs it from `pipeline`. */
-export function mirrorWorkflow(resolved: ResolvedMirror, pipeline: PipelinePin): Workflow {
-  const m: Mirror = { ...resolved, pipeline };
-  const kind =
+/** The kind of run a schedule of the mirror's starts: its caller passes it to the shared workflow, and names its concurrency group by it. */
+function runKind(m: ResolvedMirror): Expr {
+  return expr(
     `${lit(m.cron.rescan)} == github.event.schedule && 'rescan'` +
-    ` || ${lit(m.cron.health)} == github.event.schedule && 'health' || 'build'`;
-  const jobs: Record<string, Job> = {
+      ` || ${lit(m.cron.health)} == github.event.schedule && 'health' || 'build'`,
+  );
+}
+
+function triggers(m: ResolvedMirror): Workflow["on"] {
+  return {
+    schedule: [{ cron: m.cron.build }, { cron: m.cron.rescan }, { cron: m.cron.health }],
+    workflowDispatch: {
+      inputs: {
+        tag: { description: "Upstream tag to build (empty: the newest allowed tag)", type: "string", required: false, default: "" },
+        force: { description: "Build even if the tag is already pinned", type: "boolean", required: false, default: false },
+      },
+    },
+    push: { paths: pushPaths(m) },
+  };
+}
+
+/** One group per mirror and kind of run: two build runs never race on a tag (the second waits), while the rescan and health runs queue apart. */
+function concurrency(m: ResolvedMirror): NonNullable<Workflow["concurrency"]> {
+  return { group: `mirror-${m.name}-${runKind(m)}`, cancelInProgress: false };
+}
+
+function jobsOf(m: Mirror): Record<string, Job> {
+  return {
     resolve: resolveJob(m),
     review: reviewJob(m),
     ...(m.override ? { "override-review": overrideReviewJob(m) } : {}),
@@ -1130,26 +1215,132 @@ export function mirrorWorkflow(resolved: ResolvedMirror, pipeline: PipelinePin):
     ...(m.notify.length > 0 ? { notify: notifyJob(m) } : {}),
     rescan: rescanJob(m),
     "rescan-report": rescanReportJob(m),
-    ...withJob("reattest", reattestJob(m, { checkout, setupPipeline: setupPipeline(m), download, removeCredentials, pipeline: PIPELINE, runUrl: RUN_URL, rescanArtifact: ARTIFACTS.rescan })),
+    ...withJob("reattest", reattestJob(m, { image: m.v.image, checkout, setupPipeline: setupPipeline(m), download, removeCredentials, pipeline: PIPELINE, runUrl: RUN_URL, rescanArtifact: ARTIFACTS.rescan })),
     health: healthJob(m),
   };
+}
+
+/**
+ * What one mirror's runs do, as one workflow: its caller (the committed
+ * `.github/workflows/mirror.yml`) and the shared workflow it calls, with the
+ * mirror's values where the shared one reads its inputs. The model every
+ * check of the jobs reads (security, chains, counts, the engine's nights);
+ * test/workflow/shared.test.ts proves the committed pair is this.
+ */
+export function mirrorWorkflow(resolved: ResolvedMirror, pipeline: PipelinePin): Workflow {
+  const m: Mirror = {
+    ...resolved,
+    pipeline,
+    v: valuesOf(resolved),
+    runs: { build: isSchedule(resolved.cron.build), rescan: isSchedule(resolved.cron.rescan), health: isSchedule(resolved.cron.health) },
+  };
+  return { name: `mirror ${m.name}`, on: triggers(m), concurrency: concurrency(m), runsOn: RUNNER, jobs: jobsOf(m) };
+}
+
+/** The secrets the shared workflow reads: the webhooks it posts to, the fleet key where it signs. */
+function sharedSecrets(m: ResolvedMirror): Record<string, { description: string; required: boolean }> {
+  const names: Record<string, { description: string; required: boolean }> = {};
+  for (const t of [...m.notify].sort()) names[WEBHOOK_SECRETS[t]] = { description: `The ${t} webhook URL (a repository secret)`, required: false };
+  if (m.signing) {
+    const where = m.signing.environment ? `the ${m.signing.environment} environment's secret` : "a repository secret: the plan has no environments";
+    names[COSIGN_SECRETS.privateKey] = { description: `The fleet's cosign private key (${where})`, required: false };
+    names[COSIGN_SECRETS.password] = { description: "Its password (beside the key)", required: false };
+  }
+  return names;
+}
+
+/** What the shared workflow is for, in words: its file name is a hash, its name says it. */
+function shapeName(m: ResolvedMirror): string {
+  const override = !m.override ? "upstream's Dockerfile" : isRuntimeStageOverride(m.override.content) ? "override: runtime stage" : "override: replaces the Dockerfile";
+  return [
+    `mirror (shared): ${override}`,
+    m.build.platforms.join(","),
+    m.visibility,
+    ...(Object.keys(m.build.args).length > 0 ? ["build args"] : []),
+    ...(m.attestations ? ["attestations"] : []),
+    ...(m.signing ? [m.signing.environment ? `signed (environment ${m.signing.environment})` : "signed"] : []),
+    ...(m.notify.length > 0 ? [`notify ${[...m.notify].sort().join("+")}`] : []),
+  ].join("; ");
+}
+
+/**
+ * The jobs of every mirror of one shape, committed once to the pipeline
+ * repository (`.github/workflows/<sharedWorkflowFile>`): what differs
+ * between those mirrors comes in as inputs, the kind of run too. Its jobs
+ * are the same functions as mirrorWorkflow's; only the values and the run
+ * conditions are read from the caller.
+ */
+export function sharedWorkflow(resolved: ResolvedMirror, pipeline: PipelinePin): Workflow {
+  const m: Mirror = { ...resolved, pipeline, v: INPUT_VALUES, runs: SHARED_RUNS };
   return {
-    name: `mirror ${m.name}`,
+    name: shapeName(m),
     on: {
-      schedule: [{ cron: m.cron.build }, { cron: m.cron.rescan }, { cron: m.cron.health }],
-      workflowDispatch: {
+      workflowCall: {
         inputs: {
+          run: { description: "The kind of run: build, rescan or health (the caller's schedule)", type: "string", required: true },
           tag: { description: "Upstream tag to build (empty: the newest allowed tag)", type: "string", required: false, default: "" },
           force: { description: "Build even if the tag is already pinned", type: "boolean", required: false, default: false },
+          ...VALUE_INPUTS,
         },
+        secrets: sharedSecrets(m),
       },
-      push: { paths: pushPaths(m) },
     },
-    // One group per mirror and kind of run: two build runs never race on a
-    // tag (the second waits), while the rescan and health runs queue apart.
-    concurrency: { group: `mirror-${m.name}-${expr(kind)}`, cancelInProgress: false },
     runsOn: RUNNER,
-    jobs,
+    jobs: jobsOf(m),
+  };
+}
+
+/** The shared workflow's text; `file` and `pipeline` fixed, it is the same for every mirror of the shape. */
+export function renderSharedWorkflow(m: ResolvedMirror, pipeline: PipelinePin): string {
+  return markPlaceholders(header("#", "components/workflow.ts and infra/policy.ts (one shared workflow per shape of mirror)") + toYaml(toGithub(sharedWorkflow(m, pipeline))));
+}
+
+/** npm run render without the stack's commits: say so where each commit would be. */
+function markPlaceholders(text: string): string {
+  return text.replace(/^(\s*(?:- )?uses: \S+@0{40})$/gm, "$1 # placeholder: the commit pulumi up makes (npm run render -- --pipeline FILE)");
+}
+
+/**
+ * The shared workflow's file name: a hash of its text before the pipeline's
+ * commit is known, so mirrors alike share one, and a pipeline change keeps
+ * the name (only the commit it names moves).
+ */
+export function sharedWorkflowFile(m: ResolvedMirror, repository: string): string {
+  const text = renderSharedWorkflow(m, { repository, commit: PLACEHOLDER_COMMIT, bundleSha256: "0".repeat(64) });
+  return `mirror-${createHash("sha256").update(text).digest("hex").slice(0, 12)}.yml`;
+}
+
+/** Every scope any job of the workflow asks for, at the highest level asked: the most a caller grants. */
+function ceiling(w: Workflow): Permissions {
+  const out: Partial<Record<keyof Permissions, "read" | "write">> = {};
+  for (const j of Object.values(w.jobs)) {
+    for (const [scope, level] of Object.entries(j.permissions) as Array<[keyof Permissions, "read" | "write"]>) {
+      if (out[scope] !== "write") out[scope] = level;
+    }
+  }
+  return out;
+}
+
+/** The mirror's committed workflow: its triggers and one job that calls its shape's shared workflow, pinned by commit. */
+export function callerWorkflow(m: ResolvedMirror, pipeline: PipelinePin): Workflow {
+  const file = sharedWorkflowFile(m, pipeline.repository);
+  // Without the stack's commits (npm run render), the placeholder.
+  const commit = pipeline.workflows ? pipeline.workflows[file] : PLACEHOLDER_COMMIT;
+  if (commit === undefined) throw new Error(`${m.sourceFile}: the pipeline repository has no shared workflow ${file} (its commits: ${Object.keys(pipeline.workflows ?? {}).join(", ") || "none"})`);
+  return {
+    name: `mirror ${m.name}`,
+    on: triggers(m),
+    concurrency: concurrency(m),
+    runsOn: RUNNER,
+    jobs: {
+      mirror: {
+        name: "Mirror",
+        uses: new SharedWorkflowRef(pipeline, file, commit),
+        permissions: ceiling(sharedWorkflow(m, pipeline)),
+        with: { run: runKind(m), tag: expr("inputs.tag || ''"), force: expr("inputs.force == true"), ...valuesOf(m) },
+        secrets: "inherit",
+      },
+    },
   };
 }
 
@@ -1157,10 +1348,24 @@ function withJob(id: string, job: Job | undefined): Record<string, Job> {
   return job ? { [id]: job } : {};
 }
 
+/** The committed `.github/workflows/mirror.yml`: the caller. */
 export function renderWorkflow(m: ResolvedMirror, pipeline: PipelinePin): string {
-  const text = header("#", `${m.sourceFile}, infra/policy.ts and components/workflow.ts`) + toYaml(toGithub(mirrorWorkflow(m, pipeline)));
-  if (pipeline.commit !== PLACEHOLDER_COMMIT) return text;
-  // npm run render without the stack's commit: say so where the commit would be.
-  const ref = `${pipeline.repository}@${PLACEHOLDER_COMMIT}`;
-  return text.replaceAll(`uses: ${ref}\n`, `uses: ${ref} # placeholder: the commit pulumi up makes (npm run render -- --pipeline-commit <sha>)\n`);
+  const text = header("#", `${m.sourceFile}, infra/policy.ts and components/workflow.ts`) + toYaml(toGithub(callerWorkflow(m, pipeline)));
+  // docs/workflow.md, "zizmor findings we silence": the called workflow is the fleet's own, pinned by commit.
+  return markPlaceholders(text.replace(/^( {4}secrets: inherit)$/m, "$1 # zizmor: ignore[secrets-inherit]"));
+}
+
+/** What one mirror's runs do, as one file (mirrorWorkflow): for reading and checking, never committed. */
+export function renderEffectiveWorkflow(m: ResolvedMirror, pipeline: PipelinePin): string {
+  return toYaml(toGithub(mirrorWorkflow(m, pipeline)));
+}
+
+/** The shared workflows a fleet needs, one per shape, for the pipeline repository: file name -> text. */
+export function sharedWorkflowFiles(mirrors: readonly ResolvedMirror[], pipeline: PipelinePin): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const m of mirrors) {
+    const file = sharedWorkflowFile(m, pipeline.repository);
+    if (!files.has(file)) files.set(file, renderSharedWorkflow(m, pipeline));
+  }
+  return new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1)));
 }

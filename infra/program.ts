@@ -164,6 +164,7 @@ export function fleetProgram(inputs: FleetInputs): Fleet {
     {
       owner: inputs.settings.owner,
       bundle: inputs.bundle ?? pipelineBundle(),
+      mirrors: resolved,
       visibility: pipelineVisibility(inputs.settings),
       adopt: inputs.existing?.get(PIPELINE_REPOSITORY_NAME)?.repository ?? false,
       branchProtection: inputs.settings.branchProtection,

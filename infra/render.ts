@@ -1,13 +1,14 @@
 /**
- * `npm run render -- --out DIR [--stack prod] [--pipeline-commit SHA]`: writes
+ * `npm run render -- --out DIR [--stack prod] [--pipeline FILE]`: writes
  * every file that `pulumi up` would commit, as DIR/<repo>/<path> (each mirror
  * repository and the pipeline repository), and DIR/inventory.json, without
  * Pulumi. Same resolver, same renderers: byte-identical to what the component
  * commits (test/component/mirrored-image.test.ts, "render == component").
  *
- * Each mirror's workflow names the pipeline by the commit `pulumi up` made of
- * it, which render cannot know: given (`--pipeline-commit`, from `pulumi stack
- * output pipeline`), the workflows are what the stack committed; not given,
+ * Each mirror's workflow names its shared workflow by the commit `pulumi up`
+ * made of it, and the shared workflows name the pipeline's action by its
+ * commit, which render cannot know: given (`--pipeline`, the stack's
+ * `pipeline` output), the files are what the stack committed; not given,
  * they name a placeholder commit of zeros, marked in the file, and render says so.
  *
  * Render owns what it writes, and nothing else: DIR/inventory.json lists every
@@ -21,17 +22,18 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { ADMISSION_PATHS, renderAdmissionPolicies } from "../components/admission";
 import { fleetSummary, inventoryEntry, pipelineInventory, type Inventory } from "../components/inventory";
-import { PIPELINE_PATHS, PIPELINE_REPOSITORY_NAME, PLACEHOLDER_COMMIT, renderPipelineFiles, sha256Hex, type PipelinePin } from "../components/pipeline-action";
+import { PIPELINE_PATHS, PIPELINE_REPOSITORY_NAME, PLACEHOLDER_COMMIT, renderPipelineFiles, sha256Hex, SHARED_WORKFLOW_DIR, type PipelinePin } from "../components/pipeline-action";
+import { sharedWorkflowFiles } from "../components/workflow";
 import { renderMirrorFiles } from "../components/render";
 import { pipelineBundle } from "../pipeline/bundle";
 import { FleetConfigError, resolveFleet } from "../components/spec";
-import type { StackSettings } from "../components/types";
+import type { RenderedFiles, ResolvedMirror, StackSettings } from "../components/types";
 import { loadMirrorEntries, PROJECT_ROOT } from "./mirrors";
 import { policy as fleetPolicy } from "./policy";
 import type { FleetInputs } from "./program";
 import { settingsFromStackFile } from "./settings";
 
-export const USAGE = `usage: npm run render -- --out DIR [--stack NAME] [--pipeline-commit SHA]
+export const USAGE = `usage: npm run render -- --out DIR [--stack NAME] [--pipeline FILE]
 
 Writes every file \`pulumi up\` would commit, as DIR/<repo>/<path> (each mirror
 repository, and the pipeline repository ${PIPELINE_REPOSITORY_NAME}), and
@@ -41,8 +43,8 @@ With a cosign key in the stack, also the fleet's admission policies
   --out DIR              a new or empty folder, or one written by an earlier render
                          (its files that are no longer rendered are removed)
   --stack NAME           whose settings to use: Pulumi.<NAME>.yaml (default prod)
-  --pipeline-commit SHA  the commit of the pipeline that \`pulumi up\` made, which
-                         every workflow names (\`pulumi stack output pipeline\`: commit);
+  --pipeline FILE        the commits of the pipeline that \`pulumi up\` made, which
+                         the workflows name: \`pulumi stack output pipeline --json > FILE\`;
                          default: a placeholder of zeros, marked in each workflow
 `;
 
@@ -53,9 +55,13 @@ export class RenderError extends Error {}
 
 /**
  * What rendering needs of the program's inputs (no providers, no secrets),
- * and the pipeline's commit when known. @default pipelineCommit: the placeholder
+ * and the pipeline's commits when known: action.yml's, and each shared
+ * workflow's (the stack's `pipeline` output). @default the placeholder
  */
-export type RenderInputs = Pick<FleetInputs, "entries" | "policy" | "settings" | "readFile" | "today"> & { readonly pipelineCommit?: string };
+export type RenderInputs = Pick<FleetInputs, "entries" | "policy" | "settings" | "readFile" | "today"> & {
+  readonly pipelineCommit?: string;
+  readonly pipelineWorkflows?: Readonly<Record<string, string>>;
+};
 
 /** Reads Pulumi.<stack>.yaml from `root`; a missing file is named with the stacks that exist. */
 export function readStackSettings(stack: string, root = PROJECT_ROOT): StackSettings {
@@ -114,11 +120,43 @@ function removeRendered(out: string, rel: string): void {
   }
 }
 
-/** The pipeline repository's files and the pin the workflows name: the given commit, or the placeholder. */
-export function renderedPipeline(owner: string, commit?: string): { files: ReturnType<typeof renderPipelineFiles>; pin: PipelinePin } {
+/**
+ * The pipeline repository's files (the shared workflows of these mirrors
+ * among them) and the pin the workflows name: the given commits, or the placeholder.
+ */
+export function renderedPipeline(
+  owner: string,
+  mirrors: readonly ResolvedMirror[],
+  commit?: string,
+  workflows?: Readonly<Record<string, string>>,
+): { files: RenderedFiles; pin: PipelinePin } {
   const files = renderPipelineFiles(pipelineBundle(), owner);
   const bundleSha256 = sha256Hex(files.find((f) => f.path === PIPELINE_PATHS.bundle)!.content);
-  return { files, pin: { repository: `${owner}/${PIPELINE_REPOSITORY_NAME}`, commit: commit ?? PLACEHOLDER_COMMIT, bundleSha256 } };
+  const action: PipelinePin = { repository: `${owner}/${PIPELINE_REPOSITORY_NAME}`, commit: commit ?? PLACEHOLDER_COMMIT, bundleSha256 };
+  const shared = [...sharedWorkflowFiles(mirrors, action)].map(([name, content]) => ({ path: `${SHARED_WORKFLOW_DIR}/${name}`, content }));
+  return { files: [...files, ...shared], pin: workflows ? { ...action, workflows } : action };
+}
+
+const SHA = /^[0-9a-f]{40}$/;
+
+/** The stack's `pipeline` output (`pulumi stack output pipeline --json`): action.yml's commit and each shared workflow's. */
+export function readPipelineOutput(file: string): { pipelineCommit: string; pipelineWorkflows: Record<string, string> } {
+  const allowed = "(allowed: the JSON of pulumi stack output pipeline --json)";
+  let o: unknown;
+  try {
+    o = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new Error(`${(e as Error).message} ${allowed}`);
+  }
+  const p = o as { commit?: unknown; workflows?: unknown };
+  if (typeof p !== "object" || p === null || typeof p.commit !== "string" || !SHA.test(p.commit)) {
+    throw new Error(`commit: ${JSON.stringify(p?.commit)} is not allowed (allowed: a full commit SHA, 40 lowercase hex) ${allowed}`);
+  }
+  if (typeof p.workflows !== "object" || p.workflows === null) throw new Error(`workflows: missing ${allowed}`);
+  for (const [name, sha] of Object.entries(p.workflows)) {
+    if (typeof sha !== "string" || !SHA.test(sha)) throw new Error(`workflows.${name}: ${JSON.stringify(sha)} is not allowed (allowed: a full commit SHA, 40 lowercase hex)`);
+  }
+  return { pipelineCommit: p.commit, pipelineWorkflows: p.workflows as Record<string, string> };
 }
 
 export interface RenderResult {
@@ -148,12 +186,12 @@ export function renderFleet(out: string, inputs: RenderInputs): RenderResult {
   };
   // The pipeline repository, as pulumi up commits it, and the pin every workflow names.
   const commit = inputs.pipelineCommit;
-  const { files: pipelineFiles, pin } = renderedPipeline(inputs.settings.owner, commit);
+  const { files: pipelineFiles, pin } = renderedPipeline(inputs.settings.owner, mirrors, commit, inputs.pipelineWorkflows);
   for (const f of pipelineFiles) write(PIPELINE_REPOSITORY_NAME, f);
-  if (commit === undefined) {
+  if (commit === undefined || inputs.pipelineWorkflows === undefined) {
     notes.push(
-      `pipeline: the commit of ${inputs.settings.owner}/${PIPELINE_REPOSITORY_NAME} is made by pulumi up, so each workflow names the placeholder ${PLACEHOLDER_COMMIT}; ` +
-        "give --pipeline-commit <sha> (pulumi stack output pipeline) to render what the stack committed",
+      `pipeline: the commits of ${inputs.settings.owner}/${PIPELINE_REPOSITORY_NAME} are made by pulumi up, so the workflows name the placeholder ${PLACEHOLDER_COMMIT}; ` +
+        "give --pipeline FILE (pulumi stack output pipeline --json > FILE) to render what the stack committed",
     );
   }
   const entries = mirrors.map((m) => {
@@ -192,7 +230,7 @@ export function main(argv: readonly string[], io: Out, root = PROJECT_ROOT): num
     values = parseArgs({
       args: [...argv],
       strict: true,
-      options: { out: { type: "string" }, stack: { type: "string", default: "prod" }, "pipeline-commit": { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: { out: { type: "string" }, stack: { type: "string", default: "prod" }, pipeline: { type: "string" }, help: { type: "boolean", short: "h" } },
     }).values;
   } catch (e) {
     io.stderr(`render: ${(e as Error).message}\n\n${USAGE}`);
@@ -206,10 +244,14 @@ export function main(argv: readonly string[], io: Out, root = PROJECT_ROOT): num
     io.stderr(`render: --out is required\n\n${USAGE}`);
     return 2;
   }
-  const pipelineCommit = values["pipeline-commit"];
-  if (pipelineCommit !== undefined && !/^[0-9a-f]{40}$/.test(pipelineCommit)) {
-    io.stderr(`render: --pipeline-commit: ${JSON.stringify(pipelineCommit)} is not allowed (allowed: a full commit SHA, 40 lowercase hex, from pulumi stack output pipeline)\n`);
-    return 2;
+  let pipeline: Pick<RenderInputs, "pipelineCommit" | "pipelineWorkflows"> = {};
+  if (values.pipeline !== undefined) {
+    try {
+      pipeline = readPipelineOutput(values.pipeline);
+    } catch (e) {
+      io.stderr(`render: --pipeline ${values.pipeline}: ${(e as Error).message}\n`);
+      return 2;
+    }
   }
   try {
     const settings = readStackSettings(values.stack!, root);
@@ -217,7 +259,7 @@ export function main(argv: readonly string[], io: Out, root = PROJECT_ROOT): num
     const entries = loadMirrorEntries(path.join(root, "mirrors"), root);
     // Override files next to the entries, read under the same root as the entries.
     const readFile = (rel: string) => fs.readFileSync(path.join(root, rel), "utf8");
-    const { inventory, warnings, notes, files, removed } = renderFleet(out, { entries, policy: fleetPolicy, settings, readFile, ...(pipelineCommit ? { pipelineCommit } : {}) });
+    const { inventory, warnings, notes, files, removed } = renderFleet(out, { entries, policy: fleetPolicy, settings, readFile, ...pipeline });
     for (const w of warnings) io.stderr(`warning: ${w}\n`);
     for (const n of notes) io.stderr(`note: ${n}\n`);
     const gone = removed.length ? `; removed ${removed.length} no longer rendered: ${removed.join(", ")}` : "";

@@ -108,7 +108,7 @@ export function computeInventory(stack: string, today: Date): Inventory {
   const settings = readStackSettings(stack);
   const { mirrors } = resolveFleet(loadMirrorEntries(), { policy, settings, readFile: readProjectFile, today });
   // Without a stack, the pipeline's commit is render's placeholder (infra/render.ts).
-  const { pin } = renderedPipeline(settings.owner);
+  const { pin } = renderedPipeline(settings.owner, mirrors);
   const entries = mirrors.map((m) => inventoryEntry(m, renderMirrorFiles(m, pin), today));
   return { generatedFor: settings.owner, mirrors: entries, summary: fleetSummary(entries, policy.waiverNoticeDays) };
 }

@@ -108,7 +108,7 @@ function matrixSize(job: Obj): number {
 const UNKNOWN = Symbol("unknown");
 type V = string | number | boolean | null | typeof UNKNOWN;
 
-interface Scope {
+export interface Scope {
   lookup(path: readonly string[]): V;
   call(name: string, args: V[]): V;
 }

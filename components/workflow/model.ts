@@ -119,19 +119,67 @@ export interface DispatchInput {
   readonly default: string | boolean;
 }
 
+/** An input of a shared (reusable) workflow: what its caller passes in `with:`. */
+export interface CallInput {
+  readonly description: string;
+  readonly type: "string" | "boolean" | "number";
+  readonly required: boolean;
+  readonly default?: string | boolean | number;
+}
+
 export interface Triggers {
   readonly schedule?: ReadonlyArray<{ readonly cron: string }>;
   readonly workflowDispatch?: { readonly inputs: Readonly<Record<string, DispatchInput>> };
   readonly push?: { readonly paths: readonly string[] };
+  /** A shared workflow: only ever run by a caller's `uses:`, with these inputs and secrets. */
+  readonly workflowCall?: {
+    readonly inputs: Readonly<Record<string, CallInput>>;
+    readonly secrets: Readonly<Record<string, { readonly description: string; readonly required: boolean }>>;
+  };
+}
+
+const FILE = /^[A-Za-z0-9._-]+\.yml$/;
+
+/**
+ * A shared workflow in the fleet's pipeline repository, pinned by the full
+ * commit SHA the stack committed it at: the one `uses:` a caller job has.
+ */
+export class SharedWorkflowRef {
+  readonly ref: string;
+  constructor(pin: PipelinePin, file: string, commit: string) {
+    checkPin({ ...pin, commit });
+    if (!FILE.test(file)) throw new Error(`shared workflow: file ${JSON.stringify(file)} is not allowed (allowed: a .yml name)`);
+    this.ref = `${pin.repository}/.github/workflows/${file}@${commit}`;
+  }
+}
+
+/** A job that runs a shared workflow: it holds no steps, only the ceiling of the token the called jobs may ask for. */
+export interface CallJob {
+  readonly name: string;
+  readonly uses: SharedWorkflowRef;
+  /** The most the called jobs' tokens may hold (each job asks for its own, at most this). */
+  readonly permissions: Permissions;
+  readonly with: Readonly<Record<string, Value>>;
+  /**
+   * Every secret the caller can read, its environments' included: GitHub
+   * gives a called job its environment's secrets only this way
+   * (actions/runner#1490; a live run: 47ng/actions-clever-cloud#259).
+   */
+  readonly secrets: "inherit";
 }
 
 export interface Workflow {
   readonly name: string;
   readonly on: Triggers;
-  readonly concurrency: { readonly group: Value; readonly cancelInProgress: boolean };
+  /** A caller's; a shared workflow runs in its caller's group. */
+  readonly concurrency?: { readonly group: Value; readonly cancelInProgress: boolean };
   readonly runsOn: string;
   /** Jobs in the order they are written. */
-  readonly jobs: Readonly<Record<string, Job>>;
+  readonly jobs: Readonly<Record<string, Job | CallJob>>;
+}
+
+function sortedPermissions(p: Permissions): Record<string, string> {
+  return Object.fromEntries(Object.entries(p).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 function value(v: Value): string | number | boolean {
@@ -171,6 +219,11 @@ export function toGithub(w: Workflow): Record<string, unknown> {
   const jobs: Record<string, unknown> = {};
   for (const [id, j] of Object.entries(w.jobs)) {
     const where = `jobs.${id}`;
+    if ("uses" in j) {
+      seen.add(id);
+      jobs[id] = compact({ name: j.name, permissions: sortedPermissions(j.permissions), uses: j.uses.ref, with: record(j.with), secrets: j.secrets });
+      continue;
+    }
     for (const n of j.needs ?? []) {
       if (!seen.has(n)) throw new Error(`${where}.needs: ${n} is not a job written before ${id}`);
     }
@@ -186,7 +239,7 @@ export function toGithub(w: Workflow): Record<string, unknown> {
       "runs-on": w.runsOn,
       environment: j.environment,
       "timeout-minutes": j.timeoutMinutes,
-      permissions: Object.fromEntries(Object.entries(j.permissions).sort(([a], [b]) => (a < b ? -1 : 1))),
+      permissions: sortedPermissions(j.permissions),
       "continue-on-error": j.continueOnError,
       outputs: record(j.outputs),
       env: record(j.env),
@@ -203,13 +256,22 @@ export function toGithub(w: Workflow): Record<string, unknown> {
     };
   }
   if (w.on.push) on.push = { paths: [...w.on.push.paths] };
-  return {
+  if (w.on.workflowCall) {
+    on.workflow_call = {
+      inputs: Object.fromEntries(Object.entries(w.on.workflowCall.inputs).map(([k, i]) => [k, compact({ description: i.description, type: i.type, required: i.required, default: i.default })])),
+      ...(Object.keys(w.on.workflowCall.secrets).length > 0
+        ? { secrets: Object.fromEntries(Object.entries(w.on.workflowCall.secrets).map(([k, s]) => [k, { description: s.description, required: s.required }])) }
+        : {}),
+    };
+  }
+  const steps = Object.values(w.jobs).some((j) => !("uses" in j));
+  return compact({
     name: w.name,
     on,
     // Nothing by default: a job that forgets to ask gets no token scope at all.
     permissions: {},
-    concurrency: { group: value(w.concurrency.group), "cancel-in-progress": w.concurrency.cancelInProgress },
-    defaults: { run: { shell: "bash" } },
+    concurrency: w.concurrency ? { group: value(w.concurrency.group), "cancel-in-progress": w.concurrency.cancelInProgress } : undefined,
+    defaults: steps ? { run: { shell: "bash" } } : undefined,
     jobs,
-  };
+  });
 }

@@ -11,7 +11,7 @@
  */
 import { MIRROR_PATHS } from "../mirror-config";
 import type { GithubPlan, ResolvedMirror } from "../types";
-import { expr, githubToken, needsOutput, secret, stepOutput, type Job, type Step } from "./model";
+import { expr, githubToken, needsOutput, secret, stepOutput, type Job, type Step, type Value } from "./model";
 
 /** The GitHub environment that holds the fleet key in each mirror repository. */
 export const SIGNING_ENVIRONMENT = "mirror-signing";
@@ -38,7 +38,8 @@ export const COSIGN_SECRETS = { privateKey: "COSIGN_PRIVATE_KEY", password: "COS
  */
 export const COSIGN_SIGN_RELEASE = "v2.6.5";
 
-export function signSteps(m: ResolvedMirror, pipeline: string, runUrl: string): Step[] {
+/** `image`: the mirror's image, or the shared workflow's input that holds it. */
+export function signSteps(m: ResolvedMirror, image: Value, pipeline: string, runUrl: string): Step[] {
   if (!m.signing) return [];
   return [
     { name: `Install cosign ${COSIGN_SIGN_RELEASE} (signing)`, uses: "cosignInstaller", with: { "cosign-release": COSIGN_SIGN_RELEASE } },
@@ -46,7 +47,7 @@ export function signSteps(m: ResolvedMirror, pipeline: string, runUrl: string): 
       name: "Sign the pushed digests, attest the SBOMs and the scan gate (fleet key, no transparency log)",
       id: "sign",
       env: {
-        IMAGE: m.image,
+        IMAGE: image,
         TAG: needsOutput("resolve", "tag"),
         COMMIT: needsOutput("resolve", "commit"),
         DIGEST: stepOutput("publish", "digest"),
@@ -67,6 +68,8 @@ export function signSteps(m: ResolvedMirror, pipeline: string, runUrl: string): 
 
 /** Steps and helpers of components/workflow.ts the re-attest job is made of (passed in: that module imports this one). */
 export interface JobParts {
+  /** The mirror's image, or the shared workflow's input that holds it. */
+  readonly image: Value;
   readonly checkout: Step;
   /** The fleet pipeline's setup step (pinned by commit). */
   readonly setupPipeline: Step;
@@ -101,7 +104,7 @@ export function reattestJob(m: ResolvedMirror, parts: JobParts): Job | undefined
       {
         name: "Attest today's scan-gate pass on the pinned digest (fleet key, replaces the last one)",
         env: {
-          IMAGE: m.image,
+          IMAGE: parts.image,
           TAG: needsOutput("rescan", "tag"),
           COMMIT: needsOutput("rescan", "commit"),
           DIGEST: needsOutput("rescan", "digest"),

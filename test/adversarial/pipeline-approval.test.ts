@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { renderWorkflow } from "../../components/workflow";
+import { renderEffectiveWorkflow } from "../../components/workflow";
 import { gitRepo, run as runLocal, tmpDir } from "../fixtures/pipeline/harness";
 import { fixtureMirror, PIPELINE } from "../workflow/fixtures";
 import { parseWorkflow, job, step } from "../workflow/steps";
@@ -98,7 +98,7 @@ test("GIVEN an approval WHEN the build is pinned THEN the pull request's audit r
 });
 
 test("GIVEN the rendered workflow THEN who approved travels from the override-review job to pin's --approved-by", () => {
-  const doc = parseWorkflow(renderWorkflow(fixtureMirror("gokapi"), PIPELINE));
+  const doc = parseWorkflow(renderEffectiveWorkflow(fixtureMirror("gokapi"), PIPELINE));
   assert.equal((job(doc, "override-review").outputs as Record<string, string>).approved_by, "${{ steps.ask.outputs.approved_by }}");
   const pin = step(doc, "pin", "pin");
   // Read only once override-review succeeded: act leaves a skipped job's outputs unevaluated (nektos/act#2467).

@@ -7,14 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { renderWorkflow } from "../../components/workflow";
+import { renderEffectiveWorkflow } from "../../components/workflow";
 import { fixtureMirror, PIPELINE } from "../workflow/fixtures";
 import { job, parseWorkflow, step } from "../workflow/steps";
 import { REPO, finding, gateJson, withWorld, withoutWriteId } from "./pipeline-world";
 
 test("GIVEN the rendered workflow THEN built_at is the build job's output and pin's --built-at", () => {
   for (const name of ["gokapi", "plik"]) {
-    const doc = parseWorkflow(renderWorkflow(fixtureMirror(name), PIPELINE));
+    const doc = parseWorkflow(renderEffectiveWorkflow(fixtureMirror(name), PIPELINE));
     const out = (job(doc, "build").outputs as Record<string, string>).built_at;
     const m = /^\$\{\{ steps\.([a-z-]+)\.outputs\.([a-z_]+) \}\}$/.exec(out);
     assert.ok(m, `${name}: build outputs.built_at = ${out}`);
@@ -82,7 +82,7 @@ test("GIVEN an open pin pull request of a tag WHEN a later build of that tag is 
     ]);
     assert.match(r.err, /withdrew pin pull request #1/);
     // The block job may close pull requests: it holds pull-requests: write.
-    const doc = parseWorkflow(renderWorkflow(fixtureMirror("gokapi"), PIPELINE));
+    const doc = parseWorkflow(renderEffectiveWorkflow(fixtureMirror("gokapi"), PIPELINE));
     assert.equal((job(doc, "block").permissions as Record<string, string>)["pull-requests"], "write");
   });
 });

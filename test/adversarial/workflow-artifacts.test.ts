@@ -18,7 +18,7 @@ import * as path from "node:path";
 import { describe, test } from "node:test";
 import { PIPELINE_COMMAND } from "../../components/pipeline-action";
 import { renderMirrorFiles } from "../../components/render";
-import { renderWorkflow } from "../../components/workflow";
+import { renderEffectiveWorkflow } from "../../components/workflow";
 import { allMirrors } from "../workflow/all-mirrors";
 import { fixtureMirror, PIPELINE } from "../workflow/fixtures";
 import { jobs, parseWorkflow, runStep, step, steps, tempDir, type Obj } from "../workflow/steps";
@@ -38,7 +38,7 @@ describe("adversarial (issue 12 #14): artifacts land in folders of their own", (
   for (const { label, mirror } of allMirrors()) {
     test(`GIVEN ${label} WHEN a job holding a write token downloads an artifact THEN it goes into its own folder, apart from every committed file`, () => {
       const committed = renderMirrorFiles(mirror, PIPELINE).map((f) => f.path);
-      const doc = parseWorkflow(renderWorkflow(mirror, PIPELINE));
+      const doc = parseWorkflow(renderEffectiveWorkflow(mirror, PIPELINE));
       for (const [id, j] of Object.entries(jobs(doc)).filter(([, j]) => holdsWrite(j))) {
         const dirs: string[] = [];
         for (const s of (j.steps as Obj[]).filter(isDownload)) {
@@ -56,7 +56,7 @@ describe("adversarial (issue 12 #14): artifacts land in folders of their own", (
 });
 
 describe("adversarial (issue 12 #14): publish checks the archive before anything holds a token", () => {
-  const doc = parseWorkflow(renderWorkflow(fixtureMirror("gokapi"), PIPELINE));
+  const doc = parseWorkflow(renderEffectiveWorkflow(fixtureMirror("gokapi"), PIPELINE));
   const publish = steps(doc, "publish");
   const checkAt = publish.findIndex((s) => (s.env as Obj | undefined)?.ARCHIVE_SHA256 === ARCHIVE_SHA);
 

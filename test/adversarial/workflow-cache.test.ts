@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { renderWorkflow } from "../../components/workflow";
+import { renderEffectiveWorkflow } from "../../components/workflow";
 import { allMirrors } from "../workflow/all-mirrors";
 import { jobs, parseWorkflow, type Obj } from "../workflow/steps";
 import { PIPELINE } from "../workflow/fixtures";
@@ -34,7 +34,7 @@ function runsUntrusted(j: Obj): boolean {
 
 describe("adversarial (issue 12 #15): no scan reads a cache that a job running upstream code could have saved", () => {
   for (const { label, mirror } of allMirrors()) {
-    const doc = parseWorkflow(renderWorkflow(mirror, PIPELINE));
+    const doc = parseWorkflow(renderEffectiveWorkflow(mirror, PIPELINE));
     const all = Object.entries(jobs(doc));
 
     test(`GIVEN ${label} WHEN the jobs are read THEN the detector finds the build and the rescan as jobs running a scanner (it is live)`, () => {

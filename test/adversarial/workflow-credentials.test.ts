@@ -14,7 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { archiveImage } from "../../pipeline/lib/oci";
 import { describe, test } from "node:test";
-import { renderWorkflow } from "../../components/workflow";
+import { renderEffectiveWorkflow } from "../../components/workflow";
 import { PROJECT_ROOT } from "../../infra/mirrors";
 import { fixtureMirror, PIPELINE } from "../workflow/fixtures";
 import { parseWorkflow, runStep, steps, stub, tempDir, type Obj } from "../workflow/steps";
@@ -86,7 +86,7 @@ describe("adversarial (issue 12 #16): no registry password survives a killed pub
     assert.ok(fs.existsSync(path.join(root, "seen-auth")), "skopeo was not handed an auth file");
     assert.deepEqual(holding(tmpdir), [], "the credentials file is left in $TMPDIR");
 
-    const publish = steps(parseWorkflow(renderWorkflow(fixtureMirror("gokapi"), PIPELINE)), "publish");
+    const publish = steps(parseWorkflow(renderEffectiveWorkflow(fixtureMirror("gokapi"), PIPELINE)), "publish");
     const cleanup = publish[publish.length - 1];
     assert.equal(cleanup.if, "${{ always() }}", `the last publish step ("${String(cleanup.name)}") does not run always()`);
     assert.equal((cleanup as Obj).uses, undefined);

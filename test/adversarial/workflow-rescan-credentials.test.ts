@@ -17,7 +17,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { renderWorkflow } from "../../components/workflow";
+import { renderEffectiveWorkflow } from "../../components/workflow";
 import { PROJECT_ROOT } from "../../infra/mirrors";
 import { tmpDir } from "../fixtures/pipeline/harness";
 import { fixtureMirror, PIPELINE } from "../workflow/fixtures";
@@ -107,7 +107,7 @@ describe("adversarial (issue 17 #13): the rescan's scanner gets no registry cred
   test("GIVEN the scan is SIGKILLed while skopeo pulls WHEN the rescan job's always() step has run THEN no file in $RUNNER_TEMP holds the credentials", () => {
     const { r, runnerTemp, root } = world(true);
     assert.equal(r.signal, "SIGKILL", `scan was not killed mid-pull (status ${r.status}): ${r.stderr}`);
-    const rescan = steps(parseWorkflow(renderWorkflow(fixtureMirror("gokapi"), PIPELINE)), "rescan");
+    const rescan = steps(parseWorkflow(renderEffectiveWorkflow(fixtureMirror("gokapi"), PIPELINE)), "rescan");
     const cleanup = rescan[rescan.length - 1];
     assert.equal(cleanup.if, "${{ always() }}", `the last rescan step ("${String(cleanup.name)}") does not run always()`);
     assert.equal((cleanup as Obj).uses, undefined);

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { PIPELINE_COMMAND, PIPELINE_RUNNER_FILE } from "../../components/pipeline-action";
-import { renderWorkflow } from "../../components/workflow";
+import { renderEffectiveWorkflow } from "../../components/workflow";
 import { allMirrors } from "../workflow/all-mirrors";
 import { edgeMirrors, PIPELINE } from "../workflow/fixtures";
 import { jobs, parseWorkflow, runStep, steps, stub, tempDir, type Obj } from "../workflow/steps";
@@ -20,7 +20,7 @@ const holdsSecret = (r: unknown) => Object.values((r ?? {}) as Obj).some((v) => 
 describe("adversarial (issue 12 #16): secrets reach only the step that uses them", () => {
   for (const { label, mirror } of allMirrors()) {
     test(`GIVEN ${label} WHEN rendered THEN no job or action step holds a secret, and each step that does runs only the bundle's notify`, () => {
-      const doc = parseWorkflow(renderWorkflow(mirror, PIPELINE));
+      const doc = parseWorkflow(renderEffectiveWorkflow(mirror, PIPELINE));
       assert.equal(holdsSecret(doc.env), false, "workflow-level env holds a secret");
       for (const [id, j] of Object.entries(jobs(doc))) {
         assert.equal(holdsSecret(j.env), false, `jobs.${id}.env holds a secret`);
@@ -35,7 +35,7 @@ describe("adversarial (issue 12 #16): secrets reach only the step that uses them
   }
 
   const both = edgeMirrors().find((e) => e.label.startsWith("multi-platform"))!.mirror;
-  const doc = parseWorkflow(renderWorkflow(both, PIPELINE));
+  const doc = parseWorkflow(renderEffectiveWorkflow(both, PIPELINE));
   const post = steps(doc, "notify").find((s) => holdsSecret(s.env))!;
 
   /** Runs the notify step with a stand-in `node` that records its arguments and the webhook env it saw. */

@@ -17,7 +17,7 @@ import * as path from "node:path";
 import { describe, test } from "node:test";
 import { MirroredImage } from "../../components/mirrored-image";
 import type { GithubPlan, StackSettings } from "../../components/types";
-import { renderWorkflow } from "../../components/workflow";
+import { renderEffectiveWorkflow } from "../../components/workflow";
 import { TESTDATA } from "../fixtures/pipeline/harness";
 import { runUnderMocks, ofType } from "../support/pulumi-mocks";
 import { FLEET_PUBLIC_KEY, resolveOne, SETTINGS, PIPELINE } from "../workflow/fixtures";
@@ -54,7 +54,7 @@ describe("adversarial (issue 17 #7): the signing key is readable only by the def
       const secrets = ofType(resources, "github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret");
       assert.deepEqual(secrets.map((s) => [s.inputs.environment, s.inputs.secretName]).sort(), [["mirror-signing", "COSIGN_PASSWORD"], ["mirror-signing", "COSIGN_PRIVATE_KEY"]]);
       assert.deepEqual(ofType(resources, "github:index/actionsSecret:ActionsSecret").map((s) => s.inputs.secretName), [], "no repository secret holds the key");
-      assert.deepEqual(jobsHoldingKey(renderWorkflow(mirror, PIPELINE)), [["publish", "mirror-signing"], ["reattest", "mirror-signing"]]);
+      assert.deepEqual(jobsHoldingKey(renderEffectiveWorkflow(mirror, PIPELINE)), [["publish", "mirror-signing"], ["reattest", "mirror-signing"]]);
 
       // Every input is one the provider declares, every required one is given.
       for (const r of [...envs, ...branches, ...secrets]) {
@@ -71,6 +71,6 @@ describe("adversarial (issue 17 #7): the signing key is readable only by the def
     assert.equal(mirror.signing?.environment, null);
     assert.deepEqual(ofType(resources, "github:index/repositoryEnvironment:RepositoryEnvironment"), []);
     assert.deepEqual(ofType(resources, "github:index/actionsSecret:ActionsSecret").map((s) => s.inputs.secretName).sort(), ["COSIGN_PASSWORD", "COSIGN_PRIVATE_KEY"]);
-    assert.deepEqual(jobsHoldingKey(renderWorkflow(mirror, PIPELINE)), [["publish", undefined], ["reattest", undefined]]);
+    assert.deepEqual(jobsHoldingKey(renderEffectiveWorkflow(mirror, PIPELINE)), [["publish", undefined], ["reattest", undefined]]);
   });
 });

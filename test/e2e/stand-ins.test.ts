@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import { ACTIONS, type ActionKey } from "../../components/pins";
-import { renderWorkflow } from "../../components/workflow";
+import { renderEffectiveWorkflow } from "../../components/workflow";
 import { COSIGN_SIGN_RELEASE } from "../../components/workflow/sign";
 import { COSIGN_RELEASE } from "../../components/workflow/trivy";
 import { resolveFleet } from "../../components/spec";
@@ -24,7 +24,7 @@ const ROOT = path.resolve(__dirname, "..", "..");
 const e2eWorkflow = () => {
   const settings = { owner: "e2e-org", registryNamespace: "e2e-org", registry: "127.0.0.1:5000", visibility: "private" as const, branchProtection: false, attestations: false, cosignPublicKey: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n" };
   const m = resolveFleet([{ file: "test/e2e/fixtures/e2e-hello.ts", spec: { ...spec, notify: ["slack"] } }], { policy, settings, readFile: readProjectFile }).mirrors[0];
-  return renderWorkflow(m, PIPELINE);
+  return renderEffectiveWorkflow(m, PIPELINE);
 };
 
 test("GIVEN the e2e mirror's rendered workflow and the pipeline action it runs WHEN their uses: are read THEN each is a pinned action with a stand-in folder that has an action.yml, but the fleet's own pipeline (exported from the GitHub stand-in)", () => {

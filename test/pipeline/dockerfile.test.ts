@@ -15,7 +15,7 @@ import { MIRROR_PATHS } from "../../components/mirror-config";
 import { goStaticDistroless, rebaseRuntime } from "../../components/presets";
 import { PLIK } from "../fixtures/plik-rebase";
 import { renderOverride } from "../../components/render";
-import { renderWorkflow } from "../../components/workflow";
+import { renderEffectiveWorkflow } from "../../components/workflow";
 import { pipelineBundle } from "../../pipeline/bundle";
 import { command } from "../../pipeline/commands/dockerfile";
 import { run, tmpDir } from "../fixtures/pipeline/harness";
@@ -199,7 +199,7 @@ describe("dockerfile: from the bundle, as the generated workflow runs it", () =>
   test("GIVEN the runtime-stage edge mirror's workflow WHEN its 'Dockerfile to build' step runs THEN audit/Dockerfile is plik's Dockerfile plus the committed override", () => {
     const m = edgeMirrors().find((e) => e.label.startsWith("runtime-stage override"))!.mirror;
     const override = renderOverride(m)!;
-    const s = step(parseWorkflow(renderWorkflow(m, PIPELINE)), "build", "Dockerfile to build");
+    const s = step(parseWorkflow(renderEffectiveWorkflow(m, PIPELINE)), "build", "Dockerfile to build");
     const dir = workspace({ [MIRROR_PATHS.override]: override, "upstream/Dockerfile": PLIK_UPSTREAM, "audit/.keep": "" });
     const r = runStep(s, dir, { ...(s.env as Record<string, string>), ...fakePipeline(bundle) });
     assert.equal(r.status, 0, r.stderr);

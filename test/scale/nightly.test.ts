@@ -13,7 +13,7 @@ import { describe, test } from "node:test";
 import { parse } from "yaml";
 import { resolveFleet } from "../../components/spec";
 import type { ResolvedMirror } from "../../components/types";
-import { renderWorkflow } from "../../components/workflow";
+import { renderEffectiveWorkflow } from "../../components/workflow";
 import { policy } from "../../infra/policy";
 import { syntheticEntries, syntheticReadFile, SYNTHETIC_SETTINGS } from "../../bench/synthetic";
 import { propertyMirrors } from "../support/user-fleet";
@@ -166,7 +166,7 @@ describe("a night of one mirror, over its parsed workflow", () => {
   const settings = { owner: "acme-corp", registryNamespace: "acme-corp", visibility: "private", branchProtection: true, attestations: false } as const;
   for (const { label, mirror: m } of propertyMirrors(settings, TODAY)) {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const wf = parse(renderWorkflow(m, PIPELINE)) as any;
+    const wf = parse(renderEffectiveWorkflow(m, PIPELINE)) as any;
 
     test(`GIVEN ${label} and no new upstream tag WHEN the nightly build fires THEN only resolve runs: no build job starts`, () => {
       const ran = jobsThatRun(wf, { event: "schedule", schedule: m.cron.build, outputs: { resolve: { build: "false", reason: "v2.2.4 is already pinned" } } });

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { checkJobChains, pushPaths, renderWorkflow, workflowCounts } from "../../components/workflow";
+import { checkJobChains, pushPaths, renderEffectiveWorkflow, workflowCounts } from "../../components/workflow";
 import { evaluate, jobsThatCanRun } from "../../components/workflow/analyze";
 import { MIRROR_PATHS } from "../../components/mirror-config";
 import { toYaml } from "../../components/yaml";
@@ -14,7 +14,7 @@ import { allMirrors } from "./all-mirrors";
 import { edgeMirrors, fixtureMirror, PIPELINE } from "./fixtures";
 import { job, jobs, parseWorkflow, step, steps, type Obj } from "./steps";
 
-const gokapi = () => renderWorkflow(fixtureMirror("gokapi"), PIPELINE);
+const gokapi = () => renderEffectiveWorkflow(fixtureMirror("gokapi"), PIPELINE);
 
 function mutate(text: string, change: (doc: Obj) => void): string {
   const doc = parseWorkflow(text);
@@ -25,14 +25,14 @@ function mutate(text: string, change: (doc: Obj) => void): string {
 describe("workflowCounts: builds, scans and write tokens per run", () => {
   for (const { label, mirror } of allMirrors()) {
     test(`GIVEN ${label} WHEN counted THEN 1 build, one Trivy scan per platform plus the source per run, and 0 jobs hold a write token while a scanner runs`, () => {
-      const c = workflowCounts(renderWorkflow(mirror, PIPELINE));
+      const c = workflowCounts(renderEffectiveWorkflow(mirror, PIPELINE));
       assert.deepEqual([c.buildsPerRun, c.trivyScansPerRun, c.writeTokenJobsWhileScanning], [1, mirror.build.platforms.length + 1, 0]);
     });
   }
 
   test("GIVEN gokapi WHEN counted per kind of run THEN the build runs build and scan, the rescan only scans, the health check does neither", () => {
     const m = fixtureMirror("gokapi");
-    const c = workflowCounts(renderWorkflow(m, PIPELINE));
+    const c = workflowCounts(renderEffectiveWorkflow(m, PIPELINE));
     const p = m.build.platforms.length;
     const build = ["resolve", "review", "override-review", "build", "report", "block", "publish", "pin"];
     assert.deepEqual(
@@ -151,7 +151,7 @@ describe("expression evaluator", () => {
 describe("job chains", () => {
   for (const { label, mirror } of allMirrors()) {
     test(`GIVEN ${label} WHEN read THEN no job is skipped by an implicit success() after an optional job`, () => {
-      assert.deepEqual(checkJobChains(renderWorkflow(mirror, PIPELINE)), []);
+      assert.deepEqual(checkJobChains(renderEffectiveWorkflow(mirror, PIPELINE)), []);
     });
   }
 
@@ -171,7 +171,7 @@ describe("job chains", () => {
 describe("triggers and concurrency", () => {
   test("GIVEN a mirror WHEN rendered THEN it runs on its spread crons, on dispatch (tag, force) and on pushes of its config, override, waivers and itself only", () => {
     const m = fixtureMirror("gokapi");
-    const on = parseWorkflow(renderWorkflow(m, PIPELINE)).on as Obj;
+    const on = parseWorkflow(renderEffectiveWorkflow(m, PIPELINE)).on as Obj;
     assert.deepEqual(on.schedule, [{ cron: m.cron.build }, { cron: m.cron.rescan }, { cron: m.cron.health }]);
     const inputs = (on.workflow_dispatch as Obj).inputs as Obj;
     assert.deepEqual(Object.keys(inputs), ["tag", "force"]);
@@ -184,12 +184,12 @@ describe("triggers and concurrency", () => {
   test("GIVEN a mirror without override WHEN rendered THEN the push paths leave the override out and there is no override-review job", () => {
     const m = fixtureMirror("plik");
     assert.deepEqual(pushPaths(m), [MIRROR_PATHS.config, MIRROR_PATHS.trivyignore, MIRROR_PATHS.workflow]);
-    assert.equal("override-review" in jobs(parseWorkflow(renderWorkflow(m, PIPELINE))), false);
+    assert.equal("override-review" in jobs(parseWorkflow(renderEffectiveWorkflow(m, PIPELINE))), false);
   });
 
   test("GIVEN the concurrency group WHEN evaluated per kind of run THEN it is per mirror and kind, and never cancels", () => {
     const m = fixtureMirror("gokapi");
-    const conc = parseWorkflow(renderWorkflow(m, PIPELINE)).concurrency as Obj;
+    const conc = parseWorkflow(renderEffectiveWorkflow(m, PIPELINE)).concurrency as Obj;
     assert.equal(conc["cancel-in-progress"], false);
     const group = String(conc.group);
     const inner = /^mirror-gokapi-\$\{\{ (.*) \}\}$/.exec(group);
@@ -234,14 +234,14 @@ describe("notifications", () => {
   test("GIVEN slack only WHEN rendered THEN the notify step gets the Slack secret and not the Teams one", () => {
     const m = edgeMirrors().find((e) => e.label.startsWith("attestations on"))!.mirror;
     assert.deepEqual(m.notify, ["slack"]);
-    const doc = parseWorkflow(renderWorkflow(m, PIPELINE));
+    const doc = parseWorkflow(renderEffectiveWorkflow(m, PIPELINE));
     assert.equal(job(doc, "notify").env, undefined);
     assert.deepEqual(secretsOf(step(doc, "notify", "Post").env), { MIRROR_SLACK_WEBHOOK: "${{ secrets.MIRROR_SLACK_WEBHOOK }}" });
   });
 
   test("GIVEN both targets and an override WHEN rendered THEN notify links the PR on a pass and the issue on a gate or drift block", () => {
     const m = edgeMirrors().find((e) => e.label.startsWith("multi-platform"))!.mirror;
-    const doc = parseWorkflow(renderWorkflow(m, PIPELINE));
+    const doc = parseWorkflow(renderEffectiveWorkflow(m, PIPELINE));
     const post = step(doc, "notify", "Post");
     assert.deepEqual(secretsOf(post.env), {
       MIRROR_SLACK_WEBHOOK: "${{ secrets.MIRROR_SLACK_WEBHOOK }}",

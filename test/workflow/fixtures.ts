@@ -11,6 +11,7 @@ import Ajv, { type ErrorObject } from "ajv";
 import { parse } from "yaml";
 import { PIPELINE_REPOSITORY_NAME, type PipelinePin } from "../../components/pipeline-action";
 import { rebaseRuntime } from "../../components/presets";
+import { sharedWorkflowFile } from "../../components/workflow";
 import { resolveFleet, type MirrorEntry } from "../../components/spec";
 import type { ResolvedMirror, StackSettings } from "../../components/types";
 import { BASE_IMAGES } from "../../infra/base-images";
@@ -32,6 +33,14 @@ export const PIPELINE: PipelinePin = {
   commit: "5d1e2f3a4b5c6d7e8f90a1b2c3d4e5f60718293a",
   bundleSha256: "3f1c7d0e9a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b0c2d",
 };
+
+/** The commit the tests' shared workflows are written at (fixed, like PIPELINE's). */
+export const SHARED_COMMIT = "7a8b9c0d1e2f30415263748596a7b8c9d0e1f203";
+
+/** PIPELINE with this mirror's shared workflow committed at SHARED_COMMIT: what its committed caller names. */
+export function pinFor(m: ResolvedMirror): PipelinePin {
+  return { ...PIPELINE, workflows: { [sharedWorkflowFile(m, PIPELINE.repository)]: SHARED_COMMIT } };
+}
 
 /** A worked example of the fixture fleet (gokapi, plik), for assertions about what that entry renders. */
 export function fixtureMirror(name: string, settings: StackSettings = SETTINGS): ResolvedMirror {

@@ -2,7 +2,8 @@
  * Two outside linters over every workflow this project writes: every mirror's
  * rendered `.github/workflows/mirror.yml` (the real mirrors in mirrors/ and
  * the edge-case specs, through renderMirrorFiles, the path the component
- * commits) and the fleet repository's own `.github/workflows/*`.
+ * commits), the shared workflow each calls, and the fleet repository's own
+ * `.github/workflows/*`.
  * - actionlint, native, at ACTIONLINT_VERSION (test/support/actionlint.ts);
  * - zizmor at ZIZMOR_VERSION, offline, default persona (test/support/zizmor.ts).
  * Both must report nothing. A zizmor finding judged wrong is silenced inline
@@ -14,13 +15,13 @@ import * as path from "node:path";
 import { describe, test } from "node:test";
 import { MIRROR_PATHS } from "../../components/mirror-config";
 import { renderMirrorFiles } from "../../components/render";
-import { renderWorkflow } from "../../components/workflow";
+import { renderSharedWorkflow, sharedWorkflowFiles } from "../../components/workflow";
 import { PROJECT_ROOT } from "../../infra/mirrors";
 import { actionlintVersion, describeFindings, lintWorkflow } from "../support/actionlint";
 import { toolVersions } from "../support/tools";
 import { describeZizmor, zizmorVersion, zizmorWorkflow } from "../support/zizmor";
 import { allMirrors } from "./all-mirrors";
-import { fixtureMirror, PIPELINE } from "./fixtures";
+import { fixtureMirror, pinFor, PIPELINE } from "./fixtures";
 
 interface Target {
   readonly label: string;
@@ -29,10 +30,15 @@ interface Target {
 }
 
 function targets(): Target[] {
-  const rendered = allMirrors().map(({ label, mirror }) => {
-    const files = renderMirrorFiles(mirror, PIPELINE).filter((f) => f.path.startsWith(".github/workflows/"));
+  const rendered = allMirrors().flatMap(({ label, mirror }) => {
+    const files = renderMirrorFiles(mirror, pinFor(mirror)).filter((f) => f.path.startsWith(".github/workflows/"));
     assert.equal(files.length, 1, `${label}: expected one workflow among the rendered files`);
-    return { label: `${label} (${files[0].path})`, file: files[0].path, text: files[0].content };
+    // And the shared workflow it calls, as the pipeline repository holds it.
+    const [[name, shared]] = sharedWorkflowFiles([mirror], PIPELINE);
+    return [
+      { label: `${label} (${files[0].path})`, file: files[0].path, text: files[0].content },
+      { label: `${label} (pipeline repository: .github/workflows/${name})`, file: `.github/workflows/${name}`, text: shared },
+    ];
   });
   const dir = path.join(PROJECT_ROOT, ".github", "workflows");
   const own = fs
@@ -86,7 +92,7 @@ describe("workflow linters: both are live (a known mistake is reported)", () => 
   });
 
   test("GIVEN a rendered workflow whose checkout keeps the token and whose action is pinned by tag WHEN zizmor runs THEN it reports those audits", () => {
-    const text = renderWorkflow(fixtureMirror("gokapi"), PIPELINE);
+    const text = renderSharedWorkflow(fixtureMirror("gokapi"), PIPELINE);
     const broken = text.replace(/uses: actions\/checkout@[0-9a-f]{40}[^\n]*\n\s+with:\n\s+persist-credentials: false\n/, "uses: actions/checkout@v4\n");
     assert.notEqual(broken, text, "the rendered workflow no longer checks out with a pinned actions/checkout and persist-credentials: false");
     const idents = new Set(zizmorWorkflow(broken, MIRROR_PATHS.workflow).map((f) => f.ident));

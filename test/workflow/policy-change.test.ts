@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { MIRROR_PATHS, renderOverride } from "../../components/mirror-config";
-import { renderWorkflow } from "../../components/workflow";
+import { renderEffectiveWorkflow } from "../../components/workflow";
 import { evaluate } from "../../components/workflow/analyze";
 import { renderPinFile } from "../../pipeline/lib/pin";
 import { fixtureMirror, PIPELINE } from "./fixtures";
@@ -22,7 +22,7 @@ type Event = { name: string; schedule?: string; force?: boolean; recipeChanged?:
 
 /** `resolve`'s FORCE for an event, evaluated over the rendered expression as GitHub would. */
 function force(name: "gokapi" | "plik", e: Event): unknown {
-  const env = step(parseWorkflow(renderWorkflow(fixtureMirror(name), PIPELINE)), "resolve", "resolve").env as Record<string, string>;
+  const env = step(parseWorkflow(renderEffectiveWorkflow(fixtureMirror(name), PIPELINE)), "resolve", "resolve").env as Record<string, string>;
   return evaluate(env.FORCE, {
     lookup: (p) => {
       const k = p.join(".");
@@ -53,12 +53,12 @@ describe("resolve never rebuilds the pinned tag on a push", () => {
   }
 
   test("GIVEN the rendered workflows WHEN read THEN the override check runs only at night, before resolve, and only where there is an override", () => {
-    const gokapi = parseWorkflow(renderWorkflow(fixtureMirror("gokapi"), PIPELINE));
+    const gokapi = parseWorkflow(renderEffectiveWorkflow(fixtureMirror("gokapi"), PIPELINE));
     const recipe = step(gokapi, "resolve", "recipe");
     assert.equal(recipe.if, "${{ github.event_name == 'schedule' }}");
     const ids = steps(gokapi, "resolve").map((s) => s.id);
     assert.ok(ids.indexOf("recipe") < ids.indexOf("resolve"), ids.join(", "));
-    assert.equal(steps(parseWorkflow(renderWorkflow(fixtureMirror("plik"), PIPELINE)), "resolve").some((s) => s.id === "recipe"), false);
+    assert.equal(steps(parseWorkflow(renderEffectiveWorkflow(fixtureMirror("plik"), PIPELINE)), "resolve").some((s) => s.id === "recipe"), false);
     // Runs on a push (a new mirror's first build), but its force never looks at the event.
     assert.match(String(job(gokapi, "resolve").if), /github\.event_name == 'push'/);
     assert.doesNotMatch(String((step(gokapi, "resolve", "resolve").env as Obj).FORCE), /event_name/);
@@ -102,7 +102,7 @@ describe("the nightly override check, run by bash over a mirror checkout", () =>
   ];
   for (const [what, pinned, changed] of cases) {
     test(`GIVEN ${what} WHEN the step runs THEN changed=${changed}`, () => {
-      const step0 = step(parseWorkflow(renderWorkflow(m, PIPELINE)), "resolve", "recipe") as Obj;
+      const step0 = step(parseWorkflow(renderEffectiveWorkflow(m, PIPELINE)), "resolve", "recipe") as Obj;
       const r = runStep(step0, checkout(pinned), {});
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.outputs.changed, changed);

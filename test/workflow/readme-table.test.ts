@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { renderWorkflow } from "../../components/workflow";
+import { renderEffectiveWorkflow } from "../../components/workflow";
 import { PROJECT_ROOT } from "../../infra/mirrors";
 import { edgeMirrors, fixtureMirror, PIPELINE } from "./fixtures";
 import { jobs as jobsOf, parseWorkflow } from "./steps";
@@ -34,7 +34,7 @@ function renderedScopes(): Map<string, Set<string>> {
   const mirrors = [fixtureMirror("gokapi"), fixtureMirror("plik"), fixtureMirror("gokapi", { owner: "acme-corp", registryNamespace: "acme-corp", visibility: "public", branchProtection: true, attestations: true }), ...edgeMirrors().map((e) => e.mirror)];
   const jobs = new Map<string, Set<string>>();
   for (const m of mirrors) {
-    for (const [id, job] of Object.entries(jobsOf(parseWorkflow(renderWorkflow(m, PIPELINE))))) {
+    for (const [id, job] of Object.entries(jobsOf(parseWorkflow(renderEffectiveWorkflow(m, PIPELINE))))) {
       const scopes = jobs.get(id) ?? new Set<string>();
       for (const [scope, level] of Object.entries((job as { permissions?: Record<string, string> }).permissions ?? {})) scopes.add(`${scope}: ${level}`);
       jobs.set(id, scopes);

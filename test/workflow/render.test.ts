@@ -13,28 +13,30 @@ import { header } from "../../components/header";
 import { MIRROR_PATHS } from "../../components/mirror-config";
 import { renderMirrorFiles } from "../../components/render";
 import type { ResolvedMirror } from "../../components/types";
-import { renderWorkflow, RUNNER } from "../../components/workflow";
-import { expr, toGithub, type Workflow } from "../../components/workflow/model";
+import { renderSharedWorkflow, renderWorkflow, RUNNER, sharedWorkflowFile } from "../../components/workflow";
+import { expr, toGithub, type Job, type Workflow } from "../../components/workflow/model";
 import { checkTrivyVersion } from "../../components/workflow/trivy";
 import { PROJECT_ROOT } from "../../infra/mirrors";
 import { describeFindings, lintWorkflow } from "../support/actionlint";
 import { allMirrors } from "./all-mirrors";
-import { fixtureMirror, schemaErrors, PIPELINE } from "./fixtures";
+import { fixtureMirror, pinFor, schemaErrors, PIPELINE } from "./fixtures";
 
 const GOLDEN_DIR = path.join(PROJECT_ROOT, "test", "golden", "workflows");
 const GOLDEN = ["gokapi", "plik"];
 
 describe("rendered workflows: actionlint and schema", () => {
   for (const { label, mirror } of allMirrors()) {
-    test(`GIVEN ${label} WHEN the workflow is rendered THEN actionlint reports nothing`, async () => {
-      const text = renderWorkflow(mirror, PIPELINE);
-      assert.deepEqual(describeFindings(await lintWorkflow(text, MIRROR_PATHS.workflow)), []);
+    test(`GIVEN ${label} WHEN its workflow and its shared workflow are rendered THEN actionlint reports nothing on either`, async () => {
+      assert.deepEqual(describeFindings(await lintWorkflow(renderWorkflow(mirror, pinFor(mirror)), MIRROR_PATHS.workflow)), []);
+      const shared = renderSharedWorkflow(mirror, PIPELINE);
+      assert.deepEqual(describeFindings(await lintWorkflow(shared, `.github/workflows/${sharedWorkflowFile(mirror, PIPELINE.repository)}`)), []);
       // The scope that actionlint before v1.7 rejected is really in the file where attestations are on.
-      assert.equal(text.includes("      attestations: write\n"), mirror.attestations);
+      assert.equal(shared.includes("      attestations: write\n"), mirror.attestations);
     });
 
-    test(`GIVEN ${label} WHEN the workflow is rendered THEN it is valid against SchemaStore's github-workflow schema`, () => {
-      assert.deepEqual(schemaErrors(renderWorkflow(mirror, PIPELINE)), []);
+    test(`GIVEN ${label} WHEN rendered THEN the workflow and its shared workflow are valid against SchemaStore's github-workflow schema`, () => {
+      assert.deepEqual(schemaErrors(renderWorkflow(mirror, pinFor(mirror))), []);
+      assert.deepEqual(schemaErrors(renderSharedWorkflow(mirror, PIPELINE)), []);
     });
   }
 
@@ -54,7 +56,7 @@ describe("rendered workflows: actionlint and schema", () => {
   ];
   for (const [what, mirror, from, to, kind, message] of mistakes) {
     test(`GIVEN a rendered workflow with ${what} WHEN linted THEN actionlint reports exactly that (${kind})`, async () => {
-      const text = renderWorkflow(mirror(), PIPELINE);
+      const text = renderSharedWorkflow(mirror(), PIPELINE);
       const broken = text.replace(from, to);
       assert.notEqual(broken, text, `the rendered workflow no longer holds ${JSON.stringify(from)}`);
       const found = await lintWorkflow(broken, MIRROR_PATHS.workflow);
@@ -64,12 +66,12 @@ describe("rendered workflows: actionlint and schema", () => {
   }
 
   test("GIVEN a workflow with a bad permission level WHEN validated THEN the schema rejects it (the schema is really checked)", () => {
-    const text = renderWorkflow(fixtureMirror("gokapi"), PIPELINE).replace("      contents: read\n", "      contents: admin\n");
+    const text = renderSharedWorkflow(fixtureMirror("gokapi"), PIPELINE).replace("      contents: read\n", "      contents: admin\n");
     assert.notDeepEqual(schemaErrors(text), []);
   });
 
   test("GIVEN a mirror WHEN rendered THEN every job runs on the pinned runner image, never a moving label", () => {
-    const labels = [...renderWorkflow(fixtureMirror("gokapi"), PIPELINE).matchAll(/^ {4}runs-on: (.*)$/gm)].map((x) => x[1]);
+    const labels = [...renderSharedWorkflow(fixtureMirror("gokapi"), PIPELINE).matchAll(/^ {4}runs-on: (.*)$/gm)].map((x) => x[1]);
     assert.ok(labels.length > 0);
     assert.deepEqual([...new Set(labels)], ["ubuntu-24.04"]);
   });
@@ -77,15 +79,19 @@ describe("rendered workflows: actionlint and schema", () => {
 
 describe("rendered workflows: golden files", () => {
   for (const name of GOLDEN) {
-    test(`GIVEN the fixture fleet's mirrors/${name}.ts WHEN rendered THEN the output equals test/golden/workflows/${name}.yml (UPDATE_GOLDEN=1 rewrites it)`, () => {
-      const file = path.join(GOLDEN_DIR, `${name}.yml`);
-      const text = renderWorkflow(fixtureMirror(name), PIPELINE);
-      if (process.env.UPDATE_GOLDEN === "1") {
-        fs.mkdirSync(GOLDEN_DIR, { recursive: true });
-        fs.writeFileSync(file, text);
+    test(`GIVEN the fixture fleet's mirrors/${name}.ts WHEN rendered THEN its workflow and its shared workflow equal test/golden/workflows/${name}.yml and ${name}.shared.yml (UPDATE_GOLDEN=1 rewrites them)`, () => {
+      const m = fixtureMirror(name);
+      for (const [file, text] of [
+        [path.join(GOLDEN_DIR, `${name}.yml`), renderWorkflow(m, pinFor(m))],
+        [path.join(GOLDEN_DIR, `${name}.shared.yml`), renderSharedWorkflow(m, PIPELINE)],
+      ]) {
+        if (process.env.UPDATE_GOLDEN === "1") {
+          fs.mkdirSync(GOLDEN_DIR, { recursive: true });
+          fs.writeFileSync(file, text);
+        }
+        assert.ok(fs.existsSync(file), `${file} is missing: run UPDATE_GOLDEN=1 node --import tsx --test test/workflow/render.test.ts`);
+        assert.equal(text, fs.readFileSync(file, "utf8"), `${file} differs: review the diff, then UPDATE_GOLDEN=1 to accept it`);
       }
-      assert.ok(fs.existsSync(file), `${file} is missing: run UPDATE_GOLDEN=1 node --import tsx --test test/workflow/render.test.ts`);
-      assert.equal(text, fs.readFileSync(file, "utf8"), `${file} differs: review the diff, then UPDATE_GOLDEN=1 to accept it`);
     });
   }
 });
@@ -107,7 +113,7 @@ describe("rendered workflows: file shape", () => {
 });
 
 describe("workflow model guards", () => {
-  const base = (steps: Workflow["jobs"][string]["steps"], needs?: string[]): Workflow => ({
+  const base = (steps: Job["steps"], needs?: string[]): Workflow => ({
     name: "t",
     on: { push: { paths: ["x"] } },
     concurrency: { group: "g", cancelInProgress: false },

@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { ACTIONS } from "../../components/pins";
-import { renderWorkflow } from "../../components/workflow";
+import { renderEffectiveWorkflow } from "../../components/workflow";
 import { fixtureMirror, SETTINGS, PIPELINE } from "./fixtures";
 import { parseWorkflow, runStep, steps, tempDir, type Obj } from "./steps";
 
@@ -19,7 +19,7 @@ const SUMMARY_STEP = "Job summary: where the SARIF went";
 const PRIVATE_WHY = "code scanning on a private repository needs GitHub Code Security (Team or Enterprise plan)";
 
 function workflow(visibility: "private" | "public") {
-  return parseWorkflow(renderWorkflow(fixtureMirror("gokapi", { ...SETTINGS, visibility }), PIPELINE));
+  return parseWorkflow(renderEffectiveWorkflow(fixtureMirror("gokapi", { ...SETTINGS, visibility }), PIPELINE));
 }
 
 /** Jobs that upload SARIF, with their uploads (file, category, step id) and the summary step. */

@@ -16,14 +16,14 @@ import { describe, test } from "node:test";
 import { stringify } from "yaml";
 import { PIPELINE_COMMAND, PIPELINE_REPOSITORY_NAME } from "../../components/pipeline-action";
 import { ACTIONS } from "../../components/pins";
-import { checkWorkflowSecurity, renderWorkflow, SARIF_CATEGORIES, TAG_PATTERN } from "../../components/workflow";
+import { checkWorkflowSecurity, renderEffectiveWorkflow, SARIF_CATEGORIES, TAG_PATTERN } from "../../components/workflow";
 import { trivyCertificateIdentity, TRIVY_OIDC_ISSUER } from "../../components/workflow/trivy";
 import { toYaml } from "../../components/yaml";
 import { allMirrors } from "./all-mirrors";
 import { edgeMirrors, fixtureMirror, PIPELINE } from "./fixtures";
 import { fakePipeline, git, job, jobs, parseWorkflow, runStep, step, stepIndex, steps, stub, tempDir, type Obj } from "./steps";
 
-const gokapi = () => renderWorkflow(fixtureMirror("gokapi"), PIPELINE);
+const gokapi = () => renderEffectiveWorkflow(fixtureMirror("gokapi"), PIPELINE);
 const edge = (label: string) => {
   const e = edgeMirrors().find((x) => x.label.startsWith(label));
   if (!e) throw new Error(`no edge case ${label}`);
@@ -48,7 +48,7 @@ function mutate(text: string, change: (doc: Obj) => void): string {
 describe("security properties hold for every rendered workflow", () => {
   for (const { label, mirror } of allMirrors()) {
     test(`GIVEN ${label} WHEN checked THEN no security finding`, () => {
-      assert.deepEqual(checkWorkflowSecurity(renderWorkflow(mirror, PIPELINE), { pipelineRepository: PIPELINE.repository }), []);
+      assert.deepEqual(checkWorkflowSecurity(renderEffectiveWorkflow(mirror, PIPELINE), { pipelineRepository: PIPELINE.repository }), []);
     });
   }
 });
@@ -173,7 +173,7 @@ describe("least privilege, job by job", () => {
   });
 
   test("GIVEN attestations on WHEN rendered THEN only publish gains id-token and attestations, and the notify job holds nothing but read", () => {
-    const doc = parseWorkflow(renderWorkflow(edge("attestations on"), PIPELINE));
+    const doc = parseWorkflow(renderEffectiveWorkflow(edge("attestations on"), PIPELINE));
     assert.deepEqual(job(doc, "publish").permissions, { attestations: "write", contents: "read", "id-token": "write", packages: "write" });
     assert.deepEqual(job(doc, "notify").permissions, { contents: "read" });
     const withIdToken = Object.entries(jobs(doc)).filter(([, j]) => (j.permissions as Obj)["id-token"]).map(([id]) => id);
@@ -181,7 +181,7 @@ describe("least privilege, job by job", () => {
   });
 
   test("GIVEN attestations off in the entry WHEN rendered THEN publish has no id-token, no attestation steps, and pin gets no attestation links", () => {
-    const doc = parseWorkflow(renderWorkflow(edge("attestations off in the entry"), PIPELINE));
+    const doc = parseWorkflow(renderEffectiveWorkflow(edge("attestations off in the entry"), PIPELINE));
     assert.deepEqual(job(doc, "publish").permissions, { contents: "read", packages: "write" });
     const usesKeys = steps(doc, "publish").map((s) => s.uses).filter(Boolean);
     assert.equal(usesKeys.some((u) => String(u).startsWith("actions/attest")), false);
@@ -189,7 +189,7 @@ describe("least privilege, job by job", () => {
   });
 
   test("GIVEN a public mirror WHEN rendered THEN the SARIF jobs do not ask for actions: read and a failed upload fails the job", () => {
-    const doc = parseWorkflow(renderWorkflow(edge("multi-platform"), PIPELINE));
+    const doc = parseWorkflow(renderEffectiveWorkflow(edge("multi-platform"), PIPELINE));
     assert.deepEqual(job(doc, "report").permissions, { contents: "read", "security-events": "write" });
     assert.equal(steps(doc, "report").some((s) => s["continue-on-error"] === true), false);
   });
@@ -428,7 +428,7 @@ describe("the build step passes data as arguments, never as shell text", () => {
   test("GIVEN fleet build args with shell metacharacters WHEN the build step runs THEN docker gets each as one literal argument, VERSION is the tag, and the archive is the output", () => {
     const base = fixtureMirror("plik");
     const m = { ...base, build: { ...base.build, args: { EVIL: "$(touch pwned) `id` ; x", PLAIN: "a b" } } };
-    const s = step(parseWorkflow(renderWorkflow(m, PIPELINE)), "build", "Build once");
+    const s = step(parseWorkflow(renderEffectiveWorkflow(m, PIPELINE)), "build", "Build once");
     const ws = tempDir();
     const bin = path.join(ws, "bin");
     stub(bin, "docker", 'printf "%s\\n" "$@" > docker.args');

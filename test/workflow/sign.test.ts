@@ -9,7 +9,7 @@ import { MIRROR_PATHS } from "../../components/mirror-config";
 import { ACTIONS } from "../../components/pins";
 import { renderReadme } from "../../components/readme";
 import { renderMirrorFiles } from "../../components/render";
-import { renderWorkflow } from "../../components/workflow";
+import { renderEffectiveWorkflow } from "../../components/workflow";
 import { COSIGN_SECRETS, COSIGN_SIGN_RELEASE } from "../../components/workflow/sign";
 import { checkCosignKeys, settingsFrom } from "../../infra/settings";
 import { COMMANDS } from "../../pipeline/main";
@@ -21,7 +21,7 @@ const unsigned = fixtureMirror("gokapi");
 
 describe("signing in the rendered mirror", () => {
   test("GIVEN a stack with a cosign key WHEN the workflow is rendered THEN publish installs cosign v2.6.5 and runs sign right after the push, the only step holding the key", () => {
-    const doc = parseWorkflow(renderWorkflow(signed, PIPELINE));
+    const doc = parseWorkflow(renderEffectiveWorkflow(signed, PIPELINE));
     const publish = steps(doc, "publish");
     const names = publish.map((s) => String(s.id ?? s.uses ?? s.name));
     const push = names.indexOf("publish");
@@ -39,7 +39,7 @@ describe("signing in the rendered mirror", () => {
     assert.match(String(sign.run), new RegExp(`--public-key ${MIRROR_PATHS.publicKey.replace(".", "\\.")} `));
     // Nothing else in the workflow sees the key but the re-attest step of a passing rescan,
     // and both jobs run in the key's environment (components/workflow/sign.ts).
-    const text = renderWorkflow(signed, PIPELINE);
+    const text = renderEffectiveWorkflow(signed, PIPELINE);
     assert.equal(text.split("secrets.COSIGN_PRIVATE_KEY").length - 1, 2);
     assert.equal(text.split("secrets.COSIGN_PASSWORD").length - 1, 2);
     const holding = Object.entries(doc.jobs as Record<string, Obj>).filter(([, j]) => JSON.stringify(j).includes("secrets.COSIGN_PRIVATE_KEY")).map(([id, j]) => [id, j.environment]);
@@ -51,7 +51,7 @@ describe("signing in the rendered mirror", () => {
   });
 
   test("GIVEN a stack without a key THEN no cosign step, no secret, no cosign.pub, and pin gives no verify commands", () => {
-    const text = renderWorkflow(unsigned, PIPELINE);
+    const text = renderEffectiveWorkflow(unsigned, PIPELINE);
     assert.doesNotMatch(text, /COSIGN_|pipeline\.cjs sign|--public-key/);
     assert.equal(renderMirrorFiles(unsigned, PIPELINE).some((f) => f.path === MIRROR_PATHS.publicKey), false);
   });
