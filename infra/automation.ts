@@ -277,7 +277,7 @@ export async function run(opts: AutomationOptions, deps: AutomationDeps): Promis
   deps.out(`\ninventory:\n${JSON.stringify(outputs.inventory?.value ?? [], null, 2)}\n`);
   deps.out(`summary:\n${JSON.stringify(outputs.summary?.value ?? {}, null, 2)}\n`);
   for (const w of warningsOf(events)) deps.out(`warning: ${w}\n`);
-  // The commit every mirror's workflow runs, for `npm run render -- --pipeline-commit` and the auditor.
+  // The commits every mirror's workflow runs, for `npm run render -- --pipeline FILE` and the auditor.
   if (outputs.pipeline) deps.out(`pipeline:\n${JSON.stringify(outputs.pipeline.value, null, 2)}\n`);
   deps.out(summaryLine("up", opts.stack, result.summary.resourceChanges, Object.keys(outputs)));
   return 0;

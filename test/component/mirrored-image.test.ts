@@ -307,8 +307,12 @@ describe("the owner's plan and the Actions allow-list", () => {
       // by pattern, the fleet's own pipeline as the owner's action ("Allow
       // OWNER, and select non-OWNER": the owner's actions always run; GitHub
       // docs, Managing GitHub Actions settings for a repository).
-      const workflow = child(resources, T.file, "gokapi-file-github-workflows-mirror-yml").inputs.content as string;
+      // The committed workflow calls the owner's shared workflow; what runs are that one's actions.
+      const caller = child(resources, T.file, "gokapi-file-github-workflows-mirror-yml").inputs.content as string;
       const pipeline = `${settings.owner}/mirror-fleet-pipeline`;
+      const call = new RegExp(`^ {4}uses: ${pipeline}/(\\.github/workflows/mirror-[0-9a-f]{12}\\.yml)@[0-9a-f]{40}$`, "m").exec(caller);
+      assert.ok(call, `gokapi's workflow calls no shared workflow of ${pipeline}`);
+      const workflow = ofType(resources, T.file).find((r) => r.name.startsWith("pipeline-") && r.inputs.file === call[1])!.inputs.content as string;
       let ownPipeline = 0;
       for (const [, action, sha] of workflow.matchAll(/uses: ([a-z0-9-]+\/[a-z0-9-]+)(?:\/[a-z0-9-]+)?@([0-9a-f]{40})/g)) {
         if (action === pipeline) ownPipeline++;
@@ -390,10 +394,10 @@ describe("render == component", () => {
         const { resources, result } = await fleet({ entries: ofEntries, of });
         // Render with the commit the stack made of the pipeline, as the README says (pulumi stack output pipeline).
         const pin = await valueOf(result.pipeline.pin);
-        renderFleet(out, { entries: ofEntries, policy, settings, readFile: of.readFile, today: of === USER_FLEET ? USER_FLEET_DAY : today, pipelineCommit: pin.commit });
+        renderFleet(out, { entries: ofEntries, policy, settings, readFile: of.readFile, today: of === USER_FLEET ? USER_FLEET_DAY : today, pipelineCommit: pin.commit, pipelineWorkflows: pin.workflows });
         const files = ofType(resources, T.file);
-        // Per mirror README, CODEOWNERS, config, .trivyignore.yaml, workflow at least; the pipeline repository's 3.
-        assert.ok(files.length >= 5 * ofEntries.length + 3, `${files.length} files for ${ofEntries.length} mirrors`);
+        // Per mirror README, CODEOWNERS, config, .trivyignore.yaml, workflow at least; the pipeline repository's 3 and a shared workflow.
+        assert.ok(files.length >= 5 * ofEntries.length + 4, `${files.length} files for ${ofEntries.length} mirrors`);
         for (const f of files) {
           const repo = f.inputs.repository as string;
           const onDisk = fs.readFileSync(path.join(out, repo, f.inputs.file));
@@ -429,50 +433,69 @@ describe("the pipeline, once per fleet (issue 21)", () => {
     assert.deepEqual(child(run.resources, T.ruleset, "pipeline-ruleset").inputs.rules.nonFastForward, true);
   });
 
-  test("GIVEN a fleet WHEN run THEN the pipeline's files are committed README, bundle, then action.yml, which carries the bundle's sha256", () => {
+  test("GIVEN a fleet WHEN run THEN the pipeline's files are committed README, bundle, action.yml, which carries the bundle's sha256, then one shared workflow per shape, each naming action.yml's commit", () => {
     const files = ofType(run.resources, T.file).filter((r) => r.name.startsWith("pipeline-"));
-    assert.deepEqual(files.map((f) => f.inputs.file), ["README.md", "pipeline.cjs", "action.yml"]);
-    const [readme, bundle, action] = files;
-    assert.ok(bundle.dependencies.includes(readme.urn) && action.dependencies.includes(bundle.urn), "a chain, action.yml last");
+    const shapes = run.result.pipeline.sharedWorkflowPaths;
+    assert.ok(shapes.length >= 2, `${shapes.length} shapes in the fleet`);
+    assert.deepEqual(files.map((f) => f.inputs.file), ["README.md", "pipeline.cjs", "action.yml", ...shapes]);
+    const [readme, bundle, action, ...shared] = files;
+    assert.ok(bundle.dependencies.includes(readme.urn) && action.dependencies.includes(bundle.urn), "a chain: README, bundle, action.yml");
     const sha = createHash("sha256").update(bundle.inputs.content as string).digest("hex");
     assert.match(action.inputs.content as string, new RegExp(`BUNDLE_SHA256: ${sha}\\n`));
     assert.ok(Buffer.byteLength(bundle.inputs.content as string) > 100_000, "the real bundle");
+    const commit = computedOutputs(T.file, action.inputs).commitSha;
+    let previous = action;
+    for (const w of shared) {
+      assert.ok(w.dependencies.includes(previous.urn), `${w.inputs.file} is committed after ${previous.inputs.file}`);
+      const uses = [...(w.inputs.content as string).matchAll(/uses: (acme-corp\/mirror-fleet-pipeline@\S+)\n\s+with:\n\s+node-version: "24"\n\s+bundle-sha256: (\S+)\n/g)];
+      assert.ok(uses.length >= 9, `${w.inputs.file}: ${uses.length} jobs set up the pipeline`);
+      for (const u of uses) assert.deepEqual([u[1], u[2]], [`acme-corp/mirror-fleet-pipeline@${commit}`, sha]);
+      previous = w;
+    }
   });
 
-  test("GIVEN a fleet WHEN run THEN no mirror carries the bundle, and every workflow runs the pipeline at the commit of action.yml, with its sha256, after it exists", async () => {
+  test("GIVEN a fleet WHEN run THEN no mirror carries the bundle or a job, and every workflow calls its shape's shared workflow at the commit that wrote it, after it exists", async () => {
     const action = child(run.resources, T.file, "pipeline-file-action-yml");
     const access = child(run.resources, P.access, "pipeline-actions-access");
     const commit = computedOutputs(T.file, action.inputs).commitSha;
     const sha = createHash("sha256").update(child(run.resources, T.file, "pipeline-file-pipeline-cjs").inputs.content as string).digest("hex");
-    assert.deepEqual(await valueOf(run.result.pipeline.pin), { repository: "acme-corp/mirror-fleet-pipeline", commit, bundleSha256: sha });
+    const shared = ofType(run.resources, T.file).filter((r) => r.name.startsWith("pipeline-") && r.inputs.file.startsWith(".github/workflows/"));
+    const workflows = Object.fromEntries(shared.map((w) => [w.inputs.file.split("/").pop(), computedOutputs(T.file, w.inputs).commitSha]));
+    assert.deepEqual(await valueOf(run.result.pipeline.pin), { repository: "acme-corp/mirror-fleet-pipeline", commit, bundleSha256: sha, workflows });
     for (const name of ["gokapi", "plik", "photos"]) {
       const files = ofType(run.resources, T.file).filter((r) => r.name.startsWith(`${name}-`));
       assert.equal(files.some((f) => /pipeline\.cjs$/.test(f.inputs.file)), false, `${name} carries a bundle`);
       const wf = child(run.resources, T.file, `${name}-file-github-workflows-mirror-yml`);
-      const uses = [...(wf.inputs.content as string).matchAll(/uses: (acme-corp\/mirror-fleet-pipeline@\S+)\n\s+with:\n\s+node-version: "24"\n\s+bundle-sha256: (\S+)\n/g)];
-      assert.ok(uses.length >= 9, `${name}: ${uses.length} jobs set up the pipeline`);
-      for (const u of uses) assert.deepEqual([u[1], u[2]], [`acme-corp/mirror-fleet-pipeline@${commit}`, sha]);
-      for (const d of [action.urn, access.urn]) assert.ok(wf.dependencies.includes(d), `${name}'s workflow waits for ${d.split("::").pop()}`);
+      const calls = [...(wf.inputs.content as string).matchAll(/^ {4}uses: acme-corp\/mirror-fleet-pipeline\/\.github\/workflows\/(mirror-[0-9a-f]{12}\.yml)@([0-9a-f]{40})$/gm)];
+      assert.equal(calls.length, 1, `${name}: one call of a shared workflow`);
+      assert.equal(calls[0][2], workflows[calls[0][1]], `${name} calls ${calls[0][1]} at the commit that wrote it`);
+      assert.doesNotMatch(wf.inputs.content as string, /steps:/, `${name}'s workflow holds no job of its own`);
+      const file = shared.find((w) => w.inputs.file.endsWith(calls[0][1]))!;
+      for (const d of [file.urn, action.urn, access.urn]) assert.ok(wf.dependencies.includes(d), `${name}'s workflow waits for ${d.split("::").pop()}`);
       // Each mirror's generated files stay small: the settings, not the program.
       const bytes = files.reduce((n, f) => n + Buffer.byteLength(f.inputs.content as string), 0);
-      assert.ok(bytes < 100_000, `${name}: ${bytes} bytes of generated files`);
+      assert.ok(bytes < 40 * 1024, `${name}: ${bytes} bytes of generated files`);
+      for (const f of files) assert.ok(Buffer.byteLength(f.inputs.content as string) < 20 * 1024, `${name}: ${f.inputs.file} is over 20 KiB`);
     }
   });
 
-  test("GIVEN a change of the pipeline's code WHEN run twice THEN the bundle and action.yml are re-committed once, and each mirror re-commits its workflow only", async () => {
+  test("GIVEN a change of the pipeline's code WHEN run twice THEN the bundle, action.yml and each shared workflow are re-committed once, and each mirror re-commits its workflow only", async () => {
     const a = await fleet({ bundle: "// mirror-fleet pipeline test bundle 1\n" });
     const b = await fleet({ bundle: "// mirror-fleet pipeline test bundle 2\n" });
     const inputs = (r: typeof a) => new Map(r.resources.map((x) => [x.urn, JSON.stringify(x.inputs)]));
     const [ia, ib] = [inputs(a), inputs(b)];
     assert.deepEqual([...ib.keys()].sort(), [...ia.keys()].sort(), "same resources");
     const changed = [...ia.keys()].filter((urn) => ia.get(urn) !== ib.get(urn)).map((urn) => urn.split("::").pop()).sort();
+    const shared = [...ia.keys()].map((urn) => urn.split("::").pop()!).filter((n) => /^pipeline-file-github-workflows-mirror-[0-9a-f]{12}-yml$/.test(n));
+    assert.ok(shared.length >= 2, shared.join(", "));
     assert.deepEqual(changed, [
       "gokapi-file-github-workflows-mirror-yml",
       "photos-file-github-workflows-mirror-yml",
       "pipeline-file-action-yml",
+      ...shared.sort(),
       "pipeline-file-pipeline-cjs",
       "plik-file-github-workflows-mirror-yml",
-    ]);
+    ].sort());
   });
 
   test("GIVEN public mirrors WHEN run THEN the pipeline repository is public and no access setting is declared (it applies to private repositories only)", async () => {

@@ -22,21 +22,6 @@ const MIRRORS = ["gokapi", "plik"];
 const LABELS = ["blocked", "cve", "mirror-build", "override-review", "rescan", "security", "upstream-health", ...GITHUB_DEFAULT_LABELS.map((l) => l.name)].sort();
 
 /** The pipeline the stack committed: `pulumi stack output pipeline`. */
-async function pipelineOutput(p: EngineProject, env: Record<string, string>): Promise<{ repository: string; commit: string; bundleSha256: string }> {
-  const r = await p.pulumi(["stack", "output", "pipeline", "--json", "--stack", "prod"], env);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout);
-}
-
-/** Renders the copy's fleet with `npm run render` (no Pulumi), with the pipeline's commit from the stack: what the stand-in must hold. */
-async function render(p: EngineProject, env: Record<string, string>): Promise<string> {
-  const out = path.join(p.base, `render-${Date.now()}`);
-  const { commit } = await pipelineOutput(p, env);
-  const r = await p.exec(["--import", "tsx", "infra/render.ts", "--out", out, "--pipeline-commit", commit], env, 120_000);
-  assert.equal(r.code, 0, r.stderr);
-  return out;
-}
-
 function filesUnder(dir: string): string[] {
   return (fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[])
     .filter((d) => d.isFile())
@@ -97,7 +82,7 @@ describe("the real engine against the GitHub stand-in", { concurrency: false }, 
     assert.deepEqual(s.rejected, [], "requests GitHub's description does not allow");
     assert.deepEqual(s.badResponses, [], "answers outside GitHub's response schemas");
 
-    const out = await render(p, env);
+    const out = await p.render(env);
     for (const m of MIRRORS) {
       const repo = `${OWNER}/mirror-${m}`;
       const state = s.repo(repo);
@@ -107,14 +92,21 @@ describe("the real engine against the GitHub stand-in", { concurrency: false }, 
       }
       assert.deepEqual([...state.labels.keys()].sort(), LABELS);
     }
-    // The pipeline, once: its repository holds what render writes, shared with the organisation,
-    // and the commit every workflow names is the one that last wrote action.yml.
-    const pipeline = await pipelineOutput(p, env);
+    // The pipeline, once: its repository holds what render writes, shared with the organisation;
+    // the shared workflows name the commit that wrote action.yml, the mirrors the commit that wrote theirs.
+    const pipeline = await p.pipelineOutput(env);
     assert.equal(pipeline.repository, `${OWNER}/mirror-fleet-pipeline`);
+    const head = s.history(pipeline.repository, "main")[0].sha;
     for (const f of filesUnder(path.join(out, "mirror-fleet-pipeline"))) {
-      assert.equal(s.readFileAt(pipeline.repository, pipeline.commit, f), fs.readFileSync(path.join(out, "mirror-fleet-pipeline", f), "utf8"), `${pipeline.repository}@${pipeline.commit}: ${f}`);
+      const rendered = fs.readFileSync(path.join(out, "mirror-fleet-pipeline", f), "utf8");
+      assert.equal(s.readFileAt(pipeline.repository, head, f), rendered, `${pipeline.repository}@${head}: ${f}`);
+      const shared = /^\.github\/workflows\/(mirror-[0-9a-f]{12}\.yml)$/.exec(f);
+      const at = shared ? pipeline.workflows[shared[1]] : pipeline.commit;
+      assert.equal(s.readFileAt(pipeline.repository, at, f), rendered, `${pipeline.repository}@${at}: ${f}`);
     }
-    assert.equal(s.history(pipeline.repository, "main")[0].sha, pipeline.commit, "action.yml is the last commit");
+    assert.equal(s.readFileAt(pipeline.repository, pipeline.commit, "action.yml") !== undefined, true);
+    assert.ok(Object.keys(pipeline.workflows).length >= 1);
+    assert.ok(Object.values(pipeline.workflows).includes(head), "a shared workflow is the last commit");
     assert.equal(s.settingsOf(pipeline.repository).visibility, "private");
     assert.equal(s.settingsOf(pipeline.repository).actionsAccess, "organization");
     const inventory = await p.pulumi(["stack", "output", "inventory", "--json", "--stack", "prod"], env);
@@ -221,7 +213,7 @@ describe("the real engine against the GitHub stand-in", { concurrency: false }, 
     const repo = `${OWNER}/mirror-${name}`;
     assert.equal(s.repoNames().filter((n) => n === repo).length, 1);
     assert.deepEqual([...s.repo(repo).labels.keys()].sort(), LABELS);
-    const out = await render(p, env);
+    const out = await p.render(env);
     const files = filesUnder(path.join(out, `mirror-${name}`));
     for (const f of files) assert.equal(s.readFile(repo, "main", f), fs.readFileSync(path.join(out, `mirror-${name}`, f), "utf8"), f);
     // The initial commit and one per generated file: nothing was committed twice.

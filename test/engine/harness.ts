@@ -52,6 +52,15 @@ export function changes(summary: Pick<NonNullable<EngineRun["summary"]>, "change
   return changedOps(summary.changes);
 }
 
+/** The stack's `pipeline` output (infra/index.ts). */
+export interface PipelineOutput {
+  readonly repository: string;
+  readonly commit: string;
+  readonly bundleSha256: string;
+  /** Shared workflow file name -> the commit that wrote it. */
+  readonly workflows: Readonly<Record<string, string>>;
+}
+
 export interface EngineRun {
   readonly code: number;
   readonly stdout: string;
@@ -168,6 +177,22 @@ export class EngineProject {
     const cli = path.join(builtToolRoot("pulumi", PULUMI_CLI_VERSION), "bin", "pulumi");
     const set = await spawnBounded(cli, ["config", "set", ...(opts.secret ? ["--secret"] : []), "--stack", stack, "--non-interactive", "--", key, value], this.dir, env, 60_000);
     if (set.code !== 0) throw new Error(`pulumi config set ${key} failed: ${set.stderr}`);
+  }
+
+  /** `pulumi stack output pipeline --json`: action.yml's commit, the bundle's sha256 and each shared workflow's commit. */
+  async pipelineOutput(env: Record<string, string>): Promise<PipelineOutput> {
+    const r = await this.pulumi(["stack", "output", "pipeline", "--json", "--stack", "prod"], env);
+    if (r.code !== 0) throw new Error(`pulumi stack output pipeline failed: ${r.stderr}`);
+    return JSON.parse(r.stdout) as PipelineOutput;
+  }
+
+  /** `npm run render -- --out OUT --pipeline FILE` with the stack's pipeline output, as the README says: what the stand-in must hold. */
+  async render(env: Record<string, string>, out = path.join(this.base, `render-${Date.now()}`)): Promise<string> {
+    const file = path.join(this.base, `pipeline-${Date.now()}.json`);
+    fs.writeFileSync(file, JSON.stringify(await this.pipelineOutput(env)));
+    const r = await this.exec(["--import", "tsx", "infra/render.ts", "--out", out, "--pipeline", file], env, 120_000);
+    if (r.code !== 0) throw new Error(`render failed: ${r.stderr}`);
+    return out;
   }
 
   exec(nodeArgs: readonly string[], env: Record<string, string>, timeoutMs: number): Promise<EngineRun> {

@@ -58,10 +58,21 @@ function steps(stdout: string): string[] {
 }
 
 
-/** The pipeline steps of a workflow: each job's `uses:` of the pipeline repository and the bundle sha256 it names. */
-function pipelineUses(workflow: string): Array<{ ref: string; sha: string }> {
-  const doc = parse(workflow) as { jobs: Record<string, { steps: Array<{ uses?: string; with?: Record<string, string> }> }> };
-  return Object.values(doc.jobs).flatMap((j) => j.steps.filter((s) => s.uses?.startsWith(`${OWNER}/mirror-fleet-pipeline@`)).map((s) => ({ ref: s.uses!, sha: String(s.with?.["bundle-sha256"]) })));
+/** The shared workflow a mirror's workflow calls: its file and the commit, as the caller names them. */
+function calledBy(workflow: string): { file: string; commit: string } {
+  const uses = (parse(workflow) as { jobs: { mirror: { uses: string } } }).jobs.mirror.uses;
+  const m = new RegExp(`^${OWNER}/mirror-fleet-pipeline/(\\.github/workflows/mirror-[0-9a-f]{12}\\.yml)@([0-9a-f]{40})$`).exec(uses);
+  assert.ok(m, `the workflow calls ${uses}, not a shared workflow of the pipeline repository`);
+  return { file: m[1], commit: m[2] };
+}
+
+/** The pipeline steps of the shared workflow a mirror's workflow calls (read from the stand-in at the commit named): each job's `uses:` of the pipeline action and the bundle sha256 it names. */
+function pipelineUses(s: GitHubStandIn, workflow: string): Array<{ ref: string; sha: string }> {
+  const call = calledBy(workflow);
+  const shared = s.readFileAt(`${OWNER}/mirror-fleet-pipeline`, call.commit, call.file);
+  assert.ok(shared, `${call.file} is not in the pipeline repository at ${call.commit}`);
+  const doc = parse(shared) as { jobs: Record<string, { steps: Array<{ uses?: string; with?: Record<string, string> }> }> };
+  return Object.values(doc.jobs).flatMap((j) => j.steps.filter((x) => x.uses?.startsWith(`${OWNER}/mirror-fleet-pipeline@`)).map((x) => ({ ref: x.uses!, sha: String(x.with?.["bundle-sha256"]) })));
 }
 
 describe("migration: the layout before the pipeline repository, then the new program, by the real engine", { concurrency: false }, () => {
@@ -114,7 +125,9 @@ describe("migration: the layout before the pipeline repository, then the new pro
     ]);
     assert.deepEqual(planned.filter((x) => !x.startsWith("create ")), perMirror.sort(), planned.join("\n"));
     const created = planned.filter((x) => x.startsWith("create ")).map((x) => x.split(" ").slice(1).join(" "));
-    assert.deepEqual(created, [
+    const shared = created.filter((x) => /^RepositoryFile pipeline-file-github-workflows-mirror-[0-9a-f]{12}-yml$/.test(x));
+    assert.equal(shared.length, 2, "gokapi and plik are of two shapes: a shared workflow each");
+    assert.deepEqual(created.filter((x) => !shared.includes(x)), [
       "ActionsRepositoryAccessLevel pipeline-actions-access",
       "BranchDefault pipeline-default-branch",
       "PipelineRepository pipeline",
@@ -128,14 +141,10 @@ describe("migration: the layout before the pipeline repository, then the new pro
 
   test("3. GIVEN the new program WHEN up THEN each mirror's bundle is gone from GitHub, its workflow is render's with the stack's commit, and its next run would use the pinned pipeline", async () => {
     const up = ok(await p.run(["up"], env), "up (new program)");
-    assert.deepEqual(changes(up), { create: 8, update: 2 * MIRRORS.length, delete: MIRRORS.length });
+    assert.deepEqual(changes(up), { create: 8 + 2, update: 2 * MIRRORS.length, delete: MIRRORS.length });
     assert.deepEqual(s.rejected, []);
-    const out = await p.pulumi(["stack", "output", "pipeline", "--json", "--stack", "prod"], env);
-    assert.equal(out.code, 0, out.stderr);
-    const pin = JSON.parse(out.stdout) as { repository: string; commit: string; bundleSha256: string };
-    const rendered = path.join(p.base, "render");
-    const r = await p.exec(["--import", "tsx", "infra/render.ts", "--out", rendered, "--pipeline-commit", pin.commit], env, 120_000);
-    assert.equal(r.code, 0, r.stderr);
+    const pin = await p.pipelineOutput(env);
+    const rendered = await p.render(env);
 
     // The commit the workflows name holds the action and the bundle it checks.
     const action = tempDir("mirror-migration-action-");
@@ -153,7 +162,8 @@ describe("migration: the layout before the pipeline repository, then the new pro
       const workflow = s.readFile(repo, "main", WORKFLOW)!;
       assert.equal(workflow, fs.readFileSync(path.join(rendered, `mirror-${m}`, WORKFLOW), "utf8"), `${repo}: the workflow is not render's`);
       assert.doesNotMatch(workflow, /\.mirror\/pipeline\.cjs/);
-      const uses = pipelineUses(workflow);
+      const uses = pipelineUses(s, workflow);
+      assert.equal(calledBy(workflow).commit, pin.workflows[calledBy(workflow).file.split("/").pop()!]);
       assert.ok(uses.length >= 9, `${repo}: ${uses.length} jobs set up the pipeline`);
       for (const u of uses) assert.deepEqual(u, { ref: `${pin.repository}@${pin.commit}`, sha: bundleSha });
       // The action's own check on that tree, with this workflow's input: passes, and leaves the bundle for the steps.
@@ -173,19 +183,20 @@ describe("migration: the layout before the pipeline repository, then the new pro
     p.write("pipeline/main.ts", `${main}\n// A reviewed change of the pipeline (test/engine/migration.test.ts).\n`);
     const preview = await p.run(["preview"], env);
     ok(preview, "preview after a pipeline change");
+    const shared = Object.keys((await p.pipelineOutput(env)).workflows).map((n) => `update RepositoryFile pipeline-file-github-workflows-${n.replace(/\.yml$/, "")}-yml`);
     assert.deepEqual(steps(preview.stdout), [
       ...MIRRORS.map((m) => `update RepositoryFile ${m}-file-github-workflows-mirror-yml`),
       "update RepositoryFile pipeline-file-action-yml",
       "update RepositoryFile pipeline-file-pipeline-cjs",
+      ...shared,
     ].sort());
     ok(await p.run(["up"], env), "up after a pipeline change");
-    const out = await p.pulumi(["stack", "output", "pipeline", "--json", "--stack", "prod"], env);
-    const pin = JSON.parse(out.stdout) as { repository: string; commit: string };
-    assert.equal(s.history(pin.repository, "main")[0].sha, pin.commit);
+    const pin = await p.pipelineOutput(env);
+    assert.ok(Object.values(pin.workflows).includes(s.history(pin.repository, "main")[0].sha), "a shared workflow is the pipeline repository's last commit");
     for (const m of MIRRORS) {
       const repo = `${OWNER}/mirror-${m}`;
       assert.equal(s.history(repo, "main").length, before.get(m)! + 1, `${repo}: one commit, the workflow`);
-      for (const u of pipelineUses(s.readFile(repo, "main", WORKFLOW)!)) assert.equal(u.ref, `${pin.repository}@${pin.commit}`);
+      for (const u of pipelineUses(s, s.readFile(repo, "main", WORKFLOW)!)) assert.equal(u.ref, `${pin.repository}@${pin.commit}`);
     }
   });
 });

@@ -50,7 +50,12 @@ describe("renderFleet: render owns what it writes (the fixture fleet)", () => {
 
     const r = renderFleet(out, inputs(entries.filter((e) => e.file !== "mirrors/plik.ts")));
 
-    assert.deepEqual(r.removed, plikFiles.map((f) => `mirror-plik/${f}`).sort());
+    // And plik's shared workflow: no mirror left has its shape.
+    const shared = r.removed.filter((f) => f.startsWith("mirror-fleet-pipeline/"));
+    assert.equal(shared.length, 1, shared.join(", "));
+    assert.match(shared[0], /^mirror-fleet-pipeline\/\.github\/workflows\/mirror-[0-9a-f]{12}\.yml$/);
+    assert.equal(fs.existsSync(path.join(out, shared[0])), false);
+    assert.deepEqual(r.removed, [...shared, ...plikFiles.map((f) => `mirror-plik/${f}`)].sort());
     assert.deepEqual(filesUnder(path.join(out, "mirror-plik")), ["NOTES"]);
     assert.ok(fs.existsSync(path.join(out, "mirror-gokapi", ".git", "HEAD")));
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(out, "inventory.json"), "utf8")).mirrors.map((m: { name: string }) => m.name), ["gokapi"]);
@@ -121,39 +126,64 @@ describe("npm run render: the command", () => {
 describe("render and the pipeline's commit (issue 21)", () => {
   const commit = "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432";
 
-  test("GIVEN no commit WHEN rendered THEN the pipeline repository is written, every workflow names the marked placeholder, the inventory says the commit is not known, and a note says how to give it", () => {
+  const SHARED = /^\.github\/workflows\/mirror-[0-9a-f]{12}\.yml$/;
+
+  test("GIVEN no commits WHEN rendered THEN the pipeline repository is written with a shared workflow per shape, every workflow names the marked placeholder, the inventory says the commit is not known, and a note says how to give it", () => {
     const out = tmp();
     const r = renderFleet(out, inputs());
-    assert.deepEqual(filesUnder(path.join(out, "mirror-fleet-pipeline")), ["README.md", "action.yml", "pipeline.cjs"]);
+    const files = filesUnder(path.join(out, "mirror-fleet-pipeline"));
+    assert.deepEqual(files.filter((f) => !SHARED.test(f)), ["README.md", "action.yml", "pipeline.cjs"]);
+    assert.equal(files.filter((f) => SHARED.test(f)).length, 2, "gokapi and plik differ in shape");
     const wf = fs.readFileSync(path.join(out, "mirror-gokapi", ".github/workflows/mirror.yml"), "utf8");
-    assert.match(wf, /uses: acme-corp\/mirror-fleet-pipeline@0{40} # placeholder: /);
+    assert.match(wf, /uses: acme-corp\/mirror-fleet-pipeline\/\.github\/workflows\/mirror-[0-9a-f]{12}\.yml@0{40} # placeholder: /);
+    for (const f of files.filter((x) => SHARED.test(x))) {
+      assert.match(fs.readFileSync(path.join(out, "mirror-fleet-pipeline", f), "utf8"), /uses: acme-corp\/mirror-fleet-pipeline@0{40} # placeholder: /);
+    }
     assert.equal(r.inventory.pipeline?.commit, null);
     assert.deepEqual(r.notes.length, 1);
-    assert.match(r.notes[0], /give --pipeline-commit <sha> \(pulumi stack output pipeline\)/);
+    assert.match(r.notes[0], /give --pipeline FILE \(pulumi stack output pipeline --json > FILE\)/);
     for (const m of ["mirror-gokapi", "mirror-plik"]) assert.equal(filesUnder(path.join(out, m)).some((f) => f.endsWith(".cjs")), false, `${m} holds a bundle`);
   });
 
-  test("GIVEN the stack's commit WHEN rendered THEN every workflow names it with the bundle's sha256, the inventory names the pipeline, and no note", () => {
+  test("GIVEN the stack's commits WHEN rendered THEN every workflow calls its shared workflow at its commit, each shared workflow names action.yml's commit with the bundle's sha256, the inventory names the pipeline, and no note", () => {
+    const names = filesUnder(path.join((() => { const o = tmp(); renderFleet(o, inputs()); return o; })(), "mirror-fleet-pipeline")).filter((f) => SHARED.test(f)).map((f) => f.split("/").pop()!);
+    const workflows = Object.fromEntries(names.map((n, i) => [n, `${i + 1}`.repeat(40)]));
     const out = tmp();
-    const r = renderFleet(out, { ...inputs(), pipelineCommit: commit });
+    const r = renderFleet(out, { ...inputs(), pipelineCommit: commit, pipelineWorkflows: workflows });
     const bundleSha = createHash("sha256").update(fs.readFileSync(path.join(out, "mirror-fleet-pipeline", "pipeline.cjs"))).digest("hex");
     for (const m of ["mirror-gokapi", "mirror-plik"]) {
       const wf = fs.readFileSync(path.join(out, m, ".github/workflows/mirror.yml"), "utf8");
       assert.doesNotMatch(wf, /placeholder/);
-      assert.ok([...wf.matchAll(/uses: acme-corp\/mirror-fleet-pipeline@([0-9a-f]{40})\n\s+with:\n\s+node-version: "\d+"\n\s+bundle-sha256: ([0-9a-f]{64})\n/g)].every((u) => u[1] === commit && u[2] === bundleSha));
+      const call = /uses: acme-corp\/mirror-fleet-pipeline\/\.github\/workflows\/(mirror-[0-9a-f]{12}\.yml)@([0-9a-f]{40})\n/.exec(wf)!;
+      assert.equal(call[2], workflows[call[1]]);
+    }
+    for (const n of names) {
+      const shared = fs.readFileSync(path.join(out, "mirror-fleet-pipeline", ".github/workflows", n), "utf8");
+      assert.doesNotMatch(shared, /placeholder/);
+      const uses = [...shared.matchAll(/uses: acme-corp\/mirror-fleet-pipeline@([0-9a-f]{40})\n\s+with:\n\s+node-version: "\d+"\n\s+bundle-sha256: ([0-9a-f]{64})\n/g)];
+      assert.ok(uses.length >= 9 && uses.every((u) => u[1] === commit && u[2] === bundleSha), n);
     }
     assert.deepEqual({ ...r.inventory.pipeline, files: undefined }, { repository: "acme-corp/mirror-fleet-pipeline", commit, bundleSha256: bundleSha, files: undefined });
-    assert.deepEqual(Object.keys(r.inventory.pipeline!.files).sort(), ["README.md", "action.yml", "pipeline.cjs"]);
+    assert.deepEqual(Object.keys(r.inventory.pipeline!.files).sort(), ["README.md", "action.yml", "pipeline.cjs", ...names.map((n) => `.github/workflows/${n}`)].sort());
     assert.deepEqual(r.notes, []);
   });
 
-  test("GIVEN a folder rendered with the pipeline WHEN rendered again THEN nothing is removed; --pipeline-commit that is not a full SHA is refused", () => {
+  test("GIVEN a folder rendered with the pipeline WHEN rendered again THEN nothing is removed; a --pipeline file that is not the stack's output is refused, naming the field", () => {
     const out = path.join(tmp(), "fleet");
     renderFleet(out, inputs());
     assert.deepEqual(renderFleet(out, { ...inputs(), pipelineCommit: commit }).removed, []);
-    let stderr = "";
-    const code = main(["--out", out, "--pipeline-commit", "main"], { stdout: () => undefined, stderr: (t) => void (stderr += t) });
-    assert.equal(code, 2);
-    assert.equal(stderr, 'render: --pipeline-commit: "main" is not allowed (allowed: a full commit SHA, 40 lowercase hex, from pulumi stack output pipeline)\n');
+    const cases: Array<[string, string]> = [
+      ['{"commit":"main","workflows":{}}', 'commit: "main" is not allowed (allowed: a full commit SHA, 40 lowercase hex) (allowed: the JSON of pulumi stack output pipeline --json)'],
+      [`{"commit":"${commit}"}`, "workflows: missing (allowed: the JSON of pulumi stack output pipeline --json)"],
+      [`{"commit":"${commit}","workflows":{"mirror-0.yml":"v1"}}`, 'workflows.mirror-0.yml: "v1" is not allowed (allowed: a full commit SHA, 40 lowercase hex)'],
+    ];
+    for (const [json, message] of cases) {
+      const file = path.join(tmp(), "pipeline.json");
+      fs.writeFileSync(file, json);
+      let stderr = "";
+      const code = main(["--out", out, "--pipeline", file], { stdout: () => undefined, stderr: (t) => void (stderr += t) });
+      assert.equal(code, 2);
+      assert.equal(stderr, `render: --pipeline ${file}: ${message}\n`);
+    }
   });
 });

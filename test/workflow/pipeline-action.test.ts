@@ -12,10 +12,10 @@ import { describe, test } from "node:test";
 import { parse } from "yaml";
 import { checkPin, PIPELINE_COMMAND, PIPELINE_PATHS, PIPELINE_RUNNER_FILE, PLACEHOLDER_COMMIT, renderActionFile, renderPipelineFiles, sha256Hex } from "../../components/pipeline-action";
 import { ACTIONS } from "../../components/pins";
-import { renderWorkflow } from "../../components/workflow";
+import { renderSharedWorkflow, renderWorkflow } from "../../components/workflow";
 import { pipelineBundle } from "../../pipeline/bundle";
 import { describeZizmor, zizmorAction } from "../support/zizmor";
-import { fixtureMirror, PIPELINE } from "./fixtures";
+import { fixtureMirror, pinFor, PIPELINE } from "./fixtures";
 import { runStep, tempDir, type Obj } from "./steps";
 
 const files = renderPipelineFiles(pipelineBundle(), "acme-corp");
@@ -110,11 +110,15 @@ describe("the pin a workflow names", () => {
     }
   });
 
-  test("GIVEN render's placeholder commit WHEN rendered THEN each setup step says it is a placeholder; with a real commit, nothing does", () => {
-    const placeholder = renderWorkflow(fixtureMirror("plik"), { ...PIPELINE, commit: PLACEHOLDER_COMMIT });
-    const lines = placeholder.split("\n").filter((l) => l.includes(`uses: ${PIPELINE.repository}@`));
-    assert.ok(lines.length >= 9);
-    for (const l of lines) assert.match(l, /@0{40} # placeholder: the commit pulumi up makes \(npm run render -- --pipeline-commit <sha>\)$/);
-    assert.doesNotMatch(renderWorkflow(fixtureMirror("plik"), PIPELINE), /placeholder/);
+  test("GIVEN render's placeholder commits WHEN rendered THEN the call and each setup step say they are a placeholder; with the stack's commits, nothing does", () => {
+    const m = fixtureMirror("plik");
+    const placeholder = { ...PIPELINE, commit: PLACEHOLDER_COMMIT };
+    const call = renderWorkflow(m, placeholder).split("\n").filter((l) => l.includes(`uses: ${PIPELINE.repository}/`));
+    const setups = renderSharedWorkflow(m, placeholder).split("\n").filter((l) => l.includes(`uses: ${PIPELINE.repository}@`));
+    assert.equal(call.length, 1);
+    assert.ok(setups.length >= 9);
+    for (const l of [...call, ...setups]) assert.match(l, /@0{40} # placeholder: the commit pulumi up makes \(npm run render -- --pipeline FILE\)$/);
+    assert.doesNotMatch(renderWorkflow(m, pinFor(m)), /placeholder/);
+    assert.doesNotMatch(renderSharedWorkflow(m, PIPELINE), /placeholder/);
   });
 });

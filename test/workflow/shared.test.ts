@@ -19,6 +19,7 @@ import { allMirrors } from "./all-mirrors";
 import { fixtureMirror, pinFor, PIPELINE, SHARED_COMMIT } from "./fixtures";
 
 type Obj = Record<string, unknown>;
+type Given = Record<string, string | boolean>;
 
 /** The caller's inputs in the shared jobs, and the caller's run kinds back into the schedules they stand for. */
 function substitute(value: unknown, given: Obj, runs: Record<string, string>): unknown {
@@ -65,7 +66,7 @@ describe("the committed pair is the effective workflow (issue 21)", () => {
     test(`GIVEN ${label} WHEN each of its schedules, a dispatch and a push fire THEN the caller passes the run kind of that chain, and the dispatch's tag and force`, () => {
       const { call } = pair(m);
       const withs = call.with as Obj;
-      const kind = (event: string, sched: string | null, inputs: Obj) =>
+      const kind = (event: string, sched: string | null, inputs: Given) =>
         evaluate(String(withs.run), {
           lookup: (p) => (p.join(".") === "github.event.schedule" ? sched : p.join(".") === "github.event_name" ? event : p[0] === "inputs" ? (inputs[p[1]] ?? null) : null),
           call: () => null,
@@ -75,7 +76,7 @@ describe("the committed pair is the effective workflow (issue 21)", () => {
       assert.equal(kind("schedule", m.cron.health, {}), "health");
       assert.equal(kind("workflow_dispatch", null, { tag: "v1", force: true }), "build");
       assert.equal(kind("push", null, {}), "build");
-      const scope = (inputs: Obj) => ({ lookup: (p: readonly string[]) => (p[0] === "inputs" ? (inputs[p[1]] ?? null) : null), call: () => null });
+      const scope = (inputs: Given) => ({ lookup: (p: readonly string[]) => (p[0] === "inputs" ? (inputs[p[1]] ?? null) : null), call: () => null });
       assert.equal(evaluate(String(withs.force), scope({ force: true })), true);
       assert.equal(evaluate(String(withs.force), scope({})), false, "a schedule's force is false, never null (a boolean input)");
       assert.equal(evaluate(String(withs.tag), scope({})), "");
