@@ -1,10 +1,18 @@
 /**
- * The workflow committed into every mirror repository
- * (`.github/workflows/mirror.yml`): the working half of the product. It stays
- * thin — each job sets up the fleet's pipeline from the pipeline repository,
- * pinned by commit (`uses: <owner>/mirror-fleet-pipeline@<sha>`,
+ * The mirror workflow: the working half of the product, in two files.
+ * Committed into every mirror repository, `.github/workflows/mirror.yml` (the
+ * caller): the mirror's triggers, and one job that calls its shape's shared
+ * workflow in the pipeline repository by commit, passing what differs
+ * between mirrors as inputs (issue 21: a mirror carries its settings, not
+ * the jobs). Committed once per shape into the pipeline repository,
+ * `.github/workflows/mirror-<hash>.yml` (the shared workflow): the jobs. Both
+ * are made by the same job functions as `mirrorWorkflow`, the two as one,
+ * which every check reads (test/workflow/shared.test.ts proves the pair is it).
+ *
+ * The jobs stay thin — each sets up the fleet's pipeline from the pipeline
+ * repository, pinned by commit (`uses: <owner>/mirror-fleet-pipeline@<sha>`,
  * components/pipeline-action.ts), and each step calls it (`node
- * "$RUNNER_TEMP/mirror-fleet-pipeline.cjs" <command>`) — and decides only order, permissions and
+ * "$RUNNER_TEMP/mirror-fleet-pipeline.cjs" <command>`) — and decide only order, permissions and
  * how data passes between jobs. docs/workflow.md explains each job to a human.
  *
  * Shape of one build run:

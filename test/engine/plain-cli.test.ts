@@ -49,25 +49,34 @@ function steps(r: EngineRun): string[] {
 }
 
 /**
- * Every file of the fleet's repositories on their default branch. Each
- * workflow names the pipeline by the commit this stand-in made of it, which
- * differs between two stand-ins (their clocks saw the writes in another
- * order): that reference is checked to be this stand-in's, then written as
- * `<pipeline commit>` so that two deployments compare. (The pipeline
+ * Every file of the fleet's repositories on their default branch. The
+ * workflows name the pipeline repository by the commits this stand-in made of
+ * it (mirrors: their shared workflow's; shared workflows: action.yml's),
+ * which differ between two stand-ins (their clocks saw the writes in another
+ * order): each reference is checked to be a commit of this stand-in's
+ * pipeline repository, then written as `<pipeline commit N>`, N its place in
+ * that repository's history, so that two deployments compare. (The pipeline
  * repository's own README shows the form with a placeholder: not checked.)
  */
 function contents(s: GitHubStandIn): Record<string, string> {
   const pipeline = `${OWNER}/mirror-fleet-pipeline`;
-  const commit = s.history(pipeline, "main")[0].sha;
+  const history = s.history(pipeline, "main").map((c) => c.sha).reverse();
+  const ref = new RegExp(`(${pipeline}(?:/\\.github/workflows/mirror-[0-9a-f]{12}\\.yml)?@)([0-9a-f]{40})`, "g");
   const out: Record<string, string> = {};
+  let named = 0;
   for (const name of s.repoNames().filter((n) => n.startsWith(`${OWNER}/mirror-`)).sort()) {
     const repo = s.repo(name);
     const head = repo.refs.get(`refs/heads/${repo.defaultBranch}`)!;
     for (const [file, content] of repo.commits.get(head)!.tree) {
-      if (name !== pipeline) for (const [, ref] of content.matchAll(new RegExp(`uses: ${pipeline}@(\\S+)`, "g"))) assert.equal(ref, commit, `${name}:${file} names ${pipeline}@${ref}, not this stand-in's ${commit}`);
-      out[`${name}:${file}`] = content.replaceAll(`${pipeline}@${commit}`, `${pipeline}@<pipeline commit>`);
+      out[`${name}:${file}`] = content.replace(ref, (_, at: string, sha: string) => {
+        const n = history.indexOf(sha);
+        assert.ok(n >= 0, `${name}:${file} names ${at}${sha}, not a commit of this stand-in's ${pipeline}`);
+        named++;
+        return `${at}<pipeline commit ${n}>`;
+      });
     }
   }
+  assert.ok(named > 0, "no file names the pipeline repository");
   return out;
 }
 
