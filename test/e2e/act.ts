@@ -48,6 +48,8 @@ export interface ActRun {
   /** job -> step id -> output name -> value */
   readonly outputs: ReadonlyMap<string, ReadonlyMap<string, ReadonlyMap<string, string>>>;
   readonly log: string;
+  /** act's own error lines (`Error: …`, not JSON): a failure of a job that has no result line, such as a caller's. */
+  readonly errors: readonly string[];
   /** The step output lines of a job's step (raw_output), for messages. */
   lines(job: string, stepId?: string): string[];
 }
@@ -90,7 +92,9 @@ export async function runAct(cleanup: Cleanup, scenario: string, event: ActEvent
   const steps: StepRun[] = [];
   const outputs = new Map<string, Map<string, Map<string, string>>>();
   const raw: Array<{ job: string; step: string; text: string }> = [];
+  const errors: string[] = [];
   for (const text of (r.stdout + "\n" + r.stderr).split("\n")) {
+    if (/^Error: /.test(text)) errors.push(text);
     if (!text.startsWith("{")) continue;
     let l: LogLine;
     try {
@@ -119,6 +123,7 @@ export async function runAct(cleanup: Cleanup, scenario: string, event: ActEvent
     steps,
     outputs,
     log: logFile,
+    errors,
     lines: (job, stepId) => raw.filter((x) => x.job === job && (stepId === undefined || x.step === stepId)).flatMap((x) => x.text.trimEnd().split("\n")),
   };
 }
@@ -143,8 +148,8 @@ export interface WorkflowShape {
   readonly consumed: readonly string[];
 }
 
-export function workflowShape(file: string): WorkflowShape {
-  const text = fs.readFileSync(file, "utf8");
+/** The jobs, steps and consumed outputs of a workflow's text: for a mirror, its shared workflow's (the caller has no steps). */
+export function workflowShape(text: string): WorkflowShape {
   const wf = parseYaml(text) as { jobs: Record<string, WfJob> };
   const jobs = Object.entries(wf.jobs).map(([id, j]) => ({
     id,
@@ -163,8 +168,15 @@ export function jobResults(shape: WorkflowShape, r: ActRun): string {
   return shape.jobs.filter((j) => r.jobs.has(j.id)).map((j) => `${j.id}=${r.jobs.get(j.id)}`).join(" ");
 }
 
-/** Stops the run unless every job ended as wanted, with the last `tail` lines of the step that failed. */
+/**
+ * Stops the run unless every job ended as wanted, with the last `tail` lines
+ * of the step that failed, and unless act's exit code agrees: a caller's job
+ * (`uses:` of a reusable workflow) gets no result line in act's log, so a
+ * failure there shows only as act's exit code and its `Error:` line.
+ */
 export function expectJobResults(shape: WorkflowShape, r: ActRun, want: JobsWanted, tail: number): void {
+  const anyFailed = [...r.jobs.values()].includes("failure");
+  if ((r.code === 0) === anyFailed) fail(`${r.scenario}: act exited ${r.code} and ${anyFailed ? "a" : "no"} job failed (jobs: ${jobResults(shape, r)}; log ${r.log})${r.errors.length ? `:\n    ${r.errors.join("\n    ")}` : ""}`);
   for (const [job, result] of Object.entries(want)) {
     const got = r.jobs.get(job) ?? "absent";
     if (got !== result) {
@@ -191,6 +203,8 @@ export class Coverage {
     readonly shape: WorkflowShape,
     readonly engine: string,
     readonly exempt: readonly Exemption[],
+    /** The workflow whose steps and outputs are counted: a path, or `owner/repo/<path>@<commit>`. */
+    readonly workflow: string,
   ) {}
 
   add(r: ActRun): void {
@@ -207,6 +221,7 @@ export class Coverage {
   }
 
   report(): {
+    workflow: string;
     engine: string;
     steps: Array<{ job: string; step: string; kind: "run" | "uses"; executed: boolean; scenarios: string[] }>;
     outputs: Array<{ expr: string; value: string }>;
@@ -226,7 +241,7 @@ export class Coverage {
       }
       return { expr: e, value: "" };
     });
-    return { engine: this.engine, steps, outputs, exempt: this.exempt };
+    return { workflow: this.workflow, engine: this.engine, steps, outputs, exempt: this.exempt };
   }
 
   write(file: string): { steps: string; outputs: string; missing: string[] } {

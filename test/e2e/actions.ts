@@ -37,21 +37,33 @@ export function usesOf(workflowText: string): string[] {
   return [...new Set([...workflowText.matchAll(/^\s*(?:-\s+)?uses:\s*([^\s#]+)/gm)].map((m) => m[1]))];
 }
 
+/** A `uses:` of a reusable workflow: `owner/repo/.github/workflows/<file>@ref`. */
+const REUSABLE = /^([^/@]+\/[^/@]+)\/(\.github\/workflows\/[^/@]+\.ya?ml)@([0-9a-f]{40})$/;
+
 /**
  * `--local-repository` arguments for every action a workflow uses, and every
- * action those use in turn (a composite action's own `uses:`, such as the
- * pipeline action's setup-node). `exportDir` receives the trees exported
- * from the stand-in.
+ * action those use in turn: a composite action's own `uses:` (such as the
+ * pipeline action's setup-node), and a called reusable workflow's (a
+ * mirror's caller names its shared workflow in the pipeline repository, whose
+ * jobs name the pipeline action at another commit). act 0.2.89 looks both up
+ * by `owner/repo@ref` in the same map (pkg/runner/reusable_workflow.go,
+ * newActionCacheReusableWorkflowExecutor; any --local-repository turns that
+ * cache on, cmd/root.go), so one mapping per repository and commit serves
+ * both. `exportDir` receives the trees exported from the stand-in.
  */
-export function localRepositories(workflowText: string, gh: GitHubStandIn, exportDir: string, seen = new Set<string>()): string[] {
+export function localRepositories(workflowText: string, gh: GitHubStandIn, exportDir: string): string[] {
+  return [...new Set(mapped(workflowText, gh, exportDir, new Set()))];
+}
+
+function mapped(workflowText: string, gh: GitHubStandIn, exportDir: string, seen: Set<string>): string[] {
   const out: string[] = [];
   for (const ref of usesOf(workflowText)) {
     if (seen.has(ref)) continue;
     seen.add(ref);
     if (ref.startsWith("./")) continue;
-    const m = /^([^/@]+)\/([^/@]+)(?:\/[^@]*)?@([0-9a-f]{40})$/.exec(ref);
+    const m = /^([^/@]+)\/([^/@]+)(?:\/([^@]*))?@([0-9a-f]{40})$/.exec(ref);
     if (!m) fail(`the workflow uses ${ref}, not pinned to a full commit SHA: the e2e maps only pinned references`);
-    const [, owner, repo, sha] = m;
+    const [, owner, repo, sub, sha] = m;
     const key = (Object.keys(ACTIONS) as ActionKey[]).find((k) => ACTIONS[k].uses.split("/").slice(0, 2).join("/") === `${owner}/${repo}` && ACTIONS[k].sha === sha);
     const standIn = key ? STAND_INS[key] : undefined;
     if (standIn) {
@@ -61,18 +73,26 @@ export function localRepositories(workflowText: string, gh: GitHubStandIn, expor
     const fullName = `${owner}/${repo}`;
     if (gh.repoNames().includes(fullName) && gh.repo(fullName).commits.has(sha)) {
       const dir = path.join(exportDir, `${owner}-${repo}-${sha}`);
-      if (!fs.existsSync(dir)) {
-        for (const [p, content] of gh.repo(fullName).commits.get(sha)!.tree) {
-          fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
-          fs.writeFileSync(path.join(dir, p), content);
-        }
-      }
+      if (!fs.existsSync(dir)) gh.exportCommit(fullName, sha, dir);
       out.push(`${fullName}@${sha}=${dir}`);
-      const action = ["action.yml", "action.yaml"].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
-      if (action) out.push(...localRepositories(fs.readFileSync(action, "utf8"), gh, exportDir, seen));
+      // What it uses in turn: the called workflow's jobs, or the action's steps.
+      const called = REUSABLE.exec(ref)?.[2];
+      const file = called ? path.join(dir, called) : ["action.yml", "action.yaml"].map((f) => path.join(dir, sub ?? "", f)).find((f) => fs.existsSync(f));
+      if (called && !fs.existsSync(file!)) fail(`the workflow calls ${ref}: ${fullName} has no ${called} at ${sha}`);
+      if (file) out.push(...mapped(fs.readFileSync(file, "utf8"), gh, exportDir, seen));
       continue;
     }
     fail(`the workflow uses ${ref}: no stand-in in test/e2e/actions.ts${key ? ` for ${key}` : ""}, and the GitHub stand-in has no ${fullName} at ${sha}`);
   }
   return out;
+}
+
+/** The reusable workflow a caller's job calls (`owner/repo/.github/workflows/<file>@sha`), or undefined. */
+export function calledWorkflow(callerText: string): { repository: string; path: string; commit: string } | undefined {
+  const refs = usesOf(callerText).flatMap((ref) => {
+    const m = REUSABLE.exec(ref);
+    return m ? [{ repository: m[1], path: m[2], commit: m[3] }] : [];
+  });
+  if (refs.length > 1) fail(`the workflow calls ${refs.length} reusable workflows; the e2e runs one`);
+  return refs[0];
 }

@@ -51,7 +51,9 @@ import type { Access } from "../support/github-access";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
 import { toolPath, toolsDir } from "../support/tools";
 import { Coverage, expectJobResults, jobResults, runAct, workflowShape, type ActRun, type JobsWanted } from "./act";
-import { localRepositories } from "./actions";
+import { calledWorkflow, localRepositories, usesOf } from "./actions";
+import { MIRROR_PATHS } from "../../components/mirror-config";
+import { PIPELINE_PATHS, PIPELINE_REPOSITORY_NAME } from "../../components/pipeline-action";
 import { check, Cleanup, fail, finishRun, freePort, lastLines, must, stepper, tempDir } from "./harness";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -257,8 +259,8 @@ async function e2e(cleanup: Cleanup): Promise<string> {
   };
   const actEngine = (await must(cleanup, "act --version", tools.act, ["--version"])).stdout.trim().replace(/^act version /, "act ");
   const workdir = path.join(work, "workdir");
-  const shape = workflowShape(path.join(ROOT, FLEET_WORKFLOW_PATH));
-  const coverage = new Coverage(shape, actEngine, []);
+  const shape = workflowShape(fs.readFileSync(path.join(ROOT, FLEET_WORKFLOW_PATH), "utf8"));
+  const coverage = new Coverage(shape, actEngine, [], FLEET_WORKFLOW_PATH);
   let runId = 0;
 
   const actRun = async (scenario: string, eventName: string, sha: string, payload: Record<string, unknown>, ref?: string): Promise<ActRun> => {
@@ -359,13 +361,30 @@ async function e2e(cleanup: Cleanup): Promise<string> {
     const up = summaryOf(r, "up", "up");
     check((up.changes.create ?? 0) > 0, `up created nothing: ${JSON.stringify(up.changes)}`);
     check(gh.hasRepo(mirrorRepo), `the stand-in has no ${mirrorRepo} after up`);
-    check(gh.hasRepo(`${OWNER}/mirror-fleet-pipeline`), `the stand-in has no ${OWNER}/mirror-fleet-pipeline after up`);
+    const pipelineRepo = `${OWNER}/${PIPELINE_REPOSITORY_NAME}`;
+    check(gh.hasRepo(pipelineRepo), `the stand-in has no ${pipelineRepo} after up`);
+    // What the mirror's next run would run, as up left it: its caller names a shared workflow the pipeline
+    // repository holds at that commit, whose jobs name the pipeline action at a commit holding action.yml;
+    // localRepositories resolves every uses: of the chain (or fails naming the one it cannot).
+    const caller = gh.readFile(mirrorRepo, "main", MIRROR_PATHS.workflow) ?? fail(`${mirrorRepo} has no ${MIRROR_PATHS.workflow} after up`);
+    const called = calledWorkflow(caller);
+    check(called?.repository === pipelineRepo, `${mirrorRepo}'s ${MIRROR_PATHS.workflow} calls ${JSON.stringify(called)}, not a shared workflow of ${pipelineRepo}`);
+    const shared = gh.readFileAt(pipelineRepo, called.commit, called.path) ?? fail(`${pipelineRepo} has no ${called.path} at ${called.commit}, which ${mirrorRepo} calls`);
+    const actionRefs = usesOf(shared).filter((u) => u.startsWith(`${pipelineRepo}@`));
+    check(actionRefs.length === 1, `${called.path} names the pipeline action as ${actionRefs.join(", ") || "nothing"}`);
+    const actionCommit = actionRefs[0].split("@")[1];
+    check(gh.readFileAt(pipelineRepo, actionCommit, PIPELINE_PATHS.action) !== undefined, `${pipelineRepo} has no ${PIPELINE_PATHS.action} at ${actionCommit}`);
+    const mapped = localRepositories(caller, gh, path.join(work, "exported-actions"));
     check(gh.repo(mirrorRepo).createdBy === `${DEPLOY.slug}[bot]`, `${mirrorRepo} was created by ${gh.repo(mirrorRepo).createdBy}`);
     const state = await (await fetch(`${s3}/${BUCKET}?list-type=2`)).text();
     check(state.includes(".pulumi/stacks/mirror-fleet/prod.json"), `the bucket holds no state of the stack:\n${state.slice(0, 400)}`);
     // The test job of the pull request saved npm's cache in its post step; this run restores it.
     check(caches(r, "test").npm === "true" && caches(r, "up").npm === "true", `npm's cache was not restored: ${caches(r, "test").text}; ${caches(r, "up").text}`);
-    return [undefined, `jobs: ${results(r)}\n${testsRan(r)}\n${caches(r, "test").text}; ${caches(r, "up").text}\nup: ${JSON.stringify(up.changes)}; ${mirrorRepo} created by ${DEPLOY.slug}[bot]; state in s3://${BUCKET}/.pulumi/stacks/mirror-fleet/prod.json`];
+    return [
+      undefined,
+      `jobs: ${results(r)}\n${testsRan(r)}\n${caches(r, "test").text}; ${caches(r, "up").text}\nup: ${JSON.stringify(up.changes)}; ${mirrorRepo} created by ${DEPLOY.slug}[bot]; state in s3://${BUCKET}/.pulumi/stacks/mirror-fleet/prod.json\n` +
+        `${mirrorRepo} calls ${called.path}@${called.commit.slice(0, 12)}, which runs ${pipelineRepo}@${actionCommit.slice(0, 12)}; ${mapped.length} repositories and commits resolved for act`,
+    ];
   });
   await step("act push again: up changes nothing", async () => {
     const writes = gh.writes().filter((w) => w.operationId !== "apps/create-installation-access-token").length;

@@ -4,9 +4,17 @@
  * stand-in, one registry and one upstream git server, asserting on the
  * stand-in's state, the registry's content and act's job results.
  *
- * Nothing restates the workflow here: the file act runs is byte for byte the
- * `.github/workflows/mirror.yml` that `npm run render` writes (and that the
- * stand-in's mirror repository holds). The only substitutions are the
+ * Nothing restates the workflow here: the files act runs are byte for byte
+ * what `npm run render` writes: the mirror's `.github/workflows/mirror.yml`
+ * (a caller, as the stand-in's mirror repository holds it) and the shared
+ * workflow it calls by commit, which act reads from the stand-in's pipeline
+ * repository at that commit (`--local-repository`, test/e2e/actions.ts), as
+ * it reads the pipeline action its jobs name by action.yml's commit. The
+ * coverage counts the shared workflow's steps and outputs: the caller has
+ * none. act does not enforce, on this path or any, job-level
+ * `timeout-minutes`, `continue-on-error` or `environment:`, nor check the
+ * called workflow's `inputs:` types and `required:` (nektos/act 0.2.89): no
+ * check here relies on them. The only substitutions are the
  * third-party actions, mapped to small local stand-ins (test/e2e/actions.ts,
  * test/actions/README.md). The build step's own `docker buildx build` runs
  * against a real BuildKit (buildkitd and the buildx plugin built from their
@@ -44,7 +52,7 @@ import * as path from "node:path";
 import { kyvernoPolicy } from "../../components/admission";
 import { applyWindowPolicy, waitPastWindow, WINDOW_SECONDS, type AdmissionWindowWorld } from "./admission-window";
 import { MIRROR_PATHS } from "../../components/mirror-config";
-import { PIPELINE_PATHS, PIPELINE_REPOSITORY_NAME } from "../../components/pipeline-action";
+import { PIPELINE_PATHS, PIPELINE_REPOSITORY_NAME, SHARED_WORKFLOW_DIR } from "../../components/pipeline-action";
 import { renderMirrorFiles } from "../../components/render";
 import { parsePinFile } from "../../components/report";
 import { resolveFleet } from "../../components/spec";
@@ -52,7 +60,7 @@ import type { MirrorSpec, ResolvedMirror, StackSettings } from "../../components
 import { toYaml } from "../../components/yaml";
 import { readProjectFile } from "../../infra/mirrors";
 import { policy } from "../../infra/policy";
-import { renderFleet } from "../../infra/render";
+import { renderFleet, type RenderInputs } from "../../infra/render";
 import { KUSTOMIZE_PATH } from "../../pipeline/lib/pin";
 import { SCAN_GATE_PREDICATE_TYPE } from "../../pipeline/lib/sign";
 import sodium from "libsodium-wrappers";
@@ -63,7 +71,7 @@ import { serveGit, gitRequestOf } from "../support/git-http";
 import { buildWithComponent } from "../support/kustomize";
 import { toolPath, toolsDir, toolVersions } from "../support/tools";
 import { Coverage, expectJobResults, jobResults, runAct, workflowShape, type ActRun, type JobsWanted, type Exemption } from "./act";
-import { localRepositories, STAND_INS } from "./actions";
+import { calledWorkflow, localRepositories, STAND_INS } from "./actions";
 import { PIPELINE } from "../workflow/fixtures";
 import spec, { WAIVERS } from "./fixtures/e2e-hello";
 import {
@@ -118,9 +126,12 @@ const KEPT_LOGS = path.resolve(__dirname, "..", "..", ".e2e-tmp", "act-logs");
 
 // ---------------------------------------------------------------- the parts
 
+/** The pipeline's commits, as the stack's `pipeline` output gives them to `npm run render -- --pipeline FILE`. */
+type PipelineCommits = Pick<RenderInputs, "pipelineCommit" | "pipelineWorkflows">;
+
 /** `npm run render`'s own function (infra/render.ts renderFleet) with this one entry, into `out`. */
-function render(outDir: string, entry: MirrorSpec, settings: StackSettings, pipelineCommit?: string): { mirror: ResolvedMirror; changed: string[] } {
-  const inputs = { entries: [{ file: ENTRY_FILE, spec: entry }], policy, settings, readFile: readProjectFile, ...(pipelineCommit ? { pipelineCommit } : {}) };
+function render(outDir: string, entry: MirrorSpec, settings: StackSettings, pipeline: PipelineCommits = {}): { mirror: ResolvedMirror; changed: string[] } {
+  const inputs = { entries: [{ file: ENTRY_FILE, spec: entry }], policy, settings, readFile: readProjectFile, ...pipeline };
   const mirror = resolveFleet(inputs.entries, inputs).mirrors[0];
   const paths = renderMirrorFiles(mirror, PIPELINE).map((f) => f.path);
   const read = (p: string) => (fs.existsSync(path.join(outDir, mirror.repo, p)) ? fs.readFileSync(path.join(outDir, mirror.repo, p), "utf8") : undefined);
@@ -269,19 +280,38 @@ async function e2e(cleanup: Cleanup): Promise<string> {
   const image = mirror.image;
   const imageName = image.slice(registry.host.length + 1);
 
-  /** The pipeline repository and the commit pulumi up would have made of it: every workflow names it. */
+  /**
+   * The pipeline repository and the commits pulumi up would have made of it
+   * (components/pipeline-repository.ts): action.yml's, which the shared
+   * workflow's jobs name, then the shared workflow's, which the mirror's
+   * caller names.
+   */
   const pipelineRepo = `${OWNER}/${PIPELINE_REPOSITORY_NAME}`;
-  let pipelineCommit: string | undefined;
-  const gh: GitHubStandIn = await step("GitHub stand-in: the pipeline repository and the mirror repository as `pulumi up` leaves them (files, labels, sealed secrets), the upstream's repository", async () => {
+  const pipelineDir = path.join(renderDir, PIPELINE_REPOSITORY_NAME);
+  let pipeline: Required<PipelineCommits> | undefined;
+  const gh: GitHubStandIn = await step("GitHub stand-in: the pipeline repository (the action, then the shared workflow naming its commit) and the mirror repository as `pulumi up` leaves them (files, labels, sealed secrets), the upstream's repository", async () => {
     const s = await startGitHubStandIn();
     cleanup.add(`GitHub stand-in on ${s.url}`, () => s.stop());
     s.addOrg(OWNER);
-    // The pipeline repository first, as pulumi up commits it; every render then names that commit.
-    const pipelineFiles: Record<string, string> = {};
-    for (const p of Object.values(PIPELINE_PATHS)) pipelineFiles[p] = fs.readFileSync(path.join(renderDir, PIPELINE_REPOSITORY_NAME, p), "utf8");
-    s.addRepo(pipelineRepo, { files: pipelineFiles });
-    pipelineCommit = s.history(pipelineRepo, "main")[0].sha;
-    mirror = render(renderDir, entry, stack, pipelineCommit).mirror;
+    // The pipeline repository first, in pulumi up's order: the action (its commit is the pin), then each
+    // shared workflow as render writes it for that commit; every render then names those commits.
+    const actionFiles: Record<string, string> = {};
+    for (const p of Object.values(PIPELINE_PATHS)) actionFiles[p] = fs.readFileSync(path.join(pipelineDir, p), "utf8");
+    s.addRepo(pipelineRepo, { files: actionFiles });
+    const pipelineCommit = s.head(pipelineRepo, "main")!.sha;
+    render(renderDir, entry, stack, { pipelineCommit });
+    const pipelineWorkflows: Record<string, string> = {};
+    for (const name of fs.readdirSync(path.join(pipelineDir, SHARED_WORKFLOW_DIR)).sort()) {
+      const p = `${SHARED_WORKFLOW_DIR}/${name}`;
+      pipelineWorkflows[name] = s.addCommit(pipelineRepo, { files: { [p]: fs.readFileSync(path.join(pipelineDir, p), "utf8") }, message: `mirror-fleet: update ${p}` });
+    }
+    pipeline = { pipelineCommit, pipelineWorkflows };
+    mirror = render(renderDir, entry, stack, pipeline).mirror;
+    // The pipeline repository holds exactly what render writes with those commits.
+    const renderedPipeline = fs.readdirSync(pipelineDir, { recursive: true, encoding: "utf8" }).filter((p) => fs.statSync(path.join(pipelineDir, p)).isFile()).sort();
+    const held = [...s.head(pipelineRepo, "main")!.tree.keys()].sort();
+    check(JSON.stringify(held) === JSON.stringify(renderedPipeline), `${pipelineRepo} holds ${held.join(", ")}; render wrote ${renderedPipeline.join(", ")}`);
+    for (const p of held) check(s.readFile(pipelineRepo, "main", p) === fs.readFileSync(path.join(pipelineDir, p), "utf8"), `${pipelineRepo}: ${p} differs from npm run render's`);
     const files: Record<string, string> = {};
     for (const f of renderMirrorFiles(mirror, PIPELINE)) files[f.path] = fs.readFileSync(path.join(mirrorDir, f.path), "utf8");
     s.addRepo(repoFullName, { files });
@@ -300,7 +330,8 @@ async function e2e(cleanup: Cleanup): Promise<string> {
     s.addRepo(UPSTREAM, { private: false, date: new Date(v100.time * 1000).toISOString() });
     s.addTag(UPSTREAM, "v1.0.0");
     s.addTag(UPSTREAM, "v1.1.0", s.addCommit(UPSTREAM, { message: "release v1.1.0", date: new Date(v110.time * 1000).toISOString() }));
-    return [s, `${s.url}: ${pipelineRepo} at ${pipelineCommit}; ${repoFullName} (${Object.keys(files).length} files, ${policy.labels.length} labels, the signing key sealed in ${signingEnv ? `environment ${signingEnv}` : "repository secrets"}), ${UPSTREAM}`];
+    const workflows = Object.entries(pipelineWorkflows).map(([name, sha]) => `${name} at ${sha}`).join(", ");
+    return [s, `${s.url}: ${pipelineRepo}: action.yml at ${pipelineCommit}, ${workflows}; ${repoFullName} (${Object.keys(files).length} files, ${policy.labels.length} labels, the signing key sealed in ${signingEnv ? `environment ${signingEnv}` : "repository secrets"}), ${UPSTREAM}`];
   });
 
   // ---------------------------------------------------------------- the runner
@@ -356,16 +387,26 @@ async function e2e(cleanup: Cleanup): Promise<string> {
     [WEBHOOK_SECRETS.slack]: secretIn(WEBHOOK_SECRETS.slack),
   });
   const actEngine = (await must(cleanup, "act --version", tools.act, ["--version"])).stdout.trim().replace(/^act version /, "act ");
-  const shape = workflowShape(workflowFile);
+  // What runs is the shared workflow the caller names, read from the pipeline repository at that commit;
+  // its steps and outputs are what the coverage counts (the caller has one job, no steps).
+  const called = calledWorkflow(fs.readFileSync(workflowFile, "utf8"));
+  check(called?.repository === pipelineRepo, `${MIRROR_PATHS.workflow} calls ${called ? `${called.repository}/${called.path}` : "no reusable workflow"}, not a shared workflow of ${pipelineRepo}`);
+  check(called.commit === pipeline!.pipelineWorkflows[path.basename(called.path)], `${MIRROR_PATHS.workflow} calls ${called.path} at ${called.commit}, not at the commit that wrote it`);
+  const sharedText = gh.readFileAt(pipelineRepo, called.commit, called.path);
+  check(sharedText === fs.readFileSync(path.join(pipelineDir, called.path), "utf8"), `${pipelineRepo}@${called.commit}: ${called.path} differs from npm run render's`);
+  const shape = workflowShape(sharedText);
   const exempt: Exemption[] = shape.jobs.flatMap((j) => j.steps.filter((s) => /^Install Trivy .*\(signature-verified\)$/.test(s.name)).map((s) => ({ job: j.id, step: s.name, why: EXEMPT_WHY })));
-  const coverage = new Coverage(shape, actEngine, exempt);
+  const coverage = new Coverage(shape, actEngine, exempt, `${called.repository}/${called.path}@${called.commit}`);
   let runId = 0;
 
   /** One night: act runs the workflow file as rendered, for one event, against the current state. */
   const night = async (scenario: string, eventName: string, payload: Record<string, unknown>): Promise<ActRun> => {
-    // The file act runs is the one npm run render wrote, and the one the mirror repository holds.
+    // The files act runs are the ones npm run render wrote: the caller the mirror repository holds, and the
+    // shared workflow it calls, as the pipeline repository holds it at the commit the caller names.
     const rendered = fs.readFileSync(workflowFile, "utf8");
     check(gh.readFile(repoFullName, "main", MIRROR_PATHS.workflow) === rendered, `${MIRROR_PATHS.workflow} in the stand-in differs from npm run render's`);
+    check(calledWorkflow(rendered)?.commit === called.commit, `${MIRROR_PATHS.workflow} now calls ${JSON.stringify(calledWorkflow(rendered))}, not ${called.path}@${called.commit}`);
+    check(fs.readFileSync(path.join(pipelineDir, called.path), "utf8") === sharedText, `npm run render's ${called.path} is no longer the one at ${called.commit}`);
     // act's working directory: a clone at the head of main (github.sha).
     fs.rmSync(workdir, { recursive: true, force: true });
     const auth = `http.extraheader=AUTHORIZATION: basic ${Buffer.from(`x-access-token:${gh.token}`).toString("base64")}`;
@@ -424,7 +465,7 @@ async function e2e(cleanup: Cleanup): Promise<string> {
   // ---------------------------------------------------------------- night 2: the waivers pushed
   out("\n== night 2: the waivers, committed by `pulumi up`, start a push run ==");
   const before2 = gh.head(repoFullName, "main")!.sha;
-  ({ mirror } = render(renderDir, { ...entry, gate: { waivers: WAIVERS } }, stack, pipelineCommit));
+  ({ mirror } = render(renderDir, { ...entry, gate: { waivers: WAIVERS } }, stack, pipeline));
   const changed2 = renderMirrorFiles(mirror, PIPELINE).filter((f) => fs.readFileSync(path.join(mirrorDir, f.path), "utf8") !== gh.readFile(repoFullName, "main", f.path));
   for (const f of changed2) gh.addCommit(repoFullName, { files: { [f.path]: fs.readFileSync(path.join(mirrorDir, f.path), "utf8") }, message: `pulumi up: ${f.path}` });
   const pass = await step("act push: PASS with the waivers; publish pushes the scanned archive by digest; sign; pin PR with the kustomize Component", async () => {
@@ -453,7 +494,7 @@ async function e2e(cleanup: Cleanup): Promise<string> {
     const pin = gh.readFile(repoFullName, pulls[0].head, MIRROR_PATHS.pin)!;
     check(pin.includes(scanned) && parsePinFile(pin).signed === true, `${MIRROR_PATHS.pin} on ${pulls[0].head} does not pin the signed ${scanned}:\n${pin}`);
     // What ran, one hop from the image: the pinned pipeline the workflow names.
-    check(pin.includes(`\npipeline: ${pipelineRepo}@${pipelineCommit}\n`), `${MIRROR_PATHS.pin} on ${pulls[0].head} does not name the pipeline that ran (${pipelineRepo}@${pipelineCommit}):\n${pin}`);
+    check(pin.includes(`\npipeline: ${pipelineRepo}@${pipeline!.pipelineCommit}\n`), `${MIRROR_PATHS.pin} on ${pulls[0].head} does not name the pipeline that ran (${pipelineRepo}@${pipeline!.pipelineCommit}):\n${pin}`);
     const component = gh.readFile(repoFullName, pulls[0].head, KUSTOMIZE_PATH);
     check(component !== undefined, `no ${KUSTOMIZE_PATH} on ${pulls[0].head}`);
     const [deployment] = buildWithComponent(component, image);
@@ -658,9 +699,9 @@ async function e2e(cleanup: Cleanup): Promise<string> {
 
   // ---------------------------------------------------------------- coverage
   const coverageFile = path.resolve(process.env.E2E_COVERAGE ?? path.join(ROOT, "e2e-coverage.json"));
-  await step("coverage of the rendered workflow across the nights: e2e-coverage.json", async () => {
+  await step("coverage of the shared workflow the mirror's caller runs, across the nights: e2e-coverage.json", async () => {
     const c = coverage.write(coverageFile);
-    const lines = [c.steps, c.outputs, ...exempt.map((e) => `exempt: ${e.job} / ${e.step}`), `stand-ins: ${Object.keys(STAND_INS).length} actions (test/actions/README.md)`];
+    const lines = [`of ${coverage.workflow}`, c.steps, c.outputs, ...exempt.map((e) => `exempt: ${e.job} / ${e.step}`), `stand-ins: ${Object.keys(STAND_INS).length} actions (test/actions/README.md)`];
     check(c.missing.length === 0, `${c.missing.join("\n    ")}\n    (${coverageFile})`);
     return [undefined, lines.join("\n")];
   });

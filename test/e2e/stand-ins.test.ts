@@ -8,27 +8,32 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import { ACTIONS, type ActionKey } from "../../components/pins";
-import { renderEffectiveWorkflow } from "../../components/workflow";
+import { renderSharedWorkflow, renderWorkflow, sharedWorkflowFile } from "../../components/workflow";
 import { COSIGN_SIGN_RELEASE } from "../../components/workflow/sign";
 import { COSIGN_RELEASE } from "../../components/workflow/trivy";
 import { resolveFleet } from "../../components/spec";
 import { readProjectFile } from "../../infra/mirrors";
 import { policy } from "../../infra/policy";
 import { toolVersions } from "../support/tools";
-import { STAND_INS, usesOf } from "./actions";
+import { calledWorkflow, STAND_INS, usesOf } from "./actions";
 import spec from "./fixtures/e2e-hello";
-import { renderActionFile } from "../../components/pipeline-action";
-import { PIPELINE } from "../workflow/fixtures";
+import { renderActionFile, SHARED_WORKFLOW_DIR } from "../../components/pipeline-action";
+import { PIPELINE, pinFor, SHARED_COMMIT } from "../workflow/fixtures";
 
 const ROOT = path.resolve(__dirname, "..", "..");
-const e2eWorkflow = () => {
+/** The e2e mirror's committed pair, as act runs it: its caller and the shared workflow the caller names. */
+const e2eWorkflows = () => {
   const settings = { owner: "e2e-org", registryNamespace: "e2e-org", registry: "127.0.0.1:5000", visibility: "private" as const, branchProtection: false, attestations: false, cosignPublicKey: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n" };
   const m = resolveFleet([{ file: "test/e2e/fixtures/e2e-hello.ts", spec: { ...spec, notify: ["slack"] } }], { policy, settings, readFile: readProjectFile }).mirrors[0];
-  return renderEffectiveWorkflow(m, PIPELINE);
+  return { m, caller: renderWorkflow(m, pinFor(m)), shared: renderSharedWorkflow(m, PIPELINE) };
 };
 
-test("GIVEN the e2e mirror's rendered workflow and the pipeline action it runs WHEN their uses: are read THEN each is a pinned action with a stand-in folder that has an action.yml, but the fleet's own pipeline (exported from the GitHub stand-in)", () => {
-  const workflowUses = usesOf(e2eWorkflow());
+test("GIVEN the e2e mirror's rendered caller, the shared workflow it calls and the pipeline action that runs WHEN their uses: are read THEN each is a pinned action with a stand-in folder that has an action.yml, but the fleet's own pipeline (exported from the GitHub stand-in)", () => {
+  const { m, caller, shared } = e2eWorkflows();
+  // The caller names only its shared workflow, at the commit that wrote it (what actions.ts maps, then reads on).
+  assert.deepEqual(usesOf(caller), [`${PIPELINE.repository}/${SHARED_WORKFLOW_DIR}/${sharedWorkflowFile(m, PIPELINE.repository)}@${SHARED_COMMIT}`]);
+  assert.deepEqual(calledWorkflow(caller), { repository: PIPELINE.repository, path: `${SHARED_WORKFLOW_DIR}/${sharedWorkflowFile(m, PIPELINE.repository)}`, commit: SHARED_COMMIT });
+  const workflowUses = usesOf(shared);
   const pipeline = workflowUses.filter((ref) => ref.startsWith(`${PIPELINE.repository}@`));
   assert.deepEqual(pipeline, [`${PIPELINE.repository}@${PIPELINE.commit}`], "the workflow runs the fleet's pipeline at one commit");
   // What the pipeline action uses in turn (actions.ts maps those too).
