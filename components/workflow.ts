@@ -34,11 +34,10 @@
  * - Build once: the OCI archive made in `build` is the one scanned and the
  *   one `publish` pushes (by digest, verified against the registry).
  */
-import { createHash } from "node:crypto";
 import { header } from "./header";
 import { isRuntimeStageOverride } from "../contract";
 import { MIRROR_PATHS } from "./mirror-config";
-import { PIPELINE_COMMAND, PLACEHOLDER_COMMIT, type PipelinePin } from "./pipeline-action";
+import { PIPELINE_COMMAND, PLACEHOLDER_COMMIT, sha256Hex, SHARED_WORKFLOW_DIR, type PipelinePin } from "./pipeline-action";
 import { registryHost } from "./registry";
 import type { ResolvedMirror } from "./types";
 import {
@@ -1315,7 +1314,7 @@ function markPlaceholders(text: string): string {
  */
 export function sharedWorkflowFile(m: ResolvedMirror, repository: string): string {
   const text = renderSharedWorkflow(m, { repository, commit: PLACEHOLDER_COMMIT, bundleSha256: "0".repeat(64) });
-  return `mirror-${createHash("sha256").update(text).digest("hex").slice(0, 12)}.yml`;
+  return `mirror-${sha256Hex(text).slice(0, 12)}.yml`;
 }
 
 /** Every scope any job of the workflow asks for, at the highest level asked: the most a caller grants. */
@@ -1358,7 +1357,11 @@ function withJob(id: string, job: Job | undefined): Record<string, Job> {
 
 /** The committed `.github/workflows/mirror.yml`: the caller. */
 export function renderWorkflow(m: ResolvedMirror, pipeline: PipelinePin): string {
-  const text = header("#", `${m.sourceFile}, infra/policy.ts and components/workflow.ts`) + toYaml(toGithub(callerWorkflow(m, pipeline)));
+  // The called file's sha256, for the auditor (`git show <commit>:<path> | sha256sum`) and for an
+  // honest preview: the provider plans an updated file's commitSha as its old one, so a change of
+  // the shared workflow shows here, through its text, before the commit it gets is known.
+  const called = `# It calls ${SHARED_WORKFLOW_DIR}/${sharedWorkflowFile(m, pipeline.repository)} of ${pipeline.repository} at the commit below; that file's sha256 is ${sha256Hex(renderSharedWorkflow(m, pipeline))}.\n`;
+  const text = header("#", `${m.sourceFile}, infra/policy.ts and components/workflow.ts`) + called + toYaml(toGithub(callerWorkflow(m, pipeline)));
   // docs/workflow.md, "zizmor findings we silence": the called workflow is the fleet's own, pinned by commit.
   return markPlaceholders(text.replace(/^( {4}secrets: inherit)$/m, "$1 # zizmor: ignore[secrets-inherit]"));
 }

@@ -10,6 +10,7 @@
  * a called job does not ask for.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
 import type { ResolvedMirror } from "../../components/types";
@@ -60,7 +61,11 @@ describe("the committed pair is the effective workflow (issue 21)", () => {
       // Triggers and concurrency are the caller's, as the effective workflow's.
       assert.deepEqual(caller.on, effective.on);
       assert.deepEqual(caller.concurrency, effective.concurrency);
-      assert.equal(call.uses, `${PIPELINE.repository}/.github/workflows/${sharedWorkflowFile(m, PIPELINE.repository)}@${SHARED_COMMIT}`);
+      const file = `.github/workflows/${sharedWorkflowFile(m, PIPELINE.repository)}`;
+      assert.equal(call.uses, `${PIPELINE.repository}/${file}@${SHARED_COMMIT}`);
+      // The header names the called file and its sha256: what `git show <commit>:<file> | sha256sum` prints.
+      const sha = createHash("sha256").update(renderSharedWorkflow(m, PIPELINE)).digest("hex");
+      assert.ok(renderWorkflow(m, pinFor(m)).includes(`# It calls ${file} of ${PIPELINE.repository} at the commit below; that file's sha256 is ${sha}.\n`));
     });
 
     test(`GIVEN ${label} WHEN each of its schedules, a dispatch and a push fire THEN the caller passes the run kind of that chain, and the dispatch's tag and force`, () => {
