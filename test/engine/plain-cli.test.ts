@@ -68,7 +68,14 @@ function contents(s: GitHubStandIn): Record<string, string> {
     const repo = s.repo(name);
     const head = repo.refs.get(`refs/heads/${repo.defaultBranch}`)!;
     for (const [file, content] of repo.commits.get(head)!.tree) {
-      out[`${name}:${file}`] = content.replace(ref, (_, at: string, sha: string) => {
+      // A caller names its shared workflow's sha256, which holds that stand-in's action.yml commit: checked, then named.
+      const called = /^# It calls (\S+) of \S+ at the commit below; that file's sha256 is ([0-9a-f]{64})\.$/m.exec(content);
+      if (called) {
+        const at = new RegExp(`uses: ${pipeline}/${called[1].replaceAll(".", "\\.")}@([0-9a-f]{40})`).exec(content)!;
+        const text = s.readFileAt(pipeline, at[1], called[1])!;
+        assert.equal(createHash("sha256").update(text).digest("hex"), called[2], `${name}:${file}: the sha256 it names is not ${called[1]}'s at ${at[1]}`);
+      }
+      out[`${name}:${file}`] = content.replace(/(that file's sha256 is )[0-9a-f]{64}/, "$1<its sha256>").replace(ref, (_, at: string, sha: string) => {
         const n = history.indexOf(sha);
         assert.ok(n >= 0, `${name}:${file} names ${at}${sha}, not a commit of this stand-in's ${pipeline}`);
         named++;
