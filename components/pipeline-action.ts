@@ -35,10 +35,10 @@ export const PIPELINE_REPOSITORY_NAME = "mirror-fleet-pipeline";
 /** Files of the pipeline repository; the action is the repository's root. */
 export const PIPELINE_PATHS = { readme: "README.md", bundle: "pipeline.cjs", action: "action.yml" } as const;
 
-/** Where the action puts the checked bundle for the job's later steps: a file in $RUNNER_TEMP. */
 /** Where the shared workflows live (components/workflow.ts): GitHub runs a reusable workflow only from this folder. */
 export const SHARED_WORKFLOW_DIR = ".github/workflows";
 
+/** Where the action puts the checked bundle for the job's later steps: a file in $RUNNER_TEMP. */
 export const PIPELINE_RUNNER_FILE = "mirror-fleet-pipeline.cjs";
 
 /** How a workflow step runs the pipeline, once the job's setup step has run the action. */

@@ -3,8 +3,10 @@
  * manages (`<owner>/mirror-fleet-pipeline`), committed by the same `pulumi
  * up` that deploys the mirrors, and shared with them through its Actions
  * access setting. Declared once by the program; every MirroredImage gets
- * its `pin` (the commit of action.yml, with the bundle's sha256) and names
- * it in its workflow. What it holds and why: components/pipeline-action.ts.
+ * its `pin` (the commit of action.yml, with the bundle's sha256, and the
+ * commit of each shared workflow) and its workflow calls its shape's shared
+ * workflow by that commit. What it holds and why: components/pipeline-action.ts
+ * (the action) and components/workflow.ts (the shared workflows).
  *
  * Why a repository of its own: the bundle (~400 KB) was committed into every
  * mirror and kept twice in the Pulumi state per mirror; here it is committed

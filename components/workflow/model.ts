@@ -6,8 +6,10 @@
  * - a `${{ }}` expression can only come from `expr()` and its helpers, and
  *   a `run:` script can never contain one (rendering throws): untrusted data
  *   (tag names, issue text) reaches scripts only through `env:`;
- * - `uses:` can only name a key of the pin table (components/pins.ts), or
- *   the fleet's pipeline action at a checked commit (PipelineAction);
+ * - `uses:` can only name a key of the pin table (components/pins.ts), the
+ *   fleet's pipeline action at a checked commit (PipelineAction), or, for a
+ *   caller's one job, a shared workflow of the pipeline repository at a
+ *   checked commit (SharedWorkflowRef);
  * - every job must state its permissions and its timeout (the types say so).
  */
 import { checkPin, type PipelinePin } from "../pipeline-action";
