@@ -16,11 +16,11 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import { COMMIT_AUTHOR, DEFAULT_BRANCH, fileSlug } from "./mirrored-image";
-import { PIPELINE_PATHS, PIPELINE_REPOSITORY_NAME, PLACEHOLDER_COMMIT, renderPipelineFiles, sha256Hex, SHARED_WORKFLOW_DIR, type PipelinePin } from "./pipeline-action";
+import { PIPELINE_PATHS, PIPELINE_REPOSITORY_NAME, renderPipelineFiles, sha256Hex, SHARED_WORKFLOW_DIR, type PipelinePin } from "./pipeline-action";
 import { FLEET_REPOSITORY } from "./repository";
 import { defaultBranchRuleset } from "./ruleset";
 import type { RenderedFiles, ResolvedMirror } from "./types";
-import { sharedWorkflowFiles } from "./workflow";
+import { sharedWorkflowFile, sharedWorkflowFiles } from "./workflow";
 
 export interface PipelineRepositoryArgs {
   /** The GitHub organisation that owns the mirrors (stack setting githubOwner). */
@@ -136,7 +136,7 @@ export class PipelineRepository extends pulumi.ComponentResource {
       .all([action!.commitSha, access?.accessLevel ?? "public"])
       .apply(([commit]): PipelinePin => ({ repository: fullName, commit, bundleSha256 }));
     // Their names are known before the commit (a hash of the text without it); their text once it is.
-    const names = [...sharedWorkflowFiles(args.mirrors, { repository: fullName, commit: PLACEHOLDER_COMMIT, bundleSha256 }).keys()];
+    const names = [...new Set(args.mirrors.map((m) => sharedWorkflowFile(m, fullName)))].sort();
     const shared = actionPin.apply((pin) => sharedWorkflowFiles(args.mirrors, pin));
     this.sharedWorkflowPaths = names.map((n) => `${SHARED_WORKFLOW_DIR}/${n}`);
     const workflows = names.map((n) => commit(`${SHARED_WORKFLOW_DIR}/${n}`, shared.apply((f) => f.get(n)!), "components/workflow.ts"));

@@ -1299,7 +1299,11 @@ export function sharedWorkflow(resolved: ResolvedMirror, pipeline: PipelinePin):
 
 /** The shared workflow's text; `file` and `pipeline` fixed, it is the same for every mirror of the shape. */
 export function renderSharedWorkflow(m: ResolvedMirror, pipeline: PipelinePin): string {
-  return markPlaceholders(header("#", "components/workflow.ts and infra/policy.ts (one shared workflow per shape of mirror)") + toYaml(toGithub(sharedWorkflow(m, pipeline))));
+  return sharedText(sharedWorkflow(m, pipeline));
+}
+
+function sharedText(shared: Workflow): string {
+  return markPlaceholders(header("#", "components/workflow.ts and infra/policy.ts (one shared workflow per shape of mirror)") + toYaml(toGithub(shared)));
 }
 
 /** npm run render without the stack's commits: say so where each commit would be. */
@@ -1328,9 +1332,8 @@ function ceiling(w: Workflow): Permissions {
   return out;
 }
 
-/** The mirror's committed workflow: its triggers and one job that calls its shape's shared workflow, pinned by commit. */
-export function callerWorkflow(m: ResolvedMirror, pipeline: PipelinePin): Workflow {
-  const file = sharedWorkflowFile(m, pipeline.repository);
+/** The mirror's committed workflow: its triggers and one job that calls its shape's shared workflow (`file`, `shared`), pinned by commit. */
+function callerWorkflow(m: ResolvedMirror, pipeline: PipelinePin, file: string, shared: Workflow): Workflow {
   // Without the stack's commits (npm run render), the placeholder.
   const commit = pipeline.workflows ? pipeline.workflows[file] : PLACEHOLDER_COMMIT;
   if (commit === undefined) throw new Error(`${m.sourceFile}: the pipeline repository has no shared workflow ${file} (its commits: ${Object.keys(pipeline.workflows ?? {}).join(", ") || "none"})`);
@@ -1343,7 +1346,7 @@ export function callerWorkflow(m: ResolvedMirror, pipeline: PipelinePin): Workfl
       mirror: {
         name: "Mirror",
         uses: new SharedWorkflowRef(pipeline, file, commit),
-        permissions: ceiling(sharedWorkflow(m, pipeline)),
+        permissions: ceiling(shared),
         with: { run: runKind(m), tag: expr("inputs.tag || ''"), force: expr("inputs.force == true"), ...valuesOf(m) },
         secrets: "inherit",
       },
@@ -1360,8 +1363,10 @@ export function renderWorkflow(m: ResolvedMirror, pipeline: PipelinePin): string
   // The called file's sha256, for the auditor (`git show <commit>:<path> | sha256sum`) and for an
   // honest preview: the provider plans an updated file's commitSha as its old one, so a change of
   // the shared workflow shows here, through its text, before the commit it gets is known.
-  const called = `# It calls ${SHARED_WORKFLOW_DIR}/${sharedWorkflowFile(m, pipeline.repository)} of ${pipeline.repository} at the commit below; that file's sha256 is ${sha256Hex(renderSharedWorkflow(m, pipeline))}.\n`;
-  const text = header("#", `${m.sourceFile}, infra/policy.ts and components/workflow.ts`) + called + toYaml(toGithub(callerWorkflow(m, pipeline)));
+  const file = sharedWorkflowFile(m, pipeline.repository);
+  const shared = sharedWorkflow(m, pipeline);
+  const called = `# It calls ${SHARED_WORKFLOW_DIR}/${file} of ${pipeline.repository} at the commit below; that file's sha256 is ${sha256Hex(sharedText(shared))}.\n`;
+  const text = header("#", `${m.sourceFile}, infra/policy.ts and components/workflow.ts`) + called + toYaml(toGithub(callerWorkflow(m, pipeline, file, shared)));
   // docs/workflow.md, "zizmor findings we silence": the called workflow is the fleet's own, pinned by commit.
   return markPlaceholders(text.replace(/^( {4}secrets: inherit)$/m, "$1 # zizmor: ignore[secrets-inherit]"));
 }
