@@ -28,6 +28,7 @@ import { after, before, describe, test } from "node:test";
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation";
+import { FLEET_REPOSITORY } from "../../components/repository";
 import { builtToolRoot, githubProviderRoot } from "../../tools/paths";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
 import { changedOps } from "./harness";
@@ -128,15 +129,7 @@ function program(s: GitHubStandIn): () => Promise<Record<string, unknown>> {
         homepageUrl: "https://example.com/upstream",
         visibility: "private",
         hasIssues: true,
-        hasWiki: false,
-        hasProjects: false,
-        hasDiscussions: false,
-        autoInit: true,
-        deleteBranchOnMerge: true,
-        allowMergeCommit: true,
-        allowSquashMerge: false,
-        allowRebaseMerge: false,
-        allowAutoMerge: false,
+        ...FLEET_REPOSITORY,
         vulnerabilityAlerts: true,
         topics: ["mirror-fleet", "container-image"],
       },
