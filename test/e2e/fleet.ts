@@ -54,7 +54,7 @@ import { Coverage, expectJobResults, jobResults, runAct, workflowShape, type Act
 import { calledWorkflow, localRepositories, usesOf } from "./actions";
 import { MIRROR_PATHS } from "../../components/mirror-config";
 import { PIPELINE_PATHS, PIPELINE_REPOSITORY_NAME } from "../../components/pipeline-action";
-import { check, Cleanup, fail, finishRun, freePort, lastLines, must, stepper, tempDir } from "./harness";
+import { check, Cleanup, e2eCommand, fail, freePort, lastLines, must, runE2e, stepper, tempDir } from "./harness";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const OWNER = "e2e-fleet";
@@ -114,15 +114,7 @@ async function startS3(cleanup: Cleanup, dir: string): Promise<string> {
   const log = fs.openSync(path.join(dir, "moto.log"), "w");
   const child = spawn(bin, ["-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", log, log], env: { PATH: process.env.PATH, HOME: dir } });
   fs.closeSync(log);
-  cleanup.children.add(child);
-  const exited = new Promise<void>((res) => child.once("exit", () => res()));
-  cleanup.add(`moto_server pid ${child.pid} on ${url}`, async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    const killer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-    await exited;
-    clearTimeout(killer);
-    cleanup.children.delete(child);
-  });
+  cleanup.daemon(child, `moto_server pid ${child.pid} on ${url}`);
   for (let i = 0; i < 100 && child.exitCode === null; i++) {
     try {
       // CreateBucket, path style, in us-east-1 (no LocationConstraint); moto does not check signatures by default.
@@ -414,21 +406,8 @@ async function e2e(cleanup: Cleanup): Promise<string> {
   return coverageFile;
 }
 
-async function main(): Promise<number> {
-  const started = Date.now();
-  const cleanup = new Cleanup();
-  const stop = (sig: NodeJS.Signals) => void cleanup.run(out).then(() => process.exit(sig === "SIGINT" ? 130 : 143));
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
-  out(`mirror-fleet e2e: the fleet repository's own ${FLEET_WORKFLOW_PATH}, run by act\n`);
-  let failure: Error | undefined;
-  let coverageFile: string | undefined;
-  try {
-    coverageFile = await e2e(cleanup);
-  } catch (e) {
-    failure = e as Error;
-  }
-  return finishRun(out, cleanup, { label: "E2E (fleet workflow)", started, failure, failedStep: failed(), actLogs, keptLogs: KEPT_LOGS, last: coverageFile });
+function main(): Promise<number> {
+  return runE2e(out, `mirror-fleet e2e: the fleet repository's own ${FLEET_WORKFLOW_PATH}, run by act\n`, e2e, () => ({ label: "E2E (fleet workflow)", failedStep: failed(), actLogs, keptLogs: KEPT_LOGS }));
 }
 
 export const USAGE = `usage: npm run e2e:fleet
@@ -443,20 +422,4 @@ printed). Its last line is the path of e2e-fleet-coverage.json.
   E2E_FLEET_COVERAGE  where to write the coverage file (default ./e2e-fleet-coverage.json)
 `;
 
-const argv = process.argv.slice(2);
-if (require.main !== module) {
-  // Imported (for USAGE): run nothing.
-} else if (argv.includes("--help") || argv.includes("-h")) {
-  process.stdout.write(USAGE);
-} else if (argv.length > 0) {
-  process.stderr.write(`e2e:fleet: unknown option ${JSON.stringify(argv[0])}\n\n${USAGE}`);
-  process.exitCode = 2;
-} else {
-  main().then(
-    (code) => (process.exitCode = code),
-    (e) => {
-      process.stderr.write(`${(e as Error).stack ?? e}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) e2eCommand("e2e:fleet", USAGE, main);

@@ -66,7 +66,66 @@ export function stepper(out: (line: string) => void): { step: <T>(title: string,
  * the verdict printed, then `last` (the coverage file) when it passed.
  * Returns the exit code.
  */
-export async function finishRun(
+/**
+ * An e2e run from start to end: `body` under a cleanup that SIGINT and
+ * SIGTERM also run (once, saying what they could not undo), then finishRun
+ * with what `report` gives once the body is done. Its last line is what the
+ * body returned (the coverage file).
+ */
+export async function runE2e(
+  out: (line: string) => void,
+  intro: string,
+  body: (cleanup: Cleanup) => Promise<string>,
+  report: () => { readonly label: string; readonly failedStep?: string; readonly actLogs?: string; readonly keptLogs: string },
+): Promise<number> {
+  const started = Date.now();
+  const cleanup = new Cleanup();
+  let interrupted: string | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = sig;
+    out(`\n${sig}: stopping and removing everything this run started`);
+    void cleanup.run(out).then((problems) => {
+      for (const p of problems) out(`  NOT CLEANED: ${p}`);
+      process.exit(sig === "SIGINT" ? 130 : 143);
+    });
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  out(intro);
+  let failure: Error | undefined;
+  let last: string | undefined;
+  try {
+    last = await body(cleanup);
+  } catch (e) {
+    failure = e as Error;
+  }
+  if (interrupted) return 1;
+  return finishRun(out, cleanup, { ...report(), started, failure, last });
+}
+
+/** An e2e script's command line: `--help` prints its usage, it takes no option, else `main` runs and sets the exit code. */
+export function e2eCommand(name: string, usage: string, main: () => Promise<number>): void {
+  const argv = process.argv.slice(2);
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(usage);
+  } else if (argv.length > 0) {
+    process.stderr.write(`${name}: unknown option ${JSON.stringify(argv[0])}\n\n${usage}`);
+    process.exitCode = 2;
+  } else {
+    main().then(
+      (code) => {
+        process.exitCode = code;
+      },
+      (e) => {
+        process.stderr.write(`${(e as Error).stack ?? e}\n`);
+        process.exitCode = 1;
+      },
+    );
+  }
+}
+
+async function finishRun(
   out: (line: string) => void,
   cleanup: Cleanup,
   r: { readonly label: string; readonly started: number; readonly failure?: Error; readonly failedStep?: string; readonly actLogs?: string; readonly keptLogs: string; readonly last?: string },
@@ -101,6 +160,23 @@ export class Cleanup {
 
   add(what: string, run: () => void | Promise<void>): void {
     this.undo.push({ what, run });
+  }
+
+  /**
+   * A server this run started (registry, buildkitd, moto): stopped in its
+   * turn with SIGTERM, SIGKILL after `killAfterMs`, and checked gone.
+   */
+  daemon(child: ChildProcess, what: string, killAfterMs = 5_000): void {
+    this.children.add(child);
+    const exited = new Promise<void>((res) => child.once("exit", () => res()));
+    this.add(what, async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+      await exited;
+      clearTimeout(killer);
+      this.children.delete(child);
+      if (isAlive(child.pid!)) throw new Error(`pid ${child.pid} is still running`);
+    });
   }
 
   /** Newest first; one failing undo does not stop the others. Returns what could not be undone. */
@@ -369,16 +445,7 @@ export async function startRegistry(cleanup: Cleanup, dir: string, tls?: Tls): P
     const logFd = fs.openSync(logFile, "w");
     const child = spawn(bin, ["serve", config], { stdio: ["ignore", logFd, logFd], env: { PATH: process.env.PATH } });
     fs.closeSync(logFd);
-    cleanup.children.add(child);
-    const exited = new Promise<void>((res) => child.once("exit", () => res()));
-    cleanup.add(`docker-registry pid ${child.pid} on ${host}`, async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      const killer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(killer);
-      cleanup.children.delete(child);
-      if (isAlive(child.pid!)) throw new Error(`pid ${child.pid} is still running`);
-    });
+    cleanup.daemon(child, `docker-registry pid ${child.pid} on ${host}`);
     // Bounded wait for /v2/ to answer: 100 tries, 100 ms apart.
     for (let i = 0; i < 100; i++) {
       if (child.exitCode !== null) break;
@@ -455,15 +522,7 @@ export async function startBuildkit(cleanup: Cleanup, dir: string, buildkitd: st
     env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
   });
   fs.closeSync(logFd);
-  cleanup.children.add(child);
-  const exited = new Promise<void>((res) => child.once("exit", () => res()));
-  cleanup.add(`buildkitd pid ${child.pid} on ${address}`, async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    await exited;
-    clearTimeout(killer);
-    cleanup.children.delete(child);
-  });
+  cleanup.daemon(child, `buildkitd pid ${child.pid} on ${address}`, 10_000);
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) break;
     const r = await run(cleanup, buildctl, ["--addr", address, "debug", "workers"], { timeoutMs: 5_000 });

@@ -77,6 +77,7 @@ import spec, { WAIVERS } from "./fixtures/e2e-hello";
 import {
   check,
   Cleanup,
+  e2eCommand,
   fail,
   isStaticElf,
   lastLines,
@@ -90,7 +91,7 @@ import {
   startBuildkit,
   startHttp,
   stepper,
-  finishRun,
+  runE2e,
   startRegistry,
   tempDir,
   toolSideEffectDirs,
@@ -708,32 +709,8 @@ async function e2e(cleanup: Cleanup): Promise<string> {
   return coverageFile;
 }
 
-async function main(): Promise<number> {
-  const started = Date.now();
-  const cleanup = new Cleanup();
-  let interrupted: string | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (interrupted) return;
-    interrupted = sig;
-    out(`\n${sig}: stopping and removing everything this run started`);
-    void cleanup.run(out).then((problems) => {
-      for (const p of problems) out(`  NOT CLEANED: ${p}`);
-      process.exit(sig === "SIGINT" ? 130 : 143);
-    });
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-
-  out("mirror-fleet e2e: the rendered mirror workflow, run by act, night after night\n");
-  let failure: Error | undefined;
-  let coverageFile: string | undefined;
-  try {
-    coverageFile = await e2e(cleanup);
-  } catch (e) {
-    failure = e as Error;
-  }
-  if (interrupted) return 1;
-  return finishRun(out, cleanup, { label: "E2E", started, failure, failedStep: steps.failed(), actLogs, keptLogs: KEPT_LOGS, last: coverageFile });
+function main(): Promise<number> {
+  return runE2e(out, "mirror-fleet e2e: the rendered mirror workflow, run by act, night after night\n", e2e, () => ({ label: "E2E", failedStep: steps.failed(), actLogs, keptLogs: KEPT_LOGS }));
 }
 
 export const USAGE = `usage: npm run e2e
@@ -748,22 +725,4 @@ npm run e2e runs npm run e2e:fleet (the fleet repository's own workflow) first.
   E2E_COVERAGE  where to write the coverage file (default ./e2e-coverage.json)
 `;
 
-const argv = process.argv.slice(2);
-if (require.main !== module) {
-  // Imported (for USAGE): run nothing.
-} else if (argv.includes("--help") || argv.includes("-h")) {
-  process.stdout.write(USAGE);
-} else if (argv.length > 0) {
-  process.stderr.write(`e2e: unknown option ${JSON.stringify(argv[0])}\n\n${USAGE}`);
-  process.exitCode = 2;
-} else {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e) => {
-      process.stderr.write(`${(e as Error).stack ?? e}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) e2eCommand("e2e", USAGE, main);
