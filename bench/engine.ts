@@ -103,8 +103,23 @@ export interface RunMeasure {
   readonly byType: Record<string, { requests: number; writes: number }>;
 }
 
+/**
+ * How the engine runs, beyond the defaults a user's `npm run up` has: the
+ * provider's pause after each write (0 here unless set; its default is
+ * 1000 ms) and Pulumi's PULUMI_SKIP_CHECKPOINTS (the state written once, at
+ * the end, instead of after every step: faster, and a run that dies mid-way
+ * loses from the state what it created; never set by the program).
+ */
+export interface EngineMode {
+  readonly writeDelayMs: number;
+  readonly skipCheckpoints: boolean;
+}
+
+export const DEFAULT_ENGINE_MODE: EngineMode = { writeDelayMs: 0, skipCheckpoints: false };
+
 export interface EngineMeasure {
   readonly n: number;
+  readonly mode: EngineMode;
   /** Distinct upstreams (the health check reads each once). */
   readonly upstreams: number;
   /** Entries whose `notify` was left out (a target needs a webhook secret). */
@@ -174,23 +189,28 @@ export class EngineSession {
     readonly proxy: Awaited<ReturnType<typeof recordingProxy>>,
     readonly p: EngineProject,
     keepNotify: boolean,
+    readonly mode: EngineMode,
   ) {
     s.addOrg(OWNER, { canApprovePullRequestReviews: true });
     this.upstreams = seedUpstreams(s, n);
     this.droppedNotify = writeSyntheticFleet(p, n, keepNotify).droppedNotify;
     // A throw-away stack with the copy's own passphrase: a salt from the checkout's stack would not match it.
     p.write("Pulumi.prod.yaml", p.read("Pulumi.prod.yaml").replace(/^encryptionsalt:.*\n?/m, ""));
-    this.env = p.env(`${proxy.url}/`, s.token);
+    this.env = {
+      ...p.env(`${proxy.url}/`, s.token),
+      MIRROR_FLEET_WRITE_DELAY_MS: String(mode.writeDelayMs),
+      ...(mode.skipCheckpoints ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {}),
+    };
   }
 
-  static async start(n: number, opts: { keepNotify?: boolean } = {}): Promise<EngineSession> {
+  static async start(n: number, opts: { keepNotify?: boolean; mode?: EngineMode } = {}): Promise<EngineSession> {
     requireBuiltTools();
     // No hourly limit here: a first up of 100 mirrors sends about 6,000 requests, more than the 5,000 an
     // hour GitHub gives a token, and the released provider stops when the limit is spent (docs/scale.md;
     // test/engine/rate-limit.test.ts). This measures the engine and the state, not that limit.
     const s = await startGitHubStandIn({ rateLimit: { limit: 1_000_000, windowMs: 3_600_000 } });
     const proxy = await recordingProxy(s.url);
-    return new EngineSession(n, s, proxy, EngineProject.create("mirror-fleet-bench-"), opts.keepNotify ?? false);
+    return new EngineSession(n, s, proxy, EngineProject.create("mirror-fleet-bench-"), opts.keepNotify ?? false, opts.mode ?? DEFAULT_ENGINE_MODE);
   }
 
   /** Creates the stack and sets one secret in its config (e.g. `mirror-fleet:slackWebhookUrl`). */
@@ -202,9 +222,9 @@ export class EngineSession {
     }
   }
 
-  /** Generous: the first up of 50 mirrors is ~1,200 resources on 2 cores. */
+  /** Generous: the first up of 50 mirrors is ~1,200 resources on 2 cores; each mirror makes about 23 writes. */
   private get timeout(): number {
-    return 120_000 + this.n * 30_000;
+    return 120_000 + this.n * (30_000 + 25 * this.mode.writeDelayMs);
   }
 
   async run(args: string[]): Promise<RunMeasure> {
@@ -280,8 +300,8 @@ export class EngineSession {
 }
 
 /** First `up` from empty state, then a no-op `preview` and `preview --refresh`, of `n` synthetic mirrors against a fresh stand-in. */
-export async function measureEngine(n: number, log: (t: string) => void = () => undefined): Promise<EngineMeasure> {
-  const e = await EngineSession.start(n);
+export async function measureEngine(n: number, log: (t: string) => void = () => undefined, mode: EngineMode = DEFAULT_ENGINE_MODE): Promise<EngineMeasure> {
+  const e = await EngineSession.start(n, { mode });
   try {
     log(`bench: engine, ${n} mirrors: up…\n`);
     const firstUp = await e.run(["up"]);
@@ -295,7 +315,7 @@ export async function measureEngine(n: number, log: (t: string) => void = () => 
     for (const [what, m] of [["preview", preview], ["preview --refresh", refresh]] as const) {
       if (Object.keys(m.changes).length) throw new Error(`a ${what} right after up was not a no-op: ${JSON.stringify(m.changes)}`);
     }
-    return { n, upstreams: e.upstreams, droppedNotify: e.droppedNotify, resources, stateBytes, pipelineStateBytes, firstUp, preview, refresh };
+    return { n, mode, upstreams: e.upstreams, droppedNotify: e.droppedNotify, resources, stateBytes, pipelineStateBytes, firstUp, preview, refresh };
   } finally {
     await e.stop();
   }
