@@ -240,7 +240,8 @@ export class MirroredImage extends pulumi.ComponentResource {
       );
     }
 
-    this.registerOutputs({ repositoryUrl: this.repositoryUrl, inventory: this.inventory });
+    // The inventory is the stack's output (infra/index.ts), kept once in the state, not here too.
+    this.registerOutputs({ repositoryUrl: this.repositoryUrl });
   }
 }
 

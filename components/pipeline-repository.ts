@@ -73,6 +73,8 @@ export class PipelineRepository extends pulumi.ComponentResource {
    * in place; a resource whose input uses it waits for both.
    */
   public readonly pin: pulumi.Output<PipelinePin>;
+  private readonly actionPin: pulumi.Output<PipelinePin>;
+  private readonly workflowCommits: ReadonlyMap<string, pulumi.Output<string>>;
 
   constructor(name: string, args: PipelineRepositoryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mirror-fleet:index:PipelineRepository", name, {}, opts);
@@ -151,7 +153,21 @@ export class PipelineRepository extends pulumi.ComponentResource {
     this.pin = pulumi
       .all([actionPin, pulumi.all(workflows.map((w) => w.commitSha))])
       .apply(([pin, commits]): PipelinePin => ({ ...pin, workflows: Object.fromEntries(names.map((n, i) => [n, commits[i]])) }));
+    this.actionPin = actionPin;
+    this.workflowCommits = new Map(names.map((n, i) => [n, workflows[i].commitSha]));
 
     this.registerOutputs({ repository: this.fullName, pin: this.pin });
+  }
+
+  /**
+   * What one mirror's workflow names: `pin` with only its shared workflow,
+   * so its commit waits for that file alone, and the state records one
+   * dependency, not one per shape of mirror.
+   */
+  pinOf(m: ResolvedMirror): pulumi.Output<PipelinePin> {
+    const name = sharedWorkflowFile(m, this.fullName);
+    const commit = this.workflowCommits.get(name);
+    if (!commit) throw new Error(`${m.sourceFile}: the pipeline repository has no shared workflow ${name} (it was built for other mirrors)`);
+    return pulumi.all([this.actionPin, commit]).apply(([pin, c]): PipelinePin => ({ ...pin, workflows: { [name]: c } }));
   }
 }

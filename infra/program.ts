@@ -178,7 +178,7 @@ export function fleetProgram(inputs: FleetInputs): Fleet {
         m.name,
         {
           mirror: m,
-          pipeline: pipeline.pin,
+          pipeline: pipeline.pinOf(m),
           labels: inputs.policy.labels,
           webhooks: inputs.webhooks,
           ...(inputs.cosign ? { cosign: inputs.cosign } : {}),

@@ -462,6 +462,7 @@ describe("the pipeline, once per fleet (issue 21)", () => {
     const shared = ofType(run.resources, T.file).filter((r) => r.name.startsWith("pipeline-") && r.inputs.file.startsWith(".github/workflows/"));
     const workflows = Object.fromEntries(shared.map((w) => [w.inputs.file.split("/").pop(), computedOutputs(T.file, w.inputs).commitSha]));
     assert.deepEqual(await valueOf(run.result.pipeline.pin), { repository: "acme-corp/mirror-fleet-pipeline", commit, bundleSha256: sha, workflows });
+    assert.ok(shared.length > 1, "the fixture fleet has more than one shape of mirror");
     for (const name of ["gokapi", "plik", "photos"]) {
       const files = ofType(run.resources, T.file).filter((r) => r.name.startsWith(`${name}-`));
       assert.equal(files.some((f) => /pipeline\.cjs$/.test(f.inputs.file)), false, `${name} carries a bundle`);
@@ -472,6 +473,8 @@ describe("the pipeline, once per fleet (issue 21)", () => {
       assert.doesNotMatch(wf.inputs.content as string, /steps:/, `${name}'s workflow holds no job of its own`);
       const file = shared.find((w) => w.inputs.file.endsWith(calls[0][1]))!;
       for (const d of [file.urn, action.urn, access.urn]) assert.ok(wf.dependencies.includes(d), `${name}'s workflow waits for ${d.split("::").pop()}`);
+      // Only for its own: another shape's shared workflow is not in its state or its way.
+      for (const other of shared.filter((w) => w !== file)) assert.ok(!wf.dependencies.includes(other.urn), `${name}'s workflow waits for ${other.inputs.file}`);
       // Each mirror's generated files stay small: the settings, not the program.
       const bytes = files.reduce((n, f) => n + Buffer.byteLength(f.inputs.content as string), 0);
       assert.ok(bytes < 40 * 1024, `${name}: ${bytes} bytes of generated files`);

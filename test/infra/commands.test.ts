@@ -60,6 +60,13 @@ describe("every command: --help and unknown options", () => {
     });
   }
 
+  test("GIVEN npm run bench -- --engine-write-delay-ms 1s WHEN run THEN exit 2 naming the flag and what it takes, before measuring anything", () => {
+    const r = run("bench/fleet.ts", ["--engine-write-delay-ms", "1s", "--sizes", "1", "--engine-sizes", "0"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^bench: --engine-write-delay-ms takes milliseconds, 0 to 999999\n/);
+    assert.doesNotMatch(r.stderr, /bench: 1 mirrors/);
+  });
+
   test("GIVEN dockerfile --help WHEN read THEN it names the path the override is committed at", () => {
     const usage = COMMANDS.find((c) => c.name === "dockerfile")!.usage;
     assert.ok(usage.includes(`--override FILE       the override as committed (${MIRROR_PATHS.override})`), usage);
