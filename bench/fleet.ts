@@ -88,9 +88,15 @@ export function budgetChecks(measures: readonly Measure[], engine: readonly Engi
   }
   if (engine.length >= 2) {
     const [small, big] = [engine[0], engine[engine.length - 1]];
-    add(`first up wall per mirror, ${big.n} over ${small.n} mirrors`, big.firstUp.ms / big.n / (small.firstUp.ms / small.n), MIRROR_BUDGET.firstUpGrowth);
+    add(`first up wall per mirror, ${big.n} over ${small.n} mirrors${modeNote(big.mode)}`, big.firstUp.ms / big.n / (small.firstUp.ms / small.n), MIRROR_BUDGET.firstUpGrowth);
   }
   return checks;
+}
+
+/** What a check measured under a mode other than the bench's default says so in its name. */
+function modeNote(mode: EngineMode): string {
+  const notes = [...(mode.writeDelayMs !== DEFAULT_ENGINE_MODE.writeDelayMs ? [`the provider pausing ${mode.writeDelayMs} ms after each write`] : []), ...(mode.skipCheckpoints ? ["PULUMI_SKIP_CHECKPOINTS"] : [])];
+  return notes.length ? ` (${notes.join(", ")})` : "";
 }
 
 export function checkLines(checks: readonly Check[]): string {

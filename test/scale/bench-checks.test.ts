@@ -1,0 +1,31 @@
+/**
+ * The budget checks `npm run bench` prints and exits 1 on (bench/fleet.ts
+ * budgetChecks): the first-up growth check says when the engine ran under a
+ * mode other than the bench's default (a pause after each write, or no
+ * checkpoints), so a PASS measured that way is not read as the default's.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { DEFAULT_ENGINE_MODE, type EngineMeasure, type EngineMode } from "../../bench/engine";
+import { budgetChecks } from "../../bench/fleet";
+
+function engineRow(n: number, perMirrorS: number, mode: EngineMode): EngineMeasure {
+  const run = { ms: n * perMirrorS * 1000, changes: {}, requests: 0, writes: 0, owner: 0, adopt: 0, health: 0, ops: {}, byType: {} };
+  return { n, mode, upstreams: 1, droppedNotify: 0, resources: {}, stateBytes: n * 70 * 1024, pipelineStateBytes: 0, firstUp: run, preview: run, refresh: run };
+}
+
+function growthCheck(mode: EngineMode, perMirrorAt100: number) {
+  const checks = budgetChecks([], [engineRow(10, 2, mode), engineRow(100, perMirrorAt100, mode)]);
+  return checks.find((c) => c.name.startsWith("first up wall per mirror"))!;
+}
+
+test("GIVEN the default mode WHEN the first up per mirror at 100 is 2.5x that at 10 THEN the check fails, its name naming no mode", () => {
+  const c = growthCheck(DEFAULT_ENGINE_MODE, 5);
+  assert.deepEqual([c.name, c.value, c.ok], ["first up wall per mirror, 100 over 10 mirrors", 2.5, false]);
+});
+
+test("GIVEN a 250 ms pause after each write, or no checkpoints, WHEN the check passes THEN its name says under which mode", () => {
+  assert.equal(growthCheck({ writeDelayMs: 250, skipCheckpoints: false }, 2).name, "first up wall per mirror, 100 over 10 mirrors (the provider pausing 250 ms after each write)");
+  const skipped = growthCheck({ writeDelayMs: 0, skipCheckpoints: true }, 1);
+  assert.deepEqual([skipped.name, skipped.ok], ["first up wall per mirror, 100 over 10 mirrors (PULUMI_SKIP_CHECKPOINTS)", true]);
+});
