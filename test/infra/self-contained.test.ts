@@ -5,6 +5,7 @@
  * never has). These cases prove the guard is loaded and refuses.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -30,6 +31,16 @@ test("GIVEN paths in the checkout, the temporary folder and the home folder WHEN
     assert.equal(besideCheckout(p), undefined, p);
   }
   assert.equal(besideCheckout(BESIDE), path.dirname(CHECKOUT) === path.parse(CHECKOUT).root ? undefined : BESIDE);
+});
+
+test("GIVEN Go's module cache or the tools cache put beside the checkout by the environment WHEN a test reads from it THEN that is allowed; a sibling not named is not", { skip: path.dirname(CHECKOUT) === path.parse(CHECKOUT).root }, () => {
+  const sibling = (name: string) => path.join(path.dirname(CHECKOUT), name);
+  const probe = `const { besideCheckout } = require(${JSON.stringify(path.join(CHECKOUT, "test", "support", "checkout-only.ts"))});` +
+    `console.log(JSON.stringify([${["gomod", "cache", "shared"].map((n) => JSON.stringify(path.join(sibling(n), "x"))).join(", ")}].map((p) => besideCheckout(p) ?? null)));`;
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", probe], { cwd: CHECKOUT, encoding: "utf8", env: { ...env, GOMODCACHE: sibling("gomod"), XDG_CACHE_HOME: sibling("cache") } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), [null, null, path.join(sibling("shared"), "x")]);
 });
 
 test("GIVEN the copied test data WHEN read THEN every file named in its README is there", () => {

@@ -7,8 +7,9 @@
  *
  * Guarded: the synchronous, callback and promise readers of `node:fs` that
  * tests and the code under test use. Allowed: the checkout itself, and the
- * siblings that hold the temporary folder, the home folder (the tools cache)
- * or this Node.js.
+ * siblings that hold the temporary folder, the home folder, this Node.js, or
+ * a tools cache the environment names (MIRROR_FLEET_TOOLS, XDG_CACHE_HOME,
+ * GOMODCACHE, GOPATH).
  */
 import fs = require("node:fs");
 import * as os from "node:os";
@@ -17,8 +18,8 @@ import * as path from "node:path";
 export const CHECKOUT = path.resolve(__dirname, "..", "..");
 const PARENT = path.dirname(CHECKOUT);
 
-/** Siblings of the checkout that hold something a test may read. */
-const ALLOWED = [os.tmpdir(), os.homedir(), process.execPath, process.env.MIRROR_FLEET_TOOLS ?? ""].filter(Boolean).map((p) => path.resolve(p));
+/** Siblings of the checkout that hold something a test may read: caches of tools (Go's module cache among them: test/component/admission.test.ts), wherever the environment puts them. */
+const ALLOWED = [os.tmpdir(), os.homedir(), process.execPath, ...["MIRROR_FLEET_TOOLS", "XDG_CACHE_HOME", "GOMODCACHE", "GOPATH"].map((v) => process.env[v] ?? "")].filter(Boolean).map((p) => path.resolve(p));
 
 /** The path, when it lies beside the checkout rather than in it; else undefined. */
 export function besideCheckout(p: unknown): string | undefined {
