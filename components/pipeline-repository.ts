@@ -75,6 +75,8 @@ export class PipelineRepository extends pulumi.ComponentResource {
   public readonly pin: pulumi.Output<PipelinePin>;
   private readonly actionPin: pulumi.Output<PipelinePin>;
   private readonly workflowCommits: ReadonlyMap<string, pulumi.Output<string>>;
+  /** Each mirror's shared workflow file, named once (each name renders its shape's text). */
+  private readonly sharedFileOf: ReadonlyMap<ResolvedMirror, string>;
 
   constructor(name: string, args: PipelineRepositoryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mirror-fleet:index:PipelineRepository", name, {}, opts);
@@ -138,8 +140,9 @@ export class PipelineRepository extends pulumi.ComponentResource {
       .all([action!.commitSha, access?.accessLevel ?? "public"])
       .apply(([commit]): PipelinePin => ({ repository: fullName, commit, bundleSha256 }));
     // Their names are known before the commit (a hash of the text without it); their text once it is.
-    const names = [...new Set(args.mirrors.map((m) => sharedWorkflowFile(m, fullName)))].sort();
-    const shared = actionPin.apply((pin) => sharedWorkflowFiles(args.mirrors, pin));
+    this.sharedFileOf = new Map(args.mirrors.map((m) => [m, sharedWorkflowFile(m, fullName)]));
+    const names = [...new Set(this.sharedFileOf.values())].sort();
+    const shared = actionPin.apply((pin) => sharedWorkflowFiles(args.mirrors, pin, (m) => this.sharedFileOf.get(m)!));
     this.sharedWorkflowPaths = names.map((n) => `${SHARED_WORKFLOW_DIR}/${n}`);
     const workflows = names.map((n) => commit(`${SHARED_WORKFLOW_DIR}/${n}`, shared.apply((f) => f.get(n)!), "components/workflow.ts"));
 
@@ -165,7 +168,7 @@ export class PipelineRepository extends pulumi.ComponentResource {
    * dependency, not one per shape of mirror.
    */
   pinOf(m: ResolvedMirror): pulumi.Output<PipelinePin> {
-    const name = sharedWorkflowFile(m, this.fullName);
+    const name = this.sharedFileOf.get(m) ?? sharedWorkflowFile(m, this.fullName);
     const commit = this.workflowCommits.get(name);
     if (!commit) throw new Error(`${m.sourceFile}: the pipeline repository has no shared workflow ${name} (it was built for other mirrors)`);
     return pulumi.all([this.actionPin, commit]).apply(([pin, c]): PipelinePin => ({ ...pin, workflows: { [name]: c } }));

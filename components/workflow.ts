@@ -1376,11 +1376,11 @@ export function renderEffectiveWorkflow(m: ResolvedMirror, pipeline: PipelinePin
   return toYaml(toGithub(mirrorWorkflow(m, pipeline)));
 }
 
-/** The shared workflows a fleet needs, one per shape, for the pipeline repository: file name -> text. */
-export function sharedWorkflowFiles(mirrors: readonly ResolvedMirror[], pipeline: PipelinePin): Map<string, string> {
+/** The shared workflows a fleet needs, one per shape, for the pipeline repository: file name -> text (`fileOf`: each mirror's file name, when the caller has named them already). */
+export function sharedWorkflowFiles(mirrors: readonly ResolvedMirror[], pipeline: PipelinePin, fileOf = (m: ResolvedMirror) => sharedWorkflowFile(m, pipeline.repository)): Map<string, string> {
   const files = new Map<string, string>();
   for (const m of mirrors) {
-    const file = sharedWorkflowFile(m, pipeline.repository);
+    const file = fileOf(m);
     if (!files.has(file)) files.set(file, renderSharedWorkflow(m, pipeline));
   }
   return new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1)));
