@@ -55,10 +55,6 @@ export const CALLS: Readonly<Record<string, CallCost>> = {
     create: { "GET repos/get": 1 },
     read: { "GET repos/get": 1 },
   },
-  "github:index/issueLabel:IssueLabel": {
-    create: { "POST issues/create-label": 1 },
-    read: { "GET issues/get-label": 1 },
-  },
   "github:index/repositoryVulnerabilityAlerts:RepositoryVulnerabilityAlerts": {
     create: { "GET repos/get": 1, "PUT repos/enable-vulnerability-alerts": 1 },
     read: { "GET repos/check-vulnerability-alerts": 1 },

@@ -115,11 +115,6 @@ export const POLICY_CHANGES: ReadonlyArray<{ field: string; change: string; appl
   { field: "trivy.version", change: "0.74.0 -> 0.74.1", apply: (p) => ({ ...p, trivy: { version: "0.74.1" } }) },
   { field: "nodeVersion", change: "24 -> 22", apply: (p) => ({ ...p, nodeVersion: "22" }) },
   { field: "deploy.healthCheck", change: "true -> false", apply: (p) => ({ ...p, deploy: { ...p.deploy, healthCheck: !p.deploy.healthCheck } }) },
-  {
-    field: "labels",
-    change: "one label's colour",
-    apply: (p) => ({ ...p, labels: p.labels.map((l, i) => (i === 0 ? { ...l, color: "ff0000" } : l)) }),
-  },
 ];
 
 export interface Churn {

@@ -17,7 +17,7 @@ import { defaultBranchRuleset } from "./ruleset";
 import { inventoryEntry, type InventoryEntry } from "./inventory";
 import type { PipelinePin } from "./pipeline-action";
 import { mirrorFiles } from "./render";
-import type { FleetPolicy, GithubPlan, NotifyTarget, RenderedFiles, ResolvedMirror } from "./types";
+import type { GithubPlan, NotifyTarget, RenderedFiles, ResolvedMirror } from "./types";
 import { declareSigningKey } from "./signing-key";
 
 /** The branch every mirror works on; the repository is created with it. */
@@ -38,8 +38,6 @@ export interface MirroredImageArgs {
   readonly mirror: ResolvedMirror;
   /** The fleet's pipeline the workflow runs: PipelineRepository's `pin` (the commit, known once it is committed). */
   readonly pipeline: pulumi.Input<PipelinePin>;
-  /** Labels created in the repository. @default policy labels (cve, blocked, security, …) */
-  readonly labels: FleetPolicy["labels"];
   /** Webhook URLs from stack secrets, per target; a target in `mirror.notify` must have one. @default {} */
   readonly webhooks?: Partial<Record<NotifyTarget, pulumi.Input<string>>>;
   /** The fleet's cosign private key and password (stack secrets); required when `mirror.signing` is set. */
@@ -64,7 +62,7 @@ export interface MirroredImageArgs {
    * create GitHub applied but never answered is adopted instead of failing
    * with 422 on every later `up`. @default nothing
    */
-  readonly adopt?: { readonly repository: boolean; readonly labels: readonly string[] };
+  readonly adopt?: { readonly repository: boolean };
 }
 
 export class MirroredImage extends pulumi.ComponentResource {
@@ -131,20 +129,10 @@ export class MirroredImage extends pulumi.ComponentResource {
       { parent: this, ignoreChanges: ["waitForRename"] },
     );
 
-    // Labels strip themselves off every issue when deleted, so they stay.
-    for (const label of args.labels) {
-      new github.IssueLabel(
-        `${name}-label-${label.name}`,
-        { repository: repo, name: label.name, color: label.color, description: label.description },
-        {
-          parent: this,
-          retainOnDelete: true,
-          dependsOn: [this.repository],
-          // The provider's id of a label is `<repository>:<name>`.
-          ...(args.adopt?.labels.includes(label.name) ? { import: `${m.repo}:${label.name}` } : {}),
-        },
-      );
-    }
+    // No labels here: the pipeline makes the fleet's labels where it first
+    // puts them on (pipeline/lib/labels.ts). A stack deployed with them as
+    // resources drops them on its next `up` and leaves them on GitHub: they
+    // were retainOnDelete, since a deleted label strips itself off every issue.
 
     // Dependabot alerts cover the pinned actions of the workflow (GitHub's
     // advisory database has Actions advisories); the image itself is Trivy's.

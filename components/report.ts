@@ -116,7 +116,7 @@ export interface ReportRow {
   readonly healthReasons: readonly string[];
 }
 
-/** Labels (policy labels) that say something about a mirror's state, and what they mean. */
+/** Labels (contract/index.ts FLEET_LABELS) that say something about a mirror's state, and what they mean. */
 const STATUS_LABELS: ReadonlyArray<{ label: string; status: Status; what: string }> = [
   { label: "blocked", status: "blocked", what: "blocked" },
   { label: "rescan", status: "attention", what: "rescan" },

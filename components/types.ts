@@ -170,7 +170,6 @@ export interface FleetPolicy {
   readonly trivy: { readonly version: string };
   /** Node.js version that runs the pipeline bundle in Actions. */
   readonly nodeVersion: string;
-  readonly labels: readonly Label[];
   /** Checks that run at preview/up time; each needs network and credentials there. */
   readonly deploy: {
     /** Read every upstream's health from the GitHub API into the inventory (one run per preview/up). */
@@ -178,12 +177,6 @@ export interface FleetPolicy {
     /** Build each override against upstream's newest allowed tag at preview (needs a Docker engine). @see MirrorSpec.preflight */
     readonly preflight: boolean;
   };
-}
-
-export interface Label {
-  readonly name: string;
-  readonly color: string;
-  readonly description: string;
 }
 
 /** Stack-level settings (Pulumi config), resolved once. */

@@ -135,3 +135,27 @@ export interface MirrorConfig {
   /** Who may approve an override review by closing its issue: this repository role or higher (pipeline/lib/approval.ts). */
   readonly overrideReview?: { readonly approverRole: RepositoryRole };
 }
+
+/** A label of a mirror repository's issues and pin pull requests. */
+export interface Label {
+  readonly name: string;
+  readonly color: string;
+  readonly description: string;
+}
+
+/**
+ * The labels the pipeline puts on a mirror's issues and pin pull requests.
+ * The pipeline creates each in the mirror repository when it first needs it,
+ * and sets its colour and description back when they differ
+ * (pipeline/lib/labels.ts); it never deletes a label. The mirror README says
+ * what each means.
+ */
+export const FLEET_LABELS: readonly Label[] = [
+  { name: "cve", color: "b60205", description: "Vulnerability found by the mirror's scan" },
+  { name: "blocked", color: "d93f0b", description: "A build was blocked; nothing was pushed" },
+  { name: "security", color: "e11d21", description: "Security relevant" },
+  { name: "rescan", color: "fbca04", description: "Found by the nightly rescan of the pinned digest" },
+  { name: "override-review", color: "5319e7", description: "Upstream changed a watched Dockerfile; review the override" },
+  { name: "mirror-build", color: "0e8a16", description: "Pull request pinning a newly built digest" },
+  { name: "upstream-health", color: "c5def5", description: "The upstream looks archived or stale" },
+];

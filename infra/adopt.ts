@@ -4,9 +4,8 @@
  * and 11), decided before anything is declared.
  *
  * Writes are safe to retry: a create that got a 502 or timed out after GitHub
- * applied it leaves a repository (or a label) on GitHub that the stack's
- * state does not know, and creating it again fails with 422 on every later
- * `up`. Such a thing is adopted with the `import` resource option. But a
+ * applied it leaves a repository on GitHub that the stack's state does not
+ * know, and creating it again fails with 422 on every later `up`. Such a thing is adopted with the `import` resource option. But a
  * repository with a mirror's name can also be a stranger's: any member who
  * can create repositories can make `acme-corp/mirror-plik` before the fleet
  * does (names are public in the fleet's pull requests), and importing it
@@ -16,9 +15,7 @@
  * 1. What the stack already manages is read from its own state, through the
  *    engine (`pulumi:pulumi:readStackResourceOutputs` of this stack, the
  *    same on `pulumi up` and `npm run up`): its repositories are managed and
- *    never imported; a fleet label missing from the state but present on a
- *    managed repository is adopted (a lost label create, or an organisation
- *    default label with the fleet label's name: labels carry no secret).
+ *    never imported.
  * 2. A repository the state does not hold but GitHub does is adopted only
  *    with proof that it is what the fleet's own create request left: the
  *    settings that request sent, one branch holding only GitHub's initial
@@ -33,8 +30,8 @@
  *    back only when a person lists it in `mirror-fleet:adoptRepositories`
  *    after checking it (README, "Removing a mirror").
  *
- * Cost: no request for a repository the state holds with all its labels;
- * one read for each repository the state does not hold; 14 reads for each
+ * Cost: no request for a repository the state holds; one read for each
+ * repository the state does not hold; 14 reads for each
  * that exists on GitHub without the state knowing it (rare: a lost answer).
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -43,35 +40,24 @@ import type { GitHub } from "../pipeline/github";
 /** What the MirroredImage declares with `import` (components/mirrored-image.ts `adopt`). */
 export interface Existing {
   readonly repository: boolean;
-  /** Names of the fleet's labels that the repository has on GitHub and the state does not. */
-  readonly labels: readonly string[];
 }
 
 /** The stack's own resources, as its last saved state has them. */
 export interface Managed {
   /** Repository names (`mirror-x`). */
   readonly repositories: ReadonlySet<string>;
-  /** Label names by repository name. */
-  readonly labels: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 const REPOSITORY = "github:index/repository:Repository";
-const LABEL = "github:index/issueLabel:IssueLabel";
 
-/** Picks the stack's repositories and labels out of readStackResourceOutputs' answer. */
+/** Picks the stack's repositories out of readStackResourceOutputs' answer. */
 export function managedFrom(outputs: Record<string, { type?: string; outputs?: Record<string, unknown> }>): Managed {
   const repositories = new Set<string>();
-  const labels = new Map<string, Set<string>>();
   for (const r of Object.values(outputs)) {
     const o = r.outputs ?? {};
     if (r.type === REPOSITORY && typeof o.name === "string") repositories.add(o.name);
-    if (r.type === LABEL && typeof o.repository === "string" && typeof o.name === "string") {
-      const set = labels.get(o.repository) ?? new Set<string>();
-      set.add(o.name.toLowerCase());
-      labels.set(o.repository, set);
-    }
   }
-  return { repositories, labels };
+  return { repositories };
 }
 
 /** This stack's resources from its saved state, read through the engine's builtin invoke. */
@@ -92,14 +78,11 @@ export interface Candidate {
   readonly settings: CreatedSettings;
   /** What to do when it is not the fleet's. @default rename the mirror (`name` in sourceFile) */
   readonly ifNotOurs?: string;
-  /** Whether the fleet's labels are declared on it. @default true */
-  readonly labels?: boolean;
 }
 
 export interface AdoptionInputs {
   readonly owner: string;
   readonly mirrors: readonly Candidate[];
-  readonly labels: readonly string[];
   readonly managed: Managed;
   /** Repository names a person checked and listed in mirror-fleet:adoptRepositories. */
   readonly vouched: readonly string[];
@@ -123,16 +106,13 @@ export async function findExisting(inputs: AdoptionInputs, api: () => Promise<Gi
   }
   let deployer: string | null | undefined;
   for (const m of inputs.mirrors) {
-    const managedLabels = inputs.managed.labels.get(m.repo) ?? new Set<string>();
-    const labels = m.labels === false ? [] : inputs.labels;
     if (inputs.managed.repositories.has(m.repo)) {
-      const missing = labels.filter((l) => !managedLabels.has(l.toLowerCase()));
-      out.set(m.repo, { repository: false, labels: missing.length ? await present(await api(), inputs.owner, m.repo, missing) : [] });
+      out.set(m.repo, { repository: false });
       continue;
     }
     const found = await getRepo(await api(), inputs.owner, m.repo);
     if (!found) {
-      out.set(m.repo, { repository: false, labels: [] });
+      out.set(m.repo, { repository: false });
       continue;
     }
     if (found.archived === true) {
@@ -152,7 +132,7 @@ export async function findExisting(inputs: AdoptionInputs, api: () => Promise<Gi
         continue;
       }
     }
-    out.set(m.repo, { repository: true, labels: labels.length ? await present(await api(), inputs.owner, m.repo, labels) : [] });
+    out.set(m.repo, { repository: true });
   }
   if (refusals.length) {
     throw new AdoptionRefused(
@@ -182,15 +162,6 @@ async function getRepo(gh: GitHub, owner: string, repo: string): Promise<Record<
     if ((e as { status?: number }).status === 404) return undefined;
     throw new Error(`cannot look for ${owner}/${repo} on GitHub: ${(e as Error).message.split("\n")[0].slice(0, 200)}`);
   }
-}
-
-/** The fleet labels (of `wanted`) that the repository has, by GitHub's case-insensitive name. */
-async function present(gh: GitHub, owner: string, repo: string, wanted: readonly string[]): Promise<string[]> {
-  const names = new Set<string>();
-  for await (const page of gh.paginate.iterator("GET /repos/{owner}/{repo}/labels", { owner, repo, per_page: 100 })) {
-    for (const l of page.data as Array<{ name: string }>) names.add(l.name.toLowerCase());
-  }
-  return wanted.filter((l) => names.has(l.toLowerCase()));
 }
 
 /** The login of the token's user; null for a GitHub App's installation token (which may not call GET /user). */

@@ -55,7 +55,7 @@ async function fleetStack(): Promise<Record<string, unknown>> {
     const resolved = resolveProgram(inputs);
     const missing = secretProblems(inputs, resolved);
     if (missing.length) throw new Error(problemList(missing, "created"));
-    // The owner is checked; a repository or label GitHub made but never confirmed is adopted, not created twice; a stranger's is refused.
+    // The owner is checked; a repository GitHub made but never confirmed is adopted, not created twice; a stranger's is refused.
     return { stack, api, inputs, resolved, github: await lookAtGitHub(inputs, resolved) };
   });
 

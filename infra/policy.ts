@@ -37,13 +37,4 @@ export const policy: FleetPolicy = {
     // Off: it needs a Docker engine wherever `pulumi preview` runs.
     preflight: false,
   },
-  labels: [
-    { name: "cve", color: "b60205", description: "Vulnerability found by the mirror's scan" },
-    { name: "blocked", color: "d93f0b", description: "A build was blocked; nothing was pushed" },
-    { name: "security", color: "e11d21", description: "Security relevant" },
-    { name: "rescan", color: "fbca04", description: "Found by the nightly rescan of the pinned digest" },
-    { name: "override-review", color: "5319e7", description: "Upstream changed a watched Dockerfile; review the override" },
-    { name: "mirror-build", color: "0e8a16", description: "Pull request pinning a newly built digest" },
-    { name: "upstream-health", color: "c5def5", description: "The upstream looks archived or stale" },
-  ],
 };

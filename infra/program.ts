@@ -103,10 +103,8 @@ export async function lookAtGitHub(inputs: FleetInputs, resolved: ResolvedFleet)
           repo: PIPELINE_REPOSITORY_NAME,
           settings: createdSettingsOf(pipelineRepositoryArgs(pipelineVisibility(inputs.settings))),
           ifNotOurs: "have its owner rename or delete it (the fleet's pipeline repository takes this name)",
-          labels: false,
         },
       ],
-      labels: inputs.policy.labels.map((l) => l.name),
       managed,
       vouched: inputs.settings.adoptRepositories ?? [],
     },
@@ -179,7 +177,6 @@ export function fleetProgram(inputs: FleetInputs): Fleet {
         {
           mirror: m,
           pipeline: pipeline.pinOf(m),
-          labels: inputs.policy.labels,
           webhooks: inputs.webhooks,
           ...(inputs.cosign ? { cosign: inputs.cosign } : {}),
           deployBypassActorId: inputs.settings.deployBypassActorId,

@@ -18,6 +18,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { createOnce, type GitHub } from "../github";
 import { checkApproval, DEFAULT_APPROVER_ROLE, ensureAsked, type RepositoryRole } from "./approval";
+import { ensureLabels } from "./labels";
 
 export const ISSUE_KINDS = ["cve", "override-review", "rescan", "upstream-health"] as const;
 export type IssueKind = (typeof ISSUE_KINDS)[number];
@@ -477,6 +478,7 @@ export async function syncIssue(gh: GitHub, repo: Repo, input: IssueInput, bot: 
   let duplicatesClosed: number[] = [];
   if (plan.create) {
     const create = plan.create;
+    await ensureLabels(gh, repo, create.labels);
     const made = await createOnce(
       async () => {
         const { data } = await gh.request("POST /repos/{owner}/{repo}/issues", { ...repo, title: create.title, body: create.body, labels: [...create.labels] });

@@ -12,6 +12,7 @@
 import { MIRROR_PATHS, SEVERITIES, verifyCommands } from "../../contract";
 import { createOnce, type GitHub } from "../github";
 import { cell, code, cutMarkdown, postComment, type GateJson } from "./issues";
+import { ensureLabels } from "./labels";
 import { DIGEST_PATTERN } from "./oci";
 import { TAG_PATTERN, versionOf } from "./tags";
 import { parseYaml, resolvePlain } from "./yaml";
@@ -477,6 +478,7 @@ export async function syncPin(gh: GitHub, repo: Repo, req: PinRequest): Promise<
   // The open one's labels come with the list: no issues-API read (the pin job holds pull-requests, not issues).
   const unlabelled = open !== undefined && !open.labels.some((l) => l.name === PIN_LABEL);
   if (pr && (action === "created" || unlabelled)) {
+    await ensureLabels(gh, repo, [PIN_LABEL]);
     await gh.request("POST /repos/{owner}/{repo}/issues/{issue_number}/labels", { ...repo, issue_number: pr.number, labels: [PIN_LABEL] });
   }
 

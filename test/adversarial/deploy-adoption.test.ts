@@ -22,14 +22,13 @@ import { github, type GitHub } from "../../pipeline/github";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
 
 const OWNER = "acme-corp";
-const LABELS = ["cve", "blocked", "security"];
-const NONE: Managed = { repositories: new Set(), labels: new Map() };
+const NONE: Managed = { repositories: new Set() };
 
 /** The fields of a resolved mirror that the repository's settings read. */
 const plik = { name: "plik", repo: "mirror-plik", visibility: "private", sourceFile: "mirrors/plik.ts", upstream: { fullName: "root-gg/plik", url: "https://github.com/root-gg/plik" } } as unknown as ResolvedMirror;
 
 function inputs(over: Partial<AdoptionInputs> = {}): AdoptionInputs {
-  return { owner: OWNER, mirrors: [{ sourceFile: plik.sourceFile, repo: plik.repo, settings: createdSettings(plik) }], labels: LABELS, managed: NONE, vouched: [], ...over };
+  return { owner: OWNER, mirrors: [{ sourceFile: plik.sourceFile, repo: plik.repo, settings: createdSettings(plik) }], managed: NONE, vouched: [], ...over };
 }
 
 async function withStandIn(f: (s: GitHubStandIn, api: () => Promise<GitHub>) => Promise<void>): Promise<void> {
@@ -79,12 +78,14 @@ test("GIVEN a stranger's repository with a mirror's name (own README, branch mas
   });
 });
 
-test("GIVEN the fleet's own create answered 502 (GitHub made it) WHEN the program looks THEN the repository and the labels GitHub gave it are adopted", async () => {
+test("GIVEN the fleet's own create answered 502 (GitHub made it) WHEN the program looks THEN the repository is adopted, and no label is read (the pipeline makes its labels)", async () => {
   await withStandIn(async (s, api) => {
     await createdByTheFleet(s);
     s.ensureLabel(s.repo(`${OWNER}/mirror-plik`), "Security");
+    const before = s.requests.length;
     const found = await findExisting(inputs(), api);
-    assert.deepEqual(found.get("mirror-plik"), { repository: true, labels: ["security"] });
+    assert.deepEqual(found.get("mirror-plik"), { repository: true });
+    assert.equal(s.requests.slice(before).filter((r) => r.url.includes("/labels")).length, 0, "labels read");
   });
 });
 
@@ -116,10 +117,9 @@ const pipelineCandidate = {
   repo: PIPELINE_REPOSITORY_NAME,
   settings: createdSettingsOf(pipelineRepositoryArgs("private")),
   ifNotOurs: "have its owner rename or delete it (the fleet's pipeline repository takes this name)",
-  labels: false,
 };
 
-test("GIVEN a stranger's repository with the pipeline repository's name WHEN the program looks THEN it refuses before any write (every mirror would run its code); the fleet's own lost create is adopted, with no label read", async () => {
+test("GIVEN a stranger's repository with the pipeline repository's name WHEN the program looks THEN it refuses before any write (every mirror would run its code); the fleet's own lost create is adopted", async () => {
   await withStandIn(async (s, api) => {
     s.addRepo(`${OWNER}/${PIPELINE_REPOSITORY_NAME}`, { files: { "action.yml": "runs:\n  using: composite\n  steps: []\n" } });
     const writes = s.writes().length;
@@ -134,39 +134,33 @@ test("GIVEN a stranger's repository with the pipeline repository's name WHEN the
   });
   await withStandIn(async (s, api) => {
     await createdByTheFleet(s, pipelineRepositoryArgs("private"));
-    const before = s.requests.length;
-    assert.deepEqual((await findExisting(inputs({ mirrors: [pipelineCandidate] }), api)).get(PIPELINE_REPOSITORY_NAME), { repository: true, labels: [] });
-    assert.equal(s.requests.slice(before).filter((r) => r.url.includes("/labels")).length, 0, "labels read for a repository that declares none");
+    assert.deepEqual((await findExisting(inputs({ mirrors: [pipelineCandidate] }), api)).get(PIPELINE_REPOSITORY_NAME), { repository: true });
   });
 });
 
-test("GIVEN a repository the stack's state holds WHEN the program looks THEN it is never imported and GitHub is not asked about it, unless a fleet label is missing from the state", async () => {
+test("GIVEN a repository the stack's state holds WHEN the program looks THEN it is never imported and GitHub is not asked about it", async () => {
   await withStandIn(async (s, api) => {
     s.addRepo(`${OWNER}/mirror-plik`, { defaultBranch: "main" });
     const before = s.requests.length;
-    const all: Managed = { repositories: new Set(["mirror-plik"]), labels: new Map([["mirror-plik", new Set(LABELS)]]) };
-    assert.deepEqual((await findExisting(inputs({ managed: all }), api)).get("mirror-plik"), { repository: false, labels: [] });
+    const managed: Managed = { repositories: new Set(["mirror-plik"]) };
+    assert.deepEqual((await findExisting(inputs({ managed }), api)).get("mirror-plik"), { repository: false });
     assert.equal(s.requests.length, before);
-    s.ensureLabel(s.repo(`${OWNER}/mirror-plik`), "cve");
-    const some: Managed = { repositories: new Set(["mirror-plik"]), labels: new Map([["mirror-plik", new Set(["blocked", "security"])]]) };
-    assert.deepEqual((await findExisting(inputs({ managed: some }), api)).get("mirror-plik"), { repository: false, labels: ["cve"] });
   });
 });
 
 test("GIVEN a stranger's repository that a person vouched for in mirror-fleet:adoptRepositories WHEN the program looks THEN it is adopted", async () => {
   await withStandIn(async (s, api) => {
     s.addRepo(`${OWNER}/mirror-plik`, { defaultBranch: "main" });
-    assert.deepEqual((await findExisting(inputs({ vouched: ["mirror-plik"] }), api)).get("mirror-plik"), { repository: true, labels: [] });
+    assert.deepEqual((await findExisting(inputs({ vouched: ["mirror-plik"] }), api)).get("mirror-plik"), { repository: true });
   });
 });
 
-test("GIVEN the engine's answer to readStackResourceOutputs WHEN read THEN repositories and labels are the stack's, labels by lowercase name", () => {
+test("GIVEN the engine's answer to readStackResourceOutputs WHEN read THEN the repositories are the stack's (a label left from an older layout is not one)", () => {
   const m = managedFrom({
     "urn:a": { type: "github:index/repository:Repository", outputs: { name: "mirror-plik" } },
     "urn:b": { type: "github:index/issueLabel:IssueLabel", outputs: { repository: "mirror-plik", name: "CVE" } },
     "urn:c": { type: "github:index/repositoryFile:RepositoryFile", outputs: { repository: "mirror-x", file: "README.md" } },
     "urn:d": { type: "pulumi:pulumi:Stack", outputs: {} },
   });
-  assert.deepEqual([...m.repositories], ["mirror-plik"]);
-  assert.deepEqual([...m.labels.get("mirror-plik")!], ["cve"]);
+  assert.deepEqual(m, { repositories: new Set(["mirror-plik"]) });
 });

@@ -33,7 +33,7 @@ function signed(settings: Partial<StackSettings>) {
 
 async function declared(settings: Partial<StackSettings>, plan: GithubPlan) {
   const mirror = signed({ ...settings, githubPlan: plan });
-  const { resources } = await runUnderMocks(() => new MirroredImage("signed", { mirror, pipeline: PIPELINE, labels: [], cosign: { privateKey: "ENCRYPTED KEY", password: "pw" }, githubPlan: plan }));
+  const { resources } = await runUnderMocks(() => new MirroredImage("signed", { mirror, pipeline: PIPELINE, cosign: { privateKey: "ENCRYPTED KEY", password: "pw" }, githubPlan: plan }));
   return { mirror, resources };
 }
 

@@ -19,6 +19,7 @@ import { parse } from "yaml";
 import { runUnderMocks, child, computedOutputs, ofType, type RecordedResource } from "../support/pulumi-mocks";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
 import { ACTIONS, allowedActionPatterns, NESTED_ACTIONS } from "../../components/pins";
+import { FLEET_LABELS } from "../../contract";
 import type { FleetPolicy, StackSettings } from "../../components/types";
 import type { MirrorEntry } from "../../components/spec";
 import { FIXTURE_FLEET, type TestFleet } from "../support/fleets";
@@ -133,10 +134,10 @@ describe("MirroredImage under mocks (the fixture fleet and a third mirror)", () 
     assert.deepEqual(alerts.inputs, { repository: "mirror-gokapi", enabled: true });
   });
 
-  test("GIVEN gokapi WHEN run THEN the seven labels exist and survive deletion", () => {
-    const labels = ofType(resources, T.label).filter((r) => r.name.startsWith("gokapi-"));
-    assert.deepEqual(labels.map((l) => l.inputs.name).sort(), ["blocked", "cve", "mirror-build", "override-review", "rescan", "security", "upstream-health"]);
-    for (const l of labels) assert.equal(l.retainOnDelete, true, l.name);
+  test("GIVEN gokapi WHEN run THEN no label is declared (the pipeline makes the fleet's labels where it uses them) and the README says what each fleet label means", () => {
+    assert.deepEqual(ofType(resources, T.label), []);
+    const readme = child(resources, T.file, "gokapi-file-readme-md").inputs.content as string;
+    for (const l of FLEET_LABELS) assert.match(readme, new RegExp(`^\\| \`${l.name}\` \\| `, "m"), l.name);
   });
 
   test("GIVEN gokapi WHEN run THEN its files are committed one after another, the workflow last", () => {

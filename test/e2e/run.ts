@@ -50,6 +50,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { kyvernoPolicy } from "../../components/admission";
+import { FLEET_LABELS } from "../../contract";
 import { applyWindowPolicy, waitPastWindow, WINDOW_SECONDS, type AdmissionWindowWorld } from "./admission-window";
 import { MIRROR_PATHS } from "../../components/mirror-config";
 import { PIPELINE_PATHS, PIPELINE_REPOSITORY_NAME, SHARED_WORKFLOW_DIR } from "../../components/pipeline-action";
@@ -290,7 +291,7 @@ async function e2e(cleanup: Cleanup): Promise<string> {
   const pipelineRepo = `${OWNER}/${PIPELINE_REPOSITORY_NAME}`;
   const pipelineDir = path.join(renderDir, PIPELINE_REPOSITORY_NAME);
   let pipeline: Required<PipelineCommits> | undefined;
-  const gh: GitHubStandIn = await step("GitHub stand-in: the pipeline repository (the action, then the shared workflow naming its commit) and the mirror repository as `pulumi up` leaves them (files, labels, sealed secrets), the upstream's repository", async () => {
+  const gh: GitHubStandIn = await step("GitHub stand-in: the pipeline repository (the action, then the shared workflow naming its commit) and the mirror repository as `pulumi up` leaves them (files and sealed secrets; no fleet labels: the pipeline makes them), the upstream's repository", async () => {
     const s = await startGitHubStandIn();
     cleanup.add(`GitHub stand-in on ${s.url}`, () => s.stop());
     s.addOrg(OWNER);
@@ -316,7 +317,6 @@ async function e2e(cleanup: Cleanup): Promise<string> {
     const files: Record<string, string> = {};
     for (const f of renderMirrorFiles(mirror, PIPELINE)) files[f.path] = fs.readFileSync(path.join(mirrorDir, f.path), "utf8");
     s.addRepo(repoFullName, { files });
-    for (const l of policy.labels) s.addLabel(repoFullName, l.name, l.color, l.description);
     // The upstream as the health check reads it from the API (its git is served by the upstream server).
     // The secrets as pulumi up leaves them: sealed to the repository's (or its
     // signing environment's) public key through GitHub's API. The runner gets
@@ -332,7 +332,7 @@ async function e2e(cleanup: Cleanup): Promise<string> {
     s.addTag(UPSTREAM, "v1.0.0");
     s.addTag(UPSTREAM, "v1.1.0", s.addCommit(UPSTREAM, { message: "release v1.1.0", date: new Date(v110.time * 1000).toISOString() }));
     const workflows = Object.entries(pipelineWorkflows).map(([name, sha]) => `${name} at ${sha}`).join(", ");
-    return [s, `${s.url}: ${pipelineRepo}: action.yml at ${pipelineCommit}, ${workflows}; ${repoFullName} (${Object.keys(files).length} files, ${policy.labels.length} labels, the signing key sealed in ${signingEnv ? `environment ${signingEnv}` : "repository secrets"}), ${UPSTREAM}`];
+    return [s, `${s.url}: ${pipelineRepo}: action.yml at ${pipelineCommit}, ${workflows}; ${repoFullName} (${Object.keys(files).length} files, no fleet label, the signing key sealed in ${signingEnv ? `environment ${signingEnv}` : "repository secrets"}), ${UPSTREAM}`];
   });
 
   // ---------------------------------------------------------------- the runner
@@ -453,6 +453,10 @@ async function e2e(cleanup: Cleanup): Promise<string> {
     const cve = issuesOf("cve");
     check(cve.length === 1 && cve[0].state === "open", `cve issues: ${JSON.stringify(cve.map((i) => [i.number, i.state]))}`);
     for (const id of PLANTED.build) check((cve[0].body ?? "").includes(id), `the cve issue does not name ${id}`);
+    // The pipeline made the labels it put on (none existed): the fleet's colour and description.
+    const made = cve[0].labels.map((n) => gh.repo(repoFullName).labels.get(n.toLowerCase()));
+    const want = cve[0].labels.map((n) => FLEET_LABELS.find((l) => l.name === n));
+    check(cve[0].labels.length === 3 && JSON.stringify(made.map((l) => [l?.name, l?.color, l?.description])) === JSON.stringify(want.map((l) => [l?.name, l?.color, l?.description])), `the cve issue's labels in ${repoFullName}: ${JSON.stringify(made)}`);
     check((await registryTags(registry, imageName)).length === 0, `the registry has ${imageName} after a block`);
     check(gh.pulls(repoFullName).length === 0, "a pull request was opened after a block");
     check(sink.length === 1 && /blocked/i.test(sink[0].body) && sink[0].body.includes(`/issues/${cve[0].number}`), `the webhook sink got ${JSON.stringify(sink)}`);

@@ -21,6 +21,7 @@ import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parse } from "yaml";
 import { PIPELINE_PATHS, PIPELINE_RUNNER_FILE } from "../../components/pipeline-action";
+import { FLEET_LABELS } from "../../contract";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
 import { runStep, tempDir } from "../workflow/steps";
 import { changes, EngineProject, requireBuiltTools, ROOT, type EngineRun } from "./harness";
@@ -50,9 +51,9 @@ function ok(r: EngineRun, what: string): NonNullable<EngineRun["summary"]> {
   return r.summary;
 }
 
-/** What a preview's diff says it would do, as "OP TYPE NAME" (the name is the URN's last part), sorted. */
+/** What a preview's diff says it would do, as "OP TYPE NAME" (the name is the URN's last part; OP `delete[retain]` for a retainOnDelete resource dropped from the stack), sorted. */
 function steps(stdout: string): string[] {
-  return [...stdout.matchAll(/([+~-]) (\S+): \((create|update|delete)\)\s*\n(?:\s*\[id=[^\]\n]*\]\s*\n)?\s*\[urn=[^\]\n]*::([^\]:\n]+)\]/g)]
+  return [...stdout.matchAll(/([+~-]) (\S+): \((create|update|delete|delete\[retain\])\)\s*\n(?:\s*\[id=[^\]\n]*\]\s*\n)?\s*\[urn=[^\]\n]*::([^\]:\n]+)\]/g)]
     .map((m) => `${m[3]} ${m[2].split(":").pop()} ${m[4]}`)
     .sort();
 }
@@ -113,7 +114,7 @@ describe("migration: the layout before the pipeline repository, then the new pro
     historyBefore = new Map(MIRRORS.map((m) => [m, s.history(`${OWNER}/mirror-${m}`, "main").length]));
   });
 
-  test("2. GIVEN the new program WHEN preview THEN the pipeline repository is created, and per mirror the bundle file is deleted, the workflow and the README (which says where the pipeline is) updated, nothing else", async () => {
+  test("2. GIVEN the new program WHEN preview THEN the pipeline repository is created, and per mirror the bundle file is deleted, the workflow and the README (which says where the pipeline is) updated, the seven labels dropped from the stack, nothing else", async () => {
     p.upgradeTo(ROOT);
     const r = await p.run(["preview"], env);
     ok(r, "preview (new program)");
@@ -122,6 +123,8 @@ describe("migration: the layout before the pipeline repository, then the new pro
       `delete RepositoryFile ${m}-file-mirror-pipeline-cjs`,
       `update RepositoryFile ${m}-file-github-workflows-mirror-yml`,
       `update RepositoryFile ${m}-file-readme-md`,
+      // retainOnDelete, and the preview says so: dropped from the stack, kept on GitHub (test 3); the pipeline makes its own labels now.
+      ...FLEET_LABELS.map((l) => `delete[retain] IssueLabel ${m}-label-${l.name}`),
     ]);
     assert.deepEqual(planned.filter((x) => !x.startsWith("create ")), perMirror.sort(), planned.join("\n"));
     const created = planned.filter((x) => x.startsWith("create ")).map((x) => x.split(" ").slice(1).join(" "));
@@ -141,7 +144,7 @@ describe("migration: the layout before the pipeline repository, then the new pro
 
   test("3. GIVEN the new program WHEN up THEN each mirror's bundle is gone from GitHub, its workflow is render's with the stack's commit, and its next run would use the pinned pipeline", async () => {
     const up = ok(await p.run(["up"], env), "up (new program)");
-    assert.deepEqual(changes(up), { create: 8 + 2, update: 2 * MIRRORS.length, delete: MIRRORS.length });
+    assert.deepEqual(changes(up), { create: 8 + 2, update: 2 * MIRRORS.length, delete: MIRRORS.length * (1 + FLEET_LABELS.length) });
     assert.deepEqual(s.rejected, []);
     const pin = await p.pipelineOutput(env);
     const rendered = await p.render(env);
@@ -156,6 +159,8 @@ describe("migration: the layout before the pipeline repository, then the new pro
       const repo = `${OWNER}/mirror-${m}`;
       // Deleting the resource deleted the file on GitHub, by a commit of its own (what the provider does on delete).
       assert.equal(s.readFile(repo, "main", OLD_BUNDLE), undefined, `${repo} still has ${OLD_BUNDLE}`);
+      // The labels the old program made stay, as they were: they were retainOnDelete, and a deleted label strips itself off every issue.
+      for (const l of FLEET_LABELS) assert.deepEqual([s.repo(repo).labels.get(l.name)].map((x) => [x?.name, x?.color, x?.description]), [[l.name, l.color, l.description]], `${repo}: label ${l.name}`);
       const history = s.history(repo, "main");
       assert.equal(history.length, historyBefore.get(m)! + 3, `${repo}: a commit for the README, one for the workflow, one that deletes the bundle`);
       assert.ok(history[1].tree.has(OLD_BUNDLE) && !history[0].tree.has(OLD_BUNDLE));

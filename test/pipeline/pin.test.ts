@@ -177,7 +177,9 @@ test("GIVEN a passing build WHEN `pin` runs THEN image-pin.yml is committed on m
       superseded: [],
     });
     assert.deepEqual(r.outputs, { pr_url: "https://github.com/acme/mirror-gokapi/pull/1", pr_number: "1", action: "created" });
-    assert.deepEqual(r.writes, ["git/create-ref", "repos/create-or-update-file-contents", "repos/create-or-update-file-contents", "pulls/create", "issues/add-labels"]);
+    // The repository had no mirror-build label: the pin job (pull-requests: write) made it first.
+    assert.deepEqual(r.writes, ["git/create-ref", "repos/create-or-update-file-contents", "repos/create-or-update-file-contents", "pulls/create", "issues/create-label", "issues/add-labels"]);
+    assert.deepEqual([s.repo(REPO).labels.get("mirror-build")].map((l) => [l?.name, l?.color, l?.description]), [["mirror-build", "0e8a16", "Pull request pinning a newly built digest"]]);
     assert.deepEqual(s.branches(REPO).sort(), ["main", "mirror-build/v2.2.4"]);
 
     const text = s.readFile(REPO, "mirror-build/v2.2.4", "image-pin.yml")!;

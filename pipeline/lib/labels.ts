@@ -1,0 +1,68 @@
+/**
+ * The fleet's labels in a mirror repository, made by the pipeline where it
+ * uses them. Before it opens an issue or labels a pin pull request, each
+ * label it is about to put on is created when the repository lacks it, and
+ * its colour and description are set back when they differ from
+ * contract/index.ts FLEET_LABELS. A label is never deleted or renamed:
+ * GitHub compares label names without case, so an organisation's default
+ * `Security` serves as the fleet's `security` and keeps its spelling.
+ *
+ * With the job's own token: listing, creating and updating a repository's
+ * labels needs Issues or Pull requests, write for the last two (GitHub's
+ * REST reference, labels), which every job that opens an issue or a pull
+ * request holds.
+ */
+import { FLEET_LABELS, type Label } from "../../contract";
+import { createOnce, type GitHub } from "../github";
+
+interface Repo {
+  readonly owner: string;
+  readonly repo: string;
+}
+
+/** What ensureLabels did to each label it was given, by the fleet's name. */
+export type LabelAction = "present" | "created" | "updated";
+
+/** The fleet label of this name; any other name is the caller's mistake. */
+function fleetLabel(name: string): Label {
+  const label = FLEET_LABELS.find((l) => l.name === name);
+  if (!label) throw new Error(`${JSON.stringify(name)} is not one of the fleet's labels (contract/index.ts FLEET_LABELS: ${FLEET_LABELS.map((l) => l.name).join(", ")})`);
+  return label;
+}
+
+/** GitHub's 422 for a label name the repository already has (two runs at once, or an answer lost after the create). */
+function alreadyExists(e: unknown): boolean {
+  const err = e as { status?: number; response?: { data?: { errors?: Array<{ code?: string }> } } };
+  return err.status === 422 && (err.response?.data?.errors ?? []).some((x) => x.code === "already_exists");
+}
+
+/** Makes each of `names` (fleet labels) present in the repository with the fleet's colour and description. One read, plus a write per label that was missing or differed. */
+export async function ensureLabels(gh: GitHub, repo: Repo, names: readonly string[]): Promise<Record<string, LabelAction>> {
+  const wanted = names.map(fleetLabel);
+  const have = new Map<string, { name: string; color: string; description: string | null }>();
+  for (const l of await gh.paginate("GET /repos/{owner}/{repo}/labels", { ...repo, per_page: 100 })) have.set(l.name.toLowerCase(), l);
+  const done: Record<string, LabelAction> = {};
+  for (const label of wanted) {
+    const current = have.get(label.name.toLowerCase());
+    if (!current) {
+      await createOnce(
+        async () => {
+          try {
+            await gh.request("POST /repos/{owner}/{repo}/labels", { ...repo, name: label.name, color: label.color, description: label.description });
+          } catch (e) {
+            if (!alreadyExists(e)) throw e;
+          }
+          return true;
+        },
+        async () => (await gh.paginate("GET /repos/{owner}/{repo}/labels", { ...repo, per_page: 100 })).some((l) => l.name.toLowerCase() === label.name.toLowerCase()) || undefined,
+      );
+      done[label.name] = "created";
+    } else if (current.color.toLowerCase() !== label.color || (current.description ?? "") !== label.description) {
+      await gh.request("PATCH /repos/{owner}/{repo}/labels/{name}", { ...repo, name: current.name, color: label.color, description: label.description });
+      done[label.name] = "updated";
+    } else {
+      done[label.name] = "present";
+    }
+  }
+  return done;
+}
