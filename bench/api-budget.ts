@@ -101,7 +101,7 @@ export const PER_RUN: Ops = { "GET orgs/get": 1 };
  * The owner (infra/owner.ts): the organisation and its Actions workflow
  * policy, once per run; and, once the stack manages a repository with branch
  * protection on, whether the deploying identity can bypass its ruleset. Adoption (infra/adopt.ts): nothing for a repository
- * the stack's state holds with its labels, one read for one it does not (the
+ * the stack's state holds, one read for one it does not (the
  * 14 more reads of a repository that exists without the stack knowing it are
  * the rare case of a lost answer, left out). Upstream health
  * (infra/upstream-health.ts, pipeline/lib/health.ts): the repository, a page

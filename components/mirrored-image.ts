@@ -5,7 +5,7 @@
  * The component takes an already validated ResolvedMirror (components/spec.ts
  * checks every entry of the fleet before any component is constructed, so a
  * bad entry never leaves half a fleet behind) and declares, per mirror: the
- * repository, its labels, the generated files (committed one after another),
+ * repository, the generated files (committed one after another),
  * default-branch protection, the Actions allow-list and webhook secrets.
  */
 import * as dockerbuild from "@pulumi/docker-build";

@@ -5,7 +5,8 @@
  *
  * Writes are safe to retry: a create that got a 502 or timed out after GitHub
  * applied it leaves a repository on GitHub that the stack's state does not
- * know, and creating it again fails with 422 on every later `up`. Such a thing is adopted with the `import` resource option. But a
+ * know, and creating it again fails with 422 on every later `up`. Such a
+ * repository is adopted with the `import` resource option. But a
  * repository with a mirror's name can also be a stranger's: any member who
  * can create repositories can make `acme-corp/mirror-plik` before the fleet
  * does (names are public in the fleet's pull requests), and importing it
@@ -31,8 +32,8 @@
  *    after checking it (README, "Removing a mirror").
  *
  * Cost: no request for a repository the state holds; one read for each
- * repository the state does not hold; 14 reads for each
- * that exists on GitHub without the state knowing it (rare: a lost answer).
+ * repository the state does not hold; 14 reads for each that exists on
+ * GitHub without the state knowing it (rare: a lost answer).
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { GitHub } from "../pipeline/github";

@@ -8,7 +8,9 @@ import { test } from "node:test";
 import { FLEET_LABELS } from "../../contract";
 import type { Io } from "../../pipeline/cli";
 import { github } from "../../pipeline/github";
+import { KIND_LABELS } from "../../pipeline/lib/issues";
 import { ensureLabels } from "../../pipeline/lib/labels";
+import { PIN_LABEL } from "../../pipeline/lib/pin";
 import { withCheckedStandIn, type GitHubStandIn } from "../support/github-standin";
 
 const REPO = "acme/mirror-gokapi";
@@ -68,4 +70,9 @@ test("GIVEN a name that is not a fleet label WHEN ensured THEN it is refused bef
     await assert.rejects(ensureLabels(jobClient(s, { issues: "write" }), repo, ["bug"]), /"bug" is not one of the fleet's labels \(contract\/index.ts FLEET_LABELS: cve, blocked, security, rescan, override-review, mirror-build, upstream-health\)/);
     assert.equal(s.requests.length, before);
   });
+});
+
+test("GIVEN every label the pipeline puts on (each issue kind's, the pin pull request's) THEN each is a fleet label, and every fleet label is put on by something", () => {
+  const used = new Set([...Object.values(KIND_LABELS).flat(), PIN_LABEL]);
+  assert.deepEqual([...used].sort(), FLEET_LABELS.map((l) => l.name).sort());
 });
