@@ -218,7 +218,7 @@ export function renderReadme(m: ResolvedMirror): string {
     "| `mirror-build` | a pull request pinning a newly built digest |",
     "| `upstream-health` | the upstream looks archived or stale |",
     "",
-    "The pipeline makes each label here the first time it puts it on an issue or a pull request, and sets its colour and description back when they differ; it never deletes one. Watch this repository for issues with the `cve` and `override-review` labels to be told when a human is needed.",
+    "The pipeline makes each label here the first time it puts it on an issue or a pull request, unless the repository has one of that name already, which it uses as it is. Watch this repository for issues with the `cve` and `override-review` labels to be told when a human is needed.",
     "",
     "## Schedule",
     "",

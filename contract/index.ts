@@ -145,9 +145,9 @@ export interface Label {
 
 /**
  * The labels the pipeline puts on a mirror's issues and pin pull requests.
- * The pipeline creates each in the mirror repository when it first needs it,
- * and sets its colour and description back when they differ
- * (pipeline/lib/labels.ts); it never deletes a label. The mirror README says
+ * The pipeline creates each in the mirror repository when it first needs it
+ * and the repository has none of that name; one it has is used as it is,
+ * never changed or deleted (pipeline/lib/labels.ts). The mirror README says
  * what each means.
  */
 export const FLEET_LABELS: readonly Label[] = [

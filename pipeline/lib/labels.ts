@@ -1,16 +1,17 @@
 /**
  * The fleet's labels in a mirror repository, made by the pipeline where it
  * uses them. Before it opens an issue or labels a pin pull request, each
- * label it is about to put on is created when the repository lacks it, and
- * its colour and description are set back when they differ from
- * contract/index.ts FLEET_LABELS. A label is never deleted or renamed:
- * GitHub compares label names without case, so an organisation's default
- * `Security` serves as the fleet's `security` and keeps its spelling.
+ * label it is about to put on that the repository lacks is created with the
+ * colour and description of contract/index.ts FLEET_LABELS. A label the
+ * repository has is used as it is: GitHub compares label names without case,
+ * so an organisation's default `Security` serves as the fleet's `security`,
+ * and whoever made a label, the pipeline never writes to it, renames or
+ * deletes it (DESIGN invariant 11: a fleet name the fleet did not make is not
+ * written to; GitHub does not say who made a label).
  *
- * With the job's own token: listing, creating and updating a repository's
- * labels needs Issues or Pull requests, write for the last two (GitHub's
- * REST reference, labels), which every job that opens an issue or a pull
- * request holds.
+ * With the job's own token: listing and creating a repository's labels needs
+ * Issues or Pull requests, write to create (GitHub's REST reference, labels),
+ * which every job that opens an issue or a pull request holds.
  */
 import { FLEET_LABELS, type Label } from "../../contract";
 import { createOnce, type GitHub } from "../github";
@@ -21,7 +22,7 @@ interface Repo {
 }
 
 /** What ensureLabels did to each label it was given, by the fleet's name. */
-export type LabelAction = "present" | "created" | "updated";
+export type LabelAction = "present" | "created";
 
 /** The fleet label of this name; any other name is the caller's mistake. */
 function fleetLabel(name: string): Label {
@@ -36,15 +37,13 @@ function alreadyExists(e: unknown): boolean {
   return err.status === 422 && (err.response?.data?.errors ?? []).some((x) => x.code === "already_exists");
 }
 
-/** Makes each of `names` (fleet labels) present in the repository with the fleet's colour and description. One read, plus a write per label that was missing or differed. */
+/** Makes each of `names` (fleet labels) present in the repository: one read, and a create for each one it lacks. */
 export async function ensureLabels(gh: GitHub, repo: Repo, names: readonly string[]): Promise<Record<string, LabelAction>> {
   const wanted = names.map(fleetLabel);
-  const have = new Map<string, { name: string; color: string; description: string | null }>();
-  for (const l of await gh.paginate("GET /repos/{owner}/{repo}/labels", { ...repo, per_page: 100 })) have.set(l.name.toLowerCase(), l);
+  const have = new Set((await gh.paginate("GET /repos/{owner}/{repo}/labels", { ...repo, per_page: 100 })).map((l) => l.name.toLowerCase()));
   const done: Record<string, LabelAction> = {};
   for (const label of wanted) {
-    const current = have.get(label.name.toLowerCase());
-    if (!current) {
+    if (!have.has(label.name.toLowerCase())) {
       await createOnce(
         async () => {
           try {
@@ -57,9 +56,6 @@ export async function ensureLabels(gh: GitHub, repo: Repo, names: readonly strin
         async () => (await gh.paginate("GET /repos/{owner}/{repo}/labels", { ...repo, per_page: 100 })).some((l) => l.name.toLowerCase() === label.name.toLowerCase()) || undefined,
       );
       done[label.name] = "created";
-    } else if (current.color.toLowerCase() !== label.color || (current.description ?? "") !== label.description) {
-      await gh.request("PATCH /repos/{owner}/{repo}/labels/{name}", { ...repo, name: current.name, color: label.color, description: label.description });
-      done[label.name] = "updated";
     } else {
       done[label.name] = "present";
     }

@@ -47,14 +47,24 @@ test("GIVEN the pin job (pull-requests: write, no issues) WHEN it ensures mirror
   });
 });
 
-test("GIVEN an organisation's default `Security` and a hand-made label WHEN the pipeline ensures security THEN `Security` gets the fleet's colour and keeps its spelling, and nothing else changes", async () => {
+test("GIVEN an organisation's default `Security` and a hand-made `cve` WHEN the pipeline ensures security and cve THEN both are used as they are: nothing is written (it never writes to a label it may not have made)", async () => {
   await withCheckedStandIn(REPO, async (s) => {
     s.addLabel(REPO, "Security", "ff0000", "Org default");
-    s.addLabel(REPO, "accepted-risk", "cccccc", "Made by hand");
+    s.addLabel(REPO, "cve", "cccccc", "Made by hand");
     const before = s.writes().length;
-    assert.deepEqual(await ensureLabels(jobClient(s, { issues: "write" }), repo, ["security"]), { security: "updated" });
-    assert.deepEqual(s.writes().slice(before).map((r) => r.operationId), ["issues/update-label"]);
-    assert.deepEqual(labelsOf(s).filter(([n]) => n === "Security" || n === "accepted-risk"), [["Security", "e11d21", "Security relevant"], ["accepted-risk", "cccccc", "Made by hand"]]);
+    assert.deepEqual(await ensureLabels(jobClient(s, { issues: "write" }), repo, ["security", "cve"]), { security: "present", cve: "present" });
+    assert.equal(s.writes().length, before);
+    assert.deepEqual(labelsOf(s).sort(), [["Security", "ff0000", "Org default"], ["cve", "cccccc", "Made by hand"]]);
+  });
+});
+
+test("GIVEN GitHub answers 502 after it made the label WHEN ensured THEN the pipeline finds it and goes on: one label, no second create", async () => {
+  await withCheckedStandIn(REPO, async (s) => {
+    s.injectFault({ operationId: "issues/create-label", status: 502, when: "after" });
+    assert.deepEqual(await ensureLabels(jobClient(s, { issues: "write" }), repo, ["rescan"]), { rescan: "created" });
+    assert.deepEqual(s.faultsLeft(), []);
+    assert.equal(s.writes("issues/create-label").length, 1);
+    assert.deepEqual(labelsOf(s), [["rescan", "fbca04", "Found by the nightly rescan of the pinned digest"]]);
   });
 });
 
