@@ -100,8 +100,14 @@ export function setCreateRetryDelay(ms: number): void {
   RETRY_BASE_MS = ms;
 }
 
+/** A repository as the REST routes name it: `{owner}/{repo}`. */
+export interface Repo {
+  readonly owner: string;
+  readonly repo: string;
+}
+
 /** `owner/name` -> { owner, repo }, strictly. */
-export function splitRepo(full: string): { owner: string; repo: string } {
+export function splitRepo(full: string): Repo {
   const m = /^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]{1,100})$/.exec(full);
   if (!m) throw new Error(`not an owner/repo: ${JSON.stringify(full)}`);
   return { owner: m[1], repo: m[2] };

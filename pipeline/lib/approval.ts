@@ -24,17 +24,12 @@
  */
 import { createHash } from "node:crypto";
 import { DEFAULT_APPROVER_ROLE, REPOSITORY_ROLES, type RepositoryRole } from "../../contract";
-import type { GitHub } from "../github";
+import type { GitHub, Repo } from "../github";
 
 // GitHub's repository roles, lowest first (docs: "Repository roles for an
 // organization"), and the fleet's default: deploy time writes the role into
 // the config, so they are in contract/.
 export { DEFAULT_APPROVER_ROLE, REPOSITORY_ROLES, type RepositoryRole };
-
-export interface Repo {
-  readonly owner: string;
-  readonly repo: string;
-}
 
 const ASK = /^<!-- mirror-fleet:ask fingerprint=([0-9a-f]{64}) body-sha256=([0-9a-f]{64}) -->/;
 

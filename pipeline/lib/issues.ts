@@ -16,7 +16,7 @@
  * results own that body.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { createOnce, type GitHub } from "../github";
+import { createOnce, type GitHub, type Repo } from "../github";
 import { checkApproval, DEFAULT_APPROVER_ROLE, ensureAsked, type RepositoryRole } from "./approval";
 import { ensureLabels } from "./labels";
 
@@ -403,11 +403,6 @@ export function planIssue(input: IssueInput, existing: ExistingIssue | undefined
     approved: false,
     state: "open",
   };
-}
-
-export interface Repo {
-  readonly owner: string;
-  readonly repo: string;
 }
 
 /** Every issue of a kind and tag (oldest first), by the primary label, the marker and the pipeline's own authorship. */

@@ -14,12 +14,7 @@
  * which every job that opens an issue or a pull request holds.
  */
 import { FLEET_LABELS, type Label } from "../../contract";
-import { createOnce, type GitHub } from "../github";
-
-interface Repo {
-  readonly owner: string;
-  readonly repo: string;
-}
+import { createOnce, type GitHub, type Repo } from "../github";
 
 /** What ensureLabels did to each label it was given, by the fleet's name. */
 export type LabelAction = "present" | "created";

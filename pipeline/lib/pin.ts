@@ -10,7 +10,7 @@
  * while the pin it proposes is the same.
  */
 import { MIRROR_PATHS, SEVERITIES, verifyCommands } from "../../contract";
-import { createOnce, type GitHub } from "../github";
+import { createOnce, type GitHub, type Repo } from "../github";
 import { cell, code, cutMarkdown, postComment, type GateJson } from "./issues";
 import { ensureLabels } from "./labels";
 import { DIGEST_PATTERN } from "./oci";
@@ -288,11 +288,6 @@ export function renderPrBody(p: PinRecord, ctx: PrContext): string {
 
 // ---------------------------------------------------------------------------
 // GitHub.
-
-export interface Repo {
-  readonly owner: string;
-  readonly repo: string;
-}
 
 export interface PinRequest {
   readonly tag: string;
