@@ -18,6 +18,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
+import * as zlib from "node:zlib";
 import { EngineProject, requireBuiltTools, type EngineRun } from "../test/engine/harness";
 import { startGitHubStandIn, type GitHubStandIn } from "../test/support/github-standin";
 import { CALLS, PER_RUN, predictOps } from "./api-budget";
@@ -106,16 +107,19 @@ export interface RunMeasure {
 /**
  * How the engine runs, beyond the defaults a user's `npm run up` has: the
  * provider's pause after each write (0 here unless set; its default is
- * 1000 ms) and Pulumi's PULUMI_SKIP_CHECKPOINTS (the state written once, at
+ * 1000 ms), Pulumi's PULUMI_SKIP_CHECKPOINTS (the state written once, at
  * the end, instead of after every step: faster, and a run that dies mid-way
- * loses from the state what it created; never set by the program).
+ * loses from the state what it created; never set by the program), and the
+ * state written as JSON instead of zstd (PULUMI_DIY_BACKEND_ZSTD=false, what
+ * the plain CLI does unless told otherwise; infra/automation.ts engineEnv).
  */
 export interface EngineMode {
   readonly writeDelayMs: number;
   readonly skipCheckpoints: boolean;
+  readonly uncompressedState: boolean;
 }
 
-export const DEFAULT_ENGINE_MODE: EngineMode = { writeDelayMs: 0, skipCheckpoints: false };
+export const DEFAULT_ENGINE_MODE: EngineMode = { writeDelayMs: 0, skipCheckpoints: false, uncompressedState: false };
 
 export interface EngineMeasure {
   readonly n: number;
@@ -126,8 +130,10 @@ export interface EngineMeasure {
   readonly droppedNotify: number;
   /** Resources in the state after the first up, by type (e.g. `github:index/repositoryFile:RepositoryFile`). */
   readonly resources: Record<string, number>;
-  /** Size of the stack's checkpoint after the first up (the local backend rewrites it after every step). */
+  /** Size of the stack's checkpoint after the first up, as JSON (the local backend serialises and rewrites it after every step). */
   readonly stateBytes: number;
+  /** Of the same, the bytes in the file: zstd-compressed unless `uncompressedState`. */
+  readonly stateWrittenBytes: number;
   /** Of that, the pipeline repository's resources (once per fleet, the bundle among them). */
   readonly pipelineStateBytes: number;
   readonly firstUp: RunMeasure;
@@ -200,6 +206,7 @@ export class EngineSession {
       ...p.env(`${proxy.url}/`, s.token),
       MIRROR_FLEET_WRITE_DELAY_MS: String(mode.writeDelayMs),
       ...(mode.skipCheckpoints ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {}),
+      ...(mode.uncompressedState ? { PULUMI_DIY_BACKEND_ZSTD: "false" } : {}),
     };
   }
 
@@ -276,20 +283,29 @@ export class EngineSession {
     return typesOf(JSON.parse(r.stdout));
   }
 
-  /** Bytes of the stack's checkpoint in the local backend. */
-  stateBytes(): number {
+  /** Bytes of the stack's checkpoint in the local backend: as JSON, and as written (`prod.json` or `prod.json.zst`). */
+  stateBytes(): { json: number; written: number } {
     const file = this.checkpointFile();
-    return fs.existsSync(file) ? fs.statSync(file).size : 0;
+    return { json: this.checkpointJson().length, written: fs.statSync(file).size };
   }
 
-  /** Bytes of the checkpoint's resources under the pipeline repository (compact JSON, as the file holds them). */
+  /** Bytes of the checkpoint's resources under the pipeline repository (compact JSON, as the engine serialises them). */
   pipelineStateBytes(): number {
-    const doc = JSON.parse(fs.readFileSync(this.checkpointFile(), "utf8")) as { checkpoint: { latest: { resources?: Array<{ urn: string }> } } };
+    const doc = JSON.parse(this.checkpointJson().toString("utf8")) as { checkpoint: { latest: { resources?: Array<{ urn: string }> } } };
     return (doc.checkpoint.latest.resources ?? []).filter((r) => r.urn.includes("mirror-fleet:index:PipelineRepository")).reduce((n, r) => n + JSON.stringify(r).length, 0);
   }
 
+  private checkpointJson(): Buffer {
+    const file = this.checkpointFile();
+    return file.endsWith(".zst") ? zlib.zstdDecompressSync(fs.readFileSync(file)) : fs.readFileSync(file);
+  }
+
+  /** The one checkpoint file the backend keeps: compressed or not, as the last run wrote it. */
   private checkpointFile(): string {
-    return path.join(this.p.stateDir, ".pulumi", "stacks", "mirror-fleet", "prod.json");
+    const base = path.join(this.p.stateDir, ".pulumi", "stacks", "mirror-fleet", "prod.json");
+    const found = [base, `${base}.zst`].filter((f) => fs.existsSync(f));
+    if (found.length !== 1) throw new Error(`expected one checkpoint of the stack, found ${found.length}: ${found.join(", ") || "none"}`);
+    return found[0];
   }
 
   async stop(): Promise<void> {
@@ -306,7 +322,7 @@ export async function measureEngine(n: number, log: (t: string) => void = () => 
     log(`bench: engine, ${n} mirrors: up…\n`);
     const firstUp = await e.run(["up"]);
     const resources = await e.resources();
-    const stateBytes = e.stateBytes();
+    const { json: stateBytes, written: stateWrittenBytes } = e.stateBytes();
     const pipelineStateBytes = e.pipelineStateBytes();
     log(`bench: engine, ${n} mirrors: preview…\n`);
     const preview = await e.run(["preview"]);
@@ -315,7 +331,7 @@ export async function measureEngine(n: number, log: (t: string) => void = () => 
     for (const [what, m] of [["preview", preview], ["preview --refresh", refresh]] as const) {
       if (Object.keys(m.changes).length) throw new Error(`a ${what} right after up was not a no-op: ${JSON.stringify(m.changes)}`);
     }
-    return { n, mode, upstreams: e.upstreams, droppedNotify: e.droppedNotify, resources, stateBytes, pipelineStateBytes, firstUp, preview, refresh };
+    return { n, mode, upstreams: e.upstreams, droppedNotify: e.droppedNotify, resources, stateBytes, stateWrittenBytes, pipelineStateBytes, firstUp, preview, refresh };
   } finally {
     await e.stop();
   }
@@ -349,13 +365,13 @@ const per = (x: number, n: number) => (x / n).toFixed(1);
 
 export function engineTable(rows: readonly EngineMeasure[]): string {
   const lines = [
-    "| mirrors | resources | first `up`: wall / per mirror | requests / writes per mirror | state per mirror (of it, the pipeline's share) | no-op `preview`: wall | requests per mirror (program: owner + adoption + health) | `preview --refresh`: wall | requests per mirror |",
+    "| mirrors | resources | first `up`: wall / per mirror | requests / writes per mirror | state per mirror as JSON (of it, the pipeline's share; as written) | no-op `preview`: wall | requests per mirror (program: owner + adoption + health) | `preview --refresh`: wall | requests per mirror |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of rows) {
     const total = Object.values(r.resources).reduce((a, b) => a + b, 0);
     lines.push(
-      `| ${r.n} | ${total} | ${f1(r.firstUp.ms / 1000)} s / ${f1(r.firstUp.ms / 1000 / r.n)} s | ${per(r.firstUp.requests, r.n)} / ${per(r.firstUp.writes, r.n)} | ${kib(r.stateBytes / r.n)} KiB (${kib(r.pipelineStateBytes / r.n)} KiB) | ` +
+      `| ${r.n} | ${total} | ${f1(r.firstUp.ms / 1000)} s / ${f1(r.firstUp.ms / 1000 / r.n)} s | ${per(r.firstUp.requests, r.n)} / ${per(r.firstUp.writes, r.n)} | ${kib(r.stateBytes / r.n)} KiB (${kib(r.pipelineStateBytes / r.n)} KiB; ${kib(r.stateWrittenBytes / r.n)} KiB) | ` +
         `${f1(r.preview.ms / 1000)} s | ${per(r.preview.requests, r.n)} (${per(r.preview.owner, r.n)} + ${per(r.preview.adopt, r.n)} + ${per(r.preview.health, r.n)}) | ` +
         `${f1(r.refresh.ms / 1000)} s | ${per(r.refresh.requests, r.n)} |`,
     );

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --sizes 10,100,1000] [--churn-size 100] [--engine-sizes 10,50,100] [--engine-write-delay-ms N] [--engine-skip-checkpoints] [--out FILE] [--json FILE]`
+ * `npm run bench [-- --sizes 10,100,1000] [--churn-size 100] [--engine-sizes 10,50,100] [--engine-write-delay-ms N] [--engine-skip-checkpoints] [--engine-uncompressed-state] [--out FILE] [--json FILE]`
  *
  * Builds synthetic fleets of each size under Pulumi mocks, each in a fresh
  * process (bench/one.ts), and prints Markdown: per size the program time
@@ -17,10 +17,11 @@
  * the largest generated file per mirror, real-engine state per mirror, and
  * how the first `up`'s time per mirror grows from the smallest engine size to
  * the largest). `--json FILE` writes the figures and the checks as data.
- * `--engine-write-delay-ms` and `--engine-skip-checkpoints` run the engine
- * sizes with the provider pausing after each write, or without Pulumi's
- * checkpoint after every step, to show what each costs; the growth check
- * then names the mode.
+ * `--engine-write-delay-ms`, `--engine-skip-checkpoints` and
+ * `--engine-uncompressed-state` run the engine sizes with the provider
+ * pausing after each write, without Pulumi's checkpoint after every step, or
+ * with the checkpoint written as plain JSON, to show what each costs; the
+ * growth check then names the mode.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -100,7 +101,7 @@ export function budgetChecks(measures: readonly Measure[], engine: readonly Engi
 
 /** What a check measured under a mode other than the bench's default says so in its name. */
 function modeNote(mode: EngineMode): string {
-  const notes = [...(mode.writeDelayMs !== DEFAULT_ENGINE_MODE.writeDelayMs ? [`the provider pausing ${mode.writeDelayMs} ms after each write`] : []), ...(mode.skipCheckpoints ? ["PULUMI_SKIP_CHECKPOINTS"] : [])];
+  const notes = [...(mode.writeDelayMs !== DEFAULT_ENGINE_MODE.writeDelayMs ? [`the provider pausing ${mode.writeDelayMs} ms after each write`] : []), ...(mode.skipCheckpoints ? ["PULUMI_SKIP_CHECKPOINTS"] : []), ...(mode.uncompressedState ? ["the state written uncompressed"] : [])];
   return notes.length ? ` (${notes.join(", ")})` : "";
 }
 
@@ -118,6 +119,7 @@ export function benchJson(measures: readonly Measure[], engine: readonly EngineM
       firstUpWallS: r.firstUp.ms / 1000,
       firstUpWallPerMirrorS: r.firstUp.ms / 1000 / r.n,
       statePerMirrorBytes: r.stateBytes / r.n,
+      stateWrittenPerMirrorBytes: r.stateWrittenBytes / r.n,
       pipelineStateBytes: r.pipelineStateBytes,
       statePerMirrorWithoutPipelineBytes: (r.stateBytes - r.pipelineStateBytes) / r.n,
       requestsPerMirror: r.firstUp.requests / r.n,
@@ -247,7 +249,7 @@ async function engineSection(sizes: readonly number[], mode: EngineMode, log: (t
   const big = rows.at(-1)!;
   const checks = rows.map(engineCheck);
   const text = [
-    `Real engine (\`npm run up\` / \`npm run preview\` with the Pulumi CLI and pulumi-resource-github built by \`npm run engine:build\`, a local file backend, a fresh GitHub stand-in per size on 127.0.0.1; wall time includes the CLI's and the program's start-up; the stand-in answers in about a millisecond, so GitHub's own latency is not in these times${pauseText(mode)})${mode.skipCheckpoints ? ". **PULUMI_SKIP_CHECKPOINTS=true**: the state is written once, at the end of each run, not after every step (never the program's default: a run that dies mid-way loses from the state what it created)" : ""}. ` +
+    `Real engine (\`npm run up\` / \`npm run preview\` with the Pulumi CLI and pulumi-resource-github built by \`npm run engine:build\`, a local file backend${mode.uncompressedState ? " writing its checkpoint as plain JSON (PULUMI_DIY_BACKEND_ZSTD=false)" : " writing its checkpoint compressed with zstd, as `npm run up` has it"}, a fresh GitHub stand-in per size on 127.0.0.1; wall time includes the CLI's and the program's start-up; the stand-in answers in about a millisecond, so GitHub's own latency is not in these times${pauseText(mode)})${mode.skipCheckpoints ? ". **PULUMI_SKIP_CHECKPOINTS=true**: the state is written once, at the end of each run, not after every step (never the program's default: a run that dies mid-way loses from the state what it created)" : ""}. ` +
       `Synthetic fleet without \`notify\` (${big.droppedNotify} of ${big.n} entries notify; a target needs its webhook as a stack secret, so ActionsSecret is not in these runs; its cost is in the table below, measured by test/engine/api-budget.test.ts). Requests and writes are counted from what reached the stand-in:`,
     "",
     engineTable(rows),
@@ -260,7 +262,8 @@ async function engineSection(sizes: readonly number[], mode: EngineMode, log: (t
 }
 
 export const USAGE = `usage: npm run bench -- [--sizes 10,100,1000] [--churn-size 100] [--gate-sizes 10000,100000,1000000] [--engine-sizes 10,50,100]
-                       [--engine-write-delay-ms 0] [--engine-skip-checkpoints] [--out FILE] [--json FILE]
+                       [--engine-write-delay-ms 0] [--engine-skip-checkpoints] [--engine-uncompressed-state]
+                       [--out FILE] [--json FILE]
 
 Measures the program under Pulumi mocks per fleet size and prints Markdown;
 exits 1 when CPU time per mirror grows more than ${MAX_GROWTH}x between the two largest sizes,
@@ -274,13 +277,16 @@ or when a mirror costs more than it may (generated bytes, largest file, state, f
                     a user's default is 1000)
   --engine-skip-checkpoints  run them with PULUMI_SKIP_CHECKPOINTS=true (the state written once,
                     at the end: what the checkpoint after every step costs; unsafe for real use)
+  --engine-uncompressed-state  run them with PULUMI_DIY_BACKEND_ZSTD=false (the checkpoint written
+                    as plain JSON, as the plain CLI writes it unless told otherwise)
   --out FILE        also write the Markdown to FILE
   --json FILE       also write the figures as JSON: per engine size {mirrors, firstUpWallS,
-                    firstUpWallPerMirrorS, statePerMirrorBytes, pipelineStateBytes,
+                    firstUpWallPerMirrorS, statePerMirrorBytes (as JSON),
+                    stateWrittenPerMirrorBytes (as the file holds it), pipelineStateBytes,
                     statePerMirrorWithoutPipelineBytes, requestsPerMirror, writesPerMirror},
                     per mock size {mirrors, cpuPerMirrorMs, generatedBytesPerMirror,
                     largestGeneratedFileBytes}, the engine's mode {writeDelayMs,
-                    skipCheckpoints}, and the checks
+                    skipCheckpoints, uncompressedState}, and the checks
 `;
 
 async function main(): Promise<number> {
@@ -296,6 +302,7 @@ async function main(): Promise<number> {
         "engine-sizes": { type: "string", default: "10,50,100" },
         "engine-write-delay-ms": { type: "string", default: "0" },
         "engine-skip-checkpoints": { type: "boolean", default: false },
+        "engine-uncompressed-state": { type: "boolean", default: false },
         out: { type: "string" },
         json: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -325,7 +332,7 @@ async function main(): Promise<number> {
     process.stderr.write(`bench: --engine-write-delay-ms takes milliseconds, 0 to 999999\n\n${USAGE}`);
     return 2;
   }
-  const mode: EngineMode = { writeDelayMs, skipCheckpoints: values["engine-skip-checkpoints"]! };
+  const mode: EngineMode = { writeDelayMs, skipCheckpoints: values["engine-skip-checkpoints"]!, uncompressedState: values["engine-uncompressed-state"]! };
   const log = (t: string) => process.stderr.write(t);
   const measures: Measure[] = [];
   for (const n of sizes) {

@@ -369,12 +369,14 @@ async function e2e(cleanup: Cleanup): Promise<string> {
     const mapped = localRepositories(caller, gh, path.join(work, "exported-actions"));
     check(gh.repo(mirrorRepo).createdBy === `${DEPLOY.slug}[bot]`, `${mirrorRepo} was created by ${gh.repo(mirrorRepo).createdBy}`);
     const state = await (await fetch(`${s3}/${BUCKET}?list-type=2`)).text();
-    check(state.includes(".pulumi/stacks/mirror-fleet/prod.json"), `the bucket holds no state of the stack:\n${state.slice(0, 400)}`);
+    // npm run up writes the state with zstd (infra/automation.ts engineEnv): one checkpoint, compressed.
+    const keys = [...state.matchAll(/<Key>(\.pulumi\/stacks\/mirror-fleet\/prod\.json[^<]*)<\/Key>/g)].map((m) => m[1]);
+    check(keys.includes(".pulumi/stacks/mirror-fleet/prod.json.zst") && !keys.includes(".pulumi/stacks/mirror-fleet/prod.json"), `the bucket holds no compressed state of the stack: ${keys.join(", ") || state.slice(0, 400)}`);
     // The test job of the pull request saved npm's cache in its post step; this run restores it.
     check(caches(r, "test").npm === "true" && caches(r, "up").npm === "true", `npm's cache was not restored: ${caches(r, "test").text}; ${caches(r, "up").text}`);
     return [
       undefined,
-      `jobs: ${results(r)}\n${testsRan(r)}\n${caches(r, "test").text}; ${caches(r, "up").text}\nup: ${JSON.stringify(up.changes)}; ${mirrorRepo} created by ${DEPLOY.slug}[bot]; state in s3://${BUCKET}/.pulumi/stacks/mirror-fleet/prod.json\n` +
+      `jobs: ${results(r)}\n${testsRan(r)}\n${caches(r, "test").text}; ${caches(r, "up").text}\nup: ${JSON.stringify(up.changes)}; ${mirrorRepo} created by ${DEPLOY.slug}[bot]; state in s3://${BUCKET}/.pulumi/stacks/mirror-fleet/prod.json.zst\n` +
         `${mirrorRepo} calls ${called.path}@${called.commit.slice(0, 12)}, which runs ${pipelineRepo}@${actionCommit.slice(0, 12)}; ${mapped.length} repositories and commits resolved for act`,
     ];
   });

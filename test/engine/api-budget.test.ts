@@ -64,7 +64,7 @@ describe("the API cost table in bench/api-budget.ts is what the real provider do
     assert.deepEqual(sorted(refresh.ops), plus(predictOps(resources, "read"), PER_RUN));
 
     // The check `npm run bench` prints (and exits 1 on) agrees, and names an operation that moved.
-    const measure = { n: N, mode: e.mode, upstreams: e.upstreams, droppedNotify: 0, resources, stateBytes: 0, pipelineStateBytes: 0, firstUp, preview: refresh, refresh };
+    const measure = { n: N, mode: e.mode, upstreams: e.upstreams, droppedNotify: 0, resources, stateBytes: 0, stateWrittenBytes: 0, pipelineStateBytes: 0, firstUp, preview: refresh, refresh };
     assert.equal(engineCheck(measure).ok, true, engineCheck(measure).text);
     const moved = { ...firstUp, ops: { ...firstUp.ops, "GET repos/get": firstUp.ops["GET repos/get"] + 1 } };
     const bad = engineCheck({ ...measure, firstUp: moved });

@@ -103,6 +103,11 @@ function dayless(inventory: unknown): unknown {
   return JSON.parse(JSON.stringify(inventory, (k, v) => (k === "daysLeft" || k === "health" ? undefined : v)));
 }
 
+/** The stack's checkpoint files in a local backend (backups and gocloud's .attrs apart). */
+function checkpoints(p: EngineProject): string[] {
+  return fs.readdirSync(path.join(p.stateDir, ".pulumi", "stacks", "mirror-fleet")).filter((f) => /^prod\.json(\.zst)?$/.test(f));
+}
+
 async function urns(p: EngineProject, env: Record<string, string>): Promise<string[]> {
   const r = await p.plain(["stack", "export", "--stack", "prod"], env, 60_000);
   assert.equal(r.code, 0, r.stderr);
@@ -152,6 +157,8 @@ describe("the plain CLI (pulumi preview|up in the folder) against the GitHub sta
     const viaNpm = await inline.run(["up"], inlineEnv);
     assert.equal(viaNpm.code, 0, viaNpm.stdout.slice(-3000));
     assert.deepEqual(viaNpm.summary?.changes, up);
+    // npm run up writes the state with zstd (infra/automation.ts engineEnv); the plain CLI, told nothing, as JSON.
+    assert.deepEqual([checkpoints(inline), checkpoints(plain)], [["prod.json.zst"], ["prod.json"]]);
     assert.deepEqual(await urns(plain, plainEnv), await urns(inline, inlineEnv));
     assert.deepEqual(contents(a), contents(b));
     assert.ok(Object.keys(contents(a)).length > 10);
@@ -161,7 +168,7 @@ describe("the plain CLI (pulumi preview|up in the folder) against the GitHub sta
     assert.deepEqual([a.rejected, b.rejected], [[], []], "requests GitHub's description does not allow");
   });
 
-  test("2. GIVEN one stack WHEN npm run up made it THEN plain pulumi preview shows no change; WHEN plain pulumi up made it THEN npm run preview shows no change", async () => {
+  test("2. GIVEN one stack WHEN npm run up made it (zstd) THEN plain pulumi preview shows no change; WHEN plain pulumi up made it (JSON) THEN npm run preview shows no change", async () => {
     assert.deepEqual(summary(await inline.plain(["preview", "--json", "--stack", "prod"], inlineEnv), "plain preview of the npm-made stack"), {});
     const viaNpm = await plain.run(["preview"], { ...plainEnv, PULUMI_BACKEND_URL: `file://${plain.stateDir}` });
     assert.equal(viaNpm.code, 0, viaNpm.stdout.slice(-3000));

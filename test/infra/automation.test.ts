@@ -140,13 +140,21 @@ describe("run", () => {
     assert.equal(out().split("\n").at(-2), '{"command":"preview","stack":"prod","changes":{"same":3,"update":1}}');
   });
 
-  test("GIVEN a tools cache WHEN the engine environment is made THEN its bin/ comes first on PATH and the update check is off", () => {
+  test("GIVEN a tools cache WHEN the engine environment is made THEN its bin/ comes first on PATH, the update check is off and the state is written with zstd", () => {
     const { engineEnv } = require("../../infra/automation") as typeof import("../../infra/automation");
     assert.deepEqual(engineEnv(opts, { MIRROR_FLEET_TOOLS: "/t", PATH: "/usr/bin" }), {
       PULUMI_BACKEND_URL: "file:///work/fleet/.pulumi-state",
       PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_DIY_BACKEND_ZSTD: "true",
       PATH: "/t/bin:/usr/bin",
     });
+  });
+
+  test("GIVEN the user chose how the state is written (gzip, or zstd off) WHEN the engine environment is made THEN it adds no compression setting (Pulumi refuses gzip and zstd together)", () => {
+    const { engineEnv, STATE_COMPRESSION_VARS } = require("../../infra/automation") as typeof import("../../infra/automation");
+    for (const k of STATE_COMPRESSION_VARS) {
+      for (const v of ["true", "false"]) assert.equal(engineEnv(opts, { PATH: "/usr/bin", [k]: v }).PULUMI_DIY_BACKEND_ZSTD, undefined, `${k}=${v}`);
+    }
   });
 
   test("GIVEN no passphrase on the local backend WHEN run THEN it stops before touching the CLI, saying what to set", async () => {

@@ -10,7 +10,9 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
+import * as semver from "semver";
 import { parse } from "yaml";
+import { PULUMI_CLI_VERSION } from "../../infra/automation";
 import { PROJECT_ROOT } from "../../infra/mirrors";
 import { ORG_PR_SETTING, settingsFrom, settingsFromStackFile } from "../../infra/settings";
 
@@ -23,6 +25,12 @@ test("GIVEN Pulumi.yaml WHEN read THEN it runs infra/index.ts with TypeScript an
   assert.deepEqual(project.runtime, { name: "nodejs", options: { typescript: true, packagemanager: "npm", tsconfig: "../tsconfig.json" } });
   assert.equal(project.main, "infra/index.ts");
   assert.deepEqual(declared["pulumi:disable-default-providers"], ["*"]);
+});
+
+test("GIVEN Pulumi.yaml's requiredPulumiVersion WHEN read THEN the pinned CLI satisfies it and a CLI that cannot read a zstd state (before 3.224.0) does not", () => {
+  assert.equal(project.requiredPulumiVersion, ">=3.224.0");
+  assert.ok(semver.satisfies(PULUMI_CLI_VERSION, project.requiredPulumiVersion));
+  assert.ok(!semver.satisfies("3.223.0", project.requiredPulumiVersion));
 });
 
 /**
