@@ -80,6 +80,13 @@ export async function runAct(cleanup: Cleanup, scenario: string, event: ActEvent
     // actions/checkout of the workflow's own repository runs (our stand-in), not act's copy of the working directory.
     "--no-skip-checkout",
     "--action-offline-mode",
+    // One job at a time. act 0.2.89 crashes ("fatal error: concurrent map
+    // writes", pkg/runner/expression.go getWorkflowSecrets) when two jobs of
+    // a called workflow with `secrets: inherit` evaluate their expressions at
+    // once: each writes into the caller's one secrets map. Seen on a clean
+    // clone's CI (the publish and SARIF upload jobs of an approved build).
+    // The order still follows `needs:`; GitHub would run such jobs side by side.
+    "--concurrent-jobs", "1",
     "--json",
     ...o.localRepositories.flatMap((l) => ["--local-repository", l]),
     ...Object.entries(o.githubEnv).flatMap(([k, v]) => ["--env", `${k}=${v}`]),

@@ -175,6 +175,17 @@ describe("the plain CLI (pulumi preview|up in the folder) against the GitHub sta
     assert.deepEqual(Object.fromEntries(Object.entries(viaNpm.summary!.changes).filter(([op]) => op !== "same")), {});
   });
 
+  test("2b. GIVEN the stack npm run up wrote with zstd WHEN plain pulumi up, told nothing, THEN nothing changes and the state is written back as JSON, every resource kept; the next npm run up compresses it again", async () => {
+    const before = await urns(inline, inlineEnv);
+    assert.deepEqual(summary(await inline.plain(["up", "--yes", "--json", "--stack", "prod"], inlineEnv), "plain up of the npm-made stack"), {});
+    assert.deepEqual(checkpoints(inline), ["prod.json"]);
+    assert.deepEqual(await urns(inline, inlineEnv), before);
+    const viaNpm = await inline.run(["up"], inlineEnv);
+    assert.equal(viaNpm.code, 0, viaNpm.stdout.slice(-3000));
+    assert.deepEqual(Object.fromEntries(Object.entries(viaNpm.summary!.changes).filter(([op]) => op !== "same")), {});
+    assert.deepEqual(checkpoints(inline), ["prod.json.zst"]);
+  });
+
   test("3. GIVEN a generated file edited in GitHub's web UI WHEN plain pulumi preview --refresh THEN exactly that file shows", async () => {
     const repo = `${OWNER}/mirror-gokapi`;
     a.putFile(repo, "main", ".mirror/config.yml", `${a.readFile(repo, "main", ".mirror/config.yml")}# edited by hand\n`, "Update config.yml");
