@@ -353,7 +353,11 @@ describe("an organisation like a real one", { concurrency: false }, () => {
     // google/go-github v88). A refresh larger than a window meets the second
     // case, so the run stops, and the message says when to run it again.
     test("GIVEN a rate limit smaller than a refresh WHEN preview --refresh THEN the run stops once an answer says 0 remaining, naming when to run again; after the reset it finishes", async () => {
-      s.setRateLimit(25, 15_000);
+      // The window must outlast the run until the provider is refused: with
+      // 15 s a clean clone's CI once saw the preview go through (a fresh
+      // window opened first). Whatever waits on a 403 it received waits for
+      // the reset: about a minute of this test's time.
+      s.setRateLimit(25, 60_000);
       try {
         const spent = await p.run(["preview", "--refresh"], env);
         assert.notEqual(spent.code, 0, "preview went through a spent rate limit");
