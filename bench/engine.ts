@@ -283,21 +283,18 @@ export class EngineSession {
     return typesOf(JSON.parse(r.stdout));
   }
 
-  /** Bytes of the stack's checkpoint in the local backend: as JSON, and as written (`prod.json` or `prod.json.zst`). */
-  stateBytes(): { json: number; written: number } {
+  /**
+   * Bytes of the stack's checkpoint in the local backend, read once: as JSON
+   * (compact, as the engine serialises it), as written (`prod.json` or
+   * `prod.json.zst`), and of the JSON the pipeline repository's resources.
+   */
+  stateBytes(): { json: number; written: number; pipeline: number } {
     const file = this.checkpointFile();
-    return { json: this.checkpointJson().length, written: fs.statSync(file).size };
-  }
-
-  /** Bytes of the checkpoint's resources under the pipeline repository (compact JSON, as the engine serialises them). */
-  pipelineStateBytes(): number {
-    const doc = JSON.parse(this.checkpointJson().toString("utf8")) as { checkpoint: { latest: { resources?: Array<{ urn: string }> } } };
-    return (doc.checkpoint.latest.resources ?? []).filter((r) => r.urn.includes("mirror-fleet:index:PipelineRepository")).reduce((n, r) => n + JSON.stringify(r).length, 0);
-  }
-
-  private checkpointJson(): Buffer {
-    const file = this.checkpointFile();
-    return file.endsWith(".zst") ? zlib.zstdDecompressSync(fs.readFileSync(file)) : fs.readFileSync(file);
+    const written = fs.readFileSync(file);
+    const json = file.endsWith(".zst") ? zlib.zstdDecompressSync(written) : written;
+    const doc = JSON.parse(json.toString("utf8")) as { checkpoint: { latest: { resources?: Array<{ urn: string }> } } };
+    const pipeline = (doc.checkpoint.latest.resources ?? []).filter((r) => r.urn.includes("mirror-fleet:index:PipelineRepository")).reduce((n, r) => n + JSON.stringify(r).length, 0);
+    return { json: json.length, written: written.length, pipeline };
   }
 
   /** The one checkpoint file the backend keeps: compressed or not, as the last run wrote it. */
@@ -322,8 +319,7 @@ export async function measureEngine(n: number, log: (t: string) => void = () => 
     log(`bench: engine, ${n} mirrors: up…\n`);
     const firstUp = await e.run(["up"]);
     const resources = await e.resources();
-    const { json: stateBytes, written: stateWrittenBytes } = e.stateBytes();
-    const pipelineStateBytes = e.pipelineStateBytes();
+    const { json: stateBytes, written: stateWrittenBytes, pipeline: pipelineStateBytes } = e.stateBytes();
     log(`bench: engine, ${n} mirrors: preview…\n`);
     const preview = await e.run(["preview"]);
     log(`bench: engine, ${n} mirrors: preview --refresh…\n`);

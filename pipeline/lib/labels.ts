@@ -32,10 +32,15 @@ function alreadyExists(e: unknown): boolean {
   return err.status === 422 && (err.response?.data?.errors ?? []).some((x) => x.code === "already_exists");
 }
 
+/** The repository's label names, lower-cased: GitHub compares them without case. */
+async function labelNames(gh: GitHub, repo: Repo): Promise<Set<string>> {
+  return new Set((await gh.paginate("GET /repos/{owner}/{repo}/labels", { ...repo, per_page: 100 })).map((l) => l.name.toLowerCase()));
+}
+
 /** Makes each of `names` (fleet labels) present in the repository: one read, and a create for each one it lacks. */
 export async function ensureLabels(gh: GitHub, repo: Repo, names: readonly string[]): Promise<Record<string, LabelAction>> {
   const wanted = names.map(fleetLabel);
-  const have = new Set((await gh.paginate("GET /repos/{owner}/{repo}/labels", { ...repo, per_page: 100 })).map((l) => l.name.toLowerCase()));
+  const have = await labelNames(gh, repo);
   const done: Record<string, LabelAction> = {};
   for (const label of wanted) {
     if (!have.has(label.name.toLowerCase())) {
@@ -48,7 +53,7 @@ export async function ensureLabels(gh: GitHub, repo: Repo, names: readonly strin
           }
           return true;
         },
-        async () => (await gh.paginate("GET /repos/{owner}/{repo}/labels", { ...repo, per_page: 100 })).some((l) => l.name.toLowerCase() === label.name.toLowerCase()) || undefined,
+        async () => (await labelNames(gh, repo)).has(label.name.toLowerCase()) || undefined,
       );
       done[label.name] = "created";
     } else {
