@@ -111,15 +111,22 @@ export interface RunMeasure {
  * the end, instead of after every step: faster, and a run that dies mid-way
  * loses from the state what it created; never set by the program), and the
  * state written as JSON instead of zstd (PULUMI_DIY_BACKEND_ZSTD=false, what
- * the plain CLI does unless told otherwise; infra/automation.ts engineEnv).
+ * the plain CLI does unless told otherwise; infra/automation.ts engineEnv),
+ * and the pipeline bundle replaced by a one-line program (STUB_PIPELINE: the
+ * same resources, without the bundle's bytes in the state; a measurement
+ * only, the mirrors' runs would fail).
  */
 export interface EngineMode {
   readonly writeDelayMs: number;
   readonly skipCheckpoints: boolean;
   readonly uncompressedState: boolean;
+  readonly stubPipeline: boolean;
 }
 
-export const DEFAULT_ENGINE_MODE: EngineMode = { writeDelayMs: 0, skipCheckpoints: false, uncompressedState: false };
+export const DEFAULT_ENGINE_MODE: EngineMode = { writeDelayMs: 0, skipCheckpoints: false, uncompressedState: false, stubPipeline: false };
+
+/** The copy's pipeline entry point under `stubPipeline`: the bundle built from it is a few hundred bytes. */
+export const STUB_PIPELINE = `console.log("mirror-fleet bench: a stub, not the pipeline");\n`;
 
 export interface EngineMeasure {
   readonly n: number;
@@ -200,6 +207,7 @@ export class EngineSession {
     s.addOrg(OWNER, { canApprovePullRequestReviews: true });
     this.upstreams = seedUpstreams(s, n);
     this.droppedNotify = writeSyntheticFleet(p, n, keepNotify).droppedNotify;
+    if (mode.stubPipeline) p.write("pipeline/main.ts", STUB_PIPELINE);
     // A throw-away stack with the copy's own passphrase: a salt from the checkout's stack would not match it.
     p.write("Pulumi.prod.yaml", p.read("Pulumi.prod.yaml").replace(/^encryptionsalt:.*\n?/m, ""));
     this.env = {

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --sizes 10,100,1000] [--churn-size 100] [--engine-sizes 10,50,100] [--engine-write-delay-ms N] [--engine-skip-checkpoints] [--engine-uncompressed-state] [--out FILE] [--json FILE]`
+ * `npm run bench [-- --sizes 10,100,1000] [--churn-size 100] [--engine-sizes 10,50,100] [--engine-write-delay-ms N] [--engine-skip-checkpoints] [--engine-uncompressed-state] [--engine-stub-pipeline] [--out FILE] [--json FILE]`
  *
  * Builds synthetic fleets of each size under Pulumi mocks, each in a fresh
  * process (bench/one.ts), and prints Markdown: per size the program time
@@ -17,11 +17,12 @@
  * the largest generated file per mirror, real-engine state per mirror, and
  * how the first `up`'s time per mirror grows from the smallest engine size to
  * the largest). `--json FILE` writes the figures and the checks as data.
- * `--engine-write-delay-ms`, `--engine-skip-checkpoints` and
- * `--engine-uncompressed-state` run the engine sizes with the provider
- * pausing after each write, without Pulumi's checkpoint after every step, or
- * with the checkpoint written as plain JSON, to show what each costs; the
- * growth check then names the mode.
+ * `--engine-write-delay-ms`, `--engine-skip-checkpoints`,
+ * `--engine-uncompressed-state` and `--engine-stub-pipeline` run the engine
+ * sizes with the provider pausing after each write, without Pulumi's
+ * checkpoint after every step, with the checkpoint written as plain JSON, or
+ * with a stub for the pipeline bundle, to show what each costs; the growth
+ * check then names the mode.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -88,7 +89,9 @@ export function budgetChecks(measures: readonly Measure[], engine: readonly Engi
     add(`largest generated file at ${m.n} mirrors (${m.largestFile ?? "none"})`, m.largestFileBytes, MIRROR_BUDGET.largestFileBytes);
   }
   for (const r of engine) {
-    add(`real-engine state per mirror at ${r.n} mirrors`, r.stateBytes / r.n, MIRROR_BUDGET.stateBytes);
+    // A state measured without the bundle in it says so: it is not the program's.
+    const stub = r.mode.stubPipeline ? " (the pipeline bundle stubbed)" : "";
+    add(`real-engine state per mirror at ${r.n} mirrors${stub}`, r.stateBytes / r.n, MIRROR_BUDGET.stateBytes);
     // What each mirror itself keeps, the pipeline repository (once per fleet, the bundle in it twice) apart.
     add(`real-engine state per mirror at ${r.n} mirrors, the pipeline repository apart`, (r.stateBytes - r.pipelineStateBytes) / r.n, MIRROR_BUDGET.stateBytes);
   }
@@ -101,7 +104,7 @@ export function budgetChecks(measures: readonly Measure[], engine: readonly Engi
 
 /** What a check measured under a mode other than the bench's default says so in its name. */
 function modeNote(mode: EngineMode): string {
-  const notes = [...(mode.writeDelayMs !== DEFAULT_ENGINE_MODE.writeDelayMs ? [`the provider pausing ${mode.writeDelayMs} ms after each write`] : []), ...(mode.skipCheckpoints ? ["PULUMI_SKIP_CHECKPOINTS"] : []), ...(mode.uncompressedState ? ["the state written uncompressed"] : [])];
+  const notes = [...(mode.writeDelayMs !== DEFAULT_ENGINE_MODE.writeDelayMs ? [`the provider pausing ${mode.writeDelayMs} ms after each write`] : []), ...(mode.skipCheckpoints ? ["PULUMI_SKIP_CHECKPOINTS"] : []), ...(mode.uncompressedState ? ["the state written uncompressed"] : []), ...(mode.stubPipeline ? ["the pipeline bundle stubbed"] : [])];
   return notes.length ? ` (${notes.join(", ")})` : "";
 }
 
@@ -249,7 +252,7 @@ async function engineSection(sizes: readonly number[], mode: EngineMode, log: (t
   const big = rows.at(-1)!;
   const checks = rows.map(engineCheck);
   const text = [
-    `Real engine (\`npm run up\` / \`npm run preview\` with the Pulumi CLI and pulumi-resource-github built by \`npm run engine:build\`, a local file backend${mode.uncompressedState ? " writing its checkpoint as plain JSON (PULUMI_DIY_BACKEND_ZSTD=false)" : " writing its checkpoint compressed with zstd, as `npm run up` has it"}, a fresh GitHub stand-in per size on 127.0.0.1; wall time includes the CLI's and the program's start-up; the stand-in answers in about a millisecond, so GitHub's own latency is not in these times${pauseText(mode)})${mode.skipCheckpoints ? ". **PULUMI_SKIP_CHECKPOINTS=true**: the state is written once, at the end of each run, not after every step (never the program's default: a run that dies mid-way loses from the state what it created)" : ""}. ` +
+    `Real engine (\`npm run up\` / \`npm run preview\` with the Pulumi CLI and pulumi-resource-github built by \`npm run engine:build\`, a local file backend${mode.uncompressedState ? " writing its checkpoint as plain JSON (PULUMI_DIY_BACKEND_ZSTD=false)" : " writing its checkpoint compressed with zstd, as `npm run up` has it"}, a fresh GitHub stand-in per size on 127.0.0.1; wall time includes the CLI's and the program's start-up; the stand-in answers in about a millisecond, so GitHub's own latency is not in these times${pauseText(mode)})${mode.skipCheckpoints ? ". **PULUMI_SKIP_CHECKPOINTS=true**: the state is written once, at the end of each run, not after every step (never the program's default: a run that dies mid-way loses from the state what it created)" : ""}${mode.stubPipeline ? ". **The pipeline bundle is a stub** (`--engine-stub-pipeline`): the same resources, the bundle's bytes not in the state; the mirrors' runs would fail" : ""}. ` +
       `Synthetic fleet without \`notify\` (${big.droppedNotify} of ${big.n} entries notify; a target needs its webhook as a stack secret, so ActionsSecret is not in these runs; its cost is in the table below, measured by test/engine/api-budget.test.ts). Requests and writes are counted from what reached the stand-in:`,
     "",
     engineTable(rows),
@@ -263,6 +266,7 @@ async function engineSection(sizes: readonly number[], mode: EngineMode, log: (t
 
 export const USAGE = `usage: npm run bench -- [--sizes 10,100,1000] [--churn-size 100] [--gate-sizes 10000,100000,1000000] [--engine-sizes 10,50,100]
                        [--engine-write-delay-ms 0] [--engine-skip-checkpoints] [--engine-uncompressed-state]
+                       [--engine-stub-pipeline]
                        [--out FILE] [--json FILE]
 
 Measures the program under Pulumi mocks per fleet size and prints Markdown;
@@ -279,6 +283,8 @@ or when a mirror costs more than it may (generated bytes, largest file, state, f
                     at the end: what the checkpoint after every step costs; unsafe for real use)
   --engine-uncompressed-state  run them with PULUMI_DIY_BACKEND_ZSTD=false (the checkpoint written
                     as plain JSON, as the plain CLI writes it unless told otherwise)
+  --engine-stub-pipeline  run them with the pipeline bundle built from a one-line stub (the same
+                    resources without the bundle's bytes in the state: what those bytes cost)
   --out FILE        also write the Markdown to FILE
   --json FILE       also write the figures as JSON: per engine size {mirrors, firstUpWallS,
                     firstUpWallPerMirrorS, statePerMirrorBytes (as JSON),
@@ -286,7 +292,7 @@ or when a mirror costs more than it may (generated bytes, largest file, state, f
                     statePerMirrorWithoutPipelineBytes, requestsPerMirror, writesPerMirror},
                     per mock size {mirrors, cpuPerMirrorMs, generatedBytesPerMirror,
                     largestGeneratedFileBytes}, the engine's mode {writeDelayMs,
-                    skipCheckpoints, uncompressedState}, and the checks
+                    skipCheckpoints, uncompressedState, stubPipeline}, and the checks
 `;
 
 async function main(): Promise<number> {
@@ -303,6 +309,7 @@ async function main(): Promise<number> {
         "engine-write-delay-ms": { type: "string", default: "0" },
         "engine-skip-checkpoints": { type: "boolean", default: false },
         "engine-uncompressed-state": { type: "boolean", default: false },
+        "engine-stub-pipeline": { type: "boolean", default: false },
         out: { type: "string" },
         json: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -332,7 +339,7 @@ async function main(): Promise<number> {
     process.stderr.write(`bench: --engine-write-delay-ms takes milliseconds, 0 to 999999\n\n${USAGE}`);
     return 2;
   }
-  const mode: EngineMode = { writeDelayMs, skipCheckpoints: values["engine-skip-checkpoints"]!, uncompressedState: values["engine-uncompressed-state"]! };
+  const mode: EngineMode = { writeDelayMs, skipCheckpoints: values["engine-skip-checkpoints"]!, uncompressedState: values["engine-uncompressed-state"]!, stubPipeline: values["engine-stub-pipeline"]! };
   const log = (t: string) => process.stderr.write(t);
   const measures: Measure[] = [];
   for (const n of sizes) {

@@ -134,9 +134,15 @@ export class MirroredImage extends pulumi.ComponentResource {
     // resources drops them on its next `up` and leaves them on GitHub: they
     // were retainOnDelete, since a deleted label strips itself off every issue.
 
-    // Dependabot alerts cover the pinned actions of the workflow (GitHub's
-    // advisory database has Actions advisories); the image itself is Trivy's.
-    // A resource of its own: Repository.vulnerabilityAlerts is deprecated.
+    // Dependabot alerts: on, as audit checklists expect of every repository,
+    // though nothing here is in their reach: a mirror holds no package
+    // manifest, and GitHub raises no alert for an action named by commit SHA
+    // (its docs, "About Dependabot alerts"), as the workflow names the
+    // pipeline and the pipeline every action. The image is Trivy's. Not
+    // dropped: that would disable them on every mirror deployed with them, an
+    // audit-log event (`repository_vulnerability_alerts.disable`) that
+    // security monitoring flags. A resource of its own:
+    // Repository.vulnerabilityAlerts is deprecated.
     new github.RepositoryVulnerabilityAlerts(`${name}-vulnerability-alerts`, { repository: repo, enabled: true }, { parent: this });
 
     // Every action must be pinned by full commit SHA, on every plan.

@@ -2,7 +2,9 @@
  * The budget checks `npm run bench` prints and exits 1 on (bench/fleet.ts
  * budgetChecks): the first-up growth check says when the engine ran under a
  * mode other than the bench's default (a pause after each write, no
- * checkpoints, or the state uncompressed), so a PASS measured that way is not read as the default's.
+ * checkpoints, the state uncompressed, or the pipeline bundle stubbed), and
+ * the state checks when the bundle was stubbed, so a PASS measured that way
+ * is not read as the default's.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -34,4 +36,12 @@ test("GIVEN a 250 ms pause after each write, no checkpoints, or the state uncomp
 test("GIVEN a state of 70 KiB a mirror as JSON and 7 KiB as written WHEN checked THEN the budget reads the JSON, what the engine serialises after every step", () => {
   const state = budgetChecks([], [engineRow(10, 2, DEFAULT_ENGINE_MODE)]).find((c) => c.name === "real-engine state per mirror at 10 mirrors")!;
   assert.deepEqual([state.value, state.ok], [70 * 1024, false]);
+});
+
+test("GIVEN the pipeline bundle stubbed WHEN checked THEN the state checks and the growth check say so: neither is the program's state", () => {
+  const mode = { ...DEFAULT_ENGINE_MODE, stubPipeline: true };
+  const names = budgetChecks([], [engineRow(10, 2, mode), engineRow(100, 2, mode)]).map((c) => c.name);
+  assert.ok(names.includes("real-engine state per mirror at 10 mirrors (the pipeline bundle stubbed)"), names.join("\n"));
+  assert.ok(names.includes("first up wall per mirror, 100 over 10 mirrors (the pipeline bundle stubbed)"), names.join("\n"));
+  assert.ok(!names.includes("real-engine state per mirror at 10 mirrors"), names.join("\n"));
 });
