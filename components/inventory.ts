@@ -88,7 +88,7 @@ export function inventoryEntry(m: ResolvedMirror, files: RenderedFiles, today: D
   return {
     name: m.name,
     repository: `${m.owner}/${m.repo}`,
-    repositoryUrl: `https://github.com/${m.owner}/${m.repo}`,
+    repositoryUrl: `${m.serverUrl}/${m.owner}/${m.repo}`,
     visibility: m.visibility,
     image: m.image,
     upstream: { repo: m.upstream.fullName, url: m.upstream.url, license: m.upstream.license },

@@ -8,13 +8,30 @@ import { isHardened, runtimeBase } from "./hardening";
 import { header } from "./header";
 import { PIPELINE_REPOSITORY_NAME } from "./pipeline-action";
 import { registryHost } from "./registry";
-import type { ResolvedMirror } from "./types";
+import { GITHUB_COM, type ResolvedMirror } from "./types";
 
 function cronText(cron: string): string {
   const [minute, hour, , , dow] = cron.split(" ");
   const hhmm = `${hour.padStart(2, "0")}:${minute.padStart(2, "0")} UTC`;
   const days = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
   return dow === "*" ? `daily at ${hhmm}` : `every ${days[Number(dow)]} at ${hhmm}`;
+}
+
+/** The host `gh` must be told about, or none on github.com (gh's default). */
+function ghHost(m: ResolvedMirror): string | undefined {
+  return m.serverUrl === GITHUB_COM ? undefined : new URL(m.serverUrl).host;
+}
+
+/** `gh --repo`: OWNER/REPO on github.com, HOST/OWNER/REPO on an Enterprise Server. */
+function ghRepo(m: ResolvedMirror): string {
+  const host = ghHost(m);
+  return `${host ? `${host}/` : ""}${m.owner}/${m.repo}`;
+}
+
+/** `gh auth token`'s `--hostname`, on an Enterprise Server only. */
+function ghHostFlag(m: ResolvedMirror): string {
+  const host = ghHost(m);
+  return host ? ` --hostname ${host}` : "";
 }
 
 /**
@@ -88,7 +105,7 @@ function verifySection(m: ResolvedMirror): string[] {
     `run_url=$(grep '^run_url:' ${MIRROR_PATHS.pin} | grep -o 'https://[^"]*')`,
     "",
     `# 2. What that run scanned: its audit bundle (kept ${m.artifactRetentionDays} days)`,
-    `gh run download "\${run_url##*/}" --repo ${m.owner}/${m.repo} --name audit --dir audit`,
+    `gh run download "\${run_url##*/}" --repo ${ghRepo(m)} --name audit --dir audit`,
     `if [ "$(cat audit/digest.txt)" = "$digest" ]; then echo "pinned digest = scanned digest"; else echo "MISMATCH: the run scanned $(cat audit/digest.txt)"; fi`,
     "",
     "# 3. What the registry serves: the manifest's own sha256 must be the digest (any one of these)",
@@ -97,7 +114,7 @@ function verifySection(m: ResolvedMirror): string[] {
     `docker buildx imagetools inspect "${m.image}@$digest" --format '{{json .Manifest.Digest}}'`,
     "```",
     "",
-    `${m.visibility === "private" ? `The image is private: log in first (\`gh auth token | docker login ${registryHost(m.image)} -u <you> --password-stdin\`; skopeo and crane read the same credentials). ` : ""}A digest that is missing from the registry, or differs in any of the three places, is not an image this mirror built: do not deploy it.`,
+    `${m.visibility === "private" ? `The image is private: log in first (\`gh auth token${ghHostFlag(m)} | docker login ${registryHost(m.image)} -u <you> --password-stdin\`; skopeo and crane read the same credentials). ` : ""}A digest that is missing from the registry, or differs in any of the three places, is not an image this mirror built: do not deploy it.`,
     "",
   ];
 }
@@ -115,7 +132,7 @@ function gitopsSection(m: ResolvedMirror): string[] {
     "resources:",
     "  - deployment.yaml",
     "components:",
-    `  - https://github.com/${m.owner}/${m.repo}//deploy?ref=main`,
+    `  - ${m.serverUrl}/${m.owner}/${m.repo}//deploy?ref=main`,
     "```",
     "",
     m.visibility === "private"

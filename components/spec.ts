@@ -15,6 +15,7 @@ import { withBaseImages } from "./presets";
 import { stackRegistry } from "./registry";
 import { signingEnvironment } from "./workflow/sign";
 import {
+  GITHUB_COM,
   NOTIFY_TARGETS,
   SEVERITIES,
   VEX_JUSTIFICATIONS,
@@ -440,12 +441,13 @@ function resolveEntry(
     name,
     repo: `${policy.repoPrefix}${name}`,
     owner: settings.owner,
+    serverUrl: settings.serverUrl ?? GITHUB_COM,
     visibility: settings.visibility,
     upstream: {
       owner: upOwner,
       repo: upName,
       fullName: upRepo,
-      url: `https://github.com/${upRepo}`,
+      url: `${GITHUB_COM}/${upRepo}`,
       license: license ?? "see the upstream LICENSE file",
       tags: { range: range ?? "*", prerelease: prerelease ?? false, prefix: prefix ?? "" },
     },

@@ -191,6 +191,13 @@ export interface StackSettings {
    * config `mirror-fleet:registry` overrides it. @default "ghcr.io"
    */
   readonly registry?: string;
+  /**
+   * Web address of the GitHub the mirrors live on, without a trailing slash:
+   * what the links in generated files name (a README's kustomize URL and `gh`
+   * commands, the inventory, the OpenVEX `@id`). Set from
+   * MIRROR_FLEET_GITHUB_API (infra/github-api.ts). @default GITHUB_COM
+   */
+  readonly serverUrl?: string;
   readonly visibility: "private" | "public";
   /**
    * Visibility of the pipeline repository (components/pipeline-repository.ts).
@@ -225,12 +232,17 @@ export interface StackSettings {
 export const GITHUB_PLANS = ["free", "team", "enterprise"] as const;
 export type GithubPlan = (typeof GITHUB_PLANS)[number];
 
+/** github.com's web address: where the mirrors live unless the stack deploys to an Enterprise Server, and where upstreams are. */
+export const GITHUB_COM = "https://github.com";
+
 /** A mirror after validation and defaults: everything renderers need, nothing optional that has a default. */
 export interface ResolvedMirror {
   readonly name: string;
   /** Mirror repository name (without owner). */
   readonly repo: string;
   readonly owner: string;
+  /** Web address of the GitHub the mirror lives on (StackSettings.serverUrl), e.g. `https://github.com`. */
+  readonly serverUrl: string;
   readonly visibility: "private" | "public";
   readonly upstream: {
     readonly owner: string;

@@ -168,7 +168,7 @@ export function openVexDocument(m: ResolvedMirror): OpenVexDocument {
   const digest = sha256(JSON.stringify({ author, statements }));
   return {
     "@context": OPENVEX_CONTEXT,
-    "@id": `https://github.com/${m.owner}/${m.repo}/blob/HEAD/${MIRROR_PATHS.vex}#sha256-${digest}`,
+    "@id": `${m.serverUrl}/${m.owner}/${m.repo}/blob/HEAD/${MIRROR_PATHS.vex}#sha256-${digest}`,
     author,
     role: "risk acceptance by the mirror's owners",
     timestamp: vexTimestamp(m.gate.waivers),

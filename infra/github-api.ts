@@ -12,6 +12,8 @@ export interface GitHubApi {
   readonly providerBaseUrl: string | undefined;
   /** The REST root for our own calls, without a trailing slash. */
   readonly restUrl: string;
+  /** Its web address, without a trailing slash, or undefined for github.com: what links in generated files name. */
+  readonly serverUrl: string | undefined;
   /** The provider's pause after each write: 1000 ms unless MIRROR_FLEET_WRITE_DELAY_MS says otherwise. */
   readonly writeDelayMs: number | undefined;
 }
@@ -23,11 +25,11 @@ export function githubApi(env: Env = process.env): GitHubApi {
     throw new Error(`MIRROR_FLEET_WRITE_DELAY_MS: ${JSON.stringify(delay)} is not allowed (allowed: milliseconds, 0 to 999999)`);
   }
   const writeDelayMs = delay === undefined ? undefined : Number(delay);
-  if (!raw) return { providerBaseUrl: undefined, restUrl: "https://api.github.com", writeDelayMs };
+  if (!raw) return { providerBaseUrl: undefined, restUrl: "https://api.github.com", serverUrl: undefined, writeDelayMs };
   const url = URL.canParse(raw) ? new URL(raw) : undefined;
   if (url?.protocol !== "https:" && url?.protocol !== "http:") {
     throw new Error(`MIRROR_FLEET_GITHUB_API: ${JSON.stringify(raw)} is not allowed (allowed: an http(s) URL such as https://ghe.example.com/)`);
   }
   const base = url.href.endsWith("/") ? url.href : `${url.href}/`;
-  return { providerBaseUrl: base, restUrl: `${base}api/v3`, writeDelayMs };
+  return { providerBaseUrl: base, restUrl: `${base}api/v3`, serverUrl: base.slice(0, -1), writeDelayMs };
 }

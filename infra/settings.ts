@@ -21,7 +21,8 @@ export const ORG_PR_SETTING = "Allow GitHub Actions to create and approve pull r
 /**
  * Builds StackSettings from plain config values (`key` without the
  * `mirror-fleet:` namespace). `env`: where MIRROR_FLEET_GITHUB_API says the
- * GitHub is, whose registry is the default of `registry`.
+ * GitHub is, whose registry is the default of `registry` and whose web
+ * address is `serverUrl`.
  */
 export function settingsFrom(get: (key: string) => unknown, where: string, env: Readonly<Record<string, string | undefined>> = process.env): StackSettings {
   const problems: string[] = [];
@@ -46,7 +47,8 @@ export function settingsFrom(get: (key: string) => unknown, where: string, env: 
   if (owner !== undefined && !/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(namespace)) {
     problems.push(`${NS}:registryNamespace: ${JSON.stringify(namespace)} is not allowed (allowed: a lowercase GHCR namespace)`);
   }
-  const registry = str("registry") ?? registryOf(githubApi(env).providerBaseUrl);
+  const api = githubApi(env);
+  const registry = str("registry") ?? registryOf(api.providerBaseUrl);
   if (!REGISTRY_PATTERN.test(registry)) {
     problems.push(`${NS}:registry: ${JSON.stringify(registry)} is not allowed (allowed: a registry host, optionally with a port, such as ghcr.io or containers.ghe.example.com)`);
   }
@@ -135,6 +137,7 @@ export function settingsFrom(get: (key: string) => unknown, where: string, env: 
     owner: owner!,
     registryNamespace: namespace,
     registry,
+    ...(api.serverUrl !== undefined ? { serverUrl: api.serverUrl } : {}),
     visibility: visibility as StackSettings["visibility"],
     pipelineVisibility: pipelineVisibility as StackSettings["visibility"],
     branchProtection,

@@ -31,6 +31,7 @@ const OLD_LAYOUT = "dce01c70d5e1b7465854664ff72e828f18e83aa4";
 const OWNER = "acme-corp";
 const MIRRORS = ["gokapi", "plik"];
 const OLD_BUNDLE = ".mirror/pipeline.cjs";
+const VEX = ".mirror/waivers.openvex.json";
 const WORKFLOW = ".github/workflows/mirror.yml";
 
 /** The project as it was at `commit`, from this checkout's git history (a clone needs it: not a shallow one). */
@@ -82,6 +83,12 @@ describe("migration: the layout before the pipeline repository, then the new pro
   let env: Record<string, string>;
   let old: string;
   let historyBefore: Map<string, number>;
+  /**
+   * Mirrors with waivers: their OpenVEX document's `@id` named github.com in
+   * the old program and names the GitHub deployed to in the new one, here the
+   * stand-in, so it is updated too (on github.com it would not change).
+   */
+  let vexed: string[];
 
   before(async () => {
     requireBuiltTools();
@@ -112,6 +119,9 @@ describe("migration: the layout before the pipeline repository, then the new pro
     }
     assert.equal(s.repoNames().includes(`${OWNER}/mirror-fleet-pipeline`), false);
     historyBefore = new Map(MIRRORS.map((m) => [m, s.history(`${OWNER}/mirror-${m}`, "main").length]));
+    vexed = MIRRORS.filter((m) => s.readFile(`${OWNER}/mirror-${m}`, "main", VEX) !== undefined);
+    assert.deepEqual(vexed, ["gokapi"]);
+    assert.match(s.readFile(`${OWNER}/mirror-gokapi`, "main", VEX)!, /"@id": "https:\/\/github\.com\/acme-corp\/mirror-gokapi\//);
   });
 
   test("2. GIVEN the new program WHEN preview THEN the pipeline repository is created, and per mirror the bundle file is deleted, the workflow and the README (which says where the pipeline is) updated, the seven labels dropped from the stack, nothing else", async () => {
@@ -123,6 +133,7 @@ describe("migration: the layout before the pipeline repository, then the new pro
       `delete RepositoryFile ${m}-file-mirror-pipeline-cjs`,
       `update RepositoryFile ${m}-file-github-workflows-mirror-yml`,
       `update RepositoryFile ${m}-file-readme-md`,
+      ...(vexed.includes(m) ? [`update RepositoryFile ${m}-file-mirror-waivers-openvex-json`] : []),
       // retainOnDelete, and the preview says so: dropped from the stack, kept on GitHub (test 3); the pipeline makes its own labels now.
       ...FLEET_LABELS.map((l) => `delete[retain] IssueLabel ${m}-label-${l.name}`),
     ]);
@@ -144,7 +155,7 @@ describe("migration: the layout before the pipeline repository, then the new pro
 
   test("3. GIVEN the new program WHEN up THEN each mirror's bundle is gone from GitHub, its workflow is render's with the stack's commit, and its next run would use the pinned pipeline", async () => {
     const up = ok(await p.run(["up"], env), "up (new program)");
-    assert.deepEqual(changes(up), { create: 8 + 2, update: 2 * MIRRORS.length, delete: MIRRORS.length * (1 + FLEET_LABELS.length) });
+    assert.deepEqual(changes(up), { create: 8 + 2, update: 2 * MIRRORS.length + vexed.length, delete: MIRRORS.length * (1 + FLEET_LABELS.length) });
     assert.deepEqual(s.rejected, []);
     const pin = await p.pipelineOutput(env);
     const rendered = await p.render(env);
@@ -162,8 +173,10 @@ describe("migration: the layout before the pipeline repository, then the new pro
       // The labels the old program made stay, as they were: they were retainOnDelete, and a deleted label strips itself off every issue.
       for (const l of FLEET_LABELS) assert.deepEqual([s.repo(repo).labels.get(l.name)].map((x) => [x?.name, x?.color, x?.description]), [[l.name, l.color, l.description]], `${repo}: label ${l.name}`);
       const history = s.history(repo, "main");
-      assert.equal(history.length, historyBefore.get(m)! + 3, `${repo}: a commit for the README, one for the workflow, one that deletes the bundle`);
+      const vex = vexed.includes(m) ? 1 : 0;
+      assert.equal(history.length, historyBefore.get(m)! + 3 + vex, `${repo}: a commit for the README, one for the workflow${vex ? ", one for the OpenVEX document" : ""}, one that deletes the bundle`);
       assert.ok(history[1].tree.has(OLD_BUNDLE) && !history[0].tree.has(OLD_BUNDLE));
+      if (vex) assert.match(s.readFile(repo, "main", VEX)!, new RegExp(`"@id": "${s.url.replaceAll(".", "\\.")}/acme-corp/mirror-${m}/`));
       const workflow = s.readFile(repo, "main", WORKFLOW)!;
       assert.equal(workflow, fs.readFileSync(path.join(rendered, `mirror-${m}`, WORKFLOW), "utf8"), `${repo}: the workflow is not render's`);
       assert.doesNotMatch(workflow, /\.mirror\/pipeline\.cjs/);

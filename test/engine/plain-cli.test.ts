@@ -57,12 +57,15 @@ function steps(r: EngineRun): string[] {
  * pipeline repository, then written as `<pipeline commit N>`, N its place in
  * that repository's history, so that two deployments compare. (The pipeline
  * repository's own README shows the form with a placeholder: not checked.)
+ * Links to the mirrors name the GitHub deployed to, here the stand-in at its
+ * own port: written as `<stand-in>`.
  */
 function contents(s: GitHubStandIn): Record<string, string> {
   const pipeline = `${OWNER}/mirror-fleet-pipeline`;
   const history = s.history(pipeline, "main").map((c) => c.sha).reverse();
   const ref = new RegExp(`(${pipeline}(?:/\\.github/workflows/mirror-[0-9a-f]{12}\\.yml)?@)([0-9a-f]{40})`, "g");
   const out: Record<string, string> = {};
+  const host = new URL(s.url).host;
   let named = 0;
   for (const name of s.repoNames().filter((n) => n.startsWith(`${OWNER}/mirror-`)).sort()) {
     const repo = s.repo(name);
@@ -75,7 +78,7 @@ function contents(s: GitHubStandIn): Record<string, string> {
         const text = s.readFileAt(pipeline, at[1], called[1])!;
         assert.equal(createHash("sha256").update(text).digest("hex"), called[2], `${name}:${file}: the sha256 it names is not ${called[1]}'s at ${at[1]}`);
       }
-      out[`${name}:${file}`] = content.replace(/(that file's sha256 is )[0-9a-f]{64}/, "$1<its sha256>").replace(ref, (_, at: string, sha: string) => {
+      out[`${name}:${file}`] = content.replaceAll(host, "<stand-in>").replace(/(that file's sha256 is )[0-9a-f]{64}/, "$1<its sha256>").replace(ref, (_, at: string, sha: string) => {
         const n = history.indexOf(sha);
         assert.ok(n >= 0, `${name}:${file} names ${at}${sha}, not a commit of this stand-in's ${pipeline}`);
         named++;
@@ -87,14 +90,23 @@ function contents(s: GitHubStandIn): Record<string, string> {
   return out;
 }
 
-/** The inventory with each mirror's workflow hash checked against that stand-in's file, then left out (it hashes that stand-in's pipeline commit). */
-function withoutWorkflowHash(inventory: unknown, s: GitHubStandIn): unknown {
+/**
+ * The inventory with each mirror's file hashes checked against that stand-in's
+ * files, then left out: they hash what differs between two stand-ins (the
+ * workflow its pipeline commit, the README and the OpenVEX document its
+ * address); `contents` compares the files themselves.
+ */
+function withFileHashesChecked(inventory: unknown, s: GitHubStandIn): unknown {
   return (inventory as Array<Record<string, unknown>>).map((e) => {
-    const files = { ...(e.files as Record<string, string>) };
     const repo = String(e.repository);
-    const workflow = s.readFile(repo, "main", ".github/workflows/mirror.yml")!;
-    assert.equal(files[".github/workflows/mirror.yml"], createHash("sha256").update(workflow).digest("hex"), `${repo}: the inventory's workflow hash is not the committed file's`);
-    delete files[".github/workflows/mirror.yml"];
+    const files = Object.fromEntries(
+      Object.entries(e.files as Record<string, string>).map(([file, hash]) => {
+        const committed = s.readFile(repo, "main", file);
+        assert.ok(committed !== undefined, `${repo}: the inventory names ${file}, which is not on main`);
+        assert.equal(hash, createHash("sha256").update(committed).digest("hex"), `${repo}: the inventory's hash of ${file} is not the committed file's`);
+        return [file, "<checked>"];
+      }),
+    );
     return { ...e, files };
   });
 }
@@ -164,7 +176,7 @@ describe("the plain CLI (pulumi preview|up in the folder) against the GitHub sta
     assert.ok(Object.keys(contents(a)).length > 10);
     const [x, y] = await Promise.all([plain.plain(["stack", "output", "inventory", "--json"], plainEnv, 60_000), inline.pulumi(["stack", "output", "inventory", "--json", "--stack", "prod"], inlineEnv)]);
     assert.equal(x.code, 0, x.stderr);
-    assert.deepEqual(dayless(withoutWorkflowHash(JSON.parse(x.stdout), a)), dayless(withoutWorkflowHash(JSON.parse(y.stdout), b)));
+    assert.deepEqual(dayless(withFileHashesChecked(JSON.parse(x.stdout), a)), dayless(withFileHashesChecked(JSON.parse(y.stdout), b)));
     assert.deepEqual([a.rejected, b.rejected], [[], []], "requests GitHub's description does not allow");
   });
 

@@ -3,13 +3,14 @@ import { test } from "node:test";
 import { githubApi } from "../../infra/github-api";
 
 test("GIVEN no MIRROR_FLEET_GITHUB_API WHEN resolved THEN github.com and the provider's own defaults", () => {
-  assert.deepEqual(githubApi({}), { providerBaseUrl: undefined, restUrl: "https://api.github.com", writeDelayMs: undefined });
+  assert.deepEqual(githubApi({}), { providerBaseUrl: undefined, restUrl: "https://api.github.com", serverUrl: undefined, writeDelayMs: undefined });
 });
 
-test("GIVEN a stand-in or Enterprise Server WHEN resolved THEN the provider and our calls both use <base>/api/v3", () => {
+test("GIVEN a stand-in or Enterprise Server WHEN resolved THEN the provider and our calls both use <base>/api/v3, and its web pages are at <base>", () => {
   assert.deepEqual(githubApi({ MIRROR_FLEET_GITHUB_API: "http://127.0.0.1:4010", MIRROR_FLEET_WRITE_DELAY_MS: "0" }), {
     providerBaseUrl: "http://127.0.0.1:4010/",
     restUrl: "http://127.0.0.1:4010/api/v3",
+    serverUrl: "http://127.0.0.1:4010",
     writeDelayMs: 0,
   });
 });
