@@ -17,23 +17,6 @@ function cronText(cron: string): string {
   return dow === "*" ? `daily at ${hhmm}` : `every ${days[Number(dow)]} at ${hhmm}`;
 }
 
-/** The host `gh` must be told about, or none on github.com (gh's default). */
-function ghHost(m: ResolvedMirror): string | undefined {
-  return m.serverUrl === GITHUB_COM ? undefined : new URL(m.serverUrl).host;
-}
-
-/** `gh --repo`: OWNER/REPO on github.com, HOST/OWNER/REPO on an Enterprise Server. */
-function ghRepo(m: ResolvedMirror): string {
-  const host = ghHost(m);
-  return `${host ? `${host}/` : ""}${m.owner}/${m.repo}`;
-}
-
-/** `gh auth token`'s `--hostname`, on an Enterprise Server only. */
-function ghHostFlag(m: ResolvedMirror): string {
-  const host = ghHost(m);
-  return host ? ` --hostname ${host}` : "";
-}
-
 /**
  * What the mirror is, said plainly: only a digest-pinned, minimal runtime base
  * earns "hardened" (components/hardening.ts). A mirror built from upstream's
@@ -94,6 +77,8 @@ function securityTab(m: ResolvedMirror): string {
  * the one the registry serves, hashed from the manifest itself.
  */
 function verifySection(m: ResolvedMirror): string[] {
+  // The host `gh` must be told on an Enterprise Server (`--repo HOST/OWNER/REPO`, `--hostname`); none on github.com, its default.
+  const host = m.serverUrl === GITHUB_COM ? undefined : new URL(m.serverUrl).host;
   return [
     "## Verify an image",
     "",
@@ -105,7 +90,7 @@ function verifySection(m: ResolvedMirror): string[] {
     `run_url=$(grep '^run_url:' ${MIRROR_PATHS.pin} | grep -o 'https://[^"]*')`,
     "",
     `# 2. What that run scanned: its audit bundle (kept ${m.artifactRetentionDays} days)`,
-    `gh run download "\${run_url##*/}" --repo ${ghRepo(m)} --name audit --dir audit`,
+    `gh run download "\${run_url##*/}" --repo ${host ? `${host}/` : ""}${m.owner}/${m.repo} --name audit --dir audit`,
     `if [ "$(cat audit/digest.txt)" = "$digest" ]; then echo "pinned digest = scanned digest"; else echo "MISMATCH: the run scanned $(cat audit/digest.txt)"; fi`,
     "",
     "# 3. What the registry serves: the manifest's own sha256 must be the digest (any one of these)",
@@ -114,7 +99,7 @@ function verifySection(m: ResolvedMirror): string[] {
     `docker buildx imagetools inspect "${m.image}@$digest" --format '{{json .Manifest.Digest}}'`,
     "```",
     "",
-    `${m.visibility === "private" ? `The image is private: log in first (\`gh auth token${ghHostFlag(m)} | docker login ${registryHost(m.image)} -u <you> --password-stdin\`; skopeo and crane read the same credentials). ` : ""}A digest that is missing from the registry, or differs in any of the three places, is not an image this mirror built: do not deploy it.`,
+    `${m.visibility === "private" ? `The image is private: log in first (\`gh auth token${host ? ` --hostname ${host}` : ""} | docker login ${registryHost(m.image)} -u <you> --password-stdin\`; skopeo and crane read the same credentials). ` : ""}A digest that is missing from the registry, or differs in any of the three places, is not an image this mirror built: do not deploy it.`,
     "",
   ];
 }

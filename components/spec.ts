@@ -26,6 +26,11 @@ import {
   type StackSettings,
 } from "./types";
 
+/** The web address of the stack's GitHub: `serverUrl`, else github.com's. */
+export function stackServerUrl(settings: StackSettings): string {
+  return settings.serverUrl ?? GITHUB_COM;
+}
+
 /** Typed identity for entries in mirrors/: `export default defineMirror({...})`. */
 export function defineMirror<const T extends MirrorSpec>(spec: T): T {
   return spec;
@@ -441,7 +446,7 @@ function resolveEntry(
     name,
     repo: `${policy.repoPrefix}${name}`,
     owner: settings.owner,
-    serverUrl: settings.serverUrl ?? GITHUB_COM,
+    serverUrl: stackServerUrl(settings),
     visibility: settings.visibility,
     upstream: {
       owner: upOwner,

@@ -13,7 +13,7 @@
  */
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import { GITHUB_COM } from "../components/types";
+import { stackServerUrl } from "../components/spec";
 import { githubApi } from "./github-api";
 import { loadMirrorEntries, readProjectFile } from "./mirrors";
 import { policy } from "./policy";
@@ -88,7 +88,7 @@ async function fleetStack(): Promise<Record<string, unknown>> {
       }));
     }),
     // The pipeline every mirror runs, one hop from any of them: repository, commit, bundle sha256.
-    pipeline: fleet.pipeline.pin.apply((p) => ({ ...p, url: `${stack.settings.serverUrl ?? GITHUB_COM}/${p.repository}/tree/${p.commit}` })),
+    pipeline: fleet.pipeline.pin.apply((p) => ({ ...p, url: `${stackServerUrl(stack.settings)}/${p.repository}/tree/${p.commit}` })),
     summary: fleet.inventory.summary,
   };
 }
