@@ -217,15 +217,17 @@ export function engineErrors(e: unknown, events: readonly EngineEvent[]): Error 
 
 /**
  * go-github's own refusal once a response said no request is left
- * (`checkRateLimitBeforeDo`, google/go-github v88 github.go): the provider's
- * transport waits only on a 403 it receives, so a run that spends the limit
- * itself stops here instead of waiting.
+ * (`checkRateLimitBeforeDo`, google/go-github v88 github.go), for every
+ * request started after it. The provider's transport waits for the reset
+ * only on a 403 it receives: a request already waiting for its lock
+ * (docs/scale.md). A run that spends the limit itself stops here, perhaps
+ * after that wait.
  */
 const RATE_LIMIT_SPENT = /API rate limit of (\d+) still exceeded until ([^,]+), not making remote request/;
 
 function rateLimitAdvice(limit: string, until: string): string {
   return (
-    `GitHub's rate limit for the deploying identity (${limit} requests an hour) is spent, and the provider stops rather than wait: ` +
+    `GitHub's rate limit for the deploying identity (${limit} requests an hour) is spent, and the provider refused the requests left rather than wait: ` +
     `run the same command again after ${until}. A refresh reads about 34 times per mirror, a new mirror about 70 (docs/scale.md); ` +
     `a GitHub App's limit grows with the organisation.`
   );

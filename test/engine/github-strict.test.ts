@@ -346,27 +346,55 @@ describe("an organisation like a real one", { concurrency: false }, () => {
       ok(await p.run(["up", "--refresh"], env), "restore");
     });
 
-    // What the released provider does when a run spends the limit itself:
-    // its transport waits for the reset on a 403 it receives (transport.go),
-    // but once an answer says 0 remaining, go-github refuses every later
-    // request before the reset without sending it (checkRateLimitBeforeDo,
-    // google/go-github v88). A refresh larger than a window meets the second
-    // case, so the run stops, and the message says when to run it again.
-    test("GIVEN a rate limit smaller than a refresh WHEN preview --refresh THEN the run stops once an answer says 0 remaining, naming when to run again; after the reset it finishes", async () => {
-      // The window must outlast the run until the provider is refused: with
-      // 15 s a clean clone's CI once saw the preview go through (a fresh
-      // window opened first). Whatever waits on a 403 it received waits for
-      // the reset: about a minute of this test's time.
+    // What the released provider does when a run spends the limit itself.
+    // It sends one request at a time: its transport holds a lock around
+    // each (parallelRequests off, transport.go). Once an answer says 0
+    // remaining, go-github refuses every request started later before the
+    // reset, without sending it (checkRateLimitBeforeDo, google/go-github
+    // v88). A request already waiting for the lock was checked before that
+    // answer: it is sent, meets GitHub's 403, and the transport sleeps until
+    // the reset holding the lock, and the engine waits for it. So which of
+    // the two a run meets first depends on how many reads the engine runs at
+    // once: one at a time, the next request is always refused (the first
+    // test); with the default parallelism it is a race (the second). A clean
+    // clone's CI once saw a preview go through the spent limit that way.
+    const spentAdvice = /rate limit for the deploying identity \(25 requests an hour\) is spent, and the provider refused the requests left rather than wait: run the same command again after /;
+
+    test("GIVEN a rate limit smaller than a refresh WHEN preview --refresh reads one resource at a time THEN the run stops at the first request after an answer said 0 remaining, naming when to run again; after the reset it finishes", async () => {
       s.setRateLimit(25, 60_000);
       try {
-        const spent = await p.run(["preview", "--refresh"], env);
+        const from = s.requests.length;
+        const spent = await p.run(["preview", "--refresh"], { ...env, PULUMI_PARALLEL: "1" });
         assert.notEqual(spent.code, 0, "preview went through a spent rate limit");
         assert.match(spent.stderr, /API rate limit of 25 still exceeded until [^,]+, not making remote request/);
-        assert.match(spent.stderr, /rate limit for the deploying identity \(25 requests an hour\) is spent, and the provider stops rather than wait: run the same command again after /);
+        assert.match(spent.stderr, spentAdvice);
+        assert.deepEqual(s.requests.slice(from).filter((r) => r.rateLimited), [], "a request was sent after an answer said 0 remaining");
       } finally {
         s.setRateLimit(5000, 3_600_000); // the reset
       }
       assert.deepEqual(changes(ok(await p.run(["preview", "--refresh"], env), "preview after the reset")), {});
+    });
+
+    test("GIVEN the same limit WHEN preview --refresh with the engine's default parallelism THEN a read already waiting meets GitHub's 403 and waits for the reset; the run then finishes, or stops naming when to run again", async () => {
+      const windowMs = 15_000;
+      s.setRateLimit(25, windowMs);
+      try {
+        const from = s.requests.length;
+        const started = Date.now();
+        const r = await p.run(["preview", "--refresh"], env);
+        const sent = s.requests.slice(from);
+        const limited = sent.filter((x) => x.rateLimited);
+        assert.ok(limited.length > 0 || r.code !== 0, "preview went through a spent rate limit without meeting it");
+        for (const l of limited) {
+          const again = sent.slice(sent.indexOf(l) + 1).find((x) => x.method === l.method && x.url === l.url);
+          assert.ok(again && again.status < 400, `${l.method} ${l.url}: the transport did not send it again after the reset`);
+        }
+        if (limited.length) assert.ok(Date.now() - started >= windowMs, "the run did not wait for the reset");
+        if (r.code === 0) assert.deepEqual(changes(ok(r, "preview that waited for the reset")), {});
+        else assert.match(r.stderr, spentAdvice);
+      } finally {
+        s.setRateLimit(5000, 3_600_000);
+      }
     });
 
     test("GIVEN a mirror's repository archived in GitHub WHEN up --refresh THEN the provider unarchives it first (PATCH archived=false, the one write an archived repository takes) and then fixes the drift", async () => {

@@ -112,7 +112,7 @@ describe("run", () => {
     assert.equal(engineErrors(other, events), other);
   });
 
-  test("GIVEN the provider stopped on a spent rate limit WHEN reported THEN the message says when to run again, and why it did not wait", () => {
+  test("GIVEN the provider stopped on a spent rate limit WHEN reported THEN the message says when to run again", () => {
     // The diagnostic of a real `npm run preview -- --refresh` (provider built from terraform-provider-github v6.13.0, go-github v88) against the stand-in.
     const message =
       "refreshing urn:pulumi:prod::mirror-fleet::mirror-fleet:index:MirroredImage$github:index/repositoryRuleset:RepositoryRuleset::gokapi-ruleset: 1 error occurred:\n" +
@@ -120,7 +120,7 @@ describe("run", () => {
     const diag = { sequence: 1, timestamp: 0, diagnosticEvent: { severity: "error", message, color: "never", prefix: "error: " } } as unknown as EngineEvent;
     const e = engineErrors(Object.assign(new Error("Command failed"), { commandResult: { stderr: "…" } }), [diag]);
     assert.match(e.message, /^refreshing urn:/);
-    assert.match(e.message, /rate limit for the deploying identity \(25 requests an hour\) is spent, and the provider stops rather than wait: run the same command again after 2026-12-06 23:03:41 \+0000 UTC\./);
+    assert.match(e.message, /rate limit for the deploying identity \(25 requests an hour\) is spent, and the provider refused the requests left rather than wait: run the same command again after 2026-12-06 23:03:41 \+0000 UTC\./);
     const other = engineErrors(Object.assign(new Error("Command failed"), { commandResult: { stderr: "…" } }), [{ ...diag, diagnosticEvent: { ...diag.diagnosticEvent!, message: "403 Resource not accessible by integration" } } as EngineEvent]);
     assert.doesNotMatch(other.message, /rate limit/);
   });
