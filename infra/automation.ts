@@ -225,6 +225,13 @@ export function engineErrors(e: unknown, events: readonly EngineEvent[]): Error 
  */
 const RATE_LIMIT_SPENT = /API rate limit of (\d+) still exceeded until ([^,]+), not making remote request/;
 
+function rateLimitWait(until: string): string {
+  return (
+    `GitHub's rate limit for the deploying identity is spent until ${until}. The provider refuses the requests left, ` +
+    `and waits for that reset on those it had already sent: this run may sit until then before it ends. What was applied stays in the state.`
+  );
+}
+
 function rateLimitAdvice(limit: string, until: string): string {
   return (
     `GitHub's rate limit for the deploying identity (${limit} requests an hour) is spent, and the provider refused the requests left rather than wait: ` +
@@ -271,7 +278,14 @@ export async function run(opts: AutomationOptions, deps: AutomationDeps): Promis
   const stack = await deps.selectStack(opts, cmd, deps.env);
   const onOutput = (t: string) => deps.out(t);
   const events: EngineEvent[] = [];
-  const onEvent = (e: EngineEvent) => void events.push(e);
+  let spentSaid = false;
+  const onEvent = (e: EngineEvent) => {
+    events.push(e);
+    // Said when it happens: what the provider had already sent waits for the reset, and so may the run.
+    const spent = !spentSaid && e.diagnosticEvent?.severity === "error" ? RATE_LIMIT_SPENT.exec(e.diagnosticEvent.message) : null;
+    if (spent) deps.out(`mirror-fleet: ${rateLimitWait(spent[2])}\n`);
+    spentSaid ||= spent !== null;
+  };
   const failed = (e: unknown) => Promise.reject(engineErrors(e, events));
   if (opts.command === "preview") {
     const result = await stack.preview({ onOutput, onEvent, diff: true, refresh: opts.refresh }).catch(failed);

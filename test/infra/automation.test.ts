@@ -94,6 +94,23 @@ describe("run", () => {
     assert.ok(flagged.calls.includes("up"));
   });
 
+  test("GIVEN the provider refused a request on a spent rate limit WHEN the run goes on THEN it says at once that the run may sit until the reset, once", async () => {
+    const refused = (urn: string) =>
+      ({
+        sequence: 1,
+        timestamp: 0,
+        diagnosticEvent: { severity: "error", color: "never", message: `refreshing ${urn}: 1 error occurred:\n\t* GET http://127.0.0.1:1/api/v3/repos/acme-corp/mirror-gokapi: 403 API rate limit of 25 still exceeded until 2026-12-07 15:41:55 +0000 UTC, not making remote request. [rate reset in 29s]` },
+      }) as unknown as EngineEvent;
+    const { d, out } = deps({}, [refused("a"), refused("b")]);
+    assert.equal(await run(parseOptions(["preview"], {}, root), d), 0);
+    const said = out().split("\n").filter((l) => l.includes("sit until"));
+    assert.deepEqual(said, [
+      "mirror-fleet: GitHub's rate limit for the deploying identity is spent until 2026-12-07 15:41:55 +0000 UTC. The provider refuses the requests left, and waits for that reset on those it had already sent: this run may sit until then before it ends. What was applied stays in the state.",
+    ]);
+    assert.ok(out().indexOf("sit until") < out().indexOf('{"command":"preview"'), "said after the run ended");
+    assert.doesNotMatch(deps().out(), /sit until/);
+  });
+
   test("GIVEN the engine's plan events WHEN read THEN only deleted MirroredImage components whose entries remain count", () => {
     const events = [step("delete", "mirror-fleet:index:MirroredImage", "uptime"), step("delete", "mirror-fleet:index:MirroredImage", "plik"), step("update", "mirror-fleet:index:MirroredImage", "gokapi"), step("delete", "github:index/issueLabel:IssueLabel", "gokapi")];
     assert.deepEqual(lostMirrors(events, ["gokapi", "plik"]), ["plik"]);
