@@ -91,12 +91,13 @@ function contents(s: GitHubStandIn): Record<string, string> {
 }
 
 /**
- * The inventory with each mirror's file hashes checked against that stand-in's
- * files, then left out: they hash what differs between two stand-ins (the
- * workflow its pipeline commit, the README and the OpenVEX document its
- * address); `contents` compares the files themselves.
+ * The inventory checked against that stand-in: each mirror's file hashes
+ * against its files, then left out (they hash what differs between two
+ * stand-ins: the workflow its pipeline commit, the README and the OpenVEX
+ * document its address; `contents` compares the files themselves), and its
+ * repository link on that stand-in, written `<stand-in>`.
  */
-function withFileHashesChecked(inventory: unknown, s: GitHubStandIn): unknown {
+function checkedAgainst(inventory: unknown, s: GitHubStandIn): unknown {
   return (inventory as Array<Record<string, unknown>>).map((e) => {
     const repo = String(e.repository);
     const files = Object.fromEntries(
@@ -107,7 +108,8 @@ function withFileHashesChecked(inventory: unknown, s: GitHubStandIn): unknown {
         return [file, "<checked>"];
       }),
     );
-    return { ...e, files };
+    assert.equal(e.repositoryUrl, `${s.url}/${repo}`, `${repo}: the inventory's link is not the repository's page on the stand-in`);
+    return { ...e, files, repositoryUrl: "<stand-in>" };
   });
 }
 
@@ -176,7 +178,7 @@ describe("the plain CLI (pulumi preview|up in the folder) against the GitHub sta
     assert.ok(Object.keys(contents(a)).length > 10);
     const [x, y] = await Promise.all([plain.plain(["stack", "output", "inventory", "--json"], plainEnv, 60_000), inline.pulumi(["stack", "output", "inventory", "--json", "--stack", "prod"], inlineEnv)]);
     assert.equal(x.code, 0, x.stderr);
-    assert.deepEqual(dayless(withFileHashesChecked(JSON.parse(x.stdout), a)), dayless(withFileHashesChecked(JSON.parse(y.stdout), b)));
+    assert.deepEqual(dayless(checkedAgainst(JSON.parse(x.stdout), a)), dayless(checkedAgainst(JSON.parse(y.stdout), b)));
     assert.deepEqual([a.rejected, b.rejected], [[], []], "requests GitHub's description does not allow");
   });
 

@@ -24,10 +24,13 @@ test("GIVEN this checkout WHEN rehearsed THEN the fleet is created in the stand-
   const summary = JSON.parse(/^\{"command":"up".*$/m.exec(r.stdout)![0]);
   assert.ok(summary.changes.create > 20, JSON.stringify(summary));
   assert.match(r.stdout, /What GitHub received \(\d+ requests, \d+ writes, 0 refused by GitHub's description\):/);
-  // This checkout's own fleet, whatever the user keeps in mirrors/: one repository per entry.
+  // This checkout's own fleet, whatever the user keeps in mirrors/: one repository per entry, its
+  // inventory link on the stand-in (an Enterprise Server to the provider, which names itself), not github.com.
+  const standIn = /GitHub stand-in at (http:\/\/[^,]+),/.exec(r.stdout)![1].replace(/\./g, "\\.");
   for (const e of USER_FLEET.entries()) {
     const name = (e.spec as { name: string }).name;
     assert.match(r.stdout, new RegExp(`^[A-Za-z0-9-]+/${policy.repoPrefix}${name} \\((?:private|public), default branch main\\)$`, "m"), e.file);
+    assert.match(r.stdout, new RegExp(`"repositoryUrl": "${standIn}/[A-Za-z0-9-]+/${policy.repoPrefix}${name}"`), e.file);
   }
   // The nine GitHub gives every new repository: the fleet declares none (its pipeline makes its own where it uses them).
   assert.match(r.stdout, /^ {2}labels: bug, documentation, duplicate, enhancement, good first issue, help wanted, invalid, question, wontfix$/m);

@@ -16,7 +16,10 @@ import { servedOperations, startGitHubStandIn, type GitHubStandIn } from "../sup
 const ORG = "acme";
 const REPO = `${ORG}/mirror-x`;
 
-function client(s: GitHubStandIn, prefix = "") {
+/** The answers' text, by the way in (`""` for github.com's, `/api/v3` for an Enterprise Server's). */
+type Seen = Record<string, string[]>;
+
+function client(s: GitHubStandIn, prefix = "", seen: Seen = {}) {
   return async (method: string, path: string, body?: unknown, token = s.token): Promise<{ status: number; body: any }> => {
     const res = await fetch(`${s.url}${prefix}${path}`, {
       method,
@@ -24,9 +27,13 @@ function client(s: GitHubStandIn, prefix = "") {
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await res.text();
+    if (res.ok) (seen[prefix] ??= []).push(`${method} ${path}: ${text}`);
     return { status: res.status, body: text ? JSON.parse(text) : null };
   };
 }
+
+/** The absolute URLs of an answer that name a host of github.com (its API, web pages, uploads, git). */
+const dotcomUrls = (text: string) => text.match(/(?:https:\/\/(?:api\.|uploads\.)?github\.com\/|git@github\.com:|git:\/\/github\.com\/)[^"]*/g) ?? [];
 
 const b64 = (t: string) => Buffer.from(t).toString("base64");
 
@@ -39,8 +46,9 @@ test("GIVEN every operation the stand-in serves WHEN each is sent THEN every 2xx
     s.addRelease("upstream/tool", { tag: "v1.0.0", date: "2026-01-02T00:00:00Z" });
     const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
     s.addApp("4242", publicKey.export({ type: "spki", format: "pem" }).toString());
-    const gh = client(s);
-    const ghes = client(s, "/api/v3");
+    const seen: Seen = {};
+    const gh = client(s, "", seen);
+    const ghes = client(s, "/api/v3", seen);
     const ok = async (p: Promise<{ status: number; body: any }>, what: string) => {
       const r = await p;
       assert.ok(r.status >= 200 && r.status < 300, `${what}: ${r.status} ${JSON.stringify(r.body)}`);
@@ -185,6 +193,11 @@ test("GIVEN every operation the stand-in serves WHEN each is sent THEN every 2xx
     assert.deepEqual(s.rejected, [], "requests outside the description");
     assert.deepEqual(s.unimplemented, []);
     assert.deepEqual(s.badResponses, [], "answers outside GitHub's response schemas");
+    // An Enterprise Server names itself in its answers (`{host}/…`, `{host}/api/v3/…`), github.com itself.
+    assert.deepEqual(seen["/api/v3"].filter((a) => dotcomUrls(a).length), [], "an Enterprise Server's answers name github.com");
+    assert.ok(seen["/api/v3"].some((a) => a.includes(`"html_url":"${s.url}/${REPO}"`)), "no Enterprise Server answer names the repository's page at the stand-in's address");
+    assert.ok(seen[""].some((a) => a.includes(`"html_url":"https://github.com/${REPO}"`)), "github.com's answers do not name the repository's page on github.com");
+    assert.deepEqual(seen[""].filter((a) => a.includes(s.url.replace("http://", ""))), [], "github.com's answers name the stand-in's address");
     const answered = new Set(s.requests.filter((r) => r.status >= 200 && r.status < 300).map((r) => r.operationId));
     assert.deepEqual(
       servedOperations().filter((op) => !answered.has(op)),

@@ -26,6 +26,9 @@
  *   parameters and body must pass both descriptions. Unknown top-level body
  *   fields are ignored as GitHub ignores them, and recorded: the provider's
  *   go-github structs send `auto_init` or `topics` on every repository PATCH.
+ *   Its answers name the stand-in's own address, as an Enterprise Server
+ *   names itself (`html_url` `{host}/owner/repo`, `url` `{host}/api/v3/…`);
+ *   `/…` answers name github.com.
  *
  * The answers are shaped like GitHub's and, with `checkResponses` (the
  * default), every 2xx JSON answer is validated against the response schema
@@ -1164,7 +1167,7 @@ export class GitHubStandIn {
           answer = { status: 400, body: { message: reason } };
           this.unimplemented.push({ method, url: rawUrl, status: 400, reason });
         } else {
-          const ctx: Ctx = { params: routed.params, body: routed.body, url: rawUrl, base: this.url, actor: who };
+          const ctx: Ctx = { params: routed.params, body: routed.body, url: rawUrl, base: this.url, actor: who, origins: routed.origins };
           const limited = this.overLimit(who);
           rateLimited = limited !== undefined;
           const refused = limited ?? this.authorize(who, routed.op, ctx) ?? this.archivedRefusal(routed.op, ctx);
@@ -1328,7 +1331,7 @@ export class GitHubStandIn {
     rawUrl: string,
     headers: http.IncomingHttpHeaders,
     text: string,
-  ): (Routed & { who: Identity }) | { reject: string; status: number } {
+  ): (Routed & { who: Identity; origins: Origins }) | { reject: string; status: number } {
     const url = new URL(rawUrl, "http://stand-in");
     const ghes = url.pathname === "/api/v3" || url.pathname.startsWith("/api/v3/");
     let pathname = ghes ? url.pathname.slice("/api/v3".length) || "/" : url.pathname;
@@ -1373,7 +1376,7 @@ export class GitHubStandIn {
       // The handler sees api.github.com's reading (the last check): what it ignores is what GitHub ignores.
       routed = { ...r, described: [sp, o] };
     }
-    return { ...routed!, who };
+    return { ...routed!, who, origins: ghes ? serverOrigins(this.url) : GITHUB_COM };
   }
 
   // -------------------------------------------------------------------------
@@ -1756,7 +1759,7 @@ export class GitHubStandIn {
   }
 
   /** POST /orgs/{org}/repos and POST /user/repos: settings from the body; auto_init makes the first commit. */
-  createRepo(owner: string, b: Obj, by?: Identity): Answer {
+  createRepo(o: Origins, owner: string, b: Obj, by?: Identity): Answer {
     const fullName = `${owner}/${String(b.name)}`;
     if (this.hasRepo(fullName)) {
       return {
@@ -1779,7 +1782,7 @@ export class GitHubStandIn {
     repo.createdBy = login;
     for (const l of org?.defaultLabels ?? GITHUB_DEFAULT_LABELS) this.addLabel(fullName, l.name, l.color, l.description).default = true;
     if (b.auto_init === true) this.addCommit(fullName, { files: { "README.md": `# ${repo.name}\n` }, message: "Initial commit", committer: WEB_UI, author: { name: login, email: noreplyEmail(login) } });
-    return { status: 201, body: repoJson(repo, by ? this.roleIn(by, repo) : "admin", this.ownerType(repo)) };
+    return { status: 201, body: repoJson(o, repo, by ? this.roleIn(by, repo) : "admin", this.ownerType(repo)) };
   }
 
   /** An organisation's repositories are owned by an Organization, the rest by a User. */
@@ -1834,6 +1837,8 @@ interface Ctx {
   readonly base: string;
   /** Who sent the request. */
   readonly actor: Identity;
+  /** Where the answer names the API and web pages: github.com's, or on /api/v3 the stand-in's own as an Enterprise Server's. */
+  readonly origins: Origins;
 }
 
 type Handler = (this: GitHubStandIn, ctx: Ctx) => Answer;
@@ -1868,7 +1873,7 @@ function secretJson(s: SecretState): Obj {
  * OrganizationAdmin bypass and answers null (the provider reads 0), as the
  * real service does: a program that sends 1 sees a diff on every refresh.
  */
-function rulesetJson(repo: RepoState, id: number, b: Obj, createdAt: string, updatedAt: string): Obj {
+function rulesetJson(o: Origins, repo: RepoState, id: number, b: Obj, createdAt: string, updatedAt: string): Obj {
   const actors = ((b.bypass_actors as Obj[] | undefined) ?? []).map((a) => ({
     actor_id: a.actor_type === "OrganizationAdmin" ? null : (a.actor_id ?? null),
     actor_type: a.actor_type,
@@ -1886,7 +1891,7 @@ function rulesetJson(repo: RepoState, id: number, b: Obj, createdAt: string, upd
     conditions: b.conditions ?? null,
     rules: b.rules ?? [],
     node_id: `RRS_${id}`,
-    _links: { self: { href: `https://api.github.com/repos/${repo.fullName}/rulesets/${id}` }, html: { href: `https://github.com/${repo.fullName}/rules/${id}` } },
+    _links: { self: { href: `${o.api}/repos/${repo.fullName}/rulesets/${id}` }, html: { href: `${o.web}/${repo.fullName}/rules/${id}` } },
     created_at: createdAt,
     updated_at: updatedAt,
   };
@@ -1932,12 +1937,27 @@ function page<T>(items: readonly T[], { params, url, base }: Ctx): Answer & { bo
   return { status: 200, body, headers: links.length ? { link: links.join(", ") } : {} };
 }
 
-const API = "https://api.github.com";
+/** Where a GitHub names its API, web pages and uploads in its answers. */
+interface Origins {
+  readonly api: string;
+  readonly web: string;
+  readonly uploads: string;
+  /** The host of git's ssh and git:// URLs. */
+  readonly host: string;
+}
+
+/** github.com's: what `/…` requests are answered with. */
+const GITHUB_COM: Origins = { api: "https://api.github.com", web: "https://github.com", uploads: "https://uploads.github.com", host: "github.com" };
+
+/** An Enterprise Server's at `base` (GHES's description: `{host}/api/v3`, `{host}/api/uploads`): what `/api/v3/…` requests are answered with. */
+function serverOrigins(base: string): Origins {
+  return { api: `${base}/api/v3`, web: base, uploads: `${base}/api/uploads`, host: new URL(base).host };
+}
 
 /** A user as GitHub shows one (`simple-user`); `[bot]` logins are Bots, organisations pass their type. */
-function user(login: string, type?: "User" | "Bot" | "Organization"): Obj {
+function user(o: Origins, login: string, type?: "User" | "Bot" | "Organization"): Obj {
   const id = Math.abs(hashInt(login));
-  const u = `${API}/users/${encodeURIComponent(login)}`;
+  const u = `${o.api}/users/${encodeURIComponent(login)}`;
   // An App's bot user links to the App (`github-actions[bot]` -> /apps/github-actions).
   const bot = /^(.+)\[bot\]$/.exec(login);
   return {
@@ -1947,7 +1967,7 @@ function user(login: string, type?: "User" | "Bot" | "Organization"): Obj {
     avatar_url: `https://avatars.githubusercontent.com/u/${id}?v=4`,
     gravatar_id: "",
     url: u,
-    html_url: bot ? `https://github.com/apps/${bot[1]}` : `https://github.com/${login}`,
+    html_url: bot ? `${o.web}/apps/${bot[1]}` : `${o.web}/${login}`,
     followers_url: `${u}/followers`,
     following_url: `${u}/following{/other_user}`,
     gists_url: `${u}/gists{/gist_id}`,
@@ -1963,9 +1983,9 @@ function user(login: string, type?: "User" | "Bot" | "Organization"): Obj {
 }
 
 /** GET /user: the caller's own profile (`private-user`). */
-function privateUser(login: string): Obj {
+function privateUser(o: Origins, login: string): Obj {
   return {
-    ...user(login),
+    ...user(o, login),
     name: null,
     company: null,
     blog: "",
@@ -2036,11 +2056,11 @@ function hashInt(s: string): number {
   return createHash("sha1").update(s).digest().readInt32BE(0);
 }
 
-function labelJson(repo: RepoState, l: LabelState): Obj {
+function labelJson(o: Origins, repo: RepoState, l: LabelState): Obj {
   return {
     id: l.id,
     node_id: `LA_${l.id}`,
-    url: `https://api.github.com/repos/${repo.fullName}/labels/${encodeURIComponent(l.name)}`,
+    url: `${o.api}/repos/${repo.fullName}/labels/${encodeURIComponent(l.name)}`,
     name: l.name,
     color: l.color,
     description: l.description,
@@ -2102,11 +2122,11 @@ function applySettings(repo: RepoState, b: Obj): void {
 }
 
 /** The API URLs every repository answer carries (GitHub's templates). */
-function repoUrls(fullName: string): Obj {
-  const u = `${API}/repos/${fullName}`;
+function repoUrls(o: Origins, fullName: string): Obj {
+  const u = `${o.api}/repos/${fullName}`;
   return {
     url: u,
-    html_url: `https://github.com/${fullName}`,
+    html_url: `${o.web}/${fullName}`,
     archive_url: `${u}/{archive_format}{/ref}`,
     assignees_url: `${u}/assignees{/user}`,
     blobs_url: `${u}/git/blobs{/sha}`,
@@ -2143,22 +2163,22 @@ function repoUrls(fullName: string): Obj {
     tags_url: `${u}/tags`,
     teams_url: `${u}/teams`,
     trees_url: `${u}/git/trees{/sha}`,
-    ssh_url: `git@github.com:${fullName}.git`,
-    clone_url: `https://github.com/${fullName}.git`,
-    git_url: `git://github.com/${fullName}.git`,
-    svn_url: `https://github.com/${fullName}`,
+    ssh_url: `git@${o.host}:${fullName}.git`,
+    clone_url: `${o.web}/${fullName}.git`,
+    git_url: `git://${o.host}/${fullName}.git`,
+    svn_url: `${o.web}/${fullName}`,
   };
 }
 
 /** A repository as GET /repos/{owner}/{repo} answers it (`full-repository`); `permissions` are the caller's (its role). */
-function repoJson(repo: RepoState, role: RepoRole | undefined = "admin", ownerType: "User" | "Organization" = "Organization"): Obj {
+function repoJson(o: Origins, repo: RepoState, role: RepoRole | undefined = "admin", ownerType: "User" | "Organization" = "Organization"): Obj {
   const head = repo.refs.get(`refs/heads/${repo.defaultBranch}`);
   const first = [...repo.commits.values()].map((c) => c.date).sort()[0] ?? "2026-01-01T00:00:00Z";
   const openIssues = [...repo.issues.values()].filter((i) => i.state === "open").length;
   const has = (least: RepoRole) => roleAtLeast(role, least);
   return {
     ...repo.settings,
-    ...repoUrls(repo.fullName),
+    ...repoUrls(o, repo.fullName),
     topics: repo.topics,
     language: null,
     template_repository: null,
@@ -2169,7 +2189,7 @@ function repoJson(repo: RepoState, role: RepoRole | undefined = "admin", ownerTy
     node_id: `R_${repo.id}`,
     name: repo.name,
     full_name: repo.fullName,
-    owner: user(repo.owner, ownerType),
+    owner: user(o, repo.owner, ownerType),
     private: repo.private,
     visibility: repo.private ? "private" : "public",
     archived: repo.archived,
@@ -2193,8 +2213,8 @@ function repoJson(repo: RepoState, role: RepoRole | undefined = "admin", ownerTy
 }
 
 /** An organisation as GET /orgs/{org} answers it (`organization-full`). */
-function orgJson(org: OrgState): Obj {
-  const u = `${API}/orgs/${org.login}`;
+function orgJson(o: Origins, org: OrgState): Obj {
+  const u = `${o.api}/orgs/${org.login}`;
   return {
     login: org.login,
     id: org.id,
@@ -2208,7 +2228,7 @@ function orgJson(org: OrgState): Obj {
     public_members_url: `${u}/public_members{/member}`,
     avatar_url: `https://avatars.githubusercontent.com/u/${org.id}?v=4`,
     description: null,
-    html_url: `https://github.com/${org.login}`,
+    html_url: `${o.web}/${org.login}`,
     has_organization_projects: true,
     has_repository_projects: true,
     public_repos: 0,
@@ -2222,9 +2242,9 @@ function orgJson(org: OrgState): Obj {
   };
 }
 
-function issueJson(self: GitHubStandIn, repo: RepoState, i: IssueState): Obj {
+function issueJson(o: Origins, self: GitHubStandIn, repo: RepoState, i: IssueState): Obj {
   const pull = i.isPull ? repo.pulls.get(i.number) : undefined;
-  const u = `${API}/repos/${repo.fullName}/issues/${i.number}`;
+  const u = `${o.api}/repos/${repo.fullName}/issues/${i.number}`;
   return {
     id: i.id,
     node_id: `I_${i.id}`,
@@ -2234,30 +2254,30 @@ function issueJson(self: GitHubStandIn, repo: RepoState, i: IssueState): Obj {
     state: i.state,
     state_reason: i.stateReason,
     locked: false,
-    labels: i.labels.map((n) => labelJson(repo, self.ensureLabel(repo, n))),
+    labels: i.labels.map((n) => labelJson(o, repo, self.ensureLabel(repo, n))),
     assignee: null,
     assignees: [],
     milestone: null,
-    user: user(i.user),
+    user: user(o, i.user),
     author_association: i.user === self.botLogin ? "NONE" : "OWNER",
     comments: repo.comments.filter((c) => c.issue === i.number).length,
     created_at: i.createdAt,
     updated_at: i.updatedAt,
     closed_at: i.closedAt,
-    closed_by: i.closedBy ? user(i.closedBy) : null,
-    html_url: `https://github.com/${repo.fullName}/${i.isPull ? "pull" : "issues"}/${i.number}`,
+    closed_by: i.closedBy ? user(o, i.closedBy) : null,
+    html_url: `${o.web}/${repo.fullName}/${i.isPull ? "pull" : "issues"}/${i.number}`,
     url: u,
-    repository_url: `${API}/repos/${repo.fullName}`,
+    repository_url: `${o.api}/repos/${repo.fullName}`,
     labels_url: `${u}/labels{/name}`,
     comments_url: `${u}/comments`,
     events_url: `${u}/events`,
     ...(pull
       ? {
           pull_request: {
-            url: `${API}/repos/${repo.fullName}/pulls/${i.number}`,
-            html_url: `https://github.com/${repo.fullName}/pull/${i.number}`,
-            diff_url: `https://github.com/${repo.fullName}/pull/${i.number}.diff`,
-            patch_url: `https://github.com/${repo.fullName}/pull/${i.number}.patch`,
+            url: `${o.api}/repos/${repo.fullName}/pulls/${i.number}`,
+            html_url: `${o.web}/${repo.fullName}/pull/${i.number}`,
+            diff_url: `${o.web}/${repo.fullName}/pull/${i.number}.diff`,
+            patch_url: `${o.web}/${repo.fullName}/pull/${i.number}.patch`,
             merged_at: pull.mergedAt,
           },
         }
@@ -2265,23 +2285,23 @@ function issueJson(self: GitHubStandIn, repo: RepoState, i: IssueState): Obj {
   };
 }
 
-function commentJson(repo: RepoState, c: CommentState): Obj {
+function commentJson(o: Origins, repo: RepoState, c: CommentState): Obj {
   return {
     id: c.id,
     node_id: `IC_${c.id}`,
     body: c.body,
-    user: user(c.user),
+    user: user(o, c.user),
     author_association: "NONE",
     created_at: c.createdAt,
     updated_at: c.updatedAt,
-    html_url: `https://github.com/${repo.fullName}/issues/${c.issue}#issuecomment-${c.id}`,
-    issue_url: `${API}/repos/${repo.fullName}/issues/${c.issue}`,
-    url: `${API}/repos/${repo.fullName}/issues/comments/${c.id}`,
+    html_url: `${o.web}/${repo.fullName}/issues/${c.issue}#issuecomment-${c.id}`,
+    issue_url: `${o.api}/repos/${repo.fullName}/issues/${c.issue}`,
+    url: `${o.api}/repos/${repo.fullName}/issues/comments/${c.id}`,
   };
 }
 
 /** A pull request (`pull-request`; lists answer the `pull-request-simple` subset of it). */
-function pullJson(self: GitHubStandIn, repo: RepoState, p: PullState): Obj {
+function pullJson(o: Origins, self: GitHubStandIn, repo: RepoState, p: PullState): Obj {
   const i = repo.issues.get(p.number)!;
   const headSha = repo.refs.get(`refs/heads/${p.head}`) ?? p.headSha;
   const baseSha = repo.refs.get(`refs/heads/${p.base}`);
@@ -2290,12 +2310,12 @@ function pullJson(self: GitHubStandIn, repo: RepoState, p: PullState): Obj {
     label: `${repo.owner}:${ref}`,
     ref,
     sha: sha ?? p.headSha,
-    user: user(repo.owner, ownerType),
-    repo: { ...repoJson(repo, "admin", ownerType), has_downloads: repo.settings.has_downloads ?? true },
+    user: user(o, repo.owner, ownerType),
+    repo: { ...repoJson(o, repo, "admin", ownerType), has_downloads: repo.settings.has_downloads ?? true },
   });
-  const u = `${API}/repos/${repo.fullName}/pulls/${p.number}`;
-  const html = `https://github.com/${repo.fullName}/pull/${p.number}`;
-  const issueUrl = `${API}/repos/${repo.fullName}/issues/${p.number}`;
+  const u = `${o.api}/repos/${repo.fullName}/pulls/${p.number}`;
+  const html = `${o.web}/${repo.fullName}/pull/${p.number}`;
+  const issueUrl = `${o.api}/repos/${repo.fullName}/issues/${p.number}`;
   // What the pull request changes: the files that differ between the merge base and the head.
   const base = baseSha ? new Set(self.ancestors(repo, baseSha)) : new Set<string>();
   const mergeBase = self.ancestors(repo, headSha).find((c) => base.has(c));
@@ -2312,10 +2332,10 @@ function pullJson(self: GitHubStandIn, repo: RepoState, p: PullState): Obj {
     locked: false,
     title: i.title,
     body: i.body,
-    user: user(i.user),
+    user: user(o, i.user),
     // The description types a pull request's label description as a string (not nullable).
     labels: i.labels.map((n) => {
-      const l = labelJson(repo, self.ensureLabel(repo, n));
+      const l = labelJson(o, repo, self.ensureLabel(repo, n));
       return { ...l, description: l.description ?? "" };
     }),
     assignee: null,
@@ -2328,7 +2348,7 @@ function pullJson(self: GitHubStandIn, repo: RepoState, p: PullState): Obj {
     base: side(p.base, baseSha),
     merged: p.merged,
     merged_at: p.mergedAt,
-    merged_by: p.merged ? user(i.closedBy ?? i.user) : null,
+    merged_by: p.merged ? user(o, i.closedBy ?? i.user) : null,
     merge_commit_sha: p.mergeCommitSha,
     mergeable: p.merged || i.state !== "open" ? null : true,
     mergeable_state: p.merged || i.state !== "open" ? "unknown" : "clean",
@@ -2351,28 +2371,28 @@ function pullJson(self: GitHubStandIn, repo: RepoState, p: PullState): Obj {
     patch_url: `${html}.patch`,
     commits_url: `${u}/commits`,
     review_comments_url: `${u}/comments`,
-    review_comment_url: `${API}/repos/${repo.fullName}/pulls/comments{/number}`,
+    review_comment_url: `${o.api}/repos/${repo.fullName}/pulls/comments{/number}`,
     comments_url: `${issueUrl}/comments`,
-    statuses_url: `${API}/repos/${repo.fullName}/statuses/${headSha}`,
+    statuses_url: `${o.api}/repos/${repo.fullName}/statuses/${headSha}`,
     _links: {
       self: { href: u },
       html: { href: html },
       issue: { href: issueUrl },
       comments: { href: `${issueUrl}/comments` },
       review_comments: { href: `${u}/comments` },
-      review_comment: { href: `${API}/repos/${repo.fullName}/pulls/comments{/number}` },
+      review_comment: { href: `${o.api}/repos/${repo.fullName}/pulls/comments{/number}` },
       commits: { href: `${u}/commits` },
-      statuses: { href: `${API}/repos/${repo.fullName}/statuses/${headSha}` },
+      statuses: { href: `${o.api}/repos/${repo.fullName}/statuses/${headSha}` },
     },
   };
 }
 
-function refJson(repo: RepoState, ref: string, sha: string): Obj {
+function refJson(o: Origins, repo: RepoState, ref: string, sha: string): Obj {
   return {
     ref,
     node_id: `REF_${hashInt(ref) >>> 0}`,
-    url: `${API}/repos/${repo.fullName}/git/${ref}`,
-    object: { sha, type: "commit", url: `${API}/repos/${repo.fullName}/git/commits/${sha}` },
+    url: `${o.api}/repos/${repo.fullName}/git/${ref}`,
+    object: { sha, type: "commit", url: `${o.api}/repos/${repo.fullName}/git/commits/${sha}` },
   };
 }
 
@@ -2388,9 +2408,9 @@ function gitPeople(c: CommitState): { author: Obj; committer: Obj } {
 const UNSIGNED = { verified: false, reason: "unsigned", signature: null, payload: null, verified_at: null };
 
 /** A commit as the commits API answers it (`commit`). */
-function commitJson(repo: RepoState, c: CommitState): Obj {
+function commitJson(o: Origins, repo: RepoState, c: CommitState): Obj {
   const { author, committer } = gitPeople(c);
-  const u = `${API}/repos/${repo.fullName}`;
+  const u = `${o.api}/repos/${repo.fullName}`;
   return {
     sha: c.sha,
     node_id: `C_${c.sha}`,
@@ -2405,46 +2425,46 @@ function commitJson(repo: RepoState, c: CommitState): Obj {
     },
     author: null,
     committer: null,
-    parents: c.parents.map((p) => ({ sha: p, url: `${u}/commits/${p}`, html_url: `https://github.com/${repo.fullName}/commit/${p}` })),
-    html_url: `https://github.com/${repo.fullName}/commit/${c.sha}`,
+    parents: c.parents.map((p) => ({ sha: p, url: `${u}/commits/${p}`, html_url: `${o.web}/${repo.fullName}/commit/${p}` })),
+    html_url: `${o.web}/${repo.fullName}/commit/${c.sha}`,
     url: `${u}/commits/${c.sha}`,
     comments_url: `${u}/commits/${c.sha}/comments`,
   };
 }
 
 /** The commit the contents API answers a write with (`file-commit`'s `commit`: a git commit). */
-function gitCommitJson(repo: RepoState, c: CommitState): Obj {
+function gitCommitJson(o: Origins, repo: RepoState, c: CommitState): Obj {
   const { author, committer } = gitPeople(c);
-  const u = `${API}/repos/${repo.fullName}`;
+  const u = `${o.api}/repos/${repo.fullName}`;
   return {
     sha: c.sha,
     node_id: `C_${c.sha}`,
     url: `${u}/git/commits/${c.sha}`,
-    html_url: `https://github.com/${repo.fullName}/commit/${c.sha}`,
+    html_url: `${o.web}/${repo.fullName}/commit/${c.sha}`,
     author,
     committer,
     message: c.message,
     tree: { sha: c.sha, url: `${u}/git/trees/${c.sha}` },
-    parents: c.parents.map((p) => ({ sha: p, url: `${u}/git/commits/${p}`, html_url: `https://github.com/${repo.fullName}/commit/${p}` })),
+    parents: c.parents.map((p) => ({ sha: p, url: `${u}/git/commits/${p}`, html_url: `${o.web}/${repo.fullName}/commit/${p}` })),
     verification: UNSIGNED,
   };
 }
 
 /** A branch as GET …/branches/{branch} answers it (`branch-with-protection`). */
-function branchJson(repo: RepoState, name: string, c: CommitState): Obj {
-  const u = `${API}/repos/${repo.fullName}/branches/${encodeURIComponent(name)}`;
+function branchJson(o: Origins, repo: RepoState, name: string, c: CommitState): Obj {
+  const u = `${o.api}/repos/${repo.fullName}/branches/${encodeURIComponent(name)}`;
   return {
     name,
-    commit: commitJson(repo, c),
-    _links: { self: u, html: `https://github.com/${repo.fullName}/tree/${name}` },
+    commit: commitJson(o, repo, c),
+    _links: { self: u, html: `${o.web}/${repo.fullName}/tree/${name}` },
     protected: false,
     protection: { enabled: false, required_status_checks: { enforcement_level: "off", contexts: [], checks: [] } },
     protection_url: `${u}/protection`,
   };
 }
 
-function releaseJson(repo: RepoState, r: ReleaseState): Obj {
-  const u = `${API}/repos/${repo.fullName}/releases/${r.id}`;
+function releaseJson(o: Origins, repo: RepoState, r: ReleaseState): Obj {
+  const u = `${o.api}/repos/${repo.fullName}/releases/${r.id}`;
   return {
     id: r.id,
     node_id: `RE_${r.id}`,
@@ -2456,23 +2476,23 @@ function releaseJson(repo: RepoState, r: ReleaseState): Obj {
     prerelease: r.prerelease,
     created_at: r.createdAt,
     published_at: r.publishedAt,
-    author: user(repo.owner),
+    author: user(o, repo.owner),
     assets: [],
-    html_url: `https://github.com/${repo.fullName}/releases/tag/${encodeURIComponent(r.tag)}`,
+    html_url: `${o.web}/${repo.fullName}/releases/tag/${encodeURIComponent(r.tag)}`,
     url: u,
     assets_url: `${u}/assets`,
-    upload_url: `https://uploads.github.com/repos/${repo.fullName}/releases/${r.id}/assets{?name,label}`,
-    tarball_url: `${API}/repos/${repo.fullName}/tarball/${encodeURIComponent(r.tag)}`,
-    zipball_url: `${API}/repos/${repo.fullName}/zipball/${encodeURIComponent(r.tag)}`,
+    upload_url: `${o.uploads}/repos/${repo.fullName}/releases/${r.id}/assets{?name,label}`,
+    tarball_url: `${o.api}/repos/${repo.fullName}/tarball/${encodeURIComponent(r.tag)}`,
+    zipball_url: `${o.api}/repos/${repo.fullName}/zipball/${encodeURIComponent(r.tag)}`,
   };
 }
 
 /** A file as the contents API answers it (`content-file`). */
-function contentJson(repo: RepoState, filePath: string, content: string, ref: string): Obj {
+function contentJson(o: Origins, repo: RepoState, filePath: string, content: string, ref: string): Obj {
   const sha = blobSha(content);
-  const url = `${API}/repos/${repo.fullName}/contents/${filePath}?ref=${encodeURIComponent(ref)}`;
-  const git = `${API}/repos/${repo.fullName}/git/blobs/${sha}`;
-  const html = `https://github.com/${repo.fullName}/blob/${ref}/${filePath}`;
+  const url = `${o.api}/repos/${repo.fullName}/contents/${filePath}?ref=${encodeURIComponent(ref)}`;
+  const git = `${o.api}/repos/${repo.fullName}/git/blobs/${sha}`;
+  const html = `${o.web}/${repo.fullName}/blob/${ref}/${filePath}`;
   return {
     type: "file",
     encoding: "base64",
@@ -2490,10 +2510,10 @@ function contentJson(repo: RepoState, filePath: string, content: string, ref: st
 }
 
 /** A directory entry of the contents API (`content-directory` items). */
-function contentEntryJson(repo: RepoState, entryPath: string, type: "file" | "dir", sha: string, size: number, ref: string): Obj {
-  const url = `${API}/repos/${repo.fullName}/contents/${entryPath}?ref=${encodeURIComponent(ref)}`;
-  const git = type === "file" ? `${API}/repos/${repo.fullName}/git/blobs/${sha}` : `${API}/repos/${repo.fullName}/git/trees/${sha}`;
-  const html = `https://github.com/${repo.fullName}/${type === "file" ? "blob" : "tree"}/${ref}/${entryPath}`;
+function contentEntryJson(o: Origins, repo: RepoState, entryPath: string, type: "file" | "dir", sha: string, size: number, ref: string): Obj {
+  const url = `${o.api}/repos/${repo.fullName}/contents/${entryPath}?ref=${encodeURIComponent(ref)}`;
+  const git = type === "file" ? `${o.api}/repos/${repo.fullName}/git/blobs/${sha}` : `${o.api}/repos/${repo.fullName}/git/trees/${sha}`;
+  const html = `${o.web}/${repo.fullName}/${type === "file" ? "blob" : "tree"}/${ref}/${entryPath}`;
   return {
     type,
     size,
@@ -2550,19 +2570,19 @@ function withEnvironment(f: (this: GitHubStandIn, repo: RepoState, env: Environm
 
 // A collaborator as GitHub lists one: the `permissions` flags are those its role includes
 // (docs: "Repository roles for an organization": each role includes those below it).
-function collaboratorJson(c: { login: string; role_name: string }): Obj {
+function collaboratorJson(o: Origins, c: { login: string; role_name: string }): Obj {
   const rank = ["read", "triage", "write", "maintain", "admin"].indexOf(c.role_name);
-  return { ...user(c.login), role_name: c.role_name, permissions: { pull: rank >= 0, triage: rank >= 1, push: rank >= 2, maintain: rank >= 3, admin: rank >= 4 } };
+  return { ...user(o, c.login), role_name: c.role_name, permissions: { pull: rank >= 0, triage: rank >= 1, push: rank >= 2, maintain: rank >= 3, admin: rank >= 4 } };
 }
 
-function environmentJson(repo: RepoState, e: EnvironmentState): Obj {
+function environmentJson(o: Origins, repo: RepoState, e: EnvironmentState): Obj {
   const rules = e.deploymentBranchPolicy ? [{ id: e.id + 1, node_id: `GA_${e.id}`, type: "branch_policy" }] : [];
   return {
     id: e.id,
     node_id: `EN_${e.id}`,
     name: e.name,
-    url: `https://api.github.com/repos/${repo.fullName}/environments/${encodeURIComponent(e.name)}`,
-    html_url: `https://github.com/${repo.fullName}/deployments/activity_log?environments_filter=${encodeURIComponent(e.name)}`,
+    url: `${o.api}/repos/${repo.fullName}/environments/${encodeURIComponent(e.name)}`,
+    html_url: `${o.web}/${repo.fullName}/deployments/activity_log?environments_filter=${encodeURIComponent(e.name)}`,
     created_at: "2026-01-01T00:00:00Z",
     updated_at: "2026-01-01T00:00:00Z",
     can_admins_bypass: e.canAdminsBypass,
@@ -2609,13 +2629,13 @@ function applyIssuePatch(self: GitHubStandIn, repo: RepoState, issue: IssueState
 }
 
 const HANDLERS: Record<string, Handler> = {
-  "repos/get": withRepo(function (repo, { actor }) {
-    return { status: 200, body: repoJson(repo, this.roleIn(actor, repo), this.ownerType(repo)) };
+  "repos/get": withRepo(function (repo, { actor, origins }) {
+    return { status: 200, body: repoJson(origins, repo, this.roleIn(actor, repo), this.ownerType(repo)) };
   }),
 
   // --- who and what else can reach a repository (infra/adopt.ts, before it adopts one)
   "repos/list-collaborators": withRepo(function (repo, ctx) {
-    return page(access(repo).collaborators.map(collaboratorJson), ctx);
+    return page(access(repo).collaborators.map((c) => collaboratorJson(ctx.origins, c)), ctx);
   }),
   "repos/list-invitations": withRepo(function (repo, ctx) {
     return page(access(repo).invitations, ctx);
@@ -2635,12 +2655,12 @@ const HANDLERS: Record<string, Handler> = {
   "actions/list-self-hosted-runners-for-repo": withRepo(function (repo) {
     return { status: 200, body: { total_count: access(repo).runners.length, runners: access(repo).runners } };
   }),
-  "repos/get-all-environments": withRepo(function (repo) {
+  "repos/get-all-environments": withRepo(function (repo, { origins }) {
     // Those a test planted (access) and those made through the API (repos/create-or-update-environment).
-    const all = [...access(repo).environments, ...[...(repo.environments?.values() ?? [])].map((e) => environmentJson(repo, e))];
+    const all = [...access(repo).environments, ...[...(repo.environments?.values() ?? [])].map((e) => environmentJson(origins, repo, e))];
     return { status: 200, body: { total_count: all.length, environments: all } };
   }),
-  "git/get-tree": withRepo(function (repo, { params }) {
+  "git/get-tree": withRepo(function (repo, { params, origins }) {
     // A commit's sha doubles as its tree's here (commitJson); top-level entries, as without ?recursive.
     const c = repo.commits.get(String(params.tree_sha));
     if (!c) return notFound();
@@ -2649,27 +2669,27 @@ const HANDLERS: Record<string, Handler> = {
       const [first, ...rest] = p.split("/");
       if (!top.has(first)) top.set(first, rest.length ? { path: first, mode: "040000", type: "tree", sha: c.sha } : { path: first, mode: "100644", type: "blob", sha: blobSha(content), size: Buffer.byteLength(content) });
     }
-    return { status: 200, body: { sha: c.sha, url: `https://api.github.com/repos/${repo.fullName}/git/trees/${c.sha}`, tree: [...top.values()], truncated: false } };
+    return { status: 200, body: { sha: c.sha, url: `${origins.api}/repos/${repo.fullName}/git/trees/${c.sha}`, tree: [...top.values()], truncated: false } };
   }),
 
   // --- what the Pulumi GitHub provider manages (through /api/v3)
-  "orgs/get": function (this: GitHubStandIn, { params }) {
+  "orgs/get": function (this: GitHubStandIn, { params, origins }) {
     const org = this.org(String(params.org));
     if (!org) return notFound();
-    return { status: 200, body: orgJson(org) };
+    return { status: 200, body: orgJson(origins, org) };
   },
-  "users/get-authenticated": function (this: GitHubStandIn, { actor }) {
-    return { status: 200, body: privateUser(loginOf(actor)) };
+  "users/get-authenticated": function (this: GitHubStandIn, { actor, origins }) {
+    return { status: 200, body: privateUser(origins, loginOf(actor)) };
   },
-  "repos/create-in-org": function (this: GitHubStandIn, { params, body, actor }) {
+  "repos/create-in-org": function (this: GitHubStandIn, { params, body, actor, origins }) {
     const org = this.org(String(params.org));
     if (!org) return notFound();
-    return this.createRepo(org.login, body as Obj, actor);
+    return this.createRepo(origins, org.login, body as Obj, actor);
   },
-  "repos/create-for-authenticated-user": function (this: GitHubStandIn, { body, actor }) {
-    return this.createRepo(loginOf(actor), body as Obj, actor);
+  "repos/create-for-authenticated-user": function (this: GitHubStandIn, { body, actor, origins }) {
+    return this.createRepo(origins, loginOf(actor), body as Obj, actor);
   },
-  "repos/update": withRepo(function (repo, { body, actor }) {
+  "repos/update": withRepo(function (repo, { body, actor, origins }) {
     const b = (body as Obj) ?? {};
     if (typeof b.default_branch === "string" && b.default_branch !== repo.defaultBranch) {
       if (!repo.refs.has(`refs/heads/${b.default_branch}`)) return unprocessable(`Validation Failed: default_branch ${b.default_branch} does not exist`);
@@ -2682,7 +2702,7 @@ const HANDLERS: Record<string, Handler> = {
       if (this.hasRepo(fullName)) return unprocessable("Validation Failed: name already exists on this account");
       this.renameRepo(repo, b.name);
     }
-    return { status: 200, body: repoJson(this.repo(`${repo.owner}/${(b.name as string) ?? repo.name}`), this.roleIn(actor, repo), this.ownerType(repo)) };
+    return { status: 200, body: repoJson(origins, this.repo(`${repo.owner}/${(b.name as string) ?? repo.name}`), this.roleIn(actor, repo), this.ownerType(repo)) };
   }),
   "repos/delete": withRepo(function (repo) {
     this.deleteRepo(repo.fullName);
@@ -2709,12 +2729,12 @@ const HANDLERS: Record<string, Handler> = {
     repo.vulnerabilityAlerts = false;
     return { status: 204 };
   }),
-  "repos/rename-branch": withRepo(function (repo, { params, body }) {
+  "repos/rename-branch": withRepo(function (repo, { params, body, origins }) {
     const from = String(params.branch);
     const to = String((body as { new_name: string }).new_name);
     const sha = repo.refs.get(`refs/heads/${from}`);
     if (!sha) return notFound("Branch not found");
-    if (from === to) return { status: 201, body: branchJson(repo, to, repo.commits.get(sha)!) };
+    if (from === to) return { status: 201, body: branchJson(origins, repo, to, repo.commits.get(sha)!) };
     if (repo.refs.has(`refs/heads/${to}`) || repo.pendingRename) return unprocessable(`Validation Failed: branch ${to} already exists`);
     // "Although the API responds immediately, the branch rename process might
     // take some extra time to complete in the background" (REST description):
@@ -2722,9 +2742,9 @@ const HANDLERS: Record<string, Handler> = {
     const delay = this.org(repo.owner)?.renameDelayMs ?? 0;
     if (delay > 0) repo.pendingRename = { from, to, due: Date.now() + delay };
     else this.applyRename(repo, from, to);
-    return { status: 201, body: branchJson(repo, to, repo.commits.get(sha)!) };
+    return { status: 201, body: branchJson(origins, repo, to, repo.commits.get(sha)!) };
   }),
-  "issues/update-label": withRepo(function (repo, { params, body }) {
+  "issues/update-label": withRepo(function (repo, { params, body, origins }) {
     const l = repo.labels.get(String(params.name).toLowerCase());
     if (!l) return notFound();
     const b = (body as Obj) ?? {};
@@ -2738,7 +2758,7 @@ const HANDLERS: Record<string, Handler> = {
     }
     if (typeof b.color === "string") l.color = b.color.replace(/^#/, "");
     if (b.description !== undefined) l.description = (b.description as string | null) ?? null;
-    return { status: 200, body: labelJson(repo, l) };
+    return { status: 200, body: labelJson(origins, repo, l) };
   }),
   "issues/delete-label": withRepo(function (repo, { params }) {
     const key = String(params.name).toLowerCase();
@@ -2746,7 +2766,7 @@ const HANDLERS: Record<string, Handler> = {
     for (const issue of repo.issues.values()) issue.labels = issue.labels.filter((n) => n.toLowerCase() !== key);
     return { status: 204 };
   }),
-  "repos/delete-file": withRepo(function (repo, { params, body, actor }) {
+  "repos/delete-file": withRepo(function (repo, { params, body, actor, origins }) {
     const b = body as { message: string; sha: string; branch?: string; committer?: GitIdentity; author?: GitIdentity };
     const branch = b.branch ?? repo.defaultBranch;
     const head = repo.refs.get(`refs/heads/${branch}`);
@@ -2764,7 +2784,7 @@ const HANDLERS: Record<string, Handler> = {
     const committer = b.committer ? { name: b.committer.name, email: b.committer.email } : undefined;
     const sha = this.commit(repo, { parents: [head], tree, message: b.message, author: b.author ? { name: b.author.name, email: b.author.email } : committer, committer });
     repo.refs.set(`refs/heads/${branch}`, sha);
-    return { status: 200, body: { content: null, commit: gitCommitJson(repo, repo.commits.get(sha)!) } };
+    return { status: 200, body: { content: null, commit: gitCommitJson(origins, repo, repo.commits.get(sha)!) } };
   }),
 
   // --- rulesets
@@ -2776,19 +2796,19 @@ const HANDLERS: Record<string, Handler> = {
     const r = repo.rulesets.get(Number(params.ruleset_id));
     return r ? { status: 200, body: { ...r, current_user_can_bypass: this.canBypass(actor, repo, r) } } : notFound();
   }),
-  "repos/create-repo-ruleset": withRepo(function (repo, { body, actor }) {
+  "repos/create-repo-ruleset": withRepo(function (repo, { body, actor, origins }) {
     const b = body as Obj;
     if ([...repo.rulesets.values()].some((r) => r.name === b.name)) return unprocessable("Validation Failed: Name must be unique");
     const id = this.id();
     const now = this.tick();
-    const r = rulesetJson(repo, id, b, now, now);
+    const r = rulesetJson(origins, repo, id, b, now, now);
     repo.rulesets.set(id, r);
     return { status: 201, body: { ...r, current_user_can_bypass: this.canBypass(actor, repo, r) } };
   }),
-  "repos/update-repo-ruleset": withRepo(function (repo, { params, body, actor }) {
+  "repos/update-repo-ruleset": withRepo(function (repo, { params, body, actor, origins }) {
     const current = repo.rulesets.get(Number(params.ruleset_id));
     if (!current) return notFound();
-    const r = rulesetJson(repo, current.id as number, { ...current, ...(body as Obj) }, current.created_at as string, this.tick());
+    const r = rulesetJson(origins, repo, current.id as number, { ...current, ...(body as Obj) }, current.created_at as string, this.tick());
     repo.rulesets.set(r.id as number, r);
     return { status: 200, body: { ...r, current_user_can_bypass: this.canBypass(actor, repo, r) } };
   }),
@@ -2797,11 +2817,11 @@ const HANDLERS: Record<string, Handler> = {
   }),
 
   // --- Actions settings and secrets
-  "actions/get-github-actions-permissions-repository": withRepo(function (repo) {
+  "actions/get-github-actions-permissions-repository": withRepo(function (repo, { origins }) {
     const p = repo.actions.permissions;
     return {
       status: 200,
-      body: { ...p, ...(p.enabled && p.allowed_actions === "selected" ? { selected_actions_url: `https://api.github.com/repos/${repo.fullName}/actions/permissions/selected-actions` } : {}) },
+      body: { ...p, ...(p.enabled && p.allowed_actions === "selected" ? { selected_actions_url: `${origins.api}/repos/${repo.fullName}/actions/permissions/selected-actions` } : {}) },
     };
   }),
   "actions/set-github-actions-permissions-repository": withRepo(function (repo, { body }) {
@@ -2906,7 +2926,7 @@ const HANDLERS: Record<string, Handler> = {
 
   // --- deployment environments, their branch policies and secrets (what the provider's
   // RepositoryEnvironment, RepositoryEnvironmentDeploymentPolicy and ActionsEnvironmentSecret send)
-  "repos/create-or-update-environment": withRepo(function (repo, { params, body }) {
+  "repos/create-or-update-environment": withRepo(function (repo, { params, body, origins }) {
     const b = (body ?? {}) as { can_admins_bypass?: boolean; deployment_branch_policy?: { protected_branches: boolean; custom_branch_policies: boolean } | null };
     const name = String(params.environment_name);
     const p = b.deployment_branch_policy;
@@ -2926,10 +2946,10 @@ const HANDLERS: Record<string, Handler> = {
     if (b.can_admins_bypass !== undefined) env.canAdminsBypass = b.can_admins_bypass;
     if (b.deployment_branch_policy !== undefined) env.deploymentBranchPolicy = b.deployment_branch_policy && (p!.protected_branches || p!.custom_branch_policies) ? { ...b.deployment_branch_policy } : null;
     repo.environments.set(key, env);
-    return { status: 200, body: environmentJson(repo, env) };
+    return { status: 200, body: environmentJson(origins, repo, env) };
   }),
-  "repos/get-environment": withEnvironment(function (repo, env) {
-    return { status: 200, body: environmentJson(repo, env) };
+  "repos/get-environment": withEnvironment(function (repo, env, { origins }) {
+    return { status: 200, body: environmentJson(origins, repo, env) };
   }),
   "repos/delete-an-environment": withEnvironment(function (repo, env) {
     repo.environments!.delete(env.name.toLowerCase());
@@ -3003,9 +3023,9 @@ const HANDLERS: Record<string, Handler> = {
     const key = params.sort === "updated" ? (i: IssueState) => i.updatedAt : (i: IssueState) => `${i.createdAt}#${String(i.number).padStart(9, "0")}`;
     items = sortByDate(items, key, params.direction ?? "desc");
     const answer = page(items, ctx);
-    return { ...answer, body: answer.body.map((i) => issueJson(this, repo, i)) };
+    return { ...answer, body: answer.body.map((i) => issueJson(ctx.origins, this, repo, i)) };
   }),
-  "issues/create": withRepo(function (repo, { body, actor }) {
+  "issues/create": withRepo(function (repo, { body, actor, origins }) {
     const b = body as Obj;
     const number = repo.issues.size + 1;
     const now = this.tick();
@@ -3027,95 +3047,95 @@ const HANDLERS: Record<string, Handler> = {
       isPull: false,
     };
     repo.issues.set(number, issue);
-    return { status: 201, body: issueJson(this, repo, issue) };
+    return { status: 201, body: issueJson(origins, this, repo, issue) };
   }),
-  "issues/get": withIssue(function (repo, issue) {
-    return { status: 200, body: issueJson(this, repo, issue) };
+  "issues/get": withIssue(function (repo, issue, { origins }) {
+    return { status: 200, body: issueJson(origins, this, repo, issue) };
   }),
-  "issues/update": withIssue(function (repo, issue, { body, actor }) {
+  "issues/update": withIssue(function (repo, issue, { body, actor, origins }) {
     applyIssuePatch(this, repo, issue, (body as Obj) ?? {}, loginOf(actor));
-    return { status: 200, body: issueJson(this, repo, issue) };
+    return { status: 200, body: issueJson(origins, this, repo, issue) };
   }),
   // The timeline (docs: "List timeline events for an issue"): comments as `commented`
   // items and close/reopen events as state-change events, oldest first.
   "issues/list-events-for-timeline": withIssue(function (repo, issue, ctx) {
     const items: Array<{ at: string; id: number; json: Obj }> = [
-      ...repo.comments.filter((c) => c.issue === issue.number).map((c) => ({ at: c.createdAt, id: c.id, json: { event: "commented", actor: user(c.user), ...commentJson(repo, c), author_association: "NONE" } })),
+      ...repo.comments.filter((c) => c.issue === issue.number).map((c) => ({ at: c.createdAt, id: c.id, json: { event: "commented", actor: user(ctx.origins, c.user), ...commentJson(ctx.origins, repo, c), author_association: "NONE" } })),
       ...(issue.events ?? []).map((e) => ({
         at: e.at,
         id: e.id,
-        json: { id: e.id, node_id: `CE_${e.id}`, url: `https://api.github.com/repos/${repo.fullName}/issues/events/${e.id}`, actor: user(e.actor), event: e.event, commit_id: null, commit_url: null, created_at: e.at, performed_via_github_app: null, state_reason: e.stateReason },
+        json: { id: e.id, node_id: `CE_${e.id}`, url: `${ctx.origins.api}/repos/${repo.fullName}/issues/events/${e.id}`, actor: user(ctx.origins, e.actor), event: e.event, commit_id: null, commit_url: null, created_at: e.at, performed_via_github_app: null, state_reason: e.stateReason },
       })),
     ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id - b.id));
     const answer = page(items, ctx);
     return { ...answer, body: answer.body.map((x) => x.json) };
   }),
   // The collaborators' roles (setRole, access.collaborators); someone without one: 404.
-  "repos/get-collaborator-permission-level": withRepo(function (repo, { params }) {
+  "repos/get-collaborator-permission-level": withRepo(function (repo, { params, origins }) {
     const login = String(params.username);
     const c = access(repo).collaborators.find((x) => x.login.toLowerCase() === login.toLowerCase());
     if (!c) return notFound();
     // The legacy base role: maintain counts as write, triage as read (the endpoint's description).
     const legacy = c.permission ?? ({ admin: "admin", maintain: "write", write: "write", triage: "read", read: "read" } as Record<string, string>)[c.role_name] ?? "read";
-    return { status: 200, body: { permission: legacy, role_name: c.role_name, user: collaboratorJson(c) } };
+    return { status: 200, body: { permission: legacy, role_name: c.role_name, user: collaboratorJson(origins, c) } };
   }),
   "issues/list-comments": withIssue(function (repo, issue, ctx) {
     const items = repo.comments.filter((c) => c.issue === issue.number);
     const answer = page(items, ctx);
-    return { ...answer, body: answer.body.map((c) => commentJson(repo, c)) };
+    return { ...answer, body: answer.body.map((c) => commentJson(ctx.origins, repo, c)) };
   }),
-  "issues/create-comment": withIssue(function (repo, issue, { body, actor }) {
+  "issues/create-comment": withIssue(function (repo, issue, { body, actor, origins }) {
     const c = this.addComment(repo, issue.number, String((body as Obj).body), loginOf(actor));
-    return { status: 201, body: commentJson(repo, c) };
+    return { status: 201, body: commentJson(origins, repo, c) };
   }),
-  "issues/update-comment": withRepo(function (repo, { params, body }) {
+  "issues/update-comment": withRepo(function (repo, { params, body, origins }) {
     const c = repo.comments.find((x) => x.id === Number(params.comment_id));
     if (!c) return notFound();
     c.body = String((body as Obj).body);
     c.updatedAt = this.tick();
-    return { status: 200, body: commentJson(repo, c) };
+    return { status: 200, body: commentJson(origins, repo, c) };
   }),
-  "issues/add-labels": withIssue(function (repo, issue, { body }) {
+  "issues/add-labels": withIssue(function (repo, issue, { body, origins }) {
     for (const n of labelNames(body)) {
       this.ensureLabel(repo, n);
       if (!issue.labels.some((l) => l.toLowerCase() === n.toLowerCase())) issue.labels.push(n);
     }
     issue.updatedAt = this.tick();
-    return { status: 200, body: issue.labels.map((n) => labelJson(repo, this.ensureLabel(repo, n))) };
+    return { status: 200, body: issue.labels.map((n) => labelJson(origins, repo, this.ensureLabel(repo, n))) };
   }),
-  "issues/remove-label": withIssue(function (repo, issue, { params }) {
+  "issues/remove-label": withIssue(function (repo, issue, { params, origins }) {
     const name = String(params.name).toLowerCase();
     if (!issue.labels.some((l) => l.toLowerCase() === name)) return notFound("Label does not exist");
     issue.labels = issue.labels.filter((l) => l.toLowerCase() !== name);
-    return { status: 200, body: issue.labels.map((n) => labelJson(repo, this.ensureLabel(repo, n))) };
+    return { status: 200, body: issue.labels.map((n) => labelJson(origins, repo, this.ensureLabel(repo, n))) };
   }),
   "issues/list-labels-for-repo": withRepo(function (repo, ctx) {
     const answer = page([...repo.labels.values()], ctx);
-    return { ...answer, body: answer.body.map((l) => labelJson(repo, l)) };
+    return { ...answer, body: answer.body.map((l) => labelJson(ctx.origins, repo, l)) };
   }),
-  "issues/get-label": withRepo(function (repo, { params }) {
+  "issues/get-label": withRepo(function (repo, { params, origins }) {
     const l = repo.labels.get(String(params.name).toLowerCase());
-    return l ? { status: 200, body: labelJson(repo, l) } : notFound();
+    return l ? { status: 200, body: labelJson(origins, repo, l) } : notFound();
   }),
-  "issues/create-label": withRepo(function (repo, { body }) {
+  "issues/create-label": withRepo(function (repo, { body, origins }) {
     const b = body as Obj;
     if (repo.labels.has(String(b.name).toLowerCase())) return labelExists();
     const l = this.addLabel(repo.fullName, String(b.name), (b.color as string) ?? "ededed", (b.description as string) ?? null);
-    return { status: 201, body: labelJson(repo, l) };
+    return { status: 201, body: labelJson(origins, repo, l) };
   }),
 
   // --- git refs, branches, commits, contents
-  "git/get-ref": withRepo(function (repo, { params }) {
+  "git/get-ref": withRepo(function (repo, { params, origins }) {
     const ref = `refs/${params.ref}`;
     const sha = repo.refs.get(ref);
-    return sha ? { status: 200, body: refJson(repo, ref, sha) } : notFound();
+    return sha ? { status: 200, body: refJson(origins, repo, ref, sha) } : notFound();
   }),
-  "git/list-matching-refs": withRepo(function (repo, { params }) {
+  "git/list-matching-refs": withRepo(function (repo, { params, origins }) {
     const prefix = `refs/${params.ref}`;
     const items = [...repo.refs.entries()].filter(([r]) => r.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : 1));
-    return { status: 200, body: items.map(([r, s]) => refJson(repo, r, s)) };
+    return { status: 200, body: items.map(([r, s]) => refJson(origins, repo, r, s)) };
   }),
-  "git/create-ref": withRepo(function (repo, { body, actor }) {
+  "git/create-ref": withRepo(function (repo, { body, actor, origins }) {
     const { ref, sha } = body as { ref: string; sha: string };
     if (!/^refs\/[^/]+\/.+/.test(ref)) return unprocessable("Reference name must start with 'refs/' and have at least two slashes.");
     if (!/^(?!\/)(?!.*(?:\.\.|\/\/|@\{|\\|[\s~^:?*[]))(?!.*\/$)(?!.*\.lock$).+$/.test(ref)) return unprocessable(`${ref} is not a valid ref name.`);
@@ -3124,9 +3144,9 @@ const HANDLERS: Record<string, Handler> = {
     const refused = this.refRules(repo, actor, { ref, kind: "create" }, 422, GIT_REFS_DOC);
     if (refused) return refused;
     repo.refs.set(ref, sha);
-    return { status: 201, body: refJson(repo, ref, sha) };
+    return { status: 201, body: refJson(origins, repo, ref, sha) };
   }),
-  "git/update-ref": withRepo(function (repo, { params, body, actor }) {
+  "git/update-ref": withRepo(function (repo, { params, body, actor, origins }) {
     const ref = `refs/${params.ref}`;
     const current = repo.refs.get(ref);
     const { sha, force } = body as { sha: string; force?: boolean };
@@ -3140,7 +3160,7 @@ const HANDLERS: Record<string, Handler> = {
       this.refRules(repo, actor, { ref, kind: "update", fastForward, mergeCommit: added.some((c) => repo.commits.get(c)!.parents.length > 1) }, 422, GIT_REFS_DOC);
     if (refused) return refused;
     repo.refs.set(ref, sha);
-    return { status: 200, body: refJson(repo, ref, sha) };
+    return { status: 200, body: refJson(origins, repo, ref, sha) };
   }),
   "git/delete-ref": withRepo(function (repo, { params, actor }) {
     const ref = `refs/${params.ref}`;
@@ -3155,13 +3175,13 @@ const HANDLERS: Record<string, Handler> = {
     const answer = page(items, ctx);
     return {
       ...answer,
-      body: answer.body.map(([r, sha]) => ({ name: r.slice("refs/heads/".length), commit: { sha, url: `https://api.github.com/repos/${repo.fullName}/commits/${sha}` }, protected: false })),
+      body: answer.body.map(([r, sha]) => ({ name: r.slice("refs/heads/".length), commit: { sha, url: `${ctx.origins.api}/repos/${repo.fullName}/commits/${sha}` }, protected: false })),
     };
   }),
-  "repos/get-branch": withRepo(function (repo, { params }) {
+  "repos/get-branch": withRepo(function (repo, { params, origins }) {
     const sha = repo.refs.get(`refs/heads/${params.branch}`);
     if (!sha) return notFound("Branch not found");
-    return { status: 200, body: branchJson(repo, String(params.branch), repo.commits.get(sha)!) };
+    return { status: 200, body: branchJson(origins, repo, String(params.branch), repo.commits.get(sha)!) };
   }),
   "repos/list-commits": withRepo(function (repo, ctx) {
     const { params } = ctx;
@@ -3173,21 +3193,21 @@ const HANDLERS: Record<string, Handler> = {
     if (typeof params.until === "string") items = items.filter((c) => c.date <= iso(params.until as string));
     items = sortByDate(items, (c) => c.date, "desc");
     const answer = page(items, ctx);
-    return { ...answer, body: answer.body.map((c) => commitJson(repo, c)) };
+    return { ...answer, body: answer.body.map((c) => commitJson(ctx.origins, repo, c)) };
   }),
-  "repos/get-commit": withRepo(function (repo, { params }) {
+  "repos/get-commit": withRepo(function (repo, { params, origins }) {
     const sha = resolveCommitish(repo, String(params.ref));
     if (!sha) return unprocessable(`No commit found for SHA: ${params.ref}`);
-    return { status: 200, body: commitJson(repo, repo.commits.get(sha)!) };
+    return { status: 200, body: commitJson(origins, repo, repo.commits.get(sha)!) };
   }),
-  "repos/get-content": withRepo(function (repo, { params }) {
+  "repos/get-content": withRepo(function (repo, { params, origins }) {
     const ref = (params.ref as string) ?? repo.defaultBranch;
     const sha = resolveCommitish(repo, ref);
     if (!sha) return notFound(`No commit found for the ref ${ref}`);
     const filePath = String(params.path).replace(/^\/+|\/+$/g, "");
     const tree = repo.commits.get(sha)!.tree;
     const content = tree.get(filePath);
-    if (content !== undefined) return { status: 200, body: contentJson(repo, filePath, content, ref) };
+    if (content !== undefined) return { status: 200, body: contentJson(origins, repo, filePath, content, ref) };
     const prefix = filePath ? `${filePath}/` : "";
     const entries = new Map<string, "file" | "dir">();
     for (const p of tree.keys()) {
@@ -3205,11 +3225,11 @@ const HANDLERS: Record<string, Handler> = {
       body: [...entries].map(([name, type]) => {
         const entry = `${prefix}${name}`;
         const content = tree.get(entry);
-        return contentEntryJson(repo, entry, type, type === "file" ? blobSha(content!) : dirSha(entry), type === "file" ? Buffer.byteLength(content!, "utf8") : 0, ref);
+        return contentEntryJson(origins, repo, entry, type, type === "file" ? blobSha(content!) : dirSha(entry), type === "file" ? Buffer.byteLength(content!, "utf8") : 0, ref);
       }),
     };
   }),
-  "repos/create-or-update-file-contents": withRepo(function (repo, { params, body, actor }) {
+  "repos/create-or-update-file-contents": withRepo(function (repo, { params, body, actor, origins }) {
     const b = body as { message: string; content: string; sha?: string; branch?: string; committer?: GitIdentity; author?: GitIdentity };
     const branch = b.branch ?? repo.defaultBranch;
     const head = repo.refs.get(`refs/heads/${branch}`);
@@ -3232,7 +3252,7 @@ const HANDLERS: Record<string, Handler> = {
     repo.refs.set(`refs/heads/${branch}`, sha);
     return {
       status: existing === undefined ? 201 : 200,
-      body: { content: contentJson(repo, filePath, content, branch), commit: gitCommitJson(repo, repo.commits.get(sha)!) },
+      body: { content: contentJson(origins, repo, filePath, content, branch), commit: gitCommitJson(origins, repo, repo.commits.get(sha)!) },
     };
   }),
 
@@ -3248,9 +3268,9 @@ const HANDLERS: Record<string, Handler> = {
       ...answer,
       body: answer.body.map((t) => ({
         name: t.name,
-        commit: { sha: t.sha, url: `https://api.github.com/repos/${repo.fullName}/commits/${t.sha}` },
-        zipball_url: `https://api.github.com/repos/${repo.fullName}/zipball/refs/tags/${t.name}`,
-        tarball_url: `https://api.github.com/repos/${repo.fullName}/tarball/refs/tags/${t.name}`,
+        commit: { sha: t.sha, url: `${ctx.origins.api}/repos/${repo.fullName}/commits/${t.sha}` },
+        zipball_url: `${ctx.origins.api}/repos/${repo.fullName}/zipball/refs/tags/${t.name}`,
+        tarball_url: `${ctx.origins.api}/repos/${repo.fullName}/tarball/refs/tags/${t.name}`,
         node_id: `TAG_${t.sha}`,
       })),
     };
@@ -3258,19 +3278,19 @@ const HANDLERS: Record<string, Handler> = {
   "repos/list-releases": withRepo(function (repo, ctx) {
     const items = sortByDate(repo.releases, (r) => r.createdAt, "desc");
     const answer = page(items, ctx);
-    return { ...answer, body: answer.body.map((r) => releaseJson(repo, r)) };
+    return { ...answer, body: answer.body.map((r) => releaseJson(ctx.origins, repo, r)) };
   }),
-  "repos/get-latest-release": withRepo(function (repo) {
+  "repos/get-latest-release": withRepo(function (repo, { origins }) {
     const latest = sortByDate(
       repo.releases.filter((r) => !r.draft && !r.prerelease),
       (r) => r.createdAt,
       "desc",
     )[0];
-    return latest ? { status: 200, body: releaseJson(repo, latest) } : notFound();
+    return latest ? { status: 200, body: releaseJson(origins, repo, latest) } : notFound();
   }),
-  "repos/get-release-by-tag": withRepo(function (repo, { params }) {
+  "repos/get-release-by-tag": withRepo(function (repo, { params, origins }) {
     const r = repo.releases.find((x) => x.tag === params.tag);
-    return r ? { status: 200, body: releaseJson(repo, r) } : notFound();
+    return r ? { status: 200, body: releaseJson(origins, repo, r) } : notFound();
   }),
 
   // --- pull requests
@@ -3286,9 +3306,9 @@ const HANDLERS: Record<string, Handler> = {
     if (typeof params.base === "string") items = items.filter((p) => p.base === params.base);
     items = sortByDate(items, (p) => `${repo.issues.get(p.number)!.createdAt}#${String(p.number).padStart(9, "0")}`, params.direction ?? "desc");
     const answer = page(items, ctx);
-    return { ...answer, body: answer.body.map((p) => pullJson(this, repo, p)) };
+    return { ...answer, body: answer.body.map((p) => pullJson(ctx.origins, this, repo, p)) };
   }),
-  "pulls/create": withRepo(function (repo, { body, actor }) {
+  "pulls/create": withRepo(function (repo, { body, actor, origins }) {
     const b = body as { title?: string; head: string; base: string; body?: string; draft?: boolean; issue?: number };
     if (b.issue !== undefined) return unprocessable("stand-in: converting an issue into a pull request is not supported");
     const head = b.head.includes(":") ? b.head.split(":").slice(1).join(":") : b.head;
@@ -3320,19 +3340,19 @@ const HANDLERS: Record<string, Handler> = {
     });
     const pull: PullState = { number, head, base: b.base, headSha, merged: false, mergedAt: null, mergeCommitSha: null, draft: b.draft ?? false };
     repo.pulls.set(number, pull);
-    return { status: 201, body: pullJson(this, repo, pull) };
+    return { status: 201, body: pullJson(origins, this, repo, pull) };
   }),
-  "pulls/get": withPull(function (repo, pull) {
-    return { status: 200, body: pullJson(this, repo, pull) };
+  "pulls/get": withPull(function (repo, pull, { origins }) {
+    return { status: 200, body: pullJson(origins, this, repo, pull) };
   }),
-  "pulls/update": withPull(function (repo, pull, { body }) {
+  "pulls/update": withPull(function (repo, pull, { body, origins }) {
     const b = (body as Obj) ?? {};
     const issue = repo.issues.get(pull.number)!;
     if (b.state === "open" && pull.merged) return unprocessable("Validation Failed: state cannot be changed. The pull request is merged.");
     if (typeof b.base === "string") pull.base = b.base;
     applyIssuePatch(this, repo, issue, { title: b.title, body: b.body, state: b.state });
     if (b.state === "closed") issue.stateReason = null;
-    return { status: 200, body: pullJson(this, repo, pull) };
+    return { status: 200, body: pullJson(origins, this, repo, pull) };
   }),
   "pulls/check-if-merged": withPull(function (_repo, pull) {
     return pull.merged ? { status: 204 } : notFound();
