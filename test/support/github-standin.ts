@@ -1951,7 +1951,7 @@ const GITHUB_COM: Origins = { api: "https://api.github.com", web: "https://githu
 
 /** An Enterprise Server's at `base` (GHES's description: `{host}/api/v3`, `{host}/api/uploads`): what `/api/v3/…` requests are answered with. */
 function serverOrigins(base: string): Origins {
-  return { api: `${base}/api/v3`, web: base, uploads: `${base}/api/uploads`, host: new URL(base).host };
+  return { api: `${base}/api/v3`, web: base, uploads: `${base}/api/uploads`, host: new URL(base).hostname };
 }
 
 /** A user as GitHub shows one (`simple-user`); `[bot]` logins are Bots, organisations pass their type. */
