@@ -283,8 +283,10 @@ export async function run(opts: AutomationOptions, deps: AutomationDeps): Promis
     events.push(e);
     // Said when it happens: what the provider had already sent waits for the reset, and so may the run.
     const spent = !spentSaid && e.diagnosticEvent?.severity === "error" ? RATE_LIMIT_SPENT.exec(e.diagnosticEvent.message) : null;
-    if (spent) deps.out(`mirror-fleet: ${rateLimitWait(spent[2])}\n`);
-    spentSaid ||= spent !== null;
+    if (spent) {
+      spentSaid = true;
+      deps.out(`mirror-fleet: ${rateLimitWait(spent[2])}\n`);
+    }
   };
   const failed = (e: unknown) => Promise.reject(engineErrors(e, events));
   if (opts.command === "preview") {

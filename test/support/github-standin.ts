@@ -699,10 +699,13 @@ export class GitHubStandIn {
   private rateLimit: { readonly limit: number; readonly windowMs: number };
   /** Requests counted against the primary limit, per identity, in the current window. */
   private readonly rateUse = new Map<string, { used: number; resetAt: number }>();
+  /** What `/api/v3/…` answers name: the stand-in itself, as an Enterprise Server. */
+  private readonly serverOrigins: Origins;
 
   private constructor(server: http.Server, url: string, opts: StandInOptions) {
     this.server = server;
     this.url = url;
+    this.serverOrigins = serverOrigins(url);
     this.botLogin = opts.botLogin ?? "github-actions[bot]";
     if (opts.identities && Object.keys(opts.identities).length) {
       for (const [token, who] of Object.entries(opts.identities)) this.identities.set(token, who);
@@ -1376,7 +1379,7 @@ export class GitHubStandIn {
       // The handler sees api.github.com's reading (the last check): what it ignores is what GitHub ignores.
       routed = { ...r, described: [sp, o] };
     }
-    return { ...routed!, who, origins: ghes ? serverOrigins(this.url) : GITHUB_COM };
+    return { ...routed!, who, origins: ghes ? this.serverOrigins : GITHUB_COM };
   }
 
   // -------------------------------------------------------------------------
