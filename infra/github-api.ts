@@ -4,6 +4,10 @@
  * another GitHub: a GitHub Enterprise Server (https://ghe.example.com/) or the
  * stand-in a rehearsal starts on 127.0.0.1. The provider then sends its
  * requests to <base>/api/v3/… (its Enterprise Server convention), and so do we.
+ *
+ * The upstreams are on github.com (components/spec.ts), whichever GitHub the
+ * fleet deploys to: the program reads them on api.github.com, or where
+ * MIRROR_FLEET_UPSTREAM_API says (a stand-in that plays github.com).
  */
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -16,6 +20,19 @@ export interface GitHubApi {
   readonly serverUrl: string | undefined;
   /** The provider's pause after each write: 1000 ms unless MIRROR_FLEET_WRITE_DELAY_MS says otherwise. */
   readonly writeDelayMs: number | undefined;
+  /** The REST root the upstreams are read on, without a trailing slash: the deploy's credentials go there only when it is `restUrl`. */
+  readonly upstreamRestUrl: string;
+}
+
+const GITHUB_COM_API = "https://api.github.com";
+
+/** An http(s) URL from `name`, or an error naming it and what is allowed. */
+function httpUrl(name: string, raw: string, example: string): URL {
+  const url = URL.canParse(raw) ? new URL(raw) : undefined;
+  if (url?.protocol !== "https:" && url?.protocol !== "http:") {
+    throw new Error(`${name}: ${JSON.stringify(raw)} is not allowed (allowed: an http(s) URL such as ${example})`);
+  }
+  return url;
 }
 
 export function githubApi(env: Env = process.env): GitHubApi {
@@ -25,11 +42,10 @@ export function githubApi(env: Env = process.env): GitHubApi {
     throw new Error(`MIRROR_FLEET_WRITE_DELAY_MS: ${JSON.stringify(delay)} is not allowed (allowed: milliseconds, 0 to 999999)`);
   }
   const writeDelayMs = delay === undefined ? undefined : Number(delay);
-  if (!raw) return { providerBaseUrl: undefined, restUrl: "https://api.github.com", serverUrl: undefined, writeDelayMs };
-  const url = URL.canParse(raw) ? new URL(raw) : undefined;
-  if (url?.protocol !== "https:" && url?.protocol !== "http:") {
-    throw new Error(`MIRROR_FLEET_GITHUB_API: ${JSON.stringify(raw)} is not allowed (allowed: an http(s) URL such as https://ghe.example.com/)`);
-  }
+  const upstream = env.MIRROR_FLEET_UPSTREAM_API;
+  const upstreamRestUrl = upstream ? httpUrl("MIRROR_FLEET_UPSTREAM_API", upstream, GITHUB_COM_API).href.replace(/\/$/, "") : GITHUB_COM_API;
+  if (!raw) return { providerBaseUrl: undefined, restUrl: GITHUB_COM_API, serverUrl: undefined, writeDelayMs, upstreamRestUrl };
+  const url = httpUrl("MIRROR_FLEET_GITHUB_API", raw, "https://ghe.example.com/");
   const base = url.href.endsWith("/") ? url.href : `${url.href}/`;
-  return { providerBaseUrl: base, restUrl: `${base}api/v3`, serverUrl: base.slice(0, -1), writeDelayMs };
+  return { providerBaseUrl: base, restUrl: `${base}api/v3`, serverUrl: base.slice(0, -1), writeDelayMs, upstreamRestUrl };
 }

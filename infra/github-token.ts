@@ -1,6 +1,6 @@
 /**
- * A token for the program's own reads at preview and up (upstream health,
- * preflight tags: infra/upstream-health.ts),
+ * A token for the program's own reads at preview and up (what exists; on
+ * github.com also upstream health and preflight tags: infra/upstream-health.ts),
  * from the same credentials the GitHub provider uses: GITHUB_TOKEN, or a
  * GitHub App (GITHUB_APP_ID, GITHUB_APP_INSTALLATION_ID, GITHUB_APP_PEM_FILE
  * holding the private key) exchanged for a one-hour installation token.

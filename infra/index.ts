@@ -50,8 +50,10 @@ async function fleetStack(): Promise<Record<string, unknown>> {
       readFile: readProjectFile,
       webhooks: stack.webhooks,
       ...(stack.cosign ? { cosign: stack.cosign } : {}),
-      // The program's own reads (upstream health, preflight tags, what exists) go where the provider goes, as the same identity.
+      // The program's own reads (what exists; upstream health and preflight tags on github.com) go where the provider goes, as the same identity.
       github: { apiUrl: api.restUrl, token: stack.githubToken },
+      // An Enterprise Server's fleet reads the upstreams on github.com, without that server's credentials.
+      ...(api.upstreamRestUrl !== api.restUrl ? { upstreams: { apiUrl: api.upstreamRestUrl, token: env.MIRROR_FLEET_UPSTREAM_TOKEN } } : {}),
     };
     const resolved = resolveProgram(inputs);
     const missing = secretProblems(inputs, resolved);

@@ -35,10 +35,16 @@ export interface FleetInputs {
    */
   readonly providers?: { readonly github?: github.Provider };
   /**
-   * Where the program itself reads GitHub (upstream health, preflight tags):
+   * Where the program itself reads GitHub (what exists; upstream health and preflight tags unless `upstreams`):
    * REST root and token. @default github.com, GITHUB_TOKEN or a GitHub App from the environment
    */
   readonly github?: { readonly apiUrl: string; readonly token?: pulumi.Input<string> };
+  /**
+   * Where the program reads the upstreams when that is not `github`: an
+   * Enterprise Server's fleet reads them on api.github.com, with this token
+   * only (infra/github-api.ts). @default `github`
+   */
+  readonly upstreams?: { readonly apiUrl: string; readonly token?: string };
   /** What already exists on GitHub, by repository name (infra/adopt.ts), to adopt rather than create. @default nothing */
   readonly existing?: ReadonlyMap<string, Existing>;
   /** The pipeline bundle's text, committed once to the pipeline repository. @default pipeline/bundle.ts pipelineBundle() */
@@ -144,11 +150,15 @@ export function fleetProgram(inputs: FleetInputs): Fleet {
   const missing = secretProblems(inputs, fleetResolved);
   if (missing.length) throw new Error(problemList(missing, "created"));
 
-  // The program's reads of GitHub, with its token once known. unsecret: the
-  // results hold no secret, only the token that fetched them is one.
+  // The program's reads of the upstreams: on the deploy's GitHub with its
+  // token once known (unsecret: the results hold no secret, only the token
+  // that fetched them is one), or on `upstreams` with its own token only.
   const gh = inputs.github ?? { apiUrl: "https://api.github.com" };
-  const read = <T>(f: (reader: GitHubReader) => Promise<T>): pulumi.Output<T> =>
-    pulumi.unsecret(pulumi.output(gh.token).apply((token) => f({ apiUrl: gh.apiUrl, token, env: process.env })));
+  const up = inputs.upstreams;
+  const readUpstreams = <T>(f: (reader: GitHubReader) => Promise<T>): pulumi.Output<T> =>
+    up
+      ? pulumi.output(up.token).apply((token) => f({ apiUrl: up.apiUrl, token, env: process.env, ambient: false }))
+      : pulumi.unsecret(pulumi.output(gh.token).apply((token) => f({ apiUrl: gh.apiUrl, token, env: process.env })));
 
   const preflight = resolved.filter((m) => m.preflight && m.override);
   const providers = [
@@ -183,7 +193,7 @@ export function fleetProgram(inputs: FleetInputs): Fleet {
           githubPlan: inputs.settings.githubPlan,
           today,
           ...(inputs.existing?.get(m.repo) ? { adopt: inputs.existing.get(m.repo) } : {}),
-          ...(preflight.includes(m) ? { preflightTag: read((r) => newestAllowedTag(m.upstream.fullName, m.upstream.tags, r)) } : {}),
+          ...(preflight.includes(m) ? { preflightTag: readUpstreams((r) => newestAllowedTag(m.upstream.fullName, m.upstream.tags, r)) } : {}),
         },
         opts,
       ),
@@ -191,7 +201,7 @@ export function fleetProgram(inputs: FleetInputs): Fleet {
   const entries = mirrors.map((m) => m.inventory);
   // One read for the whole fleet; the inventory says "unavailable" rather than failing.
   const upstreams = [...new Set(resolved.map((m) => m.upstream.fullName))];
-  const health = inputs.policy.deploy.healthCheck ? read((r) => checkUpstreams(upstreams, inputs.policy.health, r, today)) : undefined;
+  const health = inputs.policy.deploy.healthCheck ? readUpstreams((r) => checkUpstreams(upstreams, inputs.policy.health, r, today)) : undefined;
   return {
     mirrors,
     pipeline,

@@ -6,9 +6,12 @@
  * the upstream tag its override is built against. Reads only: it creates
  * nothing and shows no diff.
  *
- * Where: the REST root of MIRROR_FLEET_GITHUB_API (infra/github-api.ts), with
+ * Where: the upstreams are on github.com. When the fleet deploys there, with
  * the program's token (the githubToken stack secret), else GITHUB_TOKEN or a
- * GitHub App's installation token (infra/github-token.ts).
+ * GitHub App's installation token (infra/github-token.ts). When it deploys to
+ * another GitHub (MIRROR_FLEET_GITHUB_API: an Enterprise Server), on
+ * api.github.com with MIRROR_FLEET_UPSTREAM_TOKEN only: that GitHub's
+ * credentials are not sent to github.com (infra/github-api.ts).
  */
 import type { Io } from "../pipeline/cli";
 import { github, splitRepo, type GitHub } from "../pipeline/github";
@@ -24,16 +27,23 @@ export type HealthByRepo = Record<string, (HealthReport & { checkedAt: string })
 export interface GitHubReader {
   /** REST root, e.g. https://api.github.com or http://127.0.0.1:P/api/v3. */
   readonly apiUrl: string;
-  /** The program's token; unset: GITHUB_TOKEN or a GitHub App from `env`. */
+  /** The program's token; unset: GITHUB_TOKEN or a GitHub App from `env`, unless `ambient` is false. */
   readonly token?: string;
   readonly env: Env;
+  /** Whether GITHUB_TOKEN or a GitHub App from `env` may stand in for `token`: not on another GitHub than the deploy's. @default true */
+  readonly ambient?: boolean;
 }
 
 /** A client for `reader`, or why there is none (no credentials). */
 export async function client(reader: GitHubReader): Promise<GitHub | string> {
   const env = { ...reader.env, GITHUB_API_URL: reader.apiUrl };
-  const token = reader.token || (await deployToken(env));
-  if (!token) return "no githubToken, GITHUB_TOKEN or GitHub App credentials where pulumi runs";
+  const ambient = reader.ambient ?? true;
+  const token = reader.token || (ambient ? await deployToken(env) : undefined);
+  if (!token) {
+    return ambient
+      ? "no githubToken, GITHUB_TOKEN or GitHub App credentials where pulumi runs"
+      : `no MIRROR_FLEET_UPSTREAM_TOKEN where pulumi runs: the upstreams are read on ${reader.apiUrl}, not on the GitHub the fleet deploys to, whose credentials are not sent there`;
+  }
   const io: Io = { env: { ...env, GITHUB_TOKEN: token }, cwd: process.cwd(), stdout: () => undefined, stderr: (t) => void process.stderr.write(t) };
   // One retry: an unreachable API must not hold a preview for minutes.
   return github(io, { retries: 1 });

@@ -13,6 +13,9 @@ import type { Io } from "./cli";
 const PipelineOctokit = Octokit.plugin(paginateRest, retry, throttling);
 export type GitHub = InstanceType<typeof PipelineOctokit>;
 
+/** github.com's REST root. */
+const GITHUB_COM_API = "https://api.github.com";
+
 /** How long one request may take before it is abandoned (and, for a create, looked for before it is sent again). */
 const DEFAULT_TIMEOUT_MS = 60_000;
 
@@ -35,13 +38,13 @@ export function botLogin(env: Io["env"]): string {
 /** Requests that may be sent twice without making a second thing: adding labels to an issue sets them. */
 const IDEMPOTENT_POST = /\/issues\/\{issue_number\}\/labels$/;
 
-export function github(io: Io, opts: { retries?: number } = {}): GitHub {
-  const token = io.env.GITHUB_TOKEN;
-  if (!token) throw new Error("GITHUB_TOKEN is not set (the workflow passes the job's token in env)");
+export function github(io: Io, opts: { retries?: number; anonymous?: boolean } = {}): GitHub {
+  const token = opts.anonymous ? undefined : io.env.GITHUB_TOKEN;
+  if (!token && !opts.anonymous) throw new Error("GITHUB_TOKEN is not set (the workflow passes the job's token in env)");
   const timeoutMs = Number(io.env.MIRROR_GITHUB_TIMEOUT_MS) > 0 ? Number(io.env.MIRROR_GITHUB_TIMEOUT_MS) : DEFAULT_TIMEOUT_MS;
   const gh = new PipelineOctokit({
-    auth: token,
-    baseUrl: io.env.GITHUB_API_URL || "https://api.github.com",
+    ...(token ? { auth: token } : {}),
+    baseUrl: io.env.GITHUB_API_URL || GITHUB_COM_API,
     userAgent: "mirror-fleet-pipeline",
     // A timeout per HTTP call (a retry gets a fresh one); it surfaces as a 500 that may have been applied.
     request: { fetch: (url: string, init: RequestInit) => fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(timeoutMs) }) },
@@ -68,6 +71,24 @@ export function github(io: Io, opts: { retries?: number } = {}): GitHub {
     if (options.method === "POST" && !IDEMPOTENT_POST.test(String(options.url))) options.request = { ...options.request, retries: 0 };
   });
   return gh;
+}
+
+/**
+ * A client that reads an upstream. Upstreams are on github.com
+ * (components/spec.ts): a job on github.com reads them with its own token; a
+ * job of an Enterprise Server (GITHUB_SERVER_URL names another host) reads
+ * them on api.github.com without one, since its token is not github.com's and
+ * must not be sent there (GitHub allows 60 such requests an hour per
+ * address; the weekly `health` job of a mirror makes about 4).
+ * MIRROR_UPSTREAM_API_URL names the upstreams' API instead (a stand-in that
+ * plays github.com); the job's token goes there only when it is the job's own
+ * GITHUB_API_URL.
+ */
+export function upstreamGithub(io: Io): GitHub {
+  const own = io.env.GITHUB_API_URL || GITHUB_COM_API;
+  const server = io.env.GITHUB_SERVER_URL;
+  const api = io.env.MIRROR_UPSTREAM_API_URL || (!server || server === "https://github.com" ? own : GITHUB_COM_API);
+  return api === own ? github(io) : github({ ...io, env: { ...io.env, GITHUB_API_URL: api } }, { anonymous: true });
 }
 
 /** Whether a failed request may have been applied by GitHub all the same: a 5xx, a timeout or a lost connection. */

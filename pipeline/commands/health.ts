@@ -3,7 +3,7 @@
  * --issue, files or closes the upstream-health issue of the mirror.
  */
 import { parseFlags, setOutputs, UsageError, type Command } from "../cli";
-import { botLogin, github, splitRepo } from "../github";
+import { botLogin, github, splitRepo, upstreamGithub } from "../github";
 import { loadConfigOption } from "../lib/config";
 import { assessHealth, fetchUpstreamFacts, healthDetails, healthItems, type HealthPolicy } from "../lib/health";
 import { syncIssue } from "../lib/issues";
@@ -28,7 +28,9 @@ Unhealthy when archived or past either threshold.
 Prints {repo, archived, lastCommit, daysSinceCommit, lastRelease, lastReleaseName,
 daysSinceRelease, healthy, reasons[], issue?}. Output: healthy. Exit 0 either way
 (a stale upstream is reported, not a failed run); 2 on bad input.
-Env: GITHUB_TOKEN, GITHUB_API_URL.
+Env: GITHUB_TOKEN, GITHUB_API_URL; the upstream is read on github.com: with
+GITHUB_TOKEN where GITHUB_SERVER_URL is github.com (or unset), else on
+api.github.com without a token; MIRROR_UPSTREAM_API_URL names another API.
 `;
 
 const RUN_URL = /^https?:\/\/[^\s()<>\[\]]+$/;
@@ -77,12 +79,11 @@ export const command: Command = {
     const mirror = f.issue ? (io.env.GITHUB_REPOSITORY ?? config?.repository) : undefined;
     if (f.issue && !mirror) throw new UsageError("--issue needs the mirror repository: env GITHUB_REPOSITORY or a config");
 
-    const gh = github(io);
-    const facts = await fetchUpstreamFacts(gh, `${owner}/${repo}`, { prefix: config?.upstream.tags.prefix ?? "" });
+    const facts = await fetchUpstreamFacts(upstreamGithub(io), `${owner}/${repo}`, { prefix: config?.upstream.tags.prefix ?? "" });
     const report = assessHealth(facts, policy, today);
     let issue: { action: string; number: number | null } | undefined;
     if (mirror) {
-      const r = await syncIssue(gh, splitRepo(mirror), {
+      const r = await syncIssue(github(io), splitRepo(mirror), {
         kind: "upstream-health",
         state: report.healthy ? "resolved" : "open",
         // The name as configured (not GitHub's spelling), so every run finds the same issue.

@@ -421,6 +421,9 @@ async function e2e(cleanup: Cleanup): Promise<string> {
       githubEnv: {
         GITHUB_SERVER_URL: gh.url,
         GITHUB_API_URL: gh.url,
+        // The stand-in plays github.com too, where the upstreams are: a runner whose GITHUB_SERVER_URL is
+        // not github.com reads them on api.github.com otherwise (pipeline/github.ts upstreamGithub).
+        MIRROR_UPSTREAM_API_URL: gh.url,
         GITHUB_REPOSITORY: repoFullName,
         GITHUB_REPOSITORY_OWNER: OWNER,
         GITHUB_REF: "refs/heads/main",

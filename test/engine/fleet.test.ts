@@ -183,7 +183,7 @@ describe("the real engine against the GitHub stand-in", { concurrency: false }, 
     }
   });
 
-  test("7. GIVEN the upstreams in GitHub WHEN up THEN the deploy-time health check read them there and the inventory says what it found", async () => {
+  test("7. GIVEN the upstreams on github.com WHEN up THEN the deploy-time health check read them there, not on the Enterprise Server the fleet deploys to, and the inventory says what it found", async () => {
     const inventory = await p.pulumi(["stack", "output", "inventory", "--json", "--stack", "prod"], env);
     assert.equal(inventory.code, 0, inventory.stderr);
     const health = Object.fromEntries((JSON.parse(inventory.stdout) as Array<{ name: string; health: { healthy: boolean; archived: boolean } }>).map((m) => [m.name, m.health]));
@@ -191,8 +191,10 @@ describe("the real engine against the GitHub stand-in", { concurrency: false }, 
     // plik's upstream is seeded archived: the check must have read it from the stand-in.
     assert.equal(health.plik.archived, true, JSON.stringify(health.plik));
     assert.equal(health.plik.healthy, false);
+    // The stand-in's root plays api.github.com (MIRROR_FLEET_UPSTREAM_API), its /api/v3 the Enterprise Server.
     for (const upstream of ["Forceu/Gokapi", "root-gg/plik"]) {
-      assert.ok(s.requests.some((r) => r.method === "GET" && r.url.startsWith(`/api/v3/repos/${upstream}`)), `no read of ${upstream}`);
+      assert.ok(s.requests.some((r) => r.method === "GET" && r.url.startsWith(`/repos/${upstream}`)), `no read of ${upstream}`);
+      assert.ok(!s.requests.some((r) => r.url.startsWith(`/api/v3/repos/${upstream}`)), `${upstream} read on the Enterprise Server`);
     }
   });
 

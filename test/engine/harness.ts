@@ -133,6 +133,9 @@ export class EngineProject {
       PULUMI_SKIP_UPDATE_CHECK: "true",
       PULUMI_SKIP_CONFIRMATIONS: "true",
       MIRROR_FLEET_GITHUB_API: githubApi,
+      // The stand-in plays github.com too, where the upstreams are (its root, not /api/v3), for the same identity.
+      MIRROR_FLEET_UPSTREAM_API: githubApi,
+      ...(token ? { MIRROR_FLEET_UPSTREAM_TOKEN: token } : {}),
       MIRROR_FLEET_WRITE_DELAY_MS: "0",
       GITHUB_TOKEN: token,
     };

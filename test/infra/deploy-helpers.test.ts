@@ -76,6 +76,27 @@ test("GIVEN the program's token or GITHUB_TOKEN WHEN upstream health is read THE
   }
 });
 
+test("GIVEN the upstreams on another GitHub than the deploy's WHEN their health is read THEN only MIRROR_FLEET_UPSTREAM_TOKEN is sent there, never GITHUB_TOKEN or a GitHub App's", async () => {
+  const s = await startGitHubStandIn();
+  try {
+    s.addRepo("acme-oss/tool", { private: false, date: "2026-10-01T00:00:00Z" });
+    s.addTag("acme-oss/tool", "v1.0.0");
+    const env = { GITHUB_TOKEN: s.token, GITHUB_APP_ID: "1", GITHUB_APP_INSTALLATION_ID: "2", GITHUB_APP_PEM_FILE: "/nonexistent" };
+    const without = await checkUpstreams(["acme-oss/tool"], POLICY, { apiUrl: s.url, env, ambient: false }, TODAY);
+    assert.deepEqual(without["acme-oss/tool"], {
+      unavailable: `no MIRROR_FLEET_UPSTREAM_TOKEN where pulumi runs: the upstreams are read on ${s.url}, not on the GitHub the fleet deploys to, whose credentials are not sent there`,
+      checkedAt: "2026-11-23",
+    });
+    assert.equal(s.requests.length, 0, "no request without the upstreams' own token");
+    s.addIdentity("ghp_upstream_reader", { kind: "member", login: "someone-on-github-com" });
+    const withToken = await checkUpstreams(["acme-oss/tool"], POLICY, { apiUrl: s.url, token: "ghp_upstream_reader", env, ambient: false }, TODAY);
+    assert.equal((withToken["acme-oss/tool"] as { healthy: boolean }).healthy, true, JSON.stringify(withToken));
+    assert.deepEqual([...new Set(s.requests.map((r) => r.actor))], ["someone-on-github-com"]);
+  } finally {
+    await s.stop();
+  }
+});
+
 test("GIVEN an unreachable API WHEN upstream health is read THEN each upstream is unavailable after one failed read, and the read never throws", async () => {
   const start = Date.now();
   const health = await checkUpstreams(["a/b", "c/d", "e/f"], POLICY, { apiUrl: "http://127.0.0.1:9", token: "t", env: {} }, TODAY);

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
+import { upstreamGithub } from "../../pipeline/github";
 import { assessHealth } from "../../pipeline/lib/health";
 import { main } from "../../pipeline/main";
 import { captureIo, readStepOutputs, startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
@@ -127,6 +128,42 @@ test("GIVEN a stale upstream WHEN `health --issue` runs THEN the upstream-health
     assert.equal(quiet.writes, 0);
     assert.equal(s.issues(MIRROR).length, 1);
   });
+});
+
+test("GIVEN a job of an Enterprise Server WHEN `health --issue` runs THEN the upstream is read on github.com's API without the job's token, and the issue is filed with it on the job's GitHub", async () => {
+  // Two stand-ins: the job's own GitHub (an Enterprise Server, holding the mirror) and github.com (holding the upstream).
+  const dotcom = await startGitHubStandIn();
+  try {
+    dotcom.addRepo("dutchcoders/transfer.sh", { private: false, date: "2019-03-01T00:00:00Z" });
+    dotcom.seedTagLines("dutchcoders/transfer.sh", fs.readFileSync(path.join(TAGS, "transfer.sh-tags.txt"), "utf8"));
+    await withStandIn(async (ghes) => {
+      const io = captureIo({ ...ghes.env(MIRROR), GITHUB_SERVER_URL: ghes.url, MIRROR_UPSTREAM_API_URL: dotcom.url }, "/");
+      assert.equal(await main(["health", "--repo", "dutchcoders/transfer.sh", "--today", TODAY, "--issue", ...THRESHOLDS], io), 0, io.err.join(""));
+      assert.deepEqual((JSON.parse(io.out.join("")) as { issue: unknown }).issue, { action: "created", number: 1 });
+      assert.ok(dotcom.requests.length > 0);
+      assert.deepEqual([...new Set(dotcom.requests.map((r) => `${r.method} ${r.status} ${r.actor}`))], ["GET 200 (anonymous)"], "github.com got reads without credentials only");
+      assert.deepEqual(ghes.requests.filter((r) => r.url.includes("transfer.sh")), [], "the job's GitHub was not asked for the upstream");
+      assert.equal(ghes.issue(MIRROR, 1).title, "Upstream dutchcoders/transfer.sh looks unmaintained");
+    });
+    assert.deepEqual(dotcom.rejected, []);
+  } finally {
+    await dotcom.stop();
+  }
+});
+
+test("GIVEN where a job runs WHEN its upstream client is made THEN github.com's API, with the job's token only when that API is the job's own (table)", async () => {
+  const rows: Array<[string, Record<string, string>, string, "token" | "unauthenticated"]> = [
+    ["a job on github.com", { GITHUB_SERVER_URL: "https://github.com", GITHUB_API_URL: "https://api.github.com" }, "https://api.github.com", "token"],
+    ["no runner variables", {}, "https://api.github.com", "token"],
+    ["a job of an Enterprise Server", { GITHUB_SERVER_URL: "https://ghe.example.com", GITHUB_API_URL: "https://ghe.example.com/api/v3" }, "https://api.github.com", "unauthenticated"],
+    ["the upstreams' API named, the job's own", { GITHUB_SERVER_URL: "http://127.0.0.1:9", GITHUB_API_URL: "http://127.0.0.1:9", MIRROR_UPSTREAM_API_URL: "http://127.0.0.1:9" }, "http://127.0.0.1:9", "token"],
+    ["the upstreams' API named, another", { GITHUB_API_URL: "https://api.github.com", MIRROR_UPSTREAM_API_URL: "http://127.0.0.1:9" }, "http://127.0.0.1:9", "unauthenticated"],
+  ];
+  for (const [what, env, baseUrl, auth] of rows) {
+    const gh = upstreamGithub(captureIo({ GITHUB_TOKEN: "ghs_job", ...env }, "/"));
+    assert.equal(gh.request.endpoint.DEFAULTS.baseUrl, baseUrl, what);
+    assert.equal(((await gh.auth()) as { type: string }).type, auth, what);
+  }
 });
 
 test("GIVEN tags whose name order is not their version order WHEN `health` runs THEN the newest version's date counts", async () => {

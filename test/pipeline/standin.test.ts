@@ -70,6 +70,39 @@ test("GIVEN a wrong token WHEN a request is sent THEN 401 Bad credentials, recor
   }
 });
 
+test("GIVEN no credentials WHEN a request is sent THEN GitHub's answers: a public repository's reads served without the caller's permissions, a private one 404, writes and the user 401, 60 an hour", async () => {
+  const s = await startGitHubStandIn();
+  try {
+    s.addRepo("upstream/app", { private: false });
+    s.addRepo(REPO, { private: true });
+    const anonymous = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${s.url}${path}`, { method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } } : {}) });
+      return { status: res.status, limit: res.headers.get("x-ratelimit-limit"), body: (await res.json()) as Record<string, unknown> };
+    };
+    const pub = await anonymous("GET", "/repos/upstream/app");
+    assert.equal(pub.status, 200);
+    assert.equal(pub.body.full_name, "upstream/app");
+    assert.equal(pub.body.permissions, undefined, "no permissions are named for a caller without credentials");
+    assert.equal(pub.limit, "60");
+    assert.equal((await anonymous("GET", "/repos/upstream/app/tags")).status, 200);
+    assert.equal((await anonymous("GET", `/repos/${REPO}`)).status, 404);
+    for (const [method, path, body] of [["POST", "/repos/upstream/app/issues", { title: "x" }], ["GET", "/user", undefined]] as const) {
+      const r = await anonymous(method, path, body);
+      assert.deepEqual([r.status, r.body.message], [401, "Requires authentication"], `${method} ${path}`);
+    }
+    assert.deepEqual(s.requests.filter((r) => r.status === 200).map((r) => r.actor), ["(anonymous)", "(anonymous)"]);
+    // The 60th request spends the hour; the next is refused.
+    for (let i = 0; i < 60; i++) await anonymous("GET", "/repos/upstream/app");
+    const spent = await anonymous("GET", "/repos/upstream/app");
+    assert.equal(spent.status, 403);
+    assert.match(String(spent.body.message), /^API rate limit exceeded for 127\.0\.0\.1\./);
+    // A token's own limit is untouched.
+    assert.equal((await raw(s, "GET", "/repos/upstream/app")).status, 200);
+  } finally {
+    await s.stop();
+  }
+});
+
 test("GIVEN Octokit (pipeline/github.ts) WHEN it sends an undocumented route THEN it fails with the stand-in's reason, once (no retries)", async () => {
   const s = await startGitHubStandIn();
   try {

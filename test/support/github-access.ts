@@ -60,11 +60,19 @@ export type Identity =
       readonly slug?: string;
       /** Repository names (`owner/name`) the installation may use. @default every repository of the account */
       readonly repositories?: readonly string[];
-    };
+    }
+  /**
+   * No credentials: GitHub answers a GET of public resources ("This endpoint
+   * can be used without authentication … if only public resources are
+   * requested"), within 60 requests an hour per address ("Primary rate limit
+   * for unauthenticated users"), and 401 "Requires authentication" to
+   * anything else.
+   */
+  | { readonly kind: "anonymous" };
 
 /** The login GitHub shows for an identity (an App acts as `<slug>[bot]`). */
 export function loginOf(who: Identity): string {
-  return who.kind === "app" ? `${who.slug ?? `app-${who.appId}`}[bot]` : who.login;
+  return who.kind === "app" ? `${who.slug ?? `app-${who.appId}`}[bot]` : who.kind === "anonymous" ? "(anonymous)" : who.login;
 }
 
 /** What an operation needs: a fine-grained permission (any of `any`, at `access`) and, for users, a repository role. */

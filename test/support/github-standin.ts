@@ -645,6 +645,10 @@ export interface RepoOptions {
 }
 
 const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+/** A request without credentials (github-access.ts, Identity). */
+const ANONYMOUS: Identity = { kind: "anonymous" };
+/** GitHub's "Primary rate limit for unauthenticated users": 60 requests an hour. */
+const ANONYMOUS_LIMIT = 60;
 const INSTALLATION_TOKEN_PREFIX = "ghs_standin_installation_";
 
 export class GitHubStandIn {
@@ -1353,6 +1357,10 @@ export class GitHubStandIn {
       if (appId) who = { kind: "app", appId: Number(appId), installationId: 0, permissions: {} };
     } else if (m) {
       who = this.identities.get(m[1]);
+    } else if (!auth) {
+      // No credentials at all: a read of public resources only (Identity "anonymous", and authorize).
+      if (method !== "GET" && method !== "HEAD") return { reject: "Requires authentication", status: 401 };
+      who = ANONYMOUS;
     }
     if (!who) return { reject: "Bad credentials", status: 401 };
 
@@ -1389,6 +1397,7 @@ export class GitHubStandIn {
   roleIn(who: Identity, repo: RepoState): RepoRole | undefined {
     const orgRepo = this.orgs.has(repo.owner.toLowerCase());
     if (who.kind === "owner") return "admin";
+    if (who.kind === "anonymous") return repo.private ? undefined : "read";
     if (who.kind === "app") return this.installedOn(who, repo) ? "admin" : repo.private ? undefined : "read";
     if (repo.createdBy === who.login || repo.owner.toLowerCase() === who.login.toLowerCase()) return "admin";
     if (orgRepo) return who.role ?? "read";
@@ -1403,7 +1412,7 @@ export class GitHubStandIn {
 
   /** The fine-grained permission check of a token that has them (Apps, fine-grained tokens). */
   private permissionRefusal(who: Identity, need: ReturnType<typeof needOf>, workflows: boolean, access = need.access): Answer | undefined {
-    const granted = who.permissions;
+    const granted = who.kind === "anonymous" ? undefined : who.permissions;
     if (!granted) return undefined;
     // Every installation and fine-grained token has Metadata: read ("About GitHub App permissions").
     const level = (p: string) => granted[p] ?? (p === "metadata" ? "read" : undefined);
@@ -1423,6 +1432,7 @@ export class GitHubStandIn {
   private authorize(who: Identity, op: Operation, ctx: Ctx): Answer | undefined {
     const need = needOf(op.operationId);
     if (need.on === "public") return undefined;
+    if (who.kind === "anonymous" && need.on !== "repo") return { status: 401, body: { message: "Requires authentication", documentation_url: "https://docs.github.com/rest" } };
     if (need.on === "user") return who.kind === "app" ? { status: 403, body: { message: notAccessible(who), documentation_url: "https://docs.github.com/rest", status: "403" } } : undefined;
     if (need.on === "org") {
       const org = this.org(String(ctx.params.org));
@@ -1455,6 +1465,7 @@ export class GitHubStandIn {
       if (admin) return admin;
     }
     const least: RepoRole = renamingDefault ? "admin" : need.role;
+    if (who.kind === "anonymous" && least !== "read") return { status: 401, body: { message: "Requires authentication", documentation_url: "https://docs.github.com/rest" } };
     if (!roleAtLeast(role, least)) {
       return least === "admin" ? { status: 403, body: { message: "Must have admin rights to Repository.", documentation_url: "https://docs.github.com/rest", status: "403" } } : notFound();
     }
@@ -1550,8 +1561,14 @@ export class GitHubStandIn {
     this.rateUse.clear();
   }
 
+  /** Requests a window allows `who`: the stand-in's limit, or GitHub's 60 an hour for requests without credentials when that is less. */
+  private limitOf(who: Identity): number {
+    return who.kind === "anonymous" ? Math.min(ANONYMOUS_LIMIT, this.rateLimit.limit) : this.rateLimit.limit;
+  }
+
   private rateOf(who: Identity): { used: number; resetAt: number } {
-    const key = who.kind === "app" ? `installation:${who.installationId}` : `user:${who.login}`;
+    // GitHub counts requests without credentials by address; the stand-in has one caller address.
+    const key = who.kind === "app" ? `installation:${who.installationId}` : who.kind === "anonymous" ? "anonymous" : `user:${who.login}`;
     let use = this.rateUse.get(key);
     if (!use || use.resetAt <= Date.now()) {
       use = { used: 0, resetAt: Date.now() + this.rateLimit.windowMs };
@@ -1560,10 +1577,10 @@ export class GitHubStandIn {
     return use;
   }
 
-  private rateHeaders(use: { used: number; resetAt: number }): Record<string, string> {
+  private rateHeaders(limit: number, use: { used: number; resetAt: number }): Record<string, string> {
     return {
-      "x-ratelimit-limit": String(this.rateLimit.limit),
-      "x-ratelimit-remaining": String(Math.max(this.rateLimit.limit - use.used, 0)),
+      "x-ratelimit-limit": String(limit),
+      "x-ratelimit-remaining": String(Math.max(limit - use.used, 0)),
       "x-ratelimit-used": String(use.used),
       "x-ratelimit-reset": String(Math.ceil(use.resetAt / 1000)),
       "x-ratelimit-resource": "core",
@@ -1573,8 +1590,8 @@ export class GitHubStandIn {
   /** GitHub's answer once the window's requests are spent: 403, remaining 0, wait for the reset. */
   private overLimit(who: Identity): Answer | undefined {
     const use = this.rateOf(who);
-    if (use.used < this.rateLimit.limit) return undefined;
-    const whom = who.kind === "app" ? `installation ID ${who.installationId}` : `user ID ${Math.abs(hashInt(who.login))}`;
+    if (use.used < this.limitOf(who)) return undefined;
+    const whom = who.kind === "app" ? `installation ID ${who.installationId}` : who.kind === "anonymous" ? "127.0.0.1" : `user ID ${Math.abs(hashInt(who.login))}`;
     return {
       status: 403,
       body: { message: `API rate limit exceeded for ${whom}.`, documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api", status: "403" },
@@ -1583,8 +1600,8 @@ export class GitHubStandIn {
 
   private spend(who: Identity, counts: boolean): Record<string, string> {
     const use = this.rateOf(who);
-    if (counts && use.used < this.rateLimit.limit) use.used++;
-    return this.rateHeaders(use);
+    if (counts && use.used < this.limitOf(who)) use.used++;
+    return this.rateHeaders(this.limitOf(who), use);
   }
 
   // -------------------------------------------------------------------------
@@ -2633,7 +2650,9 @@ function applyIssuePatch(self: GitHubStandIn, repo: RepoState, issue: IssueState
 
 const HANDLERS: Record<string, Handler> = {
   "repos/get": withRepo(function (repo, { actor, origins }) {
-    return { status: 200, body: repoJson(origins, repo, this.roleIn(actor, repo), this.ownerType(repo)) };
+    const { permissions, ...rest } = repoJson(origins, repo, this.roleIn(actor, repo), this.ownerType(repo));
+    // Without credentials GitHub names no permissions of the caller.
+    return { status: 200, body: actor.kind === "anonymous" ? rest : { ...rest, permissions } };
   }),
 
   // --- who and what else can reach a repository (infra/adopt.ts, before it adopts one)
