@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseFlags, setOutputs, UsageError, type Command } from "../cli";
-import { github, splitRepo } from "../github";
+import { splitRepo, upstreamGithub } from "../github";
 import { loadConfigOption } from "../lib/config";
 import { listGitHubTags, listRemoteTags, parseTagsFile, policyRange, readPinnedTag, resolveTag, skippedTagLines, TAG_PATTERN, type TagPolicy, type UpstreamTag } from "../lib/tags";
 
@@ -14,7 +14,8 @@ Tags come from one of:
   --remote URL        git ls-remote --tags (a URL or a local path)
   --tags-file FILE    lines "<tag> [date]"
   (neither)           the GitHub API, tags and releases, every page, of
-                      config upstream.repo (or --upstream); needs GITHUB_TOKEN
+                      config upstream.repo (or --upstream) on github.com, as
+                      \`health\` reads it (GITHUB_TOKEN on github.com)
 
 Flags:
   --config FILE       mirror config (default .mirror/config.yml when present)
@@ -86,7 +87,7 @@ export const command: Command = {
       const repo = f.upstream ?? config?.upstream.repo;
       if (!repo) throw new UsageError("no tag source: give --remote, --tags-file, or --upstream / a config with upstream.repo");
       const { owner, repo: name } = splitRepo(repo);
-      tags = await listGitHubTags(github(io), owner, name);
+      tags = await listGitHubTags(upstreamGithub(io), owner, name);
       source = `GitHub ${owner}/${name}`;
     }
 
