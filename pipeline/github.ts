@@ -79,7 +79,7 @@ export function github(io: Io, opts: { retries?: number; anonymous?: boolean } =
  * job of an Enterprise Server (GITHUB_SERVER_URL names another host) reads
  * them on api.github.com without one, since its token is not github.com's and
  * must not be sent there (GitHub allows 60 such requests an hour per
- * address; the weekly `health` job of a mirror makes about 4).
+ * address; the weekly `health` job of a mirror makes 4 to 7).
  * MIRROR_UPSTREAM_API_URL names the upstreams' API instead (a stand-in that
  * plays github.com); the job's token goes there only when it is the job's own
  * GITHUB_API_URL.
