@@ -228,7 +228,7 @@ const RATE_LIMIT_SPENT = /API rate limit of (\d+) still exceeded until ([^,]+), 
 function rateLimitWait(until: string): string {
   return (
     `GitHub's rate limit for the deploying identity is spent until ${until}. The provider refuses the requests left, ` +
-    `and waits for that reset on those it had already sent: this run may sit until then before it ends. What was applied stays in the state.`
+    `and waits for that reset on those it had already sent: this run may sit until then before it ends. Ctrl-C ends it at once; what was applied stays in the state.`
   );
 }
 

@@ -400,6 +400,34 @@ describe("an organisation like a real one", { concurrency: false }, () => {
       }
     });
 
+    test("GIVEN the provider asleep until GitHub's reset (a spent limit, 10 minutes away) WHEN Ctrl-C THEN npm run up ends within seconds, nothing is left running, and the next up goes on from the state", async () => {
+      // The provider's transport sleeps until the reset on GitHub's 403, holding its lock
+      // (transport.go RoundTrip; `sleep` returns on a cancelled context). A file's read is the
+      // provider's alone: the program reads no file of a repository the state holds.
+      const reset = Math.ceil(Date.now() / 1000) + 600;
+      s.injectFault({
+        operationId: "repos/get-content",
+        status: 403,
+        when: "before",
+        headers: { "x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0", "x-ratelimit-used": "5000", "x-ratelimit-reset": String(reset), "x-ratelimit-resource": "core" },
+        body: { message: "API rate limit exceeded for installation ID 1.", documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api", status: "403" },
+      });
+      const served = s.servedFaults.length;
+      let asleepAt = 0;
+      const r = await p.interrupt(["up", "--refresh"], env, () => {
+        if (s.servedFaults.length === served) return false;
+        asleepAt ||= Date.now();
+        return Date.now() - asleepAt > 2000;
+      });
+      assert.equal(s.servedFaults.length, served + 1, "the provider never met the 403");
+      assert.notEqual(r.code, 0);
+      assert.ok(r.interrupted, `not interrupted: ${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+      assert.ok(r.interrupted.endedMs < 10_000, `npm run up ended ${r.interrupted.endedMs} ms after Ctrl-C`);
+      assert.ok(r.interrupted.groupGoneMs < 30_000, `the CLI or the provider was still running ${r.interrupted.groupGoneMs} ms after Ctrl-C`);
+      // No lock left, nothing lost: the next up runs and finds nothing to change.
+      assert.deepEqual(changes(ok(await p.run(["up"], env), "up after Ctrl-C")), {});
+    });
+
     test("GIVEN a mirror's repository archived in GitHub WHEN up --refresh THEN the provider unarchives it first (PATCH archived=false, the one write an archived repository takes) and then fixes the drift", async () => {
       const original = s.readFile(REPO, "main", FILE)!;
       s.putFile(REPO, "main", FILE, `${original}# edited by hand\n`);

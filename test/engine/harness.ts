@@ -67,6 +67,8 @@ export interface EngineRun {
   readonly stderr: string;
   /** The last line of stdout, parsed: the engine's change summary. */
   readonly summary: { command: string; stack: string; changes: Record<string, number>; outputs?: string[] } | undefined;
+  /** When the run was interrupted (EngineProject.interrupt): ms from the SIGINT until it ended, and until every process of its group was gone. */
+  readonly interrupted?: { readonly endedMs: number; readonly groupGoneMs: number };
 }
 
 export class EngineProject {
@@ -146,6 +148,15 @@ export class EngineProject {
     return this.exec(["--import", "tsx", "infra/automation.ts", ...args], env, timeoutMs);
   }
 
+  /**
+   * `npm run <args>` as run() does, and Ctrl-C once `when` holds (polled
+   * every 100 ms): SIGINT to the run's whole process group, as a terminal
+   * sends it to the program, the CLI and the providers alike.
+   */
+  interrupt(args: readonly string[], env: Record<string, string>, when: () => boolean, timeoutMs = 300_000): Promise<EngineRun> {
+    return spawnBounded(process.execPath, ["--import", "tsx", "infra/automation.ts", ...args], this.dir, env, timeoutMs, when);
+  }
+
   /** `pulumi <args>` with the built CLI, in the copy (e.g. stack output). */
   pulumi(args: readonly string[], env: Record<string, string>, timeoutMs = 60_000): Promise<EngineRun> {
     const cli = path.join(builtToolRoot("pulumi", PULUMI_CLI_VERSION), "bin", "pulumi");
@@ -207,14 +218,37 @@ export class EngineProject {
   }
 }
 
-function spawnBounded(cmd: string, args: readonly string[], cwd: string, env: Record<string, string>, timeoutMs: number): Promise<EngineRun> {
+/** Whether any process of the group `pgid` is left. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function spawnBounded(cmd: string, args: readonly string[], cwd: string, env: Record<string, string>, timeoutMs: number, interruptWhen?: () => boolean): Promise<EngineRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, [...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
+    let interruptedAt: number | undefined;
+    const poll = interruptWhen
+      ? setInterval(() => {
+          if (interruptedAt !== undefined || !interruptWhen()) return;
+          interruptedAt = Date.now();
+          try {
+            process.kill(-child.pid!, "SIGINT");
+          } catch {
+            /* already gone */
+          }
+        }, 100)
+      : undefined;
     const timer = setTimeout(() => {
+      clearInterval(poll);
       // The whole group: the CLI and the providers it started.
       try {
         process.kill(-child.pid!, "SIGKILL");
@@ -223,9 +257,10 @@ function spawnBounded(cmd: string, args: readonly string[], cwd: string, env: Re
       }
       reject(new Error(`${cmd} ${args.join(" ")} did not finish in ${timeoutMs} ms\n${stdout}\n${stderr}`));
     }, timeoutMs);
-    child.on("error", (e) => (clearTimeout(timer), reject(e)));
-    child.on("close", (code) => {
+    child.on("error", (e) => (clearTimeout(timer), clearInterval(poll), reject(e)));
+    child.on("close", async (code) => {
       clearTimeout(timer);
+      clearInterval(poll);
       const last = stdout.trimEnd().split("\n").at(-1) ?? "";
       let summary: EngineRun["summary"];
       try {
@@ -233,7 +268,16 @@ function spawnBounded(cmd: string, args: readonly string[], cwd: string, env: Re
       } catch {
         summary = undefined;
       }
-      resolve({ code: code ?? -1, stdout, stderr, summary });
+      let interrupted: EngineRun["interrupted"];
+      if (interruptedAt !== undefined) {
+        const endedMs = Date.now() - interruptedAt;
+        // The CLI and the providers may outlive the program: wait for them, 60 s at most, then end them.
+        for (let i = 0; i < 600 && groupAlive(child.pid!); i++) await new Promise((r) => setTimeout(r, 100));
+        const groupGoneMs = groupAlive(child.pid!) ? Infinity : Date.now() - interruptedAt;
+        if (groupGoneMs === Infinity) process.kill(-child.pid!, "SIGKILL");
+        interrupted = { endedMs, groupGoneMs };
+      }
+      resolve({ code: code ?? -1, stdout, stderr, summary, ...(interrupted ? { interrupted } : {}) });
     });
   });
 }

@@ -105,7 +105,7 @@ describe("run", () => {
     assert.equal(await run(parseOptions(["preview"], {}, root), d), 0);
     const said = out().split("\n").filter((l) => l.includes("sit until"));
     assert.deepEqual(said, [
-      "mirror-fleet: GitHub's rate limit for the deploying identity is spent until 2026-12-07 15:41:55 +0000 UTC. The provider refuses the requests left, and waits for that reset on those it had already sent: this run may sit until then before it ends. What was applied stays in the state.",
+      "mirror-fleet: GitHub's rate limit for the deploying identity is spent until 2026-12-07 15:41:55 +0000 UTC. The provider refuses the requests left, and waits for that reset on those it had already sent: this run may sit until then before it ends. Ctrl-C ends it at once; what was applied stays in the state.",
     ]);
     assert.ok(out().indexOf("sit until") < out().indexOf('{"command":"preview"'), "said after the run ended");
     assert.doesNotMatch(deps().out(), /sit until/);

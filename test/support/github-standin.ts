@@ -1217,7 +1217,8 @@ export class GitHubStandIn {
       if (wrong) this.badResponses.push({ method, url: rawUrl, status: answer.status, reason: `stand-in: ${wrong}` });
     }
     // The primary rate limit counts every authenticated request but a 304 ("Rate limits for the REST API").
-    if (who) Object.assign(headers, this.spend(who, answer.status !== 304));
+    // An injected answer's own rate-limit headers stand (a fault is GitHub's answer as the test gives it).
+    if (who) Object.assign(headers, this.spend(who, answer.status !== 304), faulted ? answer.headers : {});
     const write = WRITE_METHODS.has(method);
     this.requests.push({
       method,
