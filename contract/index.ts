@@ -2,14 +2,21 @@
  * What deploy time (infra/, components/) and pipeline time (pipeline/) agree
  * on, and nothing else: the paths and file names of a mirror repository, the
  * format of `.mirror/config.yml`, the severities, the predicate types of the
- * attestations, the commands that verify them, and the marker of a runtime
- * stage override. Both sides import this module; neither imports the other
+ * attestations, the commands that verify them, the marker of a runtime
+ * stage override, and github.com's API, where the upstreams are. Both sides import this module; neither imports the other
  * (DESIGN.md, Layers; test/infra/layers.test.ts checks the import graph).
  *
  * A change here changes both runtimes at once: the pipeline bundle that
  * every mirror runs and the files `pulumi up` commits. Keep it data and
  * small pure functions.
  */
+
+/**
+ * github.com's REST root: where the upstreams (github.com repositories) are
+ * read, at deploy time (infra/github-api.ts) and by the pipeline
+ * (pipeline/github.ts `upstreamGithub`), whichever GitHub the fleet is on.
+ */
+export const GITHUB_COM_API = "https://api.github.com";
 
 /** Paths of the files in a mirror repository, committed by `pulumi up` unless noted. */
 export const MIRROR_PATHS = {

@@ -9,6 +9,8 @@
  * fleet deploys to: the program reads them on api.github.com, or where
  * MIRROR_FLEET_UPSTREAM_API says (a stand-in that plays github.com).
  */
+import { GITHUB_COM_API } from "../contract";
+
 type Env = Readonly<Record<string, string | undefined>>;
 
 export interface GitHubApi {
@@ -23,8 +25,6 @@ export interface GitHubApi {
   /** The REST root the upstreams are read on, without a trailing slash: the deploy's credentials go there only when it is `restUrl`. */
   readonly upstreamRestUrl: string;
 }
-
-const GITHUB_COM_API = "https://api.github.com";
 
 /** An http(s) URL from `name`, or an error naming it and what is allowed. */
 function httpUrl(name: string, raw: string, example: string): URL {

@@ -6,6 +6,7 @@
 import * as dockerbuild from "@pulumi/docker-build";
 import type * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
+import { GITHUB_COM_API } from "../contract";
 import type { GitHub } from "../pipeline/github";
 import { findExisting, managedByStack, type Existing } from "./adopt";
 import { checkBypass, checkOwner } from "./owner";
@@ -81,7 +82,7 @@ export function resolveProgram(inputs: FleetInputs): ResolvedFleet {
  * stops the run here, before any write.
  */
 export async function lookAtGitHub(inputs: FleetInputs, resolved: ResolvedFleet): Promise<{ existing: Map<string, Existing>; warnings: string[] }> {
-  const where = inputs.github ?? { apiUrl: "https://api.github.com" };
+  const where = inputs.github ?? { apiUrl: GITHUB_COM_API };
   const token = await new Promise<string | undefined>((resolve) => void pulumi.output(where.token).apply(resolve));
   let gh: GitHub | undefined;
   const api = async (): Promise<GitHub> => {
@@ -153,7 +154,7 @@ export function fleetProgram(inputs: FleetInputs): Fleet {
   // The program's reads of the upstreams: on the deploy's GitHub with its
   // token once known (unsecret: the results hold no secret, only the token
   // that fetched them is one), or on `upstreams` with its own token only.
-  const gh = inputs.github ?? { apiUrl: "https://api.github.com" };
+  const gh = inputs.github ?? { apiUrl: GITHUB_COM_API };
   const up = inputs.upstreams;
   const readUpstreams = <T>(f: (reader: GitHubReader) => Promise<T>): pulumi.Output<T> =>
     up

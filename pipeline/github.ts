@@ -8,13 +8,11 @@ import { Octokit } from "@octokit/core";
 import { paginateRest } from "@octokit/plugin-paginate-rest";
 import { retry } from "@octokit/plugin-retry";
 import { throttling } from "@octokit/plugin-throttling";
+import { GITHUB_COM_API } from "../contract";
 import type { Io } from "./cli";
 
 const PipelineOctokit = Octokit.plugin(paginateRest, retry, throttling);
 export type GitHub = InstanceType<typeof PipelineOctokit>;
-
-/** github.com's REST root. */
-const GITHUB_COM_API = "https://api.github.com";
 
 /** How long one request may take before it is abandoned (and, for a create, looked for before it is sent again). */
 const DEFAULT_TIMEOUT_MS = 60_000;

@@ -154,7 +154,7 @@ export class EngineProject {
    * sends it to the program, the CLI and the providers alike.
    */
   interrupt(args: readonly string[], env: Record<string, string>, when: () => boolean, timeoutMs = 300_000): Promise<EngineRun> {
-    return spawnBounded(process.execPath, ["--import", "tsx", "infra/automation.ts", ...args], this.dir, env, timeoutMs, when);
+    return this.exec(["--import", "tsx", "infra/automation.ts", ...args], env, timeoutMs, when);
   }
 
   /** `pulumi <args>` with the built CLI, in the copy (e.g. stack output). */
@@ -209,8 +209,8 @@ export class EngineProject {
     return out;
   }
 
-  exec(nodeArgs: readonly string[], env: Record<string, string>, timeoutMs: number): Promise<EngineRun> {
-    return spawnBounded(process.execPath, nodeArgs, this.dir, env, timeoutMs);
+  exec(nodeArgs: readonly string[], env: Record<string, string>, timeoutMs: number, interruptWhen?: () => boolean): Promise<EngineRun> {
+    return spawnBounded(process.execPath, nodeArgs, this.dir, env, timeoutMs, interruptWhen);
   }
 
   cleanup(): void {

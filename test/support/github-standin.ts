@@ -1217,8 +1217,8 @@ export class GitHubStandIn {
       if (wrong) this.badResponses.push({ method, url: rawUrl, status: answer.status, reason: `stand-in: ${wrong}` });
     }
     // The primary rate limit counts every authenticated request but a 304 ("Rate limits for the REST API").
-    // An injected answer's own rate-limit headers stand (a fault is GitHub's answer as the test gives it).
-    if (who) Object.assign(headers, this.spend(who, answer.status !== 304), faulted ? answer.headers : {});
+    // Headers an answer carries itself stand (an injected fault's own rate-limit headers, say).
+    if (who) for (const [k, v] of Object.entries(this.spend(who, answer.status !== 304))) headers[k] ??= v;
     const write = WRITE_METHODS.has(method);
     this.requests.push({
       method,
