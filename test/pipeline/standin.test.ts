@@ -98,6 +98,7 @@ test("GIVEN no credentials WHEN a request is sent THEN GitHub's answers: a publi
     assert.match(String(spent.body.message), /^API rate limit exceeded for 127\.0\.0\.1\./);
     // A token's own limit is untouched.
     assert.equal((await raw(s, "GET", "/repos/upstream/app")).status, 200);
+    assert.deepEqual(s.badResponses, [], "answers without credentials outside GitHub's response schemas");
   } finally {
     await s.stop();
   }
