@@ -27,10 +27,15 @@ export { renderOverride };
 
 export function renderCodeowners(m: ResolvedMirror): string {
   const owners = m.reviewers.map((r) => `@${r}`).join(" ");
-  const body = owners
-    ? `# Every change in this repository is reviewed by the mirror's owners.\n* ${owners}\n`
-    : `# No reviewers are set for this mirror (reviewers in ${m.sourceFile}, or policy.reviewTeam in infra/policy.ts):\n# no code owner's review is required.\n`;
-  return header("#", `${m.sourceFile} (reviewers) or infra/policy.ts`) + body;
+  const body = !owners
+    ? [`No reviewers are set for this mirror (reviewers in ${m.sourceFile}, or policy.reviewTeam in infra/policy.ts):`, "no code owner's review is required."]
+    : m.branchProtection
+      ? [
+          "A pull request to the default branch needs an approving review from one of these owners (the fleet's ruleset).",
+          "The identity `pulumi up` deploys with (the fleet's GitHub App, or organisation owners) bypasses it to commit the generated files.",
+        ]
+      : ["These owners are asked to review each pull request. The default branch is not protected (the fleet's branchProtection", "switch is off), so their review is not required."];
+  return header("#", `${m.sourceFile} (reviewers) or infra/policy.ts`) + body.map((line) => `# ${line}\n`).join("") + (owners ? `* ${owners}\n` : "");
 }
 
 /** A generated file whose content is known from the mirror alone, or needs the pipeline's pin too. */

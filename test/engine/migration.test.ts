@@ -124,7 +124,7 @@ describe("migration: the layout before the pipeline repository, then the new pro
     assert.match(s.readFile(`${OWNER}/mirror-gokapi`, "main", VEX)!, /"@id": "https:\/\/github\.com\/acme-corp\/mirror-gokapi\//);
   });
 
-  test("2. GIVEN the new program WHEN preview THEN the pipeline repository is created, and per mirror the bundle file is deleted, the workflow and the README (which says where the pipeline is) updated, the seven labels dropped from the stack, nothing else", async () => {
+  test("2. GIVEN the new program WHEN preview THEN the pipeline repository is created, and per mirror the bundle file is deleted, the workflow, the README (which says where the pipeline is) and CODEOWNERS (which says what the ruleset asks) updated, the seven labels dropped from the stack, nothing else", async () => {
     p.upgradeTo(ROOT);
     const r = await p.run(["preview"], env);
     ok(r, "preview (new program)");
@@ -133,6 +133,7 @@ describe("migration: the layout before the pipeline repository, then the new pro
       `delete RepositoryFile ${m}-file-mirror-pipeline-cjs`,
       `update RepositoryFile ${m}-file-github-workflows-mirror-yml`,
       `update RepositoryFile ${m}-file-readme-md`,
+      `update RepositoryFile ${m}-file-github-codeowners`,
       ...(vexed.includes(m) ? [`update RepositoryFile ${m}-file-mirror-waivers-openvex-json`] : []),
       // retainOnDelete, and the preview says so: dropped from the stack, kept on GitHub (test 3); the pipeline makes its own labels now.
       ...FLEET_LABELS.map((l) => `delete[retain] IssueLabel ${m}-label-${l.name}`),
@@ -155,7 +156,7 @@ describe("migration: the layout before the pipeline repository, then the new pro
 
   test("3. GIVEN the new program WHEN up THEN each mirror's bundle is gone from GitHub, its workflow is render's with the stack's commit, and its next run would use the pinned pipeline", async () => {
     const up = ok(await p.run(["up"], env), "up (new program)");
-    assert.deepEqual(changes(up), { create: 8 + 2, update: 2 * MIRRORS.length + vexed.length, delete: MIRRORS.length * (1 + FLEET_LABELS.length) });
+    assert.deepEqual(changes(up), { create: 8 + 2, update: 3 * MIRRORS.length + vexed.length, delete: MIRRORS.length * (1 + FLEET_LABELS.length) });
     assert.deepEqual(s.rejected, []);
     const pin = await p.pipelineOutput(env);
     const rendered = await p.render(env);
@@ -174,7 +175,7 @@ describe("migration: the layout before the pipeline repository, then the new pro
       for (const l of FLEET_LABELS) assert.deepEqual([s.repo(repo).labels.get(l.name)].map((x) => [x?.name, x?.color, x?.description]), [[l.name, l.color, l.description]], `${repo}: label ${l.name}`);
       const history = s.history(repo, "main");
       const vex = vexed.includes(m) ? 1 : 0;
-      assert.equal(history.length, historyBefore.get(m)! + 3 + vex, `${repo}: a commit for the README, one for the workflow${vex ? ", one for the OpenVEX document" : ""}, one that deletes the bundle`);
+      assert.equal(history.length, historyBefore.get(m)! + 4 + vex, `${repo}: a commit for the README, one for CODEOWNERS, one for the workflow${vex ? ", one for the OpenVEX document" : ""}, one that deletes the bundle`);
       assert.ok(history[1].tree.has(OLD_BUNDLE) && !history[0].tree.has(OLD_BUNDLE));
       if (vex) assert.match(s.readFile(repo, "main", VEX)!, new RegExp(`"@id": "${s.url.replaceAll(".", "\\.")}/acme-corp/mirror-${m}/`));
       const workflow = s.readFile(repo, "main", WORKFLOW)!;

@@ -77,11 +77,29 @@ describe("mirror README: which plan shows the SARIF", () => {
   test("GIVEN a private mirror WHEN rendered THEN it says the Security tab needs GitHub Code Security, and where the SARIF is otherwise", () => {
     assert.match(
       renderReadme(by("gokapi")),
-      /- Findings as SARIF: this repository is private, so the Security tab \(code scanning\) shows them only when GitHub Code Security is enabled for it \(sold for the Team and Enterprise plans; not available on Free\)\. Without it the upload fails without failing the run, and the SARIF files are in the run's `audit` artifact\. Each run's job summary says where its SARIF went\./,
+      /- Findings as SARIF: this repository is private, so the Security tab \(code scanning\) shows them only when GitHub Code Security is enabled for it \(sold for the Team and Enterprise plans; not available on Free\)\. Without it the upload fails without failing the run, and the SARIF files are in the run's `audit` artifact \(a rescan's, in its `rescan` artifact\)\. Each run's job summary says where its SARIF went\./,
     );
   });
   test("GIVEN a public mirror WHEN rendered THEN every plan shows it", () => {
     assert.match(renderReadme(by("gokapi", "public")), /- Findings as SARIF: uploaded to this repository's Security tab \(code scanning\), which every plan shows for a public repository\./);
+  });
+});
+
+describe("mirror README: Deploy with GitOps", () => {
+  const gitops = (m: ResolvedMirror) => {
+    const text = renderReadme(m);
+    return text.slice(text.indexOf("## Deploy with GitOps"), text.indexOf("\n## ", text.indexOf("## Deploy with GitOps") + 3));
+  };
+  test("GIVEN a private mirror WHEN rendered THEN it does not promise that a controller's credentials reach the remote component: Argo CD lends the app's own, Flux none, so Flux includes the repository through source-controller", () => {
+    const text = gitops(by("gokapi"));
+    assert.match(text, /Argo CD lends only those of the Application's own repository, so the URL above loads when they also read this repository/);
+    assert.match(text, /Flux's kustomize-controller lends none: .*`GitRepository` \(`spec\.include`, `fromPath: deploy`, `toPath: <folder>`\)/);
+    assert.doesNotMatch(text, /Flux: the `GitRepository` secret/);
+  });
+  test("GIVEN a public mirror WHEN rendered THEN no credentials, and the way in for a kustomize-controller that refuses remote components", () => {
+    const text = gitops(by("gokapi", "public"));
+    assert.match(text, /This repository is public: no credentials are needed to fetch the component\./);
+    assert.match(text, /`--no-remote-bases` refuses remote components: include this repository .* `spec\.include` and `fromPath: deploy`/);
   });
 });
 

@@ -15,7 +15,7 @@ import { ACTIONS } from "../../components/pins";
 import { renderSharedWorkflow, renderWorkflow } from "../../components/workflow";
 import { pipelineBundle } from "../../pipeline/bundle";
 import { describeZizmor, zizmorAction } from "../support/zizmor";
-import { fixtureMirror, pinFor, PIPELINE } from "./fixtures";
+import { fixtureMirror, pinFor, PIPELINE, SHARED_COMMIT } from "./fixtures";
 import { runStep, tempDir, type Obj } from "./steps";
 
 const files = renderPipelineFiles(pipelineBundle(), "acme-corp");
@@ -61,6 +61,29 @@ describe("the pipeline repository's files", () => {
     assert.match(byPath.get(PIPELINE_PATHS.action)!, new RegExp(`uses: ${ACTIONS.setupNode.uses}@${ACTIONS.setupNode.sha} # ${ACTIONS.setupNode.version}\\n`));
     assert.equal(steps[1].shell, "bash");
     assert.doesNotMatch(String(steps[1].run), /\$\{\{/);
+  });
+
+  test("GIVEN the README WHEN read against the workflows it describes THEN each uses: it shows is the one they have, at the commit it says, and image-pin.yml's pipeline: is the action's", () => {
+    const readme = byPath.get(PIPELINE_PATHS.readme)!;
+    // The two references the README shows, with <hash> and <commit> as patterns.
+    const shown = [...readme.matchAll(/`uses: ([^`]+)`/g)].map((x) => x[1]);
+    assert.equal(shown.length, 2, readme);
+    const pattern = (ref: string) => new RegExp(`^${ref.replace(/[.]/g, "\\.").replace("<hash>", "[0-9a-f]{12}").replace("<commit>", "([0-9a-f]{40})")}$`);
+    const m = fixtureMirror("gokapi");
+    const callerUses = ((parse(renderWorkflow(m, pinFor(m))) as Obj).jobs as Record<string, Obj>);
+    const calls = Object.values(callerUses).map((j) => String(j.uses));
+    assert.equal(calls.length, 1);
+    assert.equal(pattern(shown[0]).exec(calls[0])?.[1], SHARED_COMMIT, "mirror.yml calls the shared workflow at the commit that wrote it");
+    const shared = parse(renderSharedWorkflow(m, PIPELINE)) as Obj;
+    const actionSteps = Object.values(shared.jobs as Record<string, Obj>).flatMap((j) => (j.steps as Obj[]).filter((st) => String(st.uses ?? "").startsWith(`${PIPELINE.repository}@`)));
+    assert.ok(actionSteps.length >= 9);
+    for (const st of actionSteps) {
+      assert.equal(pattern(shown[1]).exec(String(st.uses))?.[1], PIPELINE.commit, "the shared workflow runs the action at the commit that wrote action.yml");
+      assert.equal((st.with as Obj)["bundle-sha256"], PIPELINE.bundleSha256);
+    }
+    const recorded = Object.values(shared.jobs as Record<string, Obj>).flatMap((j) => (j.steps as Obj[]).map((st) => (st.env as Obj | undefined)?.PIPELINE).filter(Boolean));
+    assert.deepEqual([...new Set(recorded)], [`${PIPELINE.repository}@${PIPELINE.commit}`]);
+    assert.match(readme, /`pipeline:` in the mirror's `image-pin\.yml` names this repository and the action's commit\./);
   });
 
   test("GIVEN action.yml WHEN zizmor runs offline THEN it reports nothing", () => {
