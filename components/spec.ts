@@ -57,6 +57,9 @@ export class FleetConfigError extends Error {
   }
 }
 
+/** What `override` may be: the same words whether it is missing or of the wrong kind. */
+const OVERRIDE_ALLOWED = `{ file: "<name>.Dockerfile" } next to the entry, { preset: … } from components/presets.ts, or null to build upstream's Dockerfile`;
+
 export const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,37}[a-z0-9])?$/;
 /** GitHub owner and repository names. */
 const OWNER_REPO_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
@@ -82,11 +85,11 @@ function show(v: unknown): string {
   return v === undefined ? "undefined" : JSON.stringify(v);
 }
 
-/** Checks keys against the allowed set; returns the object or undefined (problem recorded). */
-function obj(p: Problems, at: string, v: unknown, allowed: readonly string[], optional = false): Record<string, unknown> | undefined {
+/** Checks keys against the allowed set; returns the object or undefined (problem recorded). `what`: what is allowed instead, when "an object with <keys>" does not say it. */
+function obj(p: Problems, at: string, v: unknown, allowed: readonly string[], optional = false, what = `an object with ${allowed.join(", ")}`): Record<string, unknown> | undefined {
   if (v === undefined && optional) return undefined;
   if (!isObject(v)) {
-    p.push(`${at || "default export"}: expected an object, got ${show(v)}`);
+    p.push(`${at || "default export"}: ${show(v)} is not allowed (allowed: ${what})`);
     return undefined;
   }
   for (const k of Object.keys(v)) {
@@ -113,10 +116,11 @@ function bool(p: Problems, at: string, v: unknown): boolean | undefined {
   return v;
 }
 
-function list<T>(p: Problems, at: string, v: unknown, each: (item: unknown, at: string) => T | undefined): T[] | undefined {
+/** A list whose items `each` checks; `items` says what they may be, for a value that is not a list. */
+function list<T>(p: Problems, at: string, v: unknown, items: string, each: (item: unknown, at: string) => T | undefined): T[] | undefined {
   if (v === undefined) return undefined;
   if (!Array.isArray(v)) {
-    p.push(`${at}: expected a list, got ${show(v)}`);
+    p.push(`${at}: ${show(v)} is not allowed (allowed: a list of ${items})`);
     return undefined;
   }
   return v.map((item, i) => each(item, `${at}[${i}]`)).filter((x): x is T => x !== undefined);
@@ -337,10 +341,10 @@ function resolveEntry(
   // Override: a Dockerfile next to the entry, a preset's text, or null.
   let override: ResolvedMirror["override"] | undefined = null;
   if (s.override === undefined) {
-    p.push(`override: missing (allowed: { file: "<name>.Dockerfile" } next to the entry, { preset: … } from components/presets.ts, or null to build upstream's Dockerfile)`);
+    p.push(`override: missing (allowed: ${OVERRIDE_ALLOWED})`);
     override = undefined;
   } else if (s.override !== null) {
-    const o = obj(p, "override", s.override, ["file", "preset"]);
+    const o = obj(p, "override", s.override, ["file", "preset"], false, OVERRIDE_ALLOWED);
     let text: string | undefined;
     let source: string | undefined;
     if (o && o.file !== undefined && o.preset !== undefined) {
@@ -383,7 +387,7 @@ function resolveEntry(
   const b = obj(p, "build", s.build, ["args", "platforms", "dockerfile", "context"], true);
   const args: Record<string, string> = {};
   if (b?.args !== undefined) {
-    const a = obj(p, "build.args", b.args, Object.keys(isObject(b.args) ? b.args : {}));
+    const a = obj(p, "build.args", b.args, Object.keys(isObject(b.args) ? b.args : {}), false, "an object of build argument names and string values");
     for (const [k, v] of Object.entries(a ?? {})) {
       if (!BUILD_ARG_PATTERN.test(k)) p.push(`build.args.${k}: not a valid build arg name (allowed: letters, digits and _)`);
       else if (k === "VERSION") p.push(`build.args.VERSION: reserved (allowed: any other name; VERSION is always the upstream tag)`);
@@ -391,21 +395,21 @@ function resolveEntry(
       else args[k] = v;
     }
   }
-  const platforms = b ? list(p, "build.platforms", b.platforms, (v, at) => str(p, at, v, PLATFORM_PATTERN, "linux/amd64, linux/arm64, linux/arm/v7, …")) : undefined;
+  const platforms = b ? list(p, "build.platforms", b.platforms, "platforms, e.g. [\"linux/amd64\"]", (v, at) => str(p, at, v, PLATFORM_PATTERN, "linux/amd64, linux/arm64, linux/arm/v7, …")) : undefined;
   if (Array.isArray(b?.platforms) && b.platforms.length === 0) p.push(`build.platforms: empty (allowed: at least one platform)`);
   const dockerfile = b ? str(p, "build.dockerfile", b.dockerfile, REL_PATH_PATTERN, "a relative path inside the upstream checkout", true) : undefined;
   const context = b ? str(p, "build.context", b.context, REL_PATH_PATTERN, "a relative path inside the upstream checkout", true) : undefined;
-  const watch = list(p, "watch", s.watch, (v, at) => str(p, at, v, REL_PATH_PATTERN, "a relative path inside the upstream checkout"));
+  const watch = list(p, "watch", s.watch, "relative paths", (v, at) => str(p, at, v, REL_PATH_PATTERN, "a relative path inside the upstream checkout"));
 
   const g = obj(p, "gate", s.gate, ["severities", "fixedOnly", "waivers", "scans"], true);
   const sc = g ? obj(p, "gate.scans", g.scans, ["source", "reason"], true) : undefined;
   const scanSource = sc ? bool(p, "gate.scans.source", sc.source) : undefined;
   const scanReason = sc ? str(p, "gate.scans.reason", sc.reason, /\S.{19,}/s, "a sentence of 20 characters or more saying why the source scan does not block", scanSource !== false) : undefined;
   if (sc && scanSource !== false && sc.reason !== undefined) p.push("gate.scans.reason: only with source: false (allowed: remove it, or turn the source scan off)");
-  const severities = g ? list(p, "gate.severities", g.severities, (v, at) => str(p, at, v, new RegExp(`^(${SEVERITIES.join("|")})$`), SEVERITIES.join(", "))) : undefined;
+  const severities = g ? list(p, "gate.severities", g.severities, SEVERITIES.join(", "), (v, at) => str(p, at, v, new RegExp(`^(${SEVERITIES.join("|")})$`), SEVERITIES.join(", "))) : undefined;
   if (Array.isArray(g?.severities) && g.severities.length === 0) p.push(`gate.severities: empty (allowed: one or more of ${SEVERITIES.join(", ")})`);
   const fixedOnly = g ? bool(p, "gate.fixedOnly", g.fixedOnly) : undefined;
-  const waivers = (g ? list(p, "gate.waivers", g.waivers, (v, at) => waiver(p, at, v, today, policy.waiverNoticeDays, warnings, entry.file)) : undefined) ?? [];
+  const waivers = (g ? list(p, "gate.waivers", g.waivers, "waivers, each { id, reason, expires, … }", (v, at) => waiver(p, at, v, today, policy.waiverNoticeDays, warnings, entry.file)) : undefined) ?? [];
   const ids = new Set<string>();
   for (const w of waivers) {
     const key = `${w.id}|${(w.purls ?? []).join(",")}|${(w.paths ?? []).join(",")}`;
@@ -413,14 +417,14 @@ function resolveEntry(
     ids.add(key);
   }
 
-  const reviewers = list(p, "reviewers", s.reviewers, (v, at) => str(p, at, v, REVIEWER_PATTERN, "a GitHub login or 'org/team'"));
+  const reviewers = list(p, "reviewers", s.reviewers, "GitHub logins or 'org/team'", (v, at) => str(p, at, v, REVIEWER_PATTERN, "a GitHub login or 'org/team'"));
   const sch = obj(p, "schedule", s.schedule, ["startHour", "hours"], true);
   const startHour = sch ? int(p, "schedule.startHour", sch.startHour, 0, 23) : undefined;
   const hours = sch ? int(p, "schedule.hours", sch.hours, 1, 24) : undefined;
   if (hours !== undefined && hours !== policy.schedule.hours) {
     p.push(`schedule.hours: ${hours} differs from the fleet window of ${policy.schedule.hours} (allowed: change policy.schedule.hours for the whole fleet)`);
   }
-  const notify = list(p, "notify", s.notify, (v, at) => str(p, at, v, new RegExp(`^(${NOTIFY_TARGETS.join("|")})$`), NOTIFY_TARGETS.join(", ")) as (typeof NOTIFY_TARGETS)[number] | undefined);
+  const notify = list(p, "notify", s.notify, NOTIFY_TARGETS.join(", "), (v, at) => str(p, at, v, new RegExp(`^(${NOTIFY_TARGETS.join("|")})$`), NOTIFY_TARGETS.join(", ")) as (typeof NOTIFY_TARGETS)[number] | undefined);
   const attestations = bool(p, "attestations", s.attestations);
   // Explicitly asked for, preflight must be possible; switched on fleet-wide
   // (policy.deploy.preflight), it applies to the mirrors where it is.
@@ -501,8 +505,8 @@ function waiver(p: Problems, at: string, v: unknown, today: Date, noticeDays: nu
   const approvedOn = str(p, `${at}.approvedOn`, w.approvedOn, DATE_PATTERN, "the day the risk was accepted, YYYY-MM-DD", true);
   if (approvedOn !== undefined && !parseDay(approvedOn)) p.push(`${at}.approvedOn: ${show(approvedOn)} is not a calendar date (allowed: a date YYYY-MM-DD)`);
   else if (approvedOn !== undefined && daysUntil(approvedOn, today) > 0) p.push(`${at}.approvedOn: ${approvedOn} is in the future (allowed: the day the risk was accepted, today or earlier)`);
-  const purls = list(p, `${at}.purls`, w.purls, (x, a) => str(p, a, x, /^pkg:[a-z]+\/\S+$/, "a package URL such as pkg:golang/github.com/go-jose/go-jose/v4@v4.1.3"));
-  const paths = list(p, `${at}.paths`, w.paths, (x, a) => str(p, a, x, /^\S+$/, "a file path"));
+  const purls = list(p, `${at}.purls`, w.purls, "package URLs", (x, a) => str(p, a, x, /^pkg:[a-z]+\/\S+$/, "a package URL such as pkg:golang/github.com/go-jose/go-jose/v4@v4.1.3"));
+  const paths = list(p, `${at}.paths`, w.paths, "file paths", (x, a) => str(p, a, x, /^\S+$/, "a file path"));
   const status = w.status === undefined ? "not_affected" : str(p, `${at}.status`, w.status, /^(not_affected|affected)$/, "not_affected, affected");
   const justification = str(p, `${at}.justification`, w.justification, new RegExp(`^(${VEX_JUSTIFICATIONS.join("|")})$`), VEX_JUSTIFICATIONS.join(", "), true);
   const action = str(p, `${at}.action`, w.action, /\S/, "an action statement", true);

@@ -51,6 +51,9 @@ environment:
   GITHUB_TOKEN                 token for the GitHub provider, unless set in stack config
   MIRROR_FLEET_GITHUB_API      another GitHub: a GitHub Enterprise Server or the stand-in
                                (https://ghe.example.com/; requests go to <base>/api/v3)
+  MIRROR_FLEET_UPSTREAM_TOKEN  a github.com token for the upstreams' health and preflight tags,
+                               when MIRROR_FLEET_GITHUB_API names another GitHub
+  MIRROR_FLEET_UPSTREAM_API    where the upstreams are read (default https://api.github.com/)
   MIRROR_FLEET_WRITE_DELAY_MS  the provider's pause after each write (default 1000)
 `;
 

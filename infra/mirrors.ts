@@ -4,6 +4,10 @@
  *
  * An entry that cannot be loaded is not a reason to stop: its problems are
  * kept, as one line each, and reported with every other entry's problems.
+ * Any other file must be one an entry names (its override Dockerfile): an
+ * entry saved as `.tsx`, `.js` or `.ts.bak` would otherwise be passed over,
+ * and a deployed mirror whose file was renamed so would be planned for
+ * deletion. Dot files (`.gitkeep`) are not read.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -27,34 +31,62 @@ export function syntaxError(message: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A syntax error in `file` in esbuild's words, or undefined. The loaders word
+ * the same error differently (esbuild `Expected "}" but found "build"`,
+ * TypeScript `',' expected.`); each path reports this one, so that render,
+ * `npm run preview` and the plain `pulumi preview` say the same.
+ */
+export function esbuildSyntaxError(file: string): string | undefined {
+  // Loaded only on this path: a fleet that loads needs no parser of its own.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { transformSync } = require("esbuild") as typeof import("esbuild");
+  try {
+    transformSync(fs.readFileSync(file, "utf8"), { loader: "ts", sourcefile: file });
+    return undefined;
+  } catch (e) {
+    const first = (e as { errors?: Array<{ text: string; location: { line: number; column: number } | null }> }).errors?.[0];
+    return first?.location ? `line ${first.location.line}, column ${first.location.column + 1}: syntax error: ${first.text}` : undefined;
+  }
+}
+
 /** What loading `file` threw, as problems of one line each. */
-export function loadProblems(e: unknown): string[] {
+export function loadProblems(e: unknown, file?: string): string[] {
   // A preset rejects its fields when the entry calls it, inside `override: { preset: … }`.
   if (e instanceof PresetError) return e.problems.map((p) => `override.preset: ${e.preset}: ${p}`);
   const message = e instanceof Error ? e.message : String(e);
   const syntax = syntaxError(message);
-  if (syntax) return [syntax];
+  if (syntax) return [(file && esbuildSyntaxError(file)) || syntax];
   // Node appends a "Require stack" of absolute paths; the first line says what failed.
   return [`could not be loaded: ${message.split("\n")[0].trim()}`];
 }
 
+export const NOT_AN_ENTRY =
+  "not an entry, and no entry names it (allowed in mirrors/: <name>.ts, one mirror each, and the Dockerfile an entry names as override.file)";
+
 export function loadMirrorEntries(dir = path.join(PROJECT_ROOT, "mirrors"), root = PROJECT_ROOT): MirrorEntry[] {
-  return fs
-    .readdirSync(dir)
+  const names = fs.readdirSync(dir).filter((f) => !f.startsWith(".")).sort();
+  const relative = (f: string) => path.relative(root, path.join(dir, f)).split(path.sep).join("/");
+  const entries = names
     .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
-    .sort()
     .map((f): MirrorEntry => {
-      const file = path.relative(root, path.join(dir, f)).split(path.sep).join("/");
+      const file = relative(f);
       let mod: unknown;
       try {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         mod = require(path.join(dir, f));
       } catch (e) {
-        return { file, spec: undefined, problems: loadProblems(e) };
+        return { file, spec: undefined, problems: loadProblems(e, path.join(dir, f)) };
       }
       const spec = mod && typeof mod === "object" && "default" in mod ? (mod as { default: unknown }).default : undefined;
       return spec === undefined ? { file, spec, problems: [NO_EXPORT] } : { file, spec };
     });
+  // What the entries name, read as loosely as the validator will read it (it reports a bad name itself).
+  const named = new Set(entries.map((e) => (e.spec as { override?: { file?: unknown } } | undefined)?.override?.file).filter((f) => typeof f === "string"));
+  const strays = names
+    .filter((f) => !(f.endsWith(".ts") && !f.endsWith(".d.ts")) && !named.has(f))
+    .map((f): MirrorEntry => ({ file: relative(f), spec: undefined, problems: [NOT_AN_ENTRY] }));
+  return [...entries, ...strays].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
 
 /** Reads a file relative to the project root (override Dockerfiles). */

@@ -17,6 +17,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { NOT_AN_ENTRY } from "../../infra/mirrors";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github-standin";
 import { changedOps, changes as npmChanges, EngineProject, requireBuiltTools, ROOT, type EngineRun } from "./harness";
 
@@ -229,24 +230,32 @@ describe("the plain CLI (pulumi preview|up in the folder) against the GitHub sta
     }
   });
 
-  test("4. GIVEN a bad entry in mirrors/ WHEN plain pulumi preview THEN it fails with render's message (file, field, what is allowed) before any request reaches GitHub", async () => {
-    plain.write("mirrors/bad.ts", `import { defineMirror } from "../components/spec";\nexport default defineMirror({ name: "bad", upstream: { repo: "root-gg/plik", license: "MIT" }, image: "docker.io/bad/bad", override: null });\n`);
+  test("4. GIVEN bad entries in mirrors/ (a wrong field, a syntax error, a stray file) WHEN plain pulumi preview THEN it fails with render's messages (file, field, what is allowed), word for word, before any request reaches GitHub", async () => {
+    const bad = `import { defineMirror } from "../components/spec";\nexport default defineMirror({ name: "bad", upstream: { repo: "root-gg/plik", license: "MIT" }, image: "docker.io/bad/bad", override: null });\n`;
+    plain.write("mirrors/bad.ts", bad);
+    plain.write("mirrors/bad.ts.bak", bad);
+    // ts-node (the plain CLI's loader) words this "',' expected."; tsx's esbuild, another way: both report esbuild's words.
+    plain.write("mirrors/broken.ts", `import { defineMirror } from "../components/spec";\nexport default defineMirror({ name: "broken" upstream: { repo: "root-gg/plik", license: "MIT" }, override: null });\n`);
     try {
       const render = await plain.exec(["--import", "tsx", "infra/render.ts", "--out", path.join(plain.base, "render-bad")], plainEnv, 120_000);
       assert.notEqual(render.code, 0);
-      const message = (render.stderr + render.stdout).split("\n").filter((l) => l.includes("mirrors/bad.ts"));
+      const message = (render.stderr + render.stdout).split("\n").filter((l) => /mirrors\/(bad|broken)/.test(l));
       // The stack's registry follows the GitHub it deploys to (components/registry.ts): here the stand-in's host.
-      assert.deepEqual(message, [`  - mirrors/bad.ts: image: "docker.io/bad/bad" is not allowed (allowed: a repository of the stack's registry, 'containers.127.0.0.1/<namespace>/<name>' or a bare '<name>')`]);
+      assert.deepEqual(message, [
+        `  - mirrors/bad.ts: image: "docker.io/bad/bad" is not allowed (allowed: a repository of the stack's registry, 'containers.127.0.0.1/<namespace>/<name>' or a bare '<name>')`,
+        `  - mirrors/bad.ts.bak: ${NOT_AN_ENTRY}`,
+        `  - mirrors/broken.ts: line 2, column 46: syntax error: Expected "}" but found "upstream"`,
+      ]);
       const requests = a.requests.length;
       const r = await plain.plain(["preview"], plainEnv);
       assert.notEqual(r.code, 0);
       const out = r.stdout + r.stderr;
-      assert.ok(out.includes("1 problem in mirrors/; nothing was created:"), out.slice(-3000));
-      assert.ok(out.includes(message[0].trim()), out.slice(-3000));
+      assert.ok(out.includes("3 problems in mirrors/; nothing was created:"), out.slice(-3000));
+      for (const line of message) assert.ok(out.includes(line.trim()), `${line.trim()}\nnot in:\n${out.slice(-3000)}`);
       assert.doesNotMatch(out, /at [\w.]+ \(\/|Unhandled exception/, "a stack trace or the loader's unhandled-exception banner");
       assert.equal(a.requests.length, requests, "requests reached GitHub before the entry was checked");
     } finally {
-      plain.remove("mirrors/bad.ts");
+      for (const f of ["bad.ts", "bad.ts.bak", "broken.ts"]) plain.remove(`mirrors/${f}`);
     }
   });
 

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { FleetConfigError, resolveFleet, type MirrorEntry } from "../../components/spec";
 import type { StackSettings } from "../../components/types";
-import { loadMirrorEntries, loadProblems, NO_EXPORT, PROJECT_ROOT, syntaxError } from "../../infra/mirrors";
+import { loadMirrorEntries, loadProblems, NO_EXPORT, NOT_AN_ENTRY, PROJECT_ROOT, syntaxError } from "../../infra/mirrors";
 import { policy } from "../../infra/policy";
 
 const settings: StackSettings = { owner: "acme-corp", registryNamespace: "acme-corp", visibility: "private", branchProtection: true, attestations: false };
@@ -53,6 +53,24 @@ describe("mirrors/: mistakes in entries", () => {
     assert.equal(NO_EXPORT, "exports no mirror (export default defineMirror(…))");
   });
 
+  test("GIVEN files in mirrors/ that are neither an entry nor a file an entry names WHEN loaded THEN each is one line, in file order; a named Dockerfile and a dot file are not", () => {
+    const files = {
+      "a.ts": entry(`{ name: "a", upstream: { repo: "a/b" }, override: { file: "a.Dockerfile" } }`),
+      "a.Dockerfile": "FROM scratch\n",
+      "feeds.tsx": entry(`{ name: "feeds", upstream: { repo: "a/c" }, override: null }`),
+      "old.Dockerfile": "FROM scratch\n",
+      "plik.ts.bak": entry(`{ name: "plik", upstream: { repo: "a/d" }, override: null }`),
+      "types.d.ts": "export {};\n",
+      ".gitkeep": "",
+    };
+    const e = failure(load(files));
+    assert.deepEqual(
+      e.problems.filter((p) => !p.startsWith("mirrors/a.ts: ")),
+      ["mirrors/feeds.tsx", "mirrors/old.Dockerfile", "mirrors/plik.ts.bak", "mirrors/types.d.ts"].map((f) => `${f}: ${NOT_AN_ENTRY}`),
+    );
+    assert.equal(NOT_AN_ENTRY, "not an entry, and no entry names it (allowed in mirrors/: <name>.ts, one mirror each, and the Dockerfile an entry names as override.file)");
+  });
+
   test("GIVEN two entries with one name WHEN loaded THEN one line names both files", () => {
     const e = failure(
       load({
@@ -80,6 +98,13 @@ describe("mirrors/: mistakes in entries", () => {
       "line 2, column 41: syntax error: ',' expected.",
     );
     assert.deepEqual(loadProblems(new Error("Cannot find module 'nope'\nRequire stack:\n- /abs/mirrors/x.ts")), ["could not be loaded: Cannot find module 'nope'"]);
+    // With the file at hand, ts-node's report is given in esbuild's words, as tsx's is: one message on every path.
+    const dir = fs.mkdtempSync(path.join(root, "tsnode-"));
+    const broken = path.join(dir, "broken.ts");
+    fs.writeFileSync(broken, `import { defineMirror } from ${SPEC};\nexport default defineMirror({ name: "x" upstream: { repo: "a/b" }, override: null });\n`);
+    assert.deepEqual(loadProblems(new Error("⨯ Unable to compile TypeScript:\nmirrors/broken.ts(2,41): error TS1005: ',' expected.\n"), broken), [
+      `line 2, column 41: syntax error: Expected "}" but found "upstream"`,
+    ]);
   });
 
   test("GIVEN preset problems WHEN loaded THEN each carries file and field path, and the count equals the bullets", () => {

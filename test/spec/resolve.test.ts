@@ -100,8 +100,23 @@ describe("resolveFleet: bad entries", () => {
     ]);
   });
 
-  test("GIVEN a file whose default export is not an object WHEN resolved THEN it says so", () => {
-    assert.deepEqual(problemsOf([{ file: "mirrors/x.ts", spec: "gokapi" }]), [`mirrors/x.ts: default export: expected an object, got "gokapi"`]);
+  test("GIVEN a file whose default export is not an object WHEN resolved THEN it says so, and what is allowed", () => {
+    assert.deepEqual(problemsOf([{ file: "mirrors/x.ts", spec: "gokapi" }]), [
+      `mirrors/x.ts: default export: "gokapi" is not allowed (allowed: an object with name, upstream, image, override, build, watch, gate, reviewers, schedule, notify, attestations, preflight)`,
+    ]);
+  });
+
+  test("GIVEN fields of the wrong kind (a string for an object, an object or a string for a list) WHEN resolved THEN each line names the field, the value and what is allowed", () => {
+    const wrong = { ...good, upstream: "miniflux/v2", override: "miniflux.Dockerfile", build: { platforms: "linux/amd64", args: "VERSION=1" }, gate: { waivers: { id: "CVE-2026-1" } }, reviewers: "alice", notify: "slack" };
+    assert.deepEqual(problemsOf([{ file: "mirrors/x.ts", spec: wrong }]), [
+      `mirrors/x.ts: upstream: "miniflux/v2" is not allowed (allowed: an object with repo, tags, license)`,
+      `mirrors/x.ts: override: "miniflux.Dockerfile" is not allowed (allowed: { file: "<name>.Dockerfile" } next to the entry, { preset: … } from components/presets.ts, or null to build upstream's Dockerfile)`,
+      `mirrors/x.ts: build.args: "VERSION=1" is not allowed (allowed: an object of build argument names and string values)`,
+      `mirrors/x.ts: build.platforms: "linux/amd64" is not allowed (allowed: a list of platforms, e.g. ["linux/amd64"])`,
+      `mirrors/x.ts: gate.waivers: {"id":"CVE-2026-1"} is not allowed (allowed: a list of waivers, each { id, reason, expires, … })`,
+      `mirrors/x.ts: reviewers: "alice" is not allowed (allowed: a list of GitHub logins or 'org/team')`,
+      `mirrors/x.ts: notify: "slack" is not allowed (allowed: a list of slack, teams)`,
+    ]);
   });
 });
 
