@@ -1,7 +1,7 @@
 /**
  * The one table of third-party actions that generated workflows may use, each
  * pinned to the full commit SHA its release tag pointed to (read from the
- * action's own repository; see ../shared/action-pins.tsv). A tag can be
+ * action's own repository, read 2026-11-23). A tag can be
  * force-pushed — in March 2026 the scanner action's tags were rewritten to
  * credential stealers — a commit SHA cannot. Renovate bumps these lines
  * (renovate.json, custom manager "action pins").

@@ -4,7 +4,8 @@
  * changes in a reviewed pull request. Renovate (renovate.json, pinDigests)
  * opens that pull request, and `pulumi up` rolls it out to the whole fleet.
  *
- * Source of the digests: ../shared/base-images.tsv (read 2026-11-23).
+ * Source of the digests: the pinned override THEKROLL-LTD/oss-mirror-build @
+ * f4aa3e7, examples/gokapi/Dockerfile.override (read 2026-11-23).
  *
  * Passed in with the policy (policy.baseImages): presets name a base by its
  * key, and components/spec.ts puts in the pinned reference from here.

@@ -5,7 +5,9 @@
  * starts the stand-in on 127.0.0.1, runs `npm run up` on a throw-away local
  * backend, and prints what GitHub would have received: per mirror repository,
  * its files, labels, ruleset, Actions settings and secrets, and the requests
- * and writes it took. Nothing outside a temporary folder is touched.
+ * and writes it took. Nothing outside a temporary folder is touched. With
+ * `--dir DIR` that folder is DIR and stays: the next rehearsal there starts
+ * from what the last one left, so it shows what a change changes.
  *
  * Independent of the user's stack file's secrets: the copy's stack file keeps
  * every plain setting and drops what only the user's passphrase opens (the
@@ -24,13 +26,17 @@ import { ORG_PR_SETTING, settingsFromStackFile } from "../infra/settings";
 
 const ROOT = path.resolve(__dirname, "..");
 
-export const USAGE = `usage: npm run rehearse -- [--stack NAME] [--keep] [--org-default]
+export const USAGE = `usage: npm run rehearse -- [--stack NAME] [--keep] [--dir DIR] [--org-default]
 
 A real \`pulumi up\` of the fleet into a GitHub stand-in on 127.0.0.1: builds the
 Pulumi CLI and the GitHub provider if needed (npm run engine:build), runs the
 engine on a throw-away local backend, and prints what GitHub would have received.
   --stack NAME    whose settings to use: Pulumi.<NAME>.yaml (default prod)
   --keep          keep the temporary folder (state, request log) and say how to look
+  --dir DIR       rehearse in DIR and keep it: the stand-in's repositories and the
+                  state stay there, so the next rehearsal with the same DIR shows
+                  what a change to mirrors/, the policy or the stack file changes,
+                  as \`pulumi preview\` and \`up\` will (a new or empty DIR starts one)
   --org-default   give the stand-in's organisation GitHub's default Actions policy
                   ("${ORG_PR_SETTING}" off) instead of
                   what mirror-fleet:actionsCanCreatePullRequests says it has
@@ -40,6 +46,7 @@ interface Options {
   readonly stack: string;
   readonly keep: boolean;
   readonly orgDefault: boolean;
+  readonly dir?: string;
 }
 
 export function parseOptions(argv: readonly string[]): Options | "help" {
@@ -48,13 +55,19 @@ export function parseOptions(argv: readonly string[]): Options | "help" {
     parsed = parseArgs({
       args: [...argv],
       strict: true,
-      options: { stack: { type: "string", default: "prod" }, keep: { type: "boolean", default: false }, "org-default": { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
+      options: {
+        stack: { type: "string", default: "prod" },
+        keep: { type: "boolean", default: false },
+        dir: { type: "string" },
+        "org-default": { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
     });
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\n\n${USAGE}`);
   }
   if (parsed.values.help) return "help";
-  return { stack: parsed.values.stack!, keep: parsed.values.keep!, orgDefault: parsed.values["org-default"]! };
+  return { stack: parsed.values.stack!, keep: parsed.values.keep!, orgDefault: parsed.values["org-default"]!, ...(parsed.values.dir !== undefined ? { dir: path.resolve(parsed.values.dir) } : {}) };
 }
 
 /**
@@ -101,15 +114,58 @@ export function describeRepo(s: GitHubStandIn, fullName: string): string {
   return lines.join("\n");
 }
 
+/**
+ * The file that marks a folder as a rehearsal's (--dir): the stacks it has,
+ * and the stand-in's port, which the stack's GitHub address names (a new port
+ * would show as a change of every link).
+ */
+const MARK = "rehearsal.json";
+interface Mark {
+  readonly stacks: readonly string[];
+  readonly port?: number;
+}
+
+/**
+ * The rehearsal's folder: new (a temporary one, or an empty or new DIR), or
+ * the DIR of an earlier rehearsal, brought up to this checkout. A folder that
+ * holds anything else is refused: nothing of the user's is overwritten.
+ */
+function rehearsalFolder(dir: string | undefined): { p: EngineProject; mark: Mark } {
+  if (dir === undefined) return { p: EngineProject.create("mirror-fleet-rehearsal-", ROOT, "source"), mark: { stacks: [] } };
+  if (fs.existsSync(path.join(dir, MARK))) return { p: EngineProject.reopen(dir, ROOT), mark: JSON.parse(fs.readFileSync(path.join(dir, MARK), "utf8")) as Mark };
+  if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) throw new UsageError(`--dir ${dir}: not empty, and not an earlier rehearsal's (no ${MARK}): give a new or empty folder, or the one an earlier rehearsal kept`);
+  const p = EngineProject.create("", ROOT, "source", dir);
+  fs.writeFileSync(path.join(dir, MARK), `${JSON.stringify({ stacks: [] })}\n`);
+  return { p, mark: { stacks: [] } };
+}
+
 async function main(opts: Options): Promise<number> {
   execFileSync("bash", [path.join(ROOT, "tools", "build.sh"), "pulumi", "github"], { stdio: "inherit" });
   const stackFile = path.join(ROOT, `Pulumi.${opts.stack}.yaml`);
   const settings = settingsFromStackFile(stackFile);
-  // A copy of the project: the engine writes the stack file (encryptionsalt)
-  // on its first run, and a rehearsal must leave the checkout as it was.
-  const p = EngineProject.create("mirror-fleet-rehearsal-");
+  // A copy of the project with this checkout's mirrors/: the engine writes the
+  // stack file (encryptionsalt) on its first run, and a rehearsal must leave
+  // the checkout as it was.
+  const { p, mark } = rehearsalFolder(opts.dir);
   const log = path.join(p.base, "requests.jsonl");
-  const s = await startGitHubStandIn({ logFile: log });
+  // With --dir, the stand-in's repositories and its token outlive the run.
+  const github = path.join(p.base, "github");
+  const tokenFile = path.join(github, "token");
+  const s = await startGitHubStandIn({
+    logFile: log,
+    ...(mark.port !== undefined ? { port: mark.port } : {}),
+    ...(opts.dir ? { stateDir: github } : {}),
+    ...(opts.dir && fs.existsSync(tokenFile) ? { token: fs.readFileSync(tokenFile, "utf8").trim() } : {}),
+  }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== "EADDRINUSE") throw e;
+    throw new Error(`the stand-in of the rehearsal in ${p.base} listens on 127.0.0.1:${mark.port}, and something else uses that port now: stop it, or rehearse in a new --dir`);
+  });
+  const remember = (stacks: readonly string[]) => fs.writeFileSync(path.join(p.base, MARK), `${JSON.stringify({ stacks, port: Number(new URL(s.url).port) })}\n`);
+  if (opts.dir) {
+    fs.mkdirSync(github, { recursive: true });
+    fs.writeFileSync(tokenFile, `${s.token}\n`, { mode: 0o600 });
+    remember(mark.stacks);
+  }
   const allows = !opts.orgDefault;
   s.addOrg(settings.owner, { canApprovePullRequestReviews: allows });
   try {
@@ -121,10 +177,16 @@ async function main(opts: Options): Promise<number> {
     );
     const env = p.env(`${s.url}/`, s.token);
     const copy = rehearsalStackFile(fs.readFileSync(stackFile, "utf8"));
-    fs.writeFileSync(path.join(p.dir, `Pulumi.${opts.stack}.yaml`), copy.text);
+    const copyFile = path.join(p.dir, `Pulumi.${opts.stack}.yaml`);
+    // An earlier rehearsal's stack keeps its salt: the state's secrets were encrypted with it.
+    const salt = mark.stacks.includes(opts.stack) ? (parse(fs.readFileSync(copyFile, "utf8")) as { encryptionsalt?: string } | null)?.encryptionsalt : undefined;
+    fs.writeFileSync(copyFile, salt ? `${copy.text}encryptionsalt: ${salt}\n` : copy.text);
     fs.mkdirSync(p.stateDir, { recursive: true });
-    const init = await p.pulumi(["stack", "init", opts.stack], env);
-    if (init.code !== 0) throw new Error(`pulumi stack init ${opts.stack}: ${init.stderr.trim()}`);
+    if (!mark.stacks.includes(opts.stack)) {
+      const init = await p.pulumi(["stack", "init", opts.stack], env);
+      if (init.code !== 0) throw new Error(`pulumi stack init ${opts.stack}: ${init.stderr.trim()}`);
+      if (opts.dir) remember([...mark.stacks, opts.stack]);
+    } else process.stdout.write(`Rehearsing on the stack and stand-in kept in ${p.base}: what follows is what this checkout changes there.\n`);
     for (const key of copy.secrets) {
       const r = await p.pulumi(["config", "set", "--stack", opts.stack, "--secret", key, "--", placeholder(key)], env);
       if (r.code !== 0) throw new Error(`pulumi config set --secret ${key}: ${r.stderr.trim()}`);
@@ -145,7 +207,9 @@ async function main(opts: Options): Promise<number> {
     return code !== 0 ? code : s.rejected.length > 0 ? 1 : 0;
   } finally {
     await s.stop();
-    if (opts.keep) {
+    if (opts.dir) {
+      process.stdout.write(`kept: ${p.base}; rehearse again with --dir ${p.base} to see what a change to mirrors/, the policy or the stack file changes\n`);
+    } else if (opts.keep) {
       process.stdout.write(
         `kept: ${p.base} (project copy, state, stand-in request log requests.jsonl)\n` +
           `  its stack: cd ${p.dir} && PULUMI_CONFIG_PASSPHRASE=${ENGINE_PASSPHRASE} PULUMI_BACKEND_URL=file://${p.stateDir} PULUMI_HOME=${path.join(p.base, "pulumi-home")} pulumi stack export --stack ${opts.stack}\n`,

@@ -1,7 +1,7 @@
 /**
  * The one table of stand-ins: each third-party action the rendered workflows
- * use, at the pinned SHA (components/pins.ts, from
- * ../shared/action-pins.tsv), mapped to a small local action under
+ * use, at the pinned SHA (components/pins.ts, read from each action's own
+ * repository), mapped to a small local action under
  * test/actions/ that does what the pinned version documents for the inputs
  * our workflows pass. act maps them with `--local-repository
  * owner/repo@sha=DIR`, so the workflow file runs unchanged. test/actions/README.md

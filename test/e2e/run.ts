@@ -46,6 +46,7 @@
  * every job: executed in which nights; every `needs.*.outputs.*` with the
  * value seen) and prints its path last.
  */
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -716,7 +717,10 @@ async function e2e(cleanup: Cleanup): Promise<string> {
   return coverageFile;
 }
 
-function main(): Promise<number> {
+async function main(): Promise<number> {
+  // The fleet repository's own workflow first (npm run e2e:fleet), in its own process: its stand-ins and act end with it.
+  const fleet = spawnSync(process.execPath, ["--import", "tsx", "--import", "./test/support/checkout-only.ts", "test/e2e/fleet.ts"], { cwd: ROOT, stdio: "inherit" });
+  if (fleet.status !== 0) return fleet.status ?? 1;
   return runE2e(out, "mirror-fleet e2e: the rendered mirror workflow, run by act, night after night\n", e2e, () => ({ label: "E2E", failedStep: steps.failed(), actLogs, keptLogs: KEPT_LOGS }));
 }
 

@@ -83,14 +83,16 @@ export class EngineProject {
   /**
    * A copy of the project at `source` (default: this checkout, with the
    * fixture fleet as its mirrors/), with this checkout's node_modules. Another
-   * source (an older commit of the project) brings its own mirrors/.
+   * source (an older commit of the project) brings its own mirrors/;
+   * `mirrors: "source"` takes this checkout's own too (the rehearsal: the
+   * user's fleet, not the tests').
    */
-  static create(prefix = "mirror-fleet-engine-", source = ROOT): EngineProject {
-    const p = new EngineProject(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
-    fs.mkdirSync(p.dir);
+  static create(prefix = "mirror-fleet-engine-", source = ROOT, mirrors: "fixture" | "source" = source === ROOT ? "fixture" : "source", base?: string): EngineProject {
+    const p = new EngineProject(base ?? fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
+    fs.mkdirSync(p.dir, { recursive: true });
     const stackFiles = fs.readdirSync(source).filter((f) => /^Pulumi(\.[A-Za-z0-9_.-]+)?\.yaml$/.test(f));
     for (const name of [...COPIED.filter((c) => fs.existsSync(path.join(source, c))), ...stackFiles]) fs.cpSync(path.join(source, name), path.join(p.dir, name), { recursive: true });
-    if (source === ROOT) copyEntries(path.join(FIXTURE_FLEET.root, "mirrors"), path.join(p.dir, "mirrors"));
+    if (mirrors === "fixture") copyEntries(path.join(FIXTURE_FLEET.root, "mirrors"), path.join(p.dir, "mirrors"));
     else fs.cpSync(path.join(source, "mirrors"), path.join(p.dir, "mirrors"), { recursive: true });
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(p.dir, "node_modules"));
     return p;
@@ -106,6 +108,19 @@ export class EngineProject {
       fs.rmSync(path.join(this.dir, name), { recursive: true, force: true });
       if (fs.existsSync(path.join(source, name))) fs.cpSync(path.join(source, name), path.join(this.dir, name), { recursive: true });
     }
+  }
+
+  /**
+   * A copy made before, at `base`, brought up to `source` (program and
+   * mirrors/; the copy's stack files and state stay): what a user's next
+   * `up` of their changed checkout sees.
+   */
+  static reopen(base: string, source = ROOT): EngineProject {
+    const p = new EngineProject(base);
+    p.upgradeTo(source);
+    fs.rmSync(path.join(p.dir, "mirrors"), { recursive: true, force: true });
+    fs.cpSync(path.join(source, "mirrors"), path.join(p.dir, "mirrors"), { recursive: true });
+    return p;
   }
 
   write(rel: string, content: string): void {

@@ -19,7 +19,7 @@ import { copyEntries } from "../support/fleets";
 
 const ADDED = path.join(PROJECT_ROOT, "test", "fixtures", "added-mirrors", "mirrors");
 /** What a clone has that a copy must not take: git's and the tools' state, build output. */
-const NOT_COPIED = new Set([".git", "node_modules", "out", ".pulumi-state", ".pulumi-cli", ".e2e-tmp"]);
+const NOT_COPIED = new Set([".git", "node_modules", "out", ".pulumi-state", ".pulumi-cli", ".e2e-tmp", ".rehearsal"]);
 const THIS = path.relative(PROJECT_ROOT, __filename).split(path.sep).join("/");
 /** The one test module that reads the user's mirrors/. */
 const GATEWAY = "test/support/user-fleet.ts";

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { USAGE as BENCH } from "../../bench/fleet";
@@ -41,6 +42,13 @@ const commands: Array<[string, string, string[], string]> = [
 ];
 
 describe("every command: --help and unknown options", () => {
+  test("GIVEN package.json's scripts WHEN read THEN every command but the test runners is one process running its file, so what follows `--` (--help) reaches it", () => {
+    const scripts = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts as Record<string, string>;
+    const runners = new Set(["typecheck", "test", "test:engine", "test:all"]);
+    assert.deepEqual(Object.entries(scripts).filter(([n, s]) => !runners.has(n) && /&&|\|\||;|\||\$\(/.test(s)).map(([n]) => n), []);
+    for (const [name, file] of commands) assert.ok(scripts[/^npm run ([\w:]+)/.exec(name)![1]].includes(file), `${name}: ${file}`);
+  });
+
   test("GIVEN the preview/up usage WHEN read THEN flags go after one `--`", () => {
     assert.match(AUTOMATION, /^usage: npm run preview\|up -- \[--stack NAME\] \[--refresh\] \[--allow-mirror-deletes\]\n/);
   });
