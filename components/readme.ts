@@ -99,7 +99,7 @@ function verifySection(m: ResolvedMirror): string[] {
     `docker buildx imagetools inspect "${m.image}@$digest" --format '{{json .Manifest.Digest}}'`,
     "```",
     "",
-    `${m.visibility === "private" ? `The image is private: log in first with a token that may read packages, which \`gh auth login\` does not ask for (it asks for \`repo\`, \`read:org\` and \`gist\`): \`gh auth refresh${host ? ` --hostname ${host}` : ""} --scopes read:packages\` once, then \`gh auth token${host ? ` --hostname ${host}` : ""} | docker login ${registryHost(m.image)} -u <you> --password-stdin\` (skopeo and crane read the same credentials). ` : ""}A digest that is missing from the registry, or differs in any of the three places, is not an image this mirror built: do not deploy it.`,
+    `${m.visibility === "private" ? `The image is private: log in with a token that may read packages (\`gh auth login\` does not ask for it: \`gh auth refresh${host ? ` --hostname ${host}` : ""} --scopes read:packages\` once), \`gh auth token${host ? ` --hostname ${host}` : ""} | docker login ${registryHost(m.image)} -u <you> --password-stdin\`; skopeo and crane read the same credentials. ` : ""}A digest that is missing from the registry, or differs in any of the three places, is not an image this mirror built: do not deploy it.`,
     "",
   ];
 }
@@ -121,8 +121,8 @@ function gitopsSection(m: ResolvedMirror): string[] {
     "```",
     "",
     m.visibility === "private"
-      ? "This repository is private, and kustomize fetches a remote component with whatever credentials the controller lends it. Argo CD lends only those of the Application's own repository, so the URL above loads when they also read this repository (one GitHub App installation or token for both). Flux's kustomize-controller lends none: let its source-controller fetch this repository instead, with a `GitRepository` for it and its own secret, included into your app's `GitRepository` (`spec.include`, `fromPath: deploy`, `toPath: <folder>`), and list the component by that folder's relative path."
-      : "This repository is public: no credentials are needed to fetch the component. (A Flux kustomize-controller started with `--no-remote-bases` refuses remote components: include this repository into your app's `GitRepository` instead, with `spec.include` and `fromPath: deploy`, and list the component by its local path.)",
+      ? "This repository is private. Argo CD lends kustomize only the credentials of the Application's own repository, so the URL above loads when they also read this one (one GitHub App or token for both). Flux's kustomize-controller lends none: give this repository a `GitRepository` with its own secret, include it in your app's (`spec.include`, `fromPath: deploy`, `toPath: <folder>`), and list the component by that folder's relative path."
+      : "This repository is public: no credentials are needed to fetch the component. (A Flux kustomize-controller started with `--no-remote-bases` refuses it: include this repository in your app's `GitRepository` instead, `spec.include` with `fromPath: deploy`, and list the component by its local path.)",
     "",
   ];
 }

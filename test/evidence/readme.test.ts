@@ -92,14 +92,14 @@ describe("mirror README: Deploy with GitOps", () => {
   };
   test("GIVEN a private mirror WHEN rendered THEN it does not promise that a controller's credentials reach the remote component: Argo CD lends the app's own, Flux none, so Flux includes the repository through source-controller", () => {
     const text = gitops(by("gokapi"));
-    assert.match(text, /Argo CD lends only those of the Application's own repository, so the URL above loads when they also read this repository/);
-    assert.match(text, /Flux's kustomize-controller lends none: .*`GitRepository` \(`spec\.include`, `fromPath: deploy`, `toPath: <folder>`\)/);
+    assert.match(text, /Argo CD lends kustomize only the credentials of the Application's own repository, so the URL above loads when they also read this one/);
+    assert.match(text, /Flux's kustomize-controller lends none: give this repository a `GitRepository` with its own secret, include it in your app's \(`spec\.include`, `fromPath: deploy`, `toPath: <folder>`\)/);
     assert.doesNotMatch(text, /Flux: the `GitRepository` secret/);
   });
   test("GIVEN a public mirror WHEN rendered THEN no credentials, and the way in for a kustomize-controller that refuses remote components", () => {
     const text = gitops(by("gokapi", "public"));
     assert.match(text, /This repository is public: no credentials are needed to fetch the component\./);
-    assert.match(text, /`--no-remote-bases` refuses remote components: include this repository .* `spec\.include` and `fromPath: deploy`/);
+    assert.match(text, /`--no-remote-bases` refuses it: include this repository .* `spec\.include` with `fromPath: deploy`/);
   });
 });
 
@@ -177,8 +177,8 @@ describe("mirror README: Verify an image", () => {
     assert.doesNotMatch(r.stdout, /pinned digest = scanned digest/);
   });
 
-  test("GIVEN a private mirror WHEN rendered THEN it says to log in first; a public one does not", () => {
-    assert.match(renderReadme(by("gokapi")), /The image is private: log in first/);
-    assert.doesNotMatch(renderReadme(by("gokapi", "public")), /log in first/);
+  test("GIVEN a private mirror WHEN rendered THEN it says to log in, with a token that may read packages; a public one does not", () => {
+    assert.match(renderReadme(by("gokapi")), /The image is private: log in with a token that may read packages \(`gh auth login` does not ask for it: `gh auth refresh --scopes read:packages` once\)/);
+    assert.doesNotMatch(renderReadme(by("gokapi", "public")), /log in with/);
   });
 });

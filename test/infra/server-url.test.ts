@@ -40,7 +40,7 @@ test("GIVEN a stack on an Enterprise Server WHEN the fixture fleet is rendered T
     assert.ok(readme.includes(`  - https://ghe.example.com/acme-corp/${m.repo}//deploy?ref=main`), `${m.name}: the kustomize component URL`);
     assert.ok(readme.includes(`--repo ghe.example.com/acme-corp/${m.repo} --name audit`), `${m.name}: gh run download names the host`);
     assert.ok(readme.includes(`gh auth token --hostname ghe.example.com | docker login containers.ghe.example.com`), `${m.name}: gh auth token names the host`);
-    assert.ok(readme.includes("`gh auth refresh --hostname ghe.example.com --scopes read:packages` once"), `${m.name}: gh auth refresh names the host`);
+    assert.ok(readme.includes("`gh auth refresh --hostname ghe.example.com --scopes read:packages` once), `gh auth token --hostname ghe.example.com"), `${m.name}: gh auth refresh names the host`);
     assert.ok(readme.includes(`https://github.com/${m.upstream.fullName}`), `${m.name}: the upstream's link`);
     assert.equal(inventoryEntry(m, files, TODAY).repositoryUrl, `https://ghe.example.com/acme-corp/${m.repo}`);
   }
@@ -56,5 +56,5 @@ test("GIVEN a stack on github.com WHEN rendered THEN the links are github.com's 
   assert.ok(readme.includes(`  - https://github.com/acme-corp/${m.repo}//deploy?ref=main`));
   assert.ok(readme.includes(`--repo acme-corp/${m.repo} --name audit`));
   assert.ok(readme.includes("gh auth token | docker login ghcr.io"));
-  assert.ok(readme.includes("`gh auth refresh --scopes read:packages` once, then `gh auth token | docker login ghcr.io"));
+  assert.ok(readme.includes("`gh auth refresh --scopes read:packages` once), `gh auth token | docker login ghcr.io"));
 });
