@@ -112,8 +112,10 @@ type CliLocator = Pick<typeof PulumiCommand, "get" | "install">;
 
 /**
  * The pinned CLI: the one `npm run engine:build` built (its versioned folder in
- * the tools cache), else the one on PATH or already installed in root, else
- * installed into root.
+ * the tools cache), else the one on PATH or already installed in root when it
+ * is that very version, else installed into root. The SDK's own lookup takes
+ * any newer CLI of the same major (a runner image's, say); the program is
+ * tested against this one.
  */
 export async function pinnedPulumi(root: string, cli: CliLocator = PulumiCommand, built = builtToolRoot("pulumi", PULUMI_CLI_VERSION, process.env)): Promise<PulumiCommand> {
   const version = new semver.SemVer(PULUMI_CLI_VERSION);
@@ -125,17 +127,19 @@ export async function pinnedPulumi(root: string, cli: CliLocator = PulumiCommand
     }
   }
   try {
-    // On PATH or already installed in root, at a compatible version.
-    return await cli.get({ version, root: fs.existsSync(root) ? root : undefined });
+    // On PATH or already installed in root, at the pinned version.
+    const found = await cli.get({ version, root: fs.existsSync(root) ? root : undefined });
+    if (found.version !== null && semver.eq(found.version, version)) return found;
   } catch {
-    try {
-      return await cli.install({ version, root });
-    } catch (e) {
-      throw new AutomationError(
-        `the Pulumi CLI ${PULUMI_CLI_VERSION} is not on PATH and could not be installed into ${root}: ${(e as Error).message}\n` +
-          `Install it yourself (https://www.pulumi.com/docs/install/) and run again.`,
-      );
-    }
+    // Not there: installed below.
+  }
+  try {
+    return await cli.install({ version, root });
+  } catch (e) {
+    throw new AutomationError(
+      `the Pulumi CLI ${PULUMI_CLI_VERSION} is not on PATH and could not be installed into ${root}: ${(e as Error).message}\n` +
+        `Install it yourself (https://www.pulumi.com/docs/install/) and run again.`,
+    );
   }
 }
 

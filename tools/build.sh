@@ -20,7 +20,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.sh"
 TOOLS=${MIRROR_FLEET_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/mirror-fleet/tools}
 mkdir -p "$TOOLS/bin"
-export CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
+# The Go on PATH builds, unless GOTOOLCHAIN names another (the fleet workflow's
+# runner: go1.26.8, which the go command fetches through the module proxy).
+export CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 # Which tool of how many this run is on, for every line it prints.
 STEP=0 STEPS=0
 # Seconds between two progress lines of one Go build.

@@ -169,6 +169,8 @@ describe("fleet workflow: the preview comment", () => {
     const body = calls[1].args.body as string;
     assert.ok(body.startsWith(`${PREVIEW_MARKER}\n### \`pulumi preview\` of stack \`prod\`: succeeded\n`), body);
     assert.match(body, /\n```\n\+ mirror-fleet:index:MirroredImage gokapi create\nResources: 12 to create\n\n```\n<\/details>$/);
+    // What was previewed is the merge commit of that moment, and up applies no saved plan: the comment promises no more.
+    assert.match(body, /\nCommit abc123 merged into the base branch as it was for this \[run\]\(https:\/\/github\.com\/acme-corp\/mirror-fleet\/actions\/runs\/7\)\. Merging runs `pulumi up` on the merged program with no saved plan: if the base branch has moved since, it may do more than this\.\n/);
     assert.doesNotMatch(body, /\u001b/);
   });
 

@@ -202,6 +202,28 @@ describe("run", () => {
     assert.deepEqual(seen, [`get ${PULUMI_CLI_VERSION} undefined`, `install ${PULUMI_CLI_VERSION} /nonexistent/cli`]);
   });
 
+  test("GIVEN a newer CLI of the same major on PATH (a runner image's) WHEN run THEN the pinned version is installed into the project instead; the pinned one on PATH is used", async () => {
+    const { pinnedPulumi } = await import("../../infra/automation");
+    const semver = await import("semver");
+    const seen: string[] = [];
+    const cli = (onPath: string) => ({
+      get: async (o: { version?: { version: string }; root?: string }) => {
+        seen.push(`get ${o.version?.version} ${o.root}`);
+        return { command: "pulumi", version: new semver.SemVer(onPath) } as never;
+      },
+      install: async (o: { version?: { version: string }; root?: string }) => {
+        seen.push(`install ${o.version?.version} ${o.root}`);
+        return { command: "pulumi" } as never;
+      },
+    });
+    const newer = new semver.SemVer(PULUMI_CLI_VERSION).inc("minor").version;
+    await pinnedPulumi("/nonexistent/cli", cli(newer) as never, "/nonexistent/tools/pulumi");
+    assert.deepEqual(seen, [`get ${PULUMI_CLI_VERSION} undefined`, `install ${PULUMI_CLI_VERSION} /nonexistent/cli`]);
+    seen.length = 0;
+    await pinnedPulumi("/nonexistent/cli", cli(PULUMI_CLI_VERSION) as never, "/nonexistent/tools/pulumi");
+    assert.deepEqual(seen, [`get ${PULUMI_CLI_VERSION} undefined`]);
+  });
+
   test("GIVEN the CLI cannot be found or installed WHEN run THEN the error names the version and the way out", async () => {
     const { pinnedPulumi } = await import("../../infra/automation");
     const cli = {
