@@ -64,29 +64,30 @@ export function loadProblems(e: unknown, file?: string): string[] {
 export const NOT_AN_ENTRY =
   "not an entry, and no entry names it (allowed in mirrors/: <name>.ts, one mirror each, and the Dockerfile an entry names as override.file)";
 
+/** An entry's file name: TypeScript, not a declaration file. */
+const isEntry = (f: string): boolean => f.endsWith(".ts") && !f.endsWith(".d.ts");
+
 export function loadMirrorEntries(dir = path.join(PROJECT_ROOT, "mirrors"), root = PROJECT_ROOT): MirrorEntry[] {
   const names = fs.readdirSync(dir).filter((f) => !f.startsWith(".")).sort();
   const relative = (f: string) => path.relative(root, path.join(dir, f)).split(path.sep).join("/");
-  const entries = names
-    .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
-    .map((f): MirrorEntry => {
+  const entries = new Map(
+    names.filter(isEntry).map((f): [string, MirrorEntry] => {
       const file = relative(f);
       let mod: unknown;
       try {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         mod = require(path.join(dir, f));
       } catch (e) {
-        return { file, spec: undefined, problems: loadProblems(e, path.join(dir, f)) };
+        return [f, { file, spec: undefined, problems: loadProblems(e, path.join(dir, f)) }];
       }
       const spec = mod && typeof mod === "object" && "default" in mod ? (mod as { default: unknown }).default : undefined;
-      return spec === undefined ? { file, spec, problems: [NO_EXPORT] } : { file, spec };
-    });
+      return [f, spec === undefined ? { file, spec, problems: [NO_EXPORT] } : { file, spec }];
+    }),
+  );
   // What the entries name, read as loosely as the validator will read it (it reports a bad name itself).
-  const named = new Set(entries.map((e) => (e.spec as { override?: { file?: unknown } } | undefined)?.override?.file).filter((f) => typeof f === "string"));
-  const strays = names
-    .filter((f) => !(f.endsWith(".ts") && !f.endsWith(".d.ts")) && !named.has(f))
-    .map((f): MirrorEntry => ({ file: relative(f), spec: undefined, problems: [NOT_AN_ENTRY] }));
-  return [...entries, ...strays].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  const named = new Set([...entries.values()].map((e) => (e.spec as { override?: { file?: unknown } } | undefined)?.override?.file).filter((f) => typeof f === "string"));
+  // In file order: each entry, and each other file no entry names as a problem of its own.
+  return names.flatMap((f): MirrorEntry[] => (isEntry(f) ? [entries.get(f)!] : named.has(f) ? [] : [{ file: relative(f), spec: undefined, problems: [NOT_AN_ENTRY] }]));
 }
 
 /** Reads a file relative to the project root (override Dockerfiles). */

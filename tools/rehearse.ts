@@ -178,11 +178,12 @@ async function main(opts: Options): Promise<number> {
     const env = p.env(`${s.url}/`, s.token);
     const copy = rehearsalStackFile(fs.readFileSync(stackFile, "utf8"));
     const copyFile = path.join(p.dir, `Pulumi.${opts.stack}.yaml`);
+    const known = mark.stacks.includes(opts.stack);
     // An earlier rehearsal's stack keeps its salt: the state's secrets were encrypted with it.
-    const salt = mark.stacks.includes(opts.stack) ? (parse(fs.readFileSync(copyFile, "utf8")) as { encryptionsalt?: string } | null)?.encryptionsalt : undefined;
+    const salt = known ? (parse(fs.readFileSync(copyFile, "utf8")) as { encryptionsalt?: string } | null)?.encryptionsalt : undefined;
     fs.writeFileSync(copyFile, salt ? `${copy.text}encryptionsalt: ${salt}\n` : copy.text);
     fs.mkdirSync(p.stateDir, { recursive: true });
-    if (!mark.stacks.includes(opts.stack)) {
+    if (!known) {
       const init = await p.pulumi(["stack", "init", opts.stack], env);
       if (init.code !== 0) throw new Error(`pulumi stack init ${opts.stack}: ${init.stderr.trim()}`);
       if (opts.dir) remember([...mark.stacks, opts.stack]);
