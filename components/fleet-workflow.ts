@@ -205,6 +205,19 @@ export function fleetWorkflow(): Record<string, unknown> {
           },
           npmCi,
           {
+            // The built tools (about 20 minutes cold), keyed on what decides them: the list, the
+            // versions, the build script and our wrapper modules. tools/build.sh skips a tool whose
+            // binary is there, and the post step saves only on a miss, so a new tool is a new key.
+            // A pull request's entry is its own (GitHub scopes caches by branch): it cannot change
+            // what main's runs restore.
+            name: "Cache the tools the tests run",
+            uses: uses("cache"),
+            with: {
+              path: "~/.cache/mirror-fleet/tools\n",
+              key: `tools-${e("runner.os")}-${GO_TOOLCHAIN}-${TEST_TOOLS.join("-")}-${e("hashFiles('tools/versions.sh', 'tools/build.sh', 'tools/go/**')")}`,
+            },
+          },
+          {
             // The real tools npm test runs (test/support/tools.ts: a missing one fails its test), built
             // from their modules as .ci/run builds them; Go 1.26, which the runner's go fetches.
             name: "Build the tools the tests run",
