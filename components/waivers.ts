@@ -2,10 +2,12 @@
  * A mirror's waivers, declared once in its entry (gate.waivers), become two
  * committed files:
  *
- * - `.trivyignore.yaml`, which the gate hands to Trivy (`--ignorefile`): the
- *   machine half. Each entry carries `expired_at`, so an expired waiver stops
- *   suppressing the finding by itself, and a `statement` with the reason and
- *   who accepted the risk.
+ * - `.trivyignore.yaml`, in Trivy's ignore-file format: the machine half. The
+ *   gate reads it itself and applies it as Trivy would (pipeline/lib/trivy.ts;
+ *   Trivy is never given it, and runs where no ignore file is). Each entry
+ *   carries `expired_at`, so an expired waiver stops covering the finding by
+ *   itself, and a `statement` with the reason and who accepted the risk; the
+ *   gate refuses an entry without either.
  * - an OpenVEX v0.2.0 document: the same decisions in the exchange format an
  *   auditor or a consumer of the image can read and feed to their own
  *   scanner, attached to the pull request's evidence.

@@ -50,8 +50,12 @@ Flags:
   --today YYYY-MM-DD   the day waivers are judged against (default: today, UTC)
   --config FILE        mirror config (default .mirror/config.yml when present)
 
-Trivy comes from PATH; its own TRIVY_* environment (TRIVY_CACHE_DIR,
-TRIVY_SKIP_DB_UPDATE, TRIVY_OFFLINE_SCAN, …) applies to every call.
+Trivy comes from PATH and runs in an empty folder of its own, so no
+trivy.yaml or .trivyignore of the repository changes what it finds (the gate
+reads the waivers itself). Of its TRIVY_* environment only where its database
+is and how it runs pass (TRIVY_CACHE_DIR, TRIVY_SKIP_DB_UPDATE,
+TRIVY_SKIP_JAVA_DB_UPDATE, TRIVY_OFFLINE_SCAN, TRIVY_NO_PROGRESS, …); none
+that filters findings (TRIVY_SEVERITY, TRIVY_IGNOREFILE, TRIVY_SKIP_DIRS, …).
 Registry credentials: REGISTRY_USER and REGISTRY_PASSWORD, as for publish,
 in a file under $RUNNER_TEMP/mirror-credentials that exists only while skopeo
 pulls. Trivy and skopeo get no credentials in their environment (only PATH,
@@ -69,10 +73,16 @@ which is missing; the gate then blocks).
  * or database turned hostile must find nothing to steal (issue 17 item 13).
  */
 const TOOL_ENV = /^(PATH|HOME|TMPDIR|LANG|LC_[A-Z]+|TZ|XDG_[A-Z_]+|CONTAINERS_[A-Z_]+|HTTPS?_PROXY|https?_proxy|NO_PROXY|no_proxy|SSL_CERT_FILE|SSL_CERT_DIR|TRIVY_[A-Z0-9_]+)$/;
+/**
+ * Trivy reads every flag from a TRIVY_* variable too (TRIVY_SEVERITY,
+ * TRIVY_IGNOREFILE, TRIVY_SKIP_DIRS, TRIVY_CONFIG, …): what it finds must not
+ * depend on them. These say only where the database is and how Trivy runs.
+ */
+const TRIVY_ENV = /^TRIVY_(CACHE_DIR|SKIP_DB_UPDATE|SKIP_JAVA_DB_UPDATE|OFFLINE_SCAN|SKIP_VERSION_CHECK|DISABLE_TELEMETRY|NO_PROGRESS|QUIET|DEBUG)$/;
 const CREDENTIAL_NAME = /USER|PASS|TOKEN|SECRET|AUTH|KEY/;
 
 export function toolEnv(env: Io["env"]): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([k, v]) => v !== undefined && TOOL_ENV.test(k) && !CREDENTIAL_NAME.test(k))) as NodeJS.ProcessEnv;
+  return Object.fromEntries(Object.entries(env).filter(([k, v]) => v !== undefined && TOOL_ENV.test(k) && !CREDENTIAL_NAME.test(k) && (!k.startsWith("TRIVY_") || TRIVY_ENV.test(k)))) as NodeJS.ProcessEnv;
 }
 
 function runTool(io: Io, file: string, timeoutMs: number): (args: readonly string[], cwd?: string) => Promise<string> {
@@ -169,6 +179,7 @@ export const command: Command = {
       const source = f.source !== undefined
         ? { dir: path.resolve(io.cwd, f.source), shown: f.source }
         : { skipped: f.image !== undefined ? "rescan of the pinned image: the source was scanned when it was built" : wantSource ? "no --source given" : "gate.scans excludes source" };
+      const trivy = runTool(io, "trivy", 30 * 60_000);
       const record = await scan({
         kind: f.image !== undefined ? "rescan" : "build",
         from: f.archive ?? `${image}@${f.digest}`,
@@ -180,7 +191,9 @@ export const command: Command = {
         waivers,
         vex: readVexStatus(vexFile),
         today: f.today ?? new Date().toISOString().slice(0, 10),
-        trivy: runTool(io, "trivy", 30 * 60_000),
+        // In the scan's own folder, which holds only the image: Trivy reads trivy.yaml and
+        // .trivyignore from its working folder, and the repository's must not count.
+        trivy: (args, cwd) => trivy(args, cwd ?? work),
         log: (l) => io.stderr(`scan: ${l}\n`),
       });
       io.stdout(JSON.stringify(record) + "\n");

@@ -190,8 +190,8 @@ export interface IgnoreEntry {
   readonly paths: readonly string[];
   readonly purls: readonly string[];
   /** YYYY-MM-DD; from that day on the entry no longer applies (Trivy: expired when before now). */
-  readonly expiredAt: string | null;
-  readonly statement: string | null;
+  readonly expiredAt: string;
+  readonly statement: string;
 }
 
 const ENTRY_KEYS = ["id", "paths", "purls", "expired_at", "statement"];
@@ -250,14 +250,12 @@ export function parseIgnoreFile(text: string, shown: string): IgnoreEntry[] {
     for (const p of paths) if (!validatePattern(p)) problems.push(`${at}.paths: ${JSON.stringify(p)} is not a valid path pattern (allowed: a doublestar glob, as Trivy reads it: *, ?, **, [...], {a,b})`);
     const purls = strings("purls");
     for (const p of purls) if (!parsePurl(p)) problems.push(`${at}.purls: ${JSON.stringify(p)} is not a package URL (allowed: pkg:<type>/<namespace>/<name>@<version>)`);
-    let expiredAt: string | null = null;
-    if (e.expired_at !== undefined && e.expired_at !== null) {
-      if (typeof e.expired_at !== "string" || !isDay(e.expired_at)) problems.push(`${at}.expired_at: ${JSON.stringify(e.expired_at)} is not allowed (allowed: a date YYYY-MM-DD)`);
-      else expiredAt = e.expired_at;
-    }
-    if (e.statement !== undefined && e.statement !== null && typeof e.statement !== "string") problems.push(`${at}.statement: not a string`);
+    // Trivy takes an entry without either; the fleet writes both (components/waivers.ts), and a waiver
+    // that never expires or says nothing is not one the gate may apply.
+    if (typeof e.expired_at !== "string" || !isDay(e.expired_at)) problems.push(`${at}.expired_at: ${JSON.stringify(e.expired_at ?? null)} is not allowed (allowed: a date YYYY-MM-DD)`);
+    if (typeof e.statement !== "string" || e.statement.trim() === "") problems.push(`${at}.statement: ${JSON.stringify(e.statement ?? null)} is not allowed (allowed: the waiver's reason, who accepted it and until when)`);
     if (problems.length > before) return;
-    out.push({ entry: i + 1, id: e.id as string, paths, purls, expiredAt, statement: typeof e.statement === "string" ? e.statement : null });
+    out.push({ entry: i + 1, id: e.id as string, paths, purls, expiredAt: e.expired_at as string, statement: e.statement as string });
   });
   if (problems.length > 0) throw new UnusableInput(problems);
   return out;
@@ -265,7 +263,7 @@ export function parseIgnoreFile(text: string, shown: string): IgnoreEntry[] {
 
 /** Trivy: an entry applies while `now` is before midnight UTC at the start of expired_at. */
 export function isExpired(entry: IgnoreEntry, today: string): boolean {
-  return entry.expiredAt !== null && entry.expiredAt <= today;
+  return entry.expiredAt <= today;
 }
 
 /** Trivy's match: the id, any path pattern against the Target or the PkgPath, any purl against the finding's. */

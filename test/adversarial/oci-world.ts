@@ -89,7 +89,7 @@ export class Layout {
   }
 }
 
-/** A folder with a stand-in `trivy` (see the header); returns its bin folder and the call log. */
+/** A folder with a stand-in `trivy` (see the header); returns its bin folder and the call log (`<log>.where`: each call's folder, its files and TRIVY_* environment). */
 export function standInTrivy(): { bin: string; log: string } {
   const bin = tmpDir();
   const log = path.join(bin, "calls.log");
@@ -98,6 +98,8 @@ export function standInTrivy(): { bin: string; log: string } {
     `#!/bin/sh
 # Stand-in for Trivy in adversarial tests (test/adversarial/oci-world.ts): not a scanner.
 echo "$*" >> "${log}"
+# Where it ran, what of its own settings it found there, and its TRIVY_* environment.
+echo "$1 cwd=$PWD files=$(ls -A | tr '\n' ,) env=$(env | grep '^TRIVY_' | sort | tr '\n' ,)" >> "${log}.where"
 cmd="$1"; shift
 out=""; input=""; last=""
 while [ $# -gt 0 ]; do

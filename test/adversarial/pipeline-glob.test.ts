@@ -58,7 +58,7 @@ describe("adversarial (issue 17 #9): waiver path patterns match as Trivy matches
     const vuln = { VulnerabilityID: "CVE-2024-1", PkgName: "lodash", InstalledVersion: "1.0.0", FixedVersion: "1.0.1", Status: "fixed", Severity: "HIGH", PkgPath: "app/node_modules/lodash/package.json" };
     fs.writeFileSync(path.join(dir, "r.json"), JSON.stringify({ SchemaVersion: 2, ArtifactName: "x", ArtifactType: "container_image", Results: [{ Target: "Node.js", Vulnerabilities: [vuln] }] }));
     for (const [pattern, decision] of [["app/**/**", "pass"], ["**/**", "pass"], ["lib/**/**", "block"]] as const) {
-      fs.writeFileSync(path.join(dir, "w.yaml"), `vulnerabilities:\n  - id: CVE-2024-1\n    paths: ["${pattern}"]\n    statement: test\n`);
+      fs.writeFileSync(path.join(dir, "w.yaml"), `vulnerabilities:\n  - id: CVE-2024-1\n    paths: ["${pattern}"]\n    statement: test\n    expired_at: 2027-01-01\n`);
       const r = await run(["gate", "--report", "r.json", "--waivers", "w.yaml", "--today", "2026-11-23"], { cwd: dir });
       assert.equal(r.json?.decision, decision, `${pattern}: exit ${r.code}: ${r.stderr}`);
       assert.deepEqual(r.json.unusable, []);
@@ -68,7 +68,7 @@ describe("adversarial (issue 17 #9): waiver path patterns match as Trivy matches
   test("GIVEN a pattern doublestar refuses ([] or an unclosed {) THEN the waivers file is unusable, naming the entry, as Trivy refuses it", async () => {
     const dir = tmpDir();
     fs.writeFileSync(path.join(dir, "r.json"), JSON.stringify({ SchemaVersion: 2, ArtifactName: "x", ArtifactType: "container_image", Results: [] }));
-    fs.writeFileSync(path.join(dir, "w.yaml"), `vulnerabilities:\n  - id: CVE-2024-1\n    paths: ["a/[]", "{a,b"]\n`);
+    fs.writeFileSync(path.join(dir, "w.yaml"), `vulnerabilities:\n  - id: CVE-2024-1\n    paths: ["a/[]", "{a,b"]\n    statement: test\n    expired_at: 2027-01-01\n`);
     const r = await run(["gate", "--report", "r.json", "--waivers", "w.yaml", "--today", "2026-11-23"], { cwd: dir });
     assert.equal(r.code, 2);
     assert.deepEqual(r.json.unusable, [

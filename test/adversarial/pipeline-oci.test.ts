@@ -185,3 +185,26 @@ describe("adversarial (issue 17 #12): every layer decompresses to its diff_id be
     assert.match(r.stderr, /2 layers but 1 diff_ids in the image config/);
   });
 });
+
+describe("adversarial (red team, 2026-12-07): what Trivy finds does not depend on the repository's files or TRIVY_* filters", () => {
+  test("GIVEN a mirror root with .trivyignore and trivy.yaml, and TRIVY_SEVERITY set WHEN scanned THEN every Trivy call runs in a folder with neither, and sees only the database and run settings", async () => {
+    const { bin, log } = standInTrivy();
+    const cwd = tmpDir();
+    fs.mkdirSync(path.join(cwd, "upstream"));
+    // What Trivy would read from its working folder by default: each would drop findings the gate never sees.
+    fs.writeFileSync(path.join(cwd, ".trivyignore"), "CVE-2026-90002\n");
+    fs.writeFileSync(path.join(cwd, "trivy.yaml"), "severity:\n  - LOW\n");
+    const l = new Layout();
+    l.index([l.image("linux/amd64", [l.layer({ a: "a" })])]);
+    const env = { PATH: `${bin}:${process.env.PATH ?? ""}`, TRIVY_CACHE_DIR: "/cache", TRIVY_SEVERITY: "LOW", TRIVY_IGNOREFILE: path.join(cwd, ".trivyignore"), TRIVY_SKIP_DIRS: "upstream" };
+    const r = await run(["scan", "--archive", l.archive(), "--source", "upstream", "--out", "out", "--platforms", "linux/amd64"], { cwd, env });
+    assert.equal(r.code, 0, r.stderr);
+    const calls = fs.readFileSync(`${log}.where`, "utf8").trim().split("\n");
+    assert.deepEqual(calls.map((c) => c.split(" ")[0]), ["image", "convert", "convert", "fs", "convert", "convert", "version"]);
+    for (const c of calls) {
+      assert.ok(!c.includes(` cwd=${cwd} `), c);
+      assert.doesNotMatch(c, /files=.*(trivy\.yaml|\.trivyignore)/, c);
+      assert.match(c, / env=TRIVY_CACHE_DIR=\/cache,$/, c);
+    }
+  });
+});

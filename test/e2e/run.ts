@@ -318,6 +318,10 @@ async function e2e(cleanup: Cleanup): Promise<string> {
     const files: Record<string, string> = {};
     for (const f of renderMirrorFiles(mirror, PIPELINE)) files[f.path] = fs.readFileSync(path.join(mirrorDir, f.path), "utf8");
     s.addRepo(repoFullName, { files });
+    // Two files a person could add to the mirror repository, which Trivy reads from its working folder
+    // by default: each would hide findings from the gate. Every night must find exactly the planted ones.
+    s.putFile(repoFullName, "main", ".trivyignore", `${PLANTED.build.join("\n")}\n`, "a .trivyignore by hand");
+    s.putFile(repoFullName, "main", "trivy.yaml", "severity:\n  - LOW\nscan:\n  skip-dirs:\n    - upstream\n", "a trivy.yaml by hand");
     // The upstream as the health check reads it from the API (its git is served by the upstream server).
     // The secrets as pulumi up leaves them: sealed to the repository's (or its
     // signing environment's) public key through GitHub's API. The runner gets
@@ -333,7 +337,7 @@ async function e2e(cleanup: Cleanup): Promise<string> {
     s.addTag(UPSTREAM, "v1.0.0");
     s.addTag(UPSTREAM, "v1.1.0", s.addCommit(UPSTREAM, { message: "release v1.1.0", date: new Date(v110.time * 1000).toISOString() }));
     const workflows = Object.entries(pipelineWorkflows).map(([name, sha]) => `${name} at ${sha}`).join(", ");
-    return [s, `${s.url}: ${pipelineRepo}: action.yml at ${pipelineCommit}, ${workflows}; ${repoFullName} (${Object.keys(files).length} files, no fleet label, the signing key sealed in ${signingEnv ? `environment ${signingEnv}` : "repository secrets"}), ${UPSTREAM}`];
+    return [s, `${s.url}: ${pipelineRepo}: action.yml at ${pipelineCommit}, ${workflows}; ${repoFullName} (${Object.keys(files).length} files and a hand-made .trivyignore and trivy.yaml, no fleet label, the signing key sealed in ${signingEnv ? `environment ${signingEnv}` : "repository secrets"}), ${UPSTREAM}`];
   });
 
   // ---------------------------------------------------------------- the runner

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { SEVERITIES } from "../../components/types";
-import { parseIgnoreFile, parseTrivyReport } from "../../pipeline/lib/trivy";
+import { parseIgnoreFile, parseTrivyReport, UnusableInput } from "../../pipeline/lib/trivy";
 import { configYaml, run, TESTDATA, tmpDir } from "../fixtures/pipeline/harness";
 
 const TRIVY = path.join(TESTDATA, "trivy");
@@ -192,15 +192,19 @@ vulnerabilities:
   - id: CVE-2021-3749
     paths: ["app/node_modules/axios/**"]
     statement: axios in the app is never given untrusted URLs
+    expired_at: 2027-01-01
   - id: CVE-2025-27152
     paths:
       - usr/local/lib/**
     statement: a path that is not where this axios is
+    expired_at: 2027-01-01
   - id: CVE-2024-45590
     purls:
       - pkg:npm/body-parser@1.19.1
     statement: another version than the one installed
+    expired_at: 2027-01-01
   - id: CVE-2099-0001
+    statement: long fixed
     expired_at: 2020-01-01
 `;
 
@@ -213,7 +217,7 @@ describe("gate: waivers (.trivyignore.yaml) as Trivy applies them, expiry failin
       r.json.waived.map((w: any) => [w.id, w.waiverEntry, w.expiredAt, w.statement]),
       [
         ["CVE-2026-22184", 1, "2027-01-01", "zlib inflate is only reached by trusted input here"],
-        ["CVE-2021-3749", 3, null, "axios in the app is never given untrusted URLs"],
+        ["CVE-2021-3749", 3, "2027-01-01", "axios in the app is never given untrusted URLs"],
       ],
     );
     assert.equal(r.json.counts.blocking, 19);
@@ -232,7 +236,7 @@ describe("gate: waivers (.trivyignore.yaml) as Trivy applies them, expiry failin
         entry: 6,
         id: "CVE-2099-0001",
         expiredAt: "2020-01-01",
-        statement: null,
+        statement: "long fixed",
         blocking: 0,
         message: "waiver CVE-2099-0001 (.trivyignore.yaml, entry 6) expired on 2020-01-01; it covers no blocking finding now: remove it",
       },
@@ -261,12 +265,15 @@ describe("gate: waivers (.trivyignore.yaml) as Trivy applies them, expiry failin
     );
   });
 
-  it("GIVEN the waiver files in the test data WHEN parsed THEN their entries, as Trivy reads them", () => {
+  it("GIVEN the waiver files in the test data WHEN parsed THEN their entries, as Trivy reads them; the docs' example, without expiry or statement, is refused", () => {
     const read = (f: string) => parseIgnoreFile(fs.readFileSync(report(f), "utf8"), f);
-    assert.deepEqual(read("example.trivyignore.yaml"), [
-      { entry: 1, id: "CVE-2018-14618", paths: [], purls: [], expiredAt: null, statement: null },
-      { entry: 2, id: "CVE-2018-16839", paths: [], purls: [], expiredAt: null, statement: null },
-    ]);
+    assert.throws(() => read("example.trivyignore.yaml"), (e: UnusableInput) => {
+      assert.deepEqual(e.problems, [0, 1].flatMap((i) => [
+        `example.trivyignore.yaml: vulnerabilities[${i}].expired_at: null is not allowed (allowed: a date YYYY-MM-DD)`,
+        `example.trivyignore.yaml: vulnerabilities[${i}].statement: null is not allowed (allowed: the waiver's reason, who accepted it and until when)`,
+      ]));
+      return true;
+    });
     assert.deepEqual(read("real-trivyignore.yaml"), [
       { entry: 1, id: "GHSA-mx64-mj3q-7prj", paths: [], purls: [], expiredAt: "2027-01-01", statement: "Waiting for upstream fix in github.com/hamba/avro/v2" },
     ]);
@@ -275,12 +282,22 @@ describe("gate: waivers (.trivyignore.yaml) as Trivy applies them, expiry failin
   const badWaivers: Array<{ name: string; text: string; message: string }> = [
     {
       name: "a misspelt key (Trivy would ignore it and waive forever)",
-      text: "vulnerabilities:\n  - id: CVE-2019-18224\n    expires_at: 2020-01-01\n",
+      text: "vulnerabilities:\n  - id: CVE-2019-18224\n    statement: s\n    expired_at: 2027-01-01\n    expires_at: 2020-01-01\n",
       message: "w.yaml: vulnerabilities[0].expires_at: unknown key (allowed: id, paths, purls, expired_at, statement)",
     },
-    { name: "a date that is not one", text: "vulnerabilities:\n  - id: CVE-2019-18224\n    expired_at: 2026-02-30\n", message: 'w.yaml: vulnerabilities[0].expired_at: "2026-02-30" is not allowed (allowed: a date YYYY-MM-DD)' },
-    { name: "a purl that is not one", text: "vulnerabilities:\n  - id: CVE-2019-18224\n    purls: [libidn2]\n", message: 'w.yaml: vulnerabilities[0].purls: "libidn2" is not a package URL (allowed: pkg:<type>/<namespace>/<name>@<version>)' },
-    { name: "an entry without id", text: "vulnerabilities:\n  - statement: x\n", message: "w.yaml: vulnerabilities[0].id: null is not allowed (allowed: a vulnerability id)" },
+    { name: "a date that is not one", text: "vulnerabilities:\n  - id: CVE-2019-18224\n    statement: s\n    expired_at: 2026-02-30\n", message: 'w.yaml: vulnerabilities[0].expired_at: "2026-02-30" is not allowed (allowed: a date YYYY-MM-DD)' },
+    { name: "a purl that is not one", text: "vulnerabilities:\n  - id: CVE-2019-18224\n    purls: [libidn2]\n    statement: s\n    expired_at: 2027-01-01\n", message: 'w.yaml: vulnerabilities[0].purls: "libidn2" is not a package URL (allowed: pkg:<type>/<namespace>/<name>@<version>)' },
+    { name: "an entry without id", text: "vulnerabilities:\n  - statement: x\n    expired_at: 2027-01-01\n", message: "w.yaml: vulnerabilities[0].id: null is not allowed (allowed: a vulnerability id)" },
+    {
+      name: "an entry without expired_at (Trivy would waive it forever)",
+      text: "vulnerabilities:\n  - id: CVE-2019-18224\n    statement: s\n",
+      message: "w.yaml: vulnerabilities[0].expired_at: null is not allowed (allowed: a date YYYY-MM-DD)",
+    },
+    {
+      name: "an entry with an empty statement",
+      text: "vulnerabilities:\n  - id: CVE-2019-18224\n    statement: \" \"\n    expired_at: 2027-01-01\n",
+      message: "w.yaml: vulnerabilities[0].statement: \" \" is not allowed (allowed: the waiver's reason, who accepted it and until when)",
+    },
     { name: "YAML the reader does not accept", text: "vulnerabilities:\n  - id: &a CVE-2019-18224\n", message: "waivers file is not readable YAML: w.yaml:2: anchors, aliases and tags are not supported" },
     { name: "a missing file", text: "", message: "w.yaml: waivers file does not exist" },
   ];
@@ -366,7 +383,7 @@ describe("gate: flags, config defaults and the summary", () => {
   it("GIVEN .mirror/config.yml WHEN gate without policy flags THEN its severities, fixedOnly and waivers file", async () => {
     const cwd = dirWith({
       ".mirror/config.yml": configYaml({ range: "*", prerelease: false, prefix: "" }, { severities: ["MEDIUM"], fixedOnly: true, waivers: "waivers/ignore.yaml" }),
-      "waivers/ignore.yaml": "vulnerabilities:\n  - id: CVE-2019-1549\n",
+      "waivers/ignore.yaml": "vulnerabilities:\n  - id: CVE-2019-1549\n    statement: s\n    expired_at: 2027-01-01\n",
     });
     const r = await run(["gate", "--report", report("alpine-310.json"), "--today", TODAY], { cwd });
     assert.equal(r.code, 1);

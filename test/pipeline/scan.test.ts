@@ -158,17 +158,17 @@ describe("gate: waivers that matched nothing, and path-scoped waivers (issue 13 
   it("GIVEN a waiver for an id no report has WHEN gated THEN it is listed in gate.json and the summary, and does not block", async () => {
     const d = tmpDir();
     fs.writeFileSync(path.join(d, "r.json"), reportJson("t", []));
-    fs.writeFileSync(path.join(d, "w.yaml"), "vulnerabilities:\n  - id: CVE-2099-1\n    statement: gone long ago\n");
+    fs.writeFileSync(path.join(d, "w.yaml"), "vulnerabilities:\n  - id: CVE-2099-1\n    statement: gone long ago\n    expired_at: 2027-01-01\n");
     const r = await run(["gate", "--report", "r.json", "--waivers", "w.yaml", "--today", TODAY, "--summary-out", "s.md"], { cwd: d });
     assert.equal(r.code, 0);
-    assert.deepEqual(r.json.unmatchedWaivers, [{ entry: 1, id: "CVE-2099-1", expiredAt: null, message: "waiver CVE-2099-1 (w.yaml, entry 1) matched no finding in 1 report(s): remove it if the finding is gone, or fix its paths or purls" }]);
+    assert.deepEqual(r.json.unmatchedWaivers, [{ entry: 1, id: "CVE-2099-1", expiredAt: "2027-01-01", message: "waiver CVE-2099-1 (w.yaml, entry 1) matched no finding in 1 report(s): remove it if the finding is gone, or fix its paths or purls" }]);
     assert.match(fs.readFileSync(path.join(d, "s.md"), "utf8"), /#### Waivers that matched nothing\n\n.*\n\n- waiver CVE-2099-1 \\\(w\.yaml, entry 1\\\) matched no finding/);
   });
 
   it("GIVEN a waiver scoped to one of two paths WHEN gated THEN the finding blocks listing only the other path", async () => {
     const d = tmpDir();
     fs.writeFileSync(path.join(d, "r.json"), two);
-    fs.writeFileSync(path.join(d, "w.yaml"), "vulnerabilities:\n  - id: CVE-5\n    paths: [\"a/**\"]\n");
+    fs.writeFileSync(path.join(d, "w.yaml"), "vulnerabilities:\n  - id: CVE-5\n    paths: [\"a/**\"]\n    statement: s\n    expired_at: 2027-01-01\n");
     const r = await run(["gate", "--report", "r.json", "--waivers", "w.yaml", "--today", TODAY], { cwd: d });
     assert.equal(r.code, 1);
     assert.deepEqual(r.json.blocking.map((f: any) => f.locations), [["b/node_modules/lodash/package.json"]]);
