@@ -18,6 +18,11 @@
  * images spelled as the fleet's registry or as a pattern the stack lists
  * (admissionAllowedImages); every other spelling is denied.
  *
+ * Image volumes (`spec.volumes[].image`) are denied by the Kyverno policy:
+ * neither engine verifies their images. policy-controller cannot deny them
+ * (it validates only containers, pkg/webhook/validator.go), which the README
+ * says.
+ *
  * Rendered by `npm run render` into DIR/admission/ when the stack has a key;
  * validated against the projects' own CRD schemas (test/component/admission.test.ts).
  */
@@ -146,6 +151,18 @@ export function kyvernoPolicy(settings: StackSettings, registry = fleetRegistry(
               ],
             },
           ],
+        },
+        {
+          // An image volume (Kubernetes 1.35: beta, on by default) mounts an image's files into a pod;
+          // neither engine verifies it (Kyverno's image extractors read containers, initContainers and
+          // ephemeralContainers only: v1.19.1 pkg/utils/api/image.go), so none is admitted.
+          name: "no-image-volumes",
+          match: { any: [{ resources: { kinds: ["Pod"] } }] },
+          validate: {
+            failureAction: "Enforce",
+            message: "image volumes are not admitted: no image of one is verified (mount what you need from a container of a verified image)",
+            deny: { conditions: { any: [{ key: "{{ length(request.object.spec.volumes[?image] || `[]`) }}", operator: "GreaterThan", value: 0 }] } },
+          },
         },
       ],
     },

@@ -157,7 +157,7 @@ export function renderReadme(m: ResolvedMirror): string {
   const lines: string[] = [
     `# ${m.repo}`,
     "",
-    `${kind(m)} of [${m.upstream.fullName}](${m.upstream.url}). Every night a workflow looks for a new upstream release tag (${policy}), rebuilds it from source, scans every platform of the image and the upstream source with Trivy and, when the scan passes, pushes it to \`${m.image}\` and opens a pull request that pins its digest in \`${MIRROR_PATHS.pin}\`. Nothing reaches a cluster until a human merges that pull request.`,
+    `${kind(m)} of [${m.upstream.fullName}](${m.upstream.url}). Every night a workflow looks for a new upstream release tag (${policy}), rebuilds it from source, scans every platform of the image and the upstream source with Trivy and, when the scan passes, pushes it to \`${m.image}\` and opens a pull request that pins its digest in \`${MIRROR_PATHS.pin}\`. Nothing is rolled out until a human merges that pull request.`,
     "",
     "## Where the image comes from",
     "",

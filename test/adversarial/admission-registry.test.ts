@@ -56,9 +56,34 @@ describe("adversarial (issue 17 #4): every spelling of the fleet's registry is v
     });
   }
 
+  // Red team 2026-12-07: an image volume mounted an unsigned image, by tag, from any registry, beside a verified container.
+  for (const [what, kind, spec] of [
+    ["a Pod", "Pod", { containers: [{ name: "app", image: `ghcr.io/acme-corp/gokapi@${DIGEST}` }], volumes: [{ name: "tools", image: { reference: "docker.io/evil/payload:latest", pullPolicy: "Always" } }] }],
+    ["a Deployment's pod template", "Deployment", null],
+  ] as const) {
+    test(`GIVEN ${what} with an image volume THEN the policy denies it`, async () => {
+      const p = kyvernoPolicy(SETTINGS) as { spec: { rules: Array<{ name: string }> } };
+      const rule = p.spec.rules.find((r) => r.name === "no-image-volumes");
+      assert.ok(rule, `the fleet policy has no no-image-volumes rule (rules: ${p.spec.rules.map((r) => r.name).join(", ")})`);
+      const podSpec = { containers: [{ name: "app", image: `ghcr.io/acme-corp/gokapi@${DIGEST}` }], volumes: [{ name: "cfg", emptyDir: {} }, { name: "tools", image: { reference: "docker.io/evil/payload:latest" } }] };
+      const resource = kind === "Pod"
+        ? { apiVersion: "v1", kind: "Pod", metadata: { name: "p", namespace: "default" }, spec }
+        : { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "d", namespace: "default" }, spec: { selector: { matchLabels: { a: "b" } }, template: { metadata: { labels: { a: "b" } }, spec: podSpec } } };
+      const r = await kyvernoApply({ ...p, spec: { ...p.spec, rules: [rule] } }, resource);
+      assert.ok(r.fail > 0 && r.code !== 0 && /image volumes are not admitted/.test(r.text), `not denied:\n${r.text.slice(-800)}`);
+    });
+  }
+
+  test("GIVEN a Pod whose volumes hold no image THEN the image-volume rule lets it through", async () => {
+    const p = kyvernoPolicy(SETTINGS) as { spec: { rules: Array<{ name: string }> } };
+    const rule = p.spec.rules.find((r) => r.name === "no-image-volumes")!;
+    const r = await kyvernoApply({ ...p, spec: { ...p.spec, rules: [rule] } }, { apiVersion: "v1", kind: "Pod", metadata: { name: "p", namespace: "default" }, spec: { containers: [{ name: "app", image: `ghcr.io/acme-corp/gokapi@${DIGEST}` }], volumes: [{ name: "cfg", emptyDir: {} }] } });
+    assert.ok(r.fail === 0 && r.error === 0 && r.pass > 0, r.text.slice(-800));
+  });
+
   test("GIVEN the rendered policy THEN the verify rule covers the fleet's spelling, and the allow-list rule comes first in the same policy (one cannot be applied without the other)", () => {
     const rules = (kyvernoPolicy(SETTINGS).spec as { rules: Array<{ name: string; verifyImages?: Array<{ imageReferences: string[] }> }> }).rules;
-    assert.deepEqual(rules.map((r) => r.name), ["allowed-registries", "pinned-signed-attested"]);
+    assert.deepEqual(rules.map((r) => r.name), ["allowed-registries", "pinned-signed-attested", "no-image-volumes"]);
     assert.deepEqual(rules[1].verifyImages![0].imageReferences, ["ghcr.io/acme-corp/*"]);
   });
 });

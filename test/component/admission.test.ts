@@ -82,7 +82,7 @@ describe("admission policies against their CRD schemas (from the Go modules)", (
     const doc = kyvernoPolicy(SETTINGS);
     assert.deepEqual(kyverno(doc), []);
     const rules = (doc.spec as { rules: Array<{ name: string; verifyImages?: Array<Record<string, unknown>> }> }).rules;
-    assert.deepEqual(rules.map((r) => r.name), ["allowed-registries", "pinned-signed-attested"]);
+    assert.deepEqual(rules.map((r) => r.name), ["allowed-registries", "pinned-signed-attested", "no-image-volumes"]);
     const rule = rules[1].verifyImages![0];
     assert.deepEqual(rule.imageReferences, ["ghcr.io/acme-corp/*"]);
     assert.equal(rule.verifyDigest, true);
