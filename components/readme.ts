@@ -51,7 +51,7 @@ function severityList(severities: readonly string[]): string {
 function gateLines(m: ResolvedMirror): string[] {
   const fix = m.gate.fixedOnly ? "that have a fix available (an unfixed one is reported, and does not block)" : "whether or not a fix is available";
   const where = m.gate.scans.includes("source") ? "in any platform of the image or in the upstream source" : "in any platform of the image";
-  const lines = [`- Blocks on ${severityList(m.gate.severities)} findings ${fix}, ${where} (\`gate\` in \`${MIRROR_PATHS.config}\`). A missing or unreadable report, an unknown severity or an expired waiver also blocks.`];
+  const lines = [`- Blocks on ${severityList(m.gate.severities)} findings ${fix}, ${where} (\`gate\` in \`${MIRROR_PATHS.config}\`). A missing or unreadable report, a severity that is not one of Trivy's five, or an expired waiver also blocks (Trivy's \`UNKNOWN\`, a finding not yet rated, blocks only when listed).`];
   const why = m.gate.sourceOffReason?.trim();
   if (why) lines.push(`- The upstream source is scanned too, but its findings do not block: ${/[.!?]$/.test(why) ? why : `${why}.`}`);
   return lines;

@@ -40,7 +40,7 @@ export interface Waiver {
   readonly paths?: readonly string[];
   /** OpenVEX status. @default "not_affected" */
   readonly status?: "not_affected" | "affected";
-  /** OpenVEX justification, for status not_affected. @default "vulnerable_code_not_in_execute_path" */
+  /** OpenVEX justification, for status not_affected; without one, the reason is the statement's impact_statement. */
   readonly justification?: VexJustification;
   /** OpenVEX action statement, required for status affected. */
   readonly action?: string;

@@ -153,7 +153,7 @@ function statement(m: ResolvedMirror, w: ResolvedWaiver): OpenVexStatement {
     vulnerability: { name: w.id },
     products: [product],
     status: "not_affected",
-    justification: w.justification ?? "vulnerable_code_not_in_execute_path",
+    ...(w.justification ? { justification: w.justification } : {}),
     impact_statement: w.reason,
     status_notes: notes,
   };

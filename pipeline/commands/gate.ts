@@ -126,7 +126,7 @@ export const command: Command = {
             "skipped" in record.source
               ? `not scanned (${record.source.skipped})`
               : !wantSource
-                ? `scanned, not gating (${config?.gate.sourceOffReason ?? "gate.scans excludes source"})`
+                ? `${record.source.report === undefined ? "scan failed" : "scanned"}, not gating (${config?.gate.sourceOffReason ?? "gate.scans excludes source"})`
                 : record.source.path,
           trivy: record.trivy.version,
           dbUpdatedAt: record.db.updatedAt,

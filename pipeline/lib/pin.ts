@@ -81,12 +81,23 @@ export function scanFromGate(gate: GateJson, shown: string): { scan: ScanSummary
   const [critical, high, medium, low, unknown] = SEVERITIES.map(count);
   const waivers = new Map<string, AppliedWaiver>();
   for (const f of gate.waived) {
-    if (!waivers.has(f.id)) waivers.set(f.id, { id: f.id, reason: f.statement ?? null, expires: f.expiredAt ?? null });
+    if (!waivers.has(f.id)) waivers.set(f.id, { id: f.id, reason: f.statement ?? null, expires: f.expiredAt ? lastDay(f.expiredAt) : null });
   }
   return {
     scan: { critical, high, medium, low, unknown, blocking: 0 },
     waivers: [...waivers.values()].sort((a, b) => a.id.localeCompare(b.id)),
   };
+}
+
+/**
+ * The last day a waiver applies: the day before Trivy's `expired_at`, which is
+ * when it stops (components/waivers.ts). `expires` means that day everywhere
+ * else (the entry, the README, the inventory), so it does here too.
+ */
+function lastDay(expiredAt: string): string {
+  const d = new Date(`${expiredAt}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - 1);
+  return d.toISOString().slice(0, 10);
 }
 
 /** A YAML scalar that every YAML reader (1.1 or 1.2) reads back as the same string. */
@@ -258,7 +269,7 @@ export function renderPrBody(p: PinRecord, ctx: PrContext): string {
   out.push(`#### Waivers applied (${p.waiversApplied.length})`, "");
   if (p.waiversApplied.length) {
     for (const w of p.waiversApplied) {
-      out.push(`- ${code(w.id)}: ${w.reason ? code(w.reason) : "no reason recorded"}${w.expires ? ` (until ${code(w.expires)})` : ""}`);
+      out.push(`- ${code(w.id)}: ${w.reason ? code(w.reason) : "no reason recorded"}${w.expires ? ` (through ${code(w.expires)})` : ""}`);
     }
   } else {
     out.push("None.");

@@ -255,7 +255,9 @@ export function recordReports(record: ScanRecord, recordFile: string, shown: str
   if ("skipped" in record.source) {
     if (wantSource && record.kind === "build") missing.push(`${shown}: the source was not scanned (${oneLine(record.source.skipped)}), but gate.scans includes source`);
   } else if (record.source.report === undefined || !safeName(record.source.report)) {
-    if (wantSource) missing.push(`${shown}: the source ${record.source.path} has no report${record.source.error ? `: ${oneLine(record.source.error)}` : ""}`);
+    // Also where the source does not gate: a build whose source scan failed is not published
+    // (publish checkScanned), so the gate must not pass it either (red team 2026-12-07).
+    if (wantSource || record.kind === "build") missing.push(`${shown}: the source ${record.source.path} has no report${record.source.error ? `: ${oneLine(record.source.error)}` : ""}`);
   } else if (wantSource) reports.push({ file: path.join(dir, record.source.report), shown: rel(record.source.report), place: "source" });
   return { reports, missing };
 }
@@ -321,16 +323,15 @@ export function markWaived(sarifFile: string, sbomFile: string, occurrences: rea
     for (const r of run.results ?? []) {
       const text = String((r.message as { text?: unknown } | undefined)?.text ?? "");
       const uris = ((r.locations as Array<{ physicalLocation?: { artifactLocation?: { uri?: string } } }> | undefined) ?? []).map((l) => l.physicalLocation?.artifactLocation?.uri ?? "");
-      const hit = waived.find(
-        ({ o }) =>
-          r.ruleId === o.id &&
-          text.includes(`Package: ${o.package}\n`) &&
-          text.includes(`Installed Version: ${o.installed}\n`) &&
-          // Trivy locates an OS package at `library/<image>`, not at its Target: package and version name it.
-          (uris.length === 0 || o.pkgPath === null || uris.some((u) => u === o.target || u === o.pkgPath || u.endsWith(`/${o.pkgPath}`))),
-      );
-      if (!hit) continue;
-      r.suppressions = [{ kind: "external", status: "accepted", justification: justification(hit.w) }];
+      // Every finding this result may stand for, waived or not: it is marked only when all are
+      // waived, so a path-scoped waiver never marks the place it does not cover (red team 2026-12-07).
+      const same = occurrences.filter((o) => r.ruleId === o.id && text.includes(`Package: ${o.package}\n`) && text.includes(`Installed Version: ${o.installed}\n`));
+      const located = same.filter((o) => uris.some((u) => u === o.target || (o.pkgPath !== null && (u === o.pkgPath || u.endsWith(`/${o.pkgPath}`)))));
+      // Trivy locates an OS package at `library/<image>`, not at its Target: package and version name it.
+      const candidates = located.length > 0 ? located : same;
+      const by = candidates.map((o) => waiverFor(o, active));
+      if (by.length === 0 || by.some((w) => w === undefined)) continue;
+      r.suppressions = [{ kind: "external", status: "accepted", justification: justification(by[0]!) }];
       marked++;
     }
   }
@@ -344,18 +345,23 @@ export function markWaived(sarifFile: string, sbomFile: string, occurrences: rea
   const purlOf = new Map((bom.components ?? []).map((c) => [c["bom-ref"], c.purl]));
   for (const v of bom.vulnerabilities ?? []) {
     const refs = (v.affects ?? []).map((a) => a.ref);
+    // As for SARIF: each affected component's findings (by id and purl) must all be waived; two copies
+    // of one package version share a purl, and a waiver scoped to the path of one does not cover the other.
     const covering = refs.map((ref) => {
       const p = purlOf.get(ref) ?? ref;
       const target = p ? parsePurl(p) : undefined;
-      return waived.find(({ o }) => o.id === v.id && o.purl !== null && target !== undefined && purlMatches(parsePurl(o.purl)!, target));
+      const by = occurrences.filter((o) => o.id === v.id && o.purl !== null && target !== undefined && purlMatches(parsePurl(o.purl)!, target)).map((o) => waiverFor(o, active));
+      return by.length > 0 && by.every((w) => w !== undefined) ? by[0] : undefined;
     });
     if (refs.length === 0 || covering.some((c) => c === undefined)) continue;
-    const w = covering[0]!.w;
+    const w = covering[0]!;
     const s = vex.get(v.id ?? "");
+    // not_affected only where the mirror's VEX document says so, with its justification when it gives
+    // one; a waiver with no such statement is an accepted risk.
     v.analysis =
-      s?.status === "affected"
-        ? { state: "exploitable", response: ["will_not_fix"], detail: justification(w) }
-        : { state: "not_affected", justification: CDX_JUSTIFICATION[s?.justification ?? "vulnerable_code_not_in_execute_path"] ?? "code_not_reachable", detail: justification(w) };
+      s?.status === "not_affected"
+        ? { state: "not_affected", ...(s.justification && CDX_JUSTIFICATION[s.justification] ? { justification: CDX_JUSTIFICATION[s.justification] } : {}), detail: justification(w) }
+        : { state: "exploitable", response: ["will_not_fix"], detail: justification(w) };
   }
   fs.writeFileSync(sbomFile, JSON.stringify(bom, null, 2) + "\n");
   return marked;

@@ -210,9 +210,11 @@ describe("OpenVEX document", () => {
     ]);
   });
 
-  test("GIVEN a waiver without justification WHEN rendered THEN the resolver's default justification is stated", () => {
+  // Red team 2026-12-07: a default justification stated a claim about the code that nobody made.
+  test("GIVEN a waiver without justification WHEN rendered THEN the statement has none, and the reason is its impact statement", () => {
     const { justification: _, ...bare } = JOSE;
-    assert.equal(openVexDocument(mirror([bare])).statements[0].justification, "vulnerable_code_not_in_execute_path");
+    const s = openVexDocument(mirror([bare])).statements[0];
+    assert.deepEqual([s.status, "justification" in s, s.impact_statement], ["not_affected", false, JOSE.reason]);
   });
 
   const purls: Array<[string, string]> = [

@@ -149,7 +149,7 @@ scan:
 waivers_applied:
   - id: CVE-2022-23628
     reason: "OPA is linked but never evaluates policies from users"
-    expires: "2026-06-30"
+    expires: "2026-06-29"
 attestations:
   - https://github.com/acme/mirror-gokapi/attestations/1
 signature: null
@@ -199,7 +199,7 @@ test("GIVEN a passing build WHEN `pin` runs THEN image-pin.yml is committed on m
       `| Upstream | \`Forceu/Gokapi\`: \`v2.2.4\` \`${commit("v2.2.4").slice(0, 12)}\` (first pinned build) |`,
       `| Dockerfile | \`dockerfiles/Dockerfile.override\` (built), sha256 \`${OVERRIDE_SHA}\`; from \`mirrors/gokapi.Dockerfile\` in the fleet repository, source sha256 \`${SOURCE_SHA}\` |`,
       "| 0 | 1 | 2 | 1 | 0 | 0 |",
-      "- `CVE-2022-23628`: `OPA is linked but never evaluates policies from users` (until `2026-06-30`)",
+      "- `CVE-2022-23628`: `OPA is linked but never evaluates policies from users` (through `2026-06-29`)",
       "- [Workflow run](https://github.com/acme/mirror-gokapi/actions/runs/42)",
       `- Pipeline: \`acme/mirror-fleet-pipeline@${PIPELINE_COMMIT}\``,
       "- [SARIF](https://github.com/acme/mirror-gokapi/security/code-scanning)",

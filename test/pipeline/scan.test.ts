@@ -14,6 +14,8 @@ import { FleetConfigError, resolveFleet, type MirrorEntry } from "../../componen
 import type { StackSettings } from "../../components/types";
 import { policy } from "../../infra/policy";
 import { layoutImage, OCI_INDEX, OCI_MANIFEST, writeScanIndex } from "../../pipeline/lib/oci";
+import { markWaived } from "../../pipeline/lib/scan";
+import type { IgnoreEntry, Occurrence } from "../../pipeline/lib/trivy";
 import { configYaml, run, tmpDir } from "../fixtures/pipeline/harness";
 
 const TODAY = "2026-11-23";
@@ -143,6 +145,15 @@ describe("gate --scan-record", () => {
     assert.deepEqual(r.json.unusable, ["scan.json: the source was not scanned (no --source given), but gate.scans includes source"]);
   });
 
+  // Red team 2026-12-07: the gate passed (and said "scanned") while publish refused the build for its missing source report.
+  it("GIVEN gate.scans [image] and a source scan that failed WHEN gated THEN unusable, as publish refuses it, and the record says it failed", async () => {
+    const d = withConfig(scanDir({ "linux/amd64": "amd.json" }, null, { "amd.json": reportJson("t", []) }), ["image"], "dev-only lockfile entries never ship");
+    const r = await run(["gate", "--scan-record", "scan.json", "--today", TODAY], { cwd: d });
+    assert.equal(r.code, 2);
+    assert.deepEqual(r.json.unusable, ["scan.json: the source upstream has no report: trivy fs failed"]);
+    assert.equal(r.json.scan.source, "scan failed, not gating (dev-only lockfile entries never ship)");
+  });
+
   it("GIVEN gate.scans [image] with a reason WHEN gated THEN a source-only finding does not block and the record says why", async () => {
     const d = withConfig(scanDir({ "linux/amd64": "amd.json" }, "fs.json", { "amd.json": reportJson("t", []), "fs.json": fs_ }), ["image"], "dev-only lockfile entries never ship");
     const r = await run(["gate", "--scan-record", "scan.json", "--today", TODAY], { cwd: d });
@@ -249,5 +260,45 @@ describe("scan: bad input", () => {
     const r = await run(["scan", "--archive", "image.tar", "--out", "audit", "--platforms", "linux/amd64"], { cwd: d, env: { PATH: "/nonexistent" } });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^scan: .*image\.tar: not an OCI image archive \(no oci-layout\)\n$/);
+  });
+});
+
+// Red team 2026-12-07: a waiver scoped to one binary's path marked the same CVE in another binary as
+// accepted (SARIF) and not_affected (CycloneDX), while the gate blocked on it.
+describe("scan: the SARIF and SBOM marks follow the gate's waivers, place by place", () => {
+  const occ = (target: string): Occurrence => ({ id: "CVE-2026-0001", severity: "HIGH", package: "golang.org/x/crypto", installed: "v0.1.0", fixed: "v0.2.0", target, purl: "pkg:golang/golang.org/x/crypto@v0.1.0", pkgPath: null, status: "fixed", fixable: true, title: null, report: "r.json", suppressedBy: null });
+  const waiver: IgnoreEntry = { entry: 1, id: "CVE-2026-0001", paths: ["usr/bin/a"], purls: [], expiredAt: "2027-01-01", statement: "a never parses untrusted keys" };
+  const files = () => {
+    const d = tmpDir();
+    const result = (uri: string) => ({ ruleId: "CVE-2026-0001", message: { text: "Package: golang.org/x/crypto\nInstalled Version: v0.1.0\nVulnerability CVE-2026-0001\n" }, locations: [{ physicalLocation: { artifactLocation: { uri } } }] });
+    fs.writeFileSync(path.join(d, "s.sarif"), JSON.stringify({ runs: [{ results: [result("usr/bin/a"), result("usr/bin/b")] }] }));
+    const purl = "pkg:golang/golang.org/x/crypto@v0.1.0";
+    fs.writeFileSync(path.join(d, "s.cdx.json"), JSON.stringify({ components: [{ "bom-ref": "a", purl }, { "bom-ref": "b", purl }], vulnerabilities: [{ id: "CVE-2026-0001", affects: [{ ref: "a" }, { ref: "b" }] }] }));
+    return d;
+  };
+  const read = (d: string) => ({
+    sarif: JSON.parse(fs.readFileSync(path.join(d, "s.sarif"), "utf8")).runs[0].results.map((r: any) => r.suppressions?.[0]?.status ?? null),
+    cdx: JSON.parse(fs.readFileSync(path.join(d, "s.cdx.json"), "utf8")).vulnerabilities[0].analysis ?? null,
+  });
+
+  it("GIVEN one CVE in two binaries and a waiver for one path WHEN marked THEN only that binary's result is suppressed, and the SBOM's vulnerability (one for both) is not", () => {
+    const d = files();
+    assert.equal(markWaived(path.join(d, "s.sarif"), path.join(d, "s.cdx.json"), [occ("usr/bin/a"), occ("usr/bin/b")], [waiver], new Map()), 1);
+    assert.deepEqual(read(d), { sarif: ["accepted", null], cdx: null });
+  });
+
+  it("GIVEN both places waived WHEN marked THEN both results are suppressed, and the SBOM's vulnerability says what the VEX document says, no more", () => {
+    const both = [{ ...waiver, paths: ["usr/bin/*"] }];
+    for (const [vex, want] of [
+      [new Map(), { state: "exploitable", response: ["will_not_fix"] }],
+      [new Map([["CVE-2026-0001", { status: "not_affected" }]]), { state: "not_affected" }],
+      [new Map([["CVE-2026-0001", { status: "not_affected", justification: "vulnerable_code_not_present" }]]), { state: "not_affected", justification: "code_not_present" }],
+    ] as const) {
+      const d = files();
+      assert.equal(markWaived(path.join(d, "s.sarif"), path.join(d, "s.cdx.json"), [occ("usr/bin/a"), occ("usr/bin/b")], both, vex as never), 2);
+      const { detail, ...analysis } = read(d).cdx;
+      assert.deepEqual([read(d).sarif, analysis], [["accepted", "accepted"], want]);
+      assert.match(detail, /^Waived \(\.trivyignore\.yaml entry 1, until 2027-01-01\): a never parses untrusted keys$/);
+    }
   });
 });
