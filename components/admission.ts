@@ -108,7 +108,10 @@ export function kyvernoPolicy(settings: StackSettings, registry = fleetRegistry(
     },
     spec: {
       background: false,
-      webhookTimeoutSeconds: 30,
+      // Stated, not left to defaults: an error or a timeout refuses the pod (Fail, also Kyverno's default;
+      // its --forceFailurePolicyIgnore flag would still turn it to Ignore: keep that flag off), and 30 s is
+      // the most Kubernetes allows (v1.19.1 api/kyverno/v1 WebhookConfiguration; webhookTimeoutSeconds is deprecated).
+      webhookConfiguration: { failurePolicy: "Fail", timeoutSeconds: 30 },
       rules: [
         {
           name: "allowed-registries",

@@ -13,9 +13,15 @@ export interface InventoryWaiver {
   readonly id: string;
   readonly reason: string;
   readonly expires: string;
+  /** Days from the deploy that wrote this inventory to `expires`. */
   readonly daysLeft: number;
   readonly approvedBy: string;
+  readonly approvedOn?: string;
   readonly status: "not_affected" | "affected";
+  readonly justification?: string;
+  /** The scope: absent, the waiver covers the id in every package and path. */
+  readonly purls?: readonly string[];
+  readonly paths?: readonly string[];
 }
 
 export interface InventoryEntry {
@@ -28,8 +34,13 @@ export interface InventoryEntry {
   readonly upstream: { readonly repo: string; readonly url: string; readonly license: string };
   readonly tagPolicy: { readonly range: string; readonly prerelease: boolean; readonly prefix: string };
   readonly schedule: { readonly build: string; readonly rescan: string; readonly health: string };
-  readonly gate: { readonly severities: readonly string[]; readonly fixedOnly: boolean };
+  /** `scans`: which scans block; `sourceOffReason`: why the source scan does not, when it does not. */
+  readonly gate: { readonly severities: readonly string[]; readonly fixedOnly: boolean; readonly scans: readonly string[]; readonly sourceOffReason?: string };
   readonly waivers: readonly InventoryWaiver[];
+  /** CODEOWNERS: who reviews its pin pull requests. */
+  readonly reviewers: readonly string[];
+  readonly platforms: readonly string[];
+  readonly notify: readonly string[];
   /** `sha256`: of `path`, the file that is built (with its generated header); `sourceSha256`: of `source` in this repository. */
   readonly override: {
     readonly path: string;
@@ -94,8 +105,11 @@ export function inventoryEntry(m: ResolvedMirror, files: RenderedFiles, today: D
     upstream: { repo: m.upstream.fullName, url: m.upstream.url, license: m.upstream.license },
     tagPolicy: m.upstream.tags,
     schedule: m.cron,
-    gate: { severities: m.gate.severities, fixedOnly: m.gate.fixedOnly },
+    gate: { severities: m.gate.severities, fixedOnly: m.gate.fixedOnly, scans: m.gate.scans, ...(m.gate.sourceOffReason ? { sourceOffReason: m.gate.sourceOffReason } : {}) },
     waivers: inventoryWaivers(m, today),
+    reviewers: m.reviewers,
+    platforms: m.build.platforms,
+    notify: m.notify,
     override: m.override
       ? {
           path: MIRROR_PATHS.override,
@@ -120,7 +134,11 @@ export function inventoryWaivers(m: ResolvedMirror, today: Date): InventoryWaive
     expires: w.expires,
     daysLeft: daysUntil(w.expires, today),
     approvedBy: w.approvedBy,
+    ...(w.approvedOn ? { approvedOn: w.approvedOn } : {}),
     status: w.status,
+    ...(w.justification ? { justification: w.justification } : {}),
+    ...(w.purls ? { purls: w.purls } : {}),
+    ...(w.paths ? { paths: w.paths } : {}),
   }));
 }
 

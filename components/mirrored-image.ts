@@ -142,8 +142,14 @@ export class MirroredImage extends pulumi.ComponentResource {
     // dropped: that would disable them on every mirror deployed with them, an
     // audit-log event (`repository_vulnerability_alerts.disable`) that
     // security monitoring flags. A resource of its own:
-    // Repository.vulnerabilityAlerts is deprecated.
-    new github.RepositoryVulnerabilityAlerts(`${name}-vulnerability-alerts`, { repository: repo, enabled: true }, { parent: this });
+    // Repository.vulnerabilityAlerts is deprecated. retainOnDelete: its delete
+    // turns them off, and it is replaced when the repository is renamed (its
+    // `repository` is ForceNew, terraform-provider-github v6
+    // resource_github_repository_vulnerability_alerts.go): the old one's delete
+    // would go to the old name, which GitHub redirects to the renamed
+    // repository (the stand-in answers 404, and every later `up` failed).
+    // Removing a mirror leaves them on, too.
+    new github.RepositoryVulnerabilityAlerts(`${name}-vulnerability-alerts`, { repository: repo, enabled: true }, { parent: this, retainOnDelete: true });
 
     // Every action must be pinned by full commit SHA, on every plan.
     const actions = new github.ActionsRepositoryPermissions(

@@ -217,6 +217,39 @@ export interface ResolvedFleet {
 }
 
 /** Validates every entry and applies the policy; throws FleetConfigError listing every problem. */
+/**
+ * The policy's own values, checked as an entry's are: render, preview and up load
+ * infra/policy.ts without type-checking it, and a value the types would refuse (or
+ * one they allow, such as no severities or a zero-hour window) would otherwise be
+ * written into every mirror (`cron: NaN NaN * * *`, "Blocks on  findings").
+ */
+export function policyProblems(policy: FleetPolicy): string[] {
+  const p: Problems = [];
+  if (typeof policy.repoPrefix !== "string" || !/^[A-Za-z0-9._-]{0,60}$/.test(policy.repoPrefix)) {
+    p.push(`repoPrefix: ${show(policy.repoPrefix)} is not allowed (allowed: letters, digits, '.', '_' and '-', up to 60 characters; '' for none)`);
+  }
+  const severities = new RegExp(`^(${SEVERITIES.join("|")})$`);
+  list(p, "gate.severities", policy.gate?.severities ?? null, SEVERITIES.join(", "), (v, at) => str(p, at, v, severities, SEVERITIES.join(", ")));
+  if (Array.isArray(policy.gate?.severities) && policy.gate.severities.length === 0) p.push(`gate.severities: empty (allowed: one or more of ${SEVERITIES.join(", ")})`);
+  bool(p, "gate.fixedOnly", policy.gate?.fixedOnly ?? null);
+  int(p, "schedule.startHour", policy.schedule?.startHour ?? null, 0, 23);
+  int(p, "schedule.hours", policy.schedule?.hours ?? null, 1, 24);
+  list(p, "reviewers", policy.reviewers ?? null, "GitHub logins or 'org/team'", (v, at) => str(p, at, v, REVIEWER_PATTERN, "a GitHub login or 'org/team'"));
+  list(p, "notify", policy.notify ?? null, NOTIFY_TARGETS.join(", "), (v, at) => str(p, at, v, new RegExp(`^(${NOTIFY_TARGETS.join("|")})$`), NOTIFY_TARGETS.join(", ")));
+  list(p, "platforms", policy.platforms ?? null, "platforms, e.g. [\"linux/amd64\"]", (v, at) => str(p, at, v, PLATFORM_PATTERN, "linux/amd64, linux/arm64, linux/arm/v7, …"));
+  if (Array.isArray(policy.platforms) && policy.platforms.length === 0) p.push(`platforms: empty (allowed: at least one platform)`);
+  int(p, "health.maxDaysSinceCommit", policy.health?.maxDaysSinceCommit ?? null, 1, 36500);
+  int(p, "health.maxDaysSinceRelease", policy.health?.maxDaysSinceRelease ?? null, 1, 36500);
+  int(p, "waiverNoticeDays", policy.waiverNoticeDays ?? null, 0, 365);
+  // GitHub keeps an artifact at most 90 days in a public repository, 400 in a private one.
+  int(p, "artifactRetentionDays", policy.artifactRetentionDays ?? null, 1, 400);
+  str(p, "trivy.version", policy.trivy?.version, /^\d+\.\d+\.\d+$/, "a Trivy release, e.g. 0.74.0");
+  str(p, "nodeVersion", policy.nodeVersion, /^\d+$/, "a Node.js major version, e.g. 24");
+  bool(p, "deploy.healthCheck", policy.deploy?.healthCheck ?? null);
+  bool(p, "deploy.preflight", policy.deploy?.preflight ?? null);
+  return p;
+}
+
 export function resolveFleet(entries: readonly MirrorEntry[], opts: ResolveOptions): ResolvedFleet {
   const { policy, settings } = opts;
   const today = opts.today ?? new Date();
@@ -226,6 +259,7 @@ export function resolveFleet(entries: readonly MirrorEntry[], opts: ResolveOptio
   const seenNames = new Map<string, string>();
   const seenRepos = new Map<string, string>();
   const seenImages = new Map<string, string>();
+  const seenUpstreams = new Map<string, string>();
   const clashes = new Set<string>();
   if (policy.reviewTeam !== undefined && !TEAM_SLUG.test(policy.reviewTeam)) {
     problems.push(`infra/policy.ts: reviewTeam: ${show(policy.reviewTeam)} is not allowed (allowed: the slug of a team in ${settings.owner}, e.g. 'mirror-reviewers')`);
@@ -234,6 +268,8 @@ export function resolveFleet(entries: readonly MirrorEntry[], opts: ResolveOptio
   if (!(REPOSITORY_ROLES as readonly string[]).includes(approverRole)) {
     problems.push(`infra/policy.ts: overrideReview.approverRole: ${show(approverRole)} is not allowed (allowed: ${REPOSITORY_ROLES.join(", ")})`);
   }
+  problems.push(...policyProblems(policy).map((x) => `infra/policy.ts: ${x}`));
+  if (problems.length > 0) throw new FleetConfigError(problems);
 
   for (const entry of entries) {
     const p: Problems = [];
@@ -252,6 +288,10 @@ export function resolveFleet(entries: readonly MirrorEntry[], opts: ResolveOptio
         problems.push(`${other} and ${entry.file}: ${field}: ${show(key)} is used by both (allowed: a value unique in the fleet)`);
       } else if (!other) seen.set(key, entry.file);
     }
+    // Allowed (two images of one project, or two tag ranges), but said: each mirror builds its own tags.
+    const sameUpstream = seenUpstreams.get(r.upstream.fullName.toLowerCase());
+    if (sameUpstream) warnings.push(`${sameUpstream} and ${entry.file}: upstream.repo: ${r.upstream.fullName} is mirrored by both; each builds the tags its range allows, so overlapping ranges build the same release twice`);
+    else seenUpstreams.set(r.upstream.fullName.toLowerCase(), entry.file);
     // The fleet's own pipeline repository (components/pipeline-action.ts) has this name.
     if (r.repo.toLowerCase() === PIPELINE_REPOSITORY_NAME) problems.push(`${entry.file}: name: ${show(r.name)} makes the repository ${r.repo}, the fleet's pipeline repository (allowed: another name)`);
     partial.push(r);
@@ -522,7 +562,9 @@ function waiver(p: Problems, at: string, v: unknown, today: Date, noticeDays: nu
     status: status as ResolvedWaiver["status"],
     ...(purls && purls.length ? { purls } : {}),
     ...(paths && paths.length ? { paths } : {}),
-    ...(status === "not_affected" ? { justification: (justification ?? "vulnerable_code_not_in_execute_path") as ResolvedWaiver["justification"] } : {}),
+    // No default: a justification is a claim about the code, and only the waiver's authors can make it;
+    // without one the reason is the statement's impact_statement, which OpenVEX accepts instead.
+    ...(justification ? { justification: justification as ResolvedWaiver["justification"] } : {}),
     ...(action ? { action } : {}),
   };
 }

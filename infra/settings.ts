@@ -18,14 +18,30 @@ const NS = "mirror-fleet";
 /** The organisation setting the pin job needs, as GitHub's settings page names it. */
 export const ORG_PR_SETTING = "Allow GitHub Actions to create and approve pull requests";
 
+/** Every key the fleet reads under `mirror-fleet:` (settings, secrets, adoption); any other is a typo. */
+export const STACK_KEYS = [
+  "githubOwner", "registryNamespace", "registry", "visibility", "pipelineVisibility", "githubPlan", "branchProtection", "attestations",
+  "actionsCanCreatePullRequests", "deployBypassActorId", "cosignPublicKey", "cosignPrivateKey", "cosignPassword", "admissionWindow",
+  "admissionAllowedImages", "adoptRepositories", "githubToken", "slackWebhookUrl", "teamsWebhookUrl",
+] as const;
+
 /**
  * Builds StackSettings from plain config values (`key` without the
  * `mirror-fleet:` namespace). `env`: where MIRROR_FLEET_GITHUB_API says the
  * GitHub is, whose registry is the default of `registry` and whose web
- * address is `serverUrl`.
+ * address is `serverUrl`. `present`: every config key of the stack (with its
+ * namespace); one of ours the fleet does not read is refused, since its value
+ * would be ignored without a word (`mirror-fleet:admisionWindow`, or a policy
+ * field, which lives in infra/policy.ts).
  */
-export function settingsFrom(get: (key: string) => unknown, where: string, env: Readonly<Record<string, string | undefined>> = process.env): StackSettings {
+export function settingsFrom(get: (key: string) => unknown, where: string, env: Readonly<Record<string, string | undefined>> = process.env, present: readonly string[] = []): StackSettings {
   const problems: string[] = [];
+  for (const full of present) {
+    const key = full.startsWith(`${NS}:`) ? full.slice(NS.length + 1) : undefined;
+    if (key !== undefined && !(STACK_KEYS as readonly string[]).includes(key)) {
+      problems.push(`${full}: unknown key (allowed: ${STACK_KEYS.join(", ")}; the fleet policy is infra/policy.ts)`);
+    }
+  }
   const str = (key: string): string | undefined => {
     const v = get(key);
     if (v === undefined) return undefined;
@@ -117,7 +133,7 @@ export function settingsFrom(get: (key: string) => unknown, where: string, env: 
         `longer than the time between two nightly rescans, or a clean image is denied in between)`,
     );
   }
-  const admissionAllowedImages = imagePatterns(get("admissionAllowedImages"), problems);
+  const admissionAllowedImages = imagePatterns(get("admissionAllowedImages"), problems, `${registry}/${namespace}/`);
   // Structured values come as JSON text from pulumi.Config.get, as a list from the stack file.
   const rawAdopt = get("adoptRepositories");
   let adopt: unknown = rawAdopt;
@@ -156,7 +172,13 @@ export function settingsFrom(get: (key: string) => unknown, where: string, env: 
  * `pulumi config` hands over for a list), of image patterns spelled as a pod
  * names them, a registry host first: `registry.k8s.io/*`.
  */
-function imagePatterns(v: unknown, problems: string[]): string[] {
+/**
+ * `fleet`: `<registry>/<namespace>/`, whose images are admitted only signed and
+ * attested. A pattern that could match one of them (its text before the first
+ * wildcard and `fleet` start alike: `ghcr.io/*`, `ghcr.io/acme*`,
+ * `ghcr.io/acme/plik`) would admit it unsigned, by tag: refused.
+ */
+function imagePatterns(v: unknown, problems: string[], fleet: string): string[] {
   if (v === undefined) return [];
   let list: unknown = v;
   if (typeof v === "string") {
@@ -171,6 +193,12 @@ function imagePatterns(v: unknown, problems: string[]): string[] {
     problems.push(`${NS}:admissionAllowedImages: ${JSON.stringify(v).slice(0, 120)} is not allowed (allowed: a list of image patterns, a lowercase registry host first, e.g. ["registry.k8s.io/*"])`);
     return [];
   }
+  for (const p of list as string[]) {
+    const literal = p.split(/[*?]/)[0];
+    if (literal.startsWith(fleet) || fleet.startsWith(literal)) {
+      problems.push(`${NS}:admissionAllowedImages: ${JSON.stringify(p)} would admit images of ${fleet} unsigned (allowed: patterns outside the fleet's namespace, whose images are admitted by their signature)`);
+    }
+  }
   return list as string[];
 }
 
@@ -178,10 +206,15 @@ function imagePatterns(v: unknown, problems: string[]): string[] {
 export function settingsFromStackFile(file: string): StackSettings {
   const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
   const config = doc.config ?? {};
-  return settingsFrom((key) => {
-    const v = config[`${NS}:${key}`];
-    return v !== null && typeof v === "object" && "secure" in (v as object) ? undefined : v;
-  }, path.basename(file));
+  return settingsFrom(
+    (key) => {
+      const v = config[`${NS}:${key}`];
+      return v !== null && typeof v === "object" && "secure" in (v as object) ? undefined : v;
+    },
+    path.basename(file),
+    process.env,
+    Object.keys(config),
+  );
 }
 
 export interface StackConfig {
@@ -195,7 +228,7 @@ export interface StackConfig {
 }
 
 export function readStackConfig(config = new pulumi.Config(NS)): StackConfig {
-  const settings = settingsFrom((key) => config.get(key), `Pulumi.${pulumi.getStack()}.yaml`);
+  const settings = settingsFrom((key) => config.get(key), `Pulumi.${pulumi.getStack()}.yaml`, process.env, Object.keys(pulumi.runtime.allConfig()));
   const webhooks: StackConfig["webhooks"] = {};
   const slack = config.getSecret("slackWebhookUrl");
   const teams = config.getSecret("teamsWebhookUrl");

@@ -157,6 +157,22 @@ describe("the real engine against the GitHub stand-in", { concurrency: false }, 
     }
   });
 
+  test("4b. GIVEN repoPrefix changes WHEN up THEN every repository is renamed with its Dependabot alerts still on, and the next up changes nothing", async () => {
+    // Red team 2026-12-07: the alerts setting is replaced on a rename, and its old delete went to the
+    // old name (404 here, a redirect to the renamed repository on GitHub): every later up failed.
+    const policy = p.read("infra/policy.ts");
+    try {
+      for (const prefix of ["img-", "mirror-"]) {
+        p.write("infra/policy.ts", policy.replace('repoPrefix: "mirror-"', `repoPrefix: "${prefix}"`));
+        ok(await p.run(["up"], env), `up with repoPrefix ${prefix}`);
+        for (const m of MIRRORS) assert.equal(s.repo(`${OWNER}/${prefix}${m}`).vulnerabilityAlerts, true, `${OWNER}/${prefix}${m}: Dependabot alerts`);
+        assert.deepEqual(changes(ok(await p.run(["up"], env), `up again with repoPrefix ${prefix}`)), {});
+      }
+    } finally {
+      p.write("infra/policy.ts", policy);
+    }
+  });
+
   test("5. GIVEN a new file in mirrors/ WHEN up THEN only its resources are created; removing it deletes them from the stack and keeps its repository", async () => {
     p.write("mirrors/uptime.ts", p.read("mirrors/plik.ts").replace(/name: "plik"/, 'name: "uptime"').replace(/image: "plik"/, 'image: "uptime"'));
     const up = ok(await p.run(["up"], env), "up with a new mirror");
@@ -167,16 +183,19 @@ describe("the real engine against the GitHub stand-in", { concurrency: false }, 
     const removed = ok(await p.run(["up"], env), "up after removing the mirror");
     assert.deepEqual(changes(removed), { delete: perMirror });
     assert.ok(s.repo(`${OWNER}/mirror-uptime`), "the repository of a removed mirror is kept");
+    assert.equal(s.repo(`${OWNER}/mirror-uptime`).vulnerabilityAlerts, true, "a removed mirror's Dependabot alerts stay on");
   });
 
   test("6. GIVEN an invalid stack setting WHEN preview THEN it fails with the setting's name before any request reaches GitHub", async () => {
     const stackFile = p.read("Pulumi.prod.yaml");
-    p.write("Pulumi.prod.yaml", stackFile.replace("mirror-fleet:visibility: private", "mirror-fleet:visibility: secret"));
+    // And a misspelt key, whose value would otherwise be ignored without a word (red team 2026-12-07).
+    p.write("Pulumi.prod.yaml", stackFile.replace("mirror-fleet:visibility: private", "mirror-fleet:visibility: secret\n  mirror-fleet:admisionWindow: 12h"));
     const before = s.requests.length;
     try {
       const r = await p.run(["preview"], env);
       assert.notEqual(r.code, 0);
       assert.match(r.stdout + r.stderr, /mirror-fleet:visibility: "secret" is not allowed \(allowed: private, public\)/);
+      assert.match(r.stdout + r.stderr, /mirror-fleet:admisionWindow: unknown key \(allowed: githubOwner, .*admissionWindow.*; the fleet policy is infra\/policy\.ts\)/);
       assert.equal(s.requests.length, before, "requests reached the stand-in before the setting was checked");
     } finally {
       p.write("Pulumi.prod.yaml", stackFile);

@@ -8,13 +8,14 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import * as semver from "semver";
 import { parse } from "yaml";
 import { PULUMI_CLI_VERSION } from "../../infra/automation";
 import { PROJECT_ROOT } from "../../infra/mirrors";
-import { ORG_PR_SETTING, settingsFrom, settingsFromStackFile } from "../../infra/settings";
+import { ORG_PR_SETTING, settingsFrom, settingsFromStackFile, STACK_KEYS } from "../../infra/settings";
 
 const project = parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8"));
 const stack = parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.prod.yaml"), "utf8"));
@@ -140,6 +141,28 @@ test("GIVEN a stack file with a bad value WHEN read THEN the error names the fil
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe("keys of the stack file", () => {
+  // Red team 2026-12-07: a misspelt key, or a policy field put in the stack file, was ignored without a word.
+  test("GIVEN mirror-fleet: keys the fleet does not read WHEN read THEN each is named as unknown, with the keys allowed; other namespaces are not ours", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-keys-"));
+    try {
+      const file = path.join(dir, "Pulumi.x.yaml");
+      fs.writeFileSync(file, "config:\n  mirror-fleet:githubOwner: acme\n  mirror-fleet:actionsCanCreatePullRequests: true\n  mirror-fleet:admisionWindow: 12h\n  mirror-fleet:gate:\n    severities: [CRITICAL]\n  github:owner: acme\n");
+      assert.throws(() => settingsFromStackFile(file), (e: Error) => {
+        const lines = e.message.split("\n").slice(1).map((l) => l.replace(/^  - /, ""));
+        assert.deepEqual(lines, ["admisionWindow", "gate"].map((k) => `mirror-fleet:${k}: unknown key (allowed: ${STACK_KEYS.join(", ")}; the fleet policy is infra/policy.ts)`));
+        return true;
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("GIVEN the shipped Pulumi.prod.yaml WHEN read THEN every key is one the fleet reads", () => {
+    assert.doesNotThrow(() => settingsFromStackFile(path.join(PROJECT_ROOT, "Pulumi.prod.yaml")));
+  });
 });
 
 describe("the owner's plan and the organisation's Actions setting", () => {

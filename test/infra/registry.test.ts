@@ -50,3 +50,15 @@ test("GIVEN a stack on another registry WHEN a mirror is rendered THEN its image
   const wrong = { ...entry, image: "ghcr.io/acme/hello" } as unknown as MirrorSpec;
   assert.throws(() => resolveFleet([{ file: "test/fixtures/hello.ts", spec: wrong }], { policy, settings: s, readFile: () => "" }), /image: "ghcr.io\/acme\/hello" is not allowed \(allowed: a repository of the stack's registry, 'containers.ghe.example.com\/<namespace>\/<name>'/);
 });
+
+// Red team 2026-12-07: admissionAllowedImages took "ghcr.io/*", which admits the fleet's own images unsigned, by tag.
+test("GIVEN allow-list patterns WHEN one could match an image of the fleet's namespace THEN it is refused, naming it; others are kept", () => {
+  const allowed = ["registry.k8s.io/*", "ghcr.io/acme-corp-tools/*", "ghcr.io/other/x@sha256:*"];
+  assert.deepEqual(settings({ admissionAllowedImages: allowed }).admissionAllowedImages, allowed);
+  for (const p of ["ghcr.io/*", "ghcr.io/acme*", "ghcr.io/acme-corp/*", "ghcr.io/acme-corp/plik", "ghcr.io/ac?e-corp/x"]) {
+    assert.throws(() => settings({ admissionAllowedImages: ["registry.k8s.io/*", p] }), (e: Error) => {
+      assert.equal(e.message, `Pulumi.t.yaml:\n  - mirror-fleet:admissionAllowedImages: ${JSON.stringify(p)} would admit images of ghcr.io/acme-corp/ unsigned (allowed: patterns outside the fleet's namespace, whose images are admitted by their signature)`);
+      return true;
+    }, p);
+  }
+});

@@ -152,7 +152,7 @@ describe("mirrors/: reviewers", () => {
   });
 
   test("GIVEN the policy's review team WHEN an entry sets no reviewers THEN the team of the stack's organisation owns it, without a warning", () => {
-    const r = resolveFleet([{ file: "mirrors/x.ts", spec }, { file: "mirrors/y.ts", spec: { ...spec, name: "y", reviewers: ["alice"] } }], { policy, settings, readFile, today });
+    const r = resolveFleet([{ file: "mirrors/x.ts", spec }, { file: "mirrors/y.ts", spec: { ...spec, name: "y", upstream: { repo: "a/y" }, reviewers: ["alice"] } }], { policy, settings, readFile, today });
     assert.deepEqual(r.mirrors.map((m) => m.reviewers), [["acme-corp/mirror-reviewers"], ["alice"]]);
     assert.deepEqual(r.warnings, []);
   });
@@ -167,5 +167,52 @@ describe("mirrors/: reviewers", () => {
       assert.fail("expected a FleetConfigError");
     })();
     assert.deepEqual(e.problems, [`infra/policy.ts: reviewTeam: "acme-corp/ops" is not allowed (allowed: the slug of a team in acme-corp, e.g. 'mirror-reviewers')`]);
+  });
+
+  // Red team 2026-12-07: render, preview and up load the policy without type-checking it, and
+  // hours: 0 committed `cron: NaN NaN * * *` to every mirror; severities: [] turned every gate off.
+  test("GIVEN policy values the types refuse or allow but make no sense WHEN previewed THEN each field is named with what is allowed, all at once", () => {
+    const bad = {
+      ...policy,
+      repoPrefix: "mirror/",
+      gate: { severities: [], fixedOnly: "yes" },
+      schedule: { startHour: 25, hours: 0 },
+      platforms: ["linux/arm65"],
+      notify: ["email"],
+      artifactRetentionDays: 0,
+      trivy: { version: "latest" },
+    } as unknown as typeof policy;
+    const e = (() => {
+      try {
+        resolveFleet([{ file: "mirrors/x.ts", spec }], { policy: bad, settings, readFile, today });
+      } catch (e) {
+        return e as FleetConfigError;
+      }
+      assert.fail("expected a FleetConfigError");
+    })();
+    assert.deepEqual(e.problems, [
+      `infra/policy.ts: repoPrefix: "mirror/" is not allowed (allowed: letters, digits, '.', '_' and '-', up to 60 characters; '' for none)`,
+      "infra/policy.ts: gate.severities: empty (allowed: one or more of CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN)",
+      'infra/policy.ts: gate.fixedOnly: "yes" is not allowed (allowed: true or false)',
+      "infra/policy.ts: schedule.startHour: 25 is not allowed (allowed: a whole number from 0 to 23)",
+      "infra/policy.ts: schedule.hours: 0 is not allowed (allowed: a whole number from 1 to 24)",
+      'infra/policy.ts: notify[0]: "email" is not allowed (allowed: slack, teams)',
+      'infra/policy.ts: platforms[0]: "linux/arm65" is not allowed (allowed: linux/amd64, linux/arm64, linux/arm/v7, …)',
+      "infra/policy.ts: artifactRetentionDays: 0 is not allowed (allowed: a whole number from 1 to 400)",
+      'infra/policy.ts: trivy.version: "latest" is not allowed (allowed: a Trivy release, e.g. 0.74.0)',
+    ]);
+  });
+
+  test("GIVEN two entries of one upstream WHEN resolved THEN both are kept, with a warning naming both files", () => {
+    const r = resolveFleet([{ file: "mirrors/x.ts", spec }, { file: "mirrors/y.ts", spec: { ...spec, name: "y" } }], { policy, settings, readFile, today });
+    assert.deepEqual(r.mirrors.map((m) => m.name), ["x", "y"]);
+    assert.deepEqual(r.warnings.filter((w) => w.includes("upstream.repo")), [
+      `mirrors/x.ts and mirrors/y.ts: upstream.repo: ${r.mirrors[0].upstream.fullName} is mirrored by both; each builds the tags its range allows, so overlapping ranges build the same release twice`,
+    ]);
+  });
+
+  test("GIVEN the shipped policy WHEN checked THEN it has no problem", async () => {
+    const { policyProblems } = await import("../../components/spec");
+    assert.deepEqual(policyProblems(policy), []);
   });
 });
