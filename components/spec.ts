@@ -216,7 +216,6 @@ export interface ResolvedFleet {
   readonly warnings: readonly string[];
 }
 
-/** Validates every entry and applies the policy; throws FleetConfigError listing every problem. */
 /**
  * The policy's own values, checked as an entry's are: render, preview and up load
  * infra/policy.ts without type-checking it, and a value the types would refuse (or
@@ -250,6 +249,7 @@ export function policyProblems(policy: FleetPolicy): string[] {
   return p;
 }
 
+/** Validates the policy and every entry and applies the policy; throws FleetConfigError listing every problem. */
 export function resolveFleet(entries: readonly MirrorEntry[], opts: ResolveOptions): ResolvedFleet {
   const { policy, settings } = opts;
   const today = opts.today ?? new Date();
@@ -268,8 +268,9 @@ export function resolveFleet(entries: readonly MirrorEntry[], opts: ResolveOptio
   if (!(REPOSITORY_ROLES as readonly string[]).includes(approverRole)) {
     problems.push(`infra/policy.ts: overrideReview.approverRole: ${show(approverRole)} is not allowed (allowed: ${REPOSITORY_ROLES.join(", ")})`);
   }
-  problems.push(...policyProblems(policy).map((x) => `infra/policy.ts: ${x}`));
-  if (problems.length > 0) throw new FleetConfigError(problems);
+  // A policy the entries cannot be resolved against stops here, with everything wrong in it.
+  const unusablePolicy = policyProblems(policy);
+  if (unusablePolicy.length > 0) throw new FleetConfigError([...problems, ...unusablePolicy.map((x) => `infra/policy.ts: ${x}`)]);
 
   for (const entry of entries) {
     const p: Problems = [];

@@ -171,8 +171,6 @@ export function settingsFrom(get: (key: string) => unknown, where: string, env: 
  * `admissionAllowedImages`: a list (in the stack file) or its JSON (what
  * `pulumi config` hands over for a list), of image patterns spelled as a pod
  * names them, a registry host first: `registry.k8s.io/*`.
- */
-/**
  * `fleet`: `<registry>/<namespace>/`, whose images are admitted only signed and
  * attested. A pattern that could match one of them (its text before the first
  * wildcard and `fleet` start alike: `ghcr.io/*`, `ghcr.io/acme*`,
