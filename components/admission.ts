@@ -100,10 +100,10 @@ export function kyvernoPolicy(settings: StackSettings, registry = fleetRegistry(
     metadata: {
       name: POLICY_NAME,
       annotations: {
-        "policies.kyverno.io/title": "mirror-fleet images: allowed registries; pinned, signed, attested",
+        "policies.kyverno.io/title": "mirror-fleet images: allowed registries; pinned, signed, attested; no image volumes",
         "policies.kyverno.io/description":
           `Every container image must be spelled as ${allowed.join(" or ")}. Images of ${registry} must be referenced by digest, signed with the fleet's cosign key, ` +
-          `and carry the CycloneDX SBOM and a passing ${SCAN_GATE_PREDICATE_TYPE} attestation decided within the last ${windowOf(settings)}.`,
+          `and carry the CycloneDX SBOM and a passing ${SCAN_GATE_PREDICATE_TYPE} attestation decided within the last ${windowOf(settings)}. No pod may mount an image volume.`,
       },
     },
     spec: {

@@ -67,7 +67,8 @@ const OWNER_REPO_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1
 const IMAGE_SEGMENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 const VULN_ID_PATTERN = /^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9._:-]+$/;
-const PLATFORM_PATTERN = /^linux\/(amd64|arm64|arm\/v7|arm\/v6|386|ppc64le|s390x|riscv64)$/;
+const PLATFORMS = ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/arm/v6", "linux/386", "linux/ppc64le", "linux/s390x", "linux/riscv64"];
+const PLATFORM_PATTERN = new RegExp(`^(${PLATFORMS.join("|")})$`);
 const REVIEWER_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\/[A-Za-z0-9._-]+)?$/;
 const TEAM_SLUG = /^[a-z0-9][a-z0-9_-]{0,99}$/;
 const PREFIX_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/;
@@ -235,7 +236,7 @@ export function policyProblems(policy: FleetPolicy): string[] {
   int(p, "schedule.hours", policy.schedule?.hours ?? null, 1, 24);
   list(p, "reviewers", policy.reviewers ?? null, "GitHub logins or 'org/team'", (v, at) => str(p, at, v, REVIEWER_PATTERN, "a GitHub login or 'org/team'"));
   list(p, "notify", policy.notify ?? null, NOTIFY_TARGETS.join(", "), (v, at) => str(p, at, v, new RegExp(`^(${NOTIFY_TARGETS.join("|")})$`), NOTIFY_TARGETS.join(", ")));
-  list(p, "platforms", policy.platforms ?? null, "platforms, e.g. [\"linux/amd64\"]", (v, at) => str(p, at, v, PLATFORM_PATTERN, "linux/amd64, linux/arm64, linux/arm/v7, …"));
+  list(p, "platforms", policy.platforms ?? null, "platforms, e.g. [\"linux/amd64\"]", (v, at) => str(p, at, v, PLATFORM_PATTERN, PLATFORMS.join(", ")));
   if (Array.isArray(policy.platforms) && policy.platforms.length === 0) p.push(`platforms: empty (allowed: at least one platform)`);
   int(p, "health.maxDaysSinceCommit", policy.health?.maxDaysSinceCommit ?? null, 1, 36500);
   int(p, "health.maxDaysSinceRelease", policy.health?.maxDaysSinceRelease ?? null, 1, 36500);
@@ -243,7 +244,7 @@ export function policyProblems(policy: FleetPolicy): string[] {
   // GitHub keeps an artifact at most 90 days in a public repository, 400 in a private one.
   int(p, "artifactRetentionDays", policy.artifactRetentionDays ?? null, 1, 400);
   str(p, "trivy.version", policy.trivy?.version, /^\d+\.\d+\.\d+$/, "a Trivy release, e.g. 0.74.0");
-  str(p, "nodeVersion", policy.nodeVersion, /^\d+$/, "a Node.js major version, e.g. 24");
+  str(p, "nodeVersion", policy.nodeVersion, /^\d+(\.\d+){0,2}$/, "a Node.js version for actions/setup-node, e.g. 24 or 24.11.1");
   bool(p, "deploy.healthCheck", policy.deploy?.healthCheck ?? null);
   bool(p, "deploy.preflight", policy.deploy?.preflight ?? null);
   return p;
@@ -436,7 +437,7 @@ function resolveEntry(
       else args[k] = v;
     }
   }
-  const platforms = b ? list(p, "build.platforms", b.platforms, "platforms, e.g. [\"linux/amd64\"]", (v, at) => str(p, at, v, PLATFORM_PATTERN, "linux/amd64, linux/arm64, linux/arm/v7, …")) : undefined;
+  const platforms = b ? list(p, "build.platforms", b.platforms, "platforms, e.g. [\"linux/amd64\"]", (v, at) => str(p, at, v, PLATFORM_PATTERN, PLATFORMS.join(", "))) : undefined;
   if (Array.isArray(b?.platforms) && b.platforms.length === 0) p.push(`build.platforms: empty (allowed: at least one platform)`);
   const dockerfile = b ? str(p, "build.dockerfile", b.dockerfile, REL_PATH_PATTERN, "a relative path inside the upstream checkout", true) : undefined;
   const context = b ? str(p, "build.context", b.context, REL_PATH_PATTERN, "a relative path inside the upstream checkout", true) : undefined;

@@ -78,7 +78,7 @@ function sentence(text: string): string {
 
 /** The `statement` of a .trivyignore.yaml entry: the reason, who accepted it, until when. */
 export function trivyStatement(w: ResolvedWaiver): string {
-  const vex = w.status === "affected" ? `VEX: affected. Action: ${sentence(w.action ?? "")}` : `VEX: not_affected (${w.justification}).`;
+  const vex = w.status === "affected" ? `VEX: affected. Action: ${sentence(w.action ?? "")}` : `VEX: not_affected${w.justification ? ` (${w.justification})` : ""}.`;
   return `${sentence(w.reason)} Approved by ${w.approvedBy}; applies through ${w.expires}. ${vex}`;
 }
 
@@ -187,7 +187,7 @@ export function renderOpenVex(m: ResolvedMirror): string {
 
 /**
  * The waiver files a mirror commits, in commit order. `.trivyignore.yaml`
- * always (the gate hands it to Trivy; empty, it says that every selected
+ * always (the gate reads it; empty, it says that every selected
  * finding blocks). The OpenVEX document only when there is a waiver: with no
  * statement it would assert nothing, fail the OpenVEX schema (at least one
  * statement) and carry no day it was issued; an auditor would read a

@@ -53,13 +53,13 @@ Flags:
 Trivy comes from PATH and runs in an empty folder of its own, so no
 trivy.yaml or .trivyignore of the repository changes what it finds (the gate
 reads the waivers itself). Of its TRIVY_* environment only where its database
-is and how it runs pass (TRIVY_CACHE_DIR, TRIVY_SKIP_DB_UPDATE,
-TRIVY_SKIP_JAVA_DB_UPDATE, TRIVY_OFFLINE_SCAN, TRIVY_NO_PROGRESS, …); none
+is and how it runs pass (TRIVY_CACHE_DIR, TRIVY_DB_REPOSITORY,
+TRIVY_SKIP_DB_UPDATE, TRIVY_OFFLINE_SCAN, TRIVY_NO_PROGRESS, …); none
 that filters findings (TRIVY_SEVERITY, TRIVY_IGNOREFILE, TRIVY_SKIP_DIRS, …).
 Registry credentials: REGISTRY_USER and REGISTRY_PASSWORD, as for publish,
 in a file under $RUNNER_TEMP/mirror-credentials that exists only while skopeo
 pulls. Trivy and skopeo get no credentials in their environment (only PATH,
-HOME, TMPDIR, locale, proxy, certificate and TRIVY_* settings).
+HOME, TMPDIR, locale, proxy, certificate and the TRIVY_* settings above).
 
 Prints the scan record; outputs digest, complete. Exit 0 when every platform
 (and the source, when given) has its reports, 2 otherwise (the record says
@@ -68,7 +68,8 @@ which is missing; the gate then blocks).
 
 /**
  * What a tool run by scan sees of the environment: the basics a process
- * needs and Trivy's own settings, never the registry credentials or a token.
+ * needs and the TRIVY_* settings TRIVY_ENV lets through, never the registry
+ * credentials or a token.
  * Trivy reads the image from a folder; a scanner that a compromised release
  * or database turned hostile must find nothing to steal (issue 17 item 13).
  */
@@ -78,7 +79,7 @@ const TOOL_ENV = /^(PATH|HOME|TMPDIR|LANG|LC_[A-Z]+|TZ|XDG_[A-Z_]+|CONTAINERS_[A
  * TRIVY_IGNOREFILE, TRIVY_SKIP_DIRS, TRIVY_CONFIG, …): what it finds must not
  * depend on them. These say only where the database is and how Trivy runs.
  */
-const TRIVY_ENV = /^TRIVY_(CACHE_DIR|SKIP_DB_UPDATE|SKIP_JAVA_DB_UPDATE|OFFLINE_SCAN|SKIP_VERSION_CHECK|DISABLE_TELEMETRY|NO_PROGRESS|QUIET|DEBUG)$/;
+const TRIVY_ENV = /^TRIVY_(CACHE_DIR|DB_REPOSITORY|JAVA_DB_REPOSITORY|SKIP_DB_UPDATE|SKIP_JAVA_DB_UPDATE|OFFLINE_SCAN|SKIP_VERSION_CHECK|DISABLE_TELEMETRY|NO_PROGRESS|QUIET|DEBUG)$/;
 const CREDENTIAL_NAME = /USER|PASS|TOKEN|SECRET|AUTH|KEY/;
 
 export function toolEnv(env: Io["env"]): NodeJS.ProcessEnv {

@@ -308,7 +308,7 @@ function waiverFor(o: Occurrence, active: readonly IgnoreEntry[]): IgnoreEntry |
 }
 
 function justification(w: IgnoreEntry): string {
-  return `Waived (.trivyignore.yaml entry ${w.entry}${w.expiredAt ? `, until ${w.expiredAt}` : ""})${w.statement ? `: ${w.statement}` : ""}`;
+  return `Waived (.trivyignore.yaml entry ${w.entry}${w.expiredAt ? `, before ${w.expiredAt}` : ""})${w.statement ? `: ${w.statement}` : ""}`;
 }
 
 /** Marks the waived findings in place; returns how many SARIF results it marked. */

@@ -38,4 +38,16 @@ describe("audit record: the override's hashes", () => {
     assert.deepEqual({ ...e.override, basePins: [] }, { path: MIRROR_PATHS.override, sha256: sha(built), source: m.override!.source, sourceSha256: sha(source), basePins: [] });
     assert.equal(e.files[MIRROR_PATHS.override], e.override!.sha256);
   });
+
+  // Red team 2026-12-07: the inventory left out who reviews, what is built, who is told, which scans gate, and each waiver's scope.
+  test("GIVEN gokapi WHEN inventoried THEN it names its reviewers, platforms, notify targets, the scans that gate, and each waiver's approval day, scope and justification", () => {
+    const e = inventoryEntry(m, files, new Date("2026-12-03T00:00:00Z"));
+    assert.deepEqual([e.reviewers, e.platforms, e.notify, e.gate.scans], [m.reviewers, m.build.platforms, m.notify, m.gate.scans]);
+    const w = m.gate.waivers[0];
+    assert.deepEqual(
+      { approvedOn: e.waivers[0].approvedOn, purls: e.waivers[0].purls, justification: e.waivers[0].justification },
+      { approvedOn: "2026-11-23", purls: ["pkg:golang/github.com/go-jose/go-jose/v4@v4.1.3"], justification: w.justification },
+    );
+    assert.ok(e.reviewers.length > 0 && e.platforms.length > 0 && e.gate.scans.length > 0);
+  });
 });

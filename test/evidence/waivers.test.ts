@@ -215,6 +215,8 @@ describe("OpenVEX document", () => {
     const { justification: _, ...bare } = JOSE;
     const s = openVexDocument(mirror([bare])).statements[0];
     assert.deepEqual([s.status, "justification" in s, s.impact_statement], ["not_affected", false, JOSE.reason]);
+    const text = renderTrivyignore(mirror([bare]));
+    assert.ok(text.includes("VEX: not_affected.") && !text.includes("undefined"), text);
   });
 
   const purls: Array<[string, string]> = [

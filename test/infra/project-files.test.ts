@@ -95,6 +95,10 @@ test("GIVEN Pulumi.yaml and every stack file WHEN the engine merges them THEN no
   }
 });
 
+test("GIVEN the program's config reads WHEN compared THEN STACK_KEYS, the keys a stack file may hold, are exactly those", () => {
+  assert.deepEqual([...STACK_KEYS].sort(), [...readKeys].sort());
+});
+
 test("GIVEN the program's config reads WHEN compared THEN each key is declared with a type and a description, or documented as optional in Pulumi.prod.yaml", () => {
   assert.ok(readKeys.size >= 11, [...readKeys].join(", "));
   assert.deepEqual([...secretKeys].sort(), ["cosignPassword", "cosignPrivateKey", "githubToken", "slackWebhookUrl", "teamsWebhookUrl"]);

@@ -197,7 +197,7 @@ describe("mirrors/: reviewers", () => {
       "infra/policy.ts: schedule.startHour: 25 is not allowed (allowed: a whole number from 0 to 23)",
       "infra/policy.ts: schedule.hours: 0 is not allowed (allowed: a whole number from 1 to 24)",
       'infra/policy.ts: notify[0]: "email" is not allowed (allowed: slack, teams)',
-      'infra/policy.ts: platforms[0]: "linux/arm65" is not allowed (allowed: linux/amd64, linux/arm64, linux/arm/v7, …)',
+      'infra/policy.ts: platforms[0]: "linux/arm65" is not allowed (allowed: linux/amd64, linux/arm64, linux/arm/v7, linux/arm/v6, linux/386, linux/ppc64le, linux/s390x, linux/riscv64)',
       "infra/policy.ts: artifactRetentionDays: 0 is not allowed (allowed: a whole number from 1 to 400)",
       'infra/policy.ts: trivy.version: "latest" is not allowed (allowed: a Trivy release, e.g. 0.74.0)',
     ]);

@@ -50,7 +50,7 @@ describe("resolveFleet: bad entries", () => {
     ["unknown top-level key", { ...good, imge: "x" }, `imge: unknown key (allowed: name, upstream, image, override, build, watch, gate, reviewers, schedule, notify, attestations, preflight)`],
     ["bad name", { ...good, name: "Gokapi!" }, `name: "Gokapi!" is not allowed (allowed: lowercase letters, digits and '-', 1 to 39 characters, not starting or ending with '-')`],
     ["reserved build arg", { ...good, build: { args: { VERSION: "1" } } }, `build.args.VERSION: reserved (allowed: any other name; VERSION is always the upstream tag)`],
-    ["bad platform", { ...good, build: { platforms: ["windows/amd64"] } }, `build.platforms[0]: "windows/amd64" is not allowed (allowed: linux/amd64, linux/arm64, linux/arm/v7, …)`],
+    ["bad platform", { ...good, build: { platforms: ["windows/amd64"] } }, `build.platforms[0]: "windows/amd64" is not allowed (allowed: linux/amd64, linux/arm64, linux/arm/v7, linux/arm/v6, linux/386, linux/ppc64le, linux/s390x, linux/riscv64)`],
     ["path traversal in watch", { ...good, watch: ["../etc/passwd"] }, `watch[0]: "../etc/passwd" is not allowed (allowed: a relative path inside the upstream checkout)`],
     ["preflight without override", { ...good, override: null, preflight: true }, `preflight: true needs an override (allowed: false, or set override)`],
     ["unknown notify target", { ...good, notify: ["email"] }, `notify[0]: "email" is not allowed (allowed: slack, teams)`],
