@@ -14,12 +14,16 @@
  *
  *   node --import tsx bench/engine.ts 10 50     prints the Markdown tables
  */
+import { execFileSync } from "node:child_process";
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
-import { EngineProject, requireBuiltTools, type EngineRun } from "../test/engine/harness";
+import { PULUMI_CLI_VERSION } from "../infra/automation";
+import { ENGINE_PASSPHRASE, EngineProject, requireBuiltTools, type EngineRun } from "../test/engine/harness";
+import { builtToolRoot } from "../tools/paths";
 import { startGitHubStandIn, type GitHubStandIn } from "../test/support/github-standin";
 import { CALLS, PER_RUN, predictOps } from "./api-budget";
 import { SYNTHETIC_DOCKERFILE, SYNTHETIC_SETTINGS, syntheticEntries } from "./synthetic";
@@ -146,6 +150,57 @@ export interface EngineMeasure {
   readonly firstUp: RunMeasure;
   readonly preview: RunMeasure;
   readonly refresh: RunMeasure;
+  /** `--engine-save-cost`: one save's work on the state after the first up, as saved and without a part (SAVE_COST_VARIANTS). */
+  readonly saveCost?: readonly SaveCost[];
+}
+
+export interface SaveCost {
+  /** What of the state was timed (SAVE_COST_VARIANTS). */
+  readonly state: string;
+  /** The checkpoint's bytes as the save serialises them. */
+  readonly bytes: number;
+  readonly msPerSave: number;
+}
+
+interface StateResource {
+  readonly urn: string;
+  readonly type: string;
+  readonly inputs?: Record<string, unknown>;
+  readonly outputs?: Record<string, unknown>;
+  readonly [k: string]: unknown;
+}
+
+const FILE_TYPE = "github:index/repositoryFile:RepositoryFile";
+const withoutContent = (r: StateResource): StateResource =>
+  r.type !== FILE_TYPE ? r : { ...r, inputs: { ...r.inputs, content: "" }, outputs: { ...r.outputs, content: "" } };
+
+/**
+ * The states `--engine-save-cost` times: the checkpoint as the first up left
+ * it, and the same without one part, so that the difference is what that part
+ * costs every save.
+ */
+export const SAVE_COST_VARIANTS: ReadonlyArray<readonly [string, (r: StateResource) => StateResource]> = [
+  ["as saved", (r) => r],
+  ["without the source positions and stack traces (the Pulumi SDK sends them)", ({ sourcePosition: _p, stackTrace: _s, ...r }) => r as StateResource],
+  ["without the mirrors' README contents", (r) => (r.urn.endsWith("-file-readme-md") && !r.urn.includes("PipelineRepository") ? withoutContent(r) : r)],
+  ["without any file content (input and output)", withoutContent],
+];
+
+/** How many saves each state is timed over. */
+const SAVES = 10;
+
+/**
+ * tools/go/pulumi/savecost, built on first use into the tools cache (keyed by
+ * the CLI version and its source) from the module the CLI is built from.
+ */
+function saveCostBinary(): string {
+  const src = path.join(__dirname, "..", "tools", "go", "pulumi");
+  const key = crypto.createHash("sha256").update(fs.readFileSync(path.join(src, "savecost", "main.go"))).update(fs.readFileSync(path.join(src, "go.sum"))).digest("hex").slice(0, 12);
+  const bin = path.join(builtToolRoot("savecost", `${PULUMI_CLI_VERSION}-${key}`), "bin", "savecost");
+  if (!fs.existsSync(bin)) {
+    execFileSync("go", ["build", "-o", bin, "./savecost"], { cwd: src, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, CGO_ENABLED: "0", GOFLAGS: "-buildvcs=false", GOTOOLCHAIN: process.env.GOTOOLCHAIN ?? "local" } });
+  }
+  return bin;
 }
 
 /**
@@ -305,6 +360,22 @@ export class EngineSession {
     return { json: json.length, written: written.length, pipeline };
   }
 
+  /** One save's work on the stack's checkpoint, as saved and without each part of SAVE_COST_VARIANTS. */
+  saveCost(): SaveCost[] {
+    const file = this.checkpointFile();
+    const written = fs.readFileSync(file);
+    const doc = JSON.parse((file.endsWith(".zst") ? zlib.zstdDecompressSync(written) : written).toString("utf8")) as { checkpoint: { latest: { resources: StateResource[] } } };
+    const dir = fs.mkdtempSync(path.join(this.p.base, "save-cost-"));
+    const files = SAVE_COST_VARIANTS.map(([, change], i) => {
+      const f = path.join(dir, `${i}.json`);
+      fs.writeFileSync(f, JSON.stringify({ ...doc, checkpoint: { ...doc.checkpoint, latest: { ...doc.checkpoint.latest, resources: doc.checkpoint.latest.resources.map(change) } } }));
+      return f;
+    });
+    const out = execFileSync(saveCostBinary(), [String(SAVES), ...files], { encoding: "utf8", env: { PATH: process.env.PATH, HOME: process.env.HOME, PULUMI_CONFIG_PASSPHRASE: ENGINE_PASSPHRASE } });
+    const lines = out.trim().split("\n").map((l) => JSON.parse(l) as { bytes: number; msPerSave: number });
+    return lines.map((l, i) => ({ state: SAVE_COST_VARIANTS[i][0], bytes: l.bytes, msPerSave: l.msPerSave }));
+  }
+
   /** The one checkpoint file the backend keeps: compressed or not, as the last run wrote it. */
   private checkpointFile(): string {
     const base = path.join(this.p.stateDir, ".pulumi", "stacks", "mirror-fleet", "prod.json");
@@ -321,13 +392,15 @@ export class EngineSession {
 }
 
 /** First `up` from empty state, then a no-op `preview` and `preview --refresh`, of `n` synthetic mirrors against a fresh stand-in. */
-export async function measureEngine(n: number, log: (t: string) => void = () => undefined, mode: EngineMode = DEFAULT_ENGINE_MODE): Promise<EngineMeasure> {
+export async function measureEngine(n: number, log: (t: string) => void = () => undefined, mode: EngineMode = DEFAULT_ENGINE_MODE, saveCost = false): Promise<EngineMeasure> {
   const e = await EngineSession.start(n, { mode });
   try {
     log(`bench: engine, ${n} mirrors: up…\n`);
     const firstUp = await e.run(["up"]);
     const resources = await e.resources();
     const { json: stateBytes, written: stateWrittenBytes, pipeline: pipelineStateBytes } = e.stateBytes();
+    if (saveCost) log(`bench: engine, ${n} mirrors: one save's cost (tools/go/pulumi/savecost)…\n`);
+    const costs = saveCost ? e.saveCost() : undefined;
     log(`bench: engine, ${n} mirrors: preview…\n`);
     const preview = await e.run(["preview"]);
     log(`bench: engine, ${n} mirrors: preview --refresh…\n`);
@@ -335,7 +408,7 @@ export async function measureEngine(n: number, log: (t: string) => void = () => 
     for (const [what, m] of [["preview", preview], ["preview --refresh", refresh]] as const) {
       if (Object.keys(m.changes).length) throw new Error(`a ${what} right after up was not a no-op: ${JSON.stringify(m.changes)}`);
     }
-    return { n, mode, upstreams: e.upstreams, droppedNotify: e.droppedNotify, resources, stateBytes, stateWrittenBytes, pipelineStateBytes, firstUp, preview, refresh };
+    return { n, mode, upstreams: e.upstreams, droppedNotify: e.droppedNotify, resources, stateBytes, stateWrittenBytes, pipelineStateBytes, firstUp, preview, refresh, ...(costs ? { saveCost: costs } : {}) };
   } finally {
     await e.stop();
   }
