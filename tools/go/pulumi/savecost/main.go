@@ -1,7 +1,7 @@
 // savecost: what one checkpoint save costs Pulumi's file and bucket backends,
 // timed on a real checkpoint (`npm run bench -- --engine-save-cost`, bench/engine.ts).
 //
-// It runs, N times, the work Pulumi 3.276 does to the state on every save
+// It runs, again and again for SECONDS (at least 3 times), the work Pulumi 3.276 does to the state on every save
 // (pkg/backend/snapshot.go saveSnapshot: Deployment, i.e. NormalizeURNReferences
 // and SerializeDeploymentWithMetadata, then VerifyIntegrity; pkg/backend/diy/state.go
 // saveStack and saveCheckpoint: DeploymentV3ToCheckpointWithMarshaler, the versioned
@@ -9,7 +9,7 @@
 // deserialised from FILE, and prints one JSON line per FILE. The write itself is left
 // out. Secrets are opened with PULUMI_CONFIG_PASSPHRASE, as the CLI opens them.
 //
-//	savecost N FILE...
+//	savecost SECONDS FILE...
 package main
 
 import (
@@ -30,23 +30,23 @@ import (
 
 func main() {
 	if len(os.Args) < 3 {
-		fmt.Fprintln(os.Stderr, "usage: savecost N FILE...")
+		fmt.Fprintln(os.Stderr, "usage: savecost SECONDS FILE...")
 		os.Exit(2)
 	}
-	n, err := strconv.Atoi(os.Args[1])
-	if err != nil || n < 1 {
-		fmt.Fprintf(os.Stderr, "savecost: N %q is not allowed (allowed: a whole number, 1 or more)\n", os.Args[1])
+	seconds, err := strconv.Atoi(os.Args[1])
+	if err != nil || seconds < 1 {
+		fmt.Fprintf(os.Stderr, "savecost: SECONDS %q is not allowed (allowed: a whole number, 1 or more)\n", os.Args[1])
 		os.Exit(2)
 	}
 	for _, file := range os.Args[2:] {
-		if err := one(file, n); err != nil {
+		if err := one(file, time.Duration(seconds)*time.Second); err != nil {
 			fmt.Fprintf(os.Stderr, "savecost: %s: %v\n", file, err)
 			os.Exit(1)
 		}
 	}
 }
 
-func one(file string, n int) error {
+func one(file string, budget time.Duration) error {
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		return err
@@ -72,9 +72,9 @@ func one(file string, n int) error {
 	if err != nil {
 		return err
 	}
-	size := 0
+	size, n := 0, 0
 	start := time.Now()
-	for i := 0; i < n; i++ {
+	for ; n < 3 || time.Since(start) < budget; n++ {
 		normal, err := snap.NormalizeURNReferences()
 		if err != nil {
 			return err
@@ -97,7 +97,7 @@ func one(file string, n int) error {
 		size = len(outer)
 	}
 	perSave := time.Since(start) / time.Duration(n)
-	out, _ := json.Marshal(map[string]any{"file": file, "resources": len(chk.Latest.Resources), "bytes": size, "msPerSave": float64(perSave.Microseconds()) / 1000})
+	out, _ := json.Marshal(map[string]any{"file": file, "resources": len(chk.Latest.Resources), "bytes": size, "saves": n, "msPerSave": float64(perSave.Microseconds()) / 1000})
 	fmt.Println(string(out))
 	return nil
 }
