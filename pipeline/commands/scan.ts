@@ -50,9 +50,9 @@ Flags:
   --today YYYY-MM-DD   the day waivers are judged against (default: today, UTC)
   --config FILE        mirror config (default .mirror/config.yml when present)
 
-Trivy comes from PATH and runs in an empty folder of its own, so no
-trivy.yaml or .trivyignore of the repository changes what it finds (the gate
-reads the waivers itself). Of its TRIVY_* environment only where its database
+Trivy comes from PATH and runs in the scan's own folder, which holds only
+the image, so no trivy.yaml or .trivyignore of the repository changes what
+it finds (the gate reads the waivers itself). Of its TRIVY_* environment only where its database
 is and how it runs pass (TRIVY_CACHE_DIR, TRIVY_DB_REPOSITORY,
 TRIVY_SKIP_DB_UPDATE, TRIVY_OFFLINE_SCAN, TRIVY_NO_PROGRESS, …); none
 that filters findings (TRIVY_SEVERITY, TRIVY_IGNOREFILE, TRIVY_SKIP_DIRS, …).
