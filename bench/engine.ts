@@ -189,7 +189,7 @@ export const SAVE_COST_VARIANTS: ReadonlyArray<readonly [string, (r: StateResour
 ];
 
 /** How long each state is timed (at least 3 saves): a 10-mirror save takes about 30 ms. */
-const SAVE_SECONDS = 3;
+export const SAVE_SECONDS = 3;
 
 /**
  * tools/go/pulumi/savecost, built on first use into the tools cache (keyed by
@@ -354,28 +354,31 @@ export class EngineSession {
    * `prod.json.zst`), and of the JSON the pipeline repository's resources.
    */
   stateBytes(): { json: number; written: number; pipeline: number } {
-    const file = this.checkpointFile();
-    const written = fs.readFileSync(file);
-    const json = file.endsWith(".zst") ? zlib.zstdDecompressSync(written) : written;
-    const doc = JSON.parse(json.toString("utf8")) as { checkpoint: { latest: { resources?: Array<{ urn: string }> } } };
+    const { written, json, doc } = this.checkpoint();
     const pipeline = (doc.checkpoint.latest.resources ?? []).filter((r) => r.urn.includes("mirror-fleet:index:PipelineRepository")).reduce((n, r) => n + JSON.stringify(r).length, 0);
     return { json: json.length, written: written.length, pipeline };
   }
 
   /** One save's work on the stack's checkpoint, as saved and without each part of SAVE_COST_VARIANTS. */
   saveCost(): SaveCost[] {
-    const file = this.checkpointFile();
-    const written = fs.readFileSync(file);
-    const doc = JSON.parse((file.endsWith(".zst") ? zlib.zstdDecompressSync(written) : written).toString("utf8")) as { checkpoint: { latest: { resources: StateResource[] } } };
+    const { doc } = this.checkpoint();
     const dir = fs.mkdtempSync(path.join(this.p.base, "save-cost-"));
     const files = SAVE_COST_VARIANTS.map(([, change], i) => {
       const f = path.join(dir, `${i}.json`);
-      fs.writeFileSync(f, JSON.stringify({ ...doc, checkpoint: { ...doc.checkpoint, latest: { ...doc.checkpoint.latest, resources: doc.checkpoint.latest.resources.map(change) } } }));
+      fs.writeFileSync(f, JSON.stringify({ ...doc, checkpoint: { ...doc.checkpoint, latest: { ...doc.checkpoint.latest, resources: (doc.checkpoint.latest.resources ?? []).map(change) } } }));
       return f;
     });
     const out = execFileSync(saveCostBinary(), [String(SAVE_SECONDS), ...files], { encoding: "utf8", env: { PATH: process.env.PATH, HOME: process.env.HOME, PULUMI_CONFIG_PASSPHRASE: ENGINE_PASSPHRASE } });
     const lines = out.trim().split("\n").map((l) => JSON.parse(l) as { bytes: number; saves: number; msPerSave: number });
     return lines.map((l, i) => ({ state: SAVE_COST_VARIANTS[i][0], bytes: l.bytes, saves: l.saves, msPerSave: l.msPerSave }));
+  }
+
+  /** The stack's checkpoint: its bytes as written, as JSON, and parsed. */
+  private checkpoint(): { written: Buffer; json: Buffer; doc: { checkpoint: { latest: { resources?: StateResource[] } } } } {
+    const file = this.checkpointFile();
+    const written = fs.readFileSync(file);
+    const json = file.endsWith(".zst") ? zlib.zstdDecompressSync(written) : written;
+    return { written, json, doc: JSON.parse(json.toString("utf8")) };
   }
 
   /** The one checkpoint file the backend keeps: compressed or not, as the last run wrote it. */

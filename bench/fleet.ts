@@ -30,7 +30,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { ADOPTION_PER_REPOSITORY, appLimit, BYPASS_CHECK_PER_RUN, budget, CALLS, cost, HEALTH_CHECK_PER_UPSTREAM, hoursAtLeast, LIMITS, OWNER_CHECK_PER_RUN } from "./api-budget";
-import { DEFAULT_ENGINE_MODE, engineCheck, engineTable, measureEngine, perTypeTable, type EngineMeasure, type EngineMode } from "./engine";
+import { DEFAULT_ENGINE_MODE, engineCheck, engineTable, measureEngine, perTypeTable, SAVE_SECONDS, type EngineMeasure, type EngineMode } from "./engine";
 import { PULUMI_CLI_VERSION } from "../infra/automation";
 import { requireBuiltTools } from "../test/engine/harness";
 import { gateBench, gateTable } from "./gate";
@@ -244,7 +244,7 @@ function pauseText(mode: EngineMode): string {
 /** `--engine-save-cost`: one save's work on each size's state, as saved and without a part. */
 function saveCostTable(rows: readonly EngineMeasure[]): string {
   const lines = [
-    `One save's work (tools/go/pulumi/savecost: what Pulumi ${PULUMI_CLI_VERSION}'s file backend does to the state on every save, the write left out, each timed for 3 s) on the state each first \`up\` left, as saved and without one part:`,
+    `One save's work (tools/go/pulumi/savecost: what Pulumi ${PULUMI_CLI_VERSION}'s file backend does to the state on every save, the write left out, each timed for ${SAVE_SECONDS} s) on the state each first \`up\` left, as saved and without one part:`,
     "",
     "| mirrors | state | bytes | saves timed | ms per save | of the save as saved |",
     "|---:|---|---:|---:|---:|---:|",

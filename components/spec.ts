@@ -69,6 +69,8 @@ const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 const VULN_ID_PATTERN = /^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9._:-]+$/;
 const PLATFORMS = ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/arm/v6", "linux/386", "linux/ppc64le", "linux/s390x", "linux/riscv64"];
 const PLATFORM_PATTERN = new RegExp(`^(${PLATFORMS.join("|")})$`);
+const SEVERITY_PATTERN = new RegExp(`^(${SEVERITIES.join("|")})$`);
+const NOTIFY_PATTERN = new RegExp(`^(${NOTIFY_TARGETS.join("|")})$`);
 const REVIEWER_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\/[A-Za-z0-9._-]+)?$/;
 const TEAM_SLUG = /^[a-z0-9][a-z0-9_-]{0,99}$/;
 const PREFIX_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/;
@@ -134,6 +136,25 @@ function int(p: Problems, at: string, v: unknown, min: number, max: number): num
     return undefined;
   }
   return v;
+}
+
+/** Gate severities, in the policy or an entry: one or more of SEVERITIES. */
+function severityList(p: Problems, at: string, v: unknown): string[] | undefined {
+  const out = list(p, at, v, SEVERITIES.join(", "), (x, a) => str(p, a, x, SEVERITY_PATTERN, SEVERITIES.join(", ")));
+  if (Array.isArray(v) && v.length === 0) p.push(`${at}: empty (allowed: one or more of ${SEVERITIES.join(", ")})`);
+  return out;
+}
+
+/** Build platforms, in the policy or an entry: one or more of PLATFORMS. */
+function platformList(p: Problems, at: string, v: unknown): string[] | undefined {
+  const out = list(p, at, v, "platforms, e.g. [\"linux/amd64\"]", (x, a) => str(p, a, x, PLATFORM_PATTERN, PLATFORMS.join(", ")));
+  if (Array.isArray(v) && v.length === 0) p.push(`${at}: empty (allowed: at least one platform)`);
+  return out;
+}
+
+/** Notification targets, in the policy or an entry. */
+function notifyList(p: Problems, at: string, v: unknown): Array<(typeof NOTIFY_TARGETS)[number]> | undefined {
+  return list(p, at, v, NOTIFY_TARGETS.join(", "), (x, a) => str(p, a, x, NOTIFY_PATTERN, NOTIFY_TARGETS.join(", ")) as (typeof NOTIFY_TARGETS)[number] | undefined);
 }
 
 /** Parses YYYY-MM-DD as a real calendar date (UTC midnight), or undefined. */
@@ -228,16 +249,13 @@ export function policyProblems(policy: FleetPolicy): string[] {
   if (typeof policy.repoPrefix !== "string" || !/^[A-Za-z0-9._-]{0,60}$/.test(policy.repoPrefix)) {
     p.push(`repoPrefix: ${show(policy.repoPrefix)} is not allowed (allowed: letters, digits, '.', '_' and '-', up to 60 characters; '' for none)`);
   }
-  const severities = new RegExp(`^(${SEVERITIES.join("|")})$`);
-  list(p, "gate.severities", policy.gate?.severities ?? null, SEVERITIES.join(", "), (v, at) => str(p, at, v, severities, SEVERITIES.join(", ")));
-  if (Array.isArray(policy.gate?.severities) && policy.gate.severities.length === 0) p.push(`gate.severities: empty (allowed: one or more of ${SEVERITIES.join(", ")})`);
+  severityList(p, "gate.severities", policy.gate?.severities ?? null);
   bool(p, "gate.fixedOnly", policy.gate?.fixedOnly ?? null);
   int(p, "schedule.startHour", policy.schedule?.startHour ?? null, 0, 23);
   int(p, "schedule.hours", policy.schedule?.hours ?? null, 1, 24);
   list(p, "reviewers", policy.reviewers ?? null, "GitHub logins or 'org/team'", (v, at) => str(p, at, v, REVIEWER_PATTERN, "a GitHub login or 'org/team'"));
-  list(p, "notify", policy.notify ?? null, NOTIFY_TARGETS.join(", "), (v, at) => str(p, at, v, new RegExp(`^(${NOTIFY_TARGETS.join("|")})$`), NOTIFY_TARGETS.join(", ")));
-  list(p, "platforms", policy.platforms ?? null, "platforms, e.g. [\"linux/amd64\"]", (v, at) => str(p, at, v, PLATFORM_PATTERN, PLATFORMS.join(", ")));
-  if (Array.isArray(policy.platforms) && policy.platforms.length === 0) p.push(`platforms: empty (allowed: at least one platform)`);
+  notifyList(p, "notify", policy.notify ?? null);
+  platformList(p, "platforms", policy.platforms ?? null);
   int(p, "health.maxDaysSinceCommit", policy.health?.maxDaysSinceCommit ?? null, 1, 36500);
   int(p, "health.maxDaysSinceRelease", policy.health?.maxDaysSinceRelease ?? null, 1, 36500);
   int(p, "waiverNoticeDays", policy.waiverNoticeDays ?? null, 0, 365);
@@ -437,8 +455,7 @@ function resolveEntry(
       else args[k] = v;
     }
   }
-  const platforms = b ? list(p, "build.platforms", b.platforms, "platforms, e.g. [\"linux/amd64\"]", (v, at) => str(p, at, v, PLATFORM_PATTERN, PLATFORMS.join(", "))) : undefined;
-  if (Array.isArray(b?.platforms) && b.platforms.length === 0) p.push(`build.platforms: empty (allowed: at least one platform)`);
+  const platforms = platformList(p, "build.platforms", b?.platforms);
   const dockerfile = b ? str(p, "build.dockerfile", b.dockerfile, REL_PATH_PATTERN, "a relative path inside the upstream checkout", true) : undefined;
   const context = b ? str(p, "build.context", b.context, REL_PATH_PATTERN, "a relative path inside the upstream checkout", true) : undefined;
   const watch = list(p, "watch", s.watch, "relative paths", (v, at) => str(p, at, v, REL_PATH_PATTERN, "a relative path inside the upstream checkout"));
@@ -448,8 +465,7 @@ function resolveEntry(
   const scanSource = sc ? bool(p, "gate.scans.source", sc.source) : undefined;
   const scanReason = sc ? str(p, "gate.scans.reason", sc.reason, /\S.{19,}/s, "a sentence of 20 characters or more saying why the source scan does not block", scanSource !== false) : undefined;
   if (sc && scanSource !== false && sc.reason !== undefined) p.push("gate.scans.reason: only with source: false (allowed: remove it, or turn the source scan off)");
-  const severities = g ? list(p, "gate.severities", g.severities, SEVERITIES.join(", "), (v, at) => str(p, at, v, new RegExp(`^(${SEVERITIES.join("|")})$`), SEVERITIES.join(", "))) : undefined;
-  if (Array.isArray(g?.severities) && g.severities.length === 0) p.push(`gate.severities: empty (allowed: one or more of ${SEVERITIES.join(", ")})`);
+  const severities = severityList(p, "gate.severities", g?.severities);
   const fixedOnly = g ? bool(p, "gate.fixedOnly", g.fixedOnly) : undefined;
   const waivers = (g ? list(p, "gate.waivers", g.waivers, "waivers, each { id, reason, expires, … }", (v, at) => waiver(p, at, v, today, policy.waiverNoticeDays, warnings, entry.file)) : undefined) ?? [];
   const ids = new Set<string>();
@@ -466,7 +482,7 @@ function resolveEntry(
   if (hours !== undefined && hours !== policy.schedule.hours) {
     p.push(`schedule.hours: ${hours} differs from the fleet window of ${policy.schedule.hours} (allowed: change policy.schedule.hours for the whole fleet)`);
   }
-  const notify = list(p, "notify", s.notify, NOTIFY_TARGETS.join(", "), (v, at) => str(p, at, v, new RegExp(`^(${NOTIFY_TARGETS.join("|")})$`), NOTIFY_TARGETS.join(", ")) as (typeof NOTIFY_TARGETS)[number] | undefined);
+  const notify = notifyList(p, "notify", s.notify);
   const attestations = bool(p, "attestations", s.attestations);
   // Explicitly asked for, preflight must be possible; switched on fleet-wide
   // (policy.deploy.preflight), it applies to the mirrors where it is.

@@ -313,8 +313,7 @@ function justification(w: IgnoreEntry): string {
 
 /** Marks the waived findings in place; returns how many SARIF results it marked. */
 export function markWaived(sarifFile: string, sbomFile: string, occurrences: readonly Occurrence[], active: readonly IgnoreEntry[], vex: VexStatus): number {
-  const waived = occurrences.map((o) => ({ o, w: waiverFor(o, active) })).filter((x): x is { o: Occurrence; w: IgnoreEntry } => x.w !== undefined);
-  if (waived.length === 0) return 0;
+  if (!occurrences.some((o) => waiverFor(o, active) !== undefined)) return 0;
   let marked = 0;
 
   // SARIF: ruleId is the vulnerability id; the message names package and version; the location is the Target or PkgPath.
